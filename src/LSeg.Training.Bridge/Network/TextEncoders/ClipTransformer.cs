@@ -1,0 +1,31 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LSeg.Training.Bridge.Network.TextEncoders;
+
+/// <summary>The stack of CLIP residual attention blocks (state-dict prefix <c>transformer.resblocks.{i}</c>).</summary>
+internal sealed class ClipTransformer : nn.Module<Tensor, Tensor, Tensor>
+{
+    internal readonly ModuleList<ClipResidualAttentionBlock> resblocks;
+
+    public ClipTransformer(int width, int layers, int heads) : base(nameof(ClipTransformer))
+    {
+        resblocks = new ModuleList<ClipResidualAttentionBlock>();
+        for (int i = 0; i < layers; i++)
+            resblocks.Add(new ClipResidualAttentionBlock(width, heads));
+        RegisterComponents();
+    }
+
+    public override Tensor forward(Tensor x, Tensor causalMask)
+    {
+        var current = x;
+        foreach (var block in resblocks)
+        {
+            var next = block.forward(current, causalMask);
+            if (!ReferenceEquals(current, x))
+                current.Dispose();
+            current = next;
+        }
+        return ReferenceEquals(current, x) ? x.alias() : current;
+    }
+}
