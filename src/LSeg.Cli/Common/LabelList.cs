@@ -1,0 +1,28 @@
+namespace LSeg.Cli.Common;
+
+/// <summary>Turns a <c>--labels</c> value ("dog, grass, other") into the list of labels the model scores.</summary>
+internal static class LabelList
+{
+    /// <summary>The most labels one mask can hold: mask pixels are 8-bit label indices.</summary>
+    public const int MaxLabels = 255;
+
+    /// <summary>Splits on commas, trims each label and drops empty entries.</summary>
+    /// <exception cref="CommandFailure">No label remains, a label repeats, or there are more than <see cref="MaxLabels"/>.</exception>
+    public static IReadOnlyList<string> Parse(string? text, string optionName = "--labels")
+    {
+        if (string.IsNullOrWhiteSpace(text))
+            throw new CommandFailure($"{optionName} is empty: give comma-separated labels, e.g. {optionName} \"dog, grass, other\".");
+        var labels = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (labels.Length == 0)
+            throw new CommandFailure($"{optionName} \"{text}\" contains no label, only commas and spaces: give comma-separated labels, e.g. {optionName} \"dog, grass, other\".");
+        if (labels.Length > MaxLabels)
+            throw new CommandFailure($"{optionName} has {labels.Length} labels; a mask holds at most {MaxLabels} (8-bit label indices).");
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (string label in labels)
+        {
+            if (!seen.Add(label))
+                throw new CommandFailure($"{optionName} names \"{label}\" twice: each label must appear once.");
+        }
+        return labels;
+    }
+}

@@ -1,0 +1,153 @@
+using System.Globalization;
+using SkiaSharp;
+
+namespace LSeg.Cli.Rendering;
+
+/// <summary>
+/// Draws the overlay picture: the photo with each pixel tinted by its label's colour, label boundaries outlined,
+/// and below it a legend giving each label's colour, name and share of the image's pixels.
+/// </summary>
+internal static class OverlayRenderer
+{
+    /// <summary>How much of the label colour is mixed into each photo pixel.</summary>
+    public const double TintOpacity = 0.5;
+
+    private static readonly Rgb LegendBackground = new(24, 24, 24);
+    private static readonly Rgb LegendText = new(245, 245, 245);
+    private static readonly Rgb Boundary = new(0, 0, 0);
+
+    /// <summary>Font pixel size for an image of this width: readable on small photos, not huge on large ones.</summary>
+    public static int FontScale(int imageWidth) => Math.Clamp(imageWidth / 200, 2, 8);
+
+    /// <summary>Renders the overlay of <paramref name="mask"/> on <paramref name="photo"/> (both the same size).</summary>
+    /// <param name="photo">The original image, RGBA 8-bit.</param>
+    /// <param name="mask">Row-major label indices, one per photo pixel.</param>
+    /// <param name="labels">Label names in index order.</param>
+    public static SKBitmap Render(SKBitmap photo, ReadOnlySpan<int> mask, IReadOnlyList<string> labels)
+    {
+        int width = photo.Width, height = photo.Height;
+        if (mask.Length != width * height)
+            throw new ArgumentException($"Mask has {mask.Length} values; the {width}×{height} photo needs {width * height}.", nameof(mask));
+        if (photo.ColorType != SKColorType.Rgba8888)
+            throw new ArgumentException($"Photo must be RGBA 8888; got {photo.ColorType}.", nameof(photo));
+
+        long[] counts = CountPixels(mask, labels.Count);
+        int scale = FontScale(width);
+        long total = mask.Length;
+        var entries = labels.Select((label, i) => string.Create(CultureInfo.InvariantCulture, $"{label} {Share(counts[i], total):0.0}%")).ToArray();
+        var layout = LegendLayout.Compute(entries, width, scale);
+
+        var canvasInfo = new SKImageInfo(width, height + layout.Height, SKColorType.Rgba8888, SKAlphaType.Opaque);
+        var result = new SKBitmap(canvasInfo);
+        var pixels = new Painter(result.GetPixelSpan().Length, width, height + layout.Height);
+        ReadOnlySpan<byte> source = photo.GetPixelSpan();
+        int sourceStride = photo.RowBytes;
+
+        for (int y = 0; y < height; y++)
+        {
+            for (int x = 0; x < width; x++)
+            {
+                int label = mask[y * width + x];
+                int s = y * sourceStride + x * 4;
+                bool edge = (x + 1 < width && mask[y * width + x + 1] != label) || (y + 1 < height && mask[(y + 1) * width + x] != label);
+                Rgb color = edge ? Boundary : Mix(new Rgb(source[s], source[s + 1], source[s + 2]), LabelPalette.ColorOf(label), TintOpacity);
+                pixels.Set(x, y, color);
+            }
+        }
+
+        pixels.Fill(0, height, width, layout.Height, LegendBackground);
+        for (int i = 0; i < entries.Length; i++)
+        {
+            var (left, legendTop) = layout.Positions[i];
+            int top = height + legendTop;
+            int glyph = BitmapFont.GlyphHeight * scale;
+            pixels.Fill(left, top, glyph, glyph, LegendText);
+            pixels.Fill(left + scale / 2, top + scale / 2, glyph - scale / 2 * 2, glyph - scale / 2 * 2, LabelPalette.ColorOf(i));
+            BitmapFont.Draw(entries[i], left + glyph + 2 * scale, top, scale, (x, y, w, h) => pixels.Fill(x, y, w, h, LegendText));
+        }
+
+        pixels.CopyTo(result.GetPixelSpan());
+        return result;
+    }
+
+    /// <summary>Pixels per label index (indices outside the label list are not counted).</summary>
+    public static long[] CountPixels(ReadOnlySpan<int> mask, int labelCount)
+    {
+        var counts = new long[labelCount];
+        foreach (int label in mask)
+        {
+            if ((uint)label < (uint)labelCount)
+                counts[label]++;
+        }
+        return counts;
+    }
+
+    /// <summary>Percentage of <paramref name="total"/> that <paramref name="count"/> is.</summary>
+    public static double Share(long count, long total) => total == 0 ? 0 : 100.0 * count / total;
+
+    /// <summary>Writes the overlay as a PNG file.</summary>
+    public static void WritePng(SKBitmap overlay, string path)
+    {
+        using var image = SKImage.FromBitmap(overlay);
+        using var data = image.Encode(SKEncodedImageFormat.Png, 100)
+            ?? throw new InvalidOperationException($"SkiaSharp could not encode the overlay '{path}' as PNG.");
+        using var stream = File.Create(path);
+        data.SaveTo(stream);
+    }
+
+    private static Rgb Mix(Rgb photo, Rgb tint, double opacity) => new(
+        (byte)Math.Round(photo.R * (1 - opacity) + tint.R * opacity),
+        (byte)Math.Round(photo.G * (1 - opacity) + tint.G * opacity),
+        (byte)Math.Round(photo.B * (1 - opacity) + tint.B * opacity));
+
+    /// <summary>An RGBA buffer with rectangle fills clipped to its bounds.</summary>
+    private sealed class Painter(int length, int width, int height)
+    {
+        private readonly byte[] _buffer = new byte[length];
+
+        public void Set(int x, int y, Rgb color)
+        {
+            int i = (y * width + x) * 4;
+            _buffer[i] = color.R;
+            _buffer[i + 1] = color.G;
+            _buffer[i + 2] = color.B;
+            _buffer[i + 3] = 255;
+        }
+
+        public void Fill(int left, int top, int w, int h, Rgb color)
+        {
+            int x0 = Math.Max(0, left), y0 = Math.Max(0, top);
+            int x1 = Math.Min(width, left + w), y1 = Math.Min(height, top + h);
+            for (int y = y0; y < y1; y++)
+                for (int x = x0; x < x1; x++)
+                    Set(x, y, color);
+        }
+
+        public void CopyTo(Span<byte> target) => _buffer.CopyTo(target);
+    }
+
+    /// <summary>Where each legend entry goes: entries flow left to right and wrap to new rows.</summary>
+    private sealed record LegendLayout(int Height, (int Left, int Top)[] Positions)
+    {
+        public static LegendLayout Compute(IReadOnlyList<string> entries, int width, int scale)
+        {
+            int margin = 3 * scale, gap = 6 * scale;
+            int rowHeight = BitmapFont.GlyphHeight * scale + 3 * scale;
+            int swatch = BitmapFont.GlyphHeight * scale + 2 * scale;
+            var positions = new (int, int)[entries.Count];
+            int x = margin, y = margin;
+            for (int i = 0; i < entries.Count; i++)
+            {
+                int entryWidth = swatch + BitmapFont.MeasureWidth(entries[i], scale);
+                if (x > margin && x + entryWidth > width - margin)
+                {
+                    x = margin;
+                    y += rowHeight;
+                }
+                positions[i] = (x, y);
+                x += entryWidth + gap;
+            }
+            return new LegendLayout(y + rowHeight - 3 * scale + margin, positions);
+        }
+    }
+}

@@ -1,0 +1,62 @@
+using LSeg.Cli.Common;
+
+namespace LSeg.Cli.Tests;
+
+/// <summary>Behaviour shared by every command: help, usage errors, label parsing.</summary>
+public class CommandLineTests
+{
+    [Theory]
+    [InlineData("a, b, other", new[] { "a", "b", "other" })]
+    [InlineData("  dog ,grass,,  sky  ", new[] { "dog", "grass", "sky" })]
+    [InlineData("a cat", new[] { "a cat" })]
+    public void Labels_are_split_on_commas_and_trimmed(string text, string[] expected)
+    {
+        Assert.Equal(expected, LabelList.Parse(text));
+    }
+
+    [Theory]
+    [InlineData(",,, ,")]
+    [InlineData("")]
+    [InlineData("   ")]
+    public void A_label_list_without_labels_is_refused(string text)
+    {
+        var failure = Assert.Throws<CommandFailure>(() => LabelList.Parse(text));
+        Assert.Contains("--labels", failure.Message);
+    }
+
+    [Fact]
+    public void A_repeated_label_is_refused()
+    {
+        var failure = Assert.Throws<CommandFailure>(() => LabelList.Parse("dog, cat, dog"));
+        Assert.Contains("\"dog\"", failure.Message);
+    }
+
+    [Fact]
+    public void The_root_help_lists_the_commands_and_exits_zero()
+    {
+        var result = CliRunner.RunProcess(Path.GetTempPath(), "--help");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        foreach (string command in new[] { "info" })
+            Assert.Contains(command, result.StdOut);
+    }
+
+    [Fact]
+    public void An_unknown_option_is_one_line_naming_it_and_exit_code_2()
+    {
+        var result = CliRunner.RunInProcess("info", "--model", "x", "--colour", "red");
+
+        Assert.Equal(ExitCodes.Usage, result.ExitCode);
+        var line = Assert.Single(result.ErrorLines);
+        Assert.Contains("--colour", line);
+    }
+
+    [Fact]
+    public void A_missing_required_option_is_one_line_naming_it()
+    {
+        var result = CliRunner.RunInProcess("info");
+
+        Assert.Equal(ExitCodes.Usage, result.ExitCode);
+        Assert.Contains("--model", Assert.Single(result.ErrorLines));
+    }
+}

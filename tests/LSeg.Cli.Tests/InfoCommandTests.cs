@@ -1,0 +1,87 @@
+using System.Text.Json;
+
+namespace LSeg.Cli.Tests;
+
+public class InfoCommandTests
+{
+    private static readonly byte[] EncoderBytes = Enumerable.Range(0, 3000).Select(i => (byte)i).ToArray();
+    private static readonly byte[] HeadBytes = [1, 2, 3, 4, 5];
+
+    [Fact]
+    public void Info_describes_the_package_and_verifies_every_file_in_a_real_process()
+    {
+        using var temp = new TempDirectory();
+        string package = FakePackage.Create(temp.Combine("pkg"), ("image_encoder.onnx", EncoderBytes), ("head.onnx", HeadBytes));
+
+        var result = CliRunner.RunProcess(temp.Path, "info", "--model", package);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("Embedding size  384", result.StdOut);
+        Assert.Contains("resnet18", result.StdOut);
+        Assert.Contains("minilm", result.StdOut);
+        Assert.Contains("image_encoder.onnx", result.StdOut);
+        Assert.Contains("2.9 KiB", result.StdOut); // 3000 bytes
+        Assert.Contains("verified", result.StdOut);
+        Assert.Empty(result.StdErr);
+    }
+
+    [Fact]
+    public void Info_json_lists_each_file_with_its_size_and_status()
+    {
+        using var temp = new TempDirectory();
+        string package = FakePackage.Create(temp.Combine("pkg"), ("image_encoder.onnx", EncoderBytes), ("head.onnx", HeadBytes));
+
+        var result = CliRunner.RunInProcess("info", "--model", package, "--json");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var json = JsonDocument.Parse(result.StdOut);
+        var root = json.RootElement;
+        Assert.Equal(384, root.GetProperty("embeddingSize").GetInt32());
+        Assert.True(root.GetProperty("verified").GetBoolean());
+        Assert.Equal(3005, root.GetProperty("totalBytes").GetInt64());
+        var files = root.GetProperty("files").EnumerateArray().ToDictionary(f => f.GetProperty("name").GetString()!, f => f);
+        Assert.Equal(3000, files["image_encoder.onnx"].GetProperty("bytes").GetInt64());
+        Assert.Equal("ok", files["head.onnx"].GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public void Info_fails_with_one_line_naming_a_file_whose_sha256_differs()
+    {
+        using var temp = new TempDirectory();
+        string package = FakePackage.Create(temp.Combine("pkg"), ("image_encoder.onnx", EncoderBytes), ("head.onnx", HeadBytes));
+        File.WriteAllBytes(Path.Combine(package, "head.onnx"), [1, 2, 3, 4, 6]); // same size, other bytes
+
+        var result = CliRunner.RunInProcess("info", "--model", package);
+
+        Assert.NotEqual(0, result.ExitCode);
+        var line = Assert.Single(result.ErrorLines);
+        Assert.Contains("head.onnx", line);
+        Assert.Contains("sha256 mismatch", line);
+    }
+
+    [Fact]
+    public void Info_on_a_missing_model_path_fails_with_one_line()
+    {
+        using var temp = new TempDirectory();
+
+        var result = CliRunner.RunProcess(temp.Path, "info", "--model", "no-such-model");
+
+        Assert.NotEqual(0, result.ExitCode);
+        var line = Assert.Single(result.ErrorLines);
+        Assert.Contains("no-such-model", line);
+        Assert.Contains("does not exist", line);
+        Assert.Empty(temp.Files());
+    }
+
+    [Fact]
+    public void Info_on_a_directory_without_a_manifest_says_it_is_not_a_package()
+    {
+        using var temp = new TempDirectory();
+        Directory.CreateDirectory(temp.Combine("empty"));
+
+        var result = CliRunner.RunInProcess("info", "--model", temp.Combine("empty"));
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("manifest.json", Assert.Single(result.ErrorLines));
+    }
+}

@@ -1,0 +1,100 @@
+using LSeg.Cli.Rendering;
+using SkiaSharp;
+
+namespace LSeg.Cli.Tests;
+
+public class OverlayRendererTests
+{
+    private const int Width = 400, Height = 200;
+
+    private static SKBitmap GreyPhoto(byte value)
+    {
+        var photo = new SKBitmap(new SKImageInfo(Width, Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        photo.Erase(new SKColor(value, value, value));
+        return photo;
+    }
+
+    /// <summary>Left half label 0, right half label 1.</summary>
+    private static int[] HalvesMask()
+    {
+        var mask = new int[Width * Height];
+        for (int y = 0; y < Height; y++)
+            for (int x = Width / 2; x < Width; x++)
+                mask[y * Width + x] = 1;
+        return mask;
+    }
+
+    private static (byte R, byte G, byte B) PixelAt(SKBitmap bitmap, int x, int y)
+    {
+        var color = bitmap.GetPixel(x, y);
+        return (color.Red, color.Green, color.Blue);
+    }
+
+    [Fact]
+    public void Each_photo_pixel_is_half_photo_half_its_label_colour()
+    {
+        using var photo = GreyPhoto(100);
+        using var overlay = OverlayRenderer.Render(photo, HalvesMask(), ["sky", "grass"]);
+
+        // Label 0 is (230, 25, 75) and label 1 is (60, 180, 75) in the palette: 50/50 with grey 100.
+        var left = PixelAt(overlay, 50, 100);
+        var right = PixelAt(overlay, 350, 100);
+        AssertNear((165, 62.5, 87.5), left);
+        AssertNear((80, 140, 87.5), right);
+    }
+
+    [Fact]
+    public void The_boundary_between_two_labels_is_outlined_and_the_legend_sits_below_the_photo()
+    {
+        using var photo = GreyPhoto(100);
+        using var overlay = OverlayRenderer.Render(photo, HalvesMask(), ["sky", "grass"]);
+
+        Assert.Equal(Width, overlay.Width);
+        Assert.True(overlay.Height > Height, $"overlay height {overlay.Height} leaves no room for a legend below the {Height}-pixel photo");
+        Assert.Equal((0, 0, 0), PixelAt(overlay, Width / 2 - 1, 10));
+        Assert.NotEqual((0, 0, 0), PixelAt(overlay, Width / 2 - 2, 10));
+
+        // The legend holds both label colours (swatches) and white text pixels.
+        var legendColours = new HashSet<(byte, byte, byte)>();
+        for (int y = Height; y < overlay.Height; y++)
+            for (int x = 0; x < Width; x++)
+                legendColours.Add(PixelAt(overlay, x, y));
+        Assert.Contains(((byte)230, (byte)25, (byte)75), legendColours);
+        Assert.Contains(((byte)60, (byte)180, (byte)75), legendColours);
+        Assert.Contains(((byte)245, (byte)245, (byte)245), legendColours);
+    }
+
+    [Fact]
+    public void Many_labels_wrap_the_legend_onto_more_rows()
+    {
+        using var photo = GreyPhoto(100);
+        var mask = HalvesMask();
+        using var two = OverlayRenderer.Render(photo, mask, ["sky", "grass"]);
+        var many = Enumerable.Range(0, 12).Select(i => $"a rather long label {i}").ToArray();
+        using var twelve = OverlayRenderer.Render(photo, mask, many);
+
+        Assert.True(twelve.Height > two.Height, $"12 long labels ({twelve.Height} px) should need more legend rows than 2 short ones ({two.Height} px)");
+    }
+
+    [Fact]
+    public void Pixel_counts_and_shares_follow_the_mask()
+    {
+        var counts = OverlayRenderer.CountPixels([0, 0, 2, 2, 2, 2, 0, 1], 3);
+
+        Assert.Equal([3L, 1L, 4L], counts);
+        Assert.Equal(50.0, OverlayRenderer.Share(counts[2], 8));
+    }
+
+    [Fact]
+    public void Labels_outside_printable_ASCII_still_get_legend_text()
+    {
+        Assert.Equal("cafe ?", BitmapFont.Printable("café ☕"));
+        Assert.Equal(BitmapFont.MeasureWidth("cafe ?", 2), BitmapFont.MeasureWidth("café ☕", 2));
+    }
+
+    private static void AssertNear((double R, double G, double B) expected, (byte R, byte G, byte B) actual)
+    {
+        Assert.True(Math.Abs(expected.R - actual.R) <= 1 && Math.Abs(expected.G - actual.G) <= 1 && Math.Abs(expected.B - actual.B) <= 1,
+            $"expected about {expected}, got {actual}");
+    }
+}
