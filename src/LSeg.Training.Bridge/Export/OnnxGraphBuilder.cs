@@ -1,0 +1,230 @@
+using Google.Protobuf;
+using Onnx;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LSeg.Training.Bridge.Export;
+
+/// <summary>
+/// Builds one ONNX graph (opset 17, IR 8) from C#: inputs and outputs with dynamic dimensions, initializers taken from
+/// TorchSharp tensors, and nodes. Each network module mirrors its forward pass in an export method that calls this
+/// builder, so one exporter serves every backbone. Value names are made unique by the builder.
+/// </summary>
+/// <remarks>
+/// The class is partial: operators needed by one family of modules (ViT, CLIP) live in their own
+/// <c>OnnxGraphBuilder.*.cs</c> files. Weights can be stored as FLOAT16 followed by a Cast to FLOAT
+/// (<see cref="StoreWeightsAsFloat16"/>), which halves the file; ONNX Runtime folds the cast when it loads the graph.
+/// </remarks>
+internal sealed partial class OnnxGraphBuilder
+{
+    /// <summary>The ONNX operator set the exported graphs use.</summary>
+    public const int OpsetVersion = 17;
+
+    /// <summary>The ONNX IR version the exported models declare.</summary>
+    public const int IrVersion = 8;
+
+    private readonly GraphProto graph;
+    private readonly HashSet<string> usedNames = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> counters = new(StringComparer.Ordinal);
+    private readonly HashSet<string> addedWeights = new(StringComparer.Ordinal);
+
+    /// <summary>Starts an empty graph.</summary>
+    /// <param name="graphName">The graph's name inside the model.</param>
+    /// <param name="storeWeightsAsFloat16">Store float weights as FLOAT16 initializers, each followed by a Cast to FLOAT.</param>
+    public OnnxGraphBuilder(string graphName, bool storeWeightsAsFloat16 = false)
+    {
+        graph = new GraphProto { Name = graphName };
+        StoreWeightsAsFloat16 = storeWeightsAsFloat16;
+    }
+
+    /// <summary>Whether weights added with <see cref="Weight"/> are stored as FLOAT16 (cast back to FLOAT in the graph).</summary>
+    public bool StoreWeightsAsFloat16 { get; }
+
+    /// <summary>The graph being built.</summary>
+    public GraphProto Graph => graph;
+
+    /// <summary>Wraps the graph in a model with the opset and IR version of this exporter.</summary>
+    public ModelProto BuildModel(string producerVersion = "0.1.0")
+    {
+        var model = new ModelProto
+        {
+            IrVersion = IrVersion,
+            ProducerName = "LSeg.Training.Bridge",
+            ProducerVersion = producerVersion,
+            Graph = graph,
+        };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = OpsetVersion });
+        return model;
+    }
+
+    // ---------------------------------------------------------------- names, inputs, outputs, initializers
+
+    /// <summary>Returns <paramref name="baseName"/>, or a numbered variant when it is already taken.</summary>
+    public string UniqueName(string baseName)
+    {
+        if (usedNames.Add(baseName))
+            return baseName;
+        counters.TryGetValue(baseName, out int n);
+        string candidate;
+        do
+        {
+            n++;
+            candidate = $"{baseName}_{n}";
+        } while (usedNames.Contains(candidate));
+        counters[baseName] = n;
+        usedNames.Add(candidate);
+        return candidate;
+    }
+
+    /// <summary>Declares a graph input. Each dimension is a <see cref="long"/> (fixed) or a <see cref="string"/> (named, dynamic).</summary>
+    public string Input(string name, TensorProto.Types.DataType elementType, params object[] dims)
+    {
+        if (!usedNames.Add(name))
+            throw new ArgumentException($"The graph already has a value named '{name}'.", nameof(name));
+        graph.Input.Add(ValueInfo(name, elementType, dims));
+        return name;
+    }
+
+    /// <summary>Declares <paramref name="value"/> as a graph output named <paramref name="name"/> (an Identity is added when the names differ).</summary>
+    public void Output(string name, string value, TensorProto.Types.DataType elementType, params object[] dims)
+    {
+        if (value != name)
+        {
+            if (!usedNames.Add(name))
+                throw new ArgumentException($"The graph already has a value named '{name}'.", nameof(name));
+            AddNode("Identity", [value], [name]);
+        }
+        graph.Output.Add(ValueInfo(name, elementType, dims));
+    }
+
+    private static ValueInfoProto ValueInfo(string name, TensorProto.Types.DataType elementType, object[] dims)
+    {
+        var shape = new TensorShapeProto();
+        foreach (object dim in dims)
+        {
+            shape.Dim.Add(dim switch
+            {
+                string param => new TensorShapeProto.Types.Dimension { DimParam = param },
+                int value => new TensorShapeProto.Types.Dimension { DimValue = value },
+                long value => new TensorShapeProto.Types.Dimension { DimValue = value },
+                _ => throw new ArgumentException($"A dimension must be a long (fixed) or a string (named); got {dim?.GetType().Name ?? "null"}.", nameof(dims)),
+            });
+        }
+        return new ValueInfoProto
+        {
+            Name = name,
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)elementType, Shape = shape } },
+        };
+    }
+
+    /// <summary>
+    /// Adds a float weight (a parameter or buffer of a module) as an initializer named <paramref name="name"/>; with
+    /// <see cref="StoreWeightsAsFloat16"/> it is stored as FLOAT16 and cast back, the cast's output carrying the name.
+    /// Asking again for a name already added returns it without adding anything (shared weights).
+    /// </summary>
+    public string Weight(string name, Tensor tensor)
+    {
+        // A module applied several times (a shared kernel) asks for its weights again: reuse them.
+        if (!addedWeights.Add(name))
+            return name;
+        using var scope = NewDisposeScope();
+        var values = tensor.detach().cpu().to(ScalarType.Float32).contiguous();
+        long[] dims = values.shape;
+        if (!StoreWeightsAsFloat16)
+            return AddInitializer(name, TensorProto.Types.DataType.Float, dims, FloatBytes(values));
+        var half = values.to(ScalarType.Float16);
+        string stored = AddInitializer(name + "::fp16", TensorProto.Types.DataType.Float16, dims, HalfBytes(half));
+        if (!usedNames.Add(name))
+            throw new ArgumentException($"The graph already has a value named '{name}'.", nameof(name));
+        AddNode("Cast", [stored], [name], Attr("to", (long)TensorProto.Types.DataType.Float));
+        return name;
+    }
+
+    /// <summary>Adds a FLOAT constant (never stored as FLOAT16) with the given shape.</summary>
+    public string ConstantFloat(string baseName, float[] values, params long[] dims)
+    {
+        var bytes = new byte[values.Length * sizeof(float)];
+        Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length);
+        return AddInitializer(UniqueName(baseName), TensorProto.Types.DataType.Float, dims, bytes, nameIsUnique: true);
+    }
+
+    /// <summary>Adds a FLOAT scalar constant.</summary>
+    public string ScalarFloat(string baseName, float value) => ConstantFloat(baseName, [value]);
+
+    /// <summary>Adds a 1-D INT64 constant (shapes, axes, indices).</summary>
+    public string ConstantInt64(string baseName, params long[] values)
+    {
+        var bytes = new byte[values.Length * sizeof(long)];
+        Buffer.BlockCopy(values, 0, bytes, 0, bytes.Length);
+        return AddInitializer(UniqueName(baseName), TensorProto.Types.DataType.Int64, [values.Length], bytes, nameIsUnique: true);
+    }
+
+    private string AddInitializer(string name, TensorProto.Types.DataType type, long[] dims, byte[] raw, bool nameIsUnique = false)
+    {
+        if (!nameIsUnique && !usedNames.Add(name))
+            throw new ArgumentException($"The graph already has a value named '{name}'.", nameof(name));
+        var tensor = new TensorProto { Name = name, DataType = (int)type, RawData = ByteString.CopyFrom(raw) };
+        tensor.Dims.AddRange(dims);
+        graph.Initializer.Add(tensor);
+        return name;
+    }
+
+    private static byte[] FloatBytes(Tensor values)
+    {
+        float[] data = values.data<float>().ToArray();
+        var bytes = new byte[data.Length * sizeof(float)];
+        Buffer.BlockCopy(data, 0, bytes, 0, bytes.Length);
+        return bytes;
+    }
+
+    private static byte[] HalfBytes(Tensor values)
+    {
+        Half[] data = values.data<Half>().ToArray();
+        var bytes = new byte[data.Length * 2];
+        for (int i = 0; i < data.Length; i++)
+            BitConverter.TryWriteBytes(bytes.AsSpan(i * 2, 2), data[i]);
+        return bytes;
+    }
+
+    // ---------------------------------------------------------------- nodes
+
+    /// <summary>Adds a node with one output and returns the output's (unique) name.</summary>
+    public string Node(string opType, string[] inputs, params AttributeProto[] attributes)
+        => Node(opType, inputs, 1, attributes)[0];
+
+    /// <summary>Adds a node with <paramref name="outputCount"/> outputs and returns their (unique) names.</summary>
+    public string[] Node(string opType, string[] inputs, int outputCount, params AttributeProto[] attributes)
+    {
+        var outputs = new string[outputCount];
+        for (int i = 0; i < outputCount; i++)
+            outputs[i] = UniqueName(outputCount == 1 ? opType : $"{opType}_out{i}");
+        AddNode(opType, inputs, outputs, attributes);
+        return outputs;
+    }
+
+    private void AddNode(string opType, string[] inputs, string[] outputs, params AttributeProto[] attributes)
+    {
+        var node = new NodeProto { OpType = opType, Name = UniqueName("node_" + opType) };
+        node.Input.AddRange(inputs);
+        node.Output.AddRange(outputs);
+        node.Attribute.AddRange(attributes);
+        graph.Node.Add(node);
+    }
+
+    /// <summary>An INT attribute.</summary>
+    public static AttributeProto Attr(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
+
+    /// <summary>An INTS attribute.</summary>
+    public static AttributeProto Attr(string name, long[] values)
+    {
+        var attribute = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
+        attribute.Ints.AddRange(values);
+        return attribute;
+    }
+
+    /// <summary>A FLOAT attribute.</summary>
+    public static AttributeProto Attr(string name, float value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
+
+    /// <summary>A STRING attribute.</summary>
+    public static AttributeProto Attr(string name, string value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(value) };
+}
