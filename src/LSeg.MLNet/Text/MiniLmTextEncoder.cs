@@ -25,9 +25,12 @@ internal sealed class MiniLmTextEncoder : ILabelTextEncoder
     private readonly bool _needsTokenTypeIds;
     private readonly string _outputName;
 
-    private MiniLmTextEncoder(InferenceSession session, BertTokenizer tokenizer)
+    private readonly bool _truncate;
+
+    private MiniLmTextEncoder(InferenceSession session, BertTokenizer tokenizer, bool truncate)
     {
         _session = session;
+        _truncate = truncate;
         _tokenizer = tokenizer;
         _needsTokenTypeIds = session.InputMetadata.ContainsKey("token_type_ids");
         _outputName = session.OutputMetadata.ContainsKey("last_hidden_state") ? "last_hidden_state" : session.OutputNames[0];
@@ -47,9 +50,12 @@ internal sealed class MiniLmTextEncoder : ILabelTextEncoder
     /// <summary>Loads the encoder from the DLL the build placed beside this assembly, on the CPU.</summary>
     public static MiniLmTextEncoder Create() => Create(DefaultAssemblyPath, null);
 
-    /// <summary>Loads the encoder from <paramref name="assemblyPath"/> with the given session options (CPU when null).</summary>
+    /// <summary>
+    /// Loads the encoder from <paramref name="assemblyPath"/> with the given session options (CPU when null). With
+    /// <paramref name="truncate"/>, labels longer than <see cref="MaxTokens"/> are cut (keeping [SEP]) instead of rejected.
+    /// </summary>
     /// <exception cref="FileNotFoundException">The DLL is missing (the build copies it; a trimmed publish may drop it).</exception>
-    public static MiniLmTextEncoder Create(string assemblyPath, SessionOptions? sessionOptions)
+    public static MiniLmTextEncoder Create(string assemblyPath, SessionOptions? sessionOptions, bool truncate = false)
     {
         if (!File.Exists(assemblyPath))
             throw new FileNotFoundException(
@@ -59,7 +65,7 @@ internal sealed class MiniLmTextEncoder : ILabelTextEncoder
         byte[] vocabulary = EmbeddedResourceReader.Read(assemblyPath, VocabularyResource);
         var tokenizer = BertTokenizer.Create(new MemoryStream(vocabulary), new BertOptions { LowerCaseBeforeTokenization = true });
         var session = sessionOptions is null ? new InferenceSession(model, QuietCpuOptions()) : new InferenceSession(model, sessionOptions);
-        return new MiniLmTextEncoder(session, tokenizer);
+        return new MiniLmTextEncoder(session, tokenizer, truncate);
     }
 
     private static SessionOptions QuietCpuOptions() => new() { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
@@ -68,7 +74,7 @@ internal sealed class MiniLmTextEncoder : ILabelTextEncoder
     public IReadOnlyList<int> Tokenize(string label) => _tokenizer.EncodeToIds(label, addSpecialTokens: true, considerPreTokenization: true, considerNormalization: true);
 
     /// <inheritdoc/>
-    /// <exception cref="ArgumentException">A label has more than <see cref="MaxTokens"/> tokens.</exception>
+    /// <exception cref="ArgumentException">A label has more than <see cref="MaxTokens"/> tokens and truncation is off.</exception>
     public float[][] Encode(IReadOnlyList<string> labels)
     {
         ArgumentNullException.ThrowIfNull(labels);
@@ -79,6 +85,8 @@ internal sealed class MiniLmTextEncoder : ILabelTextEncoder
         for (int i = 0; i < labels.Count; i++)
         {
             ids[i] = Tokenize(labels[i]);
+            if (ids[i].Count > MaxTokens && _truncate)
+                ids[i] = [.. ids[i].Take(MaxTokens - 1), ids[i][^1]];
             if (ids[i].Count > MaxTokens)
                 throw new ArgumentException($"Label '{labels[i]}' has {ids[i].Count} MiniLM tokens; the text encoder accepts at most {MaxTokens}.", nameof(labels));
             length = Math.Max(length, ids[i].Count);

@@ -1,0 +1,314 @@
+using System.Collections.Concurrent;
+using LSeg.MLNet.Package;
+using LSeg.MLNet.Runtime;
+using LSeg.MLNet.Text;
+using Microsoft.ML.Data;
+using Microsoft.ML.OnnxRuntime;
+
+namespace LSeg.MLNet;
+
+/// <summary>
+/// A loaded LSeg model package: the image encoder, the segmentation head and the text encoder, independent of any
+/// label set. Encode an image once (<see cref="EncodeImage"/>), encode labels once (<see cref="EncodeLabels"/>, cached
+/// per label), then <see cref="Segment(EncodedImage, LabelEmbeddings, bool)"/> runs only the small head.
+/// </summary>
+/// <remarks>
+/// Owns ONNX Runtime sessions: dispose it when done. All members are thread-safe. Runs on CUDA when
+/// <see cref="LanguageSegmentationModelOptions.GpuDeviceId"/> is set and CUDA 13 + cuDNN 9 are installed
+/// (Microsoft.ML.OnnxRuntime.Gpu), otherwise on the CPU.
+/// </remarks>
+public sealed class LanguageSegmentationModel : IDisposable
+{
+    private const string PixelsInput = "pixels";
+    private const string PixelEmbeddingsName = "pixel_embeddings";
+    private const string LabelEmbeddingsInput = "label_embeddings";
+    private const string LabelMapOutput = "label_map";
+    private const string ScoresOutput = "scores";
+
+    private readonly InferenceSession _imageEncoder;
+    private readonly InferenceSession _head;
+    private readonly ILabelTextEncoder _textEncoder;
+    private readonly ConcurrentDictionary<string, float[]> _labelCache = new(StringComparer.Ordinal);
+    private readonly LanguageSegmentationModelOptions _options;
+    private int _disposed;
+
+    private LanguageSegmentationModel(string packagePath, ModelManifest manifest, ExecutionDevice device, LanguageSegmentationModelOptions options,
+        InferenceSession imageEncoder, InferenceSession head, ILabelTextEncoder textEncoder)
+    {
+        PackagePath = packagePath;
+        Manifest = manifest;
+        Device = device;
+        _options = options;
+        _imageEncoder = imageEncoder;
+        _head = head;
+        _textEncoder = textEncoder;
+    }
+
+    /// <summary>Full path of the package directory the model was loaded from.</summary>
+    public string PackagePath { get; }
+
+    /// <summary>The package's manifest.</summary>
+    public ModelManifest Manifest { get; }
+
+    /// <summary>True when the graphs run on a CUDA device.</summary>
+    public bool UsesGpu => Device.UsesGpu;
+
+    /// <summary>Why a requested GPU is not used (null when none was asked for or CUDA works).</summary>
+    public string? GpuFallbackReason => Device.FallbackReason;
+
+    internal ExecutionDevice Device { get; }
+
+    internal LanguageSegmentationModelOptions Options => _options;
+
+    /// <summary>Full path of the image encoder graph.</summary>
+    internal string ImageEncoderPath => Path.Combine(PackagePath, Manifest.Graphs.ImageEncoder);
+
+    /// <summary>Full path of the head graph.</summary>
+    internal string HeadPath => Path.Combine(PackagePath, Manifest.Graphs.Head);
+
+    /// <summary>Number of distinct labels encoded so far (the label-embedding cache).</summary>
+    internal int CachedLabelCount => _labelCache.Count;
+
+    /// <summary>
+    /// Loads the model package in <paramref name="packagePath"/> (a directory written by the exporter, or its
+    /// <c>manifest.json</c>), after checking every file's size and sha256 against the manifest.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">The directory does not exist.</exception>
+    /// <exception cref="FileNotFoundException">The manifest or a file it lists is missing.</exception>
+    /// <exception cref="InvalidDataException">The manifest is invalid or of an unknown version, or a file's size or sha256 differs.</exception>
+    /// <exception cref="InvalidOperationException">A GPU was asked for without fallback and CUDA cannot be used.</exception>
+    public static LanguageSegmentationModel Load(string packagePath, LanguageSegmentationModelOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(packagePath);
+        options ??= new LanguageSegmentationModelOptions();
+        string directory = Path.GetFullPath(packagePath);
+        if (File.Exists(directory) && Path.GetFileName(directory) == ModelManifest.FileName)
+            directory = Path.GetDirectoryName(directory)!;
+        if (!Directory.Exists(directory))
+            throw new DirectoryNotFoundException($"Model package directory '{directory}' does not exist.");
+        string manifestPath = Path.Combine(directory, ModelManifest.FileName);
+        if (!File.Exists(manifestPath))
+            throw new FileNotFoundException($"'{directory}' is not an LSeg model package: it has no {ModelManifest.FileName}.", manifestPath);
+
+        var manifest = ModelManifest.FromJson(File.ReadAllText(manifestPath), manifestPath);
+        manifest.VerifyFiles(directory);
+        foreach (string graph in new[] { manifest.Graphs.ImageEncoder, manifest.Graphs.Head })
+        {
+            if (!File.Exists(Path.Combine(directory, graph)))
+                throw new FileNotFoundException($"Model package '{directory}' is missing its graph '{graph}'.", Path.Combine(directory, graph));
+        }
+
+        var device = ExecutionDevice.Select(options.GpuDeviceId, options.FallbackToCpu);
+        InferenceSession? imageEncoder = null, head = null;
+        ILabelTextEncoder? textEncoder = null;
+        try
+        {
+            using (var sessionOptions = device.CreateSessionOptions())
+            {
+                imageEncoder = new InferenceSession(Path.Combine(directory, manifest.Graphs.ImageEncoder), sessionOptions);
+                head = new InferenceSession(Path.Combine(directory, manifest.Graphs.Head), sessionOptions);
+                textEncoder = CreateTextEncoder(directory, manifest, options, sessionOptions);
+            }
+            RequireNames(imageEncoder, [PixelsInput], [PixelEmbeddingsName], manifest.Graphs.ImageEncoder);
+            RequireNames(head, [PixelEmbeddingsName, LabelEmbeddingsInput], [LabelMapOutput, ScoresOutput], manifest.Graphs.Head);
+            if (textEncoder.EmbeddingSize != manifest.EmbeddingSize)
+                throw new InvalidDataException($"The {manifest.TextEncoder.Kind} text encoder gives {textEncoder.EmbeddingSize}-d embeddings; the manifest's embeddingSize is {manifest.EmbeddingSize}.");
+            return new LanguageSegmentationModel(directory, manifest, device, options, imageEncoder, head, textEncoder);
+        }
+        catch
+        {
+            imageEncoder?.Dispose();
+            head?.Dispose();
+            textEncoder?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Loads the default model embedded in LSeg.MLNet (available after a plain build, nothing downloaded): it is
+    /// extracted once per version to a cache directory under the temporary folder, checked by sha256, and loaded.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">This build of LSeg.MLNet has no embedded default model.</exception>
+    public static LanguageSegmentationModel LoadDefault(LanguageSegmentationModelOptions? options = null) =>
+        Load(DefaultModelPackage.Extract(), options);
+
+    /// <summary>True when this build of LSeg.MLNet embeds a default model (see <see cref="LoadDefault"/>).</summary>
+    public static bool HasDefaultModel => DefaultModelPackage.IsEmbedded;
+
+    private static ILabelTextEncoder CreateTextEncoder(string directory, ModelManifest manifest, LanguageSegmentationModelOptions options, SessionOptions sessionOptions)
+    {
+        var info = manifest.TextEncoder;
+        ILabelTextEncoder encoder = info.Kind switch
+        {
+            "minilm" => MiniLmTextEncoder.Create(MiniLmTextEncoder.DefaultAssemblyPath, sessionOptions, options.TruncateLongLabels),
+            "clip" => new ClipTextEncoder(
+                Path.Combine(directory, info.Graph ?? throw new InvalidDataException("The manifest's clip text encoder names no graph (textEncoder.graph).")),
+                ClipTokenizer.FromBpeFile(Path.Combine(directory, info.Tokenizer ?? throw new InvalidDataException("The manifest's clip text encoder names no tokenizer (textEncoder.tokenizer)."))),
+                info.ContextLength, options.TruncateLongLabels, sessionOptions),
+            "table" => TableTextEncoder.FromFile(
+                Path.Combine(directory, info.Table ?? throw new InvalidDataException("The manifest's table text encoder names no table (textEncoder.table).")),
+                manifest.EmbeddingSize),
+            _ => throw new InvalidDataException($"Unknown text encoder kind '{info.Kind}' in the manifest; expected minilm, clip or table."),
+        };
+        return string.IsNullOrEmpty(info.Prompt) ? encoder : new PromptedTextEncoder(encoder, info.Prompt);
+    }
+
+    private static void RequireNames(InferenceSession session, string[] inputs, string[] outputs, string graph)
+    {
+        foreach (string name in inputs)
+        {
+            if (!session.InputMetadata.ContainsKey(name))
+                throw new InvalidDataException($"Graph '{graph}' has no input '{name}' (inputs: {string.Join(", ", session.InputNames)}); see docs/model-package.md.");
+        }
+        foreach (string name in outputs)
+        {
+            if (!session.OutputMetadata.ContainsKey(name))
+                throw new InvalidDataException($"Graph '{graph}' has no output '{name}' (outputs: {string.Join(", ", session.OutputNames)}); see docs/model-package.md.");
+        }
+    }
+
+    /// <summary>
+    /// Encodes <paramref name="labels"/> with the package's text encoder. Each label is encoded once per model and
+    /// cached, so changing the label set costs only the labels never seen before.
+    /// </summary>
+    /// <exception cref="ArgumentException">The list is empty, a label is null, empty or whitespace, a label appears twice, or a label is too long for the text encoder (unless truncation is on).</exception>
+    public LabelEmbeddings EncodeLabels(IReadOnlyList<string> labels)
+    {
+        ThrowIfDisposed();
+        string[] checkedLabels = ValidateLabels(labels, nameof(labels));
+        var missing = checkedLabels.Where(label => !_labelCache.ContainsKey(label)).ToArray();
+        if (missing.Length > 0)
+        {
+            var encoded = _textEncoder.Encode(missing);
+            for (int i = 0; i < missing.Length; i++)
+                _labelCache.TryAdd(missing[i], encoded[i]);
+        }
+        int size = Manifest.EmbeddingSize;
+        var values = new float[checkedLabels.Length * size];
+        for (int i = 0; i < checkedLabels.Length; i++)
+            _labelCache[checkedLabels[i]].CopyTo(values, i * size);
+        return new LabelEmbeddings(this, checkedLabels, values, size);
+    }
+
+    /// <summary>Checks a label list: not empty, no null/empty/whitespace label, no duplicate. Returns a copy.</summary>
+    /// <exception cref="ArgumentException">The list breaks one of the rules; the message names the label.</exception>
+    internal static string[] ValidateLabels(IReadOnlyList<string>? labels, string parameterName)
+    {
+        if (labels is null)
+            throw new ArgumentNullException(parameterName);
+        if (labels.Count == 0)
+            throw new ArgumentException("The label list is empty; give at least one label.", parameterName);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var copy = new string[labels.Count];
+        for (int i = 0; i < labels.Count; i++)
+        {
+            string? label = labels[i];
+            if (label is null)
+                throw new ArgumentException($"Label {i} is null; every label must be non-empty text.", parameterName);
+            if (string.IsNullOrWhiteSpace(label))
+                throw new ArgumentException($"Label {i} ('{label}') is empty or whitespace; every label must be non-empty text.", parameterName);
+            if (!seen.Add(label))
+                throw new ArgumentException($"Label '{label}' appears more than once (again at index {i}); labels must be distinct.", parameterName);
+            copy[i] = label;
+        }
+        return copy;
+    }
+
+    /// <summary>
+    /// Runs the image encoder once. The image is resized (bilinear) keeping its aspect ratio so that its longer side
+    /// is about <paramref name="inputSize"/> (default: the manifest's <c>defaultInputSize</c>), both sides rounded
+    /// to multiples of 32.
+    /// </summary>
+    /// <exception cref="ArgumentException">The image is smaller than <see cref="LanguageSegmentationModelOptions.MinImageSide"/> on a side or larger than <see cref="LanguageSegmentationModelOptions.MaxImagePixels"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="inputSize"/> is not in 32 … 2048.</exception>
+    public EncodedImage EncodeImage(MLImage image, int? inputSize = null)
+    {
+        ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(image);
+        ValidateImageSize(image.Width, image.Height, nameof(image));
+        int size = inputSize ?? Manifest.DefaultInputSize;
+        if (size < Manifest.InputSizeMultiple || size > LanguageSegmentationModelOptions.Defaults.MaxInputSize)
+            throw new ArgumentOutOfRangeException(nameof(inputSize), size,
+                $"The model input size must be between {Manifest.InputSizeMultiple} and {LanguageSegmentationModelOptions.Defaults.MaxInputSize} pixels.");
+
+        var (width, height) = ModelInputSize.For(image.Width, image.Height, size, Manifest.InputSizeMultiple);
+        float[] pixels = ImagePixels.ToPlanarRgb(image, width, height);
+        using var input = OrtValue.CreateTensorValueFromMemory(pixels, [1, 3, height, width]);
+        using var runOptions = new RunOptions();
+        using var outputs = _imageEncoder.Run(runOptions, [PixelsInput], [input], [PixelEmbeddingsName]);
+        var shape = outputs[0].GetTensorTypeAndShape().Shape;
+        float[] embeddings = outputs[0].GetTensorDataAsSpan<float>().ToArray();
+        return new EncodedImage(this, image.Width, image.Height, width, height, embeddings, (int)shape[3], (int)shape[2], (int)shape[1]);
+    }
+
+    internal void ValidateImageSize(int width, int height, string parameterName)
+    {
+        if (width < _options.MinImageSide || height < _options.MinImageSide)
+            throw new ArgumentException(
+                $"The image is {width}×{height} pixels; LSeg needs at least {_options.MinImageSide} pixels on each side (MinImageSide) to produce a meaningful label map.",
+                parameterName);
+        if ((long)width * height > _options.MaxImagePixels)
+            throw new ArgumentException(
+                $"The image is {width}×{height} = {(long)width * height:N0} pixels; the limit is {_options.MaxImagePixels:N0} (MaxImagePixels). Downscale it first or raise the limit in {nameof(LanguageSegmentationModelOptions)}.",
+                parameterName);
+    }
+
+    /// <summary>
+    /// Segments an encoded image with encoded labels: runs only the head (word-pixel correlation, spatial
+    /// regularisation, upsampling, argmax), then maps the label map back to the original image size.
+    /// </summary>
+    /// <param name="image">An image encoded by this model.</param>
+    /// <param name="labels">Labels encoded by this model.</param>
+    /// <param name="includeEmbeddings">Attach the dense pixel embeddings (<see cref="SegmentationResult.Embeddings"/>).</param>
+    /// <exception cref="ArgumentException">The image or labels were encoded by another model.</exception>
+    public SegmentationResult Segment(EncodedImage image, LabelEmbeddings labels, bool includeEmbeddings = false)
+    {
+        ThrowIfDisposed();
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(labels);
+        if (!ReferenceEquals(image.Model, this))
+            throw new ArgumentException("The image was encoded by another LanguageSegmentationModel; encode it with this one.", nameof(image));
+        if (!ReferenceEquals(labels.Model, this))
+            throw new ArgumentException("The labels were encoded by another LanguageSegmentationModel; encode them with this one.", nameof(labels));
+
+        var (labelMap, scores, mapWidth, mapHeight) = RunHead(image.Buffer, image.EmbeddingSize, image.EmbeddingHeight, image.EmbeddingWidth, labels.Buffer, labels.Count);
+        int width = image.OriginalWidth, height = image.OriginalHeight;
+        int[] mask = LabelMapResampler.Resample<long, int>(labelMap, mapWidth, 0, 0, mapWidth, mapHeight, width, height, static v => (int)v);
+        float[] fullScores = LabelMapResampler.Resample<float, float>(scores, mapWidth, 0, 0, mapWidth, mapHeight, width, height, static v => v);
+        var counts = new long[labels.Count];
+        foreach (int label in mask)
+            counts[label]++;
+        return new SegmentationResult(width, height, labels.Labels, mask, fullScores, counts, includeEmbeddings ? image : null);
+    }
+
+    /// <summary>Runs the head on [1, C, h, w] pixel embeddings and [N, C] label embeddings; returns the label map and scores at 2h × 2w.</summary>
+    internal (long[] LabelMap, float[] Scores, int Width, int Height) RunHead(float[] pixelEmbeddings, int channels, int height, int width, float[] labelEmbeddings, int labelCount)
+    {
+        using var pixels = OrtValue.CreateTensorValueFromMemory(pixelEmbeddings, [1, channels, height, width]);
+        using var labels = OrtValue.CreateTensorValueFromMemory(labelEmbeddings, [labelCount, labelEmbeddings.Length / labelCount]);
+        using var runOptions = new RunOptions();
+        using var outputs = _head.Run(runOptions, [PixelEmbeddingsName, LabelEmbeddingsInput], [pixels, labels], [LabelMapOutput, ScoresOutput]);
+        var shape = outputs[0].GetTensorTypeAndShape().Shape;
+        return (outputs[0].GetTensorDataAsSpan<long>().ToArray(), outputs[1].GetTensorDataAsSpan<float>().ToArray(), (int)shape[2], (int)shape[1]);
+    }
+
+    /// <summary>Encodes <paramref name="image"/> and segments it with <paramref name="labels"/> in one call.</summary>
+    /// <exception cref="ArgumentException">See <see cref="EncodeLabels"/> and <see cref="EncodeImage"/>.</exception>
+    public SegmentationResult Segment(MLImage image, IReadOnlyList<string> labels)
+    {
+        var encodedLabels = EncodeLabels(labels);
+        return Segment(EncodeImage(image), encodedLabels);
+    }
+
+    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+
+    /// <summary>Releases the ONNX Runtime sessions.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        _imageEncoder.Dispose();
+        _head.Dispose();
+        _textEncoder.Dispose();
+    }
+}

@@ -1,0 +1,40 @@
+namespace LSeg.MLNet;
+
+/// <summary>A per-pixel label map at the original image size, with per-label pixel counts and winning scores.</summary>
+public sealed class SegmentationResult
+{
+    internal SegmentationResult(int width, int height, IReadOnlyList<string> labels, int[] mask, float[] scores, long[] pixelCounts, EncodedImage? image)
+    {
+        Width = width;
+        Height = height;
+        Labels = labels;
+        Mask = mask;
+        Scores = scores;
+        PixelCounts = pixelCounts;
+        Embeddings = image;
+    }
+
+    /// <summary>Width of the original image.</summary>
+    public int Width { get; }
+
+    /// <summary>Height of the original image.</summary>
+    public int Height { get; }
+
+    /// <summary>The labels; <see cref="Mask"/> holds indices into this list.</summary>
+    public IReadOnlyList<string> Labels { get; }
+
+    /// <summary>Row-major label indices, <see cref="Width"/> × <see cref="Height"/> elements.</summary>
+    public int[] Mask { get; }
+
+    /// <summary>Row-major logit (cosine ÷ temperature) of the winning label at each pixel.</summary>
+    public float[] Scores { get; }
+
+    /// <summary>Number of pixels of each label, in the order of <see cref="Labels"/>.</summary>
+    public long[] PixelCounts { get; }
+
+    /// <summary>The encoded image (dense pixel embeddings at the embedding grid), when they were asked for; otherwise null.</summary>
+    public EncodedImage? Embeddings { get; }
+
+    /// <summary>The label of the pixel at (<paramref name="x"/>, <paramref name="y"/>).</summary>
+    public string LabelAt(int x, int y) => Labels[Mask[y * Width + x]];
+}

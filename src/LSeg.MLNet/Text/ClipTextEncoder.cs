@@ -1,0 +1,59 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace LSeg.MLNet.Text;
+
+/// <summary>
+/// CLIP label embeddings: <see cref="ClipTokenizer"/> ids in a fixed context, then the package's CLIP text
+/// transformer graph (<c>input_ids</c> int64 [N, context] → <c>label_embeddings</c> [N, C]).
+/// </summary>
+internal sealed class ClipTextEncoder : ILabelTextEncoder
+{
+    private readonly InferenceSession _session;
+    private readonly ClipTokenizer _tokenizer;
+    private readonly int _contextLength;
+    private readonly bool _truncate;
+    private readonly string _inputName;
+    private readonly string _outputName;
+
+    /// <summary>Loads the graph at <paramref name="graphPath"/> with <paramref name="sessionOptions"/>.</summary>
+    public ClipTextEncoder(string graphPath, ClipTokenizer tokenizer, int contextLength, bool truncate, SessionOptions sessionOptions)
+    {
+        _tokenizer = tokenizer;
+        _contextLength = contextLength > 0 ? contextLength : ClipTokenizer.DefaultContextLength;
+        _truncate = truncate;
+        _session = new InferenceSession(graphPath, sessionOptions);
+        _inputName = _session.InputMetadata.ContainsKey("input_ids") ? "input_ids" : _session.InputNames[0];
+        _outputName = _session.OutputMetadata.ContainsKey("label_embeddings") ? "label_embeddings" : _session.OutputNames[0];
+        EmbeddingSize = _session.OutputMetadata[_outputName].Dimensions[^1];
+    }
+
+    /// <inheritdoc/>
+    public int EmbeddingSize { get; }
+
+    /// <inheritdoc/>
+    public float[][] Encode(IReadOnlyList<string> labels)
+    {
+        int n = labels.Count;
+        if (n == 0)
+            return [];
+        var ids = new long[n * _contextLength];
+        for (int i = 0; i < n; i++)
+        {
+            int[] context = _tokenizer.EncodeToContext(labels[i], _contextLength, _truncate);
+            for (int t = 0; t < _contextLength; t++)
+                ids[i * _contextLength + t] = context[t];
+        }
+        using var input = OrtValue.CreateTensorValueFromMemory(ids, [n, _contextLength]);
+        using var runOptions = new RunOptions();
+        using var outputs = _session.Run(runOptions, [_inputName], [input], [_outputName]);
+        var data = outputs[0].GetTensorDataAsSpan<float>();
+        int size = data.Length / n;
+        var embeddings = new float[n][];
+        for (int i = 0; i < n; i++)
+            embeddings[i] = data.Slice(i * size, size).ToArray();
+        return embeddings;
+    }
+
+    /// <inheritdoc/>
+    public void Dispose() => _session.Dispose();
+}

@@ -1,0 +1,279 @@
+using LSeg.MLNet.Package;
+using LSeg.MLNet.Tests.Packages;
+
+namespace LSeg.MLNet.Tests;
+
+/// <summary>
+/// The low-level API on a hand-made package whose right answer is known (a red region is "red"), plus every bad
+/// input the issue lists: label lists, image sizes, damaged packages.
+/// </summary>
+public sealed class LanguageSegmentationModelTests : IDisposable
+{
+    private readonly TemporaryDirectory _temp = new();
+    private readonly string _package;
+    private readonly LanguageSegmentationModel _model;
+
+    public LanguageSegmentationModelTests()
+    {
+        _package = ColourModelPackage.Write(_temp.Path);
+        _model = LanguageSegmentationModel.Load(_package);
+    }
+
+    public void Dispose()
+    {
+        _model.Dispose();
+        _temp.Dispose();
+    }
+
+    [Fact]
+    public void A_two_colour_image_is_labelled_by_colour_at_its_original_size()
+    {
+        using var image = TestImages.RedLeftBlueRight(100, 60);
+
+        var result = _model.Segment(image, ["blue", "green", "red"]);
+
+        Assert.Equal((100, 60), (result.Width, result.Height));
+        Assert.Equal(100 * 60, result.Mask.Length);
+        Assert.Equal("red", result.LabelAt(10, 30));
+        Assert.Equal("blue", result.LabelAt(90, 30));
+        // Only the columns next to the colour edge may go either way (the model sees the image at 64 × 32 pixels).
+        int wrong = 0;
+        for (int y = 0; y < 60; y++)
+            for (int x = 0; x < 100; x++)
+                if (Math.Abs(x - 50) > 4 && result.LabelAt(x, y) != (x < 50 ? "red" : "blue"))
+                    wrong++;
+        Assert.Equal(0, wrong);
+    }
+
+    [Fact]
+    public void Pixel_counts_add_up_to_the_image_and_match_the_mask()
+    {
+        using var image = TestImages.GreenTopYellowBottom(90, 90);
+
+        var result = _model.Segment(image, ["yellow", "green", "black"]);
+
+        Assert.Equal(90L * 90, result.PixelCounts.Sum());
+        for (int label = 0; label < 3; label++)
+            Assert.Equal(result.Mask.Count(m => m == label), result.PixelCounts[label]);
+        Assert.Equal(0, result.PixelCounts[2]);
+        Assert.InRange(result.PixelCounts[1], 90 * 25, 90 * 35);
+    }
+
+    [Fact]
+    public void The_score_is_the_winning_cosine_divided_by_the_temperature()
+    {
+        // Pure red against labels red and white: cos(red, red) = 1, so the winning logit is 1 / 0.07.
+        using var image = TestImages.Paint(64, 64, (_, _) => (255, 0, 0));
+
+        var result = _model.Segment(image, ["white", "red"]);
+
+        Assert.All(result.Mask, m => Assert.Equal(1, m));
+        Assert.All(result.Scores, s => Assert.Equal(1 / 0.07, s, 3));
+    }
+
+    [Fact]
+    public void A_label_change_on_an_encoded_image_gives_the_same_mask_as_segmenting_from_scratch()
+    {
+        using var image = TestImages.RedLeftBlueRight(80, 48);
+        var encoded = _model.EncodeImage(image);
+
+        var first = _model.Segment(encoded, _model.EncodeLabels(["red", "blue"]));
+        var second = _model.Segment(encoded, _model.EncodeLabels(["cyan", "magenta", "red"]));
+        var fromScratch = _model.Segment(image, ["cyan", "magenta", "red"]);
+
+        Assert.Equal(fromScratch.Mask, second.Mask);
+        Assert.Equal(["red", "blue"], first.Labels);
+        Assert.NotEqual(first.Mask, second.Mask);
+    }
+
+    [Fact]
+    public void Each_label_is_encoded_once_per_model()
+    {
+        _model.EncodeLabels(["red", "blue"]);
+        _model.EncodeLabels(["blue", "red", "green"]);
+
+        Assert.Equal(3, _model.CachedLabelCount);
+    }
+
+    [Fact]
+    public void The_encoder_input_keeps_the_aspect_ratio_with_sides_multiple_of_32()
+    {
+        using var image = TestImages.RedLeftBlueRight(640, 427);
+
+        var encoded = _model.EncodeImage(image, inputSize: 480);
+
+        Assert.Equal((480, 320), (encoded.InputWidth, encoded.InputHeight));
+        Assert.Equal((240, 160), (encoded.EmbeddingWidth, encoded.EmbeddingHeight));
+        Assert.Equal(3 * 240 * 160, encoded.PixelEmbeddings.Length);
+    }
+
+    [Fact]
+    public void Embeddings_are_attached_only_when_asked_for()
+    {
+        using var image = TestImages.RedLeftBlueRight(64, 64);
+        var encoded = _model.EncodeImage(image);
+        var labels = _model.EncodeLabels(["red", "blue"]);
+
+        Assert.Null(_model.Segment(encoded, labels).Embeddings);
+        Assert.Same(encoded, _model.Segment(encoded, labels, includeEmbeddings: true).Embeddings);
+    }
+
+    [Fact]
+    public void An_empty_label_list_is_rejected()
+    {
+        var error = Assert.Throws<ArgumentException>(() => _model.EncodeLabels([]));
+        Assert.Contains("empty", error.Message);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("   ")]
+    public void A_null_empty_or_whitespace_label_is_rejected_by_position(string? label)
+    {
+        var error = Assert.Throws<ArgumentException>(() => _model.EncodeLabels(["red", label!]));
+        Assert.Contains("Label 1", error.Message);
+    }
+
+    [Fact]
+    public void A_duplicate_label_is_rejected_by_name()
+    {
+        var error = Assert.Throws<ArgumentException>(() => _model.EncodeLabels(["red", "blue", "red"]));
+        Assert.Contains("'red'", error.Message);
+    }
+
+    [Fact]
+    public void A_label_the_fixed_table_does_not_know_is_rejected_by_name()
+    {
+        var error = Assert.Throws<ArgumentException>(() => _model.EncodeLabels(["red", "sky"]));
+        Assert.Contains("'sky'", error.Message);
+    }
+
+    [Fact]
+    public void A_one_pixel_image_is_rejected_with_its_size()
+    {
+        using var image = TestImages.Paint(1, 1, (_, _) => (255, 0, 0));
+
+        var error = Assert.Throws<ArgumentException>(() => _model.EncodeImage(image));
+
+        Assert.Contains("1×1", error.Message);
+    }
+
+    [Fact]
+    public void A_ten_thousand_pixel_square_image_is_rejected_with_its_size()
+    {
+        using var image = TestImages.Paint(10000, 10000, (_, _) => (0, 0, 0));
+
+        var error = Assert.Throws<ArgumentException>(() => _model.EncodeImage(image));
+
+        Assert.Contains("10000×10000", error.Message);
+        Assert.Contains("MaxImagePixels", error.Message);
+    }
+
+    [Fact]
+    public void A_large_image_is_accepted_when_the_limit_is_raised()
+    {
+        using var model = LanguageSegmentationModel.Load(_package, new LanguageSegmentationModelOptions { MaxImagePixels = 200_000_000 });
+        using var image = TestImages.Paint(10000, 10000, (x, _) => x < 5000 ? ((byte)255, (byte)0, (byte)0) : ((byte)0, (byte)255, (byte)0));
+
+        var result = model.Segment(image, ["red", "green"]);
+
+        Assert.Equal(100_000_000, result.Mask.Length);
+        Assert.Equal("red", result.LabelAt(100, 100));
+        Assert.Equal("green", result.LabelAt(9900, 9900));
+    }
+
+    [Fact]
+    public void A_package_with_a_missing_file_is_refused_naming_the_file()
+    {
+        string package = ColourModelPackage.Write(_temp.Path);
+        File.Delete(Path.Combine(package, "head.onnx"));
+
+        var error = Assert.Throws<FileNotFoundException>(() => LanguageSegmentationModel.Load(package));
+
+        Assert.Contains("head.onnx", error.Message);
+    }
+
+    [Fact]
+    public void A_file_whose_sha256_differs_from_the_manifest_is_refused()
+    {
+        string package = ColourModelPackage.Write(_temp.Path);
+        string table = Path.Combine(package, "labels.json");
+        var bytes = File.ReadAllBytes(table);
+        bytes[2] ^= 0x01; // same size, different content
+        File.WriteAllBytes(table, bytes);
+
+        var error = Assert.Throws<InvalidDataException>(() => LanguageSegmentationModel.Load(package));
+
+        Assert.Contains("labels.json", error.Message);
+        Assert.Contains("sha256", error.Message);
+    }
+
+    [Fact]
+    public void An_unknown_manifest_version_is_refused_naming_the_version()
+    {
+        string package = ColourModelPackage.Write(_temp.Path, formatVersion: ModelManifest.CurrentFormatVersion + 1);
+
+        var error = Assert.Throws<InvalidDataException>(() => LanguageSegmentationModel.Load(package));
+
+        Assert.Contains($"version {ModelManifest.CurrentFormatVersion + 1}", error.Message);
+    }
+
+    [Fact]
+    public void A_directory_without_a_manifest_is_refused()
+    {
+        var error = Assert.Throws<FileNotFoundException>(() => LanguageSegmentationModel.Load(_temp.Path));
+        Assert.Contains("manifest.json", error.Message);
+    }
+
+    [Fact]
+    public void An_unreadable_image_file_fails_when_it_is_read_not_later()
+    {
+        string path = Path.Combine(_temp.Path, "broken.png");
+        File.WriteAllText(path, "this is not a PNG");
+
+        Assert.ThrowsAny<Exception>(() => Microsoft.ML.Data.MLImage.CreateFromFile(path));
+    }
+
+    [Fact]
+    public void Images_and_labels_of_another_model_are_refused()
+    {
+        using var other = LanguageSegmentationModel.Load(_package);
+        using var image = TestImages.RedLeftBlueRight(64, 64);
+
+        Assert.Throws<ArgumentException>(() => _model.Segment(other.EncodeImage(image), _model.EncodeLabels(["red"])));
+        Assert.Throws<ArgumentException>(() => _model.Segment(_model.EncodeImage(image), other.EncodeLabels(["red"])));
+    }
+
+    [Fact]
+    public void Several_threads_segmenting_at_once_get_the_single_thread_results()
+    {
+        using var image = TestImages.GreenTopYellowBottom(96, 64);
+        var expected = _model.Segment(image, ["green", "yellow", "red"]).Mask;
+
+        var results = Enumerable.Range(0, 8).AsParallel().WithDegreeOfParallelism(4)
+            .Select(i => _model.Segment(image, i % 2 == 0 ? ["green", "yellow", "red"] : ["green", "yellow", "red"]).Mask)
+            .ToArray();
+
+        Assert.All(results, mask => Assert.Equal(expected, mask));
+    }
+
+    [Fact]
+    public void A_disposed_model_refuses_work()
+    {
+        var model = LanguageSegmentationModel.Load(_package);
+        model.Dispose();
+
+        Assert.Throws<ObjectDisposedException>(() => model.EncodeLabels(["red"]));
+    }
+
+    [SkippableFact]
+    public void Without_a_default_model_in_the_build_LoadDefault_says_so()
+    {
+        Skip.If(LanguageSegmentationModel.HasDefaultModel, "this build embeds a default model");
+
+        var error = Assert.Throws<InvalidOperationException>(() => LanguageSegmentationModel.LoadDefault());
+
+        Assert.Contains("no default model", error.Message);
+    }
+}

@@ -1,0 +1,34 @@
+using Microsoft.ML.Data;
+
+namespace LSeg.MLNet.Tests.Packages;
+
+/// <summary>Synthetic images with known content.</summary>
+internal static class TestImages
+{
+    /// <summary>An RGBA image painted by <paramref name="colourAt"/> (x, y) → (r, g, b).</summary>
+    public static MLImage Paint(int width, int height, Func<int, int, (byte R, byte G, byte B)> colourAt)
+    {
+        var pixels = new byte[width * height * 4];
+        for (int y = 0; y < height; y++)
+        {
+            for (int x = 0; x < width; x++)
+            {
+                var (r, g, b) = colourAt(x, y);
+                int o = (y * width + x) * 4;
+                pixels[o] = r;
+                pixels[o + 1] = g;
+                pixels[o + 2] = b;
+                pixels[o + 3] = 255;
+            }
+        }
+        return MLImage.CreateFromPixels(width, height, MLPixelFormat.Rgba32, pixels);
+    }
+
+    /// <summary>Left half red, right half blue (split at x = width / 2).</summary>
+    public static MLImage RedLeftBlueRight(int width, int height) =>
+        Paint(width, height, (x, _) => x < width / 2 ? ((byte)255, (byte)0, (byte)0) : ((byte)0, (byte)0, (byte)255));
+
+    /// <summary>Top third green, the rest yellow.</summary>
+    public static MLImage GreenTopYellowBottom(int width, int height) =>
+        Paint(width, height, (_, y) => y < height / 3 ? ((byte)0, (byte)255, (byte)0) : ((byte)255, (byte)255, (byte)0));
+}
