@@ -1,0 +1,32 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LSeg.Training.Bridge.Network.ImageEncoders;
+
+/// <summary>timm's block MLP: <c>fc1</c> → exact (erf) GELU → <c>fc2</c>.</summary>
+internal sealed class VitMlp : nn.Module<Tensor, Tensor>
+{
+#pragma warning disable IDE1006
+    private readonly Linear fc1;
+    private readonly Linear fc2;
+#pragma warning restore IDE1006
+
+    public VitMlp(int width, int hiddenWidth) : base("mlp")
+    {
+        fc1 = nn.Linear(width, hiddenWidth, hasBias: true);
+        fc2 = nn.Linear(hiddenWidth, width, hasBias: true);
+        RegisterComponents();
+    }
+
+    internal Linear Fc1 => fc1;
+
+    internal Linear Fc2 => fc2;
+
+    public override Tensor forward(Tensor x)
+    {
+        using var hidden = fc1.forward(x);
+        using var activated = nn.functional.gelu(hidden);
+        return fc2.forward(activated);
+    }
+}

@@ -1,0 +1,32 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LSeg.Training.Bridge.Network.ImageEncoders;
+
+/// <summary>
+/// timm's <c>patch_embed</c>: a p×p convolution with stride p that turns each patch into one token.
+/// Output [B, H/p·W/p, width], tokens in row-major order of the patch grid.
+/// </summary>
+internal sealed class VitPatchEmbedding : nn.Module<Tensor, Tensor>
+{
+    // Field name is the state-dict key (timm: patch_embed.proj).
+#pragma warning disable IDE1006
+    private readonly Conv2d proj;
+#pragma warning restore IDE1006
+
+    public VitPatchEmbedding(int patchSize, int width) : base("patch_embed")
+    {
+        proj = nn.Conv2d(3, width, kernel_size: patchSize, stride: patchSize);
+        RegisterComponents();
+    }
+
+    internal Conv2d Projection => proj;
+
+    public override Tensor forward(Tensor pixels)
+    {
+        using var grid = proj.forward(pixels);
+        using var flat = grid.flatten(2);
+        return flat.transpose(1, 2);
+    }
+}
