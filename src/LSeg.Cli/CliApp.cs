@@ -14,6 +14,8 @@ internal static class CliApp
     public static RootCommand BuildRootCommand(CliConsole console)
     {
         var root = new RootCommand("lseg: language-driven semantic segmentation (LSeg) for ML.NET. Segment images with any text labels, train, evaluate, export, import and benchmark models.");
+        root.Subcommands.Add(SegmentCommand.Create(console));
+        root.Subcommands.Add(RelabelCommand.Create(console));
         root.Subcommands.Add(InfoCommand.Create(console));
         return root;
     }
@@ -21,6 +23,8 @@ internal static class CliApp
     /// <summary>Parses <paramref name="args"/>, runs the chosen command and returns the process exit code.</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
+        // Numbers in tables and JSON never depend on the machine's locale.
+        System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.InvariantCulture;
         var console = new CliConsole(stdout, stderr);
         var root = BuildRootCommand(console);
         ParseResult parsed = root.Parse(args);

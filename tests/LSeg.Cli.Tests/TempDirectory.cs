@@ -15,8 +15,16 @@ internal sealed class TempDirectory : IDisposable
     public string Combine(params string[] parts) => System.IO.Path.Combine([Path, .. parts]);
 
     /// <summary>Every file below this directory, relative, sorted.</summary>
-    public string[] Files() => Directory.GetFiles(Path, "*", SearchOption.AllDirectories)
-        .Select(f => System.IO.Path.GetRelativePath(Path, f)).Order(StringComparer.Ordinal).ToArray();
+    public string[] Files() => new View(Path).Files();
+
+    /// <summary>The files of any directory (none when it does not exist).</summary>
+    public sealed record View(string Directory)
+    {
+        public string[] Files() => System.IO.Directory.Exists(Directory)
+            ? System.IO.Directory.GetFiles(Directory, "*", SearchOption.AllDirectories)
+                .Select(f => System.IO.Path.GetRelativePath(Directory, f)).Order(StringComparer.Ordinal).ToArray()
+            : [];
+    }
 
     public void Dispose()
     {

@@ -1,0 +1,137 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LSeg.Cli.Common;
+using LSeg.MLNet;
+using Microsoft.ML.Data;
+using Spectre.Console;
+
+namespace LSeg.Cli.Commands;
+
+/// <summary>
+/// <c>lseg segment IMAGE... --labels "dog, grass, other"</c>: for each image writes <c>NAME.mask.png</c> (8-bit label
+/// indices) and <c>NAME.overlay.png</c> (photo, coloured labels, legend) and reports each label's pixel share.
+/// </summary>
+internal static class SegmentCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var images = new Argument<string[]>("IMAGE") { Description = "Image files to segment (PNG, JPEG, BMP, GIF, WebP).", Arity = ArgumentArity.OneOrMore };
+        var labels = new Option<string>("--labels", "-l") { Description = "Comma-separated text labels, e.g. \"dog, grass, other\". Mask value i is the i-th label.", Required = true, HelpName = "LIST" };
+        var model = CommonOptions.Model();
+        var output = CommonOptions.OutputDirectory("Folder for NAME.mask.png and NAME.overlay.png (default: the current folder; created if missing).");
+        var json = CommonOptions.Json("Print the results (files written, per-label pixel shares) as JSON on stdout.");
+        var size = CommonOptions.Size();
+        var gpu = CommonOptions.Gpu();
+        var command = new Command("segment", "Segment images with any text labels: writes NAME.mask.png (8-bit label indices) and NAME.overlay.png (photo with coloured labels and a legend), and prints each label's share of the pixels.")
+        {
+            images, labels, model, output, json, size, gpu,
+        };
+        command.SetAction(parsed => Run(console, new Request(
+            parsed.GetRequiredValue(images), parsed.GetRequiredValue(labels), parsed.GetValue(model),
+            parsed.GetValue(output) ?? Directory.GetCurrentDirectory(), parsed.GetValue(json), parsed.GetValue(size), parsed.GetValue(gpu))));
+        return command;
+    }
+
+    private sealed record Request(string[] Images, string Labels, string? Model, string OutputDirectory, bool Json, int? Size, int? Gpu);
+
+    private sealed record ImageReport(string Image, int Width, int Height, double EncodeSeconds, double SegmentSeconds, SegmentationOutputs Outputs);
+
+    private static int Run(CliConsole console, Request request)
+    {
+        // Everything that can be checked is checked before the model loads or any file is written.
+        var labels = LabelList.Parse(request.Labels);
+        var images = InputImages.Validate(request.Images);
+        int? size = CommonOptions.RequireValidSize(request.Size);
+        string? package = ModelLoading.Validate(request.Model);
+        if (File.Exists(request.OutputDirectory))
+            throw new CommandFailure($"--out '{request.OutputDirectory}' is a file; give a folder.");
+
+        var clock = Stopwatch.StartNew();
+        using var segmentationModel = ModelLoading.Load(package, request.Gpu, console);
+        var encodedLabels = segmentationModel.EncodeLabels(labels);
+        double loadSeconds = clock.Elapsed.TotalSeconds;
+
+        var reports = new List<ImageReport>();
+        void SegmentAll(Action? advance)
+        {
+            foreach (string image in images)
+            {
+                reports.Add(SegmentOne(segmentationModel, encodedLabels, image, size, request.OutputDirectory));
+                advance?.Invoke();
+            }
+        }
+
+        if (console.IsInteractive && images.Count > 1 && !request.Json)
+        {
+            AnsiConsole.Progress().Start(context =>
+            {
+                var task = context.AddTask("Segmenting", maxValue: images.Count);
+                SegmentAll(() => task.Increment(1));
+            });
+        }
+        else
+        {
+            SegmentAll(null);
+        }
+
+        if (request.Json)
+            console.Out.WriteLine(ToJson(segmentationModel, labels, size, loadSeconds, reports));
+        else
+            Print(console.Out, segmentationModel, loadSeconds, reports);
+        return ExitCodes.Success;
+    }
+
+    private static ImageReport SegmentOne(LanguageSegmentationModel model, LabelEmbeddings labels, string image, int? size, string outputDirectory)
+    {
+        using var photo = InputImages.Decode(image);
+        using var mlImage = MLImage.CreateFromFile(image);
+        var clock = Stopwatch.StartNew();
+        var encoded = model.EncodeImage(mlImage, size);
+        double encodeSeconds = clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        var result = model.Segment(encoded, labels);
+        double segmentSeconds = clock.Elapsed.TotalSeconds;
+        var outputs = SegmentationOutputs.Write(outputDirectory, InputImages.OutputName(image), photo, result);
+        return new ImageReport(image, result.Width, result.Height, encodeSeconds, segmentSeconds, outputs);
+    }
+
+    private static void Print(TextWriter output, LanguageSegmentationModel model, double loadSeconds, List<ImageReport> reports)
+    {
+        output.WriteLine($"Model {model.Manifest.Name} ({model.Manifest.Backbone}, {model.Manifest.TextEncoder.Kind}) loaded in {loadSeconds:0.00} s on {(model.UsesGpu ? "GPU" : "CPU")}");
+        foreach (var report in reports)
+        {
+            output.WriteLine();
+            output.WriteLine($"{report.Image}  {report.Width}x{report.Height}  encode {report.EncodeSeconds:0.000} s, segment {report.SegmentSeconds:0.000} s");
+            SegmentationOutputs.PrintShares(output, report.Outputs.Shares);
+            output.WriteLine($"  wrote {report.Outputs.MaskPath}");
+            output.WriteLine($"  wrote {report.Outputs.OverlayPath}");
+        }
+    }
+
+    private static string ToJson(LanguageSegmentationModel model, IReadOnlyList<string> labels, int? size, double loadSeconds, List<ImageReport> reports)
+    {
+        var root = new JsonObject
+        {
+            ["model"] = model.PackagePath,
+            ["modelName"] = model.Manifest.Name,
+            ["device"] = model.UsesGpu ? "gpu" : "cpu",
+            ["labels"] = new JsonArray(labels.Select(l => (JsonNode)JsonValue.Create(l)).ToArray()),
+            ["inputSize"] = size ?? model.Manifest.DefaultInputSize,
+            ["loadSeconds"] = Math.Round(loadSeconds, 4),
+            ["images"] = new JsonArray(reports.Select(r => (JsonNode)new JsonObject
+            {
+                ["image"] = r.Image,
+                ["width"] = r.Width,
+                ["height"] = r.Height,
+                ["mask"] = Path.GetFullPath(r.Outputs.MaskPath!),
+                ["overlay"] = Path.GetFullPath(r.Outputs.OverlayPath!),
+                ["encodeSeconds"] = Math.Round(r.EncodeSeconds, 4),
+                ["segmentSeconds"] = Math.Round(r.SegmentSeconds, 4),
+                ["shares"] = SegmentationOutputs.SharesJson(r.Outputs.Shares),
+            }).ToArray()),
+        };
+        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    }
+}

@@ -1,0 +1,28 @@
+using System.CommandLine;
+
+namespace LSeg.Cli.Common;
+
+/// <summary>Options that several commands share, so they are spelled and described the same everywhere.</summary>
+internal static class CommonOptions
+{
+    public static Option<string?> Model(string description = "Model package directory (default: the model embedded in this build).") =>
+        new("--model", "-m") { Description = description, HelpName = "PATH" };
+
+    public static Option<bool> Json(string description = "Print the results as JSON on stdout.") => new("--json") { Description = description };
+
+    public static Option<int?> Size() =>
+        new("--size") { Description = "Model input size: the longer image side is resized to about N pixels (multiple of 32; default: the model's).", HelpName = "N" };
+
+    public static Option<int?> Gpu() =>
+        new("--gpu") { Description = "Run on this CUDA device (needs CUDA 13 and cuDNN 9); falls back to the CPU when CUDA cannot be used.", HelpName = "ID" };
+
+    public static Option<string?> OutputDirectory(string description) => new("--out", "-o") { Description = description, HelpName = "DIR" };
+
+    /// <summary>Checks a <c>--size</c> value before any model is loaded.</summary>
+    public static int? RequireValidSize(int? size)
+    {
+        if (size is { } n && (n < 32 || n > 2048))
+            throw new CommandFailure($"--size {n} is out of range: give the model input size in pixels, 32 to 2048.");
+        return size;
+    }
+}

@@ -1,0 +1,28 @@
+using LSeg.MLNet;
+
+namespace LSeg.Cli.Common;
+
+/// <summary>Loads the model a command was pointed at: <c>--model PATH</c>, or the default model embedded in the build.</summary>
+internal static class ModelLoading
+{
+    /// <summary>Checks the model argument without loading anything (fail fast, before outputs are touched).</summary>
+    /// <exception cref="CommandFailure">The path is not a package, or no path was given and the build has no default model.</exception>
+    public static string? Validate(string? modelPath)
+    {
+        if (modelPath is not null)
+            return ModelPackagePath.Require(modelPath);
+        if (!LanguageSegmentationModel.HasDefaultModel)
+            throw new CommandFailure("This build of lseg has no default model (models/default/ was absent when it was built): pass --model PATH.");
+        return null;
+    }
+
+    /// <summary>Loads the package at <paramref name="packageDirectory"/>, or the default model when it is null.</summary>
+    public static LanguageSegmentationModel Load(string? packageDirectory, int? gpuDeviceId, CliConsole console)
+    {
+        var options = new LanguageSegmentationModelOptions { GpuDeviceId = gpuDeviceId, FallbackToCpu = true };
+        var model = packageDirectory is null ? LanguageSegmentationModel.LoadDefault(options) : LanguageSegmentationModel.Load(packageDirectory, options);
+        if (model.GpuFallbackReason is { } reason)
+            console.Error.WriteLine($"note: running on the CPU: {reason}");
+        return model;
+    }
+}

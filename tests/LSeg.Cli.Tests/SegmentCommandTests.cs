@@ -1,0 +1,130 @@
+using System.Text.Json;
+using LSeg.MLNet.Tests.Packages;
+using SkiaSharp;
+
+namespace LSeg.Cli.Tests;
+
+/// <summary>
+/// <c>lseg segment</c> on the hand-made colour package, whose answer is known without running it: a red region is
+/// labelled "red", a blue region "blue".
+/// </summary>
+public class SegmentCommandTests
+{
+    [Fact]
+    public void Segment_writes_a_mask_of_label_indices_and_an_overlay_and_reports_shares_as_json()
+    {
+        using var temp = new TempDirectory();
+        string package = ColourModelPackage.Write(temp.Path);
+        string image = Images.RedLeftBlueRight(temp.Combine("in", "halves.png"));
+
+        var result = CliRunner.RunProcess(temp.Path, "segment", image, "--labels", " blue ,red ", "--model", package, "--out", "out", "--json");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(["halves.mask.png", "halves.overlay.png"], new TempDirectory.View(temp.Combine("out")).Files());
+
+        // "blue" is label 0 and "red" label 1: the left (red) half is 1, the right (blue) half 0, away from the seam.
+        var (width, height, mask) = Images.ReadMask(temp.Combine("out", "halves.mask.png"));
+        Assert.Equal((64, 48), (width, height));
+        for (int y = 0; y < height; y++)
+        {
+            for (int x = 0; x < width; x++)
+            {
+                if (Math.Abs(x - width / 2) <= 2) continue; // the seam is interpolated
+                Assert.Equal(x < width / 2 ? 1 : 0, mask[y * width + x]);
+            }
+        }
+
+        using var overlay = SKBitmap.Decode(temp.Combine("out", "halves.overlay.png"));
+        Assert.Equal(64, overlay.Width);
+        Assert.True(overlay.Height > 48, "the overlay has a legend below the photo");
+
+        using var json = JsonDocument.Parse(result.StdOut);
+        var report = Assert.Single(json.RootElement.GetProperty("images").EnumerateArray());
+        Assert.Equal(Path.GetFullPath(temp.Combine("out", "halves.mask.png")), report.GetProperty("mask").GetString());
+        var shares = report.GetProperty("shares").EnumerateArray().ToList();
+        Assert.Equal(["blue", "red"], shares.Select(s => s.GetProperty("label").GetString()));
+        // Pixel counts agree with the mask file, and shares with the counts.
+        for (int label = 0; label < 2; label++)
+        {
+            long count = mask.Count(v => v == label);
+            Assert.Equal(count, shares[label].GetProperty("pixels").GetInt64());
+            Assert.Equal(100.0 * count / mask.Length, shares[label].GetProperty("share").GetDouble(), 2);
+        }
+        Assert.InRange(shares[1].GetProperty("share").GetDouble(), 45, 55);
+    }
+
+    [Fact]
+    public void Segment_of_several_images_writes_two_files_per_image_and_prints_a_table()
+    {
+        using var temp = new TempDirectory();
+        string package = ColourModelPackage.Write(temp.Path);
+        string first = Images.RedLeftBlueRight(temp.Combine("a.png"));
+        string second = Images.GreenTopWhiteBottom(temp.Combine("b.png"));
+
+        var result = CliRunner.RunInProcess("segment", first, second, "--labels", "red, blue, green, white", "--model", package, "--out", temp.Combine("out"));
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(["a.mask.png", "a.overlay.png", "b.mask.png", "b.overlay.png"], new TempDirectory.View(temp.Combine("out")).Files());
+        Assert.Contains("a.png", result.StdOut);
+        Assert.Contains("b.png", result.StdOut);
+        Assert.Matches(@"white\s+7\d\.\d%", result.StdOut); // 3/4 of b.png is white
+        var (_, _, mask) = Images.ReadMask(temp.Combine("out", "b.mask.png"));
+        Assert.Equal(2, mask[5 * 64 + 10]);  // green top
+        Assert.Equal(3, mask[60 * 64 + 10]); // white bottom
+    }
+
+    [Fact]
+    public void Segment_help_exits_zero_and_names_the_options()
+    {
+        var result = CliRunner.RunInProcess("segment", "--help");
+
+        Assert.Equal(0, result.ExitCode);
+        foreach (string option in new[] { "--labels", "--model", "--out", "--json", "--size" })
+            Assert.Contains(option, result.StdOut);
+    }
+
+    public static TheoryData<string, string[], string> BadInputs => new()
+    {
+        { "missing image", ["segment", "{dir}/nope.png", "--labels", "red, blue", "--model", "{pkg}"], "does not exist" },
+        { "unreadable image", ["segment", "{dir}/text.png", "--labels", "red, blue", "--model", "{pkg}"], "not a readable image" },
+        { "no labels", ["segment", "{dir}/good.png", "--labels", "", "--model", "{pkg}"], "--labels" },
+        { "only commas", ["segment", "{dir}/good.png", "--labels", ", ,,", "--model", "{pkg}"], "no label" },
+        { "missing model", ["segment", "{dir}/good.png", "--labels", "red, blue", "--model", "{dir}/no-model"], "does not exist" },
+        { "label the model cannot encode", ["segment", "{dir}/good.png", "--labels", "red, zebra", "--model", "{pkg}"], "zebra" },
+        { "bad size", ["segment", "{dir}/good.png", "--labels", "red", "--model", "{pkg}", "--size", "5"], "--size" },
+        { "no --labels", ["segment", "{dir}/good.png", "--model", "{pkg}"], "--labels" },
+        { "missing second image", ["segment", "{dir}/good.png", "{dir}/gone.jpg", "--labels", "red", "--model", "{pkg}"], "gone.jpg" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadInputs))]
+    public void Bad_input_fails_with_one_line_and_writes_nothing(string problem, string[] args, string expectedInMessage)
+    {
+        using var temp = new TempDirectory();
+        string package = ColourModelPackage.Write(temp.Combine("models"));
+        Images.RedLeftBlueRight(temp.Combine("in", "good.png"));
+        File.WriteAllText(temp.Combine("in", "text.png"), "this is not a picture");
+        var before = new TempDirectory.View(temp.Path).Files();
+        string[] resolved = args.Select(a => a.Replace("{dir}", temp.Combine("in")).Replace("{pkg}", package)).Append("--out").Append(temp.Combine("out")).ToArray();
+
+        var result = CliRunner.RunInProcess(resolved);
+
+        Assert.True(result.ExitCode != 0, $"{problem}: {result}");
+        string line = Assert.Single(result.ErrorLines);
+        Assert.Contains(expectedInMessage, line);
+        Assert.Equal(before, new TempDirectory.View(temp.Path).Files());
+    }
+
+    [Fact]
+    public void A_missing_image_in_a_real_process_is_one_line_and_a_non_zero_exit()
+    {
+        using var temp = new TempDirectory();
+        string package = ColourModelPackage.Write(temp.Path);
+
+        var result = CliRunner.RunProcess(temp.Path, "segment", "missing.jpg", "--labels", "red", "--model", package);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal("lseg segment: Image 'missing.jpg' does not exist.", Assert.Single(result.ErrorLines));
+        Assert.Empty(result.StdOut);
+    }
+}
