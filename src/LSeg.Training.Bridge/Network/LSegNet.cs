@@ -27,7 +27,6 @@ public sealed partial class LSegNet : nn.Module<Tensor, Tensor, Tensor>
     private LSegNet(LSegNetConfig config, IImageBackbone backbone) : base(nameof(LSegNet))
     {
         Config = config;
-        Backbone = backbone;
         pretrained = backbone as nn.Module<Tensor, BackboneFeatures>
             ?? throw new ArgumentException($"Backbone '{config.Backbone}' ({backbone.GetType().Name}) must be a TorchSharp nn.Module<Tensor, BackboneFeatures>.", nameof(backbone));
         var headBlock = config.SpatialBlock == SpatialBlock.None
@@ -62,7 +61,8 @@ public sealed partial class LSegNet : nn.Module<Tensor, Tensor, Tensor>
     public LSegNetConfig Config { get; }
 
     /// <summary>The image backbone (<c>pretrained</c>).</summary>
-    public IImageBackbone Backbone { get; }
+    /// <remarks>A computed property on purpose: RegisterComponents would register an auto-property's backing field as a second copy of the module.</remarks>
+    public IImageBackbone Backbone => (IImageBackbone)pretrained;
 
     /// <summary>The DPT decoder with <c>head1</c> (<c>scratch</c>).</summary>
     public DptDecoder Decoder => scratch;
