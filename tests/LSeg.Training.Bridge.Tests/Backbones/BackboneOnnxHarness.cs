@@ -2,6 +2,7 @@ using Google.Protobuf;
 using LSeg.Training.Bridge.Export;
 using LSeg.Training.Bridge.Network.ImageEncoders;
 using Microsoft.ML.OnnxRuntime;
+using TensorElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
 using Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -35,16 +36,40 @@ internal static class BackboneOnnxHarness
         return new InferenceSession(model, options);
     }
 
-    /// <summary>Runs the session on <paramref name="input"/> and returns each output as (values, shape).</summary>
+    /// <summary>One output of a session run: float values, or INT64 values (label maps), and the shape.</summary>
+    public sealed record Output(float[] Values, long[] Indices, long[] Shape);
+
+    /// <summary>Runs the session on one input and returns every float output in the session's output order.</summary>
     public static (float[] Values, long[] Shape)[] Run(InferenceSession session, string inputName, Tensor input)
+        => Run(session, new Dictionary<string, Tensor> { [inputName] = input }).Select(o => (o.Values, o.Shape)).ToArray();
+
+    /// <summary>Runs the session on named float inputs and returns every output, in the session's output order.</summary>
+    public static Output[] Run(InferenceSession session, Dictionary<string, Tensor> inputs)
     {
-        using var contiguous = input.detach().cpu().contiguous();
-        float[] data = contiguous.data<float>().ToArray();
-        using var value = OrtValue.CreateTensorValueFromMemory(data, input.shape);
-        using var runOptions = new RunOptions();
-        string[] outputNames = session.OutputNames.ToArray();
-        using var results = session.Run(runOptions, new Dictionary<string, OrtValue> { [inputName] = value }, outputNames);
-        return results.Select(r => (r.GetTensorDataAsSpan<float>().ToArray(), r.GetTensorTypeAndShape().Shape)).ToArray();
+        var values = new Dictionary<string, OrtValue>();
+        try
+        {
+            foreach (var (name, tensor) in inputs)
+            {
+                using var contiguous = tensor.detach().cpu().contiguous();
+                values[name] = OrtValue.CreateTensorValueFromMemory(contiguous.data<float>().ToArray(), tensor.shape);
+            }
+            using var runOptions = new RunOptions();
+            string[] outputNames = session.OutputNames.ToArray();
+            using var results = session.Run(runOptions, values, outputNames);
+            return results.Select(r =>
+            {
+                var info = r.GetTensorTypeAndShape();
+                return info.ElementDataType == TensorElementType.Int64
+                    ? new Output([], r.GetTensorDataAsSpan<long>().ToArray(), info.Shape)
+                    : new Output(r.GetTensorDataAsSpan<float>().ToArray(), [], info.Shape);
+            }).ToArray();
+        }
+        finally
+        {
+            foreach (var value in values.Values)
+                value.Dispose();
+        }
     }
 
     /// <summary>Random pixels in 0–255, [B, 3, H, W].</summary>
