@@ -18,8 +18,14 @@ internal static class StrictWeightLoader
     /// <exception cref="InvalidDataException">Keys are missing or shapes differ; the message lists each.</exception>
     public static IReadOnlyList<string> Load(nn.Module module, IReadOnlyDictionary<string, CheckpointTensor> tensors, string what, string checkpointPrefix)
     {
+        // A module may register one tensor under two names (a field and a property's backing field): such aliases
+        // are the same tensor object, so loading any one of their keys fills all of them.
         var expected = module.state_dict();
-        var missing = expected.Keys.Where(k => !tensors.ContainsKey(k)).ToList();
+        var aliasGroups = expected
+            .GroupBy(kv => kv.Value, kv => kv, ReferenceEqualityComparer.Instance)
+            .Select(g => g.Select(kv => kv.Key).OrderBy(k => k.Contains("k__BackingField", StringComparison.Ordinal)).ThenBy(k => k, StringComparer.Ordinal).ToList())
+            .ToList();
+        var missing = aliasGroups.Where(g => !g.Any(tensors.ContainsKey)).Select(g => g[0]).ToList();
         var mismatched = new List<string>();
         foreach (var (key, target) in expected)
         {
@@ -38,10 +44,11 @@ internal static class StrictWeightLoader
 
         using (torch.no_grad())
         {
-            foreach (var (key, target) in expected)
+            foreach (var group in aliasGroups)
             {
-                using var loaded = tensors[key].Load(target.dtype);
-                target.copy_(loaded);
+                string key = group.First(tensors.ContainsKey);
+                using var loaded = tensors[key].Load(expected[key].dtype);
+                expected[key].copy_(loaded);
             }
         }
         return tensors.Keys.Where(k => !expected.ContainsKey(k)).OrderBy(k => k, StringComparer.Ordinal).ToList();
