@@ -1,0 +1,53 @@
+using LSeg.MLNet.Package;
+
+namespace LSeg.Training.Bridge.Export;
+
+/// <summary>Options of <see cref="ModelPackageExporter.Export"/>.</summary>
+public sealed class ModelPackageExportOptions
+{
+    /// <summary>Default values of the options.</summary>
+    public static class Defaults
+    {
+        /// <summary>Default model name.</summary>
+        public const string Name = "lseg";
+
+        /// <summary>Initializers beyond this many bytes per graph go to ONNX external data (well under protobuf's 2 GB cap).</summary>
+        public const long ExternalDataThresholdBytes = 1L << 30;
+
+        /// <summary>Default inference size recorded in the manifest (the longer image side, pixels).</summary>
+        public const int DefaultInputSize = 480;
+
+        /// <summary>all-MiniLM-L6-v2's maximum tokens per label.</summary>
+        public const int MiniLmContextLength = 256;
+    }
+
+    /// <summary>Human-readable model name recorded in the manifest, e.g. <c>lseg-resnet18-minilm</c>.</summary>
+    public string Name { get; set; } = Defaults.Name;
+
+    /// <summary>The text encoder that produces the label embeddings; its graph and tokenizer files, if any, must be
+    /// among <see cref="AdditionalFiles"/> or written by <see cref="AdditionalWriters"/>.</summary>
+    public TextEncoderInfo TextEncoder { get; set; } = new() { Kind = "minilm", ContextLength = Defaults.MiniLmContextLength };
+
+    /// <summary>Free-form provenance recorded in the manifest (training data, command, metrics).</summary>
+    public Dictionary<string, string> Provenance { get; set; } = new();
+
+    /// <summary>Store weights as FLOAT16 initializers, each cast back to FLOAT in the graph: half the file size,
+    /// logits within about 1e-2 of the float32 model.</summary>
+    public bool StoreWeightsAsFloat16 { get; set; }
+
+    /// <summary>When a graph's initializers exceed this many bytes they are written to <c>&lt;graph&gt;.onnx.data</c>.</summary>
+    public long ExternalDataThresholdBytes { get; set; } = Defaults.ExternalDataThresholdBytes;
+
+    /// <summary>Replace an existing package at the target path (only once the new one is complete).</summary>
+    public bool Overwrite { get; set; }
+
+    /// <summary>The inference size recorded in the manifest (<see cref="ModelManifest.DefaultInputSize"/>).</summary>
+    public int DefaultInputSize { get; set; } = Defaults.DefaultInputSize;
+
+    /// <summary>Files copied into the package: name inside the package (a relative path) → source file.</summary>
+    public Dictionary<string, string> AdditionalFiles { get; set; } = new();
+
+    /// <summary>Callbacks that write more files into the package directory (passed as their argument), e.g. a text
+    /// encoder graph; they run after the image and head graphs, before the manifest.</summary>
+    public List<Action<string>> AdditionalWriters { get; set; } = new();
+}

@@ -1,0 +1,164 @@
+using LSeg.MLNet.Package;
+using LSeg.Training.Bridge.Network;
+
+namespace LSeg.Training.Bridge.Export;
+
+/// <summary>
+/// Writes an <see cref="LSegNet"/> as a model package (docs/model-package.md): <c>image_encoder.onnx</c>,
+/// <c>head.onnx</c>, the caller's extra files (text encoder graph, tokenizer), then <c>manifest.json</c> with the size
+/// and sha256 of every file. Writing is atomic: everything goes to a sibling temporary directory that is renamed into
+/// place only when complete, so a failed or interrupted export leaves no package at the target path.
+/// </summary>
+public static class ModelPackageExporter
+{
+    private static readonly string[] ReservedNames = [ModelManifest.FileName];
+
+    /// <summary>Exports <paramref name="net"/> (in inference mode) to the package directory <paramref name="directory"/>.</summary>
+    /// <returns>The manifest written.</returns>
+    /// <exception cref="IOException">The target exists and <see cref="ModelPackageExportOptions.Overwrite"/> is false.</exception>
+    /// <exception cref="FileNotFoundException">An additional file's source is missing.</exception>
+    /// <exception cref="ArgumentException">An option is invalid.</exception>
+    public static ModelManifest Export(LSegNet net, string directory, ModelPackageExportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(net);
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        options ??= new ModelPackageExportOptions();
+        string target = Path.GetFullPath(directory.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar));
+        CheckOptions(options, target);
+
+        string parent = Path.GetDirectoryName(target)!;
+        Directory.CreateDirectory(parent);
+        string temporary = Path.Combine(parent, $".{Path.GetFileName(target)}.partial-{Guid.NewGuid():N}");
+        bool wasTraining = net.training;
+        net.eval();
+        try
+        {
+            Directory.CreateDirectory(temporary);
+            var manifest = WritePackage(net, temporary, options);
+            MoveIntoPlace(temporary, target, options.Overwrite);
+            return manifest;
+        }
+        catch
+        {
+            if (Directory.Exists(temporary))
+                Directory.Delete(temporary, recursive: true);
+            throw;
+        }
+        finally
+        {
+            if (wasTraining)
+                net.train();
+        }
+    }
+
+    private static ModelManifest WritePackage(LSegNet net, string directory, ModelPackageExportOptions options)
+    {
+        var graphs = new GraphFiles();
+        var imageEncoder = new OnnxGraphBuilder("lseg_image_encoder", options.StoreWeightsAsFloat16);
+        net.ExportImageEncoderOnnx(imageEncoder);
+        OnnxModelFile.Save(imageEncoder.BuildModel(), Path.Combine(directory, graphs.ImageEncoder), options.ExternalDataThresholdBytes);
+
+        var head = new OnnxGraphBuilder("lseg_head", options.StoreWeightsAsFloat16);
+        net.ExportHeadOnnx(head);
+        OnnxModelFile.Save(head.BuildModel(), Path.Combine(directory, graphs.Head), options.ExternalDataThresholdBytes);
+
+        foreach (var (name, source) in options.AdditionalFiles)
+        {
+            string destination = Path.Combine(directory, name);
+            Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+            File.Copy(source, destination, overwrite: false);
+        }
+        foreach (var write in options.AdditionalWriters)
+            write(directory);
+
+        var files = new Dictionary<string, PackageFile>(StringComparer.Ordinal);
+        foreach (string path in Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        {
+            string name = Path.GetRelativePath(directory, path).Replace(Path.DirectorySeparatorChar, '/');
+            files[name] = new PackageFile { Bytes = new FileInfo(path).Length, Sha256 = ModelManifest.Sha256OfFile(path) };
+        }
+        CheckTextEncoderFiles(options.TextEncoder, files);
+
+        var config = net.Config;
+        var normalization = net.PixelNormalization;
+        var manifest = new ModelManifest
+        {
+            Name = options.Name,
+            Backbone = config.Backbone,
+            EmbeddingSize = config.EmbeddingSize,
+            Temperature = config.Temperature,
+            InputSizeMultiple = LSegNet.InputSizeMultiple,
+            DefaultInputSize = options.DefaultInputSize,
+            EmbeddingStride = 2,
+            Pixels = new PixelFormat { BackboneChannelOrder = normalization.ChannelOrder, Mean = normalization.Mean, Std = normalization.Std },
+            SpatialRegularization = new SpatialRegularizationInfo
+            {
+                Block = config.SpatialBlock.ToString().ToLowerInvariant(),
+                Depth = config.SpatialDepth,
+                Activation = config.Activation.ToString().ToLowerInvariant(),
+            },
+            TextEncoder = options.TextEncoder,
+            Graphs = graphs,
+            Files = files,
+            Provenance = new Dictionary<string, string>(options.Provenance),
+        };
+        // Written last: a directory with a manifest is a complete package.
+        File.WriteAllText(Path.Combine(directory, ModelManifest.FileName), manifest.ToJson());
+        return manifest;
+    }
+
+    private static void MoveIntoPlace(string temporary, string target, bool overwrite)
+    {
+        if (!Directory.Exists(target) && !File.Exists(target))
+        {
+            Directory.Move(temporary, target);
+            return;
+        }
+        if (!overwrite)
+            throw new IOException($"'{target}' appeared while the package was being written; it was left as it is.");
+        string old = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.old-{Guid.NewGuid():N}");
+        Directory.Move(target, old);
+        try
+        {
+            Directory.Move(temporary, target);
+        }
+        catch
+        {
+            Directory.Move(old, target);
+            throw;
+        }
+        Directory.Delete(old, recursive: true);
+    }
+
+    private static void CheckOptions(ModelPackageExportOptions options, string target)
+    {
+        if (File.Exists(target))
+            throw new IOException($"'{target}' is a file; a model package is a directory.");
+        if (Directory.Exists(target) && !options.Overwrite)
+            throw new IOException($"'{target}' already exists; set {nameof(ModelPackageExportOptions.Overwrite)} to replace it, or choose another directory.");
+        if (options.ExternalDataThresholdBytes < 0)
+            throw new ArgumentException($"{nameof(ModelPackageExportOptions.ExternalDataThresholdBytes)} must be 0 or more; got {options.ExternalDataThresholdBytes}.", nameof(options));
+        if (options.DefaultInputSize <= 0 || options.DefaultInputSize % LSegNet.InputSizeMultiple != 0)
+            throw new ArgumentException($"{nameof(ModelPackageExportOptions.DefaultInputSize)} must be a positive multiple of {LSegNet.InputSizeMultiple}; got {options.DefaultInputSize}.", nameof(options));
+        var graphs = new GraphFiles();
+        foreach (var (name, source) in options.AdditionalFiles)
+        {
+            if (Path.IsPathRooted(name) || name.Split('/', '\\').Any(part => part is "" or "." or ".."))
+                throw new ArgumentException($"Additional file name '{name}' must be a relative path inside the package.", nameof(options));
+            if (ReservedNames.Contains(name) || name == graphs.ImageEncoder || name == graphs.Head || name.StartsWith(graphs.ImageEncoder + ".", StringComparison.Ordinal) || name.StartsWith(graphs.Head + ".", StringComparison.Ordinal))
+                throw new ArgumentException($"Additional file name '{name}' is reserved for the package's own files.", nameof(options));
+            if (!File.Exists(source))
+                throw new FileNotFoundException($"Additional file '{name}' should be copied from '{source}', which does not exist.", source);
+        }
+    }
+
+    private static void CheckTextEncoderFiles(TextEncoderInfo textEncoder, Dictionary<string, PackageFile> files)
+    {
+        foreach (var (role, name) in new[] { ("graph", textEncoder.Graph), ("tokenizer", textEncoder.Tokenizer), ("table", textEncoder.Table) })
+        {
+            if (name is not null && !files.ContainsKey(name))
+                throw new InvalidOperationException(
+                    $"The manifest's text encoder names {role} '{name}', but the package has no such file; add it with {nameof(ModelPackageExportOptions.AdditionalFiles)} or {nameof(ModelPackageExportOptions.AdditionalWriters)}.");
+        }
+    }
+}
