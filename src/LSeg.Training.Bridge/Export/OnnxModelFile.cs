@@ -37,13 +37,18 @@ internal static class OnnxModelFile
         return written;
     }
 
+    /// <summary>Initializers smaller than this stay inside the .onnx file when the rest goes to external data.</summary>
+    private const int MinExternalTensorBytes = 1024;
+
     private static void MoveToExternalData(ModelProto model, string dataPath)
     {
         string location = Path.GetFileName(dataPath);
         using var data = File.Create(dataPath);
         foreach (var tensor in model.Graph.Initializer)
         {
-            if (tensor.RawData.Length == 0)
+            // Small tensors stay inline (as onnx.save_model's size_threshold does): ONNX Runtime's shape inference
+            // must read constant shape inputs (Slice starts, Reshape shapes) from the graph itself.
+            if (tensor.RawData.Length < MinExternalTensorBytes)
                 continue;
             long offset = data.Position;
             tensor.RawData.WriteTo(data);
