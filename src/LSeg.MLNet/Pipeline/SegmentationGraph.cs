@@ -1,0 +1,176 @@
+using System.Security.Cryptography;
+using Google.Protobuf;
+using LSeg.MLNet.Package;
+using Onnx;
+
+namespace LSeg.MLNet.Pipeline;
+
+/// <summary>
+/// Composes the package's image encoder and head into the one ONNX graph the ML.NET pipeline applies: a fixed
+/// square input (ApplyOnnxModel allows at most one unknown dimension per input), the label embeddings as a second
+/// input (zero-padded to a fixed size, with their shape as a third input), and outputs named for the pipeline's helper columns.
+/// The graph does not depend on the labels, so every label set shares one ONNX Runtime session.
+/// </summary>
+internal static class SegmentationGraph
+{
+    public const string PixelsColumn = "__LSeg_Pixels";
+    public const string LabelEmbeddingsColumn = "__LSeg_LabelEmbeddings";
+    public const string LabelShapeColumn = "__LSeg_LabelShape";
+    public const string LabelMapColumn = "__LSeg_LabelMap";
+    public const string ScoresColumn = "__LSeg_Scores";
+    public const string LabelCountColumn = "__LSeg_LabelCount";
+    public const string PixelEmbeddingsColumn = "__LSeg_PixelEmbeddings";
+
+    private const string HeadPrefix = "head/";
+
+    /// <summary>
+    /// Writes (once per content, content-addressed) the composed graph for <paramref name="inputSize"/> × <paramref name="inputSize"/>
+    /// images under the temporary folder and returns its path.
+    /// </summary>
+    public static string WriteComposed(LanguageSegmentationModel model, int inputSize)
+    {
+        var encoder = ReadWithExternalData(model.ImageEncoderPath);
+        var head = ReadWithExternalData(model.HeadPath);
+        var composed = Compose(encoder, head, inputSize, model.Manifest.EmbeddingSize, model.Manifest.EmbeddingStride);
+        byte[] bytes = composed.ToByteArray();
+        string hash = Convert.ToHexStringLower(SHA256.HashData(bytes))[..24];
+        string directory = Path.Combine(Path.GetTempPath(), "lseg-mlnet-graphs");
+        Directory.CreateDirectory(directory);
+        string path = Path.Combine(directory, $"segmentation-{inputSize}-{hash}.onnx");
+        if (!File.Exists(path) || new FileInfo(path).Length != bytes.Length)
+        {
+            string staging = path + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
+            File.WriteAllBytes(staging, bytes);
+            File.Move(staging, path, overwrite: true);
+        }
+        return path;
+    }
+
+    internal static ModelProto Compose(ModelProto encoder, ModelProto head, int inputSize, int embeddingSize, int embeddingStride)
+    {
+        var graph = new GraphProto { Name = "lseg_segmentation" };
+        var e = encoder.Graph;
+        var h = head.Graph;
+
+        // Image encoder, unchanged, fed from the fixed-size pixels input.
+        graph.Input.Add(Tensor(PixelsColumn, TensorProto.Types.DataType.Float, 1, 3, inputSize, inputSize));
+        graph.Node.Add(Identity(PixelsColumn, "pixels"));
+        graph.Initializer.AddRange(e.Initializer);
+        graph.Node.AddRange(e.Node);
+        graph.ValueInfo.AddRange(e.ValueInfo);
+        graph.SparseInitializer.AddRange(e.SparseInitializer);
+
+        // Head, every name prefixed so it cannot collide with the encoder's.
+        // Label embeddings arrive zero-padded in a fixed-size vector with their [N, C] shape beside them.
+        graph.Input.Add(Tensor(LabelEmbeddingsColumn, TensorProto.Types.DataType.Float, LabelPackingMapping.Capacity));
+        graph.Input.Add(Tensor(LabelShapeColumn, TensorProto.Types.DataType.Int64, 2));
+        graph.Initializer.Add(Int64Constant("lseg/zero", 0));
+        graph.Node.Add(Node("ReduceProd", [LabelShapeColumn], "lseg/label_values", new AttributeProto { Name = "keepdims", Type = AttributeProto.Types.AttributeType.Int, I = 1 }));
+        graph.Node.Add(Node("Slice", [LabelEmbeddingsColumn, "lseg/zero", "lseg/label_values", "lseg/zero"], "lseg/label_embeddings_flat"));
+        graph.Node.Add(Node("Reshape", ["lseg/label_embeddings_flat", LabelShapeColumn], HeadPrefix + "label_embeddings"));
+        graph.Node.Add(Identity("pixel_embeddings", HeadPrefix + "pixel_embeddings"));
+        foreach (var initializer in h.Initializer)
+        {
+            var copy = initializer.Clone();
+            copy.Name = HeadPrefix + copy.Name;
+            graph.Initializer.Add(copy);
+        }
+        foreach (var node in h.Node)
+        {
+            var copy = node.Clone();
+            copy.Name = HeadPrefix + copy.Name;
+            for (int i = 0; i < copy.Input.Count; i++)
+                if (copy.Input[i].Length > 0)
+                    copy.Input[i] = HeadPrefix + copy.Input[i];
+            for (int i = 0; i < copy.Output.Count; i++)
+                if (copy.Output[i].Length > 0)
+                    copy.Output[i] = HeadPrefix + copy.Output[i];
+            if (copy.Attribute.Any(a => a.G is not null || a.Graphs.Count > 0))
+                throw new InvalidDataException($"The head graph's node '{node.Name}' ({node.OpType}) has a subgraph; the ML.NET pipeline cannot compose such a head.");
+            graph.Node.Add(copy);
+        }
+
+        int grid = inputSize / embeddingStride;
+        graph.Node.Add(Identity(HeadPrefix + "label_map", LabelMapColumn));
+        graph.Node.Add(Identity(HeadPrefix + "scores", ScoresColumn));
+        graph.Node.Add(Identity("pixel_embeddings", PixelEmbeddingsColumn));
+        var shape = new NodeProto { OpType = "Shape", Name = LabelCountColumn + "_Shape" };
+        shape.Input.Add(HeadPrefix + "label_embeddings");
+        shape.Output.Add(LabelCountColumn);
+        shape.Attribute.Add(new AttributeProto { Name = "start", Type = AttributeProto.Types.AttributeType.Int, I = 0 });
+        shape.Attribute.Add(new AttributeProto { Name = "end", Type = AttributeProto.Types.AttributeType.Int, I = 1 });
+        graph.Node.Add(shape);
+
+        graph.Output.Add(Tensor(LabelMapColumn, TensorProto.Types.DataType.Int64, 1, inputSize, inputSize));
+        graph.Output.Add(Tensor(ScoresColumn, TensorProto.Types.DataType.Float, 1, inputSize, inputSize));
+        graph.Output.Add(Tensor(LabelCountColumn, TensorProto.Types.DataType.Int64, 1));
+        graph.Output.Add(Tensor(PixelEmbeddingsColumn, TensorProto.Types.DataType.Float, 1, embeddingSize, grid, grid));
+
+        var model = new ModelProto
+        {
+            IrVersion = Math.Max(encoder.IrVersion, head.IrVersion),
+            ProducerName = "LSeg.MLNet",
+            Graph = graph,
+        };
+        foreach (var group in encoder.OpsetImport.Concat(head.OpsetImport).GroupBy(o => o.Domain))
+            model.OpsetImport.Add(new OperatorSetIdProto { Domain = group.Key, Version = group.Max(o => o.Version) });
+        return model;
+    }
+
+    /// <summary>Reads an ONNX file and moves any external-data weights inside it (ApplyOnnxModel saves one file only).</summary>
+    internal static ModelProto ReadWithExternalData(string path)
+    {
+        var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+        string directory = Path.GetDirectoryName(path)!;
+        foreach (var tensor in model.Graph.Initializer.Where(t => t.DataLocation == TensorProto.Types.DataLocation.External))
+        {
+            var entries = tensor.ExternalData.ToDictionary(kv => kv.Key, kv => kv.Value);
+            string file = Path.Combine(directory, entries["location"]);
+            long offset = entries.TryGetValue("offset", out var o) ? long.Parse(o, System.Globalization.CultureInfo.InvariantCulture) : 0;
+            long length = entries.TryGetValue("length", out var l) ? long.Parse(l, System.Globalization.CultureInfo.InvariantCulture) : new FileInfo(file).Length - offset;
+            var buffer = new byte[length];
+            using (var stream = File.OpenRead(file))
+            {
+                stream.Seek(offset, SeekOrigin.Begin);
+                stream.ReadExactly(buffer);
+            }
+            tensor.RawData = ByteString.CopyFrom(buffer);
+            tensor.ExternalData.Clear();
+            tensor.DataLocation = TensorProto.Types.DataLocation.Default;
+        }
+        return model;
+    }
+
+    private static NodeProto Node(string op, string[] inputs, string output, params AttributeProto[] attributes)
+    {
+        var node = new NodeProto { OpType = op, Name = output + "_" + op };
+        node.Input.AddRange(inputs);
+        node.Output.Add(output);
+        node.Attribute.AddRange(attributes);
+        return node;
+    }
+
+    private static TensorProto Int64Constant(string name, long value)
+    {
+        var tensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
+        tensor.Dims.Add(1);
+        tensor.Int64Data.Add(value);
+        return tensor;
+    }
+
+    private static NodeProto Identity(string input, string output)
+    {
+        var node = new NodeProto { OpType = "Identity", Name = output + "_Identity" };
+        node.Input.Add(input);
+        node.Output.Add(output);
+        return node;
+    }
+
+    private static ValueInfoProto Tensor(string name, TensorProto.Types.DataType type, params long[] dims)
+    {
+        var shape = new TensorShapeProto();
+        foreach (long dim in dims)
+            shape.Dim.Add(dim < 0 ? new TensorShapeProto.Types.Dimension { DimParam = "N" } : new TensorShapeProto.Types.Dimension { DimValue = dim });
+        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = shape } } };
+    }
+}
