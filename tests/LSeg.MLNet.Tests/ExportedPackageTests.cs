@@ -1,0 +1,82 @@
+using LSeg.MLNet.Runtime;
+using LSeg.MLNet.Tests.MLNet;
+using LSeg.MLNet.Tests.Packages;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace LSeg.MLNet.Tests;
+
+/// <summary>
+/// A package written by the exporter must segment as the TorchSharp network it came from: the argmax of
+/// <c>LSegNet.forward</c> at the model input size is the independent truth, for the low-level API and ML.NET.
+/// </summary>
+public sealed class ExportedPackageTests(ExportedPackageFixture fixture) : IClassFixture<ExportedPackageFixture>
+{
+    private static MLImage Noise(int width, int height, int seed)
+    {
+        var generator = new Random(seed);
+        // Smooth-ish random blobs: a coarse random grid, so labels form regions rather than salt and pepper.
+        var grid = new (byte, byte, byte)[(width / 8 + 1) * (height / 8 + 1)];
+        for (int i = 0; i < grid.Length; i++)
+            grid[i] = ((byte)generator.Next(256), (byte)generator.Next(256), (byte)generator.Next(256));
+        return TestImages.Paint(width, height, (x, y) => grid[(y / 8) * (width / 8 + 1) + x / 8]);
+    }
+
+    private static double Agreement(IReadOnlyList<long> expected, IReadOnlyList<long> actual) =>
+        (double)expected.Zip(actual).Count(p => p.First == p.Second) / expected.Count;
+
+    [Fact]
+    public void The_low_level_api_matches_the_TorchSharp_forward_at_the_model_input_size()
+    {
+        // 160 × 96 is already a multiple of 32 at input size 160: no resize, so the pixels are the same on both sides.
+        using var image = Noise(160, 96, seed: 11);
+        string[] labels = ["sky", "grass", "road", "car", "person"];
+
+        var result = fixture.Model.Segment(fixture.Model.EncodeImage(image, 160), fixture.Model.EncodeLabels(labels));
+        var truth = fixture.TorchLabelMap(ImagePixels.ToPlanarRgb(image, 160, 96), 160, 96, labels);
+
+        double agreement = Agreement(truth, result.Mask.Select(m => (long)m).ToArray());
+        Assert.True(agreement >= 0.999, $"{agreement:P3} of pixels agree with TorchSharp");
+        Assert.True(result.PixelCounts.Count(c => c > 0) >= 2, "a random network should still use several labels");
+    }
+
+    [Fact]
+    public void A_label_change_on_an_encoded_image_matches_the_TorchSharp_forward_with_the_new_labels()
+    {
+        using var image = Noise(128, 128, seed: 12);
+        var encoded = fixture.Model.EncodeImage(image, 128);
+        string[] labels = ["tree", "car", "sky"];
+
+        fixture.Model.Segment(encoded, fixture.Model.EncodeLabels(["sky", "grass"]));
+        var changed = fixture.Model.Segment(encoded, fixture.Model.EncodeLabels(labels));
+        var truth = fixture.TorchLabelMap(ImagePixels.ToPlanarRgb(image, 128, 128), 128, 128, labels);
+
+        Assert.True(Agreement(truth, changed.Mask.Select(m => (long)m).ToArray()) >= 0.999);
+    }
+
+    [Fact]
+    public void The_ML_NET_pipeline_matches_the_TorchSharp_forward_and_survives_save_and_load()
+    {
+        var context = new MLContext();
+        string folder = Path.Combine(fixture.TempPath, "images-" + Guid.NewGuid().ToString("N")[..6]);
+        Directory.CreateDirectory(folder);
+        using (var image = Noise(96, 96, seed: 13))
+            image.Save(Path.Combine(folder, "noise.png"));
+        var table = context.Data.LoadFromEnumerable(new[] { new ImageFileRow { ImagePath = "noise.png" } });
+        var data = context.Transforms.LoadImages("Image", folder, nameof(ImageFileRow.ImagePath)).Fit(table).Transform(table);
+        string[] labels = ["person", "road", "tree", "grass"];
+        using var transformer = context.Transforms.LanguageSegment(labels, model: fixture.Model).Fit(data);
+
+        var mask = context.Data.CreateEnumerable<SegmentationRow>(transformer.Transform(data), false).Single().Mask;
+        using var saved = MLImage.CreateFromFile(Path.Combine(folder, "noise.png"));
+        var truth = fixture.TorchLabelMap(ImagePixels.ToPlanarRgb(saved, 96, 96), 96, 96, labels);
+        string zip = Path.Combine(folder, "model.zip");
+        context.Model.Save(transformer, data.Schema, zip);
+        var reloaded = new MLContext().Model.Load(zip, out _);
+        var reloadedMask = context.Data.CreateEnumerable<SegmentationRow>(reloaded.Transform(data), false).Single().Mask;
+
+        // Default input size 96 (from the manifest) equals the image: ResizeImages passes it through unchanged.
+        Assert.True(Agreement(truth, mask.Select(k => (long)k - 1).ToArray()) >= 0.999);
+        Assert.Equal(mask, reloadedMask);
+    }
+}
