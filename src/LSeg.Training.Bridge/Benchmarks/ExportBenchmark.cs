@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using LSeg.Training.Bridge.Export;
+using LSeg.Training.Bridge.Network;
+using LSeg.Training.Bridge.Network.ImageEncoders;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using static TorchSharp.torch;
+
+namespace LSeg.Training.Bridge.Benchmarks;
+
+/// <summary>
+/// Measures, in one run on the same weights and inputs, the time per image of the exported model under ONNX Runtime
+/// (CPU) and of the TorchSharp eager forward: image encoder plus head, batch 1. Used by <c>lseg bench export</c>.
+/// </summary>
+public static class ExportBenchmark
+{
+    /// <summary>The backbones measured when they are in the catalog.</summary>
+    public static IReadOnlyList<string> DefaultBackbones { get; } = ["resnet18", "vit-b32-384"];
+
+    /// <summary>Options of <see cref="Run"/>.</summary>
+    /// <param name="Size">Image height and width (a multiple of 32).</param>
+    /// <param name="Labels">Number of labels N.</param>
+    /// <param name="Iterations">Timed passes per runtime; the median is reported.</param>
+    /// <param name="Warmup">Untimed passes before timing.</param>
+    /// <param name="Threads">Threads for both runtimes (0: all cores).</param>
+    /// <param name="EmbeddingSize">Embedding size C of the networks.</param>
+    /// <param name="DecoderFeatures">Decoder width of the networks.</param>
+    /// <param name="Backbones">Backbones to measure; those not in the catalog are reported and skipped.</param>
+    public sealed record Options(
+        int Size = 480,
+        int Labels = 150,
+        int Iterations = 5,
+        int Warmup = 1,
+        int Threads = 0,
+        int EmbeddingSize = 512,
+        int DecoderFeatures = 256,
+        IReadOnlyList<string>? Backbones = null);
+
+    /// <summary>One measured model.</summary>
+    /// <param name="Backbone">The backbone.</param>
+    /// <param name="Size">Image side.</param>
+    /// <param name="Labels">Label count N.</param>
+    /// <param name="OnnxRuntimeMilliseconds">Median time per image under ONNX Runtime.</param>
+    /// <param name="TorchSharpMilliseconds">Median time per image of the TorchSharp eager forward.</param>
+    /// <param name="MaxLogitDifference">Max |Δlogit| between the two on the benchmark input (a sanity check).</param>
+    public sealed record Result(string Backbone, int Size, int Labels, double OnnxRuntimeMilliseconds, double TorchSharpMilliseconds, double MaxLogitDifference)
+    {
+        /// <summary>TorchSharp time ÷ ONNX Runtime time (above 1: ONNX Runtime is faster).</summary>
+        public double Ratio => TorchSharpMilliseconds / OnnxRuntimeMilliseconds;
+    }
+
+    /// <summary>Runs the benchmark and writes a line per model to <paramref name="log"/>.</summary>
+    /// <exception cref="ArgumentException">An option is out of range.</exception>
+    public static IReadOnlyList<Result> Run(Options options, TextWriter log)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(log);
+        if (options.Size <= 0 || options.Size % LSegNet.InputSizeMultiple != 0)
+            throw new ArgumentException($"Size must be a positive multiple of {LSegNet.InputSizeMultiple}; got {options.Size}.", nameof(options));
+        if (options.Labels <= 0 || options.Iterations <= 0 || options.Warmup < 0 || options.Threads < 0)
+            throw new ArgumentException($"Labels and Iterations must be positive, Warmup and Threads 0 or more; got {options.Labels}, {options.Iterations}, {options.Warmup}, {options.Threads}.", nameof(options));
+
+        int threads = options.Threads == 0 ? Environment.ProcessorCount : options.Threads;
+        set_num_threads(threads);
+        log.WriteLine($"ONNX Runtime (CPU) vs TorchSharp eager, batch 1, {options.Size}×{options.Size}, N = {options.Labels}, C = {options.EmbeddingSize}, decoder {options.DecoderFeatures}, {threads} threads, median of {options.Iterations}");
+        var results = new List<Result>();
+        foreach (string backbone in options.Backbones ?? DefaultBackbones)
+        {
+            if (!ImageBackboneCatalog.Names.Contains(backbone))
+            {
+                log.WriteLine($"{backbone}: not in this build's backbone catalog; skipped.");
+                continue;
+            }
+            var result = Measure(backbone, options, threads);
+            results.Add(result);
+            log.WriteLine($"{backbone}: ONNX Runtime {result.OnnxRuntimeMilliseconds:F1} ms/image, TorchSharp {result.TorchSharpMilliseconds:F1} ms/image, ratio {result.Ratio:F2}× (max |Δlogit| {result.MaxLogitDifference:E1})");
+        }
+        return results;
+    }
+
+    private static Result Measure(string backbone, Options options, int threads)
+    {
+        var config = new LSegNetConfig { Backbone = backbone, EmbeddingSize = options.EmbeddingSize, DecoderFeatures = options.DecoderFeatures };
+        random.manual_seed(1);
+        using var net = LSegNet.Create(config, pretrainedBackbone: false);
+        net.eval();
+        string package = Path.Combine(Path.GetTempPath(), $"lseg-bench-{Guid.NewGuid():N}");
+        try
+        {
+            ModelPackageExporter.Export(net, package);
+            using var sessionOptions = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1 };
+            using var imageEncoder = new InferenceSession(Path.Combine(package, "image_encoder.onnx"), sessionOptions);
+            using var head = new InferenceSession(Path.Combine(package, "head.onnx"), sessionOptions);
+
+            using var pixels = rand(1, 3, options.Size, options.Size) * 255f;
+            using var labels = randn(options.Labels, options.EmbeddingSize);
+            var pixelInput = new DenseTensor<float>(pixels.data<float>().ToArray(), [1, 3, options.Size, options.Size]);
+            var labelInput = new DenseTensor<float>(labels.data<float>().ToArray(), [options.Labels, options.EmbeddingSize]);
+
+            float[] RunOnnx()
+            {
+                using var encoded = imageEncoder.Run([NamedOnnxValue.CreateFromTensor("pixels", pixelInput)]);
+                var embeddings = encoded.First().AsTensor<float>();
+                using var outputs = head.Run([NamedOnnxValue.CreateFromTensor("pixel_embeddings", embeddings), NamedOnnxValue.CreateFromTensor("label_embeddings", labelInput)]);
+                return outputs.First(o => o.Name == "logits").AsTensor<float>().ToArray();
+            }
+
+            float[] RunTorch()
+            {
+                using var noGrad = no_grad();
+                using var logits = net.forward(pixels, labels);
+                return logits.data<float>().ToArray();
+            }
+
+            double onnxMs = MedianMilliseconds(() => RunOnnx(), options);
+            double torchMs = MedianMilliseconds(() => RunTorch(), options);
+            double difference = RunOnnx().Zip(RunTorch(), (a, b) => Math.Abs(a - b)).Max();
+            return new Result(backbone, options.Size, options.Labels, onnxMs, torchMs, difference);
+        }
+        finally
+        {
+            if (Directory.Exists(package))
+                Directory.Delete(package, recursive: true);
+        }
+    }
+
+    private static double MedianMilliseconds(Action pass, Options options)
+    {
+        for (int i = 0; i < options.Warmup; i++)
+            pass();
+        var times = new double[options.Iterations];
+        for (int i = 0; i < times.Length; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            pass();
+            times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        }
+        Array.Sort(times);
+        return times.Length % 2 == 1 ? times[times.Length / 2] : (times[times.Length / 2 - 1] + times[times.Length / 2]) / 2;
+    }
+}
