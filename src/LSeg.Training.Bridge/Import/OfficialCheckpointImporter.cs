@@ -55,34 +55,65 @@ public static class OfficialCheckpointImporter
             throw new InvalidDataException($"The CLIP text tower embeds labels in {textConfig.EmbeddingSize} dimensions ('{layout.KeyPrefix}clip_pretrained.text_projection') but the image side in {networkConfig.EmbeddingSize} ('{layout.KeyPrefix}scratch.head1.weight'); they must agree.");
         options.Log?.Invoke($"Detected backbone {networkConfig.Backbone}{(networkConfig.ReducedBackbone is null ? "" : " (reduced size)")}, C = {networkConfig.EmbeddingSize}, spatial block {networkConfig.SpatialBlock}; CLIP text width {textConfig.Width}, {textConfig.Layers} layers.");
 
+        // Both models are checked against the checkpoint before any weight is read, so one message lists every problem.
+        // The text tower is then loaded, written and released before the image network is loaded and exported, so that
+        // peak memory holds one model's ONNX copy at a time. Its graph waits in a sibling staging folder until the
+        // exporter copies it into the package.
         using var network = LSegNet.Create(networkConfig, pretrainedBackbone: false);
-        var unexpectedImage = LoadImageSide(network, layout);
-        if (unexpectedImage.Count > 0)
-            Warn(warnings, options, $"Ignored {unexpectedImage.Count} image-side keys the network does not have: {Abbreviate(unexpectedImage.Select(k => layout.KeyPrefix + k))}.");
-        using var text = new ClipTextTransformer(textConfig);
-        var unexpectedText = StrictWeightLoader.Load(text, layout.TextTensors, "the CLIP text transformer", layout.KeyPrefix + OfficialCheckpointLayout.ClipPrefix);
-        if (unexpectedText.Count > 0)
-            throw new InvalidDataException($"The CLIP text tower has keys the text transformer does not: {Abbreviate(unexpectedText.Select(k => layout.KeyPrefix + OfficialCheckpointLayout.ClipPrefix + k))}. Only CLIP's own text tower (token and positional embeddings, residual blocks, ln_final, text_projection) is supported.");
-        network.eval();
-        text.eval();
-
-        var manifest = ModelPackageExporter.Export(network, outputDirectory, new ModelPackageExportOptions
+        var text = new ClipTextTransformer(textConfig);
+        string imageWhat = $"the {networkConfig.Backbone} LSeg network";
+        const string textWhat = "the CLIP text transformer";
+        string textPrefix = layout.KeyPrefix + OfficialCheckpointLayout.ClipPrefix;
+        var problems = StrictWeightLoader.Problems(network, layout.ImageTensors, imageWhat, layout.KeyPrefix)
+            .Concat(StrictWeightLoader.Problems(text, layout.TextTensors, textWhat, textPrefix))
+            .ToList();
+        if (problems.Count > 0)
         {
-            Name = options.Name ?? $"lseg-{networkConfig.Backbone}-clip-vitb32",
-            TextEncoder = new TextEncoderInfo
+            text.Dispose();
+            throw new InvalidDataException($"The checkpoint does not fit the detected network ({networkConfig.Backbone}, CLIP width {textConfig.Width}). {string.Join(" ", problems)}");
+        }
+
+        string staging = StagingDirectory(outputDirectory);
+        ModelManifest manifest;
+        IReadOnlyList<string> unexpectedImage;
+        try
+        {
+            string textGraph = Path.Combine(staging, ClipTextEncoderExporter.PackageFileName);
+            using (text)
             {
-                Kind = "clip",
-                Graph = ClipTextEncoderExporter.PackageFileName,
-                Tokenizer = ClipBpeFileName,
-                ContextLength = textConfig.ContextLength,
-            },
-            AdditionalFiles = { [ClipBpeFileName] = clipBpePath },
-            AdditionalWriters = { directory => ClipTextEncoderExporter.Export(text, Path.Combine(directory, ClipTextEncoderExporter.PackageFileName)) },
-            Provenance = Provenance(checkpointPath, checkpoint),
-            Overwrite = options.Overwrite,
-            ExternalDataThresholdBytes = options.ExternalDataThresholdBytes,
-            DefaultInputSize = options.DefaultInputSize,
-        });
+                var unexpectedText = StrictWeightLoader.Load(text, layout.TextTensors, textWhat, textPrefix);
+                if (unexpectedText.Count > 0)
+                    throw new InvalidDataException($"The CLIP text tower has keys the text transformer does not: {Abbreviate(unexpectedText.Select(k => textPrefix + k))}. Only CLIP's own text tower (token and positional embeddings, residual blocks, ln_final, text_projection) is supported.");
+                text.eval();
+                ClipTextEncoderExporter.Export(text, textGraph);
+            }
+
+            unexpectedImage = LoadImageSide(network, layout, imageWhat);
+            if (unexpectedImage.Count > 0)
+                Warn(warnings, options, $"Ignored {unexpectedImage.Count} image-side keys the network does not have: {Abbreviate(unexpectedImage.Select(k => layout.KeyPrefix + k))}.");
+            network.eval();
+
+            manifest = ModelPackageExporter.Export(network, outputDirectory, new ModelPackageExportOptions
+            {
+                Name = options.Name ?? $"lseg-{networkConfig.Backbone}-clip-vitb32",
+                TextEncoder = new TextEncoderInfo
+                {
+                    Kind = "clip",
+                    Graph = ClipTextEncoderExporter.PackageFileName,
+                    Tokenizer = ClipBpeFileName,
+                    ContextLength = textConfig.ContextLength,
+                },
+                AdditionalFiles = { [ClipTextEncoderExporter.PackageFileName] = textGraph, [ClipBpeFileName] = clipBpePath },
+                Provenance = Provenance(checkpointPath, checkpoint),
+                Overwrite = options.Overwrite,
+                ExternalDataThresholdBytes = options.ExternalDataThresholdBytes,
+                DefaultInputSize = options.DefaultInputSize,
+            });
+        }
+        finally
+        {
+            Directory.Delete(staging, recursive: true);
+        }
 
         long keptBytes = layout.ImageTensors.Values.Concat(layout.TextTensors.Values).Sum(t => t.ByteSize(ScalarType.Float32));
         var report = new OfficialCheckpointImportReport
@@ -109,9 +140,9 @@ public static class OfficialCheckpointImporter
     /// the network lacks are returned; those that would change the computation (a spatial block the configuration
     /// does not apply) are errors.
     /// </summary>
-    private static IReadOnlyList<string> LoadImageSide(LSegNet network, OfficialCheckpointLayout layout)
+    private static IReadOnlyList<string> LoadImageSide(LSegNet network, OfficialCheckpointLayout layout, string what)
     {
-        var unexpected = StrictWeightLoader.Load(network, layout.ImageTensors, $"the {network.Config.Backbone} LSeg network", layout.KeyPrefix);
+        var unexpected = StrictWeightLoader.Load(network, layout.ImageTensors, what, layout.KeyPrefix);
         var harmful = unexpected.Where(k => k.StartsWith("scratch.head_block.", StringComparison.Ordinal) || k.StartsWith("pretrained.model.blocks.", StringComparison.Ordinal)).ToList();
         if (harmful.Count > 0)
             throw new InvalidDataException($"The checkpoint has weights the detected network would not use, which would change its output: {Abbreviate(harmful.Select(k => layout.KeyPrefix + k))}.");
@@ -130,6 +161,17 @@ public static class OfficialCheckpointImporter
         if (requested != SpatialBlock.None && options.SpatialDepth is < 1 or > 4)
             throw new ArgumentException($"The spatial block depth must be 1 to 4 for a {requested} block; got {options.SpatialDepth}.", nameof(options));
         return (requested, requested == SpatialBlock.None ? 0 : options.SpatialDepth);
+    }
+
+    /// <summary>A fresh hidden folder beside the output (same file system, so nothing large crosses devices).</summary>
+    private static string StagingDirectory(string outputDirectory)
+    {
+        string target = Path.GetFullPath(outputDirectory.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar));
+        string parent = Path.GetDirectoryName(target)!;
+        Directory.CreateDirectory(parent);
+        string staging = Path.Combine(parent, $".{Path.GetFileName(target)}.import-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(staging);
+        return staging;
     }
 
     private static void CheckClipBpe(string path)

@@ -89,6 +89,7 @@ public sealed class OfficialCheckpointImporterTests : IDisposable
         Assert.Equal(File.ReadAllBytes(_bpe), File.ReadAllBytes(PathOf("package/bpe_simple_vocab_16e6.txt.gz")));
 
         AssertPackageMatches(source, PathOf("package"), height: 96, width: 160, labels: 7);
+        Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(_directory), e => Path.GetFileName(e).StartsWith(".package.", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -161,6 +162,7 @@ public sealed class OfficialCheckpointImporterTests : IDisposable
 
         var error = Assert.Throws<InvalidDataException>(() => OfficialCheckpointImporter.Import(PathOf("partial.ckpt"), _bpe, PathOf("package")));
         Assert.Contains("net.scratch.refinenet2.out_conv.weight", error.Message);
+        Assert.Contains("net.clip_pretrained.ln_final.bias", error.Message);
         AssertNoPackage("package");
     }
 
@@ -219,7 +221,8 @@ public sealed class OfficialCheckpointImporterTests : IDisposable
     private void AssertNoPackage(string name)
     {
         Assert.False(Directory.Exists(PathOf(name)));
-        Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(_directory), e => Path.GetFileName(e).Contains(name + ".partial", StringComparison.Ordinal));
+        // Neither the exporter's partial package nor the importer's staging folder (both hidden siblings) survives.
+        Assert.DoesNotContain(Directory.EnumerateFileSystemEntries(_directory), e => Path.GetFileName(e).StartsWith($".{name}.", StringComparison.Ordinal));
     }
 
     private static void AssertPackageMatches(OfficialFormatCheckpoint source, string package, int height, int width, int labels)

@@ -14,7 +14,7 @@ internal static class TorchCheckpointWriter
 {
     public static void Save(object? root, string path)
     {
-        var storages = new List<byte[]>();
+        var storages = new List<Tensor>();
         byte[] pickle;
         using (var buffer = new MemoryStream())
         {
@@ -31,8 +31,9 @@ internal static class TorchCheckpointWriter
         using var zip = new ZipArchive(stream, ZipArchiveMode.Create);
         AddEntry(zip, "archive/data.pkl", pickle);
         AddEntry(zip, "archive/byteorder", Encoding.ASCII.GetBytes("little"));
+        // One storage at a time, so that writing a large checkpoint never holds a second copy of all its weights.
         for (int i = 0; i < storages.Count; i++)
-            AddEntry(zip, $"archive/data/{i}", storages[i]);
+            AddEntry(zip, $"archive/data/{i}", storages[i].bytes.ToArray());
         AddEntry(zip, "archive/version", Encoding.ASCII.GetBytes("3\n"));
     }
 
@@ -52,7 +53,7 @@ internal static class TorchCheckpointWriter
         entryStream.Write(bytes);
     }
 
-    private static void Write(BinaryWriter w, object? value, List<byte[]> storages)
+    private static void Write(BinaryWriter w, object? value, List<Tensor> storages)
     {
         switch (value)
         {
@@ -124,7 +125,7 @@ internal static class TorchCheckpointWriter
         }
     }
 
-    private static void WriteTensor(BinaryWriter w, Tensor tensor, List<byte[]> storages)
+    private static void WriteTensor(BinaryWriter w, Tensor tensor, List<Tensor> storages)
     {
         var contiguous = tensor.detach().cpu().contiguous();
         string storageType = contiguous.dtype switch
@@ -135,7 +136,7 @@ internal static class TorchCheckpointWriter
             _ => throw new ArgumentException($"Cannot store a {contiguous.dtype} tensor."),
         };
         int key = storages.Count;
-        storages.Add(contiguous.bytes.ToArray());
+        storages.Add(contiguous);
         long[] stride = SafetensorsStrides(contiguous.shape);
 
         WriteGlobal(w, new PyGlobal("torch._utils", "_rebuild_tensor_v2"));
