@@ -10,7 +10,8 @@ namespace LSeg.Training.Bridge.Benchmarks;
 
 /// <summary>
 /// Measures, in one run on the same weights and inputs, the time per image of the exported model under ONNX Runtime
-/// (CPU) and of the TorchSharp eager forward: image encoder plus head, batch 1. Used by <c>lseg bench export</c>.
+/// (CPU) and of the TorchSharp eager forward: image encoder plus head, batch 1, the two timed alternately. Used by
+/// <c>lseg bench export</c>.
 /// </summary>
 public static class ExportBenchmark
 {
@@ -112,8 +113,7 @@ public static class ExportBenchmark
                 return logits.data<float>().ToArray();
             }
 
-            double onnxMs = MedianMilliseconds(() => RunOnnx(), options);
-            double torchMs = MedianMilliseconds(() => RunTorch(), options);
+            var (onnxMs, torchMs) = MedianMilliseconds(() => RunOnnx(), () => RunTorch(), options);
             double difference = RunOnnx().Zip(RunTorch(), (a, b) => Math.Abs(a - b)).Max();
             return new Result(backbone, options.Size, options.Labels, onnxMs, torchMs, difference);
         }
@@ -124,17 +124,35 @@ public static class ExportBenchmark
         }
     }
 
-    private static double MedianMilliseconds(Action pass, Options options)
+    /// <summary>
+    /// Times the two passes alternately, so that both see the same machine load, and returns each one's median.
+    /// </summary>
+    private static (double First, double Second) MedianMilliseconds(Action first, Action second, Options options)
     {
         for (int i = 0; i < options.Warmup; i++)
-            pass();
-        var times = new double[options.Iterations];
-        for (int i = 0; i < times.Length; i++)
         {
-            long start = Stopwatch.GetTimestamp();
-            pass();
-            times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            first();
+            second();
         }
+        var firstTimes = new double[options.Iterations];
+        var secondTimes = new double[options.Iterations];
+        for (int i = 0; i < options.Iterations; i++)
+        {
+            firstTimes[i] = Time(first);
+            secondTimes[i] = Time(second);
+        }
+        return (Median(firstTimes), Median(secondTimes));
+    }
+
+    private static double Time(Action pass)
+    {
+        long start = Stopwatch.GetTimestamp();
+        pass();
+        return Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+    }
+
+    private static double Median(double[] times)
+    {
         Array.Sort(times);
         return times.Length % 2 == 1 ? times[times.Length / 2] : (times[times.Length / 2 - 1] + times[times.Length / 2]) / 2;
     }
