@@ -16,7 +16,9 @@ internal static class CliApp
         var root = new RootCommand("lseg: language-driven semantic segmentation (LSeg) for ML.NET. Segment images with any text labels, train, evaluate, export, import and benchmark models.");
         root.Subcommands.Add(SegmentCommand.Create(console));
         root.Subcommands.Add(RelabelCommand.Create(console));
+        root.Subcommands.Add(ImportCommand.Create(console));
         root.Subcommands.Add(InfoCommand.Create(console));
+        root.Subcommands.Add(BenchCommand.Create(console));
         return root;
     }
 

@@ -18,7 +18,25 @@ internal static class CliRunner
     private static readonly Lazy<string> CliDll = new(FindCliDll);
 
     /// <summary>Runs the built <c>lseg.dll</c> in a child process and waits for it.</summary>
-    public static CliResult RunProcess(string workingDirectory, params string[] args)
+    public static CliResult RunProcess(string workingDirectory, params string[] args) => RunDll(CliDll.Value, workingDirectory, null, args);
+
+    /// <summary>Path of the built lseg.dll.</summary>
+    public static string CliDllPath => CliDll.Value;
+
+    /// <summary>
+    /// Runs the example <paramref name="project"/> from its own build output folder (beside this test project's, so
+    /// with its own dependency graph) and waits for it.
+    /// </summary>
+    public static CliResult RunExample(string project, string workingDirectory, IDictionary<string, string>? environment, params string[] args)
+    {
+        string here = AppContext.BaseDirectory;
+        string dll = Path.GetFullPath(Path.Combine(here, "..", "..", project, new DirectoryInfo(here).Name, project + ".dll"));
+        if (!File.Exists(dll))
+            throw new FileNotFoundException($"Example {project} is not built at '{dll}'.", dll);
+        return RunDll(dll, workingDirectory, environment, args);
+    }
+
+    private static CliResult RunDll(string dll, string workingDirectory, IDictionary<string, string>? environment, string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -27,17 +45,19 @@ internal static class CliRunner
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(CliDll.Value);
+        start.ArgumentList.Add(dll);
         foreach (string arg in args)
             start.ArgumentList.Add(arg);
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+            start.Environment[key] = value;
         using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start dotnet.");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
+        if (!process.WaitForExit(TimeSpan.FromMinutes(10)))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"lseg {string.Join(' ', args)} did not finish within 5 minutes.");
+            throw new TimeoutException($"{Path.GetFileName(dll)} {string.Join(' ', args)} did not finish within 10 minutes.");
         }
         return new CliResult(process.ExitCode, stdout.Result, stderr.Result);
     }

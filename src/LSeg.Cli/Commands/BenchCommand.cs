@@ -1,0 +1,54 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LSeg.Cli.Common;
+using LSeg.Training.Bridge.Benchmarks;
+
+namespace LSeg.Cli.Commands;
+
+/// <summary><c>lseg bench ...</c>: the project's benchmarks, each a subcommand.</summary>
+internal static class BenchCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var command = new Command("bench", "Benchmarks: 'export' times the exported model under ONNX Runtime against the TorchSharp forward.");
+        command.Subcommands.Add(CreateExport(console));
+        return command;
+    }
+
+    private static Command CreateExport(CliConsole console)
+    {
+        var defaults = new ExportBenchmark.Options();
+        var size = new Option<int>("--size") { Description = $"Image height and width, a multiple of 32 (default {defaults.Size}).", DefaultValueFactory = _ => defaults.Size, HelpName = "N" };
+        var labels = new Option<int>("--labels") { Description = $"Number of labels N (default {defaults.Labels}).", DefaultValueFactory = _ => defaults.Labels, HelpName = "N" };
+        var iterations = new Option<int>("--iterations") { Description = $"Timed passes per runtime; the median is reported (default {defaults.Iterations}).", DefaultValueFactory = _ => defaults.Iterations, HelpName = "N" };
+        var warmup = new Option<int>("--warmup") { Description = $"Untimed passes first (default {defaults.Warmup}).", DefaultValueFactory = _ => defaults.Warmup, HelpName = "N" };
+        var threads = new Option<int>("--threads") { Description = "Threads for both runtimes (0: all cores).", DefaultValueFactory = _ => defaults.Threads, HelpName = "N" };
+        var backbones = new Option<string[]>("--backbone") { Description = $"Backbone to measure; repeat for several (default: {string.Join(", ", ExportBenchmark.DefaultBackbones)}).", HelpName = "NAME", Arity = ArgumentArity.ZeroOrMore };
+        var json = CommonOptions.Json("Print the results as JSON on stdout (the progress lines go to stderr).");
+        var command = new Command("export", "Time per image of the exported model (ONNX Runtime, CPU) and of the TorchSharp eager forward on the same random weights and input, batch 1.")
+        {
+            size, labels, iterations, warmup, threads, backbones, json,
+        };
+        command.SetAction(parsed =>
+        {
+            var chosen = parsed.GetValue(backbones);
+            var options = new ExportBenchmark.Options(parsed.GetValue(size), parsed.GetValue(labels), parsed.GetValue(iterations), parsed.GetValue(warmup),
+                parsed.GetValue(threads), Backbones: chosen is { Length: > 0 } ? chosen : null);
+            bool asJson = parsed.GetValue(json);
+            var results = ExportBenchmark.Run(options, asJson ? console.Error : console.Out);
+            if (asJson)
+            {
+                var array = new JsonArray(results.Select(r => (JsonNode)new JsonObject
+                {
+                    ["backbone"] = r.Backbone, ["size"] = r.Size, ["labels"] = r.Labels,
+                    ["onnxRuntimeMs"] = Math.Round(r.OnnxRuntimeMilliseconds, 3), ["torchSharpMs"] = Math.Round(r.TorchSharpMilliseconds, 3),
+                    ["ratio"] = Math.Round(r.Ratio, 3), ["maxLogitDifference"] = r.MaxLogitDifference,
+                }).ToArray());
+                console.Out.WriteLine(array.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            }
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,46 @@
+using System.CommandLine;
+using LSeg.Cli.Common;
+using LSeg.Training.Bridge.Import;
+
+namespace LSeg.Cli.Commands;
+
+/// <summary><c>lseg import --checkpoint FILE --clip-bpe FILE --out DIR</c>: the official lang-seg checkpoint to a model package.</summary>
+internal static class ImportCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var checkpoint = new Option<string>("--checkpoint") { Description = "The official lang-seg checkpoint: a Lightning .ckpt, a torch.save state dict or a safetensors file.", Required = true, HelpName = "FILE" };
+        var clipBpe = new Option<string>("--clip-bpe") { Description = $"OpenAI CLIP's BPE merges file ({OfficialCheckpointImporter.ClipBpeFileName}), copied into the package for the tokenizer.", Required = true, HelpName = "FILE" };
+        var output = new Option<string>("--out", "-o") { Description = "Package directory to create (it appears only once complete).", Required = true, HelpName = "DIR" };
+        var name = new Option<string?>("--name") { Description = "Model name recorded in the manifest (default: from the checkpoint).", HelpName = "NAME" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing package at --out." };
+        var command = new Command("import", "Import the official lang-seg checkpoint (ViT-L/16, ViT-B/32 or ResNet-101 with CLIP) into a model package with the CLIP text encoder.")
+        {
+            checkpoint, clipBpe, output, name, overwrite,
+        };
+        command.SetAction(parsed => Run(console, parsed.GetRequiredValue(checkpoint), parsed.GetRequiredValue(clipBpe), parsed.GetRequiredValue(output),
+            parsed.GetValue(name), parsed.GetValue(overwrite)));
+        return command;
+    }
+
+    private static int Run(CliConsole console, string checkpoint, string clipBpe, string output, string? name, bool overwrite)
+    {
+        if (!File.Exists(checkpoint))
+            throw new CommandFailure($"Checkpoint '{checkpoint}' does not exist.");
+        if (!File.Exists(clipBpe))
+            throw new CommandFailure($"CLIP BPE file '{clipBpe}' does not exist (it is {OfficialCheckpointImporter.ClipBpeFileName} from OpenAI's CLIP).");
+        if (Directory.Exists(output) && !overwrite)
+            throw new CommandFailure($"--out '{output}' already exists; pass --overwrite to replace it.");
+        var report = OfficialCheckpointImporter.Import(checkpoint, clipBpe, output, new OfficialCheckpointImportOptions
+        {
+            Name = name,
+            Overwrite = overwrite,
+            Log = message => console.Out.WriteLine(message),
+        });
+        foreach (string warning in report.Warnings)
+            console.Out.WriteLine($"warning: {warning}");
+        console.Out.WriteLine($"imported {report.CheckpointKind}: backbone {report.Network.Backbone}, embedding {report.Network.EmbeddingSize}, {report.ImageTensorCount} image and {report.TextTensorCount} text tensors ({Sizes.Human(report.KeptBytes)}); dropped {report.Dropped.Values.Sum()} tensors");
+        console.Out.WriteLine($"wrote {Path.GetFullPath(output)}");
+        return ExitCodes.Success;
+    }
+}

@@ -1,0 +1,85 @@
+using LSeg.Tests.Shared;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using LSeg.MLNet;
+using LSeg.MLNet.Tests.Packages;
+
+namespace LSeg.Cli.Tests;
+
+/// <summary>
+/// Each example runs as its own process. Most use the hand-made colour package (known answers); the default-model
+/// runs skip until the build embeds models/default.
+/// </summary>
+public class ExampleTests
+{
+    private static double ShareIn(string output, string label)
+    {
+        var match = Regex.Match(output, $@"{Regex.Escape(label)}\s+(\d+\.\d)%");
+        Assert.True(match.Success, $"no share for '{label}' in:\n{output}");
+        return double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
+    public void Quickstart_segments_a_photo_with_the_given_labels()
+    {
+        using var temp = new TempDirectory();
+        string package = ColourModelPackage.Write(temp.Path);
+        string image = Images.RedLeftBlueRight(temp.Combine("halves.png"), 96, 64);
+
+        var result = CliRunner.RunExample("Quickstart", temp.Path, null, image, "red, blue, green", package);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.InRange(ShareIn(result.StdOut, "red"), 45, 55);
+        Assert.InRange(ShareIn(result.StdOut, "blue"), 45, 55);
+        Assert.Equal(0, ShareIn(result.StdOut, "green"));
+        // The text picture: 'r' on the left, 'b' on the right.
+        var picture = result.StdOut.Split('\n').Where(l => Regex.IsMatch(l, "^  [rbg]{48}$")).ToList();
+        Assert.NotEmpty(picture);
+        Assert.All(picture, line => Assert.True(line.Trim().StartsWith("rrrr") && line.Trim().EndsWith("bbbb"), line));
+    }
+
+    [SkippableFact]
+    public void Quickstart_runs_the_readme_command_on_the_default_model()
+    {
+        Skip.IfNot(LanguageSegmentationModel.HasDefaultModel, "this build embeds no default model (models/default/ was absent at build time)");
+
+        var result = CliRunner.RunExample("Quickstart", SharedData.RepositoryRoot, null);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("horse.png", result.StdOut);
+        double total = new[] { "horse", "grass", "sky", "other" }.Sum(label => ShareIn(result.StdOut, label));
+        Assert.InRange(total, 99.5, 100.5);
+    }
+
+    [Fact]
+    public void MlNetPipeline_predicts_saves_loads_and_changes_labels()
+    {
+        using var temp = new TempDirectory();
+        string package = ColourModelPackage.Write(temp.Path);
+
+        // horse.png is a black horse on white: with colour labels, "white" and "black" share the picture.
+        var result = CliRunner.RunExample("MlNetPipeline", temp.Path, null, package, "white, black, green", "black, white");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("horse.png 400x328", result.StdOut);
+        Assert.Contains("same mask = True", result.StdOut);
+        Assert.Contains("coffee.png with [black, white]", result.StdOut);
+        Assert.InRange(ShareIn(result.StdOut, "white"), 50, 80);
+    }
+
+    [Fact]
+    public void Relabel_encodes_once_and_times_each_label_set()
+    {
+        using var temp = new TempDirectory();
+        string package = ColourModelPackage.Write(temp.Path);
+        string image = Images.GreenTopWhiteBottom(temp.Combine("scene.png"));
+
+        var result = CliRunner.RunExample("Relabel", temp.Path, null, image, package, "green, white", "white, green, black");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Single(Regex.Matches(result.StdOut, "encode image"));
+        Assert.Equal(2, Regex.Matches(result.StdOut, @"encode labels\s+\d+\.\d ms, segment\s+\d+\.\d ms").Count);
+        Assert.Contains("[white, green, black]", result.StdOut);
+        Assert.Contains("black 0.0%", result.StdOut);
+    }
+}

@@ -1,0 +1,48 @@
+using LSeg.Tests.Shared;
+namespace LSeg.Cli.Tests;
+
+/// <summary>Every command answers --help; import and export refuse bad input with one line.</summary>
+public class HelpAndImportTests
+{
+    [Theory]
+    [InlineData("segment", "--labels")]
+    [InlineData("relabel", "--labels")]
+    [InlineData("import", "--clip-bpe")]
+    [InlineData("info", "--model")]
+    [InlineData("bench", "export")]
+    public void Every_command_has_help_and_exits_zero(string command, string mentioned)
+    {
+        var result = CliRunner.RunInProcess(command, "--help");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains(mentioned, result.StdOut);
+        Assert.Empty(result.StdErr);
+    }
+
+    [Fact]
+    public void Import_of_a_missing_checkpoint_fails_with_one_line_and_writes_nothing()
+    {
+        using var temp = new TempDirectory();
+        File.WriteAllText(temp.Combine("bpe.txt.gz"), "x");
+
+        var result = CliRunner.RunProcess(temp.Path, "import", "--checkpoint", "demo_e200.ckpt", "--clip-bpe", "bpe.txt.gz", "--out", "imported");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal("lseg import: Checkpoint 'demo_e200.ckpt' does not exist.", Assert.Single(result.ErrorLines));
+        Assert.Equal(["bpe.txt.gz"], temp.Files());
+    }
+
+    [SkippableFact]
+    public void Import_of_a_file_that_is_not_a_checkpoint_fails_with_one_line_and_writes_nothing()
+    {
+        using var temp = new TempDirectory();
+        File.WriteAllText(temp.Combine("fake.ckpt"), "not a checkpoint");
+        string bpe = Path.Combine(SharedData.RequireDirectory("clip"), "bpe_simple_vocab_16e6.txt.gz");
+
+        var result = CliRunner.RunInProcess("import", "--checkpoint", temp.Combine("fake.ckpt"), "--clip-bpe", bpe, "--out", temp.Combine("imported"));
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Single(result.ErrorLines);
+        Assert.Equal(["fake.ckpt"], temp.Files());
+    }
+}
