@@ -163,19 +163,16 @@ internal sealed partial class OnnxGraphBuilder
     {
         if (!nameIsUnique && !usedNames.Add(name))
             throw new ArgumentException($"The graph already has a value named '{name}'.", nameof(name));
-        var tensor = new TensorProto { Name = name, DataType = (int)type, RawData = ByteString.CopyFrom(raw) };
+        // Every caller passes a fresh array that nothing else keeps: wrap it instead of copying (a full-size model's
+        // weights would otherwise be held twice while the graph is built).
+        var tensor = new TensorProto { Name = name, DataType = (int)type, RawData = UnsafeByteOperations.UnsafeWrap(raw) };
         tensor.Dims.AddRange(dims);
         graph.Initializer.Add(tensor);
         return name;
     }
 
-    private static byte[] FloatBytes(Tensor values)
-    {
-        float[] data = values.data<float>().ToArray();
-        var bytes = new byte[data.Length * sizeof(float)];
-        Buffer.BlockCopy(data, 0, bytes, 0, bytes.Length);
-        return bytes;
-    }
+    /// <summary>The raw bytes of a contiguous float32 tensor, copied once (no intermediate float array).</summary>
+    private static byte[] FloatBytes(Tensor values) => values.bytes.ToArray();
 
     private static byte[] HalfBytes(Tensor values)
     {
