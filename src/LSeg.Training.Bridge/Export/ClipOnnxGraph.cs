@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Google.Protobuf;
 using Onnx;
 using TorchSharp;
@@ -42,10 +41,10 @@ internal sealed class ClipOnnxGraph
     {
         using var scope = torch.NewDisposeScope();
         var contiguous = tensor.detach().cpu().to_type(ScalarType.Float32).contiguous();
-        float[] values = contiguous.data<float>().ToArray();
         var proto = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
         proto.Dims.AddRange(contiguous.shape);
-        proto.RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(values.AsSpan()));
+        // One copy out of the tensor, wrapped rather than copied again: nothing else keeps the array.
+        proto.RawData = UnsafeByteOperations.UnsafeWrap(contiguous.bytes.ToArray());
         _graph.Initializer.Add(proto);
         return name;
     }

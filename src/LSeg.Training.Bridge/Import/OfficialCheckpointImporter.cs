@@ -87,11 +87,16 @@ public static class OfficialCheckpointImporter
                 text.eval();
                 ClipTextEncoderExporter.Export(text, textGraph);
             }
+            options.Log?.Invoke($"Wrote the CLIP text encoder graph ({layout.TextTensors.Count} tensors).");
 
             unexpectedImage = LoadImageSide(network, layout, imageWhat);
             if (unexpectedImage.Count > 0)
                 Warn(warnings, options, $"Ignored {unexpectedImage.Count} image-side keys the network does not have: {Abbreviate(unexpectedImage.Select(k => layout.KeyPrefix + k))}.");
             network.eval();
+            // Reading the checkpoint left one large-object-heap array per tensor behind; return that memory before
+            // the exporter makes its own copy of every weight.
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+            options.Log?.Invoke($"Loaded {layout.ImageTensors.Count - unexpectedImage.Count} image-side tensors; exporting the image encoder and head graphs.");
 
             manifest = ModelPackageExporter.Export(network, outputDirectory, new ModelPackageExportOptions
             {
