@@ -93,6 +93,7 @@ public class SegmentCommandTests
         { "label the model cannot encode", ["segment", "{dir}/good.png", "--labels", "red, zebra", "--model", "{pkg}"], "zebra" },
         { "bad size", ["segment", "{dir}/good.png", "--labels", "red", "--model", "{pkg}", "--size", "5"], "--size" },
         { "no --labels", ["segment", "{dir}/good.png", "--model", "{pkg}"], "--labels" },
+        { "image too small", ["segment", "{dir}/tiny.png", "--labels", "red", "--model", "{pkg}"], "at least 8" },
         { "missing second image", ["segment", "{dir}/good.png", "{dir}/gone.jpg", "--labels", "red", "--model", "{pkg}"], "gone.jpg" },
     };
 
@@ -104,6 +105,7 @@ public class SegmentCommandTests
         string package = ColourModelPackage.Write(temp.Combine("models"));
         Images.RedLeftBlueRight(temp.Combine("in", "good.png"));
         File.WriteAllText(temp.Combine("in", "text.png"), "this is not a picture");
+        Images.WritePng(temp.Combine("in", "tiny.png"), 4, 4, (_, _) => Images.Red);
         var before = new TempDirectory.View(temp.Path).Files();
         string[] resolved = args.Select(a => a.Replace("{dir}", temp.Combine("in")).Replace("{pkg}", package)).Append("--out").Append(temp.Combine("out")).ToArray();
 

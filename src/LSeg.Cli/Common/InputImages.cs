@@ -1,3 +1,4 @@
+using LSeg.MLNet;
 using SkiaSharp;
 
 namespace LSeg.Cli.Common;
@@ -33,6 +34,9 @@ internal static class InputImages
         using var codec = SKCodec.Create(path);
         if (codec is null || codec.Info.Width <= 0 || codec.Info.Height <= 0)
             throw new CommandFailure($"Image '{path}' is not a readable image (expected PNG, JPEG, BMP, GIF or WebP).");
+        int minSide = LanguageSegmentationModelOptions.Defaults.MinImageSide;
+        if (codec.Info.Width < minSide || codec.Info.Height < minSide)
+            throw new CommandFailure($"Image '{path}' is {codec.Info.Width}x{codec.Info.Height} pixels; segmentation needs at least {minSide} on each side.");
     }
 
     /// <summary>Decodes an image as 8-bit RGBA.</summary>
