@@ -1,0 +1,34 @@
+using System.Text.Json;
+
+namespace LSeg.Cli.Tests;
+
+/// <summary><c>lseg bench export</c> at a tiny size, in a real process.</summary>
+public class BenchCommandTests
+{
+    [Fact]
+    public void Bench_export_json_reports_both_runtimes_and_their_agreement()
+    {
+        using var temp = new TempDirectory();
+
+        var result = CliRunner.RunProcess(temp.Path, "bench", "export", "--size", "64", "--labels", "3", "--iterations", "1", "--warmup", "0", "--threads", "2", "--backbone", "resnet18", "--json");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var json = JsonDocument.Parse(result.StdOut);
+        var row = Assert.Single(json.RootElement.EnumerateArray());
+        Assert.Equal("resnet18", row.GetProperty("backbone").GetString());
+        Assert.Equal(64, row.GetProperty("size").GetInt32());
+        Assert.True(row.GetProperty("onnxRuntimeMs").GetDouble() > 0);
+        Assert.True(row.GetProperty("torchSharpMs").GetDouble() > 0);
+        Assert.InRange(row.GetProperty("maxLogitDifference").GetDouble(), 0, 1e-2);
+        Assert.Contains("resnet18", result.StdErr); // progress lines go to stderr with --json
+    }
+
+    [Fact]
+    public void Bench_export_with_a_size_that_is_not_a_multiple_of_32_fails_with_one_line()
+    {
+        var result = CliRunner.RunInProcess("bench", "export", "--size", "50", "--backbone", "resnet18");
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("32", Assert.Single(result.ErrorLines));
+    }
+}
