@@ -55,6 +55,38 @@ public sealed class ClipTextEncoderExportTests : IDisposable
     }
 
     [Fact]
+    public void Weights_stored_as_float16_give_the_forward_pass_of_the_rounded_weights()
+    {
+        torch.manual_seed(15);
+        using var model = new ClipTextTransformer(Reduced);
+        model.eval();
+        string path = Path.Combine(_directory, "text_encoder.onnx");
+        ClipTextEncoderExporter.Export(model, path, storeWeightsAsFloat16: true);
+
+        using (torch.no_grad())
+            foreach (var p in model.parameters())
+                p.copy_(p.to_type(ScalarType.Float16).to_type(ScalarType.Float32));
+        var ids = ClipTokenIds.Random(7, 77, seed: 16);
+        float difference = MaxAbsDifference(TorchForward(model, ids), OnnxForward(path, ids));
+        Assert.True(difference <= Tolerance, $"max |Δ| = {difference}");
+    }
+
+    [Fact]
+    public void Weights_beyond_the_threshold_go_to_external_data_that_onnx_runtime_reads()
+    {
+        torch.manual_seed(17);
+        using var model = new ClipTextTransformer(Reduced);
+        model.eval();
+        string path = Path.Combine(_directory, "text_encoder.onnx");
+        var files = ClipTextEncoderExporter.Export(model, path, externalDataThresholdBytes: 1 << 20);
+        Assert.Equal([path, path + ".data"], files);
+
+        var ids = ClipTokenIds.Random(2, 77, seed: 18);
+        float difference = MaxAbsDifference(TorchForward(model, ids), OnnxForward(path, ids));
+        Assert.True(difference <= Tolerance, $"max |Δ| = {difference}");
+    }
+
+    [Fact]
     public void The_graph_declares_a_dynamic_label_count_and_the_package_names()
     {
         torch.manual_seed(14);
