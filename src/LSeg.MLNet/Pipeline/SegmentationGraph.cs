@@ -55,9 +55,10 @@ internal static class SegmentationGraph
         // Image encoder, unchanged, fed from the fixed-size pixels input.
         graph.Input.Add(Tensor(PixelsColumn, TensorProto.Types.DataType.Float, 1, 3, inputSize, inputSize));
         graph.Node.Add(Identity(PixelsColumn, "pixels"));
-        graph.Initializer.AddRange(e.Initializer);
+        graph.Initializer.AddRange(e.Initializer.Select(WidenFloat16));
         graph.Node.AddRange(e.Node);
-        graph.ValueInfo.AddRange(e.ValueInfo);
+        // Intermediate value_info is optional, and ML.NET's ApplyOnnxModel rejects a graph whose value_info names a
+        // type it cannot map (float16 weights before their Cast), so none is kept.
         graph.SparseInitializer.AddRange(e.SparseInitializer);
 
         // Head, every name prefixed so it cannot collide with the encoder's.
@@ -71,7 +72,7 @@ internal static class SegmentationGraph
         graph.Node.Add(Identity("pixel_embeddings", HeadPrefix + "pixel_embeddings"));
         foreach (var initializer in h.Initializer)
         {
-            var copy = initializer.Clone();
+            var copy = WidenFloat16(initializer.Clone());
             copy.Name = HeadPrefix + copy.Name;
             graph.Initializer.Add(copy);
         }
@@ -115,6 +116,34 @@ internal static class SegmentationGraph
         foreach (var group in encoder.OpsetImport.Concat(head.OpsetImport).GroupBy(o => o.Domain))
             model.OpsetImport.Add(new OperatorSetIdProto { Domain = group.Key, Version = group.Max(o => o.Version) });
         return model;
+    }
+
+    /// <summary>
+    /// ML.NET's ApplyOnnxModel reads the type of every initializer and knows no float16, so float16 weights (stored
+    /// that way to halve the package) are widened to float32; the graph's Cast to float then changes nothing.
+    /// </summary>
+    internal static TensorProto WidenFloat16(TensorProto tensor)
+    {
+        if (tensor.DataType != (int)TensorProto.Types.DataType.Float16)
+            return tensor;
+        float[] values;
+        if (!tensor.RawData.IsEmpty)
+        {
+            var raw = tensor.RawData.Span;
+            values = new float[raw.Length / 2];
+            for (int i = 0; i < values.Length; i++)
+                values[i] = (float)BitConverter.UInt16BitsToHalf(System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(raw[(2 * i)..]));
+        }
+        else
+        {
+            values = tensor.Int32Data.Select(bits => (float)BitConverter.UInt16BitsToHalf((ushort)bits)).ToArray();
+        }
+        var widened = new TensorProto { Name = tensor.Name, DataType = (int)TensorProto.Types.DataType.Float };
+        widened.Dims.AddRange(tensor.Dims);
+        var bytes = new byte[values.Length * 4];
+        System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).CopyTo(bytes);
+        widened.RawData = ByteString.CopyFrom(bytes);
+        return widened;
     }
 
     /// <summary>Reads an ONNX file and moves any external-data weights inside it (ApplyOnnxModel saves one file only).</summary>

@@ -1,0 +1,166 @@
+using System.Diagnostics;
+using LSeg.MLNet.Pipeline;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace LSeg.MLNet.Benchmarks;
+
+/// <summary>
+/// <c>lseg bench segment</c>: in one run, (1) full segmentation of one image vs a label change on the already
+/// encoded image, (2) ML.NET <c>Transform</c> over a batch of images vs the low-level API on the same images, and
+/// (3) memory per image. Images are synthetic (deterministic colour blocks) and written as PNG, so both paths
+/// include decoding.
+/// </summary>
+internal static class SegmentationBenchmark
+{
+    /// <summary>What to measure.</summary>
+    /// <param name="PackagePath">Model package; null uses the embedded default model.</param>
+    /// <param name="ImageSize">Side of the square test images (and the model input size).</param>
+    /// <param name="Images">Images in the ML.NET vs low-level comparison.</param>
+    /// <param name="Labels">Labels per label set.</param>
+    /// <param name="Iterations">Timed repetitions of each single-image measurement; the median is reported.</param>
+    /// <param name="Warmup">Untimed repetitions first.</param>
+    internal sealed record Options(string? PackagePath = null, int ImageSize = 480, int Images = 32, int Labels = 8, int Iterations = 5, int Warmup = 1);
+
+    /// <summary>The figures of one run (milliseconds are medians unless stated).</summary>
+    internal sealed record Result(
+        string Model, string Device, int ImageSize, int Labels, int Images,
+        double FullSegmentationMs, double LabelChangeMs, double LabelChangeSpeedup,
+        double MLNetTotalMs, double LowLevelTotalMs, double MLNetOverheadPercent,
+        double LowLevelAllocatedMBPerImage, double MLNetAllocatedMBPerImage, double PeakWorkingSetMB);
+
+    private static readonly string[] Vocabulary =
+    [
+        "sky", "grass", "road", "car", "person", "tree", "building", "water", "dog", "cat", "chair", "table",
+        "bicycle", "boat", "mountain", "sand", "snow", "wall", "floor", "window",
+    ];
+
+    /// <summary>Runs every measurement and writes progress lines to <paramref name="progress"/>.</summary>
+    /// <exception cref="InvalidOperationException">No package was given and the build has no default model.</exception>
+    public static Result Run(Options options, TextWriter progress)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Labels, 1, nameof(options.Labels));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.Labels, Vocabulary.Length / 2, nameof(options.Labels));
+        using var model = options.PackagePath is null ? LanguageSegmentationModel.LoadDefault() : LanguageSegmentationModel.Load(options.PackagePath);
+        string folder = Path.Combine(Path.GetTempPath(), "lseg-bench-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(folder);
+        try
+        {
+            var files = WriteImages(folder, options.Images, options.ImageSize);
+            string[] labelsA = Vocabulary[..options.Labels];
+            string[] labelsB = Vocabulary[options.Labels..(2 * options.Labels)];
+            progress.WriteLine($"model {model.Manifest.Name} ({model.Manifest.Backbone}, {(model.UsesGpu ? "GPU" : "CPU")}), {options.ImageSize}×{options.ImageSize} images, {options.Labels} labels");
+
+            // (1) Full segmentation vs label change on an encoded image.
+            using var image = MLImage.CreateFromFile(files[0]);
+            model.EncodeLabels(labelsA);
+            model.EncodeLabels(labelsB);
+            double full = Median(options, () => model.Segment(image, labelsA));
+            var encoded = model.EncodeImage(image, options.ImageSize);
+            int flip = 0;
+            double change = Median(options, () => model.Segment(encoded, model.EncodeLabels(flip++ % 2 == 0 ? labelsA : labelsB)));
+            progress.WriteLine($"full segmentation {full:F1} ms, label change on an encoded image {change:F2} ms: {full / change:F0}× faster");
+
+            // (2) ML.NET Transform vs the low-level API over the same image files (decoding included on both sides).
+            var context = new MLContext();
+            var table = context.Data.LoadFromEnumerable(files.Select(f => new ImageFile { Path = f }));
+            var data = context.Transforms.LoadImages("Image", null, nameof(ImageFile.Path)).Fit(table).Transform(table);
+            using var transformer = context.Transforms.LanguageSegment(new LanguageSegmentationOptions
+            {
+                Labels = labelsA, Model = model, InputSize = options.ImageSize,
+            }).Fit(data);
+            void RunMLNet() => ReadMasks(data);
+            void ReadMasks(IDataView input)
+            {
+                var output = transformer.Transform(input);
+                var mask = output.Schema[LanguageSegmentationOptions.Defaults.OutputColumnName];
+                using var cursor = output.GetRowCursor([mask]);
+                var getter = cursor.GetGetter<VBuffer<uint>>(mask);
+                VBuffer<uint> value = default;
+                while (cursor.MoveNext())
+                    getter(ref value);
+            }
+            void RunLowLevel() => SegmentFiles(files);
+            void SegmentFiles(IEnumerable<string> paths)
+            {
+                foreach (string file in paths)
+                {
+                    using var picture = MLImage.CreateFromFile(file);
+                    model.Segment(model.EncodeImage(picture, options.ImageSize), model.EncodeLabels(labelsA));
+                }
+            }
+            // Warm-up on two images (sessions, caches), then the timed passes over all of them.
+            ReadMasks(context.Data.TakeRows(data, 2));
+            SegmentFiles(files.Take(2));
+            var (lowLevelMs, lowLevelBytes) = Measure(RunLowLevel);
+            var (mlnetMs, mlnetBytes) = Measure(RunMLNet);
+            double overhead = (mlnetMs - lowLevelMs) / lowLevelMs * 100;
+            progress.WriteLine($"{files.Length} images: ML.NET Transform {mlnetMs:F0} ms, low-level API {lowLevelMs:F0} ms: overhead {overhead:F1}%");
+
+            double peak = Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0;
+            double lowPerImage = lowLevelBytes / 1048576.0 / files.Length, mlnetPerImage = mlnetBytes / 1048576.0 / files.Length;
+            progress.WriteLine($"memory: {lowPerImage:F1} MB allocated per image (low-level), {mlnetPerImage:F1} MB (ML.NET); process peak working set {peak:F0} MB");
+            return new Result(model.Manifest.Name, model.UsesGpu ? "GPU" : "CPU", options.ImageSize, options.Labels, files.Length,
+                full, change, full / change, mlnetMs, lowLevelMs, overhead, lowPerImage, mlnetPerImage, peak);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private static double Median(Options options, Action action)
+    {
+        for (int i = 0; i < options.Warmup; i++)
+            action();
+        var times = new double[options.Iterations];
+        for (int i = 0; i < times.Length; i++)
+        {
+            var watch = Stopwatch.StartNew();
+            action();
+            times[i] = watch.Elapsed.TotalMilliseconds;
+        }
+        Array.Sort(times);
+        return times[times.Length / 2];
+    }
+
+    private static (double Milliseconds, long AllocatedBytes) Measure(Action action)
+    {
+        GC.Collect();
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        var watch = Stopwatch.StartNew();
+        action();
+        double elapsed = watch.Elapsed.TotalMilliseconds;
+        return (elapsed, GC.GetTotalAllocatedBytes(precise: true) - before);
+    }
+
+    internal static string[] WriteImages(string folder, int count, int size)
+    {
+        var files = new string[count];
+        var generator = new Random(42);
+        for (int i = 0; i < count; i++)
+        {
+            var pixels = new byte[size * size * 4];
+            int block = 16 + generator.Next(48);
+            var colours = Enumerable.Range(0, 64).Select(_ => ((byte)generator.Next(256), (byte)generator.Next(256), (byte)generator.Next(256))).ToArray();
+            for (int y = 0; y < size; y++)
+            {
+                for (int x = 0; x < size; x++)
+                {
+                    var (r, g, b) = colours[((y / block) * 7 + x / block) % colours.Length];
+                    int o = (y * size + x) * 4;
+                    (pixels[o], pixels[o + 1], pixels[o + 2], pixels[o + 3]) = (r, g, b, 255);
+                }
+            }
+            files[i] = Path.Combine(folder, $"image-{i:D2}.png");
+            using var image = MLImage.CreateFromPixels(size, size, MLPixelFormat.Rgba32, pixels);
+            image.Save(files[i]);
+        }
+        return files;
+    }
+
+    private sealed class ImageFile
+    {
+        public string Path { get; set; } = "";
+    }
+}
