@@ -106,6 +106,24 @@ public sealed class CheckpointReaderTests : IDisposable
     }
 
     [Fact]
+    public void Callback_metrics_saved_as_numpy_scalars_and_protocol_2_bytes_are_read_as_inert_data()
+    {
+        // The globals Python's pickle uses for a numpy.float32 at protocol 2: numpy.core.multiarray.scalar(dtype, raw bytes),
+        // the bytes spelled as _codecs.encode(text, 'latin1'), the dtype an object with state.
+        var dtype = new PyInstance(new PyGlobal("numpy", "dtype"), new PyDict { { "byteorder", "<" } });
+        var raw = new PyCall(new PyGlobal("_codecs", "encode"), new PyTuple("\u0000\u0000\u0000?", "latin1"));
+        var score = new PyCall(new PyGlobal("numpy.core.multiarray", "scalar"), new PyTuple(dtype, raw));
+        using var weight = torch.ones(2);
+        var checkpoint = SyntheticCheckpoints.LightningCheckpoint(new PyDict { { "net.w", new PyTensor(weight) } });
+        checkpoint.Add("best_score", score);
+        TorchCheckpointWriter.Save(checkpoint, PathOf("numpy.ckpt"));
+
+        using var file = CheckpointFile.Open(PathOf("numpy.ckpt"));
+        Assert.Contains("best_score", file.IgnoredEntries);
+        Assert.Equal(["net.w"], file.Tensors.Keys);
+    }
+
+    [Fact]
     public void A_file_that_is_not_a_checkpoint_is_refused_with_what_was_expected()
     {
         File.WriteAllText(PathOf("notes.ckpt"), "these are not weights");

@@ -50,6 +50,9 @@ internal sealed class PickleAllowList
         list.Allow("lightning_fabric.utilities.data.AttributeDict", AllowedGlobalKind.Dictionary);
         foreach (string name in new[] { "builtins.set", "__builtin__.set", "builtins.frozenset", "__builtin__.frozenset" })
             list.AllowFunction(name, args => args.Count == 0 ? new List<object?>() : new List<object?>(AsSequence(args[0], name)));
+        // Protocol-2 pickles spell bytes as _codecs.encode(text, 'latin1'); numpy scalars (a metric saved by a
+        // callback) are numpy.dtype plus raw bytes. Both are decoded or kept as data, never run.
+        list.AllowFunction("_codecs.encode", EncodeLatin1);
         foreach (string inert in InertClasses.Concat(additionalInertClasses ?? []))
             list.Allow(inert, AllowedGlobalKind.InertClass);
         return list;
@@ -67,7 +70,15 @@ internal sealed class PickleAllowList
         "pytorch_lightning.callbacks.progress.tqdm_progress.TQDMProgressBar",
         "lightning.pytorch.callbacks.model_checkpoint.ModelCheckpoint",
         "lightning.pytorch.callbacks.early_stopping.EarlyStopping",
+        "numpy.dtype", "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar",
     ];
+
+    private static byte[] EncodeLatin1(IReadOnlyList<object?> args)
+    {
+        if (args.Count is < 1 or > 2 || args[0] is not string text || (args.Count == 2 && args[1] is not ("latin1" or "latin-1")))
+            throw new InvalidDataException("The pickle calls _codecs.encode with arguments other than (text, 'latin1'), the only form pickles use for bytes.");
+        return System.Text.Encoding.Latin1.GetBytes(text);
+    }
 
     private static IEnumerable<object?> AsSequence(object? value, string function) => value switch
     {
