@@ -21,10 +21,11 @@ internal static class OnnxModelFile
     {
         long initializerBytes = model.Graph.Initializer.Sum(t => (long)t.RawData.Length);
         var written = new List<string>();
-        if (initializerBytes > externalDataThresholdBytes)
+        var movable = model.Graph.Initializer.Where(t => t.RawData.Length >= MinExternalTensorBytes).ToList();
+        if (initializerBytes > externalDataThresholdBytes && movable.Count > 0)
         {
             string dataPath = path + ".data";
-            MoveToExternalData(model, dataPath);
+            MoveToExternalData(movable, dataPath);
             written.Add(dataPath);
         }
         long size = model.CalculateSize();
@@ -40,16 +41,17 @@ internal static class OnnxModelFile
     /// <summary>Initializers smaller than this stay inside the .onnx file when the rest goes to external data.</summary>
     private const int MinExternalTensorBytes = 1024;
 
-    private static void MoveToExternalData(ModelProto model, string dataPath)
+    /// <summary>
+    /// Moves the data of <paramref name="tensors"/> to <paramref name="dataPath"/>. Tensors under
+    /// <see cref="MinExternalTensorBytes"/> are never among them (as onnx.save_model's size_threshold): ONNX Runtime's
+    /// shape inference must read constant shape inputs (Slice starts, Reshape shapes) from the graph itself.
+    /// </summary>
+    private static void MoveToExternalData(List<TensorProto> tensors, string dataPath)
     {
         string location = Path.GetFileName(dataPath);
         using var data = File.Create(dataPath);
-        foreach (var tensor in model.Graph.Initializer)
+        foreach (var tensor in tensors)
         {
-            // Small tensors stay inline (as onnx.save_model's size_threshold does): ONNX Runtime's shape inference
-            // must read constant shape inputs (Slice starts, Reshape shapes) from the graph itself.
-            if (tensor.RawData.Length < MinExternalTensorBytes)
-                continue;
             long offset = data.Position;
             tensor.RawData.WriteTo(data);
             tensor.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = location });

@@ -7,14 +7,14 @@ namespace LSeg.Training.Bridge.Tests.Export;
 /// <summary>Random LSeg networks for export tests: seeded, with BatchNorm statistics drawn away from 0/1 so they matter.</summary>
 internal static class ExportTestNets
 {
+    /// <summary>A seeded random network with BatchNorm parameters and statistics drawn away from 1/0, so that they matter.</summary>
     public static LSegNet Random(LSegNetConfig config, int seed = 1)
     {
         random.manual_seed(seed);
         var net = LSegNet.Create(config, pretrainedBackbone: false);
-        using var noGrad = no_grad();
-        foreach (var (_, module) in net.named_modules())
+        using (no_grad())
         {
-            if (module is BatchNorm2d norm)
+            foreach (var norm in net.modules().OfType<BatchNorm2d>())
             {
                 norm.weight!.uniform_(0.5, 1.5);
                 norm.bias!.uniform_(-0.2, 0.2);

@@ -1,3 +1,4 @@
+using TorchSharp;
 using LSeg.Training.Bridge.Export;
 using LSeg.Training.Bridge.Network;
 using Xunit.Abstractions;
@@ -10,6 +11,11 @@ namespace LSeg.Training.Bridge.Tests.Export;
 /// weights: non-square sizes that are odd multiples of 32, batch 1 and 3, label counts 1, 2, 7 and 150, every
 /// spatial regularisation block. Requirement: max |Δlogit| ≤ 1e-4 and argmax agreement ≥ 99.99%.
 /// </summary>
+/// <remarks>
+/// The reference is the TorchSharp forward in float64: what the weights compute exactly. The float32 TorchSharp
+/// forward is itself up to about 1e-4 away from it at 224×352 with 150 labels (each runtime rounds its own way
+/// through ~40 layers), so ONNX Runtime is also compared with it, at twice the bound, and both numbers are logged.
+/// </remarks>
 public class LSegOnnxParityTests(ITestOutputHelper output)
 {
     private const double MaxLogitDifference = 1e-4;
@@ -85,9 +91,9 @@ public class LSegOnnxParityTests(ITestOutputHelper output)
         var manifest = ModelPackageExporter.Export(net, package, new ModelPackageExportOptions { ExternalDataThresholdBytes = 16 });
 
         Assert.True(File.Exists(Path.Combine(package, "image_encoder.onnx.data")));
-        Assert.True(File.Exists(Path.Combine(package, "head.onnx.data")));
         Assert.Contains("image_encoder.onnx.data", manifest.Files.Keys);
-        Assert.Contains("head.onnx.data", manifest.Files.Keys);
+        // The head's only weights, a 3×3 kernel and its bias, are under the 1 KB that always stays inline.
+        Assert.False(File.Exists(Path.Combine(package, "head.onnx.data")));
         Assert.True(new FileInfo(Path.Combine(package, "image_encoder.onnx")).Length < new FileInfo(Path.Combine(package, "image_encoder.onnx.data")).Length / 10,
             "with a tiny threshold the weights must live in the .data file, not in the graph");
 
@@ -101,31 +107,38 @@ public class LSegOnnxParityTests(ITestOutputHelper output)
         using var noGrad = no_grad();
         var pixels = ExportTestNets.Pixels(batch, height, width);
         var labels = ExportTestNets.Labels(labelCount, net.Config.EmbeddingSize);
-        // forward(pixels, labels) is Head(EncodeImage(pixels), labels); both halves are compared.
-        var expectedEmbeddings = net.EncodeImage(pixels);
-        var expected = net.Head(expectedEmbeddings, labels);
+        float[] float32Logits = net.forward(pixels, labels).data<float>().ToArray();
+        net.to(ScalarType.Float64);
+        Tensor expected;
+        try
+        {
+            expected = net.forward(pixels.to(ScalarType.Float64), labels.to(ScalarType.Float64));
+        }
+        finally
+        {
+            net.to(ScalarType.Float32); // float32 → float64 → float32 is exact
+        }
         var expectedMax = expected.max(1);
 
         var (embeddings, embeddingShape) = runner.EncodeImage(pixels);
         Assert.Equal(new[] { batch, net.Config.EmbeddingSize, height / 2, width / 2 }, embeddingShape);
-        float[] wantEmbeddings = expectedEmbeddings.data<float>().ToArray();
-        double embeddingScale = wantEmbeddings.Max(Math.Abs);
-        double embeddingDifference = wantEmbeddings.Zip(embeddings, (a, b) => Math.Abs(a - b)).Max();
-        output.WriteLine($"B={batch} {height}x{width}: pixel embeddings max |Δ| {embeddingDifference:E2} (max |value| {embeddingScale:E2})");
         var actual = runner.Head(embeddings, embeddingShape, labels);
         Assert.Equal(new[] { batch, labelCount, height, width }, actual.LogitShape);
 
-        float[] want = expected.data<float>().ToArray();
+        double[] want = expected.data<double>().ToArray();
         double maxDifference = want.Zip(actual.Logits, (a, b) => Math.Abs(a - b)).Max();
+        double float32Difference = float32Logits.Zip(actual.Logits, (a, b) => (double)Math.Abs(a - b)).Max();
+        double torchFloat32Error = want.Zip(float32Logits, (a, b) => Math.Abs(a - b)).Max();
         long[] wantLabels = expectedMax.indexes.data<long>().ToArray();
         int agreeing = wantLabels.Zip(actual.LabelMap, (a, b) => a == b ? 1 : 0).Sum();
         double agreement = (double)agreeing / wantLabels.Length;
-        float[] wantScores = expectedMax.values.data<float>().ToArray();
+        double[] wantScores = expectedMax.values.data<double>().ToArray();
         double maxScoreDifference = wantScores.Zip(actual.Scores, (a, b) => Math.Abs(a - b)).Max();
-        output.WriteLine($"B={batch} {height}x{width} N={labelCount}: max |Δlogit| {maxDifference:E2}, max |Δscore| {maxScoreDifference:E2}, argmax agreement {agreement:P4} ({wantLabels.Length - agreeing} of {wantLabels.Length} differ)");
+        output.WriteLine($"B={batch} {height}x{width} N={labelCount}: ORT vs TorchSharp float64: max |Δlogit| {maxDifference:E2}, max |Δscore| {maxScoreDifference:E2}, argmax agreement {agreement:P4} ({wantLabels.Length - agreeing} of {wantLabels.Length} differ); ORT vs TorchSharp float32: max |Δlogit| {float32Difference:E2}; TorchSharp float32 vs float64: {torchFloat32Error:E2}");
 
         Assert.True(maxDifference <= maxLogitDifference, $"max |Δlogit| {maxDifference:E3} > {maxLogitDifference:E1} (B={batch}, {height}×{width}, N={labelCount})");
         Assert.True(maxScoreDifference <= maxLogitDifference, $"max |Δscore| {maxScoreDifference:E3} > {maxLogitDifference:E1}");
         Assert.True(agreement >= minArgmaxAgreement, $"argmax agreement {agreement:P4} < {minArgmaxAgreement:P2} (B={batch}, {height}×{width}, N={labelCount})");
+        Assert.True(float32Difference <= 2 * maxLogitDifference, $"ORT vs TorchSharp float32: max |Δlogit| {float32Difference:E3} > {2 * maxLogitDifference:E1}");
     }
 }
