@@ -1,0 +1,31 @@
+namespace LSeg.Training.Bridge.Data;
+
+/// <summary>Random flip, scale and crop-with-padding applied to each training image.</summary>
+public sealed class AugmentationOptions
+{
+    /// <summary>Crop height in pixels (a multiple of 32 for the network).</summary>
+    public int CropHeight { get; set; } = 224;
+
+    /// <summary>Crop width in pixels (a multiple of 32 for the network).</summary>
+    public int CropWidth { get; set; } = 320;
+
+    /// <summary>Smallest random scale factor applied before cropping.</summary>
+    public double ScaleMin { get; set; } = 0.75;
+
+    /// <summary>Largest random scale factor applied before cropping.</summary>
+    public double ScaleMax { get; set; } = 1.5;
+
+    /// <summary>Probability of a horizontal flip.</summary>
+    public double FlipProbability { get; set; } = 0.5;
+
+    /// <summary>Checks the values, naming the first one out of range.</summary>
+    public void Validate()
+    {
+        if (CropHeight <= 0 || CropWidth <= 0 || CropHeight % 32 != 0 || CropWidth % 32 != 0)
+            throw new ArgumentException($"Crop size must be positive multiples of 32; got {CropHeight}×{CropWidth} (cropHeight × cropWidth).");
+        if (ScaleMin <= 0 || ScaleMax < ScaleMin)
+            throw new ArgumentException($"Scale range must satisfy 0 < scaleMin ≤ scaleMax; got [{ScaleMin}, {ScaleMax}].");
+        if (FlipProbability is < 0 or > 1)
+            throw new ArgumentException($"flipProbability must be in [0, 1]; got {FlipProbability}.");
+    }
+}

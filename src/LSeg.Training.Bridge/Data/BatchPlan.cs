@@ -1,0 +1,38 @@
+namespace LSeg.Training.Bridge.Data;
+
+/// <summary>One training batch: which dataset, and which of its samples.</summary>
+/// <param name="Dataset">Index of the dataset in the training mix.</param>
+/// <param name="Samples">Indices of the samples in that dataset.</param>
+public sealed record PlannedBatch(int Dataset, int[] Samples);
+
+/// <summary>
+/// The order of an epoch's batches over a mix of datasets: each dataset's samples are shuffled and cut into batches
+/// (so a batch never mixes label sets), then all batches are shuffled together. The same seed and epoch always give
+/// the same plan, which is what lets a resumed run continue exactly.
+/// </summary>
+public static class BatchPlan
+{
+    /// <summary>Plans an epoch. A trailing partial batch is kept when it has at least two samples (BatchNorm needs two).</summary>
+    public static IReadOnlyList<PlannedBatch> ForEpoch(IReadOnlyList<int> datasetSizes, int batchSize, int seed, int epoch)
+    {
+        ArgumentNullException.ThrowIfNull(datasetSizes);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        // Not HashCode.Combine: it is randomised per process, and the plan must be the same after a restart.
+        var random = new Random(unchecked(seed * 1_000_003 + epoch));
+        var batches = new List<PlannedBatch>();
+        for (int d = 0; d < datasetSizes.Count; d++)
+        {
+            int[] order = Enumerable.Range(0, datasetSizes[d]).ToArray();
+            random.Shuffle(order);
+            for (int start = 0; start < order.Length; start += batchSize)
+            {
+                int count = Math.Min(batchSize, order.Length - start);
+                if (count >= 2 || (count == 1 && batchSize == 1))
+                    batches.Add(new PlannedBatch(d, order[start..(start + count)]));
+            }
+        }
+        var shuffled = batches.ToArray();
+        random.Shuffle(shuffled);
+        return shuffled;
+    }
+}

@@ -1,0 +1,165 @@
+namespace LSeg.Training.Bridge.Data;
+
+/// <summary>
+/// A segmentation dataset in the plain folder format (<see cref="FolderDatasetOptions"/>), decoded into memory once.
+/// Its label set is every class except the ignore value, in class-index order, with the text names of
+/// <see cref="TextLabels"/>.
+/// </summary>
+public sealed class FolderDataset
+{
+    private static readonly string[] ImageExtensions = [".jpg", ".jpeg", ".png", ".bmp"];
+
+    private FolderDataset(string name, ClassList classes, int? ignoreValue, IReadOnlyList<SegmentationSample> samples, IReadOnlyDictionary<int, string> textLabels)
+    {
+        Name = name;
+        Classes = classes;
+        IgnoreValue = ignoreValue;
+        Samples = samples;
+        TextLabels = textLabels;
+    }
+
+    /// <summary>The dataset's short name.</summary>
+    public string Name { get; }
+
+    /// <summary>Its classes as listed in <c>classes.txt</c>.</summary>
+    public ClassList Classes { get; }
+
+    /// <summary>The label value that is never a target nor scored; null when every value is a class.</summary>
+    public int? IgnoreValue { get; }
+
+    /// <summary>The images with their label maps, in split-list (or file-name) order.</summary>
+    public IReadOnlyList<SegmentationSample> Samples { get; }
+
+    /// <summary>Text label of every class except the ignore value, by class index.</summary>
+    public IReadOnlyDictionary<int, string> TextLabels { get; }
+
+    /// <summary>The classes that are labels (every class but the ignore value), in index order.</summary>
+    public IReadOnlyList<int> LabelClassIndices => TextLabels.Keys.Order().ToList();
+
+    /// <summary>Loads and decodes a dataset.</summary>
+    /// <exception cref="DirectoryNotFoundException">The folder or its images/labels sub-folder is missing.</exception>
+    /// <exception cref="FileNotFoundException">The class list, the split list, or an image named by the split list is missing.</exception>
+    /// <exception cref="InvalidDataException">An image and its label map differ in size, or a label name is unknown.</exception>
+    public static FolderDataset Load(FolderDatasetOptions options, Action<string>? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        string folder = options.Folder;
+        if (!Directory.Exists(folder))
+            throw new DirectoryNotFoundException($"Dataset '{options.Name}': folder '{folder}' does not exist.");
+        string imagesFolder = Path.Combine(folder, options.ImagesFolder);
+        string labelsFolder = Path.Combine(folder, options.LabelsFolder);
+        foreach (string sub in new[] { imagesFolder, labelsFolder })
+        {
+            if (!Directory.Exists(sub))
+                throw new DirectoryNotFoundException($"Dataset '{options.Name}': folder '{sub}' does not exist (the folder format needs '{options.ImagesFolder}/' and '{options.LabelsFolder}/').");
+        }
+        var classes = ClassList.Load(ResolveClassesPath(options));
+        int? ignore = options.IgnoreValue ?? classes.VoidIndex;
+        var textLabels = BuildTextLabels(options, classes, ignore);
+        if (options.ImageScale is <= 0 or > 4)
+            throw new ArgumentOutOfRangeException(nameof(options), options.ImageScale, $"Dataset '{options.Name}': imageScale must be in (0, 4].");
+
+        var names = ListNames(options, imagesFolder, labelsFolder);
+        var samples = new SegmentationSample[names.Count];
+        try
+        {
+            Parallel.For(0, names.Count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i => samples[i] = LoadSample(options, imagesFolder, labelsFolder, names[i]));
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            // Report the first bad file as itself (FileNotFoundException, InvalidDataException), not as a parallel wrapper.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
+        log?.Invoke($"dataset {options.Name}: {samples.Length} images, {textLabels.Count} labels, ignore value {(ignore?.ToString() ?? "none")}");
+        return new FolderDataset(options.Name, classes, ignore, samples, textLabels);
+    }
+
+    private static SegmentationSample LoadSample(FolderDatasetOptions options, string imagesFolder, string labelsFolder, string name)
+    {
+        string imagePath = FindImage(imagesFolder, name)
+            ?? throw new FileNotFoundException($"Dataset '{options.Name}': no image named '{name}' (.jpg/.png) in '{imagesFolder}'.");
+        string labelPath = Path.Combine(labelsFolder, name + ".png");
+        if (!File.Exists(labelPath))
+            throw new FileNotFoundException($"Dataset '{options.Name}': label map '{labelPath}' is missing for image '{name}'.", labelPath);
+        var image = RgbImage.Load(imagePath);
+        var labels = LabelMap.Load(labelPath);
+        if (image.Width != labels.Width || image.Height != labels.Height)
+            throw new InvalidDataException($"Dataset '{options.Name}': image '{name}' is {image.Width}×{image.Height} but its label map is {labels.Width}×{labels.Height}.");
+        if (options.ImageScale != 1.0)
+        {
+            int width = Math.Max(1, (int)Math.Round(image.Width * options.ImageScale));
+            int height = Math.Max(1, (int)Math.Round(image.Height * options.ImageScale));
+            image = image.ResizeBilinear(width, height);
+            labels = labels.ResizeNearest(width, height);
+        }
+        return new SegmentationSample(name, image, labels);
+    }
+
+    /// <summary>At most <paramref name="count"/> samples, evenly spaced through the list (0 or ≥ the size: this dataset).</summary>
+    public FolderDataset EvenlySpacedSubset(int count)
+    {
+        if (count <= 0 || count >= Samples.Count)
+            return this;
+        var subset = Enumerable.Range(0, count).Select(i => Samples[(int)((long)i * Samples.Count / count)]).ToList();
+        return new FolderDataset(Name, Classes, IgnoreValue, subset, TextLabels);
+    }
+
+    /// <summary>Builds a dataset from samples already in memory (tests, tools).</summary>
+    public static FolderDataset FromSamples(string name, ClassList classes, int? ignoreValue, IReadOnlyList<SegmentationSample> samples) =>
+        new(name, classes, ignoreValue, samples, classes.Names.Where(p => p.Key != ignoreValue).ToDictionary(p => p.Key, p => p.Value));
+
+    /// <summary>Where the class list of a dataset is read from.</summary>
+    public static string ResolveClassesPath(FolderDatasetOptions options)
+    {
+        if (options.Classes is not null)
+            return Path.IsPathRooted(options.Classes) ? options.Classes : Path.Combine(options.Folder, options.Classes);
+        string inFolder = Path.Combine(options.Folder, "classes.txt");
+        string inParent = Path.Combine(options.Folder, "..", "classes.txt");
+        return File.Exists(inFolder) || !File.Exists(inParent) ? inFolder : inParent;
+    }
+
+    private static Dictionary<int, string> BuildTextLabels(FolderDatasetOptions options, ClassList classes, int? ignore)
+    {
+        var result = classes.Names.Where(p => p.Key != ignore).ToDictionary(p => p.Key, p => p.Value);
+        foreach (var (className, text) in options.LabelNames ?? [])
+        {
+            int index = classes.IndexOf(className);
+            if (!result.ContainsKey(index))
+                throw new InvalidDataException($"Dataset '{options.Name}': labelNames renames '{className}', which is the ignore value.");
+            result[index] = text;
+        }
+        return result;
+    }
+
+    private static List<string> ListNames(FolderDatasetOptions options, string imagesFolder, string labelsFolder)
+    {
+        if (options.Split is null)
+        {
+            return Directory.EnumerateFiles(labelsFolder, "*.png")
+                .Select(Path.GetFileNameWithoutExtension)
+                .OfType<string>()
+                .Where(n => FindImage(imagesFolder, n) is not null)
+                .Order(StringComparer.Ordinal)
+                .ToList();
+        }
+        string splitPath = Path.IsPathRooted(options.Split) ? options.Split : Path.Combine(options.Folder, options.Split);
+        if (!File.Exists(splitPath))
+            throw new FileNotFoundException($"Dataset '{options.Name}': split list '{splitPath}' does not exist.", splitPath);
+        return File.ReadLines(splitPath)
+            .Select(l => l.Trim())
+            .Where(l => l.Length > 0)
+            .Select(l => Path.GetFileNameWithoutExtension(l))
+            .ToList();
+    }
+
+    private static string? FindImage(string folder, string name)
+    {
+        foreach (string extension in ImageExtensions)
+        {
+            string path = Path.Combine(folder, name + extension);
+            if (File.Exists(path))
+                return path;
+        }
+        return null;
+    }
+}

@@ -1,0 +1,164 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using System.Text;
+
+namespace LSeg.Training.Bridge.Data;
+
+/// <summary>
+/// Reads and writes 8-bit single-channel PNGs (grayscale or palette) as raw index values. Label maps must be read
+/// this way: a general image decoder maps palette entries to colours or converts them, which loses the class index.
+/// </summary>
+internal static class IndexPng
+{
+    private static readonly byte[] Signature = [137, 80, 78, 71, 13, 10, 26, 10];
+    private static readonly uint[] CrcTable = BuildCrcTable();
+
+    /// <summary>Reads an 8-bit grayscale (colour type 0) or palette (colour type 3) PNG as one byte per pixel.</summary>
+    /// <exception cref="InvalidDataException">The file is not a PNG of that kind.</exception>
+    public static LabelMap Read(string path)
+    {
+        byte[] bytes = File.ReadAllBytes(path);
+        try
+        {
+            return Decode(bytes);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new InvalidDataException($"Label image '{path}': {e.Message}", e);
+        }
+    }
+
+    /// <summary>Decodes PNG bytes; see <see cref="Read"/>.</summary>
+    public static LabelMap Decode(ReadOnlySpan<byte> png)
+    {
+        if (png.Length < 8 || !png[..8].SequenceEqual(Signature))
+            throw new InvalidDataException("not a PNG file (bad signature).");
+        int width = 0, height = 0;
+        using var compressed = new MemoryStream();
+        int offset = 8;
+        bool sawHeader = false;
+        while (offset + 8 <= png.Length)
+        {
+            int length = BinaryPrimitives.ReadInt32BigEndian(png[offset..]);
+            string type = Encoding.ASCII.GetString(png.Slice(offset + 4, 4));
+            var data = png.Slice(offset + 8, length);
+            if (type == "IHDR")
+            {
+                width = BinaryPrimitives.ReadInt32BigEndian(data);
+                height = BinaryPrimitives.ReadInt32BigEndian(data[4..]);
+                byte bitDepth = data[8], colorType = data[9], interlace = data[12];
+                if (bitDepth != 8 || (colorType != 0 && colorType != 3))
+                    throw new InvalidDataException($"expected an 8-bit grayscale or palette PNG, found bit depth {bitDepth}, colour type {colorType}.");
+                if (interlace != 0)
+                    throw new InvalidDataException("interlaced PNGs are not supported for label maps.");
+                sawHeader = true;
+            }
+            else if (type == "IDAT")
+            {
+                compressed.Write(data);
+            }
+            else if (type == "IEND")
+            {
+                break;
+            }
+            offset += 12 + length;
+        }
+        if (!sawHeader)
+            throw new InvalidDataException("no IHDR chunk.");
+        compressed.Position = 0;
+        using var inflater = new ZLibStream(compressed, CompressionMode.Decompress);
+        var raw = new byte[(width + 1) * height];
+        inflater.ReadExactly(raw);
+        var pixels = new byte[width * height];
+        var previous = new byte[width];
+        for (int y = 0; y < height; y++)
+        {
+            byte filter = raw[y * (width + 1)];
+            var line = raw.AsSpan(y * (width + 1) + 1, width);
+            Unfilter(filter, line, previous);
+            line.CopyTo(pixels.AsSpan(y * width, width));
+            line.CopyTo(previous);
+        }
+        return new LabelMap(width, height, pixels);
+    }
+
+    private static void Unfilter(byte filter, Span<byte> line, ReadOnlySpan<byte> previous)
+    {
+        // One byte per pixel, so the "left" neighbour is the previous byte.
+        switch (filter)
+        {
+            case 0:
+                break;
+            case 1:
+                for (int x = 1; x < line.Length; x++) line[x] += line[x - 1];
+                break;
+            case 2:
+                for (int x = 0; x < line.Length; x++) line[x] += previous[x];
+                break;
+            case 3:
+                for (int x = 0; x < line.Length; x++) line[x] += (byte)(((x > 0 ? line[x - 1] : 0) + previous[x]) / 2);
+                break;
+            case 4:
+                for (int x = 0; x < line.Length; x++)
+                {
+                    int a = x > 0 ? line[x - 1] : 0, b = previous[x], c = x > 0 ? previous[x - 1] : 0;
+                    int p = a + b - c, pa = Math.Abs(p - a), pb = Math.Abs(p - b), pc = Math.Abs(p - c);
+                    line[x] += (byte)(pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
+                }
+                break;
+            default:
+                throw new InvalidDataException($"unknown PNG row filter {filter}.");
+        }
+    }
+
+    /// <summary>Writes a label map as an 8-bit grayscale PNG whose pixel values are the indices.</summary>
+    public static void Write(string path, LabelMap map)
+    {
+        using var file = File.Create(path);
+        file.Write(Signature);
+        var header = new byte[13];
+        BinaryPrimitives.WriteInt32BigEndian(header, map.Width);
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), map.Height);
+        header[8] = 8; // bit depth
+        header[9] = 0; // grayscale
+        WriteChunk(file, "IHDR", header);
+        using var compressed = new MemoryStream();
+        using (var deflater = new ZLibStream(compressed, CompressionLevel.Optimal, leaveOpen: true))
+        {
+            for (int y = 0; y < map.Height; y++)
+            {
+                deflater.WriteByte(0);
+                deflater.Write(map.Pixels, y * map.Width, map.Width);
+            }
+        }
+        WriteChunk(file, "IDAT", compressed.ToArray());
+        WriteChunk(file, "IEND", []);
+    }
+
+    private static void WriteChunk(Stream stream, string type, byte[] data)
+    {
+        Span<byte> four = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(four, data.Length);
+        stream.Write(four);
+        byte[] typeBytes = Encoding.ASCII.GetBytes(type);
+        stream.Write(typeBytes);
+        stream.Write(data);
+        uint crc = 0xFFFFFFFFu;
+        foreach (byte b in typeBytes) crc = CrcTable[(crc ^ b) & 0xFF] ^ (crc >> 8);
+        foreach (byte b in data) crc = CrcTable[(crc ^ b) & 0xFF] ^ (crc >> 8);
+        BinaryPrimitives.WriteUInt32BigEndian(four, crc ^ 0xFFFFFFFFu);
+        stream.Write(four);
+    }
+
+    private static uint[] BuildCrcTable()
+    {
+        var table = new uint[256];
+        for (uint n = 0; n < 256; n++)
+        {
+            uint c = n;
+            for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            table[n] = c;
+        }
+        return table;
+    }
+}

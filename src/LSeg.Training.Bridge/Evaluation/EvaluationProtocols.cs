@@ -1,0 +1,39 @@
+using LSeg.Training.Bridge.Data;
+
+namespace LSeg.Training.Bridge.Evaluation;
+
+/// <summary>
+/// The evaluation protocols of EVALUATION.md over the shared datasets, for any <see cref="SegmentationPredictor"/>
+/// (the TorchSharp network or an exported package). Dataset roots are the folders <c>msrc-v2</c> and <c>camvid</c>.
+/// </summary>
+public static class EvaluationProtocols
+{
+    /// <summary>The text labels of the CamVid cross-dataset protocol, in class-index order 0–10.</summary>
+    public static IReadOnlyList<string> CamVidLabels { get; } =
+        ["sky", "building", "pole", "road", "pavement", "tree", "sign symbol", "fence", "car", "pedestrian", "bicyclist"];
+
+    /// <summary>MSRC-v2 fixed-label: <c>test.txt</c>, label set = the 23 class names (void ignored).</summary>
+    public static SegmentationMetrics MsrcFixedLabels(string msrcRoot, SegmentationPredictor predict, Action<string>? log = null)
+    {
+        var dataset = FolderDataset.Load(new FolderDatasetOptions { Name = "msrc-v2", Folder = msrcRoot, Split = "test.txt" }, log);
+        return SegmentationEvaluator.EvaluateFixedLabels(dataset, predict, title: "MSRC-v2 test, 23 labels", log: log);
+    }
+
+    /// <summary>MSRC-v2 zero-shot fold <paramref name="fold"/>: every test image with a fold class c, label set ["other", c].</summary>
+    public static ZeroShotFoldResult MsrcZeroShotFold(string msrcRoot, int fold, SegmentationPredictor predict, Action<string>? log = null)
+    {
+        var dataset = FolderDataset.Load(new FolderDatasetOptions { Name = "msrc-v2", Folder = msrcRoot, Split = "test.txt" }, log);
+        return ZeroShotEvaluator.EvaluateFold(dataset, predict, ZeroShotFolds.MsrcFold(fold), fold, log: log);
+    }
+
+    /// <summary>CamVid val with the text labels of <see cref="CamVidLabels"/> (void = 11 ignored).</summary>
+    public static SegmentationMetrics CamVidVal(string camvidRoot, SegmentationPredictor predict, Action<string>? log = null)
+    {
+        var options = new FolderDatasetOptions { Name = "camvid-val", Folder = Path.Combine(camvidRoot, "val"), Classes = Path.Combine(camvidRoot, "classes.txt") };
+        var dataset = FolderDataset.Load(options, log);
+        var names = dataset.LabelClassIndices.Select(c => dataset.TextLabels[c]).ToList();
+        if (!names.SequenceEqual(CamVidLabels))
+            throw new InvalidDataException($"CamVid classes are [{string.Join(", ", names)}]; the protocol expects [{string.Join(", ", CamVidLabels)}].");
+        return SegmentationEvaluator.EvaluateFixedLabels(dataset, predict, title: "CamVid val, 11 text labels", log: log);
+    }
+}

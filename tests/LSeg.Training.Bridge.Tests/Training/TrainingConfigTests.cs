@@ -1,0 +1,74 @@
+using LSeg.Training.Bridge.Training;
+
+namespace LSeg.Training.Bridge.Tests.Training;
+
+public class TrainingConfigTests
+{
+    private static string Json(string folder, string extra = "") =>
+        $$"""{ "datasets": [ { "name": "d", "folder": "{{folder.Replace("\\", "/")}}" } ], "epochs": 3 {{extra}} }""";
+
+    [Fact]
+    public void AValidConfigurationParsesWithDefaultsForUnsetFields()
+    {
+        string folder = Path.GetTempPath();
+
+        var config = TrainingConfig.Parse(Json(folder, """, "optimizer": "sgd", "augmentation": { "cropHeight": 64, "cropWidth": 96 } """));
+
+        Assert.Equal(3, config.Epochs);
+        Assert.Equal("sgd", config.Optimizer);
+        Assert.Equal(96, config.Augmentation.CropWidth);
+        Assert.Equal(0.9, config.PolyPower);
+        Assert.Equal(10, config.DecoderLearningRateMultiplier);
+    }
+
+    [Fact]
+    public void AnUnknownFieldIsAnErrorThatNamesIt()
+    {
+        var error = Assert.Throws<InvalidDataException>(() => TrainingConfig.Parse(Json(Path.GetTempPath(), """, "learningRat": 0.1 """)));
+
+        Assert.Contains("learningRat", error.Message);
+    }
+
+    [Fact]
+    public void AnUnknownFieldInsideADatasetIsNamedToo()
+    {
+        string json = $$"""{ "datasets": [ { "name": "d", "folder": "{{Path.GetTempPath().Replace("\\", "/")}}", "splitt": "x.txt" } ] }""";
+
+        var error = Assert.Throws<InvalidDataException>(() => TrainingConfig.Parse(json));
+
+        Assert.Contains("splitt", error.Message);
+    }
+
+    [Fact]
+    public void AMissingDatasetFolderIsNamedInTheError()
+    {
+        string missing = Path.Combine(Path.GetTempPath(), "no-such-folder-" + Guid.NewGuid().ToString("N"));
+
+        var error = Assert.Throws<DirectoryNotFoundException>(() => TrainingConfig.Parse(Json(missing)));
+
+        Assert.Contains(missing.Replace("\\", "/"), error.Message.Replace("\\", "/"));
+    }
+
+    [Fact]
+    public void AnOutOfRangeValueNamesTheFieldAndWhatIsExpected()
+    {
+        var error = Assert.Throws<InvalidDataException>(() => TrainingConfig.Parse(Json(Path.GetTempPath(), """, "optimizer": "adam" """)));
+
+        Assert.Contains("optimizer", error.Message);
+        Assert.Contains("sgd or adamw", error.Message);
+    }
+
+    [Fact]
+    public void TheShippedDefaultModelConfigurationParses()
+    {
+        string path = Path.Combine(LSeg.Tests.Shared.SharedData.RepositoryRoot, "configs", "default-model.json");
+        string json = File.ReadAllText(path);
+        // The dataset folders may be absent here; check the fields, not the folders.
+        var config = System.Text.Json.JsonSerializer.Deserialize<TrainingConfig>(json, TrainingConfig.JsonOptions)!;
+
+        Assert.Equal("resnet18", config.Backbone);
+        Assert.Equal(384, config.EmbeddingSize);
+        Assert.Equal("minilm", config.TextEncoder);
+        Assert.Equal(2, config.Datasets.Count);
+    }
+}
