@@ -24,9 +24,10 @@ publish() {
   local package="${1:-}"
   rm -rf "$out/app" "$out/stage"
   LSEG_BUILD_SLOT="${LSEG_BUILD_SLOT:-gpu-check}" dotnet publish scripts/gpu-check/LSeg.GpuCheck.csproj -c Release -r linux-x64 \
-    --self-contained true -p:UseArtifactsOutput=false -o "$out/app" >&2
-  # The TensorRT provider is not used; leaving it out keeps the transfer smaller.
-  rm -f "$out/app"/libonnxruntime_providers_tensorrt.so
+    --self-contained true -o "$out/app" >&2
+  # The TensorRT provider is not used and the Windows natives (Microsoft.ML.OnnxRuntime.Gpu ships both) are not
+  # needed on linux-x64; leaving them out keeps the transfer smaller.
+  rm -f "$out/app"/libonnxruntime_providers_tensorrt.so "$out/app"/onnxruntime*.dll "$out/app"/DirectML.dll
   mkdir -p "$out/stage"
   mv "$out/app" "$out/stage/app"
   if [ -n "$package" ]; then
