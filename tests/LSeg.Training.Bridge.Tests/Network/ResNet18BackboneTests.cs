@@ -5,11 +5,12 @@ using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Onnx;
+using Xunit.Abstractions;
 using static TorchSharp.torch;
 
 namespace LSeg.Training.Bridge.Tests.Network;
 
-public class ResNet18BackboneTests
+public class ResNet18BackboneTests(ITestOutputHelper output)
 {
     private static readonly string[] StageOutputs = ["ReLU283_Output_0", "ReLU315_Output_0", "ReLU347_Output_0", "ReLU393_Output_0"];
 
@@ -44,6 +45,7 @@ public class ResNet18BackboneTests
             float[] got = actual[stage].data<float>().ToArray();
             float scale = want.Max(MathF.Abs);
             float maxDiff = want.Zip(got, (a, b) => MathF.Abs(a - b)).Max();
+            output.WriteLine($"{image} {height}x{width} stage {stage + 1}: max |Δ| {maxDiff:E2}, max |ref| {scale:E2}, relative {maxDiff / scale:E2}");
             Assert.True(scale > 1f, $"stage {stage + 1}: reference activations are all near zero (max {scale}); the comparison would be empty");
             Assert.True(maxDiff <= 1e-4f * scale, $"stage {stage + 1}: max |Δ| {maxDiff} exceeds 1e-4 × max |ref| {scale}");
         }
