@@ -16,6 +16,9 @@ internal static class CliApp
         var root = new RootCommand("lseg: language-driven semantic segmentation (LSeg) for ML.NET. Segment images with any text labels, train, evaluate, export, import and benchmark models.");
         root.Subcommands.Add(SegmentCommand.Create(console));
         root.Subcommands.Add(RelabelCommand.Create(console));
+        root.Subcommands.Add(TrainCommand.Create(console));
+        root.Subcommands.Add(EvaluateCommand.Create(console));
+        root.Subcommands.Add(ExportCommand.Create(console));
         root.Subcommands.Add(ImportCommand.Create(console));
         root.Subcommands.Add(InfoCommand.Create(console));
         root.Subcommands.Add(BenchCommand.Create(console));

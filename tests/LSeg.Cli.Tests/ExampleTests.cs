@@ -51,6 +51,20 @@ public class ExampleTests
         Assert.InRange(total, 99.5, 100.5);
     }
 
+    [SkippableFact]
+    public void MlNetPipeline_and_Relabel_run_on_the_default_model()
+    {
+        Skip.IfNot(LanguageSegmentationModel.HasDefaultModel, "this build embeds no default model (models/default/ was absent at build time)");
+
+        var pipeline = CliRunner.RunExample("MlNetPipeline", SharedData.RepositoryRoot, null);
+        var relabel = CliRunner.RunExample("Relabel", SharedData.RepositoryRoot, null);
+
+        Assert.True(pipeline.ExitCode == 0, pipeline.ToString());
+        Assert.Contains("same mask = True", pipeline.StdOut);
+        Assert.True(relabel.ExitCode == 0, relabel.ToString());
+        Assert.Equal(4, Regex.Matches(relabel.StdOut, @"encode labels\s+\d+\.\d ms, segment").Count);
+    }
+
     [Fact]
     public void MlNetPipeline_predicts_saves_loads_and_changes_labels()
     {
@@ -81,5 +95,19 @@ public class ExampleTests
         Assert.Equal(2, Regex.Matches(result.StdOut, @"encode labels\s+\d+\.\d ms, segment\s+\d+\.\d ms").Count);
         Assert.Contains("[white, green, black]", result.StdOut);
         Assert.Contains("black 0.0%", result.StdOut);
+    }
+
+    [Fact]
+    public void TrainCustom_trains_with_the_tool_evaluates_and_uses_the_zip_in_a_pipeline()
+    {
+        using var temp = new TempDirectory();
+
+        var result = CliRunner.RunExample("TrainCustom", temp.Path, new Dictionary<string, string> { ["LSEG_CLI"] = CliRunner.CliDllPath });
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("> lseg train", result.StdOut);
+        Assert.Matches(@"evaluation: mIoU \d+(\.\d+)?%, pixel accuracy \d+(\.\d+)?% over 6 images", result.StdOut);
+        Assert.Contains("pipeline on sample0.png: red ", result.StdOut);
+        Assert.Contains(", other ", result.StdOut); // WithLabels([first label, "other"])
     }
 }

@@ -7,6 +7,9 @@ public class HelpAndImportTests
     [Theory]
     [InlineData("segment", "--labels")]
     [InlineData("relabel", "--labels")]
+    [InlineData("train", "--config")]
+    [InlineData("evaluate", "--data")]
+    [InlineData("export", "--checkpoint")]
     [InlineData("import", "--clip-bpe")]
     [InlineData("info", "--model")]
     [InlineData("bench", "export")]
@@ -44,5 +47,17 @@ public class HelpAndImportTests
         Assert.NotEqual(0, result.ExitCode);
         Assert.Single(result.ErrorLines);
         Assert.Equal(["fake.ckpt"], temp.Files());
+    }
+
+    [Fact]
+    public void Export_of_a_missing_checkpoint_fails_with_one_line()
+    {
+        using var temp = new TempDirectory();
+
+        var result = CliRunner.RunInProcess("export", "--checkpoint", temp.Combine("nope.bin"), "--out", temp.Combine("pkg"));
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("does not exist", Assert.Single(result.ErrorLines));
+        Assert.Empty(temp.Files());
     }
 }

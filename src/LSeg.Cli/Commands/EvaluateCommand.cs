@@ -1,0 +1,155 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LSeg.Cli.Common;
+using LSeg.MLNet;
+using LSeg.Training.Bridge.Data;
+using LSeg.Training.Bridge.Evaluation;
+using Microsoft.ML.Data;
+
+namespace LSeg.Cli.Commands;
+
+/// <summary>
+/// <c>lseg evaluate --data DIR</c>: mIoU, pixel accuracy and per-class IoU of a model package on a folder dataset
+/// (<c>images/</c>, <c>labels/</c>, <c>classes.txt</c>), through the same ONNX path applications use.
+/// </summary>
+internal static class EvaluateCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var data = new Option<string>("--data", "-d") { Description = "Dataset folder with images/, labels/ (8-bit index PNGs named like the images) and classes.txt (INDEX<TAB>NAME; 'void' is ignored).", Required = true, HelpName = "DIR" };
+        var split = new Option<string?>("--split") { Description = "File listing the base names to evaluate, one per line (a path, or a name inside DIR such as test.txt). Default: every labelled image.", HelpName = "LIST" };
+        var labels = new Option<string?>("--labels", "-l") { Description = "One text label per non-void class, comma-separated, in classes.txt order (default: the class names).", HelpName = "LIST" };
+        var model = CommonOptions.Model();
+        var json = CommonOptions.Json("Print the metrics as JSON (mIoU, pixelAccuracy and per-class IoU, all in percent).");
+        var size = CommonOptions.Size();
+        var gpu = CommonOptions.Gpu();
+        var maxImages = new Option<int?>("--max-images") { Description = "Evaluate at most N images, evenly spaced through the list (a quick check).", HelpName = "N" };
+        var command = new Command("evaluate", "Evaluate a model on a labelled folder dataset: mIoU, pixel accuracy and the per-class IoU table.")
+        {
+            data, split, labels, model, json, size, gpu, maxImages,
+        };
+        command.SetAction(parsed => Run(console, parsed.GetRequiredValue(data), parsed.GetValue(split), parsed.GetValue(labels), parsed.GetValue(model),
+            parsed.GetValue(json), parsed.GetValue(size), parsed.GetValue(gpu), parsed.GetValue(maxImages)));
+        return command;
+    }
+
+    private static int Run(CliConsole console, string dataFolder, string? splitList, string? labelText, string? modelPath, bool asJson, int? size, int? gpu, int? maxImages)
+    {
+        if (!Directory.Exists(dataFolder))
+            throw new CommandFailure($"Dataset folder '{dataFolder}' does not exist.");
+        string? split = ResolveSplit(dataFolder, splitList);
+        CommonOptions.RequireValidSize(size);
+        if (maxImages is <= 0)
+            throw new CommandFailure($"--max-images {maxImages} must be positive.");
+        string? package = ModelLoading.Validate(modelPath);
+
+        var options = new FolderDatasetOptions { Name = Path.GetFileName(Path.GetFullPath(dataFolder).TrimEnd('/')), Folder = dataFolder, Split = split };
+        if (labelText is not null)
+            options.LabelNames = MapLabels(dataFolder, options, LabelList.Parse(labelText));
+        Action<string>? log = console.IsInteractive ? message => console.Error.WriteLine(message) : null;
+        var dataset = FolderDataset.Load(options, log);
+        if (maxImages is int n)
+            dataset = dataset.EvenlySpacedSubset(n);
+        if (dataset.Samples.Count == 0)
+            throw new CommandFailure($"Dataset '{dataFolder}' has no labelled image to evaluate{(split is null ? "" : $" in split '{split}'")}.");
+
+        using var segmentationModel = ModelLoading.Load(package, gpu, console);
+        var clock = Stopwatch.StartNew();
+        SegmentationPredictor predict = (image, labels) =>
+        {
+            using var mlImage = ToMLImage(image);
+            var encoded = segmentationModel.EncodeImage(mlImage, size);
+            return segmentationModel.Segment(encoded, segmentationModel.EncodeLabels(labels)).Mask;
+        };
+        string title = $"{options.Name}{(split is null ? "" : $" {Path.GetFileNameWithoutExtension(split)}")}";
+        var metrics = SegmentationEvaluator.EvaluateFixedLabels(dataset, predict, title: title, log: log);
+        double seconds = clock.Elapsed.TotalSeconds;
+
+        if (asJson)
+        {
+            console.Out.WriteLine(ToJson(segmentationModel, dataset, split, metrics, seconds));
+        }
+        else
+        {
+            console.Out.WriteLine($"Model {segmentationModel.Manifest.Name} on {(segmentationModel.UsesGpu ? "GPU" : "CPU")}, {metrics.Images} images in {seconds:0.0} s");
+            console.Out.Write(metrics.ToTable());
+        }
+        return ExitCodes.Success;
+    }
+
+    /// <summary>A split list given as a path, or as a file name inside the dataset folder.</summary>
+    private static string? ResolveSplit(string dataFolder, string? split)
+    {
+        if (split is null)
+            return null;
+        if (File.Exists(split))
+            return Path.GetFullPath(split);
+        string inFolder = Path.Combine(dataFolder, split);
+        if (File.Exists(inFolder))
+            return Path.GetFullPath(inFolder);
+        throw new CommandFailure($"Split list '{split}' does not exist (looked for it as given and inside '{dataFolder}').");
+    }
+
+    /// <summary>Pairs <c>--labels</c> with the non-void classes of classes.txt, in order.</summary>
+    private static Dictionary<string, string> MapLabels(string dataFolder, FolderDatasetOptions options, IReadOnlyList<string> labels)
+    {
+        string classesPath = FolderDataset.ResolveClassesPath(options);
+        if (!File.Exists(classesPath))
+            throw new CommandFailure($"Dataset '{dataFolder}' has no classes.txt (looked for '{classesPath}').");
+        var classes = ClassList.Load(classesPath);
+        var named = classes.Names.Where(p => p.Key != classes.VoidIndex).OrderBy(p => p.Key).Select(p => p.Value).ToList();
+        if (named.Count != labels.Count)
+            throw new CommandFailure($"--labels gives {labels.Count} labels but '{classesPath}' has {named.Count} non-void classes ({string.Join(", ", named)}); give one label per class, in that order.");
+        return named.Zip(labels).ToDictionary(p => p.First, p => p.Second);
+    }
+
+    private static MLImage ToMLImage(RgbImage image)
+    {
+        var rgba = new byte[image.Width * image.Height * 4];
+        for (int i = 0, j = 0; i < image.Pixels.Length; i += 3, j += 4)
+        {
+            rgba[j] = image.Pixels[i];
+            rgba[j + 1] = image.Pixels[i + 1];
+            rgba[j + 2] = image.Pixels[i + 2];
+            rgba[j + 3] = 255;
+        }
+        return MLImage.CreateFromPixels(image.Width, image.Height, MLPixelFormat.Rgba32, rgba);
+    }
+
+    private static string ToJson(LanguageSegmentationModel model, FolderDataset dataset, string? split, SegmentationMetrics metrics, double seconds)
+    {
+        static JsonNode? Percent(double value) => double.IsNaN(value) ? null : JsonValue.Create(Math.Round(100 * value, 4));
+        var classes = new JsonArray();
+        var perClass = new JsonObject();
+        var indices = dataset.LabelClassIndices;
+        for (int c = 0; c < metrics.ClassNames.Count; c++)
+        {
+            string className = dataset.Classes.Names[indices[c]];
+            classes.Add(new JsonObject
+            {
+                ["index"] = indices[c],
+                ["name"] = className,
+                ["label"] = metrics.ClassNames[c],
+                ["iou"] = Percent(metrics.ClassIoU[c]),
+                ["pixels"] = metrics.ClassPixels[c],
+            });
+            perClass[className] = Percent(metrics.ClassIoU[c]);
+        }
+        var root = new JsonObject
+        {
+            ["model"] = model.PackagePath,
+            ["modelName"] = model.Manifest.Name,
+            ["dataset"] = dataset.Name,
+            ["split"] = split,
+            ["images"] = metrics.Images,
+            ["seconds"] = Math.Round(seconds, 3),
+            ["mIoU"] = Percent(metrics.MeanIoU),
+            ["pixelAccuracy"] = Percent(metrics.PixelAccuracy),
+            ["perClassIoU"] = perClass,
+            ["classes"] = classes,
+        };
+        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    }
+}

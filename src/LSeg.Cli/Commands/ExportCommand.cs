@@ -1,0 +1,70 @@
+using System.CommandLine;
+using System.Text.Json;
+using LSeg.Cli.Common;
+using LSeg.Cli.Training;
+using LSeg.Training.Bridge.Network;
+using LSeg.Training.Bridge.Training;
+
+namespace LSeg.Cli.Commands;
+
+/// <summary><c>lseg export --checkpoint PATH --out DIR</c>: a training checkpoint to a model package.</summary>
+internal static class ExportCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var checkpoint = new Option<string>("--checkpoint") { Description = "A checkpoint file (LSegNet.SaveCheckpoint) or a checkpoint folder of 'lseg train' (model.bin and net-config.json).", Required = true, HelpName = "PATH" };
+        var output = new Option<string>("--out", "-o") { Description = "Package directory to write (written atomically).", Required = true, HelpName = "DIR" };
+        var name = new Option<string?>("--name") { Description = "Model name recorded in the manifest (default: the output folder's name).", HelpName = "NAME" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing package at --out." };
+        var float16 = new Option<bool>("--float16") { Description = "Store weights as float16 (half the size)." };
+        var command = new Command("export", "Export a training checkpoint to a model package (image_encoder.onnx, head.onnx, manifest.json with sha256 of every file).")
+        {
+            checkpoint, output, name, overwrite, float16,
+        };
+        command.SetAction(parsed => Run(console, parsed.GetRequiredValue(checkpoint), parsed.GetRequiredValue(output), parsed.GetValue(name),
+            parsed.GetValue(overwrite), parsed.GetValue(float16)));
+        return command;
+    }
+
+    private static int Run(CliConsole console, string checkpoint, string output, string? name, bool overwrite, bool float16)
+    {
+        if (!File.Exists(checkpoint) && !Directory.Exists(checkpoint))
+            throw new CommandFailure($"Checkpoint '{checkpoint}' does not exist.");
+        if (File.Exists(output))
+            throw new CommandFailure($"--out '{output}' is a file; give a directory for the package.");
+        if (Directory.Exists(output) && !overwrite)
+            throw new CommandFailure($"--out '{output}' already exists; pass --overwrite to replace it.");
+
+        using var net = Load(checkpoint);
+        string modelName = name ?? Path.GetFileName(Path.GetFullPath(output).TrimEnd(Path.DirectorySeparatorChar));
+        var manifest = TrainedModelFiles.ExportPackage(net, output, modelName,
+            new Dictionary<string, string> { ["exportedFrom"] = Path.GetFileName(Path.GetFullPath(checkpoint).TrimEnd(Path.DirectorySeparatorChar)) }, overwrite, float16);
+        long bytes = manifest.Files.Values.Sum(f => f.Bytes);
+        console.Out.WriteLine($"wrote {Path.GetFullPath(output)}: {manifest.Backbone}, embedding {manifest.EmbeddingSize}, {manifest.Files.Count} files, {Sizes.Human(bytes)}");
+        return ExitCodes.Success;
+    }
+
+    /// <summary>Reads a checkpoint file, or a training checkpoint folder.</summary>
+    private static LSegNet Load(string checkpoint)
+    {
+        if (File.Exists(checkpoint))
+            return LSegNet.LoadCheckpoint(checkpoint);
+        string configPath = Path.Combine(checkpoint, Trainer.NetConfigFileName);
+        string weightsPath = Path.Combine(checkpoint, Trainer.ModelFileName);
+        if (!File.Exists(configPath) || !File.Exists(weightsPath))
+            throw new CommandFailure($"Checkpoint folder '{checkpoint}' needs {Trainer.NetConfigFileName} and {Trainer.ModelFileName} (as 'lseg train' writes them).");
+        var config = JsonSerializer.Deserialize<LSegNetConfig>(File.ReadAllText(configPath), new JsonSerializerOptions(JsonSerializerDefaults.Web))
+            ?? throw new CommandFailure($"'{configPath}' is empty.");
+        var net = LSegNet.Create(config, pretrainedBackbone: false);
+        try
+        {
+            net.load(weightsPath);
+            return net;
+        }
+        catch
+        {
+            net.Dispose();
+            throw;
+        }
+    }
+}

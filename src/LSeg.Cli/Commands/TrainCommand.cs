@@ -1,0 +1,80 @@
+using System.CommandLine;
+using LSeg.Cli.Common;
+using LSeg.Cli.Training;
+using LSeg.Training.Bridge.Network;
+using LSeg.Training.Bridge.Training;
+
+namespace LSeg.Cli.Commands;
+
+/// <summary>
+/// <c>lseg train --config FILE.json</c>: trains from a Model-Builder-like configuration, then writes the model package,
+/// an ML.NET model zip (the saved LanguageSegment transformer) and a C# snippet that consumes the zip.
+/// </summary>
+internal static class TrainCommand
+{
+    /// <summary>Folder (inside the run's output folder) of the exported model package.</summary>
+    public const string PackageFolderName = "model";
+
+    /// <summary>File name of the saved ML.NET model.</summary>
+    public const string ZipFileName = "model.zip";
+
+    /// <summary>File name of the generated consumption snippet.</summary>
+    public const string SnippetFileName = "ConsumeModel.cs";
+
+    public static Command Create(CliConsole console)
+    {
+        var config = new Option<string>("--config", "-c") { Description = "Training configuration JSON: datasets (folders, label names), backbone, text encoder, image size, epochs, learning rate, outputDirectory.", Required = true, HelpName = "FILE.json" };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in the configuration's outputDirectory from its last checkpoint." };
+        var command = new Command("train", "Train an LSeg model from a JSON configuration; writes the model package, an ML.NET model zip and a C# consumption snippet.")
+        {
+            config, resume,
+        };
+        command.SetAction((parsed, cancellation) => Task.FromResult(Run(console, parsed.GetRequiredValue(config), parsed.GetValue(resume), cancellation)));
+        return command;
+    }
+
+    private static int Run(CliConsole console, string configPath, bool resume, CancellationToken cancellation)
+    {
+        if (!File.Exists(configPath))
+            throw new CommandFailure($"Training configuration '{configPath}' does not exist.");
+        // Parsing checks unknown fields, values and that every dataset folder exists, before anything is written.
+        var config = TrainingConfig.Load(configPath);
+        if (config.TextEncoder != "minilm")
+            throw new CommandFailure($"{configPath}: textEncoder '{config.TextEncoder}' trains the fixed-label baseline, which has no text encoder to ship; lseg train exports 'minilm' models only.");
+        foreach (var dataset in config.Datasets.Concat(config.Validation).Concat(config.Test))
+        {
+            foreach (string sub in new[] { "images", "labels" })
+            {
+                string path = Path.Combine(dataset.Folder, sub);
+                if (!Directory.Exists(path))
+                    throw new CommandFailure($"{configPath}: dataset '{dataset.Name}' has no '{sub}/' folder ('{path}' does not exist).");
+            }
+        }
+
+        var result = Trainer.Run(config, resume, message => console.Out.WriteLine(message), cancellation);
+        string output = result.OutputDirectory;
+
+        // The best checkpoint becomes the package; then the ML.NET zip and the snippet are built from the package.
+        string packageDirectory = Path.Combine(output, PackageFolderName);
+        using (var net = LSegNet.Create(Trainer.ToNetConfig(config), pretrainedBackbone: false))
+        {
+            net.load(Path.Combine(result.BestCheckpoint, Trainer.ModelFileName));
+            TrainedModelFiles.ExportPackage(net, packageDirectory, config.Name, new Dictionary<string, string>
+            {
+                ["trainedOn"] = string.Join(", ", config.Datasets.Select(d => d.Name)),
+                ["epochs"] = result.State.EpochsCompleted.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["command"] = $"lseg train --config {Path.GetFileName(configPath)}",
+            });
+        }
+        var labels = TrainedModelFiles.TrainingLabels(config);
+        string zipPath = Path.Combine(output, ZipFileName);
+        TrainedModelFiles.SaveMLNetModel(packageDirectory, labels, zipPath);
+        string snippetPath = Path.Combine(output, SnippetFileName);
+        AtomicFile.WriteAllText(snippetPath, ConsumptionSnippet.Generate(config.Name, zipPath, labels));
+
+        console.Out.WriteLine($"model package   {packageDirectory}");
+        console.Out.WriteLine($"ML.NET model    {zipPath}");
+        console.Out.WriteLine($"C# snippet      {snippetPath}");
+        return ExitCodes.Success;
+    }
+}

@@ -1,0 +1,117 @@
+using System.Text.Json;
+using LSeg.Cli.Rendering;
+using LSeg.MLNet.Tests.Packages;
+
+namespace LSeg.Cli.Tests;
+
+/// <summary>
+/// <c>lseg evaluate</c> on a two-image folder dataset and the colour package: red/blue halves with a void band on
+/// top. The right labels give near-perfect IoU; swapped labels give near zero; the pixel counts are exact.
+/// </summary>
+public class EvaluateCommandTests
+{
+    private const int Width = 64, Height = 48, VoidRows = 8;
+
+    private static string WriteDataset(TempDirectory temp)
+    {
+        string folder = temp.Combine("data");
+        Directory.CreateDirectory(Path.Combine(folder, "labels"));
+        File.WriteAllText(Path.Combine(folder, "classes.txt"), "0\tvoid\n1\tred\n2\tblue\n");
+        var truth = new int[Width * Height];
+        for (int y = VoidRows; y < Height; y++)
+            for (int x = 0; x < Width; x++)
+                truth[y * Width + x] = x < Width / 2 ? 1 : 2;
+        foreach (string name in new[] { "first", "second" })
+        {
+            Images.RedLeftBlueRight(Path.Combine(folder, "images", name + ".png"), Width, Height);
+            MaskPng.Write(Path.Combine(folder, "labels", name + ".png"), Width, Height, truth);
+        }
+        File.WriteAllText(Path.Combine(folder, "only-first.txt"), "first\n");
+        return folder;
+    }
+
+    [Fact]
+    public void Evaluate_json_gives_mIoU_pixel_accuracy_and_per_class_IoU_in_percent()
+    {
+        using var temp = new TempDirectory();
+        string data = WriteDataset(temp);
+        string package = ColourModelPackage.Write(temp.Path);
+
+        var result = CliRunner.RunProcess(temp.Path, "evaluate", "--model", package, "--data", data, "--json");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var json = JsonDocument.Parse(result.StdOut);
+        var root = json.RootElement;
+        Assert.Equal(2, root.GetProperty("images").GetInt32());
+        Assert.InRange(root.GetProperty("mIoU").GetDouble(), 90, 100);
+        Assert.InRange(root.GetProperty("pixelAccuracy").GetDouble(), 95, 100);
+        Assert.InRange(root.GetProperty("perClassIoU").GetProperty("red").GetDouble(), 90, 100);
+        Assert.InRange(root.GetProperty("perClassIoU").GetProperty("blue").GetDouble(), 90, 100);
+        // Ground-truth pixels per class: two images × 32 columns × 40 non-void rows.
+        var classes = root.GetProperty("classes").EnumerateArray().ToList();
+        Assert.Equal(["red", "blue"], classes.Select(c => c.GetProperty("name").GetString()));
+        Assert.All(classes, c => Assert.Equal(2 * (Width / 2) * (Height - VoidRows), c.GetProperty("pixels").GetInt64()));
+    }
+
+    [Fact]
+    public void Evaluate_with_swapped_text_labels_scores_near_zero()
+    {
+        using var temp = new TempDirectory();
+        string data = WriteDataset(temp);
+        string package = ColourModelPackage.Write(temp.Path);
+
+        // Class "red" is described by the text "blue" and vice versa: every pixel is then wrong except at the seam.
+        var result = CliRunner.RunInProcess("evaluate", "--model", package, "--data", data, "--labels", "blue, red", "--json");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var json = JsonDocument.Parse(result.StdOut);
+        Assert.InRange(json.RootElement.GetProperty("mIoU").GetDouble(), 0, 10);
+        Assert.InRange(json.RootElement.GetProperty("pixelAccuracy").GetDouble(), 0, 10);
+        var labels = json.RootElement.GetProperty("classes").EnumerateArray().Select(c => c.GetProperty("label").GetString());
+        Assert.Equal(["blue", "red"], labels);
+    }
+
+    [Fact]
+    public void Evaluate_prints_a_table_and_honours_a_split_list()
+    {
+        using var temp = new TempDirectory();
+        string data = WriteDataset(temp);
+        string package = ColourModelPackage.Write(temp.Path);
+
+        var result = CliRunner.RunInProcess("evaluate", "--model", package, "--data", data, "--split", "only-first.txt");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("(1 images)", result.StdOut);
+        Assert.Contains("mIoU", result.StdOut);
+        Assert.Contains("pixel acc.", result.StdOut);
+        Assert.True(System.Text.RegularExpressions.Regex.IsMatch(result.StdOut, @"red\s+(9\d|100)\.\d"), result.ToString());
+    }
+
+    public static TheoryData<string, string[], string> BadInputs => new()
+    {
+        { "missing data folder", ["--data", "{tmp}/no-such-data"], "does not exist" },
+        { "missing split list", ["--data", "{data}", "--split", "nope.txt"], "nope.txt" },
+        { "wrong number of labels", ["--data", "{data}", "--labels", "red, blue, green"], "2 non-void classes" },
+        { "only commas", ["--data", "{data}", "--labels", ",,"], "no label" },
+        { "missing model", ["--data", "{data}", "--model", "{tmp}/no-model"], "does not exist" },
+        { "no --data", [], "--data" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadInputs))]
+    public void Bad_input_fails_with_one_line(string problem, string[] args, string expected)
+    {
+        using var temp = new TempDirectory();
+        string data = WriteDataset(temp);
+        string package = ColourModelPackage.Write(temp.Combine("models"));
+        var resolved = new List<string> { "evaluate" };
+        if (!args.Contains("--model"))
+            resolved.AddRange(["--model", package]);
+        resolved.AddRange(args.Select(a => a.Replace("{data}", data).Replace("{tmp}", temp.Path)));
+
+        var result = CliRunner.RunInProcess(resolved.ToArray());
+
+        Assert.True(result.ExitCode != 0, $"{problem}: {result}");
+        Assert.Contains(expected, Assert.Single(result.ErrorLines));
+    }
+}
