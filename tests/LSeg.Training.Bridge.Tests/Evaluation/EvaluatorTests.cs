@@ -1,0 +1,88 @@
+using LSeg.Tests.Shared;
+using LSeg.Training.Bridge.Data;
+using LSeg.Training.Bridge.Evaluation;
+using LSeg.Training.Bridge.Tests.Data;
+
+namespace LSeg.Training.Bridge.Tests.Evaluation;
+
+public class EvaluatorTests
+{
+    // Reads the truth back from the dataset by image identity: a perfect predictor, independent of the evaluator.
+    private static SegmentationPredictor Oracle(FolderDataset dataset) => (image, labels) =>
+    {
+        var sample = dataset.Samples.Single(s => ReferenceEquals(s.Image, image));
+        return sample.Labels.Pixels.Select(v => dataset.TextLabels.TryGetValue(v, out var text) ? labels.ToList().IndexOf(text) : 0).ToArray();
+    };
+
+    [Fact]
+    public void APerfectPredictorScoresOneOnEveryPresentClass()
+    {
+        using var folder = new TestDatasetFolder(images: 2);
+        var dataset = FolderDataset.Load(folder.Options());
+
+        var metrics = SegmentationEvaluator.EvaluateFixedLabels(dataset, Oracle(dataset));
+
+        Assert.Equal(new[] { "sky", "grass", "cow" }, metrics.ClassNames);
+        Assert.Equal(1.0, metrics.MeanIoU, 12);
+        Assert.Equal(1.0, metrics.PixelAccuracy, 12);
+    }
+
+    [Fact]
+    public void PredictingOneClassEverywhereGivesItsPixelShareAsIoU()
+    {
+        using var folder = new TestDatasetFolder(images: 2);
+        var dataset = FolderDataset.Load(folder.Options());
+        // Count by hand from the label maps: grass pixels over all non-void pixels.
+        long grass = dataset.Samples.Sum(s => s.Labels.Pixels.Count(v => v == 2));
+        long scored = dataset.Samples.Sum(s => s.Labels.Pixels.Count(v => v != 0));
+
+        var metrics = SegmentationEvaluator.EvaluateFixedLabels(dataset, (image, labels) => Enumerable.Repeat(labels.ToList().IndexOf("grass"), image.Width * image.Height).ToArray());
+
+        Assert.Equal((double)grass / scored, metrics.ClassIoU[1], 12);
+        Assert.Equal(0.0, metrics.ClassIoU[0]);
+        Assert.Equal((double)grass / scored / 3, metrics.MeanIoU, 12);
+    }
+
+    [Fact]
+    public void ZeroShotEpisodesAskOtherVersusTheClassAndScoreForegroundAndFBIoU()
+    {
+        using var folder = new TestDatasetFolder(images: 2);
+        var dataset = FolderDataset.Load(folder.Options());
+        var asked = new List<string>();
+        // Always answers "the class" (index 1): foreground IoU = cow pixels / non-void pixels, background IoU = 0.
+        var result = ZeroShotEvaluator.EvaluateFold(dataset, (image, labels) =>
+        {
+            asked.Add(string.Join("|", labels));
+            return Enumerable.Repeat(1, image.Width * image.Height).ToArray();
+        }, ["cow"], fold: 9);
+        long cow = dataset.Samples.Sum(s => s.Labels.Pixels.Count(v => v == 3));
+        long scored = dataset.Samples.Sum(s => s.Labels.Pixels.Count(v => v != 0));
+
+        Assert.Equal(new[] { "other|cow", "other|cow" }, asked);
+        Assert.Equal(2, result.Episodes);
+        Assert.Equal((double)cow / scored, result.MeanIoU, 12);
+        Assert.Equal((double)cow / scored / 2, result.FBIoU, 12);
+    }
+
+    [Fact]
+    public void APredictionOfTheWrongSizeIsReported()
+    {
+        using var folder = new TestDatasetFolder(images: 1);
+        var dataset = FolderDataset.Load(folder.Options());
+
+        var error = Assert.Throws<InvalidOperationException>(() => SegmentationEvaluator.EvaluateFixedLabels(dataset, (_, _) => new int[3]));
+
+        Assert.Contains("img0", error.Message);
+    }
+
+    [SkippableFact]
+    public void TheMsrcZeroShotFoldsCoverClassesOneTo23Once()
+    {
+        string root = SharedData.RequireDirectory("msrc-v2");
+        var classes = ClassList.Load(Path.Combine(root, "classes.txt"));
+
+        var indices = Enumerable.Range(0, ZeroShotFolds.FoldCount).SelectMany(ZeroShotFolds.MsrcFold).Select(classes.IndexOf).ToList();
+
+        Assert.Equal(Enumerable.Range(1, 23), indices);
+    }
+}
