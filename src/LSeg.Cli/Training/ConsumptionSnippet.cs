@@ -21,29 +21,24 @@ internal static class ConsumptionSnippet
             var mlContext = new MLContext();
             ITransformer loaded = mlContext.Model.Load(modelPath, out DataViewSchema inputSchema);
             // The labels it was trained with: {{labelList}}.
-            // To segment with other labels, pass the package to FromTransformerChain and call WithLabels([...]).
+            // To segment with other labels, pass LanguageSegmentationModel.Load("model") (the package folder) as the third
+            // argument of FromTransformerChain, then call segmenter.WithLabels([...]).
             using var segmenter = LanguageSegmentationTransformer.FromTransformerChain(loaded, inputSchema);
 
-            using var image = MLImage.CreateFromFile(imagePath);
-            var data = mlContext.Data.LoadFromEnumerable(new[] { new ImageInput { Image = image } }, SchemaOf(mlContext));
-            var prediction = mlContext.Data.CreateEnumerable<SegmentationOutput>(segmenter.Transform(data), reuseRowObject: false).Single();
+            // The saved transformer reads an image column named "Image": load the file into it, then segment.
+            var files = mlContext.Data.LoadFromEnumerable(new[] { new ImageFile { ImagePath = Path.GetFullPath(imagePath) } });
+            var images = mlContext.Transforms.LoadImages("Image", null, nameof(ImageFile.ImagePath)).Fit(files).Transform(files);
+            var prediction = mlContext.Data.CreateEnumerable<SegmentationOutput>(segmenter.Transform(images), reuseRowObject: false).Single();
 
             // Mask holds one key per pixel, row-major: key k (1-based) is segmenter.Labels[k - 1].
             long total = (long)prediction.Width * prediction.Height;
             for (int i = 0; i < segmenter.Labels!.Count; i++)
                 Console.WriteLine($"{segmenter.Labels[i],-20} {100.0 * prediction.PixelCounts[i] / total,6:0.0}%");
 
-            static SchemaDefinition SchemaOf(MLContext mlContext)
+            /// <summary>An image file to segment.</summary>
+            public sealed class ImageFile
             {
-                var schema = SchemaDefinition.Create(typeof(ImageInput));
-                schema[nameof(ImageInput.Image)].ColumnType = new Microsoft.ML.Transforms.Image.ImageDataViewType();
-                return schema;
-            }
-
-            /// <summary>One image of any size.</summary>
-            public sealed class ImageInput
-            {
-                public MLImage? Image { get; set; }
+                public string ImagePath { get; set; } = "";
             }
 
             /// <summary>The LanguageSegment outputs.</summary>
