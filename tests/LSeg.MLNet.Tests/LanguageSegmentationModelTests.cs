@@ -276,4 +276,20 @@ public sealed class LanguageSegmentationModelTests : IDisposable
 
         Assert.Contains("no default model", error.Message);
     }
+
+    [SkippableFact]
+    public void The_default_model_is_read_from_the_embedded_resources_and_segments()
+    {
+        Skip.IfNot(LanguageSegmentationModel.HasDefaultModel, "this build embeds no default model (models/default/ was absent)");
+
+        using var first = LanguageSegmentationModel.LoadDefault();
+        using var second = LanguageSegmentationModel.LoadDefault();
+        using var image = TestImages.GreenTopYellowBottom(96, 64);
+        var result = first.Segment(image, ["grass", "sky", "sand"]);
+
+        Assert.Equal(first.PackagePath, second.PackagePath); // extracted once per version, then reused
+        Assert.Equal("minilm", first.Manifest.TextEncoder.Kind);
+        Assert.Equal((96, 64), (result.Width, result.Height));
+        Assert.Equal(96L * 64, result.PixelCounts.Sum());
+    }
 }

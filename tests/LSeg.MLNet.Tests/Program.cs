@@ -15,6 +15,8 @@ public static class Program
     {
         if (args.Length > 0 && args[0] == SaveLoadInNewProcess.Command)
             return SaveLoadInNewProcess.LoadAndSegment(args[1..]);
+        if (args.Length > 1 && args[0] == QuietFallbackTests.Command)
+            return QuietFallbackTests.SegmentAskingForGpu(args[1]);
         if (args.Length > 1 && args[0] == "export-benchmark-package")
             return BenchmarkPackage.Export(args[1]);
         if (args.Length > 0 && args[0] == "bench-segment")
