@@ -29,7 +29,7 @@ public static class EvaluationProtocols
     /// <summary>CamVid val with the text labels of <see cref="CamVidLabels"/> (void = 11 ignored).</summary>
     public static SegmentationMetrics CamVidVal(string camvidRoot, SegmentationPredictor predict, Action<string>? log = null)
     {
-        var options = new FolderDatasetOptions { Name = "camvid-val", Folder = Path.Combine(camvidRoot, "val"), Classes = Path.Combine(camvidRoot, "classes.txt") };
+        var options = new FolderDatasetOptions { Name = "camvid-val", Folder = Path.Combine(camvidRoot, "val"), Classes = Path.GetFullPath(Path.Combine(camvidRoot, "classes.txt")) };
         var dataset = FolderDataset.Load(options, log);
         var names = dataset.LabelClassIndices.Select(c => dataset.TextLabels[c]).ToList();
         if (!names.SequenceEqual(CamVidLabels))
