@@ -54,9 +54,9 @@ public class CommandLineTests
     [Fact]
     public void A_missing_required_option_is_one_line_naming_it()
     {
-        var result = CliRunner.RunInProcess("info");
+        var result = CliRunner.RunInProcess("evaluate", "--json");
 
         Assert.Equal(ExitCodes.Usage, result.ExitCode);
-        Assert.Contains("--model", Assert.Single(result.ErrorLines));
+        Assert.Contains("--data", Assert.Single(result.ErrorLines));
     }
 }

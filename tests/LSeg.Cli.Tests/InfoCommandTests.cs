@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LSeg.MLNet;
 
 namespace LSeg.Cli.Tests;
 
@@ -71,6 +72,19 @@ public class InfoCommandTests
         Assert.Contains("no-such-model", line);
         Assert.Contains("does not exist", line);
         Assert.Empty(temp.Files());
+    }
+
+    [SkippableFact]
+    public void Info_without_a_model_describes_the_embedded_default_model_and_verifies_it()
+    {
+        Skip.IfNot(LanguageSegmentationModel.HasDefaultModel, "this build embeds no default model (models/default/ was absent at build time)");
+
+        var result = CliRunner.RunInProcess("info", "--json");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var json = JsonDocument.Parse(result.StdOut);
+        Assert.True(json.RootElement.GetProperty("verified").GetBoolean());
+        Assert.True(json.RootElement.GetProperty("embeddingSize").GetInt32() > 0);
     }
 
     [Fact]

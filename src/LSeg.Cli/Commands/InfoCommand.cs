@@ -11,19 +11,19 @@ internal static class InfoCommand
 {
     public static Command Create(CliConsole console)
     {
-        var model = new Option<string>("--model", "-m") { Description = "Model package directory (holds manifest.json).", Required = true, HelpName = "PATH" };
+        var model = CommonOptions.Model("Model package directory (holds manifest.json); default: the model embedded in this build.");
         var json = new Option<bool>("--json") { Description = "Print the description as JSON." };
         var command = new Command("info", "Describe a model package: architecture, embedding size, text encoder, files with sizes, and a sha256 check of every file.")
         {
             model, json,
         };
-        command.SetAction(parsed => Run(console, parsed.GetRequiredValue(model), parsed.GetValue(json)));
+        command.SetAction(parsed => Run(console, parsed.GetValue(model), parsed.GetValue(json)));
         return command;
     }
 
-    private static int Run(CliConsole console, string modelPath, bool asJson)
+    private static int Run(CliConsole console, string? modelPath, bool asJson)
     {
-        string directory = ModelPackagePath.Require(modelPath);
+        string directory = ModelLoading.Validate(modelPath) ?? DefaultModelPackage.Extract();
         ModelManifest manifest = ModelPackagePath.ReadManifest(directory);
         var checks = manifest.Files.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => Check(directory, f.Key, f.Value)).ToList();
         bool allGood = checks.All(c => c.Status == "ok");
