@@ -1,3 +1,4 @@
+using LSeg.Training.Bridge.Rendering;
 using LSeg.Cli.Rendering;
 using SkiaSharp;
 

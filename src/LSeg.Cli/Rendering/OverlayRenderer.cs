@@ -1,3 +1,4 @@
+using LSeg.Training.Bridge.Rendering;
 using System.Globalization;
 using SkiaSharp;
 
@@ -66,7 +67,8 @@ internal static class OverlayRenderer
             BitmapFont.Draw(entries[i], left + glyph + 2 * scale, top, scale, (x, y, w, h) => pixels.Fill(x, y, w, h, LegendText));
         }
 
-        pixels.CopyTo(result.GetPixelSpan());
+        // SkiaSharp 2.88's GetPixelSpan is read-only: copy into the bitmap's own pixel memory.
+        pixels.CopyTo(result.GetPixels());
         return result;
     }
 
@@ -123,7 +125,7 @@ internal static class OverlayRenderer
                     Set(x, y, color);
         }
 
-        public void CopyTo(Span<byte> target) => _buffer.CopyTo(target);
+        public void CopyTo(IntPtr target) => System.Runtime.InteropServices.Marshal.Copy(_buffer, 0, target, _buffer.Length);
     }
 
     /// <summary>Where each legend entry goes: entries flow left to right and wrap to new rows.</summary>

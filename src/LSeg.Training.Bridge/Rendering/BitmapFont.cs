@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Text;
 
-namespace LSeg.Cli.Rendering;
+namespace LSeg.Training.Bridge.Rendering;
 
 /// <summary>
-/// A built-in 5×7 pixel font for printable ASCII. The legend is drawn with it because the SkiaSharp native build
+/// A built-in 5×7 pixel font for printable ASCII. The legend is drawn with it (and the training curve) because the SkiaSharp native build
 /// that ML.NET brings on Linux has no fontconfig, so system fonts may be missing; this font always renders.
 /// </summary>
 internal static class BitmapFont
