@@ -1,12 +1,12 @@
 // Quickstart: segment a photo with any text labels on the default model embedded in LSeg.MLNet.
 //   dotnet run --project examples/Quickstart [IMAGE [LABELS [MODEL_PACKAGE]]]
-// e.g. dotnet run --project examples/Quickstart -- examples/images/horse.png "horse, grass, sky, other"
+// e.g. dotnet run --project examples/Quickstart -- examples/images/chelsea.png "cat, wall, other"
 using LSeg.Examples;
 using LSeg.MLNet;
 using Microsoft.ML.Data;
 
-string imagePath = args.Length > 0 ? args[0] : ExampleFiles.Image("horse.png");
-string[] labels = (args.Length > 1 ? args[1] : "horse, grass, sky, other")
+string imagePath = args.Length > 0 ? args[0] : ExampleFiles.Image("chelsea.png");
+string[] labels = (args.Length > 1 ? args[1] : "cat, wall, other")
     .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
 
 // The default model ships inside LSeg.MLNet; a package directory can be given instead.
