@@ -2,7 +2,7 @@ using System.Text.Json;
 
 namespace LSeg.Cli.Tests;
 
-/// <summary><c>lseg bench export</c> at a tiny size, in a real process.</summary>
+/// <summary><c>lseg bench export</c> and <c>lseg bench segment</c> at tiny sizes, in real processes.</summary>
 public class BenchCommandTests
 {
     [Fact]
@@ -30,5 +30,25 @@ public class BenchCommandTests
 
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("32", Assert.Single(result.ErrorLines));
+    }
+
+    [SkippableFact]
+    public void Bench_segment_json_reports_the_label_change_and_the_mlnet_overhead_on_the_default_model()
+    {
+        Skip.IfNot(LSeg.MLNet.LanguageSegmentationModel.HasDefaultModel, "this build embeds no default model (models/default/ was absent at build time)");
+        using var temp = new TempDirectory();
+
+        // The ML.NET half runs ExtractPixels in the lseg process: it only works while nothing brings SkiaSharp 3.
+        var result = CliRunner.RunProcess(temp.Path, "bench", "segment", "--size", "64", "--images", "2", "--labels", "2", "--iterations", "1", "--json");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var json = JsonDocument.Parse(result.StdOut);
+        var root = json.RootElement;
+        Assert.Equal(64, root.GetProperty("imageSize").GetInt32());
+        Assert.Equal(2, root.GetProperty("images").GetInt32());
+        Assert.True(root.GetProperty("fullSegmentationMs").GetDouble() > 0);
+        Assert.True(root.GetProperty("labelChangeMs").GetDouble() > 0);
+        Assert.True(root.GetProperty("mlNetTotalMs").GetDouble() > 0);
+        Assert.True(root.GetProperty("lowLevelTotalMs").GetDouble() > 0);
     }
 }

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using LSeg.Cli.Common;
+using LSeg.MLNet.Benchmarks;
 using LSeg.Training.Bridge.Benchmarks;
 
 namespace LSeg.Cli.Commands;
@@ -11,8 +12,9 @@ internal static class BenchCommand
 {
     public static Command Create(CliConsole console)
     {
-        var command = new Command("bench", "Benchmarks: 'export' times the exported model under ONNX Runtime against the TorchSharp forward.");
+        var command = new Command("bench", "Benchmarks: 'export' times the exported model under ONNX Runtime against the TorchSharp forward; 'segment' times a full segmentation against a label change, and ML.NET against the low-level API.");
         command.Subcommands.Add(CreateExport(console));
+        command.Subcommands.Add(CreateSegment(console));
         return command;
     }
 
@@ -47,6 +49,35 @@ internal static class BenchCommand
                 }).ToArray());
                 console.Out.WriteLine(array.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             }
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command CreateSegment(CliConsole console)
+    {
+        var defaults = new SegmentationBenchmark.Options();
+        var model = CommonOptions.Model();
+        var size = new Option<int>("--size") { Description = $"Side of the square test images and the model input size (default {defaults.ImageSize}).", DefaultValueFactory = _ => defaults.ImageSize, HelpName = "N" };
+        var images = new Option<int>("--images") { Description = $"Images in the ML.NET vs low-level comparison (default {defaults.Images}).", DefaultValueFactory = _ => defaults.Images, HelpName = "N" };
+        var labels = new Option<int>("--labels") { Description = $"Labels per label set (default {defaults.Labels}).", DefaultValueFactory = _ => defaults.Labels, HelpName = "N" };
+        var iterations = new Option<int>("--iterations") { Description = $"Timed repetitions; the median is reported (default {defaults.Iterations}).", DefaultValueFactory = _ => defaults.Iterations, HelpName = "N" };
+        var json = CommonOptions.Json("Print the results as JSON on stdout (the progress lines go to stderr).");
+        var command = new Command("segment", "Measured in one run: full segmentation vs a label change on an encoded image, ML.NET Transform vs the low-level API over the same images, memory per image.")
+        {
+            model, size, images, labels, iterations, json,
+        };
+        command.SetAction(parsed =>
+        {
+            string? package = parsed.GetValue(model);
+            var options = defaults with
+            {
+                PackagePath = package is null ? null : ModelPackagePath.Require(package),
+                ImageSize = parsed.GetValue(size), Images = parsed.GetValue(images), Labels = parsed.GetValue(labels), Iterations = parsed.GetValue(iterations),
+            };
+            bool asJson = parsed.GetValue(json);
+            var result = SegmentationBenchmark.Run(options, asJson ? console.Error : console.Out);
+            console.Out.WriteLine(asJson ? JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }) : result.ToString());
             return ExitCodes.Success;
         });
         return command;
