@@ -13,6 +13,7 @@ public class HelpAndImportTests
     [InlineData("import", "--clip-bpe")]
     [InlineData("info", "--model")]
     [InlineData("bench", "export")]
+    [InlineData("bench", "segment")]
     public void Every_command_has_help_and_exits_zero(string command, string mentioned)
     {
         var result = CliRunner.RunInProcess(command, "--help");
