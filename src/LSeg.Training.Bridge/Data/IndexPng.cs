@@ -115,6 +115,12 @@ internal static class IndexPng
     public static void Write(string path, LabelMap map)
     {
         using var file = File.Create(path);
+        Write(file, map);
+    }
+
+    /// <summary>Writes a label map to a stream as an 8-bit grayscale PNG whose pixel values are the indices.</summary>
+    public static void Write(Stream file, LabelMap map)
+    {
         file.Write(Signature);
         var header = new byte[13];
         BinaryPrimitives.WriteInt32BigEndian(header, map.Width);
