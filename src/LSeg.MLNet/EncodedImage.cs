@@ -1,3 +1,5 @@
+using LSeg.MLNet.Head;
+
 namespace LSeg.MLNet;
 
 /// <summary>
@@ -7,17 +9,21 @@ namespace LSeg.MLNet;
 /// </summary>
 public sealed class EncodedImage
 {
-    private readonly float[] _pixelEmbeddings;
+    private float[]? _planar;
 
+    /// <summary>Keeps either the normalised grid (models whose head the C# correlation computes) or the encoder's planar output.</summary>
     internal EncodedImage(LanguageSegmentationModel model, int originalWidth, int originalHeight, int inputWidth, int inputHeight,
-        float[] pixelEmbeddings, int embeddingWidth, int embeddingHeight, int embeddingSize)
+        PixelEmbeddingGrid? grid, float[]? planar, int embeddingWidth, int embeddingHeight, int embeddingSize)
     {
+        if (grid is null == planar is null)
+            throw new ArgumentException("Exactly one of the grid and the planar embeddings is kept.");
         Model = model;
         OriginalWidth = originalWidth;
         OriginalHeight = originalHeight;
         InputWidth = inputWidth;
         InputHeight = inputHeight;
-        _pixelEmbeddings = pixelEmbeddings;
+        Grid = grid;
+        _planar = planar;
         EmbeddingWidth = embeddingWidth;
         EmbeddingHeight = embeddingHeight;
         EmbeddingSize = embeddingSize;
@@ -46,8 +52,16 @@ public sealed class EncodedImage
     /// <summary>Size C of each pixel embedding.</summary>
     public int EmbeddingSize { get; }
 
-    /// <summary>Dense pixel embeddings, planar [C, EmbeddingHeight, EmbeddingWidth] (not normalised).</summary>
-    public ReadOnlyMemory<float> PixelEmbeddings => _pixelEmbeddings;
+    /// <summary>
+    /// Dense pixel embeddings, planar [C, EmbeddingHeight, EmbeddingWidth] (not normalised), as the image encoder gave
+    /// them (for models segmented by the C# correlation they are rebuilt on first use from the normalised grid,
+    /// equal to the encoder output within float rounding).
+    /// </summary>
+    public ReadOnlyMemory<float> PixelEmbeddings => Planar;
 
-    internal float[] Buffer => _pixelEmbeddings;
+    /// <summary>The normalised pixel-major grid, or null when the model's head graph segments this image.</summary>
+    internal PixelEmbeddingGrid? Grid { get; }
+
+    /// <summary>The planar embeddings, built once from the grid when needed.</summary>
+    internal float[] Planar => _planar ?? LazyInitializer.EnsureInitialized(ref _planar, () => Grid!.ToPlanar());
 }

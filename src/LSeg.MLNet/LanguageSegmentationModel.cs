@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using LSeg.MLNet.Head;
 using LSeg.MLNet.Package;
 using LSeg.MLNet.Runtime;
 using LSeg.MLNet.Text;
@@ -65,6 +66,13 @@ public sealed class LanguageSegmentationModel : IDisposable
 
     /// <summary>Full path of the head graph.</summary>
     internal string HeadPath => Path.Combine(PackagePath, Manifest.Graphs.Head);
+
+    /// <summary>
+    /// True when the head is only correlation + upsampling (no spatial regularisation block): the low-level API then
+    /// computes it in C# on a pre-normalised grid (<see cref="WordPixelCorrelation"/>, <see cref="LogitUpsampling"/>),
+    /// which makes a label change cost a few milliseconds; heads with spatial blocks run the head graph.
+    /// </summary>
+    internal bool HeadIsCorrelationOnly => Manifest.SpatialRegularization.Block == "none";
 
     /// <summary>Number of distinct labels encoded so far (the label-embedding cache).</summary>
     internal int CachedLabelCount => _labelCache.Count;
@@ -237,8 +245,11 @@ public sealed class LanguageSegmentationModel : IDisposable
         using var runOptions = new RunOptions();
         using var outputs = _imageEncoder.Run(runOptions, [PixelsInput], [input], [PixelEmbeddingsName]);
         var shape = outputs[0].GetTensorTypeAndShape().Shape;
-        float[] embeddings = outputs[0].GetTensorDataAsSpan<float>().ToArray();
-        return new EncodedImage(this, image.Width, image.Height, width, height, embeddings, (int)shape[3], (int)shape[2], (int)shape[1]);
+        int channels = (int)shape[1], gridHeight = (int)shape[2], gridWidth = (int)shape[3];
+        var embeddings = outputs[0].GetTensorDataAsSpan<float>();
+        return HeadIsCorrelationOnly
+            ? new EncodedImage(this, image.Width, image.Height, width, height, PixelEmbeddingGrid.FromPlanar(embeddings, channels, gridHeight, gridWidth), null, gridWidth, gridHeight, channels)
+            : new EncodedImage(this, image.Width, image.Height, width, height, null, embeddings.ToArray(), gridWidth, gridHeight, channels);
     }
 
     internal void ValidateImageSize(int width, int height, string parameterName)
@@ -271,25 +282,41 @@ public sealed class LanguageSegmentationModel : IDisposable
         if (!ReferenceEquals(labels.Model, this))
             throw new ArgumentException("The labels were encoded by another LanguageSegmentationModel; encode them with this one.", nameof(labels));
 
-        var (labelMap, scores, mapWidth, mapHeight) = RunHead(image.Buffer, image.EmbeddingSize, image.EmbeddingHeight, image.EmbeddingWidth, labels.Buffer, labels.Count);
+        var (labelMap, scores, mapWidth, mapHeight) = image.Grid is { } grid
+            ? RunCorrelationHead(grid, labels)
+            : RunHead(image.Planar, image.EmbeddingSize, image.EmbeddingHeight, image.EmbeddingWidth, labels.Buffer, labels.Count);
         int width = image.OriginalWidth, height = image.OriginalHeight;
-        int[] mask = LabelMapResampler.Resample<long, int>(labelMap, mapWidth, 0, 0, mapWidth, mapHeight, width, height, static v => (int)v);
-        float[] fullScores = LabelMapResampler.Resample<float, float>(scores, mapWidth, 0, 0, mapWidth, mapHeight, width, height, static v => v);
+        bool sameSize = width == mapWidth && height == mapHeight;
+        int[] mask = sameSize ? labelMap : LabelMapResampler.Resample<int, int>(labelMap, mapWidth, 0, 0, mapWidth, mapHeight, width, height, static v => v);
+        float[] fullScores = sameSize ? scores : LabelMapResampler.Resample<float, float>(scores, mapWidth, 0, 0, mapWidth, mapHeight, width, height, static v => v);
         var counts = new long[labels.Count];
         foreach (int label in mask)
             counts[label]++;
         return new SegmentationResult(width, height, labels.Labels, mask, fullScores, counts, includeEmbeddings ? image : null);
     }
 
-    /// <summary>Runs the head on [1, C, h, w] pixel embeddings and [N, C] label embeddings; returns the label map and scores at 2h × 2w.</summary>
-    internal (long[] LabelMap, float[] Scores, int Width, int Height) RunHead(float[] pixelEmbeddings, int channels, int height, int width, float[] labelEmbeddings, int labelCount)
+    /// <summary>The head without spatial blocks, in C#: correlation on the normalised grid, then upsampling and argmax at 2h × 2w.</summary>
+    private (int[] LabelMap, float[] Scores, int Width, int Height) RunCorrelationHead(PixelEmbeddingGrid grid, LabelEmbeddings labels)
+    {
+        var scaledLabels = WordPixelCorrelation.ScaledUnitLabels(labels.Buffer, labels.Count, labels.EmbeddingSize, (float)Manifest.Temperature);
+        var logits = WordPixelCorrelation.Logits(grid, scaledLabels, labels.Count);
+        var (labelMap, scores) = LogitUpsampling.ArgMaxAtTwiceTheSize(logits, grid.Height, grid.Width, labels.Count);
+        return (labelMap, scores, 2 * grid.Width, 2 * grid.Height);
+    }
+
+    /// <summary>Runs the head graph on [1, C, h, w] pixel embeddings and [N, C] label embeddings; returns the label map and scores at 2h × 2w.</summary>
+    internal (int[] LabelMap, float[] Scores, int Width, int Height) RunHead(float[] pixelEmbeddings, int channels, int height, int width, float[] labelEmbeddings, int labelCount)
     {
         using var pixels = OrtValue.CreateTensorValueFromMemory(pixelEmbeddings, [1, channels, height, width]);
         using var labels = OrtValue.CreateTensorValueFromMemory(labelEmbeddings, [labelCount, labelEmbeddings.Length / labelCount]);
         using var runOptions = new RunOptions();
         using var outputs = _head.Run(runOptions, [PixelEmbeddingsName, LabelEmbeddingsInput], [pixels, labels], [LabelMapOutput, ScoresOutput]);
         var shape = outputs[0].GetTensorTypeAndShape().Shape;
-        return (outputs[0].GetTensorDataAsSpan<long>().ToArray(), outputs[1].GetTensorDataAsSpan<float>().ToArray(), (int)shape[2], (int)shape[1]);
+        var labelMap = outputs[0].GetTensorDataAsSpan<long>();
+        var map = new int[labelMap.Length];
+        for (int i = 0; i < map.Length; i++)
+            map[i] = (int)labelMap[i];
+        return (map, outputs[1].GetTensorDataAsSpan<float>().ToArray(), (int)shape[2], (int)shape[1]);
     }
 
     /// <summary>Encodes <paramref name="image"/> and segments it with <paramref name="labels"/> in one call.</summary>
