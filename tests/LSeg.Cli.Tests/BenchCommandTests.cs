@@ -48,6 +48,9 @@ public class BenchCommandTests
         Assert.Equal(2, root.GetProperty("images").GetInt32());
         Assert.True(root.GetProperty("fullSegmentationMs").GetDouble() > 0);
         Assert.True(root.GetProperty("labelChangeMs").GetDouble() > 0);
+        // A 64-pixel input gives a 32 × 32 grid of 384-d float embeddings, all read by a label change.
+        Assert.Equal(384 * 32 * 32 * 4 / 1048576.0, root.GetProperty("embeddingGridMB").GetDouble(), 6);
+        Assert.True(root.GetProperty("gridReadMs").GetDouble() > 0);
         Assert.True(root.GetProperty("mlNetTotalMs").GetDouble() > 0);
         Assert.True(root.GetProperty("lowLevelTotalMs").GetDouble() > 0);
     }
