@@ -229,7 +229,13 @@ public sealed class LanguageSegmentationModel : IDisposable
     /// </summary>
     /// <exception cref="ArgumentException">The image is smaller than <see cref="LanguageSegmentationModelOptions.MinImageSide"/> on a side or larger than <see cref="LanguageSegmentationModelOptions.MaxImagePixels"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="inputSize"/> is not in 32 … 2048.</exception>
-    public EncodedImage EncodeImage(MLImage image, int? inputSize = null)
+    public EncodedImage EncodeImage(MLImage image, int? inputSize = null) => Encode(image, inputSize, forLabelChanges: true);
+
+    /// <summary>
+    /// Runs the image encoder. <paramref name="forLabelChanges"/> keeps the normalised grid the C# head reads (worth its
+    /// transpose only when the image is segmented more than once); otherwise the planar output goes to the head graph.
+    /// </summary>
+    private EncodedImage Encode(MLImage image, int? inputSize, bool forLabelChanges)
     {
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(image);
@@ -247,7 +253,7 @@ public sealed class LanguageSegmentationModel : IDisposable
         var shape = outputs[0].GetTensorTypeAndShape().Shape;
         int channels = (int)shape[1], gridHeight = (int)shape[2], gridWidth = (int)shape[3];
         var embeddings = outputs[0].GetTensorDataAsSpan<float>();
-        return HeadIsCorrelationOnly
+        return HeadIsCorrelationOnly && forLabelChanges
             ? new EncodedImage(this, image.Width, image.Height, width, height, PixelEmbeddingGrid.FromPlanar(embeddings, channels, gridHeight, gridWidth), null, gridWidth, gridHeight, channels)
             : new EncodedImage(this, image.Width, image.Height, width, height, null, embeddings.ToArray(), gridWidth, gridHeight, channels);
     }
@@ -321,10 +327,13 @@ public sealed class LanguageSegmentationModel : IDisposable
 
     /// <summary>Encodes <paramref name="image"/> and segments it with <paramref name="labels"/> in one call.</summary>
     /// <exception cref="ArgumentException">See <see cref="EncodeLabels"/> and <see cref="EncodeImage"/>.</exception>
-    public SegmentationResult Segment(MLImage image, IReadOnlyList<string> labels)
+    public SegmentationResult Segment(MLImage image, IReadOnlyList<string> labels) => Segment(image, labels, inputSize: null);
+
+    /// <summary>One-shot segmentation at a chosen input size: the image is encoded for the head graph (no grid transpose).</summary>
+    internal SegmentationResult Segment(MLImage image, IReadOnlyList<string> labels, int? inputSize)
     {
         var encodedLabels = EncodeLabels(labels);
-        return Segment(EncodeImage(image), encodedLabels);
+        return Segment(Encode(image, inputSize, forLabelChanges: false), encodedLabels);
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);

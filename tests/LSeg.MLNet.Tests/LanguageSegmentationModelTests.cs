@@ -77,9 +77,11 @@ public sealed class LanguageSegmentationModelTests : IDisposable
         using var image = TestImages.RedLeftBlueRight(80, 48);
         var encoded = _model.EncodeImage(image);
 
+        // No exact ties between labels (blue is equally far from cyan and magenta): the encoded image goes through the
+        // C# head and the one-shot call through the head graph, and an exact tie may round either way in each.
         var first = _model.Segment(encoded, _model.EncodeLabels(["red", "blue"]));
-        var second = _model.Segment(encoded, _model.EncodeLabels(["cyan", "magenta", "red"]));
-        var fromScratch = _model.Segment(image, ["cyan", "magenta", "red"]);
+        var second = _model.Segment(encoded, _model.EncodeLabels(["cyan", "yellow", "red"]));
+        var fromScratch = _model.Segment(image, ["cyan", "yellow", "red"]);
 
         Assert.Equal(fromScratch.Mask, second.Mask);
         Assert.Equal(["red", "blue"], first.Labels);
