@@ -4,6 +4,7 @@ using System.Text.Json;
 using LSeg.MLNet.Text;
 using LSeg.Training.Bridge.Data;
 using LSeg.Training.Bridge.Evaluation;
+using LSeg.Training.Bridge.Import;
 using LSeg.Training.Bridge.Network;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -58,7 +59,14 @@ public static class Trainer
 
         var device = ResolveDevice(config.Device);
         var netConfig = ToNetConfig(config);
-        using var net = LSegNet.Create(netConfig, config.PretrainedBackbone);
+        if (config.InitialModel is { } initialModel)
+            RequirePackageFits(initialModel, netConfig, config.TextEncoder);
+        using var net = LSegNet.Create(netConfig, config.PretrainedBackbone && config.InitialModel is null);
+        if (config.InitialModel is not null && last is null)
+        {
+            ModelPackageWeights.LoadInto(net, config.InitialModel);
+            log($"fine-tuning: weights of model package '{config.InitialModel}'");
+        }
         net.to(device);
         var trainingLabels = labelSets.SelectMany(s => s.Texts).Append(ZeroShotFolds.OtherLabel).Distinct(StringComparer.Ordinal).ToList();
         using var labelTable = CreateLabelTable(config, output, trainingLabels, device);
@@ -261,6 +269,27 @@ public static class Trainer
         var excluded = (config.ExcludedClasses ?? []).Concat(dataset.Name.StartsWith("msrc", StringComparison.OrdinalIgnoreCase) ? zeroShotExcluded : [])
             .Select(dataset.Classes.IndexOf).ToHashSet();
         return dataset.LabelClassIndices.Where(c => !excluded.Contains(c)).ToList();
+    }
+
+    /// <summary>The network the configuration builds must be the package's, field by field.</summary>
+    private static void RequirePackageFits(string packagePath, LSegNetConfig config, string textEncoder)
+    {
+        var package = ModelPackageWeights.ReadConfig(packagePath, out var manifest);
+        var differences = new List<string>();
+        void Compare(string field, object ours, object theirs)
+        {
+            if (!Equals(ours, theirs))
+                differences.Add($"{field} {ours} (configuration) vs {theirs} (package)");
+        }
+        Compare("backbone", config.Backbone, package.Backbone);
+        Compare("embeddingSize", config.EmbeddingSize, package.EmbeddingSize);
+        Compare("decoderFeatures", config.DecoderFeatures, package.DecoderFeatures);
+        Compare("spatialRegularization", config.SpatialBlock, package.SpatialBlock);
+        Compare("spatialRegularizationDepth", config.SpatialDepth, package.SpatialDepth);
+        if (textEncoder != "fixed")
+            Compare("textEncoder", textEncoder, manifest.TextEncoder.Kind);
+        if (differences.Count > 0)
+            throw new InvalidDataException($"initialModel '{packagePath}' does not fit the configuration: {string.Join("; ", differences)}.");
     }
 
     /// <summary>The network hyper-parameters a training configuration asks for.</summary>

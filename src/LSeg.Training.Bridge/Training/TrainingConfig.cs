@@ -101,6 +101,13 @@ public sealed class TrainingConfig
     /// <summary>Probability that a training batch is a 2-way <c>["other", c]</c> episode (zero-shot training); 0: never.</summary>
     public double EpisodeProbability { get; set; }
 
+    /// <summary>
+    /// Fine-tuning: a model package folder (the default model, an earlier export) whose image-encoder and head weights
+    /// the network starts from instead of the ImageNet backbone and a random decoder; null trains from scratch. The
+    /// package's backbone, sizes and spatial block must match this configuration.
+    /// </summary>
+    public string? InitialModel { get; set; }
+
     /// <summary>Seed of every random choice (initialisation, batch order, augmentation).</summary>
     public int Seed { get; set; } = 1;
 
@@ -177,6 +184,7 @@ public sealed class TrainingConfig
         Require(ZeroShotFold is null or (>= 0 and <= 3), "zeroShotFold", ZeroShotFold, "0 to 3 or null");
         Require(Device is "cpu" or "cuda", "device", Device, "cpu or cuda");
         Require(Threads > 0, "threads", Threads, "a positive count");
+        Require(InitialModel is null || Directory.Exists(InitialModel), "initialModel", InitialModel, $"an existing model package folder (relative paths resolve against '{Environment.CurrentDirectory}')");
         Require(!string.IsNullOrWhiteSpace(OutputDirectory), "outputDirectory", OutputDirectory, "a folder");
         try
         {

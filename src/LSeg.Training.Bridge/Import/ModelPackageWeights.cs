@@ -1,0 +1,135 @@
+using LSeg.MLNet.Package;
+using LSeg.MLNet.Pipeline;
+using LSeg.Training.Bridge.Network;
+using Onnx;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace LSeg.Training.Bridge.Import;
+
+/// <summary>
+/// Reads the weights of a model package back into a TorchSharp <see cref="LSegNet"/>, so that training can start from
+/// any package (the default model, an imported official checkpoint, an earlier fine-tune). The exporter names every
+/// initializer by its state-dict key; this undoes its storage choices (float16 copies named <c>key::fp16</c>, linear
+/// weights stored transposed for MatMul) and checks every key and shape.
+/// </summary>
+internal static class ModelPackageWeights
+{
+    private const string Float16Suffix = "::fp16";
+
+    // Weights the forward pass never uses, so the exporter writes none: BatchNorm's step counters, and the first
+    // residual unit of the deepest fusion block (it has no skip input; the official network carries it unused too).
+    private static readonly string[] NotExportedKeyPatterns = [".num_batches_tracked", "scratch.refinenet4.resConfUnit1."];
+
+    /// <summary>
+    /// The network settings of the package in <paramref name="packagePath"/> (backbone, embedding size, spatial block
+    /// from the manifest; decoder width from the weights).
+    /// </summary>
+    /// <exception cref="InvalidDataException">The package is damaged or its backbone has no TorchSharp network.</exception>
+    public static LSegNetConfig ReadConfig(string packagePath, out ModelManifest manifest)
+    {
+        manifest = ReadManifest(packagePath);
+        var encoder = SegmentationGraph.ReadWithExternalData(Path.Combine(packagePath, manifest.Graphs.ImageEncoder));
+        // The decoder width is the output channels of scratch.layer1_rn (a 3×3 conv from the first backbone stage).
+        var layer1 = encoder.Graph.Initializer.FirstOrDefault(t => StripFloat16(t.Name) == "scratch.layer1_rn.weight")
+            ?? throw new InvalidDataException($"'{packagePath}' has no initializer 'scratch.layer1_rn.weight': it was not written by this project's exporter.");
+        var spatial = manifest.SpatialRegularization;
+        return new LSegNetConfig
+        {
+            Backbone = manifest.Backbone,
+            EmbeddingSize = manifest.EmbeddingSize,
+            DecoderFeatures = (int)layer1.Dims[0],
+            Temperature = manifest.Temperature,
+            SpatialBlock = Enum.Parse<SpatialBlock>(spatial.Block, ignoreCase: true),
+            SpatialDepth = spatial.Depth,
+            Activation = Enum.Parse<SpatialActivation>(spatial.Activation, ignoreCase: true),
+        };
+    }
+
+    /// <summary>
+    /// Copies the package's image-encoder and head weights into <paramref name="net"/>. Every state-dict key must be in
+    /// the package with its shape, except the few the forward pass never uses (left as they are).
+    /// </summary>
+    /// <exception cref="InvalidDataException">Keys are missing or shapes differ; the message lists each.</exception>
+    public static void LoadInto(LSegNet net, string packagePath)
+    {
+        var manifest = ReadManifest(packagePath);
+        var tensors = new Dictionary<string, CheckpointTensor>(StringComparer.Ordinal);
+        foreach (string graph in new[] { manifest.Graphs.ImageEncoder, manifest.Graphs.Head })
+        {
+            var model = SegmentationGraph.ReadWithExternalData(Path.Combine(packagePath, graph));
+            foreach (var initializer in model.Graph.Initializer)
+                tensors.TryAdd(StripFloat16(initializer.Name), ToCheckpointTensor(initializer, graph));
+        }
+
+        var linearWeights = net.named_modules().Where(m => m.module is Linear).Select(m => m.name + ".weight").ToHashSet(StringComparer.Ordinal);
+        var expected = net.state_dict();
+        foreach (string key in linearWeights.Where(tensors.ContainsKey))
+            tensors[key] = Transposed(tensors[key]);
+        foreach (var (key, value) in expected.Where(e => !tensors.ContainsKey(e.Key) && IsNotExported(e.Key)))
+            tensors[key] = OwnValue(value, key);
+
+        StrictWeightLoader.Load(net, tensors, $"the LSeg network of '{packagePath}'", "");
+    }
+
+    /// <summary>True for the state-dict keys a package never carries (weights the forward pass does not use).</summary>
+    internal static bool IsNotExported(string key) => NotExportedKeyPatterns.Any(key.Contains);
+
+    private static ModelManifest ReadManifest(string packagePath)
+    {
+        string manifestPath = Path.Combine(packagePath, ModelManifest.FileName);
+        if (!File.Exists(manifestPath))
+            throw new FileNotFoundException($"'{packagePath}' is not a model package: it has no {ModelManifest.FileName}.", manifestPath);
+        var manifest = ModelManifest.FromJson(File.ReadAllText(manifestPath), manifestPath);
+        manifest.VerifyFiles(packagePath);
+        return manifest;
+    }
+
+    private static string StripFloat16(string name) => name.EndsWith(Float16Suffix, StringComparison.Ordinal) ? name[..^Float16Suffix.Length] : name;
+
+    private static CheckpointTensor ToCheckpointTensor(TensorProto tensor, string graph)
+    {
+        var dtype = (TensorProto.Types.DataType)tensor.DataType switch
+        {
+            TensorProto.Types.DataType.Float => ScalarType.Float32,
+            TensorProto.Types.DataType.Float16 => ScalarType.Float16,
+            TensorProto.Types.DataType.Int64 => ScalarType.Int64,
+            var other => throw new InvalidDataException($"Initializer '{tensor.Name}' of '{graph}' has element type {other}; expected FLOAT, FLOAT16 or INT64."),
+        };
+        long[] shape = tensor.Dims.ToArray();
+        return new CheckpointTensor(dtype, shape, RowMajorStrides(shape), 0, new BytesStorage(tensor.RawData.ToByteArray(), $"initializer '{tensor.Name}' of '{graph}'"));
+    }
+
+    /// <summary>The network's own value of a weight the package does not carry, so the strict check passes and it stays as it is.</summary>
+    private static CheckpointTensor OwnValue(Tensor value, string key)
+    {
+        using var contiguous = value.detach().cpu().contiguous();
+        long[] shape = contiguous.shape;
+        return new CheckpointTensor(contiguous.dtype, shape, RowMajorStrides(shape), 0, new BytesStorage(contiguous.bytes.ToArray(), $"the network's own '{key}'"));
+    }
+
+    private static long[] RowMajorStrides(long[] shape)
+    {
+        var strides = new long[shape.Length];
+        for (long i = shape.Length - 1, stride = 1; i >= 0; stride *= shape[i], i--)
+            strides[i] = stride;
+        return strides;
+    }
+
+    /// <summary>The exporter stores a linear weight [out, in] as its transpose [in, out] for MatMul: read it back as a strided view.</summary>
+    private static CheckpointTensor Transposed(CheckpointTensor stored)
+    {
+        if (stored.Shape.Length != 2)
+            throw new InvalidDataException($"A linear weight in the package has shape {stored.ShapeText}; expected 2 dimensions.");
+        return new CheckpointTensor(stored.DType, [stored.Shape[1], stored.Shape[0]], [stored.Stride[1], stored.Stride[0]], stored.StorageOffset, stored.Storage);
+    }
+
+    private sealed class BytesStorage(byte[] bytes, string description) : ICheckpointStorage
+    {
+        public string Description => description;
+
+        public long ByteLength => bytes.Length;
+
+        public byte[] Read(long offset, int count) => bytes.AsSpan((int)offset, count).ToArray();
+    }
+}
