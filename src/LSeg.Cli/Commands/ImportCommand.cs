@@ -1,6 +1,7 @@
 using System.CommandLine;
 using LSeg.Cli.Common;
 using LSeg.Training.Bridge.Import;
+using LSeg.Training.Bridge.Network;
 
 namespace LSeg.Cli.Commands;
 
@@ -14,16 +15,23 @@ internal static class ImportCommand
         var output = new Option<string>("--out", "-o") { Description = "Package directory to create (it appears only once complete).", Required = true, HelpName = "DIR" };
         var name = new Option<string?>("--name") { Description = "Model name recorded in the manifest (default: from the checkpoint).", HelpName = "NAME" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing package at --out." };
+        // The checkpoint stores the spatial block's weights but not its kind, depth or activation (lang-seg's
+        // --arch_option, --block_depth, --activation), so a checkpoint trained with one needs them from the user.
+        var spatialBlock = new Option<SpatialBlock?>("--spatial-block") { Description = "Spatial regularisation the checkpoint was trained with (lang-seg --arch_option: 1 = bottleneck, 2 = depthwise); needed when it has scratch.head_block weights.", HelpName = "none|depthwise|bottleneck" };
+        var spatialDepth = new Option<int>("--spatial-depth") { Description = "How many times the spatial block is applied (lang-seg --block_depth), 1 to 4.", HelpName = "N" };
+        var spatialActivation = new Option<SpatialActivation>("--spatial-activation") { Description = "The spatial block's activation (lang-seg --activation; lrelu by default).", HelpName = "leakyrelu|relu|tanh", DefaultValueFactory = _ => SpatialActivation.LeakyRelu };
         var command = new Command("import", "Import the official lang-seg checkpoint (ViT-L/16, ViT-B/32 or ResNet-101 with CLIP) into a model package with the CLIP text encoder.")
         {
-            checkpoint, clipBpe, output, name, overwrite,
+            checkpoint, clipBpe, output, name, overwrite, spatialBlock, spatialDepth, spatialActivation,
         };
         command.SetAction(parsed => Run(console, parsed.GetRequiredValue(checkpoint), parsed.GetRequiredValue(clipBpe), parsed.GetRequiredValue(output),
-            parsed.GetValue(name), parsed.GetValue(overwrite)));
+            parsed.GetValue(name), parsed.GetValue(overwrite),
+            (parsed.GetValue(spatialBlock), parsed.GetValue(spatialDepth), parsed.GetValue(spatialActivation))));
         return command;
     }
 
-    private static int Run(CliConsole console, string checkpoint, string clipBpe, string output, string? name, bool overwrite)
+    private static int Run(CliConsole console, string checkpoint, string clipBpe, string output, string? name, bool overwrite,
+        (SpatialBlock? Block, int Depth, SpatialActivation Activation) spatial)
     {
         if (!File.Exists(checkpoint))
             throw new CommandFailure($"Checkpoint '{checkpoint}' does not exist.");
@@ -35,10 +43,12 @@ internal static class ImportCommand
         {
             Name = name,
             Overwrite = overwrite,
+            SpatialBlock = spatial.Block,
+            SpatialDepth = spatial.Depth,
+            SpatialActivation = spatial.Activation,
+            // The importer logs each warning as it finds it ("warning: …"); the report's list is not printed again.
             Log = message => console.Out.WriteLine(message),
         });
-        foreach (string warning in report.Warnings)
-            console.Out.WriteLine($"warning: {warning}");
         console.Out.WriteLine($"imported {report.CheckpointKind}: backbone {report.Network.Backbone}, embedding {report.Network.EmbeddingSize}, {report.ImageTensorCount} image and {report.TextTensorCount} text tensors ({Sizes.Human(report.KeptBytes)}); dropped {report.Dropped.Values.Sum()} tensors");
         console.Out.WriteLine($"wrote {Path.GetFullPath(output)}");
         return ExitCodes.Success;
