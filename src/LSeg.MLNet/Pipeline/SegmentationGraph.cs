@@ -43,7 +43,40 @@ internal static class SegmentationGraph
             File.WriteAllBytes(staging, bytes);
             File.Move(staging, path, overwrite: true);
         }
+        else
+        {
+            File.SetLastWriteTimeUtc(path, DateTime.UtcNow);  // marks it in use for the clean-up below
+        }
+        DeleteUnusedGraphs(directory, path);
         return path;
+    }
+
+    /// <summary>How long a composed graph no pipeline has asked for stays in the temporary folder.</summary>
+    internal static readonly TimeSpan UnusedGraphLifetime = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// Deletes composed graphs (and abandoned staging files) not written or used for <see cref="UnusedGraphLifetime"/>:
+    /// each package and input size adds one file of the model's size, which would otherwise pile up. A file another
+    /// process still holds open is left for a later clean-up.
+    /// </summary>
+    private static void DeleteUnusedGraphs(string directory, string keep)
+    {
+        var cutoff = DateTime.UtcNow - UnusedGraphLifetime;
+        foreach (string file in Directory.EnumerateFiles(directory, "segmentation-*"))
+        {
+            if (file == keep || File.GetLastWriteTimeUtc(file) >= cutoff)
+                continue;
+            try
+            {
+                File.Delete(file);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
     }
 
     internal static ModelProto Compose(ModelProto encoder, ModelProto head, int inputSize, int embeddingSize, int embeddingStride)
