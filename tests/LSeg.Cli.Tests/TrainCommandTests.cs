@@ -59,6 +59,23 @@ public class TrainCommandTests
         // training bridge's SkiaSharp 3); ExampleTests.TrainCustom_* does it in a process of its own.
     }
 
+    [Fact]
+    public void The_fixed_label_baseline_trains_and_says_why_it_writes_no_package()
+    {
+        using var temp = new TempDirectory();
+        string data = TinyDataset.Write(temp.Combine("data"));
+        string run = temp.Combine("run");
+        File.WriteAllText(temp.Combine("train.json"), TinyDataset.Config(data, run).Replace("\"minilm\"", "\"fixed\"", StringComparison.Ordinal));
+
+        var result = CliRunner.RunProcess(temp.Path, "train", "--config", "train.json");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.True(File.Exists(Path.Combine(run, "checkpoints", "best", "model.bin")), result.ToString());
+        Assert.Contains("fixed-label baseline: no model package", result.StdOut);
+        Assert.False(Directory.Exists(Path.Combine(run, "model")));
+        Assert.False(File.Exists(Path.Combine(run, "model.zip")));
+    }
+
     public static TheoryData<string, string, string> BadConfigs => new()
     {
         { "unknown field", "\"epochz\": 3,", "epochz" },

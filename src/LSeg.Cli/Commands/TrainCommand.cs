@@ -39,8 +39,6 @@ internal static class TrainCommand
             throw new CommandFailure($"Training configuration '{configPath}' does not exist.");
         // Parsing checks unknown fields, values and that every dataset folder exists, before anything is written.
         var config = TrainingConfig.Load(configPath);
-        if (config.TextEncoder != "minilm")
-            throw new CommandFailure($"{configPath}: textEncoder '{config.TextEncoder}' trains the fixed-label baseline, which has no text encoder to ship; lseg train exports 'minilm' models only.");
         foreach (var dataset in config.Datasets.Concat(config.Validation).Concat(config.Test))
         {
             foreach (string sub in new[] { "images", "labels" })
@@ -53,6 +51,13 @@ internal static class TrainCommand
 
         var result = Trainer.Run(config, resume, message => console.Out.WriteLine(message), cancellation);
         string output = result.OutputDirectory;
+        if (config.TextEncoder == "fixed")
+        {
+            // The baseline exists to be measured against the text model (its test scores are in the log and the run
+            // folder); its learned label table cannot take new labels, so there is nothing to ship as a package.
+            console.Out.WriteLine($"fixed-label baseline: no model package, ML.NET model or snippet (it has no text encoder); checkpoints and test results in {output}");
+            return ExitCodes.Success;
+        }
 
         // The best checkpoint becomes the package; then the ML.NET zip and the snippet are built from the package.
         string packageDirectory = Path.Combine(output, PackageFolderName);
