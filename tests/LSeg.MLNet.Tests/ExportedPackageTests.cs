@@ -12,16 +12,6 @@ namespace LSeg.MLNet.Tests;
 /// </summary>
 public sealed class ExportedPackageTests(ExportedPackageFixture fixture) : IClassFixture<ExportedPackageFixture>
 {
-    private static MLImage Noise(int width, int height, int seed)
-    {
-        var generator = new Random(seed);
-        // Smooth-ish random blobs: a coarse random grid, so labels form regions rather than salt and pepper.
-        var grid = new (byte, byte, byte)[(width / 8 + 1) * (height / 8 + 1)];
-        for (int i = 0; i < grid.Length; i++)
-            grid[i] = ((byte)generator.Next(256), (byte)generator.Next(256), (byte)generator.Next(256));
-        return TestImages.Paint(width, height, (x, y) => grid[(y / 8) * (width / 8 + 1) + x / 8]);
-    }
-
     private static double Agreement(IReadOnlyList<long> expected, IReadOnlyList<long> actual) =>
         (double)expected.Zip(actual).Count(p => p.First == p.Second) / expected.Count;
 
@@ -29,7 +19,7 @@ public sealed class ExportedPackageTests(ExportedPackageFixture fixture) : IClas
     public void The_low_level_api_matches_the_TorchSharp_forward_at_the_model_input_size()
     {
         // 160 × 96 is already a multiple of 32 at input size 160: no resize, so the pixels are the same on both sides.
-        using var image = Noise(160, 96, seed: 11);
+        using var image = TestImages.ColourBlocks(160, 96, seed: 11);
         string[] labels = ["sky", "grass", "road", "car", "person"];
 
         var result = fixture.Model.Segment(fixture.Model.EncodeImage(image, 160), fixture.Model.EncodeLabels(labels));
@@ -43,7 +33,7 @@ public sealed class ExportedPackageTests(ExportedPackageFixture fixture) : IClas
     [Fact]
     public void A_label_change_on_an_encoded_image_matches_the_TorchSharp_forward_with_the_new_labels()
     {
-        using var image = Noise(128, 128, seed: 12);
+        using var image = TestImages.ColourBlocks(128, 128, seed: 12);
         var encoded = fixture.Model.EncodeImage(image, 128);
         string[] labels = ["tree", "car", "sky"];
 
@@ -60,7 +50,7 @@ public sealed class ExportedPackageTests(ExportedPackageFixture fixture) : IClas
         var context = new MLContext();
         string folder = Path.Combine(fixture.TempPath, "images-" + Guid.NewGuid().ToString("N")[..6]);
         Directory.CreateDirectory(folder);
-        using (var image = Noise(96, 96, seed: 13))
+        using (var image = TestImages.ColourBlocks(96, 96, seed: 13))
             image.Save(Path.Combine(folder, "noise.png"));
         var table = context.Data.LoadFromEnumerable(new[] { new ImageFileRow { ImagePath = "noise.png" } });
         var data = context.Transforms.LoadImages("Image", folder, nameof(ImageFileRow.ImagePath)).Fit(table).Transform(table);
@@ -96,7 +86,7 @@ public sealed class ExportedPackageTests(ExportedPackageFixture fixture) : IClas
         var context = new MLContext();
         string folder = Path.Combine(fixture.TempPath, "fp16-images-" + Guid.NewGuid().ToString("N")[..6]);
         Directory.CreateDirectory(folder);
-        using (var image = Noise(96, 96, seed: 14))
+        using (var image = TestImages.ColourBlocks(96, 96, seed: 14))
             image.Save(Path.Combine(folder, "noise.png"));
         var table = context.Data.LoadFromEnumerable(new[] { new ImageFileRow { ImagePath = "noise.png" } });
         var data = context.Transforms.LoadImages("Image", folder, nameof(ImageFileRow.ImagePath)).Fit(table).Transform(table);

@@ -53,19 +53,10 @@ public sealed class CorrelationHeadTests : IDisposable
         _temp.Dispose();
     }
 
-    private static MLImage Blobs(int width, int height, int seed)
-    {
-        var generator = new Random(seed);
-        var grid = new (byte, byte, byte)[(width / 8 + 1) * (height / 8 + 1)];
-        for (int i = 0; i < grid.Length; i++)
-            grid[i] = ((byte)generator.Next(256), (byte)generator.Next(256), (byte)generator.Next(256));
-        return TestImages.Paint(width, height, (x, y) => grid[(y / 8) * (width / 8 + 1) + x / 8]);
-    }
-
     [Fact]
     public void A_package_without_spatial_blocks_is_segmented_by_the_CSharp_head()
     {
-        using var image = Blobs(64, 64, seed: 1);
+        using var image = TestImages.ColourBlocks(64, 64, seed: 1);
 
         Assert.True(_model.HeadIsCorrelationOnly);
         Assert.NotNull(_model.EncodeImage(image).Grid);
@@ -74,7 +65,7 @@ public sealed class CorrelationHeadTests : IDisposable
     [Fact]
     public void The_CSharp_head_gives_the_head_graphs_label_map_and_scores()
     {
-        using var image = Blobs(160, 96, seed: 2);
+        using var image = TestImages.ColourBlocks(160, 96, seed: 2);
         var encoded = _model.EncodeImage(image, 160);
         var labels = _model.EncodeLabels(Labels);
 
@@ -92,7 +83,7 @@ public sealed class CorrelationHeadTests : IDisposable
     [Fact]
     public void The_CSharp_head_matches_the_TorchSharp_forward_after_a_label_change()
     {
-        using var image = Blobs(128, 96, seed: 3);
+        using var image = TestImages.ColourBlocks(128, 96, seed: 3);
         var encoded = _model.EncodeImage(image, 128);
         string[] labels = ["water", "car", "sky", "grass", "tree"];
 

@@ -31,4 +31,16 @@ internal static class TestImages
     /// <summary>Top third green, the rest yellow.</summary>
     public static MLImage GreenTopYellowBottom(int width, int height) =>
         Paint(width, height, (_, y) => y < height / 3 ? ((byte)0, (byte)255, (byte)0) : ((byte)255, (byte)255, (byte)0));
+
+    /// <summary>
+    /// Random colours in 8 × 8 blocks (seeded): a random network then gives label regions rather than salt and pepper.
+    /// </summary>
+    public static MLImage ColourBlocks(int width, int height, int seed)
+    {
+        var generator = new Random(seed);
+        var grid = new (byte, byte, byte)[(width / 8 + 1) * (height / 8 + 1)];
+        for (int i = 0; i < grid.Length; i++)
+            grid[i] = ((byte)generator.Next(256), (byte)generator.Next(256), (byte)generator.Next(256));
+        return Paint(width, height, (x, y) => grid[(y / 8) * (width / 8 + 1) + x / 8]);
+    }
 }
