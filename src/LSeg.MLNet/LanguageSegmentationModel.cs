@@ -94,12 +94,7 @@ public sealed class LanguageSegmentationModel : IDisposable
             directory = Path.GetDirectoryName(directory)!;
         if (!Directory.Exists(directory))
             throw new DirectoryNotFoundException($"Model package directory '{directory}' does not exist.");
-        string manifestPath = Path.Combine(directory, ModelManifest.FileName);
-        if (!File.Exists(manifestPath))
-            throw new FileNotFoundException($"'{directory}' is not an LSeg model package: it has no {ModelManifest.FileName}.", manifestPath);
-
-        var manifest = ModelManifest.FromJson(File.ReadAllText(manifestPath), manifestPath);
-        manifest.VerifyFiles(directory);
+        var manifest = ModelManifest.ReadVerified(directory);
         foreach (string graph in new[] { manifest.Graphs.ImageEncoder, manifest.Graphs.Head })
         {
             if (!File.Exists(Path.Combine(directory, graph)))

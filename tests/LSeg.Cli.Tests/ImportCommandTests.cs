@@ -1,6 +1,4 @@
 using System.Text.Json;
-using LSeg.Training.Bridge.Network;
-using LSeg.Training.Bridge.Network.TextEncoders;
 using LSeg.Training.Bridge.Tests.Import;
 using static TorchSharp.torch;
 
@@ -9,21 +7,13 @@ namespace LSeg.Cli.Tests;
 /// <summary><c>lseg import</c> on a synthetic checkpoint in the official format, in a real process.</summary>
 public sealed class ImportCommandTests
 {
-    private static readonly ClipTextConfig SmallClip = new(Width: 64, Layers: 2, Heads: 1, VocabularySize: ClipTextConfig.ClipVocabularySize, ContextLength: 77, EmbeddingSize: 32);
-
-    private static readonly LSegNetConfig SmallVitB32WithBottleneck = new()
-    {
-        Backbone = "vit-b32-384", EmbeddingSize = 32, DecoderFeatures = 16, SpatialBlock = SpatialBlock.Bottleneck, SpatialDepth = 2,
-        ReducedBackbone = new BackboneSizeOverride { Width = 64, Layers = 4, Heads = 1, MlpWidth = 128, Hooks = [0, 1, 2, 3], FeatureChannels = [8, 16, 32, 32] },
-    };
-
     [Fact]
     public void A_checkpoint_with_a_spatial_block_imports_with_the_block_named_on_the_command_line_and_warns_once()
     {
         using var temp = new TempDirectory();
         using (var gzip = new System.IO.Compression.GZipStream(File.Create(temp.Combine("bpe.txt.gz")), System.IO.Compression.CompressionLevel.Fastest))
             gzip.Write("\"bpe_simple_vocab_16e6.txt#version: 0.2\ni n\n"u8);
-        using (var source = new OfficialFormatCheckpoint(SmallVitB32WithBottleneck, SmallClip, seed: 41))
+        using (var source = new OfficialFormatCheckpoint(OfficialFormatCheckpoint.SmallVitB32WithBottleneck, OfficialFormatCheckpoint.SmallClip, seed: 41))
         {
             var stateDict = source.StateDict();
             stateDict.Add("net.auxiliary_head.weight", new PyTensor(zeros(2)));  // a key outside the network: one warning

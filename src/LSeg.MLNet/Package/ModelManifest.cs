@@ -107,6 +107,19 @@ public sealed class ModelManifest
         return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 
+    /// <summary>Reads the manifest of the package directory <paramref name="directory"/> and verifies every file it lists.</summary>
+    /// <exception cref="FileNotFoundException">The directory has no manifest, or a listed file is missing.</exception>
+    /// <exception cref="InvalidDataException">The manifest is invalid, or a file's size or sha256 differs.</exception>
+    internal static ModelManifest ReadVerified(string directory)
+    {
+        string manifestPath = Path.Combine(directory, FileName);
+        if (!File.Exists(manifestPath))
+            throw new FileNotFoundException($"'{directory}' is not an LSeg model package: it has no {FileName}.", manifestPath);
+        var manifest = FromJson(File.ReadAllText(manifestPath), manifestPath);
+        manifest.VerifyFiles(directory);
+        return manifest;
+    }
+
     /// <summary>Checks that every listed file exists in <paramref name="directory"/> with the listed size and sha256.</summary>
     /// <exception cref="FileNotFoundException">A listed file is missing.</exception>
     /// <exception cref="InvalidDataException">A file's size or sha256 differs from the manifest.</exception>

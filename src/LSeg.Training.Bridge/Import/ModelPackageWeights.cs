@@ -13,7 +13,7 @@ namespace LSeg.Training.Bridge.Import;
 /// initializer by its state-dict key; this undoes its storage choices (float16 copies named <c>key::fp16</c>, linear
 /// weights stored transposed for MatMul) and checks every key and shape.
 /// </summary>
-internal static class ModelPackageWeights
+internal sealed class ModelPackageWeights
 {
     private const string Float16Suffix = "::fp16";
 
@@ -21,39 +21,28 @@ internal static class ModelPackageWeights
     // residual unit of the deepest fusion block (it has no skip input; the official network carries it unused too).
     private static readonly string[] NotExportedKeyPatterns = [".num_batches_tracked", "scratch.refinenet4.resConfUnit1."];
 
-    /// <summary>
-    /// The network settings of the package in <paramref name="packagePath"/> (backbone, embedding size, spatial block
-    /// from the manifest; decoder width from the weights).
-    /// </summary>
-    /// <exception cref="InvalidDataException">The package is damaged or its backbone has no TorchSharp network.</exception>
-    public static LSegNetConfig ReadConfig(string packagePath, out ModelManifest manifest)
+    private readonly string _packagePath;
+    private readonly Dictionary<string, CheckpointTensor> _tensors;
+
+    private ModelPackageWeights(string packagePath, ModelManifest manifest, LSegNetConfig config, Dictionary<string, CheckpointTensor> tensors)
     {
-        manifest = ReadManifest(packagePath);
-        var encoder = SegmentationGraph.ReadWithExternalData(Path.Combine(packagePath, manifest.Graphs.ImageEncoder));
-        // The decoder width is the output channels of scratch.layer1_rn (a 3×3 conv from the first backbone stage).
-        var layer1 = encoder.Graph.Initializer.FirstOrDefault(t => StripFloat16(t.Name) == "scratch.layer1_rn.weight")
-            ?? throw new InvalidDataException($"'{packagePath}' has no initializer 'scratch.layer1_rn.weight': it was not written by this project's exporter.");
-        var spatial = manifest.SpatialRegularization;
-        return new LSegNetConfig
-        {
-            Backbone = manifest.Backbone,
-            EmbeddingSize = manifest.EmbeddingSize,
-            DecoderFeatures = (int)layer1.Dims[0],
-            Temperature = manifest.Temperature,
-            SpatialBlock = Enum.Parse<SpatialBlock>(spatial.Block, ignoreCase: true),
-            SpatialDepth = spatial.Depth,
-            Activation = Enum.Parse<SpatialActivation>(spatial.Activation, ignoreCase: true),
-        };
+        _packagePath = packagePath;
+        Manifest = manifest;
+        Config = config;
+        _tensors = tensors;
     }
 
-    /// <summary>
-    /// Copies the package's image-encoder and head weights into <paramref name="net"/>. Every state-dict key must be in
-    /// the package with its shape, except the few the forward pass never uses (left as they are).
-    /// </summary>
-    /// <exception cref="InvalidDataException">Keys are missing or shapes differ; the message lists each.</exception>
-    public static void LoadInto(LSegNet net, string packagePath)
+    /// <summary>The package's manifest.</summary>
+    public ModelManifest Manifest { get; }
+
+    /// <summary>The network settings of the package (backbone, embedding size, spatial block from the manifest; decoder width from the weights).</summary>
+    public LSegNetConfig Config { get; }
+
+    /// <summary>Verifies the package in <paramref name="packagePath"/> and reads its image-encoder and head initializers (once).</summary>
+    /// <exception cref="InvalidDataException">The package is damaged or was not written by this project's exporter.</exception>
+    public static ModelPackageWeights Read(string packagePath)
     {
-        var manifest = ReadManifest(packagePath);
+        var manifest = ModelManifest.ReadVerified(packagePath);
         var tensors = new Dictionary<string, CheckpointTensor>(StringComparer.Ordinal);
         foreach (string graph in new[] { manifest.Graphs.ImageEncoder, manifest.Graphs.Head })
         {
@@ -61,7 +50,31 @@ internal static class ModelPackageWeights
             foreach (var initializer in model.Graph.Initializer)
                 tensors.TryAdd(StripFloat16(initializer.Name), ToCheckpointTensor(initializer, graph));
         }
+        // The decoder width is the output channels of scratch.layer1_rn (a 3×3 conv from the first backbone stage).
+        if (!tensors.TryGetValue("scratch.layer1_rn.weight", out var layer1))
+            throw new InvalidDataException($"'{packagePath}' has no initializer 'scratch.layer1_rn.weight': it was not written by this project's exporter.");
+        var spatial = manifest.SpatialRegularization;
+        var config = new LSegNetConfig
+        {
+            Backbone = manifest.Backbone,
+            EmbeddingSize = manifest.EmbeddingSize,
+            DecoderFeatures = (int)layer1.Shape[0],
+            Temperature = manifest.Temperature,
+            SpatialBlock = Enum.Parse<SpatialBlock>(spatial.Block, ignoreCase: true),
+            SpatialDepth = spatial.Depth,
+            Activation = Enum.Parse<SpatialActivation>(spatial.Activation, ignoreCase: true),
+        };
+        return new ModelPackageWeights(packagePath, manifest, config, tensors);
+    }
 
+    /// <summary>
+    /// Copies the package's weights into <paramref name="net"/>. Every state-dict key must be in the package with its
+    /// shape, except the few the forward pass never uses (left as they are).
+    /// </summary>
+    /// <exception cref="InvalidDataException">Keys are missing or shapes differ; the message lists each.</exception>
+    public void LoadInto(LSegNet net)
+    {
+        var tensors = new Dictionary<string, CheckpointTensor>(_tensors, StringComparer.Ordinal);
         var linearWeights = net.named_modules().Where(m => m.module is Linear).Select(m => m.name + ".weight").ToHashSet(StringComparer.Ordinal);
         var expected = net.state_dict();
         foreach (string key in linearWeights.Where(tensors.ContainsKey))
@@ -69,21 +82,11 @@ internal static class ModelPackageWeights
         foreach (var (key, value) in expected.Where(e => !tensors.ContainsKey(e.Key) && IsNotExported(e.Key)))
             tensors[key] = OwnValue(value, key);
 
-        StrictWeightLoader.Load(net, tensors, $"the LSeg network of '{packagePath}'", "");
+        StrictWeightLoader.Load(net, tensors, $"the LSeg network of '{_packagePath}'", "");
     }
 
     /// <summary>True for the state-dict keys a package never carries (weights the forward pass does not use).</summary>
     internal static bool IsNotExported(string key) => NotExportedKeyPatterns.Any(key.Contains);
-
-    private static ModelManifest ReadManifest(string packagePath)
-    {
-        string manifestPath = Path.Combine(packagePath, ModelManifest.FileName);
-        if (!File.Exists(manifestPath))
-            throw new FileNotFoundException($"'{packagePath}' is not a model package: it has no {ModelManifest.FileName}.", manifestPath);
-        var manifest = ModelManifest.FromJson(File.ReadAllText(manifestPath), manifestPath);
-        manifest.VerifyFiles(packagePath);
-        return manifest;
-    }
 
     private static string StripFloat16(string name) => name.EndsWith(Float16Suffix, StringComparison.Ordinal) ? name[..^Float16Suffix.Length] : name;
 

@@ -59,12 +59,13 @@ public static class Trainer
 
         var device = ResolveDevice(config.Device);
         var netConfig = ToNetConfig(config);
-        if (config.InitialModel is { } initialModel)
-            RequirePackageFits(initialModel, netConfig, config.TextEncoder);
-        using var net = LSegNet.Create(netConfig, config.PretrainedBackbone && config.InitialModel is null);
-        if (config.InitialModel is not null && last is null)
+        var initialWeights = config.InitialModel is { } initialModel ? ModelPackageWeights.Read(initialModel) : null;
+        if (initialWeights is not null)
+            RequirePackageFits(config.InitialModel!, initialWeights, netConfig, config.TextEncoder);
+        using var net = LSegNet.Create(netConfig, config.PretrainedBackbone && initialWeights is null);
+        if (initialWeights is not null && last is null)
         {
-            ModelPackageWeights.LoadInto(net, config.InitialModel);
+            initialWeights.LoadInto(net);
             log($"fine-tuning: weights of model package '{config.InitialModel}'");
         }
         net.to(device);
@@ -272,9 +273,10 @@ public static class Trainer
     }
 
     /// <summary>The network the configuration builds must be the package's, field by field.</summary>
-    private static void RequirePackageFits(string packagePath, LSegNetConfig config, string textEncoder)
+    private static void RequirePackageFits(string packagePath, ModelPackageWeights weights, LSegNetConfig config, string textEncoder)
     {
-        var package = ModelPackageWeights.ReadConfig(packagePath, out var manifest);
+        var package = weights.Config;
+        var manifest = weights.Manifest;
         var differences = new List<string>();
         void Compare(string field, object ours, object theirs)
         {

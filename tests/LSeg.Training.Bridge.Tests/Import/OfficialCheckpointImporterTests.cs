@@ -32,7 +32,7 @@ public sealed class OfficialCheckpointImporterTests : IDisposable
 
     private string PathOf(string name) => Path.Combine(_directory, name);
 
-    internal static readonly ClipTextConfig SmallClip = new(Width: 64, Layers: 2, Heads: 1, VocabularySize: ClipTextConfig.ClipVocabularySize, ContextLength: 77, EmbeddingSize: 32);
+    internal static readonly ClipTextConfig SmallClip = OfficialFormatCheckpoint.SmallClip;
 
     /// <summary>ViT-L/16 structure (patch 16, 24×24 position grid, project readout) at width 64 and depth 4.</summary>
     internal static readonly LSegNetConfig SmallVitL16 = new()
@@ -43,15 +43,7 @@ public sealed class OfficialCheckpointImporterTests : IDisposable
         ReducedBackbone = new BackboneSizeOverride { Width = 64, Layers = 4, Heads = 1, MlpWidth = 128, Hooks = [0, 1, 2, 3], FeatureChannels = [8, 16, 32, 32] },
     };
 
-    private static readonly LSegNetConfig SmallVitB32WithBottleneck = new()
-    {
-        Backbone = "vit-b32-384",
-        EmbeddingSize = 32,
-        DecoderFeatures = 16,
-        SpatialBlock = SpatialBlock.Bottleneck,
-        SpatialDepth = 2,
-        ReducedBackbone = new BackboneSizeOverride { Width = 64, Layers = 4, Heads = 1, MlpWidth = 128, Hooks = [0, 1, 2, 3], FeatureChannels = [8, 16, 32, 32] },
-    };
+    private static readonly LSegNetConfig SmallVitB32WithBottleneck = OfficialFormatCheckpoint.SmallVitB32WithBottleneck;
 
     private static readonly LSegNetConfig SmallResNet101 = new()
     {

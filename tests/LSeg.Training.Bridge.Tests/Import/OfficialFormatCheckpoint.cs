@@ -13,6 +13,20 @@ namespace LSeg.Training.Bridge.Tests.Import;
 /// </summary>
 internal sealed class OfficialFormatCheckpoint : IDisposable
 {
+    /// <summary>A CLIP text tower at width 64 and depth 2 (the real vocabulary and context length).</summary>
+    public static readonly ClipTextConfig SmallClip = new(Width: 64, Layers: 2, Heads: 1, VocabularySize: ClipTextConfig.ClipVocabularySize, ContextLength: 77, EmbeddingSize: 32);
+
+    /// <summary>ViT-B/32 structure at width 64 and depth 4, with a depth-2 bottleneck spatial block (lang-seg --arch_option 1).</summary>
+    public static readonly LSegNetConfig SmallVitB32WithBottleneck = new()
+    {
+        Backbone = "vit-b32-384",
+        EmbeddingSize = 32,
+        DecoderFeatures = 16,
+        SpatialBlock = SpatialBlock.Bottleneck,
+        SpatialDepth = 2,
+        ReducedBackbone = new BackboneSizeOverride { Width = 64, Layers = 4, Heads = 1, MlpWidth = 128, Hooks = [0, 1, 2, 3], FeatureChannels = [8, 16, 32, 32] },
+    };
+
     public OfficialFormatCheckpoint(LSegNetConfig networkConfig, ClipTextConfig textConfig, int seed)
     {
         torch.manual_seed(seed);

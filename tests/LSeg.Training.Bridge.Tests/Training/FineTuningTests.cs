@@ -54,9 +54,10 @@ public sealed class FineTuningTests : IDisposable
         using var exported = ExportTestNets.Random(SmallNet, seed: 1);
         string package = Export(exported, float16: false, "float32");
 
-        var config = ModelPackageWeights.ReadConfig(package, out _);
+        var weights = ModelPackageWeights.Read(package);
+        var config = weights.Config;
         using var restored = ExportTestNets.Random(config, seed: 2);
-        ModelPackageWeights.LoadInto(restored, package);
+        weights.LoadInto(restored);
 
         Assert.Equal((16, 16, SpatialBlock.Depthwise, 1), (config.EmbeddingSize, config.DecoderFeatures, config.SpatialBlock, config.SpatialDepth));
         var expected = exported.state_dict();
@@ -76,7 +77,7 @@ public sealed class FineTuningTests : IDisposable
         string package = Export(exported, float16: true, "float16");
 
         using var restored = ExportTestNets.Random(SmallNet, seed: 4);
-        ModelPackageWeights.LoadInto(restored, package);
+        ModelPackageWeights.Read(package).LoadInto(restored);
 
         var expected = exported.state_dict();
         foreach (var (key, value) in restored.state_dict().Where(e => e.Value.dtype == ScalarType.Float32 && !ModelPackageWeights.IsNotExported(e.Key)))
@@ -117,9 +118,10 @@ public sealed class FineTuningTests : IDisposable
     public void The_default_model_read_back_into_TorchSharp_segments_a_photo_as_its_package_does()
     {
         string package = MLNet.Package.DefaultModelPackage.Extract();
-        var config = ModelPackageWeights.ReadConfig(package, out _);
+        var weights = ModelPackageWeights.Read(package);
+        var config = weights.Config;
         using var net = LSegNet.Create(config, pretrainedBackbone: false);
-        ModelPackageWeights.LoadInto(net, package);
+        weights.LoadInto(net);
         net.eval();
         using var model = MLNet.LanguageSegmentationModel.Load(package);
         using var photo = Microsoft.ML.Data.MLImage.CreateFromFile(Path.Combine(SharedData.RepositoryRoot, "examples", "images", "chelsea.png"));
