@@ -35,6 +35,21 @@ public sealed class SegmentationResult
     /// <summary>The encoded image (dense pixel embeddings at the embedding grid), when they were asked for; otherwise null.</summary>
     public EncodedImage? Embeddings { get; }
 
+    /// <summary>
+    /// The mask as an 8-bit grayscale PNG whose pixel values are label indices (0 = the first label): what
+    /// <c>lseg segment</c> writes as <c>NAME.mask.png</c>. Read it back with <see cref="Imaging.IndexPng.Decode"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">There are more than 256 labels, so an index does not fit 8 bits.</exception>
+    public byte[] ToMaskPng()
+    {
+        if (Labels.Count > 256)
+            throw new InvalidOperationException($"A mask PNG holds 8-bit label indices; this result has {Labels.Count} labels (at most 256 fit).");
+        var indices = new byte[Mask.Length];
+        for (int i = 0; i < indices.Length; i++)
+            indices[i] = (byte)Mask[i];
+        return Imaging.IndexPng.Encode(Width, Height, indices);
+    }
+
     /// <summary>The label of the pixel at (<paramref name="x"/>, <paramref name="y"/>).</summary>
     public string LabelAt(int x, int y) => Labels[Mask[y * Width + x]];
 }

@@ -1,10 +1,10 @@
-using LSeg.Training.Bridge.Data;
+using LSeg.MLNet.Imaging;
 
 namespace LSeg.Cli.Rendering;
 
 /// <summary>
 /// Writes a label mask as an 8-bit greyscale PNG whose pixel values are label indices (0 = first label), through the
-/// training bridge's index-PNG writer (exactly 8-bit grey, no colour management or palette).
+/// LSeg.MLNet index-PNG writer (exactly 8-bit grey, no colour management or palette).
 /// </summary>
 internal static class MaskPng
 {
@@ -32,6 +32,6 @@ internal static class MaskPng
                 throw new ArgumentException($"Mask value {value} at ({i % width}, {i / width}) does not fit an 8-bit label index (0–255).", nameof(mask));
             indices[i] = (byte)value;
         }
-        IndexPng.Write(stream, new LabelMap(width, height, indices));
+        IndexPng.Write(stream, width, height, indices);
     }
 }

@@ -1,3 +1,5 @@
+using LSeg.MLNet.Imaging;
+
 namespace LSeg.Training.Bridge.Data;
 
 /// <summary>A per-pixel map of 8-bit class indices, row-major (<c>Pixels[y * Width + x]</c>).</summary>
@@ -30,10 +32,14 @@ public sealed class LabelMap
     public byte this[int x, int y] => Pixels[y * Width + x];
 
     /// <summary>Reads an 8-bit grayscale or palette PNG whose pixel values are class indices.</summary>
-    public static LabelMap Load(string path) => IndexPng.Read(path);
+    public static LabelMap Load(string path)
+    {
+        var image = IndexPng.Read(path);
+        return new LabelMap(image.Width, image.Height, image.Pixels);
+    }
 
     /// <summary>Writes the map as an 8-bit grayscale PNG.</summary>
-    public void Save(string path) => IndexPng.Write(path, this);
+    public void Save(string path) => IndexPng.Write(path, Width, Height, Pixels);
 
     /// <summary>Nearest-neighbour resize (class indices must never be interpolated).</summary>
     public LabelMap ResizeNearest(int width, int height)

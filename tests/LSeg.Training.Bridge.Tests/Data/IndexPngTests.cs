@@ -1,5 +1,6 @@
 using System.IO.Compression;
 using LSeg.Training.Bridge.Data;
+using LSeg.MLNet.Imaging;
 
 namespace LSeg.Training.Bridge.Tests.Data;
 
@@ -43,6 +44,17 @@ public class IndexPngTests
         var error = Assert.Throws<InvalidDataException>(() => IndexPng.Decode(png));
 
         Assert.Contains("bit depth 16", error.Message);
+    }
+
+    [Fact]
+    public void APngCutShortIsRefusedAsTruncated()
+    {
+        var values = Enumerable.Range(0, 64 * 64).Select(i => (byte)(i * 31 % 251)).ToArray();
+        byte[] png = IndexPng.Encode(64, 64, values);
+
+        var error = Assert.Throws<InvalidDataException>(() => IndexPng.Decode(png.AsSpan(0, png.Length / 2)));
+
+        Assert.Contains("truncated", error.Message);
     }
 
     private static byte[] PalettePng(int width, int height, byte[][] rows, byte[] filters, byte bitDepth = 8, byte colorType = 3)

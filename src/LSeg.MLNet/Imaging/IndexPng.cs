@@ -2,20 +2,21 @@ using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
 
-namespace LSeg.Training.Bridge.Data;
+namespace LSeg.MLNet.Imaging;
 
 /// <summary>
-/// Reads and writes 8-bit single-channel PNGs (grayscale or palette) as raw index values. Label maps must be read
-/// this way: a general image decoder maps palette entries to colours or converts them, which loses the class index.
+/// Reads and writes 8-bit single-channel PNGs (grayscale or palette) as raw index values: the format of segmentation
+/// masks (pixel value = label index) and of dataset label maps. They must be read this way: a general image decoder
+/// maps palette entries to colours or converts them, which loses the index.
 /// </summary>
-internal static class IndexPng
+public static class IndexPng
 {
     private static readonly byte[] Signature = [137, 80, 78, 71, 13, 10, 26, 10];
     private static readonly uint[] CrcTable = BuildCrcTable();
 
     /// <summary>Reads an 8-bit grayscale (colour type 0) or palette (colour type 3) PNG as one byte per pixel.</summary>
     /// <exception cref="InvalidDataException">The file is not a PNG of that kind.</exception>
-    public static LabelMap Read(string path)
+    public static IndexImage Read(string path)
     {
         byte[] bytes = File.ReadAllBytes(path);
         try
@@ -24,12 +25,13 @@ internal static class IndexPng
         }
         catch (InvalidDataException e)
         {
-            throw new InvalidDataException($"Label image '{path}': {e.Message}", e);
+            throw new InvalidDataException($"Index image '{path}': {e.Message}", e);
         }
     }
 
     /// <summary>Decodes PNG bytes; see <see cref="Read"/>.</summary>
-    public static LabelMap Decode(ReadOnlySpan<byte> png)
+    /// <exception cref="InvalidDataException">The bytes are not an 8-bit grayscale or palette PNG, or are cut short.</exception>
+    public static IndexImage Decode(ReadOnlySpan<byte> png)
     {
         if (png.Length < 8 || !png[..8].SequenceEqual(Signature))
             throw new InvalidDataException("not a PNG file (bad signature).");
@@ -40,6 +42,8 @@ internal static class IndexPng
         while (offset + 8 <= png.Length)
         {
             int length = BinaryPrimitives.ReadInt32BigEndian(png[offset..]);
+            if (length < 0 || (long)offset + 12 + length > png.Length)
+                throw new InvalidDataException($"a chunk at byte {offset} runs past the end of the file (truncated PNG).");
             string type = Encoding.ASCII.GetString(png.Slice(offset + 4, 4));
             var data = png.Slice(offset + 8, length);
             if (type == "IHDR")
@@ -65,10 +69,19 @@ internal static class IndexPng
         }
         if (!sawHeader)
             throw new InvalidDataException("no IHDR chunk.");
+        if (width <= 0 || height <= 0)
+            throw new InvalidDataException($"the image size {width}×{height} is not positive.");
         compressed.Position = 0;
         using var inflater = new ZLibStream(compressed, CompressionMode.Decompress);
         var raw = new byte[(width + 1) * height];
-        inflater.ReadExactly(raw);
+        try
+        {
+            inflater.ReadExactly(raw);
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new InvalidDataException("the image data ends before the last row (truncated PNG).", e);
+        }
         var pixels = new byte[width * height];
         var previous = new byte[width];
         for (int y = 0; y < height; y++)
@@ -79,7 +92,7 @@ internal static class IndexPng
             line.CopyTo(pixels.AsSpan(y * width, width));
             line.CopyTo(previous);
         }
-        return new LabelMap(width, height, pixels);
+        return new IndexImage(width, height, pixels);
     }
 
     private static void Unfilter(byte filter, Span<byte> line, ReadOnlySpan<byte> previous)
@@ -111,30 +124,46 @@ internal static class IndexPng
         }
     }
 
-    /// <summary>Writes a label map as an 8-bit grayscale PNG whose pixel values are the indices.</summary>
-    public static void Write(string path, LabelMap map)
+    /// <summary>Writes row-major indices as an 8-bit grayscale PNG whose pixel values are the indices.</summary>
+    /// <exception cref="ArgumentException">The size is not positive or does not match the number of indices.</exception>
+    public static void Write(string path, int width, int height, ReadOnlySpan<byte> indices)
     {
         using var file = File.Create(path);
-        Write(file, map);
+        Write(file, width, height, indices);
     }
 
-    /// <summary>Writes a label map to a stream as an 8-bit grayscale PNG whose pixel values are the indices.</summary>
-    public static void Write(Stream file, LabelMap map)
+    /// <summary>The PNG bytes of row-major indices (8-bit grayscale, pixel value = index).</summary>
+    /// <exception cref="ArgumentException">The size is not positive or does not match the number of indices.</exception>
+    public static byte[] Encode(int width, int height, ReadOnlySpan<byte> indices)
     {
+        using var stream = new MemoryStream();
+        Write(stream, width, height, indices);
+        return stream.ToArray();
+    }
+
+    /// <summary>Writes row-major indices to a stream as an 8-bit grayscale PNG whose pixel values are the indices.</summary>
+    /// <exception cref="ArgumentException">The size is not positive or does not match the number of indices.</exception>
+    public static void Write(Stream file, int width, int height, ReadOnlySpan<byte> indices)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        if (width <= 0 || height <= 0)
+            throw new ArgumentException($"An index image needs a positive size; got {width}×{height}.", nameof(width));
+        if (indices.Length != (long)width * height)
+            throw new ArgumentException($"A {width}×{height} index image needs {(long)width * height} values; got {indices.Length}.", nameof(indices));
         file.Write(Signature);
         var header = new byte[13];
-        BinaryPrimitives.WriteInt32BigEndian(header, map.Width);
-        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), map.Height);
+        BinaryPrimitives.WriteInt32BigEndian(header, width);
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), height);
         header[8] = 8; // bit depth
         header[9] = 0; // grayscale
         WriteChunk(file, "IHDR", header);
         using var compressed = new MemoryStream();
         using (var deflater = new ZLibStream(compressed, CompressionLevel.Optimal, leaveOpen: true))
         {
-            for (int y = 0; y < map.Height; y++)
+            for (int y = 0; y < height; y++)
             {
                 deflater.WriteByte(0);
-                deflater.Write(map.Pixels, y * map.Width, map.Width);
+                deflater.Write(indices.Slice(y * width, width));
             }
         }
         WriteChunk(file, "IDAT", compressed.ToArray());
