@@ -18,7 +18,7 @@ namespace LSeg.MLNet;
 /// <see cref="LanguageSegmentationModelOptions.GpuDeviceId"/> is set and CUDA 13 + cuDNN 9 are installed
 /// (Microsoft.ML.OnnxRuntime.Gpu), otherwise on the CPU.
 /// </remarks>
-public sealed class LanguageSegmentationModel : IDisposable
+public sealed partial class LanguageSegmentationModel : IDisposable
 {
     private const string PixelsInput = "pixels";
     private const string PixelEmbeddingsName = "pixel_embeddings";
@@ -153,7 +153,18 @@ public sealed class LanguageSegmentationModel : IDisposable
                 manifest.EmbeddingSize),
             _ => throw new InvalidDataException($"Unknown text encoder kind '{info.Kind}' in the manifest; expected minilm, clip or table."),
         };
-        return string.IsNullOrEmpty(info.Prompt) ? encoder : new PromptedTextEncoder(encoder, info.Prompt);
+        var templates = info.PromptTemplates();
+        if (templates.Count == 0)
+            return encoder;
+        try
+        {
+            return new PromptedTextEncoder(encoder, templates);
+        }
+        catch (ArgumentException e)
+        {
+            encoder.Dispose();
+            throw new InvalidDataException($"The manifest's text encoder prompts are invalid: {e.Message}", e);
+        }
     }
 
     private static void RequireNames(InferenceSession session, string[] inputs, string[] outputs, string graph)

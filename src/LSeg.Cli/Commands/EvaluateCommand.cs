@@ -26,21 +26,47 @@ internal static class EvaluateCommand
         var size = CommonOptions.Size();
         var gpu = CommonOptions.Gpu();
         var maxImages = new Option<int?>("--max-images") { Description = "Evaluate at most N images, evenly spaced through the list (a quick check).", HelpName = "N" };
-        var command = new Command("evaluate", "Evaluate a model on a labelled folder dataset: mIoU, pixel accuracy and the per-class IoU table.")
+        var protocol = new Option<string?>("--protocol") { Description = $"Run a protocol of EVALUATION.md instead of a plain folder: {string.Join(", ", EvaluationProtocolRunner.Names)}. --data is then the folder holding msrc-v2/, camvid/ and ccp/.", HelpName = "NAME" };
+        var fold = new Option<int?>("--fold") { Description = "Zero-shot fold 0-3 (protocols zero-shot and zero-shot-generalized).", HelpName = "N" };
+        var scales = new Option<string?>("--scales") { Description = "Multi-scale evaluation: comma-separated scales of the input size whose logits are summed, e.g. 0.75,1,1.25 (default: single scale).", HelpName = "LIST" };
+        var flip = new Option<bool>("--flip") { Description = "Add the logits of the mirrored image (with --scales: at every scale)." };
+        var command = new Command("evaluate", "Evaluate a model on a labelled folder dataset (mIoU, pixel accuracy, per-class IoU), or run one of the evaluation protocols with --protocol.")
         {
-            data, split, labels, model, json, size, gpu, maxImages,
+            data, split, labels, model, json, size, gpu, maxImages, protocol, fold, scales, flip,
         };
-        command.SetAction(parsed => Run(console, parsed.GetRequiredValue(data), parsed.GetValue(split), parsed.GetValue(labels), parsed.GetValue(model),
-            parsed.GetValue(json), parsed.GetValue(size), parsed.GetValue(gpu), parsed.GetValue(maxImages)));
+        command.SetAction(parsed =>
+        {
+            var passes = new EvaluationPasses(CommonOptions.RequireValidSize(parsed.GetValue(size)), ParseScales(parsed.GetValue(scales)), parsed.GetValue(flip));
+            if (parsed.GetValue(protocol) is { } name)
+                return EvaluationProtocolRunner.Run(console, name, parsed.GetRequiredValue(data), parsed.GetValue(fold), parsed.GetValue(model), parsed.GetValue(json), passes, parsed.GetValue(gpu));
+            return Run(console, parsed.GetRequiredValue(data), parsed.GetValue(split), parsed.GetValue(labels), parsed.GetValue(model),
+                parsed.GetValue(json), passes, parsed.GetValue(gpu), parsed.GetValue(maxImages));
+        });
         return command;
     }
 
-    private static int Run(CliConsole console, string dataFolder, string? splitList, string? labelText, string? modelPath, bool asJson, int? size, int? gpu, int? maxImages)
+    /// <summary>Parses <c>--scales</c>: positive numbers separated by commas.</summary>
+    internal static IReadOnlyList<double>? ParseScales(string? text)
+    {
+        if (text is null)
+            return null;
+        var scales = new List<double>();
+        foreach (string part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!double.TryParse(part, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double scale) || !(scale is > 0 and <= 4))
+                throw new CommandFailure($"--scales '{text}': '{part}' is not a scale; give numbers in (0, 4] separated by commas, e.g. 0.75,1,1.25.");
+            scales.Add(scale);
+        }
+        if (scales.Count == 0)
+            throw new CommandFailure($"--scales '{text}' names no scale; give numbers separated by commas, e.g. 0.75,1,1.25.");
+        return scales;
+    }
+
+    private static int Run(CliConsole console, string dataFolder, string? splitList, string? labelText, string? modelPath, bool asJson, EvaluationPasses passes, int? gpu, int? maxImages)
     {
         if (!Directory.Exists(dataFolder))
             throw new CommandFailure($"Dataset folder '{dataFolder}' does not exist.");
         string? split = ResolveSplit(dataFolder, splitList);
-        CommonOptions.RequireValidSize(size);
         if (maxImages is <= 0)
             throw new CommandFailure($"--max-images {maxImages} must be positive.");
         string? package = ModelLoading.Validate(modelPath);
@@ -57,14 +83,9 @@ internal static class EvaluateCommand
 
         using var segmentationModel = ModelLoading.Load(package, gpu, console);
         var clock = Stopwatch.StartNew();
-        SegmentationPredictor predict = (image, labels) =>
-        {
-            using var mlImage = ToMLImage(image);
-            var encoded = segmentationModel.EncodeImage(mlImage, size);
-            return segmentationModel.Segment(encoded, segmentationModel.EncodeLabels(labels)).Mask;
-        };
-        string title = $"{options.Name}{(split is null ? "" : $" {Path.GetFileNameWithoutExtension(split)}")}";
-        var metrics = SegmentationEvaluator.EvaluateFixedLabels(dataset, predict, title: title, log: log);
+        var segmenter = passes.Segmenter(segmentationModel);
+        string title = $"{options.Name}{(split is null ? "" : $" {Path.GetFileNameWithoutExtension(split)}")}{passes.Describe()}";
+        var metrics = SegmentationEvaluator.EvaluateFixedLabels(dataset, segmenter.Predictor, title: title, log: log);
         double seconds = clock.Elapsed.TotalSeconds;
 
         if (asJson)
@@ -103,19 +124,6 @@ internal static class EvaluateCommand
         if (named.Count != labels.Count)
             throw new CommandFailure($"--labels gives {labels.Count} labels but '{classesPath}' has {named.Count} non-void classes ({string.Join(", ", named)}); give one label per class, in that order.");
         return named.Zip(labels).ToDictionary(p => p.First, p => p.Second);
-    }
-
-    private static MLImage ToMLImage(RgbImage image)
-    {
-        var rgba = new byte[image.Width * image.Height * 4];
-        for (int i = 0, j = 0; i < image.Pixels.Length; i += 3, j += 4)
-        {
-            rgba[j] = image.Pixels[i];
-            rgba[j + 1] = image.Pixels[i + 1];
-            rgba[j + 2] = image.Pixels[i + 2];
-            rgba[j + 3] = 255;
-        }
-        return MLImage.CreateFromPixels(image.Width, image.Height, MLPixelFormat.Rgba32, rgba);
     }
 
     private static string ToJson(LanguageSegmentationModel model, FolderDataset dataset, string? split, SegmentationMetrics metrics, double seconds)

@@ -85,7 +85,7 @@ internal static class InfoCommand
         "clip" => $"clip (graph {text.Graph}, tokenizer {text.Tokenizer}), context {text.ContextLength}",
         "table" => $"table ({text.Table}: fixed labels only)",
         _ => text.Kind,
-    } + (text.Prompt is null ? "" : $", prompt \"{text.Prompt}\"");
+    } + (text.PromptTemplates() is { Count: > 0 } prompts ? $", prompts \"{string.Join("\" | \"", prompts)}\"" : "");
 
     private sealed record FileCheck(string Name, long ExpectedBytes, long? ActualBytes, string ExpectedSha256, string Status);
 

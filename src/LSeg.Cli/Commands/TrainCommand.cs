@@ -69,7 +69,7 @@ internal static class TrainCommand
                 ["trainedOn"] = string.Join(", ", config.Datasets.Select(d => d.Name)),
                 ["epochs"] = result.State.EpochsCompleted.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["command"] = $"lseg train --config {Path.GetFileName(configPath)}",
-            });
+            }, prompts: config.TextPrompts);
         }
         var labels = TrainedModelFiles.TrainingLabels(config);
         string zipPath = Path.Combine(output, ZipFileName);

@@ -188,7 +188,23 @@ public sealed class TextEncoderInfo
     public string? Table { get; init; }
 
     /// <summary>Optional prompt template applied to each label before encoding, with <c>{0}</c> for the label (none in the paper).</summary>
+    /// <remarks>Kept for packages that name one template; <see cref="Prompts"/> names several. A manifest sets at most one of the two.</remarks>
     public string? Prompt { get; init; }
+
+    /// <summary>
+    /// Optional prompt templates, each with <c>{0}</c> for the label: a label's embedding is the mean of the normalised
+    /// embeddings of its prompts (prompt ensembling). Null or empty: labels are encoded as given.
+    /// </summary>
+    public string[]? Prompts { get; init; }
+
+    /// <summary>The templates to apply: <see cref="Prompts"/>, else <see cref="Prompt"/>, else none.</summary>
+    /// <exception cref="InvalidDataException">Both <see cref="Prompt"/> and <see cref="Prompts"/> are set.</exception>
+    public IReadOnlyList<string> PromptTemplates()
+    {
+        if (!string.IsNullOrEmpty(Prompt) && Prompts is { Length: > 0 })
+            throw new InvalidDataException("The manifest's text encoder sets both 'prompt' and 'prompts'; keep one.");
+        return Prompts is { Length: > 0 } ? Prompts : string.IsNullOrEmpty(Prompt) ? [] : [Prompt];
+    }
 }
 
 /// <summary>Names of the graph files inside a package.</summary>

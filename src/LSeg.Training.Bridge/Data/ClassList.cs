@@ -41,6 +41,9 @@ public sealed class ClassList
     public IReadOnlyList<(int Index, string Name)> LabelClasses =>
         _names.Where(p => p.Key != VoidIndex).Select(p => (p.Key, p.Value)).ToList();
 
+    /// <summary>Whether a class has this name (case-insensitive).</summary>
+    public bool Contains(string name) => _names.Values.Any(n => string.Equals(n, name, StringComparison.OrdinalIgnoreCase));
+
     /// <summary>Index of the class with this name (case-insensitive).</summary>
     /// <exception cref="ArgumentException">No class has that name.</exception>
     public int IndexOf(string name)

@@ -2,9 +2,9 @@ namespace LSeg.Training.Bridge.Data;
 
 /// <summary>
 /// Turns planned batches into <see cref="TrainingBatch"/>es: augmented crops with targets in each dataset's training
-/// label set, and (with probability <see cref="EpisodeProbability"/>) 2-way <c>["other", c]</c> episodes where c is a
-/// training label present in the crop. Randomness comes from (seed, epoch, batch index) only, so a batch is the same
-/// whenever it is built.
+/// label set, then the batch's labels as <see cref="LabelSamplingOptions"/> decides (full set, subset + "other", or
+/// 2-way <c>["other", c]</c> episodes; distractors added to the first two). Randomness comes from (seed, epoch, batch
+/// index) only, so a batch is the same whenever it is built.
 /// </summary>
 public sealed class TrainingBatchBuilder
 {
@@ -12,26 +12,35 @@ public sealed class TrainingBatchBuilder
     private readonly IReadOnlyList<TrainingLabelSet> _labelSets;
     private readonly Augmenter _augmenter;
     private readonly int _seed;
+    private readonly LabelSamplingOptions _sampling;
+    private readonly DistractorVocabulary? _distractors;
 
     /// <summary>Creates a builder over datasets and their training label sets (same order).</summary>
-    public TrainingBatchBuilder(IReadOnlyList<FolderDataset> datasets, IReadOnlyList<TrainingLabelSet> labelSets, Augmenter augmenter, int seed, double episodeProbability = 0)
+    /// <param name="datasets">The training datasets.</param>
+    /// <param name="labelSets">Each dataset's training labels.</param>
+    /// <param name="augmenter">Makes the crops.</param>
+    /// <param name="seed">Seed of every random choice.</param>
+    /// <param name="sampling">Label sampling; null: every batch uses its dataset's full label set.</param>
+    /// <param name="distractors">Where distractor names come from; needed when <paramref name="sampling"/> asks for distractors.</param>
+    public TrainingBatchBuilder(IReadOnlyList<FolderDataset> datasets, IReadOnlyList<TrainingLabelSet> labelSets, Augmenter augmenter, int seed,
+        LabelSamplingOptions? sampling = null, DistractorVocabulary? distractors = null)
     {
         ArgumentNullException.ThrowIfNull(datasets);
         ArgumentNullException.ThrowIfNull(labelSets);
         ArgumentNullException.ThrowIfNull(augmenter);
         if (datasets.Count != labelSets.Count)
             throw new ArgumentException($"Need one label set per dataset: {datasets.Count} datasets, {labelSets.Count} label sets.");
-        if (episodeProbability is < 0 or > 1)
-            throw new ArgumentOutOfRangeException(nameof(episodeProbability), episodeProbability, "must be in [0, 1].");
+        sampling ??= new LabelSamplingOptions();
+        sampling.Validate();
+        if (sampling.Distractors > 0 && distractors is null)
+            throw new ArgumentException($"The label sampling asks for {sampling.Distractors} distractors per batch; pass a {nameof(DistractorVocabulary)}.", nameof(distractors));
         _datasets = datasets;
         _labelSets = labelSets;
         _augmenter = augmenter;
         _seed = seed;
-        EpisodeProbability = episodeProbability;
+        _sampling = sampling;
+        _distractors = distractors;
     }
-
-    /// <summary>Probability that a batch is a 2-way <c>["other", c]</c> episode batch.</summary>
-    public double EpisodeProbability { get; }
 
     /// <summary>Builds batch number <paramref name="batchIndex"/> of <paramref name="epoch"/>.</summary>
     public TrainingBatch Build(PlannedBatch planned, int epoch, int batchIndex)
@@ -44,7 +53,9 @@ public sealed class TrainingBatchBuilder
         var pixels = new float[count * 3 * h * w];
         var targets = new byte[count * h * w];
         var seeds = Enumerable.Range(0, count).Select(_ => random.Next()).ToArray();
-        bool episode = EpisodeProbability > 0 && random.NextDouble() < EpisodeProbability;
+        double draw = random.NextDouble();
+        bool episode = draw < _sampling.EpisodeProbability;
+        bool subset = !episode && draw < _sampling.EpisodeProbability + _sampling.SubsetProbability;
         int[]? episodeLabels = episode ? new int[count] : null;
         Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i =>
         {
@@ -55,7 +66,49 @@ public sealed class TrainingBatchBuilder
             if (episodeLabels is not null)
                 episodeLabels[i] = MakeEpisode(sampleTargets, labelSet.ClassIndices.Count, sampleRandom);
         });
-        return new TrainingBatch(planned.Dataset, count, h, w, pixels, targets, episodeLabels);
+        if (episode)
+            return new TrainingBatch(planned.Dataset, count, h, w, pixels, targets, [ZeroShotFolds.OtherLabel, .. labelSet.Texts], episodeLabels);
+
+        var labels = subset ? MakeSubset(targets, labelSet.Texts, _sampling.KeepProbability, random) : [.. labelSet.Texts];
+        if (_sampling.Distractors > 0)
+        {
+            var present = PresentTargets(targets, labelSet.Texts.Count).Select(t => labelSet.Texts[t]).ToList();
+            labels.AddRange(_distractors!.Draw(planned.Dataset, present, _sampling.Distractors, random));
+        }
+        return new TrainingBatch(planned.Dataset, count, h, w, pixels, targets, labels);
+    }
+
+    /// <summary>
+    /// Keeps each label present in the batch with probability <paramref name="keep"/> (at least one), rewrites the
+    /// targets to index the returned list (kept labels in training order, then <c>"other"</c>, which every label
+    /// left out maps to) and returns that list.
+    /// </summary>
+    internal static List<string> MakeSubset(Span<byte> targets, IReadOnlyList<string> texts, double keep, Random random)
+    {
+        var present = PresentTargets(targets, texts.Count);
+        if (present.Count == 0)
+            return [.. texts];
+        var kept = present.Where(_ => random.NextDouble() < keep).ToList();
+        if (kept.Count == 0)
+            kept.Add(present[random.Next(present.Count)]);
+        var newTarget = Enumerable.Repeat((byte)kept.Count, 256).ToArray(); // default: "other", after the kept labels
+        for (int k = 0; k < kept.Count; k++)
+            newTarget[kept[k]] = (byte)k;
+        newTarget[Augmenter.IgnoreTarget] = Augmenter.IgnoreTarget;
+        for (int i = 0; i < targets.Length; i++)
+            targets[i] = newTarget[targets[i]];
+        return [.. kept.Select(k => texts[k]), ZeroShotFolds.OtherLabel];
+    }
+
+    private static List<int> PresentTargets(ReadOnlySpan<byte> targets, int labelCount)
+    {
+        var seen = new bool[labelCount];
+        foreach (byte t in targets)
+        {
+            if (t != Augmenter.IgnoreTarget)
+                seen[t] = true;
+        }
+        return Enumerable.Range(0, labelCount).Where(c => seen[c]).ToList();
     }
 
     /// <summary>
@@ -64,19 +117,13 @@ public sealed class TrainingBatchBuilder
     /// </summary>
     internal static int MakeEpisode(Span<byte> targets, int labelCount, Random random)
     {
-        var counts = new int[labelCount];
-        foreach (byte t in targets)
-        {
-            if (t != Augmenter.IgnoreTarget)
-                counts[t]++;
-        }
-        var present = Enumerable.Range(0, labelCount).Where(c => counts[c] > 0).ToArray();
-        if (present.Length == 0)
+        var present = PresentTargets(targets, labelCount);
+        if (present.Count == 0)
         {
             targets.Fill(Augmenter.IgnoreTarget);
             return 0;
         }
-        int chosen = present[random.Next(present.Length)];
+        int chosen = present[random.Next(present.Count)];
         for (int i = 0; i < targets.Length; i++)
         {
             if (targets[i] != Augmenter.IgnoreTarget)

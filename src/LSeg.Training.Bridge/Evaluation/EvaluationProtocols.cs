@@ -36,4 +36,40 @@ public static class EvaluationProtocols
             throw new InvalidDataException($"CamVid classes are [{string.Join(", ", names)}]; the protocol expects [{string.Join(", ", CamVidLabels)}].");
         return SegmentationEvaluator.EvaluateFixedLabels(dataset, predict, title: "CamVid val, 11 text labels", log: log);
     }
+
+    /// <summary>CCP (Clothing Co-Parsing) <c>val.txt</c> with its 59 class names as labels (<c>background</c>, class 0, is a label: the scene around the person).</summary>
+    public static SegmentationMetrics CcpVal(string ccpRoot, SegmentationPredictor predict, Action<string>? log = null)
+    {
+        var dataset = FolderDataset.Load(new FolderDatasetOptions { Name = "ccp", Folder = ccpRoot, Split = "val.txt" }, log);
+        return SegmentationEvaluator.EvaluateFixedLabels(dataset, predict, title: "CCP val, 59 labels", log: log);
+    }
+
+    /// <summary>
+    /// Absent labels on MSRC-v2 <c>test.txt</c>: each image offered its true classes plus 3 names drawn with
+    /// <paramref name="seed"/> from the CamVid and CCP vocabularies (catch-all words excepted).
+    /// </summary>
+    /// <param name="dataRoot">The folder holding <c>msrc-v2/</c>, <c>camvid/</c> and <c>ccp/</c>.</param>
+    /// <param name="predict">The model.</param>
+    /// <param name="seed">Seed of the draws.</param>
+    /// <param name="log">Progress, or null.</param>
+    public static AbsentLabelResult MsrcAbsentLabels(string dataRoot, SegmentationPredictor predict, int seed = 1, Action<string>? log = null)
+    {
+        var dataset = FolderDataset.Load(new FolderDatasetOptions { Name = "msrc-v2", Folder = Path.Combine(dataRoot, "msrc-v2"), Split = "test.txt" }, log);
+        var vocabulary = AbsentNameVocabulary(dataRoot);
+        return AbsentLabelEvaluator.Evaluate(dataset, predict, vocabulary, count: 3, seed: seed, log: log);
+    }
+
+    /// <summary>The names the absent-label protocol draws from: CamVid's label texts, then CCP's class names.</summary>
+    public static IReadOnlyList<string> AbsentNameVocabulary(string dataRoot)
+    {
+        var ccp = ClassList.Load(Path.Combine(dataRoot, "ccp", "classes.txt"));
+        return [.. CamVidLabels, .. ccp.LabelClasses.Select(c => c.Name)];
+    }
+
+    /// <summary>MSRC-v2 zero-shot fold <paramref name="fold"/>, generalized: every seen class name plus the unseen class c offered together.</summary>
+    public static ZeroShotFoldResult MsrcZeroShotFoldGeneralized(string msrcRoot, int fold, SegmentationPredictor predict, Action<string>? log = null)
+    {
+        var dataset = FolderDataset.Load(new FolderDatasetOptions { Name = "msrc-v2", Folder = msrcRoot, Split = "test.txt" }, log);
+        return ZeroShotEvaluator.EvaluateFoldGeneralized(dataset, predict, ZeroShotFolds.MsrcFold(fold), fold, log: log);
+    }
 }

@@ -6,8 +6,10 @@ namespace LSeg.Training.Bridge.Evaluation;
 
 /// <summary>
 /// Segments images through an exported model package with <see cref="LanguageSegmentationModel"/> (ONNX Runtime):
-/// exactly the path an application gets. The image is encoded at <see cref="InputSize"/> (the longer side, rounded to
-/// a multiple of 32; the package's <c>defaultInputSize</c> when null) and the label map comes back at the image's size.
+/// exactly the path an application gets. Single scale: the image is encoded at <see cref="InputSize"/> (the longer
+/// side, rounded to a multiple of 32; the package's <c>defaultInputSize</c> when null) and the label map comes back at
+/// the image's size. Multi-scale and flip (the paper's evaluation): the logits of every scale, and of the mirrored
+/// image, are resized bilinearly to the image's size and summed before the argmax.
 /// Label embeddings are cached by the model, so a fixed label set is encoded once per split.
 /// </summary>
 public sealed class PackageSegmenter
@@ -15,15 +17,32 @@ public sealed class PackageSegmenter
     private readonly LanguageSegmentationModel _model;
 
     /// <summary>Wraps a loaded model (not owned: the caller disposes it).</summary>
-    public PackageSegmenter(LanguageSegmentationModel model, int? inputSize = null)
+    /// <param name="model">The loaded package.</param>
+    /// <param name="inputSize">Longer side at scale 1, or null for the package's default.</param>
+    /// <param name="scales">Scales of <paramref name="inputSize"/> whose logits are summed; null or [1]: single scale.</param>
+    /// <param name="flip">Add the logits of the mirrored image.</param>
+    public PackageSegmenter(LanguageSegmentationModel model, int? inputSize = null, IReadOnlyList<double>? scales = null, bool flip = false)
     {
         ArgumentNullException.ThrowIfNull(model);
+        if (scales is not null && scales.Any(s => !(s > 0)))
+            throw new ArgumentOutOfRangeException(nameof(scales), string.Join(", ", scales), "Every scale must be positive.");
         _model = model;
         InputSize = inputSize;
+        Scales = scales is { Count: > 0 } ? scales : [1.0];
+        Flip = flip;
     }
 
-    /// <summary>Longer side the image encoder sees, or null for the package's default.</summary>
+    /// <summary>Longer side the image encoder sees at scale 1, or null for the package's default.</summary>
     public int? InputSize { get; }
+
+    /// <summary>Scales whose logits are summed ([1]: single scale).</summary>
+    public IReadOnlyList<double> Scales { get; }
+
+    /// <summary>Whether the mirrored image's logits are added.</summary>
+    public bool Flip { get; }
+
+    /// <summary>True when more than one pass is combined (multi-scale or flip).</summary>
+    public bool CombinesPasses => Flip || Scales.Count > 1 || Scales[0] != 1.0;
 
     /// <summary>The predictor to hand to the evaluators.</summary>
     public SegmentationPredictor Predictor => Predict;
@@ -32,10 +51,74 @@ public sealed class PackageSegmenter
     public int[] Predict(RgbImage image, IReadOnlyList<string> labels)
     {
         ArgumentNullException.ThrowIfNull(image);
-        using var mlImage = ToMLImage(image);
         var encodedLabels = _model.EncodeLabels(labels);
-        var encoded = _model.EncodeImage(mlImage, InputSize);
-        return _model.Segment(encoded, encodedLabels).Mask;
+        if (!CombinesPasses)
+        {
+            using var mlImage = ToMLImage(image);
+            return _model.Segment(_model.EncodeImage(mlImage, InputSize), encodedLabels).Mask;
+        }
+        int n = encodedLabels.Count, plane = image.Width * image.Height;
+        var sum = new float[n * plane];
+        int baseSize = InputSize ?? _model.Manifest.DefaultInputSize;
+        foreach (double scale in Scales)
+        {
+            int size = Math.Max(_model.Manifest.InputSizeMultiple, (int)Math.Round(baseSize * scale / _model.Manifest.InputSizeMultiple) * _model.Manifest.InputSizeMultiple);
+            AddLogits(image, encodedLabels, size, mirrored: false, sum);
+            if (Flip)
+                AddLogits(image, encodedLabels, size, mirrored: true, sum);
+        }
+        var prediction = new int[plane];
+        for (int p = 0; p < plane; p++)
+        {
+            int best = 0;
+            for (int k = 1; k < n; k++)
+            {
+                if (sum[k * plane + p] > sum[best * plane + p])
+                    best = k;
+            }
+            prediction[p] = best;
+        }
+        return prediction;
+    }
+
+    // Adds the logits of one pass, resized bilinearly (pixel centres aligned) to the image's size, mirrored back if needed.
+    private void AddLogits(RgbImage image, LabelEmbeddings labels, int size, bool mirrored, float[] sum)
+    {
+        using var mlImage = ToMLImage(mirrored ? Mirror(image) : image);
+        var (logits, width, height) = _model.ComputeLogits(mlImage, labels, size);
+        int w = image.Width, h = image.Height, plane = w * h, inPlane = width * height;
+        double scaleX = (double)width / w, scaleY = (double)height / h;
+        for (int y = 0; y < h; y++)
+        {
+            double sy = Math.Clamp((y + 0.5) * scaleY - 0.5, 0, height - 1);
+            int y0 = (int)sy, y1 = Math.Min(y0 + 1, height - 1);
+            float fy = (float)(sy - y0);
+            for (int x = 0; x < w; x++)
+            {
+                int sourceX = mirrored ? w - 1 - x : x;
+                double sx = Math.Clamp((sourceX + 0.5) * scaleX - 0.5, 0, width - 1);
+                int x0 = (int)sx, x1 = Math.Min(x0 + 1, width - 1);
+                float fx = (float)(sx - x0);
+                for (int k = 0; k < labels.Count; k++)
+                {
+                    int o = k * inPlane;
+                    float top = logits[o + y0 * width + x0] * (1 - fx) + logits[o + y0 * width + x1] * fx;
+                    float bottom = logits[o + y1 * width + x0] * (1 - fx) + logits[o + y1 * width + x1] * fx;
+                    sum[k * plane + y * w + x] += top * (1 - fy) + bottom * fy;
+                }
+            }
+        }
+    }
+
+    private static RgbImage Mirror(RgbImage image)
+    {
+        var pixels = new byte[image.Pixels.Length];
+        for (int y = 0; y < image.Height; y++)
+        {
+            for (int x = 0; x < image.Width; x++)
+                Array.Copy(image.Pixels, (y * image.Width + x) * 3, pixels, (y * image.Width + image.Width - 1 - x) * 3, 3);
+        }
+        return new RgbImage(image.Width, image.Height, pixels);
     }
 
     /// <summary>An ML.NET image with the same pixels (RGBA, opaque).</summary>

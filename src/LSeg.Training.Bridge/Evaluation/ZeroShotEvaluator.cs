@@ -30,7 +30,26 @@ public static class ZeroShotEvaluator
 {
     /// <summary>Evaluates the classes <paramref name="foldClassNames"/> of <paramref name="dataset"/>.</summary>
     public static ZeroShotFoldResult EvaluateFold(FolderDataset dataset, SegmentationPredictor predict, IReadOnlyList<string> foldClassNames,
-        int fold, string otherLabel = ZeroShotFolds.OtherLabel, Action<string>? log = null)
+        int fold, string otherLabel = ZeroShotFolds.OtherLabel, Action<string>? log = null) =>
+        Evaluate(dataset, predict, foldClassNames, fold, [otherLabel], otherLabel, log);
+
+    /// <summary>
+    /// The generalized setting: each episode offers every seen class name (the dataset's classes outside the fold) plus
+    /// the unseen class c; c is scored as foreground, everything else as background (a pixel given to any seen name is
+    /// background).
+    /// </summary>
+    public static ZeroShotFoldResult EvaluateFoldGeneralized(FolderDataset dataset, SegmentationPredictor predict, IReadOnlyList<string> foldClassNames,
+        int fold, Action<string>? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        var seen = dataset.LabelClassIndices.Where(c => !foldClassNames.Contains(dataset.Classes.Names[c], StringComparer.OrdinalIgnoreCase))
+            .Select(c => dataset.TextLabels[c]).ToList();
+        return Evaluate(dataset, predict, foldClassNames, fold, seen, "seen classes", log);
+    }
+
+    // Episodes with the label set background + [c]; a prediction of any background label counts as background (0).
+    private static ZeroShotFoldResult Evaluate(FolderDataset dataset, SegmentationPredictor predict, IReadOnlyList<string> foldClassNames,
+        int fold, IReadOnlyList<string> backgroundLabels, string backgroundName, Action<string>? log)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(predict);
@@ -49,14 +68,16 @@ public static class ZeroShotEvaluator
             {
                 if (Array.IndexOf(sample.Labels.Pixels, (byte)classIndex) < 0)
                     continue;
-                int[] prediction = predict(sample.Image, [otherLabel, text]);
+                int[] prediction = predict(sample.Image, [.. backgroundLabels, text]);
                 SegmentationEvaluator.CheckSize(prediction, sample);
+                for (int p = 0; p < prediction.Length; p++)
+                    prediction[p] = prediction[p] == backgroundLabels.Count ? 1 : 0;
                 matrix.Add(SegmentationEvaluator.MapTruth(sample.Labels, truthOfValue), prediction);
                 count++;
             }
             all.Add(matrix);
             episodes += count;
-            var metrics = SegmentationMetrics.From(matrix, [otherLabel, text], $"fold {fold}: [{otherLabel}, {text}]", count);
+            var metrics = SegmentationMetrics.From(matrix, [backgroundName, text], $"fold {fold}: [{backgroundName}, {text}]", count);
             perClass.Add(metrics);
             log?.Invoke($"fold {fold} class '{text}': {count} episodes, foreground IoU {100 * metrics.ClassIoU[1]:F1}");
         }

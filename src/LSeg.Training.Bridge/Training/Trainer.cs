@@ -41,134 +41,41 @@ public static class Trainer
         torch.set_num_threads(config.Threads);
         torch.manual_seed(config.Seed);
         string output = Path.GetFullPath(config.OutputDirectory);
-        Directory.CreateDirectory(output);
-        var store = new CheckpointStore(Path.Combine(output, "checkpoints"));
-        string? last = store.Find("last");
-        if (resume && last is null)
-            throw new InvalidOperationException($"Cannot resume: '{store.Directory}' holds no complete checkpoint. Start without resume.");
-        if (!resume && last is not null)
-            throw new InvalidOperationException($"'{output}' already holds a training run (checkpoint '{last}'). Resume it, or choose another outputDirectory.");
+        var store = OpenCheckpoints(output, resume, out string? last);
         File.WriteAllText(Path.Combine(output, "config.json"), config.ToJson());
 
-        var excluded = config.ZeroShotFold is int fold ? ZeroShotFolds.MsrcFold(fold) : [];
-        var datasets = config.Datasets.Select(d => FolderDataset.Load(d.ToOptions(), log)).ToList();
-        var labelSets = datasets.Select((d, i) => new TrainingLabelSet(d, (config.Datasets[i].ExcludedClasses ?? []).Concat(excluded).Distinct())).ToList();
-        var validation = config.Validation.Select(d => FolderDataset.Load(d.ToOptions(), log).EvenlySpacedSubset(config.ValidationMaxImages)).ToList();
-        foreach (var (set, i) in labelSets.Select((s, i) => (s, i)))
-            log($"dataset {datasets[i].Name} trains with {set.Texts.Count} labels: {string.Join(", ", set.Texts)}");
-
+        var data = TrainingData.Load(config, log);
         var device = ResolveDevice(config.Device);
         var netConfig = ToNetConfig(config);
-        var initialWeights = config.InitialModel is { } initialModel ? ModelPackageWeights.Read(initialModel) : null;
-        if (initialWeights is not null)
-            RequirePackageFits(config.InitialModel!, initialWeights, netConfig, config.TextEncoder);
-        using var net = LSegNet.Create(netConfig, config.PretrainedBackbone && initialWeights is null);
-        if (initialWeights is not null && last is null)
-        {
-            initialWeights.LoadInto(net);
-            log($"fine-tuning: weights of model package '{config.InitialModel}'");
-        }
+        using var net = BuildNetwork(config, netConfig, resumeFrom: last, log);
         net.to(device);
-        var trainingLabels = labelSets.SelectMany(s => s.Texts).Append(ZeroShotFolds.OtherLabel).Distinct(StringComparer.Ordinal).ToList();
-        using var labelTable = CreateLabelTable(config, output, trainingLabels, device);
-
-        var decoderParameters = net.DecoderParameters().ToList();
+        var frozen = FreezeParameters(net, config.Freeze);
+        using var labelTable = CreateLabelTable(config, output, data.AllLabels, device);
+        var decoderParameters = Trainable(net.DecoderParameters()).ToList();
         if (labelTable.Learned is not null)
             decoderParameters.Add(labelTable.Learned);
-        using var optimizer = CreateOptimizer(config, net.BackboneParameters(), decoderParameters);
+        using var optimizer = CreateOptimizer(config, Trainable(net.BackboneParameters()), decoderParameters);
+        var state = last is null ? new TrainingState() : RestoreCheckpoint(last, net, optimizer, labelTable, log);
 
-        var state = new TrainingState();
-        if (last is not null)
-        {
-            state = CheckpointStore.ReadState(last);
-            net.load(Path.Combine(last, ModelFileName));
-            optimizer.load_state_dict(Path.Combine(last, OptimizerFileName));
-            labelTable.LoadLearned(Path.Combine(last, LabelTableFileName));
-            log($"resumed from '{last}': {state.EpochsCompleted} epochs done, {state.Steps} steps, best mIoU {Percent(state.BestScore)} at epoch {state.BestEpoch + 1}");
-        }
-
-        var augmenter = new Augmenter(config.Augmentation);
-        var builder = new TrainingBatchBuilder(datasets, labelSets, augmenter, config.Seed, config.EpisodeProbability);
-        int batchesPerEpoch = BatchPlan.ForEpoch(datasets.Select(d => d.Samples.Count).ToList(), config.BatchSize, config.Seed, 0).Count;
+        var builder = new TrainingBatchBuilder(data.Datasets, data.LabelSets, new Augmenter(config.Augmentation), config.Seed, config.LabelSampling, data.Distractors);
+        int batchesPerEpoch = BatchPlan.ForEpoch(data.Datasets.Select(d => d.Samples.Count).ToList(), config.BatchSize, config.Seed, 0).Count;
         int stepsPerEpoch = (batchesPerEpoch + config.GradientAccumulation - 1) / config.GradientAccumulation;
         var schedule = new PolynomialLearningRate(config.LearningRate, stepsPerEpoch * config.Epochs, config.PolyPower, config.WarmupSteps);
         log($"training {config.Name}: {config.Epochs} epochs × {batchesPerEpoch} batches of {config.BatchSize} crops {config.Augmentation.CropHeight}×{config.Augmentation.CropWidth}, " +
-            $"{config.Optimizer} lr {config.LearningRate:G3} (decoder ×{config.DecoderLearningRateMultiplier}), {stepsPerEpoch * config.Epochs} steps, {config.Threads} threads");
+            $"{config.Optimizer} lr {config.LearningRate:G3} (decoder ×{config.DecoderLearningRateMultiplier}), {stepsPerEpoch * config.Epochs} steps, {config.Threads} threads" +
+            (frozen.Count > 0 ? $"; frozen: {string.Join(", ", config.Freeze!)} ({frozen.Count} modules)" : ""));
 
         var sessionClock = Stopwatch.StartNew();
         double secondsBefore = state.Seconds;
-        double secondsPerBatch = double.NaN;
+        var context = new EpochContext(config, net, labelTable, optimizer, builder, schedule, frozen, batchesPerEpoch, log, cancellation);
         for (int epoch = state.EpochsCompleted; epoch < config.Epochs; epoch++)
         {
-            cancellation.ThrowIfCancellationRequested();
-            var epochClock = Stopwatch.StartNew();
-            var plan = BatchPlan.ForEpoch(datasets.Select(d => d.Samples.Count).ToList(), config.BatchSize, config.Seed, epoch);
-            net.train();
-            double lossSum = 0;
-            int lossCount = 0, images = 0;
-            var windowClock = Stopwatch.StartNew();
-            int windowImages = 0;
-            for (int b = 0; b < plan.Count; b++)
-            {
-                cancellation.ThrowIfCancellationRequested();
-                var batch = builder.Build(plan[b], epoch, b);
-                double loss = TrainBatch(net, labelTable, labelSets[batch.Dataset], batch, config.GradientAccumulation);
-                if (!double.IsNaN(loss))
-                {
-                    lossSum += loss;
-                    lossCount++;
-                }
-                images += batch.Count;
-                windowImages += batch.Count;
-                bool stepNow = (b + 1) % config.GradientAccumulation == 0 || b + 1 == plan.Count;
-                if (stepNow)
-                {
-                    SetLearningRates(optimizer, schedule.At(state.Steps), config.DecoderLearningRateMultiplier);
-                    optimizer.step();
-                    optimizer.zero_grad();
-                    state.Steps++;
-                }
-                if ((b + 1) % 10 == 0 || b + 1 == plan.Count)
-                {
-                    double windowSeconds = windowClock.Elapsed.TotalSeconds;
-                    double perBatch = windowSeconds / Math.Max(1, (b % 10) + 1);
-                    secondsPerBatch = double.IsNaN(secondsPerBatch) ? perBatch : 0.7 * secondsPerBatch + 0.3 * perBatch;
-                    int remaining = (plan.Count - b - 1) + (config.Epochs - epoch - 1) * batchesPerEpoch;
-                    log(string.Create(CultureInfo.InvariantCulture,
-                        $"epoch {epoch + 1}/{config.Epochs} batch {b + 1}/{plan.Count} loss {lossSum / Math.Max(1, lossCount):F4} lr {schedule.At(state.Steps):E2} " +
-                        $"{windowImages / windowSeconds:F2} img/s ETA {TimeSpan.FromSeconds(remaining * secondsPerBatch):hh\\:mm\\:ss}"));
-                    windowClock.Restart();
-                    windowImages = 0;
-                }
-            }
-
-            var record = new EpochRecord { Epoch = epoch, TrainLoss = lossSum / Math.Max(1, lossCount), LearningRate = schedule.At(state.Steps) };
-            if (validation.Count > 0)
-            {
-                var segmenter = new TorchSegmenter(net, labelTable, config.ValidationLongSide);
-                foreach (var (v, i) in validation.Select((v, i) => (v, i)))
-                {
-                    var classes = ValidationClasses(v, config.Validation[i], excluded);
-                    var metrics = SegmentationEvaluator.EvaluateFixedLabels(v, segmenter.Predictor, classes);
-                    record.Validation[v.Name] = metrics.MeanIoU;
-                    log($"epoch {epoch + 1} validation {v.Name}: mIoU {Percent(metrics.MeanIoU)}, pixel accuracy {Percent(metrics.PixelAccuracy)}");
-                }
-                record.ValidationMeanIoU = record.Validation.Values.Average();
-            }
-            record.Seconds = epochClock.Elapsed.TotalSeconds;
+            var record = TrainEpoch(context, data, state, epoch);
+            ValidateEpoch(config, net, labelTable, data, record, log);
             state.History.Add(record);
             state.EpochsCompleted = epoch + 1;
             state.Seconds = secondsBefore + sessionClock.Elapsed.TotalSeconds;
-            bool best = validation.Count == 0 || double.IsNaN(state.BestScore) || record.ValidationMeanIoU > state.BestScore;
-            if (best)
-            {
-                state.BestScore = record.ValidationMeanIoU;
-                state.BestEpoch = epoch;
-            }
-            void WriteFiles(string dir) => SaveCheckpointFiles(dir, net, netConfig, optimizer, labelTable, config);
-            store.Save("last", WriteFiles, state);
-            if (best)
-                store.Save("best", WriteFiles, state);
+            bool best = SaveEpoch(store, state, record, net, netConfig, optimizer, labelTable, config, data.Validation.Count > 0);
             log(string.Create(CultureInfo.InvariantCulture,
                 $"epoch {epoch + 1}/{config.Epochs} done in {record.Seconds:F0} s: loss {record.TrainLoss:F4}{(best ? ", new best" : "")}; checkpoint saved"));
         }
@@ -176,7 +83,159 @@ public static class Trainer
         state.Seconds = secondsBefore + sessionClock.Elapsed.TotalSeconds;
         WriteHistory(output, state, config, log);
         string bestDirectory = store.Find("best") ?? store.Find("last")!;
-        return FinalEvaluation(config, output, bestDirectory, net, labelTable, state, excluded, log);
+        return FinalEvaluation(config, output, bestDirectory, net, labelTable, state, data.Excluded, log);
+    }
+
+    /// <summary>The run's checkpoint store; refuses to resume without a checkpoint or to start over an existing run.</summary>
+    private static CheckpointStore OpenCheckpoints(string output, bool resume, out string? last)
+    {
+        Directory.CreateDirectory(output);
+        var store = new CheckpointStore(Path.Combine(output, "checkpoints"));
+        last = store.Find("last");
+        if (resume && last is null)
+            throw new InvalidOperationException($"Cannot resume: '{store.Directory}' holds no complete checkpoint. Start without resume.");
+        if (!resume && last is not null)
+            throw new InvalidOperationException($"'{output}' already holds a training run (checkpoint '{last}'). Resume it, or choose another outputDirectory.");
+        return store;
+    }
+
+    /// <summary>The network: ImageNet backbone and random decoder, or a package's weights when fine-tuning (a resumed run loads its checkpoint later).</summary>
+    private static LSegNet BuildNetwork(TrainingConfig config, LSegNetConfig netConfig, string? resumeFrom, Action<string> log)
+    {
+        var initialWeights = config.InitialModel is { } initialModel ? ModelPackageWeights.Read(initialModel) : null;
+        if (initialWeights is not null)
+            RequirePackageFits(config.InitialModel!, initialWeights, netConfig, config.TextEncoder);
+        var net = LSegNet.Create(netConfig, config.PretrainedBackbone && initialWeights is null);
+        if (initialWeights is not null && resumeFrom is null)
+        {
+            initialWeights.LoadInto(net);
+            log($"fine-tuning: weights of model package '{config.InitialModel}'");
+        }
+        return net;
+    }
+
+    private static TrainingState RestoreCheckpoint(string last, LSegNet net, TorchSharp.Modules.OptimizerHelper optimizer, LabelEmbeddingTable labelTable, Action<string> log)
+    {
+        var state = CheckpointStore.ReadState(last);
+        net.load(Path.Combine(last, ModelFileName));
+        optimizer.load_state_dict(Path.Combine(last, OptimizerFileName));
+        labelTable.LoadLearned(Path.Combine(last, LabelTableFileName));
+        log($"resumed from '{last}': {state.EpochsCompleted} epochs done, {state.Steps} steps, best mIoU {Percent(state.BestScore)} at epoch {state.BestEpoch + 1}");
+        return state;
+    }
+
+    /// <summary>
+    /// Freezes the modules whose state-dict names start with one of <paramref name="prefixes"/>: their parameters get
+    /// no gradient (so autograd records nothing before the first trainable layer, which is what saves time) and are
+    /// left out of the optimizer; the returned modules are put back in evaluation mode each epoch so BatchNorm keeps
+    /// its running statistics.
+    /// </summary>
+    /// <exception cref="InvalidDataException">A prefix matches no parameter of the network.</exception>
+    internal static IReadOnlyList<nn.Module> FreezeParameters(LSegNet net, IReadOnlyList<string>? prefixes)
+    {
+        if (prefixes is null || prefixes.Count == 0)
+            return [];
+        bool Matches(string name) => prefixes.Any(p => name == p || name.StartsWith(p + ".", StringComparison.Ordinal));
+        foreach (string prefix in prefixes)
+        {
+            if (!net.named_parameters().Any(p => p.name == prefix || p.name.StartsWith(prefix + ".", StringComparison.Ordinal)))
+                throw new InvalidDataException($"freeze: '{prefix}' names no part of the network (parameters start with e.g. {string.Join(", ", net.named_children().Select(c => c.name))}; ResNet18 stages are pretrained.conv1, pretrained.bn1, pretrained.layer1 … layer4).");
+        }
+        foreach (var (name, parameter) in net.named_parameters())
+        {
+            if (Matches(name))
+                parameter.requires_grad = false;
+        }
+        return net.named_modules().Where(m => m.name.Length > 0 && Matches(m.name)).Select(m => m.module).ToList();
+    }
+
+    private static IEnumerable<TorchSharp.Modules.Parameter> Trainable(IEnumerable<TorchSharp.Modules.Parameter> parameters) =>
+        parameters.Where(p => p.requires_grad);
+
+    private sealed record EpochContext(TrainingConfig Config, LSegNet Net, LabelEmbeddingTable Labels, TorchSharp.Modules.OptimizerHelper Optimizer,
+        TrainingBatchBuilder Builder, PolynomialLearningRate Schedule, IReadOnlyList<nn.Module> Frozen, int BatchesPerEpoch, Action<string> Log, CancellationToken Cancellation);
+
+    /// <summary>One pass over the training data: forward/backward per batch, an optimizer step per accumulation, progress every 10 batches.</summary>
+    private static EpochRecord TrainEpoch(EpochContext context, TrainingData data, TrainingState state, int epoch)
+    {
+        var (config, net, labelTable, optimizer, builder, schedule, frozen, batchesPerEpoch, log, cancellation) = context;
+        cancellation.ThrowIfCancellationRequested();
+        var epochClock = Stopwatch.StartNew();
+        var plan = BatchPlan.ForEpoch(data.Datasets.Select(d => d.Samples.Count).ToList(), config.BatchSize, config.Seed, epoch);
+        net.train();
+        foreach (var module in frozen)
+            module.eval();
+        double lossSum = 0;
+        int lossCount = 0;
+        var windowClock = Stopwatch.StartNew();
+        int windowImages = 0;
+        double secondsPerBatch = double.NaN;
+        for (int b = 0; b < plan.Count; b++)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            var batch = builder.Build(plan[b], epoch, b);
+            double loss = TrainBatch(net, labelTable, batch, config.GradientAccumulation);
+            if (!double.IsNaN(loss))
+            {
+                lossSum += loss;
+                lossCount++;
+            }
+            windowImages += batch.Count;
+            if ((b + 1) % config.GradientAccumulation == 0 || b + 1 == plan.Count)
+            {
+                SetLearningRates(optimizer, schedule.At(state.Steps), config.DecoderLearningRateMultiplier);
+                optimizer.step();
+                optimizer.zero_grad();
+                state.Steps++;
+            }
+            if ((b + 1) % 10 == 0 || b + 1 == plan.Count)
+            {
+                double windowSeconds = windowClock.Elapsed.TotalSeconds;
+                double perBatch = windowSeconds / Math.Max(1, (b % 10) + 1);
+                secondsPerBatch = double.IsNaN(secondsPerBatch) ? perBatch : 0.7 * secondsPerBatch + 0.3 * perBatch;
+                int remaining = (plan.Count - b - 1) + (config.Epochs - epoch - 1) * batchesPerEpoch;
+                log(string.Create(CultureInfo.InvariantCulture,
+                    $"epoch {epoch + 1}/{config.Epochs} batch {b + 1}/{plan.Count} loss {lossSum / Math.Max(1, lossCount):F4} lr {schedule.At(state.Steps):E2} " +
+                    $"{windowImages / windowSeconds:F2} img/s ETA {TimeSpan.FromSeconds(remaining * secondsPerBatch):hh\\:mm\\:ss}"));
+                windowClock.Restart();
+                windowImages = 0;
+            }
+        }
+        return new EpochRecord { Epoch = epoch, TrainLoss = lossSum / Math.Max(1, lossCount), LearningRate = schedule.At(state.Steps), Seconds = epochClock.Elapsed.TotalSeconds };
+    }
+
+    private static void ValidateEpoch(TrainingConfig config, LSegNet net, LabelEmbeddingTable labelTable, TrainingData data, EpochRecord record, Action<string> log)
+    {
+        if (data.Validation.Count == 0)
+            return;
+        var clock = Stopwatch.StartNew();
+        var segmenter = new TorchSegmenter(net, labelTable, config.ValidationLongSide);
+        foreach (var (v, i) in data.Validation.Select((v, i) => (v, i)))
+        {
+            var classes = ValidationClasses(v, config.Validation[i], data.Excluded);
+            var metrics = SegmentationEvaluator.EvaluateFixedLabels(v, segmenter.Predictor, classes);
+            record.Validation[v.Name] = metrics.MeanIoU;
+            log($"epoch {record.Epoch + 1} validation {v.Name}: mIoU {Percent(metrics.MeanIoU)}, pixel accuracy {Percent(metrics.PixelAccuracy)}");
+        }
+        record.ValidationMeanIoU = record.Validation.Values.Average();
+        record.Seconds += clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Saves the <c>last</c> checkpoint, and <c>best</c> when the validation score improved; true when it did.</summary>
+    private static bool SaveEpoch(CheckpointStore store, TrainingState state, EpochRecord record, LSegNet net, LSegNetConfig netConfig,
+        TorchSharp.Modules.OptimizerHelper optimizer, LabelEmbeddingTable labelTable, TrainingConfig config, bool validated)
+    {
+        bool best = !validated || double.IsNaN(state.BestScore) || record.ValidationMeanIoU > state.BestScore;
+        if (best)
+        {
+            state.BestScore = record.ValidationMeanIoU;
+            state.BestEpoch = record.Epoch;
+        }
+        void WriteFiles(string dir) => SaveCheckpointFiles(dir, net, netConfig, optimizer, labelTable, config);
+        store.Save("last", WriteFiles, state);
+        if (best)
+            store.Save("best", WriteFiles, state);
+        return best;
     }
 
     private static TrainingResult FinalEvaluation(TrainingConfig config, string output, string bestDirectory, LSegNet net,
@@ -229,7 +288,11 @@ public static class Trainer
         var cache = File.Exists(cachePath)
             ? JsonSerializer.Deserialize<Dictionary<string, float[]>>(File.ReadAllText(cachePath)) ?? []
             : [];
-        var table = LabelEmbeddingTable.Frozen(MiniLmTextEncoder.Create, config.EmbeddingSize, cache, labels, device);
+        var prompts = config.TextPrompts ?? [];
+        Func<ILabelTextEncoder> encoder = prompts.Count == 0
+            ? MiniLmTextEncoder.Create
+            : () => new PromptedTextEncoder(MiniLmTextEncoder.Create(), prompts);
+        var table = LabelEmbeddingTable.Frozen(encoder, config.EmbeddingSize, cache, labels, device);
         File.WriteAllText(cachePath, JsonSerializer.Serialize(table.FrozenEmbeddings));
         return table;
     }
@@ -242,32 +305,24 @@ public static class Trainer
     }
 
     /// <summary>One forward/backward pass; returns the batch loss (NaN when every target was ignored).</summary>
-    private static double TrainBatch(LSegNet net, LabelEmbeddingTable labelTable, TrainingLabelSet labelSet, TrainingBatch batch, int accumulation)
+    private static double TrainBatch(LSegNet net, LabelEmbeddingTable labelTable, TrainingBatch batch, int accumulation)
     {
         using var scope = NewDisposeScope();
-        var pixels = tensor(batch.Pixels, [batch.Count, 3, batch.Height, batch.Width]).to(labelTable.Device);
-        var targets = tensor(batch.Targets, [batch.Count, batch.Height, batch.Width]).to(ScalarType.Int64).to(labelTable.Device);
         if (batch.Targets.All(t => t == Augmenter.IgnoreTarget))
             return double.NaN;
-        Tensor loss;
-        if (batch.EpisodeLabels is null)
-        {
-            var logits = net.forward(pixels, labelTable.Lookup(labelSet.Texts));
-            loss = SegmentationLoss.CrossEntropy(logits, targets);
-        }
-        else
-        {
-            var labels = labelSet.Texts.Prepend(ZeroShotFolds.OtherLabel).ToList();
-            var logits = net.forward(pixels, labelTable.Lookup(labels));
-            loss = SegmentationLoss.EpisodeCrossEntropy(logits, targets, batch.EpisodeLabels);
-        }
+        var pixels = tensor(batch.Pixels, [batch.Count, 3, batch.Height, batch.Width]).to(labelTable.Device);
+        var targets = tensor(batch.Targets, [batch.Count, batch.Height, batch.Width]).to(ScalarType.Int64).to(labelTable.Device);
+        var logits = net.forward(pixels, labelTable.Lookup(batch.Labels));
+        var loss = batch.EpisodeLabels is null
+            ? SegmentationLoss.CrossEntropy(logits, targets)
+            : SegmentationLoss.EpisodeCrossEntropy(logits, targets, batch.EpisodeLabels);
         (loss / accumulation).backward();
         return loss.item<float>();
     }
 
     private static IReadOnlyList<int> ValidationClasses(FolderDataset dataset, DatasetConfig config, IReadOnlyList<string> zeroShotExcluded)
     {
-        var excluded = (config.ExcludedClasses ?? []).Concat(dataset.Name.StartsWith("msrc", StringComparison.OrdinalIgnoreCase) ? zeroShotExcluded : [])
+        var excluded = (config.ExcludedClasses ?? []).Concat(zeroShotExcluded.Where(dataset.Classes.Contains))
             .Select(dataset.Classes.IndexOf).ToHashSet();
         return dataset.LabelClassIndices.Where(c => !excluded.Contains(c)).ToList();
     }

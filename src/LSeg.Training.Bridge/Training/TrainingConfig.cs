@@ -98,8 +98,22 @@ public sealed class TrainingConfig
     /// <summary>Optimizer steps of linear warm-up at the start (0: none).</summary>
     public int WarmupSteps { get; set; }
 
-    /// <summary>Probability that a training batch is a 2-way <c>["other", c]</c> episode (zero-shot training); 0: never.</summary>
-    public double EpisodeProbability { get; set; }
+    /// <summary>Which labels each batch is scored against: full sets, subsets + "other", 2-way episodes, distractors.</summary>
+    public LabelSamplingOptions LabelSampling { get; set; } = new();
+
+    /// <summary>
+    /// Prompt templates for the text encoder, each with <c>{0}</c> for the label (e.g. <c>"a photo of a {0}."</c>); with
+    /// several, a label's embedding is the mean of its prompts' normalised embeddings. Null or empty: labels as given.
+    /// The exported package records them, so applications encode labels the same way.
+    /// </summary>
+    public List<string>? TextPrompts { get; set; }
+
+    /// <summary>
+    /// Parts of the network that stay as loaded, by state-dict name prefix (e.g. <c>pretrained.conv1</c>,
+    /// <c>pretrained.bn1</c>, <c>pretrained.layer1</c>): no gradients, not in the optimizer, BatchNorm statistics kept.
+    /// Freezing the first layers of the backbone saves their backward pass, the costliest per pixel on a CPU.
+    /// </summary>
+    public List<string>? Freeze { get; set; }
 
     /// <summary>
     /// Fine-tuning: a model package folder (the default model, an earlier export) whose image-encoder and head weights
@@ -180,7 +194,26 @@ public sealed class TrainingConfig
         Require(WeightDecay >= 0, "weightDecay", WeightDecay, "≥ 0");
         Require(PolyPower >= 0, "polyPower", PolyPower, "≥ 0");
         Require(WarmupSteps >= 0, "warmupSteps", WarmupSteps, "≥ 0");
-        Require(EpisodeProbability is >= 0 and <= 1, "episodeProbability", EpisodeProbability, "in [0, 1]");
+        try
+        {
+            LabelSampling.Validate();
+        }
+        catch (Exception e) when (e is ArgumentException or FileNotFoundException)
+        {
+            throw new InvalidDataException($"{source}: labelSampling: {e.Message}", e);
+        }
+        foreach (string template in TextPrompts ?? [])
+        {
+            try
+            {
+                LSeg.MLNet.Text.PromptedTextEncoder.RequireTemplate(template);
+            }
+            catch (ArgumentException e)
+            {
+                throw new InvalidDataException($"{source}: textPrompts: {e.Message}", e);
+            }
+        }
+        Require(TextPrompts is null || TextPrompts.Count == 0 || TextEncoder != "fixed", "textPrompts", "set", "none with the fixed-label baseline (it has no text encoder)");
         Require(ZeroShotFold is null or (>= 0 and <= 3), "zeroShotFold", ZeroShotFold, "0 to 3 or null");
         Require(Device is "cpu" or "cuda", "device", Device, "cpu or cuda");
         Require(Threads > 0, "threads", Threads, "a positive count");

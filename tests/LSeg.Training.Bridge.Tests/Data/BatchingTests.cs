@@ -80,7 +80,7 @@ public class BatchingTests
         var dataset = FolderDataset.Load(folder.Options());
         var labelSet = new TrainingLabelSet(dataset);
         var augmenter = new Augmenter(new AugmentationOptions { CropHeight = 32, CropWidth = 32 });
-        var builder = new TrainingBatchBuilder([dataset], [labelSet], augmenter, seed: 3, episodeProbability: 1);
+        var builder = new TrainingBatchBuilder([dataset], [labelSet], augmenter, seed: 3, new LabelSamplingOptions { EpisodeProbability = 1 });
         var planned = new PlannedBatch(0, [0, 1, 2]);
 
         var a = builder.Build(planned, epoch: 0, batchIndex: 5);

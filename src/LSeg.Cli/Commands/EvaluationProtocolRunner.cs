@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LSeg.Cli.Common;
+using LSeg.MLNet;
+using LSeg.Training.Bridge.Data;
+using LSeg.Training.Bridge.Evaluation;
+
+namespace LSeg.Cli.Commands;
+
+/// <summary>How a model is run for an evaluation: input size, scales whose logits are summed, and flip.</summary>
+internal sealed record EvaluationPasses(int? InputSize, IReadOnlyList<double>? Scales, bool Flip)
+{
+    /// <summary>The package segmenter for these passes.</summary>
+    public PackageSegmenter Segmenter(LanguageSegmentationModel model) => new(model, InputSize, Scales, Flip);
+
+    /// <summary>A short description for titles ("" for plain single scale).</summary>
+    public string Describe()
+    {
+        var parts = new List<string>();
+        if (InputSize is int size)
+            parts.Add($"input {size}");
+        if (Scales is { Count: > 0 } scales && !(scales.Count == 1 && scales[0] == 1.0))
+            parts.Add("scales " + string.Join(",", scales.Select(s => s.ToString(CultureInfo.InvariantCulture))));
+        if (Flip)
+            parts.Add("flip");
+        return parts.Count == 0 ? "" : $" ({string.Join(", ", parts)})";
+    }
+}
+
+/// <summary>
+/// <c>lseg evaluate --protocol NAME --data ROOT</c>: the evaluation protocols of EVALUATION.md over the shared data
+/// (ROOT holds <c>msrc-v2/</c>, <c>camvid/</c>, <c>ccp/</c>), through the model package and ONNX Runtime.
+/// </summary>
+internal static class EvaluationProtocolRunner
+{
+    /// <summary>The protocol names <c>--protocol</c> accepts.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["msrc-v2", "camvid", "ccp", "absent-labels", "zero-shot", "zero-shot-generalized"];
+
+    public static int Run(CliConsole console, string name, string dataRoot, int? fold, string? modelPath, bool asJson, EvaluationPasses passes, int? gpu)
+    {
+        if (!Names.Contains(name))
+            throw new CommandFailure($"--protocol '{name}' is unknown; the protocols are {string.Join(", ", Names)}.");
+        if (!Directory.Exists(dataRoot))
+            throw new CommandFailure($"Data folder '{dataRoot}' does not exist (with --protocol, --data is the folder holding msrc-v2/, camvid/ and ccp/).");
+        bool zeroShot = name.StartsWith("zero-shot", StringComparison.Ordinal);
+        if (zeroShot && fold is not (>= 0 and <= 3))
+            throw new CommandFailure($"--protocol {name} needs --fold 0, 1, 2 or 3{(fold is null ? "" : $" (got {fold})")}.");
+        if (!zeroShot && fold is not null)
+            throw new CommandFailure($"--fold applies to the zero-shot protocols only, not to '{name}'.");
+        string? package = ModelLoading.Validate(modelPath);
+        Action<string>? log = console.IsInteractive ? message => console.Error.WriteLine(message) : null;
+
+        using var model = ModelLoading.Load(package, gpu, console);
+        var predict = passes.Segmenter(model).Predictor;
+        var clock = Stopwatch.StartNew();
+        string msrc = Path.Combine(dataRoot, "msrc-v2");
+        JsonObject result;
+        string text;
+        switch (name)
+        {
+            case "msrc-v2":
+            case "camvid":
+            case "ccp":
+                var metrics = name switch
+                {
+                    "msrc-v2" => EvaluationProtocols.MsrcFixedLabels(msrc, predict, log),
+                    "camvid" => EvaluationProtocols.CamVidVal(Path.Combine(dataRoot, "camvid"), predict, log),
+                    _ => EvaluationProtocols.CcpVal(Path.Combine(dataRoot, "ccp"), predict, log),
+                };
+                result = Metrics(metrics);
+                text = metrics.ToTable();
+                break;
+            case "absent-labels":
+                var absent = EvaluationProtocols.MsrcAbsentLabels(dataRoot, predict, log: log);
+                result = new JsonObject
+                {
+                    ["absentShare"] = Percent(absent.AbsentShare),
+                    ["mIoU"] = Percent(absent.MeanIoU),
+                    ["mIoUTrueLabelsOnly"] = Percent(absent.MeanIoUWithoutAbsentNames),
+                    ["mIoUDrop"] = Percent(absent.MeanIoUWithoutAbsentNames - absent.MeanIoU),
+                    ["pixelsByAbsentName"] = new JsonObject(absent.PixelsByAbsentName.Take(15).Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))),
+                    ["images"] = absent.Images,
+                };
+                text = string.Create(CultureInfo.InvariantCulture,
+                    $"absent names took {100 * absent.AbsentShare:F2}% of the labelled pixels; mIoU {100 * absent.MeanIoU:F1} with them vs {100 * absent.MeanIoUWithoutAbsentNames:F1} without (drop {100 * (absent.MeanIoUWithoutAbsentNames - absent.MeanIoU):F1})\n" +
+                    $"names that took most pixels: {string.Join(", ", absent.PixelsByAbsentName.Take(8).Select(p => $"{p.Key} {p.Value}"))}\n");
+                break;
+            default:
+                var fr = name == "zero-shot"
+                    ? EvaluationProtocols.MsrcZeroShotFold(msrc, fold!.Value, predict, log)
+                    : EvaluationProtocols.MsrcZeroShotFoldGeneralized(msrc, fold!.Value, predict, log);
+                result = new JsonObject
+                {
+                    ["fold"] = fr.Fold,
+                    ["mIoU"] = Percent(fr.MeanIoU),
+                    ["fbIoU"] = Percent(fr.FBIoU),
+                    ["episodes"] = fr.Episodes,
+                    ["foregroundIoU"] = new JsonObject(fr.Classes.Select(c => KeyValuePair.Create(c.ClassNames[1], Percent(c.ClassIoU[1])))),
+                };
+                var lines = new StringBuilder();
+                foreach (var c in fr.Classes)
+                    lines.AppendLine(CultureInfo.InvariantCulture, $"{c.ClassNames[1],-12} foreground IoU {100 * c.ClassIoU[1]:F1} ({c.Images} episodes)");
+                lines.AppendLine(CultureInfo.InvariantCulture, $"fold {fr.Fold} {name}: mIoU {100 * fr.MeanIoU:F1}, FB-IoU {100 * fr.FBIoU:F1} over {fr.Episodes} episodes");
+                text = lines.ToString();
+                break;
+        }
+        double seconds = clock.Elapsed.TotalSeconds;
+        if (asJson)
+        {
+            result["protocol"] = name;
+            result["model"] = model.Manifest.Name;
+            result["passes"] = passes.Describe().Trim(' ', '(', ')');
+            result["seconds"] = Math.Round(seconds, 1);
+            console.Out.WriteLine(result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        }
+        else
+        {
+            console.Out.WriteLine($"Model {model.Manifest.Name}, protocol {name}{passes.Describe()}, {seconds:0.0} s");
+            console.Out.Write(text);
+        }
+        return ExitCodes.Success;
+    }
+
+    private static JsonNode? Percent(double value) => double.IsNaN(value) ? null : JsonValue.Create(Math.Round(100 * value, 2));
+
+    private static JsonObject Metrics(SegmentationMetrics metrics) => new()
+    {
+        ["title"] = metrics.Title,
+        ["mIoU"] = Percent(metrics.MeanIoU),
+        ["pixelAccuracy"] = Percent(metrics.PixelAccuracy),
+        ["images"] = metrics.Images,
+        ["perClassIoU"] = new JsonObject(metrics.ClassNames.Select((n, i) => KeyValuePair.Create(n, Percent(metrics.ClassIoU[i])))),
+    };
+}

@@ -1,0 +1,61 @@
+using LSeg.Training.Bridge.Data;
+
+namespace LSeg.Training.Bridge.Training;
+
+/// <summary>
+/// The data side of a training run: the training datasets with their label sets (zero-shot unseen classes removed
+/// by name from every dataset that has them), the validation datasets, and the distractor vocabulary.
+/// </summary>
+internal sealed class TrainingData
+{
+    private TrainingData(IReadOnlyList<FolderDataset> datasets, IReadOnlyList<TrainingLabelSet> labelSets, IReadOnlyList<FolderDataset> validation,
+        IReadOnlyList<string> excluded, DistractorVocabulary? distractors)
+    {
+        Datasets = datasets;
+        LabelSets = labelSets;
+        Validation = validation;
+        Excluded = excluded;
+        Distractors = distractors;
+    }
+
+    /// <summary>The training datasets, in configuration order.</summary>
+    public IReadOnlyList<FolderDataset> Datasets { get; }
+
+    /// <summary>Each training dataset's labels.</summary>
+    public IReadOnlyList<TrainingLabelSet> LabelSets { get; }
+
+    /// <summary>The validation datasets (evenly spaced subsets).</summary>
+    public IReadOnlyList<FolderDataset> Validation { get; }
+
+    /// <summary>Zero-shot unseen class names (empty without a fold).</summary>
+    public IReadOnlyList<string> Excluded { get; }
+
+    /// <summary>Distractor names for full-set and subset batches, or null when none are asked for.</summary>
+    public DistractorVocabulary? Distractors { get; }
+
+    /// <summary>Every label text a batch can be scored against (encoded once at the start).</summary>
+    public IReadOnlyList<string> AllLabels =>
+        LabelSets.SelectMany(s => s.Texts).Append(ZeroShotFolds.OtherLabel).Concat(Distractors?.AllNames ?? []).Distinct(StringComparer.Ordinal).ToList();
+
+    /// <summary>Loads what <paramref name="config"/> names.</summary>
+    public static TrainingData Load(TrainingConfig config, Action<string> log)
+    {
+        var excluded = config.ZeroShotFold is int fold ? ZeroShotFolds.MsrcFold(fold) : [];
+        var datasets = config.Datasets.Select(d => FolderDataset.Load(d.ToOptions(), log)).ToList();
+        var labelSets = datasets.Select((d, i) => new TrainingLabelSet(d,
+            (config.Datasets[i].ExcludedClasses ?? []).Concat(excluded.Where(d.Classes.Contains)).Distinct(StringComparer.OrdinalIgnoreCase))).ToList();
+        var validation = config.Validation.Select(d => FolderDataset.Load(d.ToOptions(), log).EvenlySpacedSubset(config.ValidationMaxImages)).ToList();
+        foreach (var (set, i) in labelSets.Select((s, i) => (s, i)))
+            log($"dataset {datasets[i].Name} trains with {set.Texts.Count} labels: {string.Join(", ", set.Texts)}");
+
+        DistractorVocabulary? distractors = null;
+        if (config.LabelSampling.Distractors > 0)
+        {
+            var overlaps = config.LabelSampling.Overlaps is { } path ? DistractorVocabulary.ReadOverlaps(path) : null;
+            distractors = new DistractorVocabulary(labelSets, overlaps, excluded);
+            for (int d = 0; d < datasets.Count; d++)
+                log($"dataset {datasets[d].Name}: {distractors.PoolOf(d).Count} distractor names before overlaps");
+        }
+        return new TrainingData(datasets, labelSets, validation, excluded, distractors);
+    }
+}

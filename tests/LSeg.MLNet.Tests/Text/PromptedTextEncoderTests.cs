@@ -1,0 +1,62 @@
+using LSeg.MLNet.Text;
+
+namespace LSeg.MLNet.Tests.Text;
+
+public class PromptedTextEncoderTests
+{
+    // Records what it was asked to encode; each text becomes a vector that depends only on its length and first letter.
+    private sealed class RecordingEncoder : ILabelTextEncoder
+    {
+        public List<string> Seen { get; } = [];
+
+        public int EmbeddingSize => 3;
+
+        public float[][] Encode(IReadOnlyList<string> labels)
+        {
+            Seen.AddRange(labels);
+            return labels.Select(l => new float[] { l.Length, l[0], 2 }).ToArray();
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+
+    [Fact]
+    public void OneTemplateEncodesTheFilledInPromptAsItIs()
+    {
+        var inner = new RecordingEncoder();
+        using var encoder = new PromptedTextEncoder(inner, ["a photo of a {0}."]);
+
+        var vectors = encoder.Encode(["cat", "dog"]);
+
+        Assert.Equal(["a photo of a cat.", "a photo of a dog."], inner.Seen);
+        Assert.Equal(new float[] { 17, 'a', 2 }, vectors[0]);
+    }
+
+    [Fact]
+    public void SeveralTemplatesGiveTheMeanOfTheNormalisedPromptEmbeddings()
+    {
+        var inner = new RecordingEncoder();
+        using var encoder = new PromptedTextEncoder(inner, ["{0}", "a {0}"]);
+
+        var vectors = encoder.Encode(["cat"]);
+
+        // By hand: "cat" → (3, 99, 2), "a cat" → (5, 97, 2); normalise each, then average.
+        double n1 = Math.Sqrt(3 * 3 + 99 * 99 + 2 * 2), n2 = Math.Sqrt(5 * 5 + 97 * 97 + 2 * 2);
+        float[] expected = [(float)((3 / n1 + 5 / n2) / 2), (float)((99 / n1 + 97 / n2) / 2), (float)((2 / n1 + 2 / n2) / 2)];
+        Assert.Equal(["cat", "a cat"], inner.Seen);
+        for (int i = 0; i < 3; i++)
+            Assert.Equal(expected[i], vectors[0][i], 6);
+    }
+
+    [Theory]
+    [InlineData("a photo")]
+    [InlineData("{0} and {0}")]
+    [InlineData("a {1} {0}")]
+    public void ATemplateWithoutExactlyOneLabelPlaceholderIsRefused(string template)
+    {
+        var error = Assert.Throws<ArgumentException>(() => new PromptedTextEncoder(new RecordingEncoder(), [template]));
+        Assert.Contains(template, error.Message);
+    }
+}
