@@ -15,6 +15,45 @@ internal static class BenchCommand
         var command = new Command("bench", "Benchmarks: 'export' times the exported model under ONNX Runtime against the TorchSharp forward; 'segment' times a full segmentation against a label change, and ML.NET against the low-level API.");
         command.Subcommands.Add(CreateExport(console));
         command.Subcommands.Add(CreateSegment(console));
+        command.Subcommands.Add(CreateTrain(console));
+        return command;
+    }
+
+    private static Command CreateTrain(CliConsole console)
+    {
+        var defaults = new TrainingStepBenchmark.Options();
+        var crop = new Option<string>("--crop") { Description = $"Crop HxW, multiples of 32 (default {defaults.CropHeight}x{defaults.CropWidth}).", DefaultValueFactory = _ => $"{defaults.CropHeight}x{defaults.CropWidth}", HelpName = "HxW" };
+        var batch = new Option<int>("--batch") { Description = $"Crops per step (default {defaults.BatchSize}).", DefaultValueFactory = _ => defaults.BatchSize, HelpName = "N" };
+        var labels = new Option<int>("--labels") { Description = $"Labels per step (default {defaults.Labels}).", DefaultValueFactory = _ => defaults.Labels, HelpName = "N" };
+        var rounds = new Option<int>("--rounds") { Description = $"Timed rounds; the median is reported (default {defaults.Rounds}).", DefaultValueFactory = _ => defaults.Rounds, HelpName = "N" };
+        var threads = new Option<int>("--threads") { Description = $"libtorch threads (default {defaults.Threads}).", DefaultValueFactory = _ => defaults.Threads, HelpName = "N" };
+        var decoder = new Option<int[]>("--decoder-features") { Description = "Decoder width; repeat to compare several (default 128).", HelpName = "N", Arity = ArgumentArity.ZeroOrMore };
+        var freeze = new Option<string[]>("--freeze") { Description = "Comma-separated state-dict prefixes kept frozen, or 'none'; repeat to compare several (default none).", HelpName = "LIST", Arity = ArgumentArity.ZeroOrMore };
+        var command = new Command("train", "Seconds per training step (forward, loss, backward, AdamW) of the ResNet18 LSeg network on random crops, for several decoder widths and frozen parts, measured alternately in one run.")
+        {
+            crop, batch, labels, rounds, threads, decoder, freeze,
+        };
+        command.SetAction(parsed =>
+        {
+            string cropText = parsed.GetValue(crop)!;
+            var parts = cropText.Split('x', 'X');
+            if (parts.Length != 2 || !int.TryParse(parts[0], out int height) || !int.TryParse(parts[1], out int width))
+                throw new CommandFailure($"--crop '{cropText}' is not HxW, e.g. 224x320.");
+            int[] widths = parsed.GetValue(decoder) is { Length: > 0 } d ? d : [128];
+            var freezes = (parsed.GetValue(freeze) is { Length: > 0 } f ? f : ["none"])
+                .Select(text => text == "none" ? [] : text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).ToList();
+            var variants = widths.SelectMany(w => freezes.Select(fr => new TrainingStepBenchmark.Variant(w, fr))).ToList();
+            var options = new TrainingStepBenchmark.Options(height, width, parsed.GetValue(batch), parsed.GetValue(labels), parsed.GetValue(rounds), parsed.GetValue(threads));
+            try
+            {
+                TrainingStepBenchmark.Run(options, variants, console.Out);
+            }
+            catch (ArgumentException e)
+            {
+                throw new CommandFailure(e.Message);
+            }
+            return ExitCodes.Success;
+        });
         return command;
     }
 

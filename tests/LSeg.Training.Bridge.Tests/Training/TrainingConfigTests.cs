@@ -69,6 +69,27 @@ public class TrainingConfigTests
         Assert.Equal("resnet18", config.Backbone);
         Assert.Equal(384, config.EmbeddingSize);
         Assert.Equal("minilm", config.TextEncoder);
-        Assert.Equal(2, config.Datasets.Count);
+        Assert.Equal(["msrc-v2", "camvid", "ccp"], config.Datasets.Select(d => d.Name));
+        Assert.True(config.LabelSampling.SubsetProbability + config.LabelSampling.EpisodeProbability > 0);
+    }
+
+    [Fact]
+    public void EveryCommittedConfigurationHasOnlyKnownFields()
+    {
+        string root = Path.Combine(LSeg.Tests.Shared.SharedData.RepositoryRoot, "configs");
+        var files = Directory.GetFiles(root, "*.json", SearchOption.AllDirectories).Where(f => !f.EndsWith("label-overlaps.json", StringComparison.Ordinal)).ToList();
+
+        Assert.NotEmpty(files);
+        foreach (string file in files)
+        {
+            // Unknown fields fail deserialisation (UnmappedMemberHandling.Disallow); folders may be absent here.
+            var config = System.Text.Json.JsonSerializer.Deserialize<TrainingConfig>(File.ReadAllText(file), TrainingConfig.JsonOptions);
+            Assert.NotNull(config);
+            // Probabilities checked here; the overlap table's path is relative to the repository root, not to the test.
+            if (config!.LabelSampling.Overlaps is { } overlaps)
+                Assert.True(File.Exists(Path.Combine(LSeg.Tests.Shared.SharedData.RepositoryRoot, overlaps)), $"{file}: overlaps '{overlaps}' does not exist");
+            config.LabelSampling.Overlaps = null;
+            config.LabelSampling.Validate();
+        }
     }
 }
