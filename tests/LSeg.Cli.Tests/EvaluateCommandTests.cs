@@ -95,7 +95,28 @@ public class EvaluateCommandTests
         { "only commas", ["--data", "{data}", "--labels", ",,"], "no label" },
         { "missing model", ["--data", "{data}", "--model", "{tmp}/no-model"], "does not exist" },
         { "no --data", [], "--data" },
+        { "unknown protocol", ["--data", "{tmp}", "--protocol", "pascal"], "zero-shot-generalized" },
+        { "zero-shot without a fold", ["--data", "{tmp}", "--protocol", "zero-shot"], "--fold 0, 1, 2 or 3" },
+        { "a fold on a fixed-label protocol", ["--data", "{tmp}", "--protocol", "ccp", "--fold", "1"], "zero-shot protocols only" },
+        { "a scale that is not a number", ["--data", "{data}", "--scales", "1,big"], "'big' is not a scale" },
+        { "a zero scale", ["--data", "{data}", "--scales", "0"], "'0' is not a scale" },
     };
+
+    [Fact]
+    public void Multi_scale_and_flip_evaluation_runs_through_the_package_and_keeps_a_flip_invariant_model_right()
+    {
+        using var temp = new TempDirectory();
+        string data = WriteDataset(temp);
+        string package = ColourModelPackage.Write(temp.Path);
+
+        // The colour model labels each pixel by its colour, so mirrored and rescaled passes agree with the truth too.
+        var result = CliRunner.RunInProcess("evaluate", "--model", package, "--data", data, "--scales", "0.5,1", "--flip");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("scales 0.5,1, flip", result.StdOut);
+        var mIoU = result.StdOut.Split('\n').Single(l => l.StartsWith("mIoU", StringComparison.Ordinal));
+        Assert.InRange(double.Parse(mIoU.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture), 90, 100);
+    }
 
     [Theory]
     [MemberData(nameof(BadInputs))]
