@@ -34,6 +34,37 @@ internal static class OpenApiDocumentation
         return Results.Text(json, "application/json; charset=utf-8");
     }
 
+    /// <summary>
+    /// Describes the JSON label list the handler reads itself (not declared with Accepts: routing would then answer a
+    /// wrong Content-Type with a bare 415 instead of the handler's problem+json).
+    /// </summary>
+    public static Task LabelsBody(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellation)
+    {
+        var labels = new OpenApiSchema
+        {
+            Type = JsonSchemaType.Array,
+            Items = new OpenApiSchema { Type = JsonSchemaType.String },
+            Description = "The labels, in the order of the mask's pixel values, e.g. [\"cat\", \"floor\", \"other\"].",
+        };
+        operation.RequestBody = new OpenApiRequestBody
+        {
+            Required = true,
+            Content = new Dictionary<string, OpenApiMediaType>
+            {
+                ["application/json"] = new()
+                {
+                    Schema = new OpenApiSchema
+                    {
+                        Type = JsonSchemaType.Object,
+                        Properties = new Dictionary<string, IOpenApiSchema> { ["labels"] = labels },
+                        Required = new HashSet<string> { "labels" },
+                    },
+                },
+            },
+        };
+        return Task.CompletedTask;
+    }
+
     /// <summary>The <c>?format=png</c> answer beside the JSON one: the mask PNG itself.</summary>
     public static Task MaskPngAlternative(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellation)
     {

@@ -54,7 +54,7 @@ internal static class SegmentationEndpoints
             .WithName("SegmentEncodedImage")
             .WithSummary("Segments an encoded image with a label list, without encoding the image again.")
             .WithDescription("application/json {\"labels\": [\"cat\", \"floor\", \"other\"]}. ?format=png answers the mask PNG itself.")
-            .Accepts<RequestBodies.LabelsBody>("application/json")
+            .AddOpenApiOperationTransformer(OpenApiDocumentation.LabelsBody)
             .Produces<SegmentationResponse>()
             .AddOpenApiOperationTransformer(OpenApiDocumentation.MaskPngAlternative)
             .ProducesProblem(StatusCodes.Status400BadRequest)
