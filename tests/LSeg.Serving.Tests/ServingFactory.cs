@@ -17,6 +17,9 @@ namespace LSeg.Serving.Tests;
 internal sealed class ServingFactory(string? modelPath, Action<LanguageSegmentationServingOptions>? configure = null, TimeProvider? clock = null)
     : WebApplicationFactory<Program>
 {
+    /// <summary>Every request the host received, in order.</summary>
+    public RequestLog Log { get; } = new();
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Production");
@@ -30,6 +33,7 @@ internal sealed class ServingFactory(string? modelPath, Action<LanguageSegmentat
             });
             if (clock is not null)
                 services.AddSingleton(clock);
+            services.AddSingleton<IStartupFilter>(Log);
         });
     }
 

@@ -221,6 +221,8 @@ function showHover(event) {
   const index = state.mask[y * state.result.width + x];
   hover.textContent = state.result.labels[index];
   hover.dataset.label = state.result.labels[index];
+  hover.dataset.x = x;
+  hover.dataset.y = y;
   hover.style.left = `${event.clientX - box.left + 14}px`;
   hover.style.top = `${event.clientY - box.top + 14}px`;
   hover.hidden = false;
