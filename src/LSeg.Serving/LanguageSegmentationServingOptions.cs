@@ -30,10 +30,10 @@ public sealed class LanguageSegmentationServingOptions
         /// <summary>How long an encoded image stays usable after its last use: 10 minutes.</summary>
         public static readonly TimeSpan ImageTimeToLive = TimeSpan.FromMinutes(10);
 
-        /// <summary>Requests that run the model at the same time.</summary>
+        /// <summary>Requests of each kind (image encodings, label changes) that run the model at the same time.</summary>
         public const int MaxConcurrentInferences = 2;
 
-        /// <summary>Requests that may wait for the model; more are answered 503 with Retry-After.</summary>
+        /// <summary>Requests of each kind that may wait for the model; more are answered 503 with Retry-After.</summary>
         public const int MaxQueuedRequests = 16;
 
         /// <summary>Fall back to the CPU when CUDA cannot be used.</summary>
@@ -76,9 +76,16 @@ public sealed class LanguageSegmentationServingOptions
     /// <summary>An encoded image expires this long after its last use (default 10 minutes).</summary>
     public TimeSpan ImageTimeToLive { get; set; } = Defaults.ImageTimeToLive;
 
-    /// <summary>Requests that run the model at the same time (default 2).</summary>
+    /// <summary>
+    /// Requests that run the model at the same time, for each of the two kinds of work (default 2 each): image
+    /// encodings (one-shot segmentation, <c>POST /v1/images</c>) and label changes, which have their own slots so
+    /// that a label change never waits behind an image encoding.
+    /// </summary>
     public int MaxConcurrentInferences { get; set; } = Defaults.MaxConcurrentInferences;
 
-    /// <summary>Requests that may wait for a free model slot; beyond this the server answers 503 with Retry-After (default 16).</summary>
+    /// <summary>
+    /// Requests of each kind that may wait for a free model slot; beyond this the server answers 503 with Retry-After
+    /// (default 16).
+    /// </summary>
     public int MaxQueuedRequests { get; set; } = Defaults.MaxQueuedRequests;
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using LSeg.Serving.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
@@ -96,9 +97,9 @@ public sealed class HostingTests(ColourPackageFixture colour) : IClassFixture<Co
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("readyz")).StatusCode);
 
         // A request is in flight (waiting for the model slot the test holds) when the host is told to stop.
-        var slot = await server.Queue.EnterAsync(CancellationToken.None);
+        var slot = await server.Queue.EnterAsync(InferenceQueue.Work.ImageEncoding, CancellationToken.None);
         var inFlight = client.SegmentAsync(image, "green, yellow");
-        await QueueTests.WaitUntil(() => server.Queue.Queued == 1);
+        await QueueTests.WaitUntil(() => server.Queue.Queued(InferenceQueue.Work.ImageEncoding) == 1);
         var stopping = server.DisposeAsync().AsTask();
         await Task.Delay(500);
         Assert.False(stopping.IsCompleted, "the host stopped with a request in flight");

@@ -64,8 +64,8 @@ internal static class Problems
     public static ServingProblem EvictedImage(string id, int cacheMegabytes) => new(StatusCodes.Status410Gone, "evicted-image", "The encoded image was evicted",
         $"The encoded image '{id}' was dropped to keep the image cache under {cacheMegabytes} MiB (least recently used first); upload the image again.");
 
-    public static ServingProblem Busy(int retryAfterSeconds, int running, int queued) => new(StatusCodes.Status503ServiceUnavailable, "server-busy", "The server is busy",
-        $"{running} requests are running the model and {queued} are waiting, the most this server queues; retry after {retryAfterSeconds} s.")
+    public static ServingProblem Busy(int retryAfterSeconds, string work, int queued) => new(StatusCodes.Status503ServiceUnavailable, "server-busy", "The server is busy",
+        $"Every model slot for {work} is taken and {queued} requests are waiting, the most this server queues (MaxQueuedRequests); retry after {retryAfterSeconds} s.")
     {
         RetryAfterSeconds = retryAfterSeconds,
     };

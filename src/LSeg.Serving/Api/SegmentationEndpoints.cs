@@ -77,7 +77,7 @@ internal static class SegmentationEndpoints
         var upload = await RequestBodies.ReadUploadAsync(context.Request, settings, context.RequestAborted);
         var labels = LabelInput.FromCommaSeparated(upload.Form["labels"], settings);
         SegmentationResult result;
-        using (await queue.EnterAsync(context.RequestAborted))
+        using (await queue.EnterAsync(InferenceQueue.Work.ImageEncoding, context.RequestAborted))
         {
             using var image = Decode(upload.Image, settings);
             EncodeLabels(model, labels);
@@ -93,7 +93,7 @@ internal static class SegmentationEndpoints
         var model = served.Model;
         var upload = await RequestBodies.ReadUploadAsync(context.Request, settings, context.RequestAborted);
         EncodedImage encoded;
-        using (await queue.EnterAsync(context.RequestAborted))
+        using (await queue.EnterAsync(InferenceQueue.Work.ImageEncoding, context.RequestAborted))
         {
             using var image = Decode(upload.Image, settings);
             encoded = model.EncodeImage(image);
@@ -121,7 +121,7 @@ internal static class SegmentationEndpoints
         var labels = LabelInput.FromList(body.Labels, settings);
         var (encoded, _) = cache.Get(id);
         SegmentationResult result;
-        using (await queue.EnterAsync(context.RequestAborted))
+        using (await queue.EnterAsync(InferenceQueue.Work.LabelChange, context.RequestAborted))
             result = model.Segment(encoded, EncodeLabels(model, labels));
         return Answer(result, png);
     }

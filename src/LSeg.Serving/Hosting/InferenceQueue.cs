@@ -5,40 +5,48 @@ using Microsoft.Extensions.Options;
 namespace LSeg.Serving.Hosting;
 
 /// <summary>
-/// Admission to the model: at most <see cref="LanguageSegmentationServingOptions.MaxConcurrentInferences"/> requests run
-/// it at once and at most <see cref="LanguageSegmentationServingOptions.MaxQueuedRequests"/> wait (oldest first); the
-/// next one is refused at once with 503 and a Retry-After estimated from recent service times. On shutdown it stops
-/// admitting and lets the caller wait until the last running request has left, so the model is never disposed under one.
+/// Admission to the model, in two lanes so that a label change (the small head, milliseconds) never waits behind image
+/// encodings (the image encoder, about a second on a CPU): in each lane at most
+/// <see cref="LanguageSegmentationServingOptions.MaxConcurrentInferences"/> requests run at once and at most
+/// <see cref="LanguageSegmentationServingOptions.MaxQueuedRequests"/> wait (oldest first); the next one is refused at
+/// once with 503 and a Retry-After estimated from that lane's recent service times. On shutdown it stops admitting and
+/// lets the caller wait until the last running request has left, so the model is never disposed under one.
 /// </summary>
 internal sealed class InferenceQueue : IDisposable
 {
-    private readonly ConcurrencyLimiter _limiter;
+    private readonly Lane[] _lanes;
     private readonly TimeProvider _time;
     private readonly object _lock = new();
     private readonly TaskCompletionSource _idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _running;
     private bool _closed;
-    private double _averageSeconds = 1; // moving average of the time a request holds a slot
 
     public InferenceQueue(IOptions<LanguageSegmentationServingOptions> options, TimeProvider time)
     {
         _time = time;
         Slots = options.Value.MaxConcurrentInferences;
         QueueLimit = options.Value.MaxQueuedRequests;
-        _limiter = new ConcurrencyLimiter(new ConcurrencyLimiterOptions
-        {
-            PermitLimit = Slots,
-            QueueLimit = QueueLimit,
-            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
-        });
+        _lanes = [new Lane(Slots, QueueLimit), new Lane(Slots, QueueLimit)];
     }
 
+    /// <summary>The kind of model work a request does; each kind has its own slots and queue.</summary>
+    public enum Work
+    {
+        /// <summary>Runs the image encoder: one-shot segmentation and <c>POST /v1/images</c>.</summary>
+        ImageEncoding,
+
+        /// <summary>Runs only the head on an encoded image: <c>POST /v1/images/{id}/segment</c>.</summary>
+        LabelChange,
+    }
+
+    /// <summary>Requests of one kind that may run at once.</summary>
     public int Slots { get; }
 
+    /// <summary>Requests of one kind that may wait.</summary>
     public int QueueLimit { get; }
 
-    /// <summary>Requests waiting for a slot now.</summary>
-    public long Queued => _limiter.GetStatistics()?.CurrentQueuedCount ?? 0;
+    /// <summary>Requests of kind <paramref name="work"/> waiting for a slot now.</summary>
+    public long Queued(Work work) => _lanes[(int)work].Limiter.GetStatistics()?.CurrentQueuedCount ?? 0;
 
     /// <summary>Requests holding a slot now.</summary>
     public int Running
@@ -48,14 +56,15 @@ internal sealed class InferenceQueue : IDisposable
 
     /// <summary>Waits for a slot; dispose the returned lease when the model work is done.</summary>
     /// <exception cref="ServingProblem">503: the queue is full, or the server is shutting down.</exception>
-    public async ValueTask<IDisposable> EnterAsync(CancellationToken cancellation)
+    public async ValueTask<IDisposable> EnterAsync(Work work, CancellationToken cancellation)
     {
         if (Volatile.Read(ref _closed))
             throw Problems.ShuttingDown();
+        var lane = _lanes[(int)work];
         RateLimitLease lease;
         try
         {
-            lease = await _limiter.AcquireAsync(1, cancellation);
+            lease = await lane.Limiter.AcquireAsync(1, cancellation);
         }
         catch (ObjectDisposedException)
         {
@@ -64,7 +73,7 @@ internal sealed class InferenceQueue : IDisposable
         if (!lease.IsAcquired)
         {
             lease.Dispose();
-            throw Problems.Busy(RetryAfterSeconds(), Running, (int)Queued);
+            throw Problems.Busy(RetryAfterSeconds(lane), work == Work.LabelChange ? "label changes" : "image encodings", (int)Queued(work));
         }
         lock (_lock)
         {
@@ -75,7 +84,7 @@ internal sealed class InferenceQueue : IDisposable
             }
             _running++;
         }
-        return new Slot(this, lease, _time.GetTimestamp());
+        return new Slot(this, lane, lease, _time.GetTimestamp());
     }
 
     /// <summary>
@@ -102,21 +111,21 @@ internal sealed class InferenceQueue : IDisposable
         }
     }
 
-    /// <summary>Seconds until a slot is likely free: the work ahead (queue + running) spread over the slots.</summary>
-    private int RetryAfterSeconds()
+    /// <summary>Seconds until a slot of <paramref name="lane"/> is likely free: the work ahead (queue + running) spread over its slots.</summary>
+    private int RetryAfterSeconds(Lane lane)
     {
         double average;
         lock (_lock)
-            average = _averageSeconds;
+            average = lane.AverageSeconds;
         return (int)Math.Clamp(Math.Ceiling(average * (QueueLimit + Slots) / Slots), 1, 3600);
     }
 
-    private void Leave(RateLimitLease lease, long startedAt)
+    private void Leave(Lane lane, RateLimitLease lease, long startedAt)
     {
         double seconds = _time.GetElapsedTime(startedAt).TotalSeconds;
         lock (_lock)
         {
-            _averageSeconds = 0.8 * _averageSeconds + 0.2 * seconds;
+            lane.AverageSeconds = 0.8 * lane.AverageSeconds + 0.2 * seconds;
             _running--;
             if (_closed && _running == 0)
                 _idle.TrySetResult();
@@ -124,16 +133,33 @@ internal sealed class InferenceQueue : IDisposable
         lease.Dispose();
     }
 
-    public void Dispose() => _limiter.Dispose();
+    public void Dispose()
+    {
+        foreach (var lane in _lanes)
+            lane.Limiter.Dispose();
+    }
 
-    private sealed class Slot(InferenceQueue queue, RateLimitLease lease, long startedAt) : IDisposable
+    /// <summary>One kind of work's slots and queue, and the moving average of the time a request holds a slot.</summary>
+    private sealed class Lane(int slots, int queueLimit)
+    {
+        public ConcurrencyLimiter Limiter { get; } = new(new ConcurrencyLimiterOptions
+        {
+            PermitLimit = slots,
+            QueueLimit = queueLimit,
+            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+        });
+
+        public double AverageSeconds { get; set; } = 1;
+    }
+
+    private sealed class Slot(InferenceQueue queue, Lane lane, RateLimitLease lease, long startedAt) : IDisposable
     {
         private int _left;
 
         public void Dispose()
         {
             if (Interlocked.Exchange(ref _left, 1) == 0)
-                queue.Leave(lease, startedAt);
+                queue.Leave(lane, lease, startedAt);
         }
     }
 }
