@@ -105,9 +105,7 @@ public sealed class BadInputTests(ColourPackageFixture colour) : IClassFixture<C
     public async Task A_truncated_image_is_refused_although_MLImage_would_decode_it(SkiaSharp.SKEncodedImageFormat format)
     {
         using var client = _server.CreateClient();
-        // Noise does not compress, so the cut removes real pixel rows.
-        var noise = new Random(7);
-        byte[] whole = Pictures.Encode(60, 60, (_, _) => ((byte)noise.Next(256), (byte)noise.Next(256), (byte)noise.Next(256)), format);
+        byte[] whole = Pictures.Noise(60, 60, seed: 7, format);
         byte[] truncated = whole[..(whole.Length * 2 / 3)];
         // Why the check exists: ML.NET's decoder accepts the cut file and returns an image with blank rows.
         using (var silentlyBlank = MLImage.CreateFromStream(new MemoryStream(truncated)))
@@ -125,8 +123,7 @@ public sealed class BadInputTests(ColourPackageFixture colour) : IClassFixture<C
     public async Task An_upload_over_the_byte_limit_is_413_and_names_the_limit()
     {
         using var client = _server.CreateClient();
-        var noise = new Random(3);
-        byte[] large = Pictures.Encode(99, 99, (_, _) => ((byte)noise.Next(256), (byte)noise.Next(256), (byte)noise.Next(256)));
+        byte[] large = Pictures.Noise(99, 99, seed: 3);
         Assert.True(large.Length > ByteLimit, $"the test image is only {large.Length} bytes");
 
         string detail = await (await client.SegmentAsync(large, "red")).AssertProblemAsync(HttpStatusCode.RequestEntityTooLarge, "image-too-large");
@@ -139,8 +136,7 @@ public sealed class BadInputTests(ColourPackageFixture colour) : IClassFixture<C
     public async Task An_upload_without_content_length_over_the_byte_limit_is_413()
     {
         using var client = _server.CreateClient();
-        var noise = new Random(5);
-        byte[] large = Pictures.Encode(99, 99, (_, _) => ((byte)noise.Next(256), (byte)noise.Next(256), (byte)noise.Next(256)));
+        byte[] large = Pictures.Noise(99, 99, seed: 5);
         var content = new MultipartFormDataContent { { new StreamContent(new MemoryStream(large)), "image", "big.png" }, { new StringContent("red"), "labels" } };
         var request = new HttpRequestMessage(HttpMethod.Post, "v1/segment") { Content = content };
         request.Headers.TransferEncodingChunked = true;

@@ -39,6 +39,7 @@ public sealed class BrowserTests
         var file = browser.FindElement(By.Id("file"));
         ((IJavaScriptExecutor)browser).ExecuteScript("arguments[0].style.display = 'block';", file); // hidden behind the drop zone
         file.SendKeys(photo);
+        ((IJavaScriptExecutor)browser).ExecuteScript("arguments[0].style.display = '';", file);
 
         // The overlay and the legend of the default labels ("cat, wall, other").
         WaitFor(browser, () => Legend(browser).SequenceEqual(["cat", "wall", "other"]), "the legend of the first labels");

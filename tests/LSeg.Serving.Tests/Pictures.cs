@@ -23,6 +23,13 @@ internal static class Pictures
         return data.ToArray();
     }
 
+    /// <summary>Seeded random colour noise: it does not compress, so file size grows with the pixels and a cut loses pixel rows.</summary>
+    public static byte[] Noise(int width, int height, int seed, SKEncodedImageFormat format = SKEncodedImageFormat.Png)
+    {
+        var random = new Random(seed);
+        return Encode(width, height, (_, _) => ((byte)random.Next(256), (byte)random.Next(256), (byte)random.Next(256)), format);
+    }
+
     /// <summary>Left half red, right half blue.</summary>
     public static byte[] RedLeftBlueRight(int width = 96, int height = 64) => Encode(width, height, (x, _) => x < width / 2 ? Red : Blue);
 

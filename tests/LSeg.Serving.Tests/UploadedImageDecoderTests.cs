@@ -35,10 +35,9 @@ public sealed class UploadedImageDecoderTests
 
     private static byte[] Sample(string name)
     {
-        var noise = new Random(11);
         return name switch
         {
-            "rgb.png" => Pictures.Encode(33, 21, (_, _) => ((byte)noise.Next(256), (byte)noise.Next(256), (byte)noise.Next(256))),
+            "rgb.png" => Pictures.Noise(33, 21, seed: 11),
             "rgb.jpg" => Pictures.Encode(33, 21, (x, y) => ((byte)(x * 7), (byte)(y * 11), 90), SKEncodedImageFormat.Jpeg),
             "grey.png" => Encode(new SKImageInfo(17, 9, SKColorType.Gray8, SKAlphaType.Opaque), (x, y) => new SKColor((byte)(x * 13), (byte)(x * 13), (byte)(x * 13))),
             "alpha.png" => Encode(new SKImageInfo(17, 9, SKColorType.Rgba8888, SKAlphaType.Unpremul), (x, y) => new SKColor(200, (byte)(y * 20), 50, (byte)(x * 15))),
