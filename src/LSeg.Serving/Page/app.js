@@ -58,6 +58,7 @@ async function describeModel() {
 
 async function choose(file) {
   if (!file) return;
+  state.sequence++; // answers still on their way belong to the previous photo
   state.file = file;
   state.result = null;
   state.mask = null;
