@@ -1,0 +1,11 @@
+// An ASP.NET Core app that serves LSeg: the README's "Serving" code, and the host of the serving tests.
+var builder = WebApplication.CreateBuilder(args);
+builder.Services.AddLanguageSegmentation(options =>
+{
+    options.ModelPath = builder.Configuration["ModelPath"];   // null: the default model embedded in LSeg.MLNet
+    options.ImageCacheMegabytes = 512;                        // encoded images kept for label changes
+});
+
+var app = builder.Build();
+app.MapLanguageSegmentation();   // the page at /, the API under /v1, /healthz, /readyz, /openapi/lseg.json
+app.Run();

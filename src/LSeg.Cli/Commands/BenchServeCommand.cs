@@ -1,0 +1,53 @@
+using System.CommandLine;
+using System.Text.Json;
+using LSeg.Cli.Common;
+using LSeg.Serving.Benchmarks;
+
+namespace LSeg.Cli.Commands;
+
+/// <summary><c>lseg bench serve</c>: the HTTP service under concurrent clients on loopback (<see cref="ServingBenchmark"/>).</summary>
+internal static class BenchServeCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var defaults = new ServingBenchmark.Options();
+        var model = CommonOptions.Model();
+        var clients = new Option<int>("--clients") { Description = $"Concurrent clients (default {defaults.Clients}).", DefaultValueFactory = _ => defaults.Clients, HelpName = "N" };
+        var requests = new Option<int>("--requests") { Description = $"Requests in all, after each client's one upload (default {defaults.Requests}).", DefaultValueFactory = _ => defaults.Requests, HelpName = "N" };
+        var seconds = new Option<int>("--seconds") { Description = $"Time bound: no request starts after it (default {(int)defaults.TimeLimit.TotalSeconds}).", DefaultValueFactory = _ => (int)defaults.TimeLimit.TotalSeconds, HelpName = "N" };
+        var share = new Option<double>("--label-changes") { Description = $"Share of requests that are label changes, 0 to 1; the rest are full segmentations (default {defaults.LabelChangeShare}).", DefaultValueFactory = _ => defaults.LabelChangeShare, HelpName = "F" };
+        var labels = new Option<string[]>("--labels") { Description = "A comma-separated label set the clients pick from; repeat for each set (default: four built-in sets).", HelpName = "LIST", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
+        var concurrency = new Option<int?>("--concurrency") { Description = "Server: requests that run the model at once (default: the server's).", HelpName = "N" };
+        var json = CommonOptions.Json("Print the results as JSON on stdout (the progress lines go to stderr).");
+        var command = new Command("serve", "Load test of the HTTP service on 127.0.0.1 in this process: concurrent clients mixing full segmentations and label changes; throughput, p50/p95/p99 latency, errors, wrong masks (checked against the low-level API), peak memory.")
+        {
+            model, clients, requests, seconds, share, labels, concurrency, json,
+        };
+        command.SetAction(parsed =>
+        {
+            string? package = ModelLoading.Validate(parsed.GetValue(model));
+            var sets = parsed.GetValue(labels) is { Length: > 0 } given
+                ? given.Select((text, i) => LabelList.Parse(text, $"--labels #{i + 1}").ToArray()).ToArray()
+                : null;
+            int? slots = parsed.GetValue(concurrency);
+            var options = defaults with
+            {
+                PackagePath = package,
+                Clients = Positive(parsed.GetValue(clients), "--clients"),
+                Requests = Positive(parsed.GetValue(requests), "--requests"),
+                Duration = TimeSpan.FromSeconds(Positive(parsed.GetValue(seconds), "--seconds")),
+                LabelChangeShare = parsed.GetValue(share) is var f and >= 0 and <= 1 ? f : throw new CommandFailure($"--label-changes {parsed.GetValue(share)} is not between 0 and 1."),
+                LabelSets = sets,
+                Server = slots is int n ? server => server.MaxConcurrentInferences = Positive(n, "--concurrency") : null,
+            };
+            bool asJson = parsed.GetValue(json);
+            var result = ServingBenchmark.RunAsync(options, asJson ? console.Error : console.Out).GetAwaiter().GetResult();
+            console.Out.WriteLine(asJson ? JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }) : result.ToString());
+            return result.Errors == 0 && result.WrongMasks == 0 ? ExitCodes.Success : ExitCodes.Failure;
+        });
+        return command;
+    }
+
+    private static int Positive(int value, string option) =>
+        value >= 1 ? value : throw new CommandFailure($"{option} {value} must be at least 1.");
+}

@@ -1,0 +1,67 @@
+using System.CommandLine;
+using LSeg.Cli.Common;
+using LSeg.Serving;
+using LSeg.Serving.Hosting;
+
+namespace LSeg.Cli.Commands;
+
+/// <summary>
+/// <c>lseg serve [--model PATH] [--urls URLS]</c>: the segmentation service and its page (LSeg.Serving) on
+/// 127.0.0.1:5000 unless told otherwise, until Ctrl+C or SIGTERM, which finish the requests in flight first.
+/// </summary>
+internal static class ServeCommand
+{
+    /// <summary>Loopback only: serving beyond this machine is a choice the user makes with --urls.</summary>
+    public const string DefaultUrls = "http://127.0.0.1:5000";
+
+    public static Command Create(CliConsole console)
+    {
+        var defaults = new LanguageSegmentationServingOptions();
+        var model = CommonOptions.Model();
+        var urls = new Option<string>("--urls") { Description = $"Where to listen, ';'-separated (default {DefaultUrls}: this machine only; port 0 picks a free port).", DefaultValueFactory = _ => DefaultUrls, HelpName = "URLS" };
+        var gpu = CommonOptions.Gpu();
+        var cache = new Option<int>("--cache-mb") { Description = $"Memory bound of the encoded-image cache, MiB (default {defaults.ImageCacheMegabytes}).", DefaultValueFactory = _ => defaults.ImageCacheMegabytes, HelpName = "N" };
+        var concurrency = new Option<int>("--concurrency") { Description = $"Requests that run the model at once (default {defaults.MaxConcurrentInferences}).", DefaultValueFactory = _ => defaults.MaxConcurrentInferences, HelpName = "N" };
+        var queue = new Option<int>("--queue") { Description = $"Requests that may wait for the model; more get 503 with Retry-After (default {defaults.MaxQueuedRequests}).", DefaultValueFactory = _ => defaults.MaxQueuedRequests, HelpName = "N" };
+        var command = new Command("serve", "Serve the HTTP API (POST /v1/segment, /v1/images, /v1/images/{id}/segment, GET /v1/model, /healthz, /readyz, /openapi/lseg.json) and the page at / for interactive segmentation.")
+        {
+            model, urls, gpu, cache, concurrency, queue,
+        };
+        command.SetAction(parsed =>
+        {
+            string? package = ModelLoading.Validate(parsed.GetValue(model));
+            var addresses = ParseUrls(parsed.GetRequiredValue(urls));
+            var app = ServingApplication.Create(addresses, options =>
+            {
+                options.ModelPath = package;
+                options.GpuDeviceId = parsed.GetValue(gpu);
+                options.ImageCacheMegabytes = parsed.GetValue(cache);
+                options.MaxConcurrentInferences = parsed.GetValue(concurrency);
+                options.MaxQueuedRequests = parsed.GetValue(queue);
+            });
+            app.Lifetime.ApplicationStarted.Register(() =>
+            {
+                foreach (string address in ServingApplication.Addresses(app))
+                    console.Out.WriteLine($"lseg serve: listening on {address} (page at {address}/, API under {address}/v1); Ctrl+C stops");
+                console.Out.Flush();
+            });
+            app.Run(); // returns after Ctrl+C / SIGTERM, once the requests in flight are answered
+            console.Out.WriteLine("lseg serve: stopped");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static string[] ParseUrls(string text)
+    {
+        var urls = text.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (urls.Length == 0)
+            throw new CommandFailure("--urls is empty: give at least one address, e.g. --urls http://127.0.0.1:5000.");
+        foreach (string url in urls)
+        {
+            if (!Uri.TryCreate(url.Replace("://*", "://0.0.0.0").Replace("://+", "://0.0.0.0"), UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                throw new CommandFailure($"--urls '{url}' is not an http:// or https:// address, e.g. http://127.0.0.1:5000.");
+        }
+        return urls;
+    }
+}

@@ -1,0 +1,46 @@
+namespace LSeg.Serving.Api;
+
+/// <summary>
+/// The label list of a request: from the comma-separated <c>labels</c> form field of <c>/v1/segment</c> (split,
+/// trimmed, empty entries dropped, as <c>lseg segment --labels</c>) or the JSON array of a label change, then checked
+/// against the server's limits. The model's own checks (tokens, a fixed label table) come after, in EncodeLabels.
+/// </summary>
+internal static class LabelInput
+{
+    /// <exception cref="ServingProblem">No label, too many, a label too long, empty or repeated.</exception>
+    public static string[] FromCommaSeparated(string? text, LanguageSegmentationServingOptions options)
+    {
+        var labels = (text ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (labels.Length == 0)
+            throw Problems.MissingLabels("send a form field 'labels' with comma-separated labels, e.g. labels=cat, floor, other");
+        return Checked(labels, options);
+    }
+
+    /// <exception cref="ServingProblem">No label, too many, a label too long, empty or repeated.</exception>
+    public static string[] FromList(IReadOnlyList<string?>? labels, LanguageSegmentationServingOptions options)
+    {
+        if (labels is null || labels.Count == 0)
+            throw Problems.MissingLabels("send a JSON body such as {\"labels\": [\"cat\", \"floor\", \"other\"]}");
+        var trimmed = new string[labels.Count];
+        for (int i = 0; i < labels.Count; i++)
+            trimmed[i] = labels[i]?.Trim() ?? "";
+        return Checked(trimmed, options);
+    }
+
+    private static string[] Checked(string[] labels, LanguageSegmentationServingOptions options)
+    {
+        if (labels.Length > options.MaxLabels)
+            throw Problems.TooManyLabels(labels.Length, options.MaxLabels);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < labels.Length; i++)
+        {
+            if (labels[i].Length == 0)
+                throw Problems.EmptyLabel(i);
+            if (labels[i].Length > options.MaxLabelLength)
+                throw Problems.LabelTooLong(i, labels[i].Length, options.MaxLabelLength);
+            if (!seen.Add(labels[i]))
+                throw Problems.DuplicateLabel(labels[i], i);
+        }
+        return labels;
+    }
+}

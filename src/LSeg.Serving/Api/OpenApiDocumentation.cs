@@ -1,0 +1,104 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.OpenApi;
+
+namespace LSeg.Serving.Api;
+
+/// <summary>
+/// The service's own OpenAPI document (named <see cref="DocumentName"/>, served at <c>/openapi/lseg.json</c>): only
+/// the endpoints of this library, so it neither mixes with nor depends on the host application's documents.
+/// </summary>
+internal static class OpenApiDocumentation
+{
+    public const string DocumentName = "lseg";
+
+    public static void Register(IServiceCollection services) =>
+        services.AddOpenApi(DocumentName, options =>
+        {
+            options.ShouldInclude = description => description.GroupName == DocumentName;
+            options.AddDocumentTransformer((document, _, _) =>
+            {
+                document.Info.Title = "LSeg segmentation service";
+                document.Info.Description = "Language-driven semantic segmentation: a per-pixel label map of an image for any list of text labels.";
+                return Task.CompletedTask;
+            });
+        });
+
+    /// <summary>Answers the document as JSON (OpenAPI 3.1).</summary>
+    public static async Task<IResult> Write(HttpContext context, [FromKeyedServices(DocumentName)] IOpenApiDocumentProvider provider)
+    {
+        var document = await provider.GetOpenApiDocumentAsync(context.RequestAborted);
+        // Serialised to text first: the OpenAPI writer writes synchronously, which Kestrel refuses on the response body.
+        string json = await document.SerializeAsJsonAsync(OpenApiSpecVersion.OpenApi3_1, context.RequestAborted);
+        return Results.Text(json, "application/json; charset=utf-8");
+    }
+
+    /// <summary>
+    /// Describes the JSON label list the handler reads itself (not declared with Accepts: routing would then answer a
+    /// wrong Content-Type with a bare 415 instead of the handler's problem+json).
+    /// </summary>
+    public static Task LabelsBody(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellation)
+    {
+        var labels = new OpenApiSchema
+        {
+            Type = JsonSchemaType.Array,
+            Items = new OpenApiSchema { Type = JsonSchemaType.String },
+            Description = "The labels, in the order of the mask's pixel values, e.g. [\"cat\", \"floor\", \"other\"].",
+        };
+        operation.RequestBody = new OpenApiRequestBody
+        {
+            Required = true,
+            Content = new Dictionary<string, OpenApiMediaType>
+            {
+                ["application/json"] = new()
+                {
+                    Schema = new OpenApiSchema
+                    {
+                        Type = JsonSchemaType.Object,
+                        Properties = new Dictionary<string, IOpenApiSchema> { ["labels"] = labels },
+                        Required = new HashSet<string> { "labels" },
+                    },
+                },
+            },
+        };
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The <c>?format=png</c> answer beside the JSON one: the mask PNG itself.</summary>
+    public static Task MaskPngAlternative(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellation)
+    {
+        if (operation.Responses?.TryGetValue("200", out var ok) == true && ok.Content is { } content)
+            content["image/png"] = new OpenApiMediaType { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary", Description = "With ?format=png: the 8-bit mask PNG, pixel = label index." } };
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Describes the multipart body the handler reads itself (it reads the form within its limits rather than through
+    /// parameter binding, so the generator cannot see it): a file <c>image</c> and, for one-shot segmentation, <c>labels</c>.
+    /// </summary>
+    public static Func<OpenApiOperation, OpenApiOperationTransformerContext, CancellationToken, Task> MultipartBody(bool withLabels) =>
+        (operation, _, _) =>
+        {
+            var schema = new OpenApiSchema
+            {
+                Type = JsonSchemaType.Object,
+                Properties = new Dictionary<string, IOpenApiSchema>
+                {
+                    ["image"] = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary", Description = "The photo (JPEG, PNG, WebP, GIF, BMP)." },
+                },
+                Required = new HashSet<string> { "image" },
+            };
+            if (withLabels)
+            {
+                schema.Properties["labels"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "Comma-separated labels, e.g. \"cat, floor, other\"." };
+                schema.Required.Add("labels");
+            }
+            operation.RequestBody = new OpenApiRequestBody
+            {
+                Required = true,
+                Content = new Dictionary<string, OpenApiMediaType> { ["multipart/form-data"] = new() { Schema = schema } },
+            };
+            return Task.CompletedTask;
+        };
+}

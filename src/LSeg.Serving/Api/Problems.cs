@@ -1,0 +1,81 @@
+using Microsoft.AspNetCore.Http;
+
+namespace LSeg.Serving.Api;
+
+/// <summary>Every problem the service answers with, in one place: status code, stable code and title, and the detail.</summary>
+internal static class Problems
+{
+    public static ServingProblem MissingImage() => new(StatusCodes.Status400BadRequest, "missing-image", "The image is missing",
+        "The request has no file part named 'image'; send the photo as multipart/form-data with a file field 'image'.");
+
+    public static ServingProblem MissingLabels(string where) => new(StatusCodes.Status400BadRequest, "missing-labels", "The labels are missing",
+        $"The request has no labels; {where}.");
+
+    public static ServingProblem NotMultipart(string? contentType) => new(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
+        $"The request's Content-Type is '{contentType ?? "(none)"}'; this endpoint takes multipart/form-data with a file field 'image'.");
+
+    public static ServingProblem NotJson(string? contentType) => new(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
+        $"The request's Content-Type is '{contentType ?? "(none)"}'; this endpoint takes application/json such as {{\"labels\": [\"cat\", \"floor\"]}}.");
+
+    public static ServingProblem MalformedBody(string detail) => new(StatusCodes.Status400BadRequest, "malformed-request", "The request body cannot be read", detail);
+
+    public static ServingProblem UnknownFormat(string format) => new(StatusCodes.Status400BadRequest, "unknown-format", "Unknown response format",
+        $"format={format} is not known; use format=json (the default) or format=png.");
+
+    public static ServingProblem TooManyBytes(long limit, long? actual) => new(StatusCodes.Status413PayloadTooLarge, "image-too-large", "The upload is too large",
+        actual is long n
+            ? $"The upload is {n:N0} bytes; this server accepts images up to {limit:N0} bytes (MaxImageBytes)."
+            : $"The upload is larger than the {limit:N0} bytes this server accepts (MaxImageBytes).");
+
+    public static ServingProblem BodyTooLarge(long limit, long? actual) => new(StatusCodes.Status413PayloadTooLarge, "body-too-large", "The request body is too large",
+        $"The body is {(actual is long n ? $"{n:N0} bytes" : "larger than that")}; the largest label list this server accepts needs at most {limit:N0} bytes.");
+
+    public static ServingProblem TooManyPixels(int width, int height, long limit) => new(StatusCodes.Status413PayloadTooLarge, "image-too-many-pixels", "The image has too many pixels",
+        $"The image is {width}×{height} = {(long)width * height:N0} pixels; this server accepts up to {limit:N0} (MaxImagePixels). Downscale it first.");
+
+    public static ServingProblem ImageTooSmall(int width, int height, int minSide) => new(StatusCodes.Status400BadRequest, "image-too-small", "The image is too small",
+        $"The image is {width}×{height} pixels; LSeg needs at least {minSide} pixels on each side.");
+
+    public static ServingProblem UnreadableImage(string detail) => new(StatusCodes.Status400BadRequest, "unreadable-image", "The image cannot be read", detail);
+
+    public static ServingProblem TruncatedImage(int width, int height, long bytes) => new(StatusCodes.Status400BadRequest, "truncated-image", "The image is truncated",
+        $"The {width}×{height} image ends early: its {bytes:N0} bytes stop before the last pixel rows. Upload the complete file.");
+
+    public static ServingProblem TooManyLabels(int count, int limit) => new(StatusCodes.Status400BadRequest, "too-many-labels", "Too many labels",
+        $"The request has {count} labels; this server accepts up to {limit} (MaxLabels).");
+
+    public static ServingProblem LabelTooLong(int index, int length, int limit) => new(StatusCodes.Status400BadRequest, "label-too-long", "A label is too long",
+        $"Label {index} is {length} characters long; this server accepts labels up to {limit} characters (MaxLabelLength).");
+
+    public static ServingProblem EmptyLabel(int index) => new(StatusCodes.Status400BadRequest, "empty-label", "A label is empty",
+        $"Label {index} is empty or whitespace; every label must be non-empty text.");
+
+    public static ServingProblem DuplicateLabel(string label, int index) => new(StatusCodes.Status400BadRequest, "duplicate-label", "A label appears twice",
+        $"Label '{label}' appears more than once (again at index {index}); labels must be distinct.");
+
+    public static ServingProblem InvalidLabel(string detail) => new(StatusCodes.Status400BadRequest, "invalid-label", "The model cannot encode a label", detail);
+
+    public static ServingProblem UnknownImage(string id) => new(StatusCodes.Status404NotFound, "unknown-image", "Unknown image id",
+        $"No encoded image has the id '{id}'; upload the image with POST /v1/images first.");
+
+    public static ServingProblem ExpiredImage(string id, TimeSpan timeToLive) => new(StatusCodes.Status410Gone, "expired-image", "The encoded image has expired",
+        $"The encoded image '{id}' was unused for {timeToLive.TotalMinutes:0.#} minutes (ImageTimeToLive) and was dropped; upload the image again.");
+
+    public static ServingProblem EvictedImage(string id, int cacheMegabytes) => new(StatusCodes.Status410Gone, "evicted-image", "The encoded image was evicted",
+        $"The encoded image '{id}' was dropped to keep the image cache under {cacheMegabytes} MiB (least recently used first); upload the image again.");
+
+    public static ServingProblem Busy(int retryAfterSeconds, string work, int queued) => new(StatusCodes.Status503ServiceUnavailable, "server-busy", "The server is busy",
+        $"Every model slot for {work} is taken and {queued} requests are waiting, the most this server queues (MaxQueuedRequests); retry after {retryAfterSeconds} s.")
+    {
+        RetryAfterSeconds = retryAfterSeconds,
+    };
+
+    public static ServingProblem ShuttingDown() => new(StatusCodes.Status503ServiceUnavailable, "shutting-down", "The server is shutting down",
+        "The server is stopping and takes no new work; retry against another instance or after it restarts.");
+
+    public static ServingProblem ModelNotReady() => new(StatusCodes.Status503ServiceUnavailable, "model-not-ready", "The model is not loaded yet",
+        "The model is still loading; retry in a few seconds (GET /readyz answers 200 once it is ready).")
+    {
+        RetryAfterSeconds = 2,
+    };
+}

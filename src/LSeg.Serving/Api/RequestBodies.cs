@@ -1,0 +1,96 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+
+namespace LSeg.Serving.Api;
+
+/// <summary>
+/// Reads request bodies within the server's limits: the multipart upload (file field <c>image</c>, text fields) and
+/// the JSON label list. The byte limit is checked from Content-Length before anything is read, set on the server
+/// (Kestrel stops reading past it) and set on the multipart reader, so an oversized upload is never buffered whole.
+/// </summary>
+internal static class RequestBodies
+{
+    /// <summary>Room for the multipart boundaries, part headers and the labels field beside the image bytes.</summary>
+    private const long MultipartOverheadBytes = 64 * 1024;
+
+    /// <summary>The uploaded image's bytes and the form's text fields.</summary>
+    public sealed record Upload(byte[] Image, IFormCollection Form);
+
+    /// <summary>The JSON body of a label change.</summary>
+    public sealed record LabelsBody(IReadOnlyList<string?>? Labels);
+
+    /// <exception cref="ServingProblem">Not multipart, too large, malformed, or without an <c>image</c> file.</exception>
+    public static async Task<Upload> ReadUploadAsync(HttpRequest request, LanguageSegmentationServingOptions options, CancellationToken cancellation)
+    {
+        if (!request.HasFormContentType || !request.ContentType!.StartsWith("multipart/", StringComparison.OrdinalIgnoreCase))
+            throw Problems.NotMultipart(request.ContentType);
+        LimitBody(request, options.MaxImageBytes + MultipartOverheadBytes, length => Problems.TooManyBytes(options.MaxImageBytes, length));
+        request.HttpContext.Features.Set<IFormFeature>(new FormFeature(request, new FormOptions
+        {
+            MultipartBodyLengthLimit = options.MaxImageBytes,
+            ValueCountLimit = 16,
+            ValueLengthLimit = (int)MultipartOverheadBytes,
+        }));
+
+        IFormCollection form;
+        try
+        {
+            form = await request.ReadFormAsync(cancellation);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            throw Problems.TooManyBytes(options.MaxImageBytes, request.ContentLength);
+        }
+        catch (InvalidDataException e) when (e.Message.Contains("body length limit", StringComparison.OrdinalIgnoreCase))
+        {
+            throw Problems.TooManyBytes(options.MaxImageBytes, null);
+        }
+        catch (InvalidDataException e)
+        {
+            throw Problems.MalformedBody($"The multipart body cannot be read: {e.Message}");
+        }
+
+        var file = form.Files.GetFile("image") ?? throw Problems.MissingImage();
+        if (file.Length > options.MaxImageBytes)
+            throw Problems.TooManyBytes(options.MaxImageBytes, file.Length);
+        if (file.Length == 0)
+            throw Problems.UnreadableImage("The 'image' file part is empty (0 bytes).");
+        var bytes = new byte[file.Length];
+        await using (var stream = file.OpenReadStream())
+            await stream.ReadExactlyAsync(bytes, cancellation);
+        return new Upload(bytes, form);
+    }
+
+    /// <exception cref="ServingProblem">Not JSON, too large, malformed, or without labels.</exception>
+    public static async Task<LabelsBody> ReadLabelsAsync(HttpRequest request, LanguageSegmentationServingOptions options, CancellationToken cancellation)
+    {
+        if (!request.HasJsonContentType())
+            throw Problems.NotJson(request.ContentType);
+        // Generous room for the largest allowed label list, escaped.
+        long limit = (long)options.MaxLabels * (options.MaxLabelLength * 6 + 8) + 1024;
+        LimitBody(request, limit, length => Problems.BodyTooLarge(limit, length));
+        try
+        {
+            return await request.ReadFromJsonAsync<LabelsBody>(cancellation)
+                ?? throw Problems.MissingLabels("the body is JSON null; send {\"labels\": [\"cat\", \"floor\", \"other\"]}");
+        }
+        catch (JsonException e)
+        {
+            throw Problems.MalformedBody($"The body is not the JSON this endpoint takes ({{\"labels\": [\"cat\", \"floor\"]}}): {e.Message}");
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            throw Problems.BodyTooLarge(limit, request.ContentLength);
+        }
+    }
+
+    /// <summary>Refuses a declared length over <paramref name="bodyLimit"/> at once and caps what the server reads.</summary>
+    private static void LimitBody(HttpRequest request, long bodyLimit, Func<long?, ServingProblem> tooLarge)
+    {
+        if (request.ContentLength is long length && length > bodyLimit)
+            throw tooLarge(length);
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } feature)
+            feature.MaxRequestBodySize = bodyLimit;
+    }
+}

@@ -1,0 +1,156 @@
+using LSeg.MLNet;
+using LSeg.Serving.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Options;
+
+namespace LSeg.Serving.Api;
+
+/// <summary>
+/// The API under <c>/v1</c>: one-shot segmentation, encode once and segment with any labels, the model's manifest.
+/// Each handler reads its input within the limits, waits for a model slot, runs the model and answers; problems are
+/// thrown as <see cref="ServingProblem"/> and answered as problem+json.
+/// </summary>
+internal static class SegmentationEndpoints
+{
+    private const string PngFormat = "png";
+
+    public static void Map(RouteGroupBuilder api)
+    {
+        api.WithTags("LSeg");
+        api.MapPost("/segment", SegmentAsync)
+            .WithName("Segment")
+            .WithSummary("Segments an uploaded image with comma-separated labels.")
+            .WithDescription("multipart/form-data with a file 'image' and a text 'labels' (\"cat, floor, other\"). ?format=png answers the mask PNG itself.")
+            .AddOpenApiOperationTransformer(OpenApiDocumentation.MultipartBody(withLabels: true))
+            .Produces<SegmentationResponse>()
+            .AddOpenApiOperationTransformer(OpenApiDocumentation.MaskPngAlternative)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        api.MapPost("/images", EncodeImageAsync)
+            .WithName("EncodeImage")
+            .WithSummary("Encodes an uploaded image once, for segmentations with any labels.")
+            .AddOpenApiOperationTransformer(OpenApiDocumentation.MultipartBody(withLabels: false))
+            .Produces<EncodedImageResponse>(StatusCodes.Status201Created)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        api.MapGet("/images/{id}", DescribeImage)
+            .WithName("GetImage")
+            .WithSummary("Describes an encoded image (and counts as a use, so its expiry moves on).")
+            .Produces<EncodedImageResponse>()
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status410Gone);
+        api.MapDelete("/images/{id}", DeleteImage)
+            .WithName("DeleteImage")
+            .WithSummary("Drops an encoded image before it expires.")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapPost("/images/{id}/segment", SegmentEncodedAsync)
+            .WithName("SegmentEncodedImage")
+            .WithSummary("Segments an encoded image with a label list, without encoding the image again.")
+            .WithDescription("application/json {\"labels\": [\"cat\", \"floor\", \"other\"]}. ?format=png answers the mask PNG itself.")
+            .AddOpenApiOperationTransformer(OpenApiDocumentation.LabelsBody)
+            .Produces<SegmentationResponse>()
+            .AddOpenApiOperationTransformer(OpenApiDocumentation.MaskPngAlternative)
+            .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status410Gone)
+            .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+        api.MapGet("/model", (ServedModel served) => Results.Json(ModelDescription.Of(served.Model.Manifest)))
+            .WithName("GetModel")
+            .WithSummary("The served model package's manifest, without file hashes.")
+            .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+    }
+
+    private static async Task<IResult> SegmentAsync(HttpContext context, string? format, ServedModel served, InferenceQueue queue,
+        IOptions<LanguageSegmentationServingOptions> options)
+    {
+        var settings = options.Value;
+        bool png = WantsPng(format);
+        var model = served.Model;
+        var upload = await RequestBodies.ReadUploadAsync(context.Request, settings, context.RequestAborted);
+        var labels = LabelInput.FromCommaSeparated(upload.Form["labels"], settings);
+        SegmentationResult result;
+        using (await queue.EnterAsync(InferenceQueue.Work.ImageEncoding, context.RequestAborted))
+        {
+            using var image = Decode(upload.Image, settings);
+            EncodeLabels(model, labels);
+            result = model.Segment(image, labels);
+        }
+        return Answer(result, png);
+    }
+
+    private static async Task<IResult> EncodeImageAsync(HttpContext context, ServedModel served, InferenceQueue queue, EncodedImageCache cache,
+        IOptions<LanguageSegmentationServingOptions> options)
+    {
+        var settings = options.Value;
+        var model = served.Model;
+        var upload = await RequestBodies.ReadUploadAsync(context.Request, settings, context.RequestAborted);
+        EncodedImage encoded;
+        using (await queue.EnterAsync(InferenceQueue.Work.ImageEncoding, context.RequestAborted))
+        {
+            using var image = Decode(upload.Image, settings);
+            encoded = model.EncodeImage(image);
+        }
+        var handle = cache.Add(encoded);
+        return Results.Created($"images/{handle.Id}", new EncodedImageResponse(handle.Id, encoded.OriginalWidth, encoded.OriginalHeight, handle.ExpiresAt));
+    }
+
+    private static IResult DescribeImage(string id, EncodedImageCache cache)
+    {
+        var (image, handle) = cache.Get(id);
+        return Results.Ok(new EncodedImageResponse(handle.Id, image.OriginalWidth, image.OriginalHeight, handle.ExpiresAt));
+    }
+
+    private static IResult DeleteImage(string id, EncodedImageCache cache) =>
+        cache.Remove(id) ? Results.NoContent() : throw Problems.UnknownImage(id);
+
+    private static async Task<IResult> SegmentEncodedAsync(string id, HttpContext context, string? format, ServedModel served, InferenceQueue queue,
+        EncodedImageCache cache, IOptions<LanguageSegmentationServingOptions> options)
+    {
+        var settings = options.Value;
+        bool png = WantsPng(format);
+        var model = served.Model;
+        var body = await RequestBodies.ReadLabelsAsync(context.Request, settings, context.RequestAborted);
+        var labels = LabelInput.FromList(body.Labels, settings);
+        var (encoded, _) = cache.Get(id);
+        SegmentationResult result;
+        using (await queue.EnterAsync(InferenceQueue.Work.LabelChange, context.RequestAborted))
+            result = model.Segment(encoded, EncodeLabels(model, labels));
+        return Answer(result, png);
+    }
+
+    private static bool WantsPng(string? format) => format switch
+    {
+        null or "" or "json" => false,
+        PngFormat => true,
+        _ => throw Problems.UnknownFormat(format),
+    };
+
+    private static Microsoft.ML.Data.MLImage Decode(byte[] bytes, LanguageSegmentationServingOptions settings) =>
+        UploadedImageDecoder.Decode(bytes, settings.MaxImagePixels, LanguageSegmentationModelOptions.Defaults.MinImageSide);
+
+    /// <summary>The model's own label checks (tokens per label, a fixed label table) answered as 400.</summary>
+    private static LabelEmbeddings EncodeLabels(LanguageSegmentationModel model, string[] labels)
+    {
+        try
+        {
+            return model.EncodeLabels(labels);
+        }
+        catch (ArgumentException e)
+        {
+            // ArgumentException.Message ends with " (Parameter 'labels')": not the client's business.
+            string detail = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+            throw Problems.InvalidLabel(detail);
+        }
+    }
+
+    private static IResult Answer(SegmentationResult result, bool png) =>
+        png ? Results.File(result.ToMaskPng(), "image/png") : Results.Ok(SegmentationResponse.From(result));
+}

@@ -1,0 +1,165 @@
+using System.Threading.RateLimiting;
+using LSeg.Serving.Api;
+using Microsoft.Extensions.Options;
+
+namespace LSeg.Serving.Hosting;
+
+/// <summary>
+/// Admission to the model, in two lanes so that a label change (the small head, milliseconds) never waits behind image
+/// encodings (the image encoder, about a second on a CPU): in each lane at most
+/// <see cref="LanguageSegmentationServingOptions.MaxConcurrentInferences"/> requests run at once and at most
+/// <see cref="LanguageSegmentationServingOptions.MaxQueuedRequests"/> wait (oldest first); the next one is refused at
+/// once with 503 and a Retry-After estimated from that lane's recent service times. On shutdown it stops admitting and
+/// lets the caller wait until the last running request has left, so the model is never disposed under one.
+/// </summary>
+internal sealed class InferenceQueue : IDisposable
+{
+    private readonly Lane[] _lanes;
+    private readonly TimeProvider _time;
+    private readonly object _lock = new();
+    private readonly TaskCompletionSource _idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _running;
+    private bool _closed;
+
+    public InferenceQueue(IOptions<LanguageSegmentationServingOptions> options, TimeProvider time)
+    {
+        _time = time;
+        Slots = options.Value.MaxConcurrentInferences;
+        QueueLimit = options.Value.MaxQueuedRequests;
+        _lanes = [new Lane(Slots, QueueLimit), new Lane(Slots, QueueLimit)];
+    }
+
+    /// <summary>The kind of model work a request does; each kind has its own slots and queue.</summary>
+    public enum Work
+    {
+        /// <summary>Runs the image encoder: one-shot segmentation and <c>POST /v1/images</c>.</summary>
+        ImageEncoding,
+
+        /// <summary>Runs only the head on an encoded image: <c>POST /v1/images/{id}/segment</c>.</summary>
+        LabelChange,
+    }
+
+    /// <summary>Requests of one kind that may run at once.</summary>
+    public int Slots { get; }
+
+    /// <summary>Requests of one kind that may wait.</summary>
+    public int QueueLimit { get; }
+
+    /// <summary>Requests of kind <paramref name="work"/> waiting for a slot now.</summary>
+    public long Queued(Work work) => _lanes[(int)work].Limiter.GetStatistics()?.CurrentQueuedCount ?? 0;
+
+    /// <summary>Requests holding a slot now.</summary>
+    public int Running
+    {
+        get { lock (_lock) return _running; }
+    }
+
+    /// <summary>Waits for a slot; dispose the returned lease when the model work is done.</summary>
+    /// <exception cref="ServingProblem">503: the queue is full, or the server is shutting down.</exception>
+    public async ValueTask<IDisposable> EnterAsync(Work work, CancellationToken cancellation)
+    {
+        if (Volatile.Read(ref _closed))
+            throw Problems.ShuttingDown();
+        var lane = _lanes[(int)work];
+        RateLimitLease lease;
+        try
+        {
+            lease = await lane.Limiter.AcquireAsync(1, cancellation);
+        }
+        catch (ObjectDisposedException)
+        {
+            throw Problems.ShuttingDown();
+        }
+        if (!lease.IsAcquired)
+        {
+            lease.Dispose();
+            throw Problems.Busy(RetryAfterSeconds(lane), work == Work.LabelChange ? "label changes" : "image encodings", (int)Queued(work));
+        }
+        lock (_lock)
+        {
+            if (_closed)
+            {
+                lease.Dispose();
+                throw Problems.ShuttingDown();
+            }
+            _running++;
+        }
+        return new Slot(this, lane, lease, _time.GetTimestamp());
+    }
+
+    /// <summary>
+    /// Stops admitting requests (new and still queued ones get 503 "shutting down") and completes when no request holds
+    /// a slot. The host calls it after the server has stopped and finished the requests it waited for.
+    /// </summary>
+    /// <returns>True when the last request has left; false when <paramref name="cancellation"/> ended the wait first.</returns>
+    public async Task<bool> DrainAsync(CancellationToken cancellation)
+    {
+        lock (_lock)
+        {
+            _closed = true;
+            if (_running == 0)
+                _idle.TrySetResult();
+        }
+        try
+        {
+            await _idle.Task.WaitAsync(cancellation);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Seconds until a slot of <paramref name="lane"/> is likely free: the work ahead (queue + running) spread over its slots.</summary>
+    private int RetryAfterSeconds(Lane lane)
+    {
+        double average;
+        lock (_lock)
+            average = lane.AverageSeconds;
+        return (int)Math.Clamp(Math.Ceiling(average * (QueueLimit + Slots) / Slots), 1, 3600);
+    }
+
+    private void Leave(Lane lane, RateLimitLease lease, long startedAt)
+    {
+        double seconds = _time.GetElapsedTime(startedAt).TotalSeconds;
+        lock (_lock)
+        {
+            lane.AverageSeconds = 0.8 * lane.AverageSeconds + 0.2 * seconds;
+            _running--;
+            if (_closed && _running == 0)
+                _idle.TrySetResult();
+        }
+        lease.Dispose();
+    }
+
+    public void Dispose()
+    {
+        foreach (var lane in _lanes)
+            lane.Limiter.Dispose();
+    }
+
+    /// <summary>One kind of work's slots and queue, and the moving average of the time a request holds a slot.</summary>
+    private sealed class Lane(int slots, int queueLimit)
+    {
+        public ConcurrencyLimiter Limiter { get; } = new(new ConcurrencyLimiterOptions
+        {
+            PermitLimit = slots,
+            QueueLimit = queueLimit,
+            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+        });
+
+        public double AverageSeconds { get; set; } = 1;
+    }
+
+    private sealed class Slot(InferenceQueue queue, Lane lane, RateLimitLease lease, long startedAt) : IDisposable
+    {
+        private int _left;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _left, 1) == 0)
+                queue.Leave(lane, lease, startedAt);
+        }
+    }
+}

@@ -1,0 +1,37 @@
+using LSeg.MLNet;
+using LSeg.MLNet.Package;
+using Microsoft.Extensions.Options;
+
+namespace LSeg.Serving.Hosting;
+
+/// <summary>Checks <see cref="LanguageSegmentationServingOptions"/> when the application starts; each failure names the option.</summary>
+internal sealed class ServingOptionsValidator : IValidateOptions<LanguageSegmentationServingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, LanguageSegmentationServingOptions options)
+    {
+        var failures = new List<string>();
+        void Require(bool condition, string failure)
+        {
+            if (!condition)
+                failures.Add(failure);
+        }
+
+        if (options.ModelPath is { } path)
+            Require(Directory.Exists(path) || (File.Exists(path) && Path.GetFileName(path) == ModelManifest.FileName),
+                $"ModelPath '{path}' is not a model package directory (or its {ModelManifest.FileName}).");
+        else
+            Require(LanguageSegmentationModel.HasDefaultModel, "ModelPath is not set and this build of LSeg.MLNet embeds no default model.");
+        Require(options.GpuDeviceId is null or >= 0, $"GpuDeviceId is {options.GpuDeviceId}; give a CUDA device number (0 or more) or null for the CPU.");
+        Require(options.MaxImageBytes > 0, $"MaxImageBytes is {options.MaxImageBytes}; it must be positive.");
+        Require(options.MaxImagePixels >= (long)LanguageSegmentationModelOptions.Defaults.MinImageSide * LanguageSegmentationModelOptions.Defaults.MinImageSide,
+            $"MaxImagePixels is {options.MaxImagePixels}; it must allow at least a {LanguageSegmentationModelOptions.Defaults.MinImageSide}×{LanguageSegmentationModelOptions.Defaults.MinImageSide} image.");
+        Require(options.MaxLabels is >= 1 and <= LanguageSegmentationServingOptions.LabelLimit,
+            $"MaxLabels is {options.MaxLabels}; it must be 1 to {LanguageSegmentationServingOptions.LabelLimit} (mask PNG pixels are 8-bit label indices).");
+        Require(options.MaxLabelLength >= 1, $"MaxLabelLength is {options.MaxLabelLength}; it must be at least 1.");
+        Require(options.ImageCacheMegabytes >= 1, $"ImageCacheMegabytes is {options.ImageCacheMegabytes}; it must be at least 1.");
+        Require(options.ImageTimeToLive > TimeSpan.Zero, $"ImageTimeToLive is {options.ImageTimeToLive}; it must be positive.");
+        Require(options.MaxConcurrentInferences >= 1, $"MaxConcurrentInferences is {options.MaxConcurrentInferences}; it must be at least 1.");
+        Require(options.MaxQueuedRequests >= 0, $"MaxQueuedRequests is {options.MaxQueuedRequests}; it must be 0 or more.");
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -1,0 +1,91 @@
+using LSeg.MLNet;
+
+namespace LSeg.Serving;
+
+/// <summary>
+/// What <c>services.AddLanguageSegmentation(...)</c> serves and within which limits: the model and device, the size of
+/// accepted uploads and label lists, the memory of the encoded-image cache and how much work may wait. Checked when the
+/// application starts; a bad value stops it with a message naming the option.
+/// </summary>
+public sealed class LanguageSegmentationServingOptions
+{
+    /// <summary>Default values of the options.</summary>
+    public static class Defaults
+    {
+        /// <summary>Largest accepted upload, in bytes: 20 MiB.</summary>
+        public const long MaxImageBytes = 20L * 1024 * 1024;
+
+        /// <summary>Largest accepted image, in pixels (width × height): the model's own default, 40 megapixels.</summary>
+        public const long MaxImagePixels = LanguageSegmentationModelOptions.Defaults.MaxImagePixels;
+
+        /// <summary>Most labels in one request.</summary>
+        public const int MaxLabels = 64;
+
+        /// <summary>Most characters in one label.</summary>
+        public const int MaxLabelLength = 100;
+
+        /// <summary>Memory bound of the encoded-image cache, in MiB.</summary>
+        public const int ImageCacheMegabytes = 1024;
+
+        /// <summary>How long an encoded image stays usable after its last use: 10 minutes.</summary>
+        public static readonly TimeSpan ImageTimeToLive = TimeSpan.FromMinutes(10);
+
+        /// <summary>Requests of each kind (image encodings, label changes) that run the model at the same time.</summary>
+        public const int MaxConcurrentInferences = 2;
+
+        /// <summary>Requests of each kind that may wait for the model; more are answered 503 with Retry-After.</summary>
+        public const int MaxQueuedRequests = 16;
+
+        /// <summary>Fall back to the CPU when CUDA cannot be used.</summary>
+        public const bool FallbackToCpu = true;
+    }
+
+    /// <summary>The most labels an 8-bit mask PNG can index.</summary>
+    public const int LabelLimit = 256;
+
+    /// <summary>Model package directory; null (the default) serves the default model embedded in LSeg.MLNet.</summary>
+    public string? ModelPath { get; set; }
+
+    /// <summary>CUDA device to run on; null (the default) runs on the CPU.</summary>
+    public int? GpuDeviceId { get; set; }
+
+    /// <summary>When CUDA was asked for but cannot be used, run on the CPU instead of failing to start. Default true.</summary>
+    public bool FallbackToCpu { get; set; } = Defaults.FallbackToCpu;
+
+    /// <summary>Model input size (the longer image side is resized to about this); null uses the model's default.</summary>
+    public int? InputSize { get; set; }
+
+    /// <summary>Uploads larger than this many bytes are refused with 413 (default 20 MiB).</summary>
+    public long MaxImageBytes { get; set; } = Defaults.MaxImageBytes;
+
+    /// <summary>Images with more pixels than this are refused with 413 before they are decoded (default 40 megapixels).</summary>
+    public long MaxImagePixels { get; set; } = Defaults.MaxImagePixels;
+
+    /// <summary>Requests with more labels than this are refused with 400 (default 64, at most <see cref="LabelLimit"/>).</summary>
+    public int MaxLabels { get; set; } = Defaults.MaxLabels;
+
+    /// <summary>Labels longer than this many characters are refused with 400 (default 100).</summary>
+    public int MaxLabelLength { get; set; } = Defaults.MaxLabelLength;
+
+    /// <summary>
+    /// Memory bound of the cache of encoded images (<c>POST /v1/images</c>), in MiB; the least recently used image is
+    /// evicted to stay under it (default 1024). Must hold at least one image at the model input size.
+    /// </summary>
+    public int ImageCacheMegabytes { get; set; } = Defaults.ImageCacheMegabytes;
+
+    /// <summary>An encoded image expires this long after its last use (default 10 minutes).</summary>
+    public TimeSpan ImageTimeToLive { get; set; } = Defaults.ImageTimeToLive;
+
+    /// <summary>
+    /// Requests that run the model at the same time, for each of the two kinds of work (default 2 each): image
+    /// encodings (one-shot segmentation, <c>POST /v1/images</c>) and label changes, which have their own slots so
+    /// that a label change never waits behind an image encoding.
+    /// </summary>
+    public int MaxConcurrentInferences { get; set; } = Defaults.MaxConcurrentInferences;
+
+    /// <summary>
+    /// Requests of each kind that may wait for a free model slot; beyond this the server answers 503 with Retry-After
+    /// (default 16).
+    /// </summary>
+    public int MaxQueuedRequests { get; set; } = Defaults.MaxQueuedRequests;
+}

@@ -1,0 +1,86 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.RegularExpressions;
+using LSeg.MLNet.Tests.Packages;
+
+namespace LSeg.Cli.Tests;
+
+/// <summary>
+/// <c>lseg serve</c> as a real process: it prints where it listens, answers, and on SIGTERM finishes and exits 0;
+/// bad arguments are one line and a non-zero exit. <c>lseg bench serve</c> runs a short bounded load.
+/// </summary>
+public class ServeCommandTests
+{
+    [Fact]
+    public async Task Serve_listens_on_loopback_answers_and_stops_cleanly_on_sigterm()
+    {
+        using var temp = new TempDirectory();
+        string package = ColourModelPackage.Write(temp.Path);
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = temp.Path };
+        foreach (string arg in new[] { CliRunner.CliDllPath, "serve", "--model", package, "--urls", "http://127.0.0.1:0" })
+            start.ArgumentList.Add(arg);
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        try
+        {
+            string? line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(2));
+            var listening = Regex.Match(line ?? "", @"^lseg serve: listening on (http://127\.0\.0\.1:\d+) ");
+            Assert.True(listening.Success, $"first line: {line}\nstderr: {(process.HasExited ? await stderr : "")}");
+            using var client = new HttpClient { BaseAddress = new Uri(listening.Groups[1].Value + "/") };
+
+            var ready = await client.GetAsync("readyz");
+            var page = await client.GetAsync("");
+            var form = new MultipartFormDataContent
+            {
+                { new ByteArrayContent(File.ReadAllBytes(Images.RedLeftBlueRight(temp.Combine("halves.png"), 64, 48))), "image", "halves.png" },
+                { new StringContent("red, blue"), "labels" },
+            };
+            var segmented = await client.PostAsync("v1/segment", form);
+
+            Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+            Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+            Assert.Contains("\"labels\":[\"red\",\"blue\"]", await segmented.Content.ReadAsStringAsync());
+        }
+        finally
+        {
+            using var kill = Process.Start("kill", ["-TERM", process.Id.ToString()]);
+            await kill.WaitForExitAsync();
+        }
+        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        string rest = await process.StandardOutput.ReadToEndAsync();
+        Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}\n{rest}\n{await stderr}");
+        Assert.Contains("lseg serve: stopped", rest);
+    }
+
+    [Fact]
+    public void Serve_refuses_a_missing_model_and_a_bad_address_in_one_line()
+    {
+        using var temp = new TempDirectory();
+
+        var noModel = CliRunner.RunInProcess("serve", "--model", temp.Combine("nothing"));
+        var badUrl = CliRunner.RunInProcess("serve", "--model", ColourModelPackage.Write(temp.Path), "--urls", "127.0.0.1:5000");
+
+        Assert.NotEqual(0, noModel.ExitCode);
+        Assert.Single(noModel.ErrorLines);
+        Assert.Contains("nothing", noModel.StdErr);
+        Assert.NotEqual(0, badUrl.ExitCode);
+        Assert.Equal(["lseg serve: --urls '127.0.0.1:5000' is not an http:// or https:// address, e.g. http://127.0.0.1:5000."], badUrl.ErrorLines);
+    }
+
+    [Fact]
+    public void Bench_serve_runs_a_bounded_load_and_reports_no_error_and_no_wrong_mask()
+    {
+        using var temp = new TempDirectory();
+        string package = ColourModelPackage.Write(temp.Path);
+
+        var result = CliRunner.RunInProcess("bench", "serve", "--model", package, "--clients", "3", "--requests", "30", "--seconds", "60",
+            "--labels", "red, green, blue", "--labels", "white, black");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("30 of 30 requests answered", result.StdOut);
+        Assert.Contains("errors 0; wrong masks 0", result.StdOut);
+        Assert.Matches(@"full  POST /v1/segment\s+\d+\s+\d+\.\d", result.StdOut);
+        Assert.Matches(@"label change  /segment\s+\d+\s+\d+\.\d", result.StdOut);
+        Assert.Matches(@"peak working set \d+ MB", result.StdOut);
+    }
+}

@@ -1,0 +1,210 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using Microsoft.ML.Data;
+
+namespace LSeg.Serving.Tests;
+
+/// <summary>
+/// Every kind of bad input is a 4xx RFC 7807 problem+json whose type names the problem and whose detail names the
+/// offending value; the server keeps serving afterwards.
+/// </summary>
+public sealed class BadInputTests(ColourPackageFixture colour) : IClassFixture<ColourPackageFixture>, IDisposable
+{
+    private const long ByteLimit = 20_000;
+    private const long PixelLimit = 100 * 100;
+
+    private readonly ServingFactory _server = new(colour.PackagePath, options =>
+    {
+        options.MaxImageBytes = ByteLimit;
+        options.MaxImagePixels = PixelLimit;
+        options.MaxLabels = 4;
+        options.MaxLabelLength = 12;
+    });
+
+    public void Dispose() => _server.Dispose();
+
+    private static readonly byte[] Image = Pictures.RedLeftBlueRight(48, 32);
+
+    [Fact]
+    public async Task A_missing_image_or_labels_is_named()
+    {
+        using var client = _server.CreateClient();
+
+        string noImage = await (await client.SegmentAsync(null, "red")).AssertProblemAsync(HttpStatusCode.BadRequest, "missing-image");
+        string noLabels = await (await client.SegmentAsync(Image, null)).AssertProblemAsync(HttpStatusCode.BadRequest, "missing-labels");
+        string onlyCommas = await (await client.SegmentAsync(Image, " , ,")).AssertProblemAsync(HttpStatusCode.BadRequest, "missing-labels");
+        var noteOnly = new MultipartFormDataContent { { new StringContent("hello"), "note" } };
+        string noFileToEncode = await (await client.PostAsync("v1/images", noteOnly)).AssertProblemAsync(HttpStatusCode.BadRequest, "missing-image");
+        // A multipart body with no part at all cannot be read as a form.
+        await (await client.EncodeAsync(null)).AssertProblemAsync(HttpStatusCode.BadRequest, "malformed-request");
+        var encoded = await client.EncodeOkAsync(Image);
+        string emptyList = await (await client.RelabelAsync(encoded.Id, [])).AssertProblemAsync(HttpStatusCode.BadRequest, "missing-labels");
+
+        Assert.Contains("'image'", noImage);
+        Assert.Contains("'labels'", noLabels);
+        Assert.Contains("'labels'", onlyCommas);
+        Assert.Contains("'image'", noFileToEncode);
+        Assert.Contains("labels", emptyList);
+    }
+
+    [Fact]
+    public async Task An_image_sent_as_text_is_a_missing_image()
+    {
+        using var client = _server.CreateClient();
+        var form = new MultipartFormDataContent { { new StringContent("not a file"), "image" }, { new StringContent("red"), "labels" } };
+
+        await (await client.PostAsync("v1/segment", form)).AssertProblemAsync(HttpStatusCode.BadRequest, "missing-image");
+    }
+
+    [Fact]
+    public async Task A_body_of_the_wrong_media_type_is_415()
+    {
+        using var client = _server.CreateClient();
+        var encoded = await client.EncodeOkAsync(Image);
+
+        string json = await (await client.PostAsync("v1/segment", new StringContent("{}", Encoding.UTF8, "application/json")))
+            .AssertProblemAsync(HttpStatusCode.UnsupportedMediaType, "unsupported-media-type");
+        string form = await (await client.PostAsync($"v1/images/{encoded.Id}/segment", ApiClient.Upload(null, "red")))
+            .AssertProblemAsync(HttpStatusCode.UnsupportedMediaType, "unsupported-media-type");
+
+        Assert.Contains("application/json", json);
+        Assert.Contains("multipart/form-data", form);
+    }
+
+    [Fact]
+    public async Task Malformed_json_and_an_unknown_format_are_400()
+    {
+        using var client = _server.CreateClient();
+        var encoded = await client.EncodeOkAsync(Image);
+
+        await (await client.PostAsync($"v1/images/{encoded.Id}/segment", new StringContent("{\"labels\": [\"red\"", Encoding.UTF8, "application/json")))
+            .AssertProblemAsync(HttpStatusCode.BadRequest, "malformed-request");
+        await (await client.PostAsync($"v1/images/{encoded.Id}/segment", new StringContent("{\"labels\": \"red, blue\"}", Encoding.UTF8, "application/json")))
+            .AssertProblemAsync(HttpStatusCode.BadRequest, "malformed-request");
+        string format = await (await client.SegmentAsync(Image, "red", format: "gif")).AssertProblemAsync(HttpStatusCode.BadRequest, "unknown-format");
+
+        Assert.Contains("gif", format);
+    }
+
+    [Fact]
+    public async Task Bytes_that_are_not_an_image_are_unreadable()
+    {
+        using var client = _server.CreateClient();
+        byte[] text = Encoding.UTF8.GetBytes("this is a text file, not a photo");
+
+        string detail = await (await client.SegmentAsync(text, "red")).AssertProblemAsync(HttpStatusCode.BadRequest, "unreadable-image");
+        await (await client.EncodeAsync([])).AssertProblemAsync(HttpStatusCode.BadRequest, "unreadable-image");
+
+        Assert.Contains("not an image format", detail);
+    }
+
+    [Theory]
+    [InlineData(SkiaSharp.SKEncodedImageFormat.Jpeg)]
+    [InlineData(SkiaSharp.SKEncodedImageFormat.Png)]
+    public async Task A_truncated_image_is_refused_although_MLImage_would_decode_it(SkiaSharp.SKEncodedImageFormat format)
+    {
+        using var client = _server.CreateClient();
+        byte[] whole = Pictures.Noise(60, 60, seed: 7, format);
+        byte[] truncated = whole[..(whole.Length * 2 / 3)];
+        // Why the check exists: ML.NET's decoder accepts the cut file and returns an image with blank rows.
+        using (var silentlyBlank = MLImage.CreateFromStream(new MemoryStream(truncated)))
+            Assert.Equal((60, 60), (silentlyBlank.Width, silentlyBlank.Height));
+
+        string detail = await (await client.SegmentAsync(truncated, "red")).AssertProblemAsync(HttpStatusCode.BadRequest, "truncated-image");
+        await (await client.EncodeAsync(truncated)).AssertProblemAsync(HttpStatusCode.BadRequest, "truncated-image");
+        var wholeAnswer = await client.SegmentAsync(whole, "red");
+
+        Assert.Contains("60×60", detail);
+        Assert.Equal(HttpStatusCode.OK, wholeAnswer.StatusCode);
+    }
+
+    [Fact]
+    public async Task An_upload_over_the_byte_limit_is_413_and_names_the_limit()
+    {
+        using var client = _server.CreateClient();
+        byte[] large = Pictures.Noise(99, 99, seed: 3);
+        Assert.True(large.Length > ByteLimit, $"the test image is only {large.Length} bytes");
+
+        string detail = await (await client.SegmentAsync(large, "red")).AssertProblemAsync(HttpStatusCode.RequestEntityTooLarge, "image-too-large");
+        await (await client.EncodeAsync(large)).AssertProblemAsync(HttpStatusCode.RequestEntityTooLarge, "image-too-large");
+
+        Assert.Contains("20,000", detail);
+    }
+
+    [Fact]
+    public async Task An_upload_without_content_length_over_the_byte_limit_is_413()
+    {
+        using var client = _server.CreateClient();
+        byte[] large = Pictures.Noise(99, 99, seed: 5);
+        var content = new MultipartFormDataContent { { new StreamContent(new MemoryStream(large)), "image", "big.png" }, { new StringContent("red"), "labels" } };
+        var request = new HttpRequestMessage(HttpMethod.Post, "v1/segment") { Content = content };
+        request.Headers.TransferEncodingChunked = true;
+
+        await (await client.SendAsync(request)).AssertProblemAsync(HttpStatusCode.RequestEntityTooLarge, "image-too-large");
+    }
+
+    [Fact]
+    public async Task An_image_with_too_many_pixels_is_413_before_decoding_and_a_tiny_one_is_400()
+    {
+        using var client = _server.CreateClient();
+        byte[] wide = Pictures.Plain(200, 60, Pictures.White); // 12,000 pixels, a small file
+        byte[] tiny = Pictures.Plain(4, 40, Pictures.White);
+
+        string pixels = await (await client.SegmentAsync(wide, "white")).AssertProblemAsync(HttpStatusCode.RequestEntityTooLarge, "image-too-many-pixels");
+        string small = await (await client.EncodeAsync(tiny)).AssertProblemAsync(HttpStatusCode.BadRequest, "image-too-small");
+
+        Assert.Contains("200×60", pixels);
+        Assert.Contains("10,000", pixels);
+        Assert.Contains("4×40", small);
+    }
+
+    [Fact]
+    public async Task Too_many_too_long_empty_or_repeated_labels_are_named()
+    {
+        using var client = _server.CreateClient();
+        var encoded = await client.EncodeOkAsync(Image);
+
+        string many = await (await client.SegmentAsync(Image, "red, blue, green, white, black")).AssertProblemAsync(HttpStatusCode.BadRequest, "too-many-labels");
+        string manyJson = await (await client.RelabelAsync(encoded.Id, ["red", "blue", "green", "white", "black"])).AssertProblemAsync(HttpStatusCode.BadRequest, "too-many-labels");
+        string longLabel = await (await client.SegmentAsync(Image, "red, a very long label indeed")).AssertProblemAsync(HttpStatusCode.BadRequest, "label-too-long");
+        string repeated = await (await client.SegmentAsync(Image, "red, blue, red")).AssertProblemAsync(HttpStatusCode.BadRequest, "duplicate-label");
+        string repeatedJson = await (await client.RelabelAsync(encoded.Id, ["blue", " blue"])).AssertProblemAsync(HttpStatusCode.BadRequest, "duplicate-label");
+        string empty = await (await client.RelabelAsync(encoded.Id, ["red", "  "])).AssertProblemAsync(HttpStatusCode.BadRequest, "empty-label");
+        string missing = await (await client.RelabelAsync(encoded.Id, ["red", null])).AssertProblemAsync(HttpStatusCode.BadRequest, "empty-label");
+
+        Assert.Contains("5 labels", many);
+        Assert.Contains("up to 4", many);
+        Assert.Contains("5 labels", manyJson);
+        Assert.Contains("Label 1 is 24 characters", longLabel);
+        Assert.Contains("'red'", repeated);
+        Assert.Contains("'blue'", repeatedJson);
+        Assert.Contains("Label 1", empty);
+        Assert.Contains("Label 1", missing);
+    }
+
+    [Fact]
+    public async Task A_label_the_model_cannot_encode_is_named_with_the_models_reason()
+    {
+        using var client = _server.CreateClient();
+
+        // The colour package's text encoder is a fixed table of colour names.
+        string detail = await (await client.SegmentAsync(Image, "red, teapot")).AssertProblemAsync(HttpStatusCode.BadRequest, "invalid-label");
+
+        Assert.Contains("'teapot'", detail);
+        Assert.DoesNotContain("Parameter", detail);
+    }
+
+    [Fact]
+    public async Task After_every_kind_of_bad_input_the_server_still_segments()
+    {
+        using var client = _server.CreateClient();
+        await client.SegmentAsync(Encoding.UTF8.GetBytes("garbage"), "red");
+        await client.SegmentAsync(Image, "red, red");
+        await client.PostAsync("v1/images/x/segment", new StringContent("[", Encoding.UTF8, "application/json"));
+
+        var answer = await (await client.SegmentAsync(Image, "red, blue")).ReadSegmentationAsync();
+
+        Assert.Equal(Reference.Indices(Reference.OneShot(colour.Model, Image, "red", "blue")), answer.MaskIndices);
+    }
+}

@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using LSeg.MLNet;
+using OpenQA.Selenium;
+using OpenQA.Selenium.Chrome;
+using OpenQA.Selenium.Interactions;
+
+namespace LSeg.Serving.Tests;
+
+/// <summary>
+/// The page in a real browser: Debian's Chromium driven through its chromedriver (both from apt; Selenium is given
+/// their paths, so Selenium Manager never runs and nothing is downloaded). Upload a photo, see the overlay and legend,
+/// hover, change the labels, and check the photo was uploaded once. The screenshot is kept in the test's output folder.
+/// </summary>
+public sealed class BrowserTests
+{
+    private const string Chromium = "/usr/bin/chromium";
+    private const string ChromeDriver = "/usr/bin/chromedriver";
+
+    /// <summary>Where the screenshot is written (beside the test assembly).</summary>
+    public static string ScreenshotPath => Path.Combine(AppContext.BaseDirectory, "TestOutput", "serving-page.png");
+
+    [SkippableFact]
+    public void The_page_segments_a_photo_and_relabels_it_without_uploading_it_again()
+    {
+        bool installed = File.Exists(Chromium) && File.Exists(ChromeDriver);
+        // CI installs both (.ci/run); there a missing browser is a failure, not a skip.
+        Assert.False(!installed && Environment.GetEnvironmentVariable("CI") == "true", $"CI must have {Chromium} and {ChromeDriver} (apt-get install chromium chromium-driver).");
+        Skip.IfNot(installed, $"{Chromium} and {ChromeDriver} are not installed (apt-get install chromium chromium-driver): the browser test cannot run here.");
+        Skip.IfNot(LanguageSegmentationModel.HasDefaultModel, "this build embeds no default model (models/default/ was absent at build time)");
+
+        using var server = new ServingFactory(modelPath: null);
+        Uri address = server.StartOnLoopback();
+        string photo = Path.Combine(LSeg.Tests.Shared.SharedData.RepositoryRoot, "examples", "images", "chelsea.png");
+        using var model = LanguageSegmentationModel.LoadDefault();
+        var reference = Reference.Encoded(model, File.ReadAllBytes(photo), "cat", "wall", "other");
+
+        using var browser = StartChromium();
+        browser.Navigate().GoToUrl(address);
+        var file = browser.FindElement(By.Id("file"));
+        ((IJavaScriptExecutor)browser).ExecuteScript("arguments[0].style.display = 'block';", file); // hidden behind the drop zone
+        file.SendKeys(photo);
+        ((IJavaScriptExecutor)browser).ExecuteScript("arguments[0].style.display = '';", file);
+
+        // The overlay and the legend of the default labels ("cat, wall, other").
+        WaitFor(browser, () => Legend(browser).SequenceEqual(["cat", "wall", "other"]), "the legend of the first labels");
+        var canvas = browser.FindElement(By.Id("canvas"));
+        Assert.Equal("segmented", canvas.GetDomAttribute("data-state"));
+        Assert.Equal((451, 300), (int.Parse(canvas.GetDomProperty("width")!), int.Parse(canvas.GetDomProperty("height")!)));
+        var shares = browser.FindElements(By.CssSelector("#legend .share")).Select(e => e.Text).ToArray();
+        Assert.Equal(reference.PixelCounts.Select(c => $"{100.0 * c / (451 * 300):F1}%"), shares);
+
+        // Hovering names the label of the pixel under the cursor, as the low-level API's mask has it.
+        foreach (var (dx, dy) in new[] { (0, 0), (-120, -60), (150, 80) })
+        {
+            new Actions(browser).MoveToElement(canvas, dx, dy).Perform();
+            var hover = browser.FindElement(By.Id("hover"));
+            WaitFor(browser, () => hover.Displayed, "the hover label");
+            int x = int.Parse(hover.GetDomAttribute("data-x")!), y = int.Parse(hover.GetDomAttribute("data-y")!);
+            Assert.Equal(reference.LabelAt(x, y), hover.Text);
+        }
+
+        // Editing the labels segments the encoded image again: a new legend, no new upload.
+        var labels = browser.FindElement(By.Id("labels"));
+        labels.Clear();
+        labels.SendKeys("cat, sofa, floor, other");
+        WaitFor(browser, () => Legend(browser).SequenceEqual(["cat", "sofa", "floor", "other"]), "the legend of the new labels");
+        new Actions(browser).MoveToElement(canvas, 0, 0).Perform();
+        Assert.Equal(1, server.Log.Count("POST /v1/images"));
+        Assert.Equal(0, server.Log.Count("POST /v1/segment"));
+        Assert.True(server.Log.CountMatching(r => r.StartsWith("POST /v1/images/") && r.EndsWith("/segment")) >= 2, string.Join("\n", server.Log.Requests));
+        Assert.False(browser.FindElement(By.Id("download")).GetDomProperty("hidden") == "True");
+        Assert.StartsWith("data:image/png;base64,", browser.FindElement(By.Id("download")).GetDomAttribute("href"));
+
+        Directory.CreateDirectory(Path.GetDirectoryName(ScreenshotPath)!);
+        ((ITakesScreenshot)browser).GetScreenshot().SaveAsFile(ScreenshotPath);
+        Assert.True(new FileInfo(ScreenshotPath).Length > 10_000);
+        // Only this server was asked for anything (the page loads no asset from elsewhere).
+        var foreign = ((IJavaScriptExecutor)browser).ExecuteScript(
+            "return performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.startsWith(location.origin));");
+        Assert.Empty(Assert.IsAssignableFrom<System.Collections.IEnumerable>(foreign));
+    }
+
+    private static string[] Legend(IWebDriver browser) =>
+        browser.FindElements(By.CssSelector("#legend li")).Select(item => item.GetDomAttribute("data-label") ?? "").ToArray();
+
+    private static ChromeDriver StartChromium()
+    {
+        var service = ChromeDriverService.CreateDefaultService(Path.GetDirectoryName(ChromeDriver)!, Path.GetFileName(ChromeDriver));
+        service.SuppressInitialDiagnosticInformation = true;
+        service.HideCommandPromptWindow = true;
+        var options = new ChromeOptions { BinaryLocation = Chromium };
+        options.AddArguments("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-dev-shm-usage", "--window-size=1280,800",
+            "--user-data-dir=" + Path.Combine(Path.GetTempPath(), "lseg-chromium-" + Guid.NewGuid().ToString("N")[..8]));
+        return new ChromeDriver(service, options, TimeSpan.FromSeconds(60));
+    }
+
+    private static void WaitFor(IWebDriver browser, Func<bool> condition, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            try
+            {
+                if (condition())
+                    return;
+            }
+            catch (StaleElementReferenceException)
+            {
+                // The legend was redrawn between finding and reading: look again.
+            }
+            if (clock.Elapsed > TimeSpan.FromSeconds(60))
+                throw new TimeoutException($"Waited 60 s for {what}; the page says: {browser.FindElement(By.Id("status")).Text}");
+            Thread.Sleep(50);
+        }
+    }
+}

@@ -1,0 +1,114 @@
+using System.Net;
+using LSeg.Serving.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace LSeg.Serving.Tests;
+
+/// <summary>
+/// Hosting the library: options checked at start, a route prefix, a clear error when a piece is missing, and a
+/// graceful shutdown that finishes the requests in flight.
+/// </summary>
+public sealed class HostingTests(ColourPackageFixture colour) : IClassFixture<ColourPackageFixture>
+{
+    [Theory]
+    [InlineData("MaxLabels", 0)]
+    [InlineData("MaxLabels", 300)]
+    [InlineData("MaxConcurrentInferences", 0)]
+    [InlineData("ImageCacheMegabytes", 0)]
+    [InlineData("MaxImageBytes", -1)]
+    public void A_bad_option_stops_the_start_and_is_named(string option, int value)
+    {
+        using var server = new ServingFactory(colour.PackagePath, options =>
+            typeof(LanguageSegmentationServingOptions).GetProperty(option)!.SetValue(options, Convert.ChangeType(value, typeof(LanguageSegmentationServingOptions).GetProperty(option)!.PropertyType)));
+
+        var error = Assert.Throws<OptionsValidationException>(() => server.CreateClient());
+
+        Assert.Contains($"{option} is {value}", error.Message);
+    }
+
+    [Fact]
+    public void A_model_path_that_is_not_a_package_stops_the_start()
+    {
+        using var server = new ServingFactory(Path.Combine(colour.PackagePath, "no-such-folder"));
+
+        var error = Assert.Throws<OptionsValidationException>(() => server.CreateClient());
+
+        Assert.Contains("no-such-folder", error.Message);
+        Assert.Contains("ModelPath", error.Message);
+    }
+
+    [SkippableFact]
+    public void A_cache_too_small_for_one_image_of_the_model_stops_the_start()
+    {
+        Skip.IfNot(LSeg.MLNet.LanguageSegmentationModel.HasDefaultModel, "this build embeds no default model (models/default/ was absent at build time)");
+        // The default model's input size is 320: a square photo leaves a 160×160 grid of 384+1 floats, 37.6 MiB.
+        using var server = new ServingFactory(modelPath: null, options => options.ImageCacheMegabytes = 16);
+
+        var error = Assert.Throws<InvalidOperationException>(() => server.CreateClient());
+
+        Assert.Contains("ImageCacheMegabytes = 16", error.Message);
+        Assert.Contains("37.6 MiB", error.Message);
+    }
+
+    [Fact]
+    public void Mapping_without_the_services_names_the_missing_call()
+    {
+        var app = WebApplication.CreateBuilder().Build();
+
+        var error = Assert.Throws<InvalidOperationException>(() => app.MapLanguageSegmentation());
+
+        Assert.Contains("AddLanguageSegmentation", error.Message);
+    }
+
+    [Fact]
+    public async Task Under_a_route_prefix_the_api_and_the_page_live_below_it()
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddLanguageSegmentation(options => options.ModelPath = colour.PackagePath);
+        await using var app = builder.Build();
+        app.MapLanguageSegmentation("/lseg");
+        await app.StartAsync();
+        using var client = app.GetTestClient();
+        byte[] image = Pictures.RedLeftBlueRight(96, 64);
+
+        var prefixed = await client.PostAsync("lseg/v1/segment", ApiClient.Upload(image, "red, blue"));
+        string page = await client.GetStringAsync("lseg/");
+        var ready = await client.GetAsync("lseg/readyz");
+
+        Assert.Equal(Reference.Indices(Reference.OneShot(colour.Model, image, "red", "blue")), (await prefixed.ReadSegmentationAsync()).MaskIndices);
+        Assert.Contains("<base href=\"/lseg/\">", page);
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await client.PostAsync("v1/segment", ApiClient.Upload(image, "red"))).StatusCode);
+    }
+
+    [Fact]
+    public async Task Shutdown_finishes_the_requests_in_flight_before_the_host_stops()
+    {
+        var server = new ServingFactory(colour.PackagePath, options => options.MaxConcurrentInferences = 1);
+        Uri address = server.StartOnLoopback();
+        using var client = new HttpClient { BaseAddress = address };
+        byte[] image = Pictures.GreenTopYellowBottom(64, 96);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("readyz")).StatusCode);
+
+        // A request is in flight (waiting for the model slot the test holds) when the host is told to stop.
+        var slot = await server.Queue.EnterAsync(InferenceQueue.Work.ImageEncoding, CancellationToken.None);
+        var inFlight = client.SegmentAsync(image, "green, yellow");
+        await QueueTests.WaitUntil(() => server.Queue.Queued(InferenceQueue.Work.ImageEncoding) == 1);
+        var stopping = server.DisposeAsync().AsTask();
+        await Task.Delay(500);
+        Assert.False(stopping.IsCompleted, "the host stopped with a request in flight");
+
+        slot.Dispose();
+        var answer = await (await inFlight).ReadSegmentationAsync();
+        await stopping;
+
+        Assert.Equal(Reference.Indices(Reference.OneShot(colour.Model, image, "green", "yellow")), answer.MaskIndices);
+        await Assert.ThrowsAnyAsync<HttpRequestException>(() => client.GetAsync("readyz"));
+    }
+}

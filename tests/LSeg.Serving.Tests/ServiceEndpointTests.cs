@@ -1,0 +1,83 @@
+using System.Net;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LSeg.MLNet.Package;
+
+namespace LSeg.Serving.Tests;
+
+/// <summary>GET /v1/model, /healthz, /readyz, the OpenAPI document and the page's assets.</summary>
+public sealed class ServiceEndpointTests(ColourPackageFixture colour) : IClassFixture<ColourPackageFixture>, IDisposable
+{
+    private readonly ServingFactory _server = new(colour.PackagePath);
+
+    public void Dispose() => _server.Dispose();
+
+    [Fact]
+    public async Task Model_answers_the_package_manifest_without_file_hashes()
+    {
+        using var client = _server.CreateClient();
+
+        var served = JsonNode.Parse(await client.GetStringAsync("v1/model"))!.AsObject();
+
+        // The independent truth: the manifest file of the package on disk, with each file's sha256 removed.
+        var onDisk = JsonNode.Parse(File.ReadAllText(Path.Combine(colour.PackagePath, ModelManifest.FileName)))!.AsObject();
+        foreach (var (_, file) in onDisk["files"]!.AsObject())
+            Assert.True(file!.AsObject().Remove("sha256"));
+        Assert.True(JsonNode.DeepEquals(onDisk, served), $"served: {served}\non disk: {onDisk}");
+        Assert.DoesNotContain("sha256", served.ToJsonString());
+        Assert.Equal("colour-test", served["name"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Health_and_readiness_are_200_once_the_model_is_loaded()
+    {
+        using var client = _server.CreateClient();
+
+        var live = await client.GetAsync("healthz");
+        var ready = await client.GetAsync("readyz");
+
+        Assert.Equal(HttpStatusCode.OK, live.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Equal("Healthy", await ready.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task The_openapi_document_describes_every_api_endpoint_and_nothing_else()
+    {
+        using var client = _server.CreateClient();
+
+        using var document = JsonDocument.Parse(await client.GetStringAsync("openapi/lseg.json"));
+
+        var paths = document.RootElement.GetProperty("paths");
+        Assert.Equal(["/v1/images", "/v1/images/{id}", "/v1/images/{id}/segment", "/v1/model", "/v1/segment"],
+            paths.EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
+        var segmentBody = paths.GetProperty("/v1/segment").GetProperty("post").GetProperty("requestBody").GetProperty("content").GetProperty("multipart/form-data");
+        Assert.Equal(["image", "labels"], segmentBody.GetProperty("schema").GetProperty("required").EnumerateArray().Select(e => e.GetString()));
+        var relabelBody = paths.GetProperty("/v1/images/{id}/segment").GetProperty("post").GetProperty("requestBody").GetProperty("content");
+        Assert.True(relabelBody.TryGetProperty("application/json", out _));
+        var ok = paths.GetProperty("/v1/segment").GetProperty("post").GetProperty("responses").GetProperty("200").GetProperty("content");
+        Assert.True(ok.TryGetProperty("application/json", out _) && ok.TryGetProperty("image/png", out _));
+    }
+
+    [Fact]
+    public async Task The_page_and_its_assets_are_served_by_the_app_and_load_nothing_from_elsewhere()
+    {
+        using var client = _server.CreateClient();
+
+        var page = await client.GetAsync("");
+        string html = await page.Content.ReadAsStringAsync();
+        string script = await client.GetStringAsync("app.js");
+        string styles = await client.GetStringAsync("app.css");
+
+        Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("<base href=\"/\">", html);
+        Assert.Contains("default-src 'self'", page.Headers.GetValues("Content-Security-Policy").Single());
+        foreach (string text in new[] { html, script, styles })
+        {
+            Assert.DoesNotContain("http://", text);
+            Assert.DoesNotContain("https://", text);
+            Assert.DoesNotContain("//cdn", text);
+        }
+        Assert.Contains("v1/images", script);
+    }
+}
