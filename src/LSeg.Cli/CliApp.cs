@@ -22,6 +22,8 @@ internal static class CliApp
         root.Subcommands.Add(ImportCommand.Create(console));
         root.Subcommands.Add(InfoCommand.Create(console));
         root.Subcommands.Add(BenchCommand.Create(console));
+        root.Subcommands.Add(BatchCommand.Create(console));
+        root.Subcommands.Add(SiloCommand.Create(console));
         return root;
     }
 
