@@ -176,9 +176,17 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
                 {
                     silo.Chunks.Remove(chunk);
                     if (chunk.Call.IsCompletedSuccessfully)
+                    {
                         Record(chunk.Items, chunk.Call.Result);
+                    }
                     else
+                    {
+                        // The silo is unreachable (or hung past the call's timeout): no more chunks for it until a
+                        // membership poll lists it again and it answers a new Prepare.
                         GiveBack(chunk.Items);
+                        Drop(silo);
+                        break;
+                    }
                 }
             }
         }
