@@ -23,7 +23,7 @@ internal sealed record IndexFile(IReadOnlyList<JsonObject> Lines)
             using var reader = new StreamReader(stream);
             return reader.ReadToEnd().Count(c => c == '\n');
         }
-        catch (FileNotFoundException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             return 0;
         }
