@@ -27,6 +27,9 @@ public sealed class BatchSegmentationJob
         /// <summary>How long the job waits for a silo when the cluster has none before it fails.</summary>
         public static readonly TimeSpan NoSiloTimeout = TimeSpan.FromSeconds(60);
 
+        /// <summary>The shortest time a chunk may go unanswered before its images are handed out again.</summary>
+        public static readonly TimeSpan MinimumChunkLease = TimeSpan.FromSeconds(10);
+
         /// <summary>How often the cluster's active silos are listed (new silos join the job, lost ones give their chunks back).</summary>
         public static readonly TimeSpan MembershipPollPeriod = TimeSpan.FromSeconds(1);
     }
@@ -61,6 +64,13 @@ public sealed class BatchSegmentationJob
     /// <summary>How long to wait when the cluster has no silo before failing (default 60 s).</summary>
     public TimeSpan NoSiloTimeout { get; init; } = Defaults.NoSiloTimeout;
 
+    /// <summary>
+    /// The shortest time a chunk may go unanswered before its images are handed out again (default 10 s; the lease is
+    /// ten times the slowest chunk answered so far when that is longer). It bounds what a hung silo, or an answer lost
+    /// with a gateway that died, can hold up.
+    /// </summary>
+    public TimeSpan MinimumChunkLease { get; init; } = Defaults.MinimumChunkLease;
+
     /// <summary>How often the cluster's silos are listed (default 1 s).</summary>
     public TimeSpan MembershipPollPeriod { get; init; } = Defaults.MembershipPollPeriod;
 
@@ -79,7 +89,8 @@ public sealed class BatchSegmentationJob
             : ChunkSize < 1 ? $"{nameof(ChunkSize)} is {ChunkSize}; give 1 or more."
             : ChunksPerSilo < 1 ? $"{nameof(ChunksPerSilo)} is {ChunksPerSilo}; give 1 or more."
             : MaxAttempts < 1 ? $"{nameof(MaxAttempts)} is {MaxAttempts}; give 1 or more."
-            : NoSiloTimeout <= TimeSpan.Zero || MembershipPollPeriod <= TimeSpan.Zero ? $"{nameof(NoSiloTimeout)} and {nameof(MembershipPollPeriod)} must be positive."
+            : NoSiloTimeout <= TimeSpan.Zero || MembershipPollPeriod <= TimeSpan.Zero || MinimumChunkLease <= TimeSpan.Zero
+                ? $"{nameof(NoSiloTimeout)}, {nameof(MembershipPollPeriod)} and {nameof(MinimumChunkLease)} must be positive."
             : null;
         if (problem is not null)
             throw new BatchSegmentationException(problem);

@@ -9,7 +9,8 @@ namespace LSeg.Orleans.Jobs;
 /// active silo is prepared once (model loaded, labels encoded, output folder checked), then kept holding
 /// <see cref="BatchSegmentationJob.ChunksPerSilo"/> chunks: it gets the next one when it returns one, so a faster silo
 /// takes more. A silo that leaves the cluster (or whose call fails) gives its chunks back to the front of the queue,
-/// split into single images; an image lost <see cref="BatchSegmentationJob.MaxAttempts"/> times is reported as failed.
+/// split into single images, and so does a chunk left unanswered past its lease (see <see cref="Overdue"/>); an image
+/// lost <see cref="BatchSegmentationJob.MaxAttempts"/> times is reported as failed.
 /// Delivery is at least once: an image can be segmented twice (its mask is rewritten atomically with the same bytes),
 /// but the index records it once.
 /// </summary>
@@ -19,6 +20,8 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
     private readonly Dictionary<SiloAddress, SiloSlot> _silos = new();
     private readonly Dictionary<string, int> _imagesPerSilo = new(StringComparer.Ordinal);
     private readonly Stopwatch _coordinatorBusy = new();
+    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private TimeSpan _slowestChunk;
     private Stopwatch? _sinceFirstChunk;
     private BatchFolder _folder = null!;
     private SegmentationJobSpec _spec = null!;
@@ -33,7 +36,7 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
         public ISegmentationWorkerGrain Worker { get; } = worker;
         public Task<WorkerReadiness>? Readiness { get; set; } = readiness;
         public bool Ready { get; set; }
-        public List<(ImageWorkItem[] Items, Task<ChunkOutcome> Call)> Chunks { get; } = [];
+        public List<(ImageWorkItem[] Items, Task<ChunkOutcome> Call, TimeSpan Sent)> Chunks { get; } = [];
     }
 
     public async Task<BatchSummary> RunAsync(CancellationToken cancellationToken)
@@ -50,21 +53,20 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
 
         var management = cluster.GetGrain<IManagementGrain>(0);
         var nextPoll = TimeSpan.Zero;
-        var clock = Stopwatch.StartNew();
         TimeSpan? noSiloSince = null;
         while (_remaining > 0)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (clock.Elapsed >= nextPoll)
+            if (_clock.Elapsed >= nextPoll)
             {
                 await PollMembershipAsync(management);
-                nextPoll = clock.Elapsed + job.MembershipPollPeriod;
+                nextPoll = _clock.Elapsed + job.MembershipPollPeriod;
                 Report();
             }
             if (_silos.Count == 0)
             {
-                noSiloSince ??= clock.Elapsed;
-                if (clock.Elapsed - noSiloSince > job.NoSiloTimeout)
+                noSiloSince ??= _clock.Elapsed;
+                if (_clock.Elapsed - noSiloSince > job.NoSiloTimeout)
                     throw new BatchSegmentationException($"The cluster has had no silo for {job.NoSiloTimeout.TotalSeconds:0} s; {_remaining} images are not done. Start silos and resume the job.");
             }
             else
@@ -74,7 +76,7 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
             Dispatch();
             var pending = _silos.Values.SelectMany(s => s.Chunks.Select(c => (Task)c.Call).Append(s.Readiness ?? Task.CompletedTask))
                 .Where(t => !t.IsCompleted).ToList();
-            var wait = nextPoll - clock.Elapsed;
+            var wait = nextPoll - _clock.Elapsed;
             pending.Add(Task.Delay(wait > TimeSpan.Zero ? wait : TimeSpan.Zero, cancellationToken));
             await Task.WhenAny(pending);
             Collect();
@@ -147,7 +149,7 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
                 if (items.Length == 0)
                     continue;
                 _sinceFirstChunk ??= Stopwatch.StartNew();
-                silo.Chunks.Add((items, silo.Worker.Segment(_spec, items)));
+                silo.Chunks.Add((items, silo.Worker.Segment(_spec, items), _clock.Elapsed));
             }
         }
         _coordinatorBusy.Stop();
@@ -172,11 +174,19 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
                     Accept(readiness.Result);
                     silo.Ready = true;
                 }
-                foreach (var chunk in silo.Chunks.Where(c => c.Call.IsCompleted).ToList())
+                foreach (var chunk in silo.Chunks.Where(c => c.Call.IsCompleted || _clock.Elapsed - c.Sent > Overdue).ToList())
                 {
                     silo.Chunks.Remove(chunk);
-                    if (chunk.Call.IsCompletedSuccessfully)
+                    if (!chunk.Call.IsCompleted)
                     {
+                        // No answer long after the slowest chunk so far: its answer may have been lost with a gateway
+                        // that died, or the silo hangs. The images go to the queue again (the late answer, if any, is
+                        // ignored); the silo keeps its place.
+                        GiveBack(chunk.Items);
+                    }
+                    else if (chunk.Call.IsCompletedSuccessfully)
+                    {
+                        _slowestChunk = TimeSpan.FromTicks(Math.Max(_slowestChunk.Ticks, (_clock.Elapsed - chunk.Sent).Ticks));
                         Record(chunk.Items, chunk.Call.Result);
                     }
                     else
@@ -195,6 +205,13 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
             _coordinatorBusy.Stop();
         }
     }
+
+    /// <summary>
+    /// How long a chunk may go unanswered before its images are handed out again: ten times the slowest chunk answered
+    /// so far, at least <see cref="BatchSegmentationJob.MinimumChunkLease"/> (until one is answered, only the call's own
+    /// timeout applies: the first chunks include warming up).
+    /// </summary>
+    private TimeSpan Overdue => _slowestChunk == TimeSpan.Zero ? TimeSpan.MaxValue : TimeSpan.FromTicks(Math.Max(10 * _slowestChunk.Ticks, job.MinimumChunkLease.Ticks));
 
     /// <summary>Checks a silo's readiness: it must work, and with the same model as every other silo of the job.</summary>
     private void Accept(WorkerReadiness readiness)
