@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using LSeg.Cli.Common;
 using LSeg.Orleans;
+using LSeg.Orleans.Benchmarks;
 using LSeg.Orleans.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -41,6 +42,30 @@ internal static class BatchCommand
             parsed.GetRequiredValue(input), parsed.GetRequiredValue(labels), parsed.GetValue(output)!, parsed.GetValue(model), parsed.GetValue(size),
             parsed.GetValue(silos), parsed.GetValue(join), parsed.GetValue(clusterId)!, parsed.GetValue(resume), parsed.GetValue(chunkSize),
             parsed.GetValue(parallel), parsed.GetValue(gpu), parsed.GetValue(json))));
+        return command;
+    }
+
+    /// <summary><c>lseg bench batch</c>: images/s on 1 and 2 in-process silos, the coordination overhead per image, and the N-machine estimate.</summary>
+    public static Command CreateBenchmark(CliConsole console)
+    {
+        var defaults = new BatchBenchmark.Options();
+        var model = CommonOptions.Model();
+        var images = new Option<int>("--images") { Description = $"Images per run (default {defaults.Images}).", DefaultValueFactory = _ => defaults.Images, HelpName = "N" };
+        var labels = new Option<int>("--labels") { Description = $"Labels per image, 1 to 12 (default {defaults.Labels}).", DefaultValueFactory = _ => defaults.Labels, HelpName = "N" };
+        var chunkSize = new Option<int>("--chunk-size") { Description = $"Images per chunk (default {defaults.ChunkSize}).", DefaultValueFactory = _ => defaults.ChunkSize, HelpName = "N" };
+        var command = new Command("batch", "Measured in one run: the low-level API's cost per image, batch images/s on 1 and 2 silos in this process, the coordination overhead per image, and the estimate of images/s on N machines.")
+        {
+            model, images, labels, chunkSize,
+        };
+        command.SetAction(parsed =>
+        {
+            string? package = ModelLoading.Validate(parsed.GetValue(model));
+            var options = defaults with { PackagePath = package, Images = parsed.GetValue(images), Labels = parsed.GetValue(labels), ChunkSize = parsed.GetValue(chunkSize) };
+            if (options.Images < 2 || options.ChunkSize < 1)
+                throw new CommandFailure("--images must be 2 or more and --chunk-size 1 or more.", ExitCodes.Usage);
+            console.Out.Write(BatchBenchmark.Run(options, console.Error).ToString());
+            return ExitCodes.Success;
+        });
         return command;
     }
 

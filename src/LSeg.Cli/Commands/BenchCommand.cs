@@ -15,6 +15,7 @@ internal static class BenchCommand
         var command = new Command("bench", "Benchmarks: 'export' times the exported model under ONNX Runtime against the TorchSharp forward; 'segment' times a full segmentation against a label change, and ML.NET against the low-level API.");
         command.Subcommands.Add(CreateExport(console));
         command.Subcommands.Add(CreateSegment(console));
+        command.Subcommands.Add(BatchCommand.CreateBenchmark(console));
         return command;
     }
 
