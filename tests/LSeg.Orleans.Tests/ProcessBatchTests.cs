@@ -54,6 +54,9 @@ public sealed class ProcessBatchTests
         var both = LsegProcess.Run(temp.Path, "batch", "in", "--labels", "a, b", "--out", "out", "--silos", "2", "--join", "localhost");
         Assert.Equal(2, both.ExitCode);
         Assert.Equal("lseg batch: --join submits to running silos, which have their own --parallel and --gpu: leave out --silos, --parallel and --gpu.", both.StdErr.Trim());
+        var parallel = LsegProcess.Run(temp.Path, "batch", "in", "--labels", "a, b", "--out", "out", "--parallel", "0");
+        Assert.Equal(2, parallel.ExitCode);
+        Assert.Equal("lseg batch: --parallel 0 is out of range: 1 to 256 images at a time.", parallel.StdErr.Trim());
         var missing = LsegProcess.Run(temp.Path, "batch", "no-such-folder", "--labels", "a, b", "--out", "out", "--silos", "1");
         Assert.Equal(1, missing.ExitCode);
         Assert.Contains("Input 'no-such-folder' does not exist", missing.StdErr);

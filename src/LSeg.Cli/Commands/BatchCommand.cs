@@ -83,6 +83,7 @@ internal static class BatchCommand
             throw new CommandFailure($"--silos {request.Silos} is out of range: 1 to 64.", ExitCodes.Usage);
         if (request.ChunkSize < 1)
             throw new CommandFailure($"--chunk-size {request.ChunkSize} must be 1 or more.", ExitCodes.Usage);
+        SiloCommand.RequireValidParallel(request.Parallel);
         var membership = request.Join is null ? null : SiloCommand.ParseCluster(request.Join, "--join");
         var job = new BatchSegmentationJob
         {

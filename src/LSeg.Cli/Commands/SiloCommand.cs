@@ -44,6 +44,13 @@ internal static class SiloCommand
     internal static Option<int?> ParallelOption() =>
         new("--parallel") { Description = $"Images each silo segments at the same time (default {SegmentationWorkerOptions.Defaults.MaxParallelImages}).", HelpName = "N" };
 
+    /// <summary>Checks <c>--parallel</c> before any silo starts.</summary>
+    internal static void RequireValidParallel(int? parallel)
+    {
+        if (parallel is < 1 or > 256)
+            throw new CommandFailure($"--parallel {parallel} is out of range: 1 to 256 images at a time.", ExitCodes.Usage);
+    }
+
     /// <summary>Parses a cluster value into a usage error naming <paramref name="option"/> when it is malformed.</summary>
     internal static ClusterMembership ParseCluster(string value, string option)
     {
@@ -64,6 +71,7 @@ internal static class SiloCommand
             if (value is < 1 or > 65535)
                 throw new CommandFailure($"{name} {value} is not a TCP port (1 to 65535).", ExitCodes.Usage);
         }
+        RequireValidParallel(parallel);
         IPAddress address = IPAddress.Loopback;
         if (membership.IsRedis && !(advertise is null ? TryFirstNetworkAddress(out address) : IPAddress.TryParse(advertise, out address!)))
             throw new CommandFailure(advertise is null ? "no network address found to advertise: pass --advertise IP." : $"--advertise '{advertise}' is not an IP address.", ExitCodes.Usage);

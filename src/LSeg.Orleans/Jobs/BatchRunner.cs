@@ -16,6 +16,9 @@ namespace LSeg.Orleans.Jobs;
 /// </summary>
 internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob job, IProgress<BatchProgress>? progress)
 {
+    /// <summary>How long a membership poll may take before the loop goes on without it (its gateway may have died).</summary>
+    private static readonly TimeSpan MembershipAnswerTimeout = TimeSpan.FromSeconds(5);
+
     private readonly LinkedList<ImageWorkItem[]> _queue = new();
     private readonly Dictionary<SiloAddress, SiloSlot> _silos = new();
     private readonly Dictionary<string, int> _imagesPerSilo = new(StringComparer.Ordinal);
@@ -119,7 +122,7 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
         Dictionary<SiloAddress, SiloStatus> hosts;
         try
         {
-            hosts = await management.GetHosts(onlyActive: true);
+            hosts = await management.GetHosts(onlyActive: true).WaitAsync(MembershipAnswerTimeout);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
