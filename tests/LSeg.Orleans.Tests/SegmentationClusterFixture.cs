@@ -23,6 +23,12 @@ public sealed class SegmentationClusterFixture : IAsyncLifetime
     {
         Package = ColourModelPackage.Write(_temp.Path);
         Cluster = await StartAsync(silos: 3);
+        // Every silo is prepared by any job (the model stays loaded), so the tests' jobs find all three ready at once.
+        CorpusImages.Write(_temp.Combine("warm"), 1);
+        await Cluster.Client.SegmentBatchAsync(new BatchSegmentationJob
+        {
+            Input = _temp.Combine("warm"), OutputDirectory = _temp.Combine("warm-out"), ModelPath = Package, Labels = CorpusImages.Labels,
+        });
     }
 
     /// <summary>Starts a cluster of segmentation silos that notice a killed member within seconds, as <c>lseg silo</c> does.</summary>
