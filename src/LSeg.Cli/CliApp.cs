@@ -23,6 +23,8 @@ internal static class CliApp
         root.Subcommands.Add(InfoCommand.Create(console));
         root.Subcommands.Add(BenchCommand.Create(console));
         root.Subcommands.Add(ServeCommand.Create(console));
+        root.Subcommands.Add(BatchCommand.Create(console));
+        root.Subcommands.Add(SiloCommand.Create(console));
         return root;
     }
 

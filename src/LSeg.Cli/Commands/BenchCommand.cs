@@ -12,10 +12,11 @@ internal static class BenchCommand
 {
     public static Command Create(CliConsole console)
     {
-        var command = new Command("bench", "Benchmarks: 'export' times the exported model under ONNX Runtime against the TorchSharp forward; 'segment' times a full segmentation against a label change, and ML.NET against the low-level API; 'serve' loads the HTTP service with concurrent clients; 'train' times a training step for decoder widths and frozen parts.");
+        var command = new Command("bench", "Benchmarks: 'export' times the exported model under ONNX Runtime against the TorchSharp forward; 'segment' times a full segmentation against a label change, and ML.NET against the low-level API; 'serve' loads the HTTP service with concurrent clients; 'batch' measures images/s on Orleans silos; 'train' times a training step for decoder widths and frozen parts.");
         command.Subcommands.Add(CreateExport(console));
         command.Subcommands.Add(CreateSegment(console));
         command.Subcommands.Add(BenchServeCommand.Create(console));
+        command.Subcommands.Add(BatchCommand.CreateBenchmark(console));
         command.Subcommands.Add(CreateTrain(console));
         return command;
     }

@@ -1,0 +1,174 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace LSeg.Orleans.Jobs;
+
+/// <summary>
+/// A job's output folder: <c>batch.json</c> (what the job is: input, labels, model, input size, the model's identity)
+/// and <c>index.jsonl</c> (one line per finished image, appended by the job runner alone). The index is the job's
+/// memory: a resumed job skips every image it names, after cutting off a last line that a killed run left unfinished.
+/// </summary>
+internal sealed class BatchFolder : IDisposable
+{
+    /// <summary>The index file's name.</summary>
+    public const string IndexFileName = "index.jsonl";
+
+    /// <summary>The job file's name.</summary>
+    public const string JobFileName = "batch.json";
+
+    private readonly FileStream _index;
+    private JobDescription _job;
+
+    private BatchFolder(string directory, JobDescription job, Dictionary<string, bool> finished, FileStream index)
+    {
+        Directory = directory;
+        _job = job;
+        Finished = finished;
+        _index = index;
+    }
+
+    /// <summary>What identifies a job, so that a resumed run cannot mix masks of two different jobs.</summary>
+    internal sealed record JobDescription(string Input, string[] Labels, string? Model, int? InputSize, string? ModelIdentity);
+
+    /// <summary>Full path of the folder.</summary>
+    public string Directory { get; }
+
+    /// <summary>Full path of <c>index.jsonl</c>.</summary>
+    public string IndexPath => Path.Combine(Directory, IndexFileName);
+
+    /// <summary>The images already in the index (full path → whether it succeeded).</summary>
+    public IReadOnlyDictionary<string, bool> Finished { get; }
+
+    /// <summary>The identity of the model the job's masks were made with; null until a silo first reported it.</summary>
+    public string? ModelIdentity => _job.ModelIdentity;
+
+    /// <summary>
+    /// Opens <paramref name="directory"/> for <paramref name="job"/>: creates it and the job file for a new job; with
+    /// <paramref name="resume"/>, checks that the folder holds the same job and reads its index.
+    /// </summary>
+    /// <exception cref="BatchSegmentationException">The folder is a file, holds another job, or holds a job and <paramref name="resume"/> is false.</exception>
+    public static BatchFolder Open(string directory, JobDescription job, bool resume)
+    {
+        string full = Path.GetFullPath(directory);
+        if (File.Exists(full))
+            throw new BatchSegmentationException($"Output folder '{directory}' is a file; give a folder.");
+        System.IO.Directory.CreateDirectory(full);
+        string jobPath = Path.Combine(full, JobFileName);
+        string indexPath = Path.Combine(full, IndexFileName);
+        bool started = File.Exists(jobPath) || File.Exists(indexPath);
+        var finished = new Dictionary<string, bool>(StringComparer.Ordinal);
+        if (started && !resume)
+            throw new BatchSegmentationException($"Output folder '{directory}' already holds a batch job ({JobFileName}, {IndexFileName}): pass --resume to continue it, or choose another output folder.");
+        if (started)
+        {
+            if (!File.Exists(jobPath))
+                throw new BatchSegmentationException($"Output folder '{directory}' has an {IndexFileName} but no {JobFileName}: it was not written by a batch job, so it cannot be resumed.");
+            job = RequireSameJob(directory, ReadJob(jobPath), job);
+            ReadIndex(indexPath, finished);
+        }
+        else
+        {
+            WriteJob(jobPath, job);
+        }
+        var index = new FileStream(indexPath, FileMode.Append, FileAccess.Write, FileShare.Read);
+        return new BatchFolder(full, job, finished, index);
+    }
+
+    /// <summary>Records the identity of the model the first ready silo loaded.</summary>
+    public void RecordModelIdentity(string identity)
+    {
+        _job = _job with { ModelIdentity = identity };
+        WriteJob(Path.Combine(Directory, JobFileName), _job);
+    }
+
+    /// <summary>Appends complete lines to the index in one write and hands them to the operating system.</summary>
+    public void Append(IReadOnlyList<string> lines)
+    {
+        if (lines.Count == 0)
+            return;
+        var text = new StringBuilder();
+        foreach (string line in lines)
+            text.Append(line).Append('\n');
+        _index.Write(Encoding.UTF8.GetBytes(text.ToString()));
+        _index.Flush();
+    }
+
+    public void Dispose() => _index.Dispose();
+
+    private static JobDescription RequireSameJob(string directory, JobDescription stored, JobDescription asked)
+    {
+        string? problem =
+            !stored.Labels.SequenceEqual(asked.Labels, StringComparer.Ordinal) ? $"labels \"{string.Join(", ", stored.Labels)}\", not \"{string.Join(", ", asked.Labels)}\""
+            : stored.Input != asked.Input ? $"input '{stored.Input}', not '{asked.Input}'"
+            : stored.Model != asked.Model ? $"model {stored.Model ?? "(default)"}, not {asked.Model ?? "(default)"}"
+            : stored.InputSize != asked.InputSize ? $"input size {stored.InputSize?.ToString() ?? "(model default)"}, not {asked.InputSize?.ToString() ?? "(model default)"}"
+            : null;
+        if (problem is not null)
+            throw new BatchSegmentationException($"Cannot resume the job in '{directory}': it was started with {problem}. Resume it with the same settings, or choose another output folder.");
+        return stored;
+    }
+
+    private static void ReadIndex(string indexPath, Dictionary<string, bool> finished)
+    {
+        if (!File.Exists(indexPath))
+            return;
+        CutUnfinishedLine(indexPath);
+        int number = 0;
+        foreach (string line in File.ReadLines(indexPath))
+        {
+            number++;
+            if (line.Length == 0)
+                continue;
+            try
+            {
+                var node = JsonNode.Parse(line)!;
+                string image = node["image"]!.GetValue<string>();
+                finished[image] = node["status"]!.GetValue<string>() == IndexLines.Succeeded;
+            }
+            catch (Exception e) when (e is JsonException or NullReferenceException or InvalidOperationException)
+            {
+                throw new BatchSegmentationException($"'{indexPath}' line {number} is not an index line ({e.Message}); fix or remove it, then resume.");
+            }
+        }
+    }
+
+    /// <summary>A run killed while appending can leave a last line without its newline: it is cut off (its image is redone).</summary>
+    private static void CutUnfinishedLine(string indexPath)
+    {
+        using var file = new FileStream(indexPath, FileMode.Open, FileAccess.ReadWrite);
+        long end = file.Length;
+        if (end == 0)
+            return;
+        var buffer = new byte[1];
+        long keep = end;
+        while (keep > 0)
+        {
+            file.Position = keep - 1;
+            file.ReadExactly(buffer);
+            if (buffer[0] == (byte)'\n')
+                break;
+            keep--;
+        }
+        if (keep < end)
+            file.SetLength(keep);
+    }
+
+    private static readonly JsonSerializerOptions JobJson = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
+    private static JobDescription ReadJob(string path)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<JobDescription>(File.ReadAllText(path), JobJson)
+                ?? throw new JsonException("empty document");
+        }
+        catch (JsonException e)
+        {
+            throw new BatchSegmentationException($"'{path}' is not a batch job file ({e.Message}).");
+        }
+    }
+
+    private static void WriteJob(string path, JobDescription job) =>
+        AtomicFile.WriteAllBytes(path, JsonSerializer.SerializeToUtf8Bytes(job, JobJson));
+}

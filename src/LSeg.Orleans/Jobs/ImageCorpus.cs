@@ -1,0 +1,120 @@
+using System.Text.Json;
+
+namespace LSeg.Orleans.Jobs;
+
+/// <summary>One input image and where its mask goes, relative to the output folder.</summary>
+internal sealed record CorpusImage(string ImagePath, string MaskPath);
+
+/// <summary>
+/// Lists a job's images: every image file below a folder (sorted, so a job is the same list each time), or the paths
+/// of a manifest (one per line in a text file; one JSON string or <c>{"image": PATH}</c> per line in a <c>.jsonl</c>
+/// file; relative paths resolve against the manifest's folder). A mask mirrors its image's path below the input
+/// folder (for a manifest, below the deepest folder holding every image), with <c>.mask.png</c> for the extension.
+/// </summary>
+internal static class ImageCorpus
+{
+    /// <summary>The file extensions read from a folder: what SkiaSharp decodes.</summary>
+    public static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"];
+
+    /// <summary>Lists the images of <paramref name="input"/>, leaving out anything under <paramref name="outputDirectory"/>.</summary>
+    /// <exception cref="BatchSegmentationException">The input is missing or empty, a manifest line is malformed, or two images would write the same mask.</exception>
+    public static IReadOnlyList<CorpusImage> List(string input, string outputDirectory)
+    {
+        string full = Path.GetFullPath(input);
+        string output = FolderPrefix(Path.GetFullPath(outputDirectory));
+        List<string> images;
+        string root;
+        if (Directory.Exists(full))
+        {
+            root = full;
+            images = Directory.EnumerateFiles(full, "*", SearchOption.AllDirectories)
+                .Where(path => ImageExtensions.Contains(Path.GetExtension(path), StringComparer.OrdinalIgnoreCase))
+                .Where(path => !path.StartsWith(output, StringComparison.Ordinal))
+                .Order(StringComparer.Ordinal)
+                .ToList();
+            if (images.Count == 0)
+                throw new BatchSegmentationException($"Input folder '{input}' holds no image ({string.Join(", ", ImageExtensions)}).");
+        }
+        else if (File.Exists(full))
+        {
+            images = ReadManifest(full);
+            if (images.Count == 0)
+                throw new BatchSegmentationException($"Manifest '{input}' lists no image.");
+            root = CommonFolder(images);
+        }
+        else
+        {
+            throw new BatchSegmentationException($"Input '{input}' does not exist: give a folder of images or a manifest file of image paths.");
+        }
+        return WithMaskPaths(images, root);
+    }
+
+    private static List<string> ReadManifest(string manifest)
+    {
+        string folder = Path.GetDirectoryName(manifest)!;
+        bool jsonLines = manifest.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var images = new List<string>();
+        int lineNumber = 0;
+        foreach (string raw in File.ReadLines(manifest))
+        {
+            lineNumber++;
+            string line = raw.Trim();
+            if (line.Length == 0 || (!jsonLines && line.StartsWith('#')))
+                continue;
+            string path = jsonLines ? JsonLinePath(manifest, lineNumber, line) : line;
+            string resolved = Path.GetFullPath(Path.Combine(folder, path));
+            if (seen.Add(resolved))
+                images.Add(resolved);
+        }
+        return images;
+    }
+
+    private static string JsonLinePath(string manifest, int lineNumber, string line)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(line);
+            var value = document.RootElement;
+            if (value.ValueKind == JsonValueKind.Object && value.TryGetProperty("image", out var image))
+                value = image;
+            if (value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } path)
+                return path;
+        }
+        catch (JsonException)
+        {
+        }
+        throw new BatchSegmentationException($"Manifest '{manifest}' line {lineNumber} is neither a JSON string nor an object with an \"image\" path: {line}");
+    }
+
+    private static string CommonFolder(IReadOnlyList<string> images)
+    {
+        string common = Path.GetDirectoryName(images[0])!;
+        foreach (string image in images.Skip(1))
+        {
+            while (!image.StartsWith(FolderPrefix(common), StringComparison.Ordinal))
+                common = Path.GetDirectoryName(common) ?? Path.GetPathRoot(common)!;
+        }
+        return common;
+    }
+
+    /// <summary>The folder with one trailing separator, so that a prefix test matches only paths inside it.</summary>
+    private static string FolderPrefix(string folder) =>
+        Path.EndsInDirectorySeparator(folder) ? folder : folder + Path.DirectorySeparatorChar;
+
+    private static List<CorpusImage> WithMaskPaths(List<string> images, string root)
+    {
+        var byMask = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var corpus = new List<CorpusImage>(images.Count);
+        foreach (string image in images)
+        {
+            string relative = Path.GetRelativePath(root, image);
+            string mask = Path.Combine(Path.GetDirectoryName(relative) ?? "", Path.GetFileNameWithoutExtension(relative) + ".mask.png");
+            if (byMask.TryGetValue(mask, out string? other))
+                throw new BatchSegmentationException($"Images '{other}' and '{image}' would both write '{mask}': rename one or segment them in separate jobs.");
+            byMask[mask] = image;
+            corpus.Add(new CorpusImage(image, mask));
+        }
+        return corpus;
+    }
+}

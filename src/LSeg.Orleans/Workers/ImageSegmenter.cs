@@ -1,0 +1,59 @@
+using System.Diagnostics;
+using LSeg.MLNet;
+using Microsoft.ML.Data;
+
+namespace LSeg.Orleans.Workers;
+
+/// <summary>
+/// Segments one image file and writes its mask, exactly as <c>lseg segment</c> does (the image decoded by
+/// <see cref="MLImage"/>, <see cref="LanguageSegmentationModel.EncodeImage"/>, <see cref="LanguageSegmentationModel.Segment(EncodedImage, LabelEmbeddings, bool)"/>,
+/// <see cref="SegmentationResult.ToMaskPng"/>), so the two give the same mask bytes.
+/// </summary>
+internal static class ImageSegmenter
+{
+    /// <summary>
+    /// Segments <paramref name="item"/>. Anything wrong with the image (missing, unreadable, cut short, too small or
+    /// too large) is returned as the outcome's error; a mask that cannot be written throws <see cref="MaskWriteException"/>
+    /// because it is the silo's problem, not the image's.
+    /// </summary>
+    public static ImageOutcome Segment(LanguageSegmentationModel model, LabelEmbeddings labels, SegmentationJobSpec job, ImageWorkItem item)
+    {
+        var clock = Stopwatch.StartNew();
+        SegmentationResult result;
+        try
+        {
+            byte[] bytes = File.ReadAllBytes(item.ImagePath);
+            ImageFileCheck.RequireComplete(item.ImagePath, bytes);
+            using var image = MLImage.CreateFromStream(new MemoryStream(bytes, writable: false));
+            var encoded = model.EncodeImage(image, job.InputSize);
+            result = model.Segment(encoded, labels);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            return new ImageOutcome(item.Index, 0, 0, null, Describe(item.ImagePath, e), clock.Elapsed.TotalSeconds);
+        }
+
+        string maskPath = Path.Combine(job.OutputDirectory, item.MaskPath);
+        try
+        {
+            AtomicFile.WriteAllBytes(maskPath, result.ToMaskPng());
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new MaskWriteException($"cannot write mask '{maskPath}': {e.Message}", e);
+        }
+        return new ImageOutcome(item.Index, result.Width, result.Height, result.PixelCounts, null, clock.Elapsed.TotalSeconds);
+    }
+
+    private static string Describe(string path, Exception e) => e switch
+    {
+        FileNotFoundException or DirectoryNotFoundException => $"'{path}' does not exist.",
+        UnauthorizedAccessException => $"'{path}' cannot be read: {e.Message}",
+        InvalidDataException => e.Message,
+        ArgumentException { ParamName: { } parameter } => $"'{path}': {e.Message.Replace($" (Parameter '{parameter}')", "", StringComparison.Ordinal)}",
+        _ => $"'{path}' could not be segmented: {e.GetType().Name}: {e.Message}",
+    };
+}
+
+/// <summary>A mask could not be written: the output folder is unusable on this silo, which stops the job.</summary>
+internal sealed class MaskWriteException(string message, Exception inner) : Exception(message, inner);

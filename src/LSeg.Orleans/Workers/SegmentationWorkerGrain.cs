@@ -1,0 +1,94 @@
+using LSeg.MLNet;
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+using Orleans.Runtime;
+
+namespace LSeg.Orleans.Workers;
+
+/// <summary>
+/// The worker on one silo. Reentrant, so the chunks the runner keeps queued here overlap; the silo-wide
+/// <see cref="SegmentationWorkerOptions.MaxParallelImages"/> gate decides how many images actually run at once. The
+/// work runs on the thread pool, off the grain's scheduler.
+/// </summary>
+[Reentrant]
+[SiloTargetedPlacement]
+internal sealed class SegmentationWorkerGrain(SiloModels models, ParallelImageGate gate, ILocalSiloDetails silo) : Grain, ISegmentationWorkerGrain
+{
+    private string SiloName => silo.SiloAddress.ToParsableString();
+
+    public async Task<WorkerReadiness> Prepare(SegmentationJobSpec job)
+    {
+        try
+        {
+            var (model, _) = await Task.Run(() => Load(job));
+            await Task.Run(() => ProbeOutputDirectory(job.OutputDirectory));
+            return new WorkerReadiness(SiloName, model.Identity, model.Model.UsesGpu ? "gpu" : "cpu", null);
+        }
+        catch (Exception e)
+        {
+            return new WorkerReadiness(SiloName, null, null, $"{e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    public async Task<ChunkOutcome> Segment(SegmentationJobSpec job, ImageWorkItem[] images)
+    {
+        SiloModels.LoadedModel model;
+        LabelEmbeddings labels;
+        try
+        {
+            (model, labels) = await Task.Run(() => Load(job));
+        }
+        catch (Exception e)
+        {
+            return new ChunkOutcome(SiloName, [], $"{e.GetType().Name}: {e.Message}");
+        }
+        try
+        {
+            var outcomes = await Task.WhenAll(images.Select(item =>
+                gate.Run(() => ImageSegmenter.Segment(model.Model, labels, job, item))));
+            return new ChunkOutcome(SiloName, outcomes, null);
+        }
+        catch (MaskWriteException e)
+        {
+            return new ChunkOutcome(SiloName, [], e.Message);
+        }
+    }
+
+    private (SiloModels.LoadedModel Model, LabelEmbeddings Labels) Load(SegmentationJobSpec job)
+    {
+        var model = models.Get(job.ModelPath);
+        return (model, models.Labels(model, job.Labels));
+    }
+
+    /// <summary>Checks, before any image, that this silo can create files in the output folder (it may be another machine's mount).</summary>
+    private static void ProbeOutputDirectory(string directory)
+    {
+        if (!Directory.Exists(directory))
+            throw new DirectoryNotFoundException($"the output folder '{directory}' does not exist on this silo; every silo must see it at the same path (shared storage).");
+        string probe = Path.Combine(directory, $".probe-{Guid.NewGuid():N}");
+        AtomicFile.WriteAllBytes(probe, []);
+        File.Delete(probe);
+    }
+}
+
+/// <summary>The silo-wide limit on images segmented at the same time.</summary>
+internal sealed class ParallelImageGate(IOptions<SegmentationWorkerOptions> options) : IDisposable
+{
+    private readonly SemaphoreSlim _slots = new(options.Value.MaxParallelImages);
+
+    /// <summary>Runs <paramref name="work"/> on the thread pool once a slot is free.</summary>
+    public async Task<T> Run<T>(Func<T> work)
+    {
+        await _slots.WaitAsync();
+        try
+        {
+            return await Task.Run(work);
+        }
+        finally
+        {
+            _slots.Release();
+        }
+    }
+
+    public void Dispose() => _slots.Dispose();
+}

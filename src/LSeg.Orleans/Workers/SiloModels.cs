@@ -1,0 +1,84 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using LSeg.MLNet;
+using LSeg.MLNet.Package;
+using Microsoft.Extensions.Options;
+
+namespace LSeg.Orleans.Workers;
+
+/// <summary>
+/// The models a silo has loaded, each once (a model owns ONNX Runtime sessions and hundreds of MB), with the label sets
+/// encoded for them. Lives as long as the silo; disposed with it.
+/// </summary>
+/// <remarks>
+/// Thread-safety, read from <c>LanguageSegmentationModel</c>: <c>EncodeImage</c> and <c>Segment</c> only read the model
+/// (ONNX Runtime's <c>InferenceSession.Run</c> may be called concurrently) and allocate per call, so several images run
+/// on one model at once. <c>EncodeLabels</c> fills a concurrent cache, but the text encoders' tokenizers are not
+/// documented as thread-safe, so label sets are encoded here one at a time. Disposing a model while an image runs on it
+/// is not safe: models are disposed only when the silo stops.
+/// </remarks>
+internal sealed class SiloModels(IOptions<SegmentationWorkerOptions> options) : IDisposable
+{
+    private readonly ConcurrentDictionary<string, Lazy<LoadedModel>> _models = new(StringComparer.Ordinal);
+    private readonly Lock _labelLock = new();
+    private readonly SegmentationWorkerOptions _options = options.Value;
+
+    /// <summary>A loaded model and what identifies it across silos.</summary>
+    public sealed record LoadedModel(LanguageSegmentationModel Model, string Identity)
+    {
+        internal readonly ConcurrentDictionary<string, LabelEmbeddings> LabelSets = new(StringComparer.Ordinal);
+    }
+
+    /// <summary>The model at <paramref name="modelPath"/> (null: the default model), loaded on first use.</summary>
+    /// <exception cref="Exception">The package cannot be loaded; the next call tries again.</exception>
+    public LoadedModel Get(string? modelPath)
+    {
+        string key = modelPath ?? "";
+        var entry = _models.GetOrAdd(key, _ => new Lazy<LoadedModel>(() => Load(modelPath), LazyThreadSafetyMode.ExecutionAndPublication));
+        try
+        {
+            return entry.Value;
+        }
+        catch
+        {
+            _models.TryRemove(new KeyValuePair<string, Lazy<LoadedModel>>(key, entry));
+            throw;
+        }
+    }
+
+    /// <summary>The label embeddings of <paramref name="labels"/> for <paramref name="model"/>, encoded once.</summary>
+    public LabelEmbeddings Labels(LoadedModel model, string[] labels)
+    {
+        string key = string.Join('\u001f', labels);
+        if (model.LabelSets.TryGetValue(key, out var known))
+            return known;
+        lock (_labelLock)
+            return model.LabelSets.GetOrAdd(key, _ => model.Model.EncodeLabels(labels));
+    }
+
+    private LoadedModel Load(string? modelPath)
+    {
+        var loadOptions = new LanguageSegmentationModelOptions { GpuDeviceId = _options.GpuDeviceId, FallbackToCpu = _options.FallbackToCpu };
+        var model = modelPath is null ? LanguageSegmentationModel.LoadDefault(loadOptions) : LanguageSegmentationModel.Load(modelPath, loadOptions);
+        try
+        {
+            byte[] manifest = File.ReadAllBytes(Path.Combine(model.PackagePath, ModelManifest.FileName));
+            string identity = $"{model.Manifest.Name} (manifest sha256 {Convert.ToHexStringLower(SHA256.HashData(manifest))[..16]})";
+            return new LoadedModel(model, identity);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var entry in _models.Values)
+        {
+            if (entry.IsValueCreated)
+                entry.Value.Model.Dispose();
+        }
+    }
+}

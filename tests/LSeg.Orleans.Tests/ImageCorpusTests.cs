@@ -1,0 +1,56 @@
+using LSeg.Cli.Tests;
+using LSeg.Orleans.Jobs;
+
+namespace LSeg.Orleans.Tests;
+
+/// <summary>How a job's images and their mask paths are listed, before any silo is involved.</summary>
+public sealed class ImageCorpusTests
+{
+    [Fact]
+    public void AFolderIsListedRecursivelyInOrderWithMasksMirroringItsSubfoldersAndWithoutTheOutputFolder()
+    {
+        using var temp = new TempDirectory();
+        foreach (string file in new[] { "b.png", "a/c.JPG", "a/d.txt", "out/old.mask.png", "a/e.webp" })
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(temp.Combine("in", file))!);
+            File.WriteAllText(temp.Combine("in", file), "");
+        }
+
+        var corpus = ImageCorpus.List(temp.Combine("in"), temp.Combine("in", "out"));
+
+        Assert.Equal([temp.Combine("in", "a", "c.JPG"), temp.Combine("in", "a", "e.webp"), temp.Combine("in", "b.png")], corpus.Select(c => c.ImagePath));
+        Assert.Equal([Path.Combine("a", "c.mask.png"), Path.Combine("a", "e.mask.png"), "b.mask.png"], corpus.Select(c => c.MaskPath));
+    }
+
+    [Fact]
+    public void AJsonLinesManifestResolvesAgainstItsFolderDropsRepeatsAndMasksBelowTheCommonFolder()
+    {
+        using var temp = new TempDirectory();
+        string manifest = temp.Combine("lists", "job.jsonl");
+        Directory.CreateDirectory(temp.Combine("lists"));
+        File.WriteAllLines(manifest, [
+            "\"../data/x/1.png\"",
+            "{\"image\": \"../data/y/1.png\", \"note\": \"ignored\"}",
+            "",
+            $"\"{temp.Combine("data", "x", "1.png")}\"",
+        ]);
+
+        var corpus = ImageCorpus.List(manifest, temp.Combine("out"));
+
+        Assert.Equal([temp.Combine("data", "x", "1.png"), temp.Combine("data", "y", "1.png")], corpus.Select(c => c.ImagePath));
+        Assert.Equal([Path.Combine("x", "1.mask.png"), Path.Combine("y", "1.mask.png")], corpus.Select(c => c.MaskPath));
+    }
+
+    [Fact]
+    public void ProblemsWithTheListAreRefusedNamingThem()
+    {
+        using var temp = new TempDirectory();
+        File.WriteAllLines(temp.Combine("twice.txt"), ["# two files, one mask", "dog.jpg", "dog.png"]);
+        File.WriteAllLines(temp.Combine("bad.jsonl"), ["\"ok.png\"", "{\"path\": \"no-image-field.png\"}"]);
+        Directory.CreateDirectory(temp.Combine("empty"));
+
+        Assert.Contains("would both write 'dog.mask.png'", Assert.Throws<BatchSegmentationException>(() => ImageCorpus.List(temp.Combine("twice.txt"), temp.Combine("out"))).Message);
+        Assert.Contains("line 2 is neither a JSON string nor an object with an \"image\" path", Assert.Throws<BatchSegmentationException>(() => ImageCorpus.List(temp.Combine("bad.jsonl"), temp.Combine("out"))).Message);
+        Assert.Contains("holds no image", Assert.Throws<BatchSegmentationException>(() => ImageCorpus.List(temp.Combine("empty"), temp.Combine("out"))).Message);
+    }
+}

@@ -1,0 +1,150 @@
+using LSeg.Cli.Tests;
+using LSeg.MLNet.Imaging;
+
+namespace LSeg.Orleans.Tests;
+
+/// <summary>Batch jobs on a shared three-silo <c>InProcessTestCluster</c>.</summary>
+public sealed class InProcessBatchTests(SegmentationClusterFixture fixture) : IClassFixture<SegmentationClusterFixture>
+{
+    [Fact]
+    public async Task EveryImageIsInTheIndexOnceWithTheMaskTheLowLevelApiGives()
+    {
+        using var temp = new TempDirectory();
+        var images = CorpusImages.Write(temp.Combine("in"), 18, 320, 240);
+        var job = Job(temp.Combine("in"), temp.Combine("out")) with { ChunkSize = 1 };
+
+        var summary = await fixture.Cluster.Client.SegmentBatchAsync(job.Build());
+
+        var index = IndexFile.Read(temp.Combine("out"));
+        index.RequireExactlyOnce(images);
+        Assert.Equal((18, 18, 0, 0), (summary.Total, summary.Succeeded, summary.Failed, summary.Resumed));
+        Assert.True(index.Lines.Select(l => l["silo"]!.GetValue<string>()).Distinct().Count() >= 2, "the chunks should be spread over the silos");
+        var expected = LowLevelMasks.Of(fixture.Package, images, CorpusImages.Labels);
+        for (int i = 0; i < images.Length; i++)
+        {
+            var line = index.For(images[i]);
+            Assert.Equal("ok", line["status"]!.GetValue<string>());
+            Assert.Equal($"img{i:00}.mask.png", line["mask"]!.GetValue<string>());
+            byte[] mask = File.ReadAllBytes(temp.Combine("out", $"img{i:00}.mask.png"));
+            Assert.Equal(expected[images[i]], mask);
+            // Known without the model: red left of the boundary, blue right of it, and the shares say so.
+            var decoded = IndexPng.Decode(mask);
+            int boundary = CorpusImages.Boundary(i, 320);
+            Assert.Equal(0, decoded.Pixels[120 * 320 + boundary / 2]);
+            Assert.Equal(1, decoded.Pixels[120 * 320 + (boundary + 320) / 2]);
+            double redShare = line["shares"]![0]!["share"]!.GetValue<double>();
+            Assert.InRange(redShare, 100.0 * boundary / 320 - 3, 100.0 * boundary / 320 + 3);
+            Assert.Equal(320, line["width"]!.GetValue<int>());
+        }
+    }
+
+    [Fact]
+    public async Task BadImagesAreFailedLinesWithTheReasonAndTheJobCompletes()
+    {
+        using var temp = new TempDirectory();
+        var good = CorpusImages.Write(temp.Combine("in"), 3);
+        File.WriteAllText(temp.Combine("in", "notes.png"), "this is text, not a PNG");
+        byte[] whole = File.ReadAllBytes(good[0]);
+        File.WriteAllBytes(temp.Combine("in", "cut.png"), whole[..(whole.Length * 2 / 3)]);
+        CorpusImages.Write(temp.Combine("tiny"), 1, 4, 4);
+        File.Move(temp.Combine("tiny", "img00.png"), temp.Combine("in", "tiny.png"));
+        string manifest = temp.Combine("list.txt");
+        File.WriteAllLines(manifest, [.. good, temp.Combine("in", "notes.png"), temp.Combine("in", "cut.png"), temp.Combine("in", "tiny.png"), temp.Combine("in", "missing.png")]);
+
+        var summary = await fixture.Cluster.Client.SegmentBatchAsync(Job(manifest, temp.Combine("out")).Build());
+
+        Assert.Equal((7, 3, 4), (summary.Total, summary.Succeeded, summary.Failed));
+        var index = IndexFile.Read(temp.Combine("out"));
+        Assert.Equal(7, index.Lines.Count);
+        string ErrorOf(string name) => index.For(temp.Combine("in", name))["error"]!.GetValue<string>();
+        Assert.Contains("not a readable image", ErrorOf("notes.png"));
+        Assert.Contains("cut short", ErrorOf("cut.png"));
+        Assert.Contains("at least 8 pixels", ErrorOf("tiny.png"));
+        Assert.Contains("does not exist", ErrorOf("missing.png"));
+        foreach (string name in new[] { "notes.png", "cut.png", "tiny.png", "missing.png" })
+        {
+            Assert.Equal("failed", index.For(temp.Combine("in", name))["status"]!.GetValue<string>());
+            Assert.False(File.Exists(temp.Combine("out", Path.GetFileNameWithoutExtension(name) + ".mask.png")));
+        }
+        Assert.All(good, image => Assert.Equal("ok", index.For(image)["status"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task AnInterruptedJobResumesWithoutRedoingFinishedImages()
+    {
+        using var temp = new TempDirectory();
+        var images = CorpusImages.Write(temp.Combine("in"), 16, 320, 240);
+        using var stop = new CancellationTokenSource();
+        var firstRun = Job(temp.Combine("in"), temp.Combine("out")) with { ChunkSize = 1 };
+        var progress = new CallbackProgress(p => { if (p.Done >= 4) stop.Cancel(); });
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => fixture.Cluster.Client.SegmentBatchAsync(firstRun.Build(), progress, stop.Token));
+
+        var before = IndexFile.Read(temp.Combine("out"));
+        Assert.InRange(before.Lines.Count, 4, 15);
+        // What a kill -9 in the middle of an append leaves, and a marker in every finished image's mask: a redone
+        // image would overwrite its marker.
+        File.AppendAllText(temp.Combine("out", "index.jsonl"), "{\"image\":\"" + images[^1]);
+        foreach (var line in before.Lines)
+            File.WriteAllText(temp.Combine("out", line["mask"]!.GetValue<string>()), "finished before the interruption");
+
+        var summary = await fixture.Cluster.Client.SegmentBatchAsync((firstRun with { Resume = true }).Build());
+
+        var after = IndexFile.Read(temp.Combine("out"));
+        after.RequireExactlyOnce(images);
+        Assert.Equal(before.Lines.Count, summary.Resumed);
+        Assert.Equal(16 - before.Lines.Count, summary.Succeeded);
+        foreach (var line in before.Lines)
+            Assert.Equal("finished before the interruption", File.ReadAllText(temp.Combine("out", line["mask"]!.GetValue<string>())));
+        var expected = LowLevelMasks.Of(fixture.Package, images, CorpusImages.Labels);
+        foreach (var line in after.Lines.Skip(before.Lines.Count))
+            Assert.Equal(expected[line["image"]!.GetValue<string>()], File.ReadAllBytes(temp.Combine("out", line["mask"]!.GetValue<string>())));
+    }
+
+    [Fact]
+    public async Task AFolderHoldingAJobIsRefusedWithoutResumeAndWithOtherLabels()
+    {
+        using var temp = new TempDirectory();
+        CorpusImages.Write(temp.Combine("in"), 2);
+        var job = Job(temp.Combine("in"), temp.Combine("out"));
+        await fixture.Cluster.Client.SegmentBatchAsync(job.Build());
+
+        var again = await Assert.ThrowsAsync<BatchSegmentationException>(() => fixture.Cluster.Client.SegmentBatchAsync(job.Build()));
+        Assert.Contains("already holds a batch job", again.Message);
+        var otherLabels = await Assert.ThrowsAsync<BatchSegmentationException>(() =>
+            fixture.Cluster.Client.SegmentBatchAsync((job with { Labels = ["blue", "red"], Resume = true }).Build()));
+        Assert.Contains("started with labels \"red, blue\"", otherLabels.Message);
+        var nothingLeft = await fixture.Cluster.Client.SegmentBatchAsync((job with { Resume = true }).Build());
+        Assert.Equal((2, 0, 2), (nothingLeft.Total, nothingLeft.Succeeded, nothingLeft.Resumed));
+        Assert.Equal(2, IndexFile.Read(temp.Combine("out")).Lines.Count);
+    }
+
+    [Fact]
+    public async Task ASiloThatCannotLoadTheModelStopsTheJobWithItsReason()
+    {
+        using var temp = new TempDirectory();
+        CorpusImages.Write(temp.Combine("in"), 2);
+        var job = Job(temp.Combine("in"), temp.Combine("out")) with { Model = temp.Combine("no-such-package") };
+
+        var failure = await Assert.ThrowsAsync<BatchSegmentationException>(() => fixture.Cluster.Client.SegmentBatchAsync(job.Build()));
+
+        Assert.Contains("cannot work on the job", failure.Message);
+        Assert.Contains("no-such-package", failure.Message);
+    }
+
+    private JobSettings Job(string input, string output) => new(input, output, fixture.Package, CorpusImages.Labels, 2, false);
+
+    /// <summary>Job settings as a record, so tests can vary one of them with <c>with</c>.</summary>
+    internal sealed record JobSettings(string Input, string Output, string Model, string[] Labels, int ChunkSize, bool Resume)
+    {
+        public BatchSegmentationJob Build() => new()
+        {
+            Input = Input, OutputDirectory = Output, ModelPath = Model, Labels = Labels, ChunkSize = ChunkSize, Resume = Resume,
+        };
+    }
+}
+
+/// <summary>Calls back synchronously, on the job runner's loop (unlike <see cref="Progress{T}"/>, which posts).</summary>
+internal sealed class CallbackProgress(Action<BatchProgress> report) : IProgress<BatchProgress>
+{
+    public void Report(BatchProgress value) => report(value);
+}

@@ -1,0 +1,43 @@
+using System.Text.Json.Nodes;
+
+namespace LSeg.Orleans.Tests;
+
+/// <summary>The lines of a job's <c>index.jsonl</c>, parsed.</summary>
+internal sealed record IndexFile(IReadOnlyList<JsonObject> Lines)
+{
+    public static IndexFile Read(string outputDirectory)
+    {
+        string path = Path.Combine(outputDirectory, "index.jsonl");
+        string text = File.ReadAllText(path);
+        Assert.True(text.Length == 0 || text.EndsWith('\n'), "index.jsonl must end with a complete line");
+        return new IndexFile(text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!.AsObject()).ToList());
+    }
+
+    /// <summary>Number of lines in the index file now (complete or not), for watching a running job.</summary>
+    public static int CountLines(string outputDirectory)
+    {
+        string path = Path.Combine(outputDirectory, "index.jsonl");
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var reader = new StreamReader(stream);
+            return reader.ReadToEnd().Count(c => c == '\n');
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return 0;
+        }
+    }
+
+    public IEnumerable<string> Images => Lines.Select(l => l["image"]!.GetValue<string>());
+
+    public JsonObject For(string image) => Lines.Single(l => l["image"]!.GetValue<string>() == image);
+
+    /// <summary>Asserts one line per image of <paramref name="images"/> and no other line.</summary>
+    public void RequireExactlyOnce(IEnumerable<string> images)
+    {
+        var expected = images.Select(Path.GetFullPath).Order(StringComparer.Ordinal).ToArray();
+        var actual = Images.Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(expected, actual);
+    }
+}
