@@ -23,6 +23,13 @@ public sealed class LanguageSegmentationEstimator : IEstimator<LanguageSegmentat
     private readonly SharedModel? _defaultModel;
 
     internal LanguageSegmentationEstimator((int? GpuDeviceId, bool FallbackToCpu)? callerDevice, LanguageSegmentationOptions options)
+        : this(callerDevice, options, LanguageSegmentationModel.LoadDefault)
+    {
+    }
+
+    /// <summary>With the loader of the default model given (tests count how often it runs).</summary>
+    internal LanguageSegmentationEstimator((int? GpuDeviceId, bool FallbackToCpu)? callerDevice, LanguageSegmentationOptions options,
+        Func<LanguageSegmentationModelOptions, LanguageSegmentationModel> loadDefault)
     {
         ImageTypeRegistration.EnsureRegistered();
         ArgumentException.ThrowIfNullOrWhiteSpace(options.OutputColumnName, nameof(options.OutputColumnName));
@@ -39,7 +46,7 @@ public sealed class LanguageSegmentationEstimator : IEstimator<LanguageSegmentat
         _callerDevice = callerDevice;
         var (gpu, fallback) = Device();
         if (options.Model is null)
-            _defaultModel = new SharedModel(() => LanguageSegmentationModel.LoadDefault(new LanguageSegmentationModelOptions { GpuDeviceId = gpu, FallbackToCpu = fallback }));
+            _defaultModel = new SharedModel(() => loadDefault(new LanguageSegmentationModelOptions { GpuDeviceId = gpu, FallbackToCpu = fallback }));
     }
 
     /// <summary>

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -117,15 +116,9 @@ public sealed class SavedChainTests(PipelineFixture fixture) : IClassFixture<Pip
         context.Model.Save(transformer, data.Schema, zip);
         var expected = context.Data.CreateEnumerable<SegmentationRow>(transformer.Transform(data), false).Select(r => string.Join(',', r.Mask)).Prepend("names FromTransformerChain");
 
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (string argument in new[] { typeof(SavedChainTests).Assembly.Location, PerRowCommand, zip, fixture.PackagePath, fixture.ImageFolder, output })
-            start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
-        string stderr = process.StandardError.ReadToEnd();
-        process.StandardOutput.ReadToEnd();
-        process.WaitForExit();
+        var (exitCode, _, stderr) = ChildProcess.Run(null, TimeSpan.FromMinutes(5), PerRowCommand, zip, fixture.PackagePath, fixture.ImageFolder, output);
 
-        Assert.True(process.ExitCode == 0, stderr);
+        Assert.True(exitCode == 0, stderr);
         Assert.Equal(expected, File.ReadAllLines(output));
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using LSeg.MLNet.Tests.Packages;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -72,22 +71,11 @@ public sealed class ThreadSafetyTests(PipelineFixture fixture) : IClassFixture<P
     [Fact]
     public void A_PredictionEngine_shared_by_4_threads_gives_correct_masks_or_the_misuse_exception_and_the_process_exits_normally()
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (string argument in new[] { typeof(ThreadSafetyTests).Assembly.Location, Command, fixture.PackagePath, fixture.ImageFolder }.Concat(PipelineFixture.GoodImages).Append("blocks-150x70.png"))
-            start.ArgumentList.Add(argument);
+        var (exitCode, stdout, stderr) = ChildProcess.Run(null, TimeSpan.FromMinutes(3),
+            [Command, fixture.PackagePath, fixture.ImageFolder, .. PipelineFixture.GoodImages, "blocks-150x70.png"]);
 
-        using var process = Process.Start(start)!;
-        string stderr = "";
-        var stderrReader = new Thread(() => stderr = process.StandardError.ReadToEnd());
-        stderrReader.Start();
-        string stdout = process.StandardOutput.ReadToEnd();
-        bool exited = process.WaitForExit(TimeSpan.FromMinutes(3));
-        if (!exited)
-            process.Kill(entireProcessTree: true);
-        stderrReader.Join();
-
-        Assert.True(exited, "the process hung");
-        Assert.True(process.ExitCode == 0, $"exit code {process.ExitCode} (139 = a native crash)\n{stdout}\n{stderr}");
+        Assert.True(exitCode != -1, "the process hung");
+        Assert.True(exitCode == 0, $"exit code {exitCode} (139 = a native crash)\n{stdout}\n{stderr}");
         var counts = System.Text.RegularExpressions.Regex.Match(stdout, @"correct=(\d+) misuse=(\d+) wrong=(\d+) other=(\d+)");
         Assert.True(counts.Success, stdout);
         Assert.True(int.Parse(counts.Groups[3].Value) == 0, stdout);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using LSeg.Tests.Shared;
 
 namespace LSeg.MLNet.Tests.Readme;
@@ -22,9 +21,10 @@ public sealed class ReadmeSnippetTests
         return 0;
     }
 
+    // Both READMEs compile; the repository README (the longer story: pipeline, engine, save/load, relabel, low-level
+    // API, overlay) also runs. Running the library README too would cost two more minutes of default-model loading.
     [SkippableTheory]
     [InlineData("repository")]
-    [InlineData("library")]
     public void The_readme_code_runs_as_written(string which)
     {
         Skip.IfNot(LanguageSegmentationModel.HasDefaultModel, "the README code uses the default model, which this build does not embed");
@@ -33,18 +33,9 @@ public sealed class ReadmeSnippetTests
         Directory.CreateSymbolicLink(Path.Combine(folder, "examples", "images"), Path.Combine(SharedData.RepositoryRoot, "examples", "images"));
         try
         {
-            var start = new ProcessStartInfo("dotnet") { WorkingDirectory = folder, RedirectStandardError = true, RedirectStandardOutput = true };
-            foreach (string argument in new[] { typeof(ReadmeSnippetTests).Assembly.Location, Command, which })
-                start.ArgumentList.Add(argument);
-            using var process = Process.Start(start)!;
-            string stderr = "";
-            var reader = new Thread(() => stderr = process.StandardError.ReadToEnd());
-            reader.Start();
-            string stdout = process.StandardOutput.ReadToEnd();
-            process.WaitForExit();
-            reader.Join();
+            var (exitCode, stdout, stderr) = ChildProcess.Run(folder, TimeSpan.FromMinutes(5), Command, which);
 
-            Assert.True(process.ExitCode == 0, $"{stdout}\n{stderr}");
+            Assert.True(exitCode == 0, $"{stdout}\n{stderr}");
             Assert.Contains("readme ran", stdout);
             if (which == "repository")
             {
