@@ -41,8 +41,8 @@ internal static class CliApp
         if (parsed.Errors.Count > 0 && parsed.Action is not HelpAction)
         {
             string command = CommandPath(parsed);
-            string problems = string.Join("; ", parsed.Errors.Select(e => OneLine(e.Message)));
-            stderr.WriteLine($"{command}: {problems} (see '{command} --help')");
+            string problems = string.Join("; ", parsed.Errors.Select(e => OneLine(ParseErrors.Plain(e.Message))).Distinct());
+            stderr.WriteLine($"{command}: {problems} Usage: {ParseErrors.Usage(parsed.CommandResult.Command, command)} (see '{command} --help')");
             return ExitCodes.Usage;
         }
         try
@@ -65,7 +65,7 @@ internal static class CliApp
         bool expected = inner is CommandFailure or FileNotFoundException or DirectoryNotFoundException or InvalidDataException
             or ArgumentException or InvalidOperationException or IOException or UnauthorizedAccessException or NotSupportedException
             or System.Text.Json.JsonException;
-        string message = OneLine(inner.Message);
+        string message = TerminalText.Escape(OneLine(inner.Message));
         return expected ? message : $"{inner.GetType().Name}: {message}";
     }
 

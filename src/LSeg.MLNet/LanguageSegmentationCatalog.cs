@@ -17,23 +17,32 @@ public static class LanguageSegmentationCatalog
     /// <paramref name="outputColumnName"/>, a key-typed vector (row-major, original width × height) whose key values are
     /// the labels in the order given (<c>MapKeyToValue</c> gives label names); <c>{output}Width</c> and
     /// <c>{output}Height</c> (Int32); <c>{output}PixelCounts</c> (Int64 per label). No training: <c>Fit</c> only
-    /// builds the pipeline. Needs the Microsoft.ML.OnnxRuntime.Gpu package (CPU included); CUDA 13 + cuDNN 9 for the GPU.
+    /// builds the pipeline. Images keep their aspect ratio (the rule of <c>LanguageSegmentationModel.EncodeImage</c>), so
+    /// the pipeline's mask equals the low-level API's. A truncated or corrupt image file read by <c>LoadImages</c> fails its
+    /// row with an <see cref="System.IO.InvalidDataException"/>. Needs the Microsoft.ML.OnnxRuntime.Gpu package (CPU
+    /// included); CUDA 13 + cuDNN 9 for the GPU. Thread safety: see <see cref="LanguageSegmentationTransformer"/>.
     /// </remarks>
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="labels">The labels; non-empty, distinct, no empty or whitespace label.</param>
     /// <param name="outputColumnName">Name of the mask column.</param>
     /// <param name="inputColumnName">Name of the image column.</param>
     /// <param name="model">The model; null loads the default model embedded in LSeg.MLNet.</param>
-    /// <param name="gpuDeviceId">CUDA device; null runs on the CPU.</param>
+    /// <param name="gpuDeviceId">CUDA device; null takes the <c>MLContext</c>'s <c>GpuDeviceId</c> (null: the CPU).</param>
     /// <param name="fallbackToCpu">Run on the CPU when CUDA cannot be used instead of throwing.</param>
     /// <exception cref="ArgumentException">The labels are empty, contain an empty, whitespace or duplicate label.</exception>
+    /// <example>
+    /// <code>
+    /// var pipeline = mlContext.Transforms.LoadImages("Image", imageFolder, "ImagePath")
+    ///     .Append(mlContext.Transforms.LanguageSegment(["cat", "wall", "other"]));
+    /// </code>
+    /// </example>
     public static LanguageSegmentationEstimator LanguageSegment(this TransformsCatalog catalog, string[] labels,
         string outputColumnName = LanguageSegmentationOptions.Defaults.OutputColumnName,
         string inputColumnName = LanguageSegmentationOptions.Defaults.InputColumnName,
         LanguageSegmentationModel? model = null, int? gpuDeviceId = null, bool fallbackToCpu = LanguageSegmentationOptions.Defaults.FallbackToCpu)
     {
         ArgumentNullException.ThrowIfNull(catalog);
-        return new LanguageSegmentationEstimator(new LanguageSegmentationOptions
+        return new LanguageSegmentationEstimator(LSeg.MLNet.Pipeline.CallerContext.DeviceOf(catalog), new LanguageSegmentationOptions
         {
             Labels = labels,
             OutputColumnName = outputColumnName,
@@ -52,6 +61,6 @@ public static class LanguageSegmentationCatalog
     {
         ArgumentNullException.ThrowIfNull(catalog);
         ArgumentNullException.ThrowIfNull(options);
-        return new LanguageSegmentationEstimator(options.Clone());
+        return new LanguageSegmentationEstimator(LSeg.MLNet.Pipeline.CallerContext.DeviceOf(catalog), options.Clone());
     }
 }

@@ -8,18 +8,28 @@ namespace LSeg.MLNet;
 
 /// <summary>
 /// Estimator of <c>mlContext.Transforms.LanguageSegment(…)</c>. Needs no training: <see cref="Fit"/> checks the
-/// schema, loads the model (the default one when none is given) and builds the pipeline.
+/// schema, takes the model (the default one, loaded once per estimator, when none is given) and builds the pipeline.
 /// </summary>
 /// <remarks>
 /// Input: an image column (<see cref="ImageDataViewType"/>) and, for per-row labels, a text-vector column.
-/// Outputs: see <see cref="LanguageSegmentationCatalog"/>.
+/// Outputs: see <see cref="LanguageSegmentationCatalog"/>. <see cref="GetOutputSchema"/> loads no model.
 /// </remarks>
 public sealed class LanguageSegmentationEstimator : IEstimator<LanguageSegmentationTransformer>
 {
     private readonly LanguageSegmentationOptions _options;
     private readonly string[]? _labels;
+    private readonly MLContext _context = new();
+    private readonly (int? GpuDeviceId, bool FallbackToCpu)? _callerDevice;
+    private readonly SharedModel? _defaultModel;
 
-    internal LanguageSegmentationEstimator(LanguageSegmentationOptions options)
+    internal LanguageSegmentationEstimator((int? GpuDeviceId, bool FallbackToCpu)? callerDevice, LanguageSegmentationOptions options)
+        : this(callerDevice, options, LanguageSegmentationModel.LoadDefault)
+    {
+    }
+
+    /// <summary>With the loader of the default model given (tests count how often it runs).</summary>
+    internal LanguageSegmentationEstimator((int? GpuDeviceId, bool FallbackToCpu)? callerDevice, LanguageSegmentationOptions options,
+        Func<LanguageSegmentationModelOptions, LanguageSegmentationModel> loadDefault)
     {
         ImageTypeRegistration.EnsureRegistered();
         ArgumentException.ThrowIfNullOrWhiteSpace(options.OutputColumnName, nameof(options.OutputColumnName));
@@ -32,53 +42,52 @@ public sealed class LanguageSegmentationEstimator : IEstimator<LanguageSegmentat
             _labels = LanguageSegmentationModel.ValidateLabels(options.Labels, "labels");
         if (options.InputSize is int size && (size < 32 || size % 32 != 0 || size > LanguageSegmentationModelOptions.Defaults.MaxInputSize))
             throw new ArgumentOutOfRangeException(nameof(options), size, $"{nameof(LanguageSegmentationOptions.InputSize)} must be a multiple of 32 between 32 and {LanguageSegmentationModelOptions.Defaults.MaxInputSize}.");
-        if (options.OutputScores && options.OutputEmbeddings && options.ScoresColumnName == options.EmbeddingsColumnName)
-            throw new ArgumentException("The scores and embeddings columns must have different names.", nameof(options));
         _options = options;
+        _callerDevice = callerDevice;
+        var (gpu, fallback) = Device();
+        if (options.Model is null)
+            _defaultModel = new SharedModel(() => loadDefault(new LanguageSegmentationModelOptions { GpuDeviceId = gpu, FallbackToCpu = fallback }));
     }
 
     /// <summary>
-    /// Checks the input schema, then builds the pipeline. Errors about columns are raised before the model is loaded.
+    /// Checks the input schema, then builds the pipeline. Errors about columns are raised before any model is loaded.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The image column (or labels column) is missing or of the wrong type.</exception>
+    /// <exception cref="ArgumentException">The labels cannot be encoded (unknown to a fixed table, too long, indistinguishable).</exception>
     public LanguageSegmentationTransformer Fit(IDataView input)
     {
         ArgumentNullException.ThrowIfNull(input);
         CheckInputSchema(input.Schema);
-        var (model, owned) = ResolveModel();
+        var lease = _defaultModel?.Acquire();
+        var model = _options.Model ?? lease!.Model;
         try
         {
-            var device = ExecutionDevice.Select(_options.GpuDeviceId ?? model.Device.GpuDeviceId, _options.FallbackToCpu);
-            var pipeline = new SegmentationPipeline(_options, model, device.GpuDeviceId);
+            var (gpu, fallback) = Device();
+            var device = ExecutionDevice.Select(gpu ?? model.Device.GpuDeviceId, fallback);
+            var pipeline = new SegmentationPipeline(_options, model, device.GpuDeviceId, _context);
             var chain = pipeline.Fit(input.Schema, _labels);
-            return new LanguageSegmentationTransformer(chain, input.Schema, _options.OutputColumnName, _labels, pipeline.PerRowLabels, model, owned ? model : null);
+            return new LanguageSegmentationTransformer(chain, input.Schema, _options.OutputColumnName, _labels, pipeline.PerRowLabels, model, lease, _context);
         }
         catch
         {
-            if (owned)
-                model.Dispose();
+            lease?.Dispose();
             throw;
         }
     }
 
-    /// <summary>Output schema for an input schema; column errors are raised before the model is loaded.</summary>
+    /// <summary>The output schema for an input schema, from the options alone: no model is loaded.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The image column (or labels column) is missing or of the wrong type.</exception>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
         ArgumentNullException.ThrowIfNull(inputSchema);
         CheckInputSchema(inputSchema);
-        var (model, owned) = ResolveModel();
-        try
-        {
-            var device = ExecutionDevice.Select(_options.GpuDeviceId ?? model.Device.GpuDeviceId, _options.FallbackToCpu);
-            return new SegmentationPipeline(_options, model, device.GpuDeviceId).GetOutputSchema(inputSchema, _labels);
-        }
-        finally
-        {
-            if (owned)
-                model.Dispose();
-        }
+        return SegmentationOutputSchema.Extend(inputSchema, _options, _labels);
     }
+
+    /// <summary>The device: this estimator's options first, then the calling MLContext's settings.</summary>
+    private (int? GpuDeviceId, bool FallbackToCpu) Device() => _options.GpuDeviceId is not null
+        ? (_options.GpuDeviceId, _options.FallbackToCpu)
+        : _callerDevice is { GpuDeviceId: not null } caller ? caller : (null, _options.FallbackToCpu);
 
     private void CheckInputSchema(SchemaShape schema)
     {
@@ -118,12 +127,5 @@ public sealed class LanguageSegmentationEstimator : IEstimator<LanguageSegmentat
             throw new ArgumentOutOfRangeException(parameterName, $"Labels column '{_options.LabelsColumnName}' not found.");
         if (itemType is not TextDataViewType || scalar)
             throw new ArgumentOutOfRangeException(parameterName, $"Schema mismatch for labels column '{_options.LabelsColumnName}': expected a vector of text, got {itemType}{(scalar ? "" : " vector")}.");
-    }
-
-    private (LanguageSegmentationModel Model, bool Owned) ResolveModel()
-    {
-        if (_options.Model is not null)
-            return (_options.Model, false);
-        return (LanguageSegmentationModel.LoadDefault(new LanguageSegmentationModelOptions { GpuDeviceId = _options.GpuDeviceId, FallbackToCpu = _options.FallbackToCpu }), true);
     }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using LSeg.MLNet.Head;
 using LSeg.MLNet.Package;
 using LSeg.MLNet.Runtime;
@@ -29,7 +28,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     private readonly InferenceSession _imageEncoder;
     private readonly InferenceSession _head;
     private readonly ILabelTextEncoder _textEncoder;
-    private readonly ConcurrentDictionary<string, float[]> _labelCache = new(StringComparer.Ordinal);
+    private readonly LabelEmbeddingCache _labelCache;
     private readonly LanguageSegmentationModelOptions _options;
     private int _disposed;
 
@@ -43,6 +42,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         _imageEncoder = imageEncoder;
         _head = head;
         _textEncoder = textEncoder;
+        _labelCache = new LabelEmbeddingCache(options.LabelCacheCapacity);
     }
 
     /// <summary>Full path of the package directory the model was loaded from.</summary>
@@ -183,25 +183,62 @@ public sealed partial class LanguageSegmentationModel : IDisposable
 
     /// <summary>
     /// Encodes <paramref name="labels"/> with the package's text encoder. Each label is encoded once per model and
-    /// cached, so changing the label set costs only the labels never seen before.
+    /// cached (up to <see cref="LanguageSegmentationModelOptions.LabelCacheCapacity"/> labels), so changing the label
+    /// set costs only the labels not seen recently.
     /// </summary>
-    /// <exception cref="ArgumentException">The list is empty, a label is null, empty or whitespace, a label appears twice, or a label is too long for the text encoder (unless truncation is on).</exception>
+    /// <exception cref="ArgumentException">The list is empty, a label is null, empty or whitespace, a label appears twice, a label is too long for the text encoder (unless truncation is on), or two labels get the same embedding (e.g. "cat" and "Cat" with an uncased text encoder: only the first could ever win).</exception>
     public LabelEmbeddings EncodeLabels(IReadOnlyList<string> labels)
     {
         ThrowIfDisposed();
         string[] checkedLabels = ValidateLabels(labels, nameof(labels));
-        var missing = checkedLabels.Where(label => !_labelCache.ContainsKey(label)).ToArray();
-        if (missing.Length > 0)
+        var embeddings = new float[checkedLabels.Length][];
+        var missing = new List<int>();
+        for (int i = 0; i < checkedLabels.Length; i++)
         {
-            var encoded = _textEncoder.Encode(missing);
-            for (int i = 0; i < missing.Length; i++)
-                _labelCache.TryAdd(missing[i], encoded[i]);
+            embeddings[i] = _labelCache.Get(checkedLabels[i])!;
+            if (embeddings[i] is null)
+                missing.Add(i);
         }
+        if (missing.Count > 0)
+        {
+            var encoded = _textEncoder.Encode(missing.Select(i => checkedLabels[i]).ToArray());
+            for (int k = 0; k < missing.Count; k++)
+            {
+                embeddings[missing[k]] = encoded[k];
+                _labelCache.Add(checkedLabels[missing[k]], encoded[k]);
+            }
+        }
+        RequireDistinguishable(checkedLabels, embeddings, nameof(labels));
         int size = Manifest.EmbeddingSize;
         var values = new float[checkedLabels.Length * size];
         for (int i = 0; i < checkedLabels.Length; i++)
-            _labelCache[checkedLabels[i]].CopyTo(values, i * size);
+            embeddings[i].CopyTo(values, i * size);
         return new LabelEmbeddings(this, checkedLabels, values, size);
+    }
+
+    /// <summary>
+    /// Refuses labels the text encoder cannot tell apart: with identical embeddings every pixel scores them equally and
+    /// the later one never wins, so the mask would silently never use it.
+    /// </summary>
+    private static void RequireDistinguishable(string[] labels, float[][] embeddings, string parameterName)
+    {
+        var firstWithContent = new Dictionary<int, List<int>>();
+        for (int i = 0; i < embeddings.Length; i++)
+        {
+            var hash = new HashCode();
+            hash.AddBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(embeddings[i].AsSpan()));
+            int key = hash.ToHashCode();
+            if (!firstWithContent.TryGetValue(key, out var sameHash))
+                firstWithContent[key] = sameHash = [];
+            foreach (int j in sameHash)
+            {
+                if (embeddings[j].AsSpan().SequenceEqual(embeddings[i]))
+                    throw new ArgumentException(
+                        $"Labels '{labels[j]}' and '{labels[i]}' get the same embedding from this model's text encoder (it does not tell them apart, e.g. it ignores case), so '{labels[i]}' could never win a pixel; keep one of them.",
+                        parameterName);
+            }
+            sameHash.Add(i);
+        }
     }
 
     /// <summary>Checks a label list: not empty, no null/empty/whitespace label, no duplicate. Returns a copy.</summary>
@@ -245,7 +282,8 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     {
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(image);
-        ValidateImageSize(image.Width, image.Height, nameof(image));
+        SizeLimits.Check(image.Width, image.Height, nameof(image));
+        ImageDecoder.RequireCompleteSource(image);
         int size = inputSize ?? Manifest.DefaultInputSize;
         if (size < Manifest.InputSizeMultiple || size > LanguageSegmentationModelOptions.Defaults.MaxInputSize)
             throw new ArgumentOutOfRangeException(nameof(inputSize), size,
@@ -264,17 +302,8 @@ public sealed partial class LanguageSegmentationModel : IDisposable
             : new EncodedImage(this, image.Width, image.Height, width, height, null, embeddings.ToArray(), gridWidth, gridHeight, channels);
     }
 
-    internal void ValidateImageSize(int width, int height, string parameterName)
-    {
-        if (width < _options.MinImageSide || height < _options.MinImageSide)
-            throw new ArgumentException(
-                $"The image is {width}×{height} pixels; LSeg needs at least {_options.MinImageSide} pixels on each side (MinImageSide) to produce a meaningful label map.",
-                parameterName);
-        if ((long)width * height > _options.MaxImagePixels)
-            throw new ArgumentException(
-                $"The image is {width}×{height} = {(long)width * height:N0} pixels; the limit is {_options.MaxImagePixels:N0} (MaxImagePixels). Downscale it first or raise the limit in {nameof(LanguageSegmentationModelOptions)}.",
-                parameterName);
-    }
+    /// <summary>The image sizes this model accepts, from its options.</summary>
+    internal ImageSizeLimits SizeLimits => new(_options.MinImageSide, _options.MaxImagePixels);
 
     /// <summary>
     /// Segments an encoded image with encoded labels: runs only the head (word-pixel correlation, spatial
@@ -297,14 +326,8 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         var (labelMap, scores, mapWidth, mapHeight) = image.Grid is { } grid
             ? RunCorrelationHead(grid, labels)
             : RunHead(image.Planar, image.EmbeddingSize, image.EmbeddingHeight, image.EmbeddingWidth, labels.Buffer, labels.Count);
-        int width = image.OriginalWidth, height = image.OriginalHeight;
-        bool sameSize = width == mapWidth && height == mapHeight;
-        int[] mask = sameSize ? labelMap : LabelMapResampler.Resample<int, int>(labelMap, mapWidth, 0, 0, mapWidth, mapHeight, width, height, static v => v);
-        float[] fullScores = sameSize ? scores : LabelMapResampler.Resample<float, float>(scores, mapWidth, 0, 0, mapWidth, mapHeight, width, height, static v => v);
-        var counts = new long[labels.Count];
-        foreach (int label in mask)
-            counts[label]++;
-        return new SegmentationResult(width, height, labels.Labels, mask, fullScores, counts, includeEmbeddings ? image : null);
+        var (mask, fullScores, counts) = LabelMapToOriginalSize.Map(labelMap, scores, mapWidth, mapHeight, image.OriginalWidth, image.OriginalHeight, labels.Count);
+        return new SegmentationResult(image.OriginalWidth, image.OriginalHeight, labels.Labels, mask, fullScores, counts, includeEmbeddings ? image : null);
     }
 
     /// <summary>The head without spatial blocks, in C#: correlation on the normalised grid, then upsampling and argmax at 2h × 2w.</summary>

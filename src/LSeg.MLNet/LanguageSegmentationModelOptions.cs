@@ -18,6 +18,9 @@ public sealed class LanguageSegmentationModelOptions
         /// <summary>Smallest image side accepted, in pixels.</summary>
         public const int MinImageSide = 8;
 
+        /// <summary>Most label embeddings a model keeps cached.</summary>
+        public const int LabelCacheCapacity = 10_000;
+
         /// <summary>Largest model input size (longer side, pixels) accepted by <see cref="LanguageSegmentationModel.EncodeImage"/>.</summary>
         public const int MaxInputSize = 2048;
     }
@@ -33,6 +36,12 @@ public sealed class LanguageSegmentationModelOptions
 
     /// <summary>Images with more pixels than this are rejected with an <see cref="ArgumentException"/> (default 40 megapixels).</summary>
     public long MaxImagePixels { get; set; } = Defaults.MaxImagePixels;
+
+    /// <summary>
+    /// Most label embeddings the model keeps cached (least recently used are forgotten first); default 10,000. Encoding a
+    /// forgotten label again costs one text-encoder pass.
+    /// </summary>
+    public int LabelCacheCapacity { get; set; } = Defaults.LabelCacheCapacity;
 
     /// <summary>Images with a side shorter than this are rejected with an <see cref="ArgumentException"/> (default 8).</summary>
     public int MinImageSide { get; set; } = Defaults.MinImageSide;

@@ -36,24 +36,31 @@ public sealed class LanguageSegmentationOptions
     /// <summary>Name of the input image column (an ML.NET image, e.g. from <c>LoadImages</c>; default <c>Image</c>).</summary>
     public string InputColumnName { get; set; } = Defaults.InputColumnName;
 
-    /// <summary>The model; null loads the default model embedded in LSeg.MLNet (owned by the transformer then).</summary>
+    /// <summary>
+    /// The model; null loads the default model embedded in LSeg.MLNet, once per estimator, when the first transformer is
+    /// fitted (shared by the estimator's transformers and released with the last of them).
+    /// </summary>
     public LanguageSegmentationModel? Model { get; set; }
 
-    /// <summary>CUDA device to run the segmentation graph on; null runs on the CPU.</summary>
+    /// <summary>CUDA device to run the segmentation graph on; null takes the calling <c>MLContext</c>'s <c>GpuDeviceId</c> (null there too: the CPU).</summary>
     public int? GpuDeviceId { get; set; }
 
-    /// <summary>When CUDA was asked for but cannot be used, run on the CPU instead of throwing. Default true.</summary>
+    /// <summary>When CUDA was asked for here but cannot be used, run on the CPU instead of throwing. Default true. (A GPU asked for through the <c>MLContext</c> follows its <c>FallbackToCpu</c>.)</summary>
     public bool FallbackToCpu { get; set; } = Defaults.FallbackToCpu;
 
-    /// <summary>Side of the square, padded model input (a multiple of 32); null uses the manifest's default input size.</summary>
+    /// <summary>
+    /// The model input size: the image's longer side is resized to about this many pixels, keeping its aspect ratio,
+    /// both sides rounded to multiples of 32: the rule of <see cref="LanguageSegmentationModel.EncodeImage"/>, so the
+    /// pipeline and the low-level API give the same mask. Null uses the manifest's default input size.
+    /// </summary>
     public int? InputSize { get; set; }
 
     /// <summary>Also output <c>{OutputColumnName}Scores</c>: the winning label's logit per pixel (Single vector, original size).</summary>
     public bool OutputScores { get; set; }
 
     /// <summary>
-    /// Also output <c>{OutputColumnName}Embeddings</c>: the dense pixel embeddings (Single vector [C, S/2, S/2] of the
-    /// padded square input, not normalised).
+    /// Also output <c>{OutputColumnName}Embeddings</c>: the dense pixel embeddings, not normalised, a Single vector
+    /// [C, h, w] at the embedding grid of the model input, and <c>{OutputColumnName}EmbeddingsShape</c>: [C, h, w].
     /// </summary>
     public bool OutputEmbeddings { get; set; }
 
@@ -71,6 +78,9 @@ public sealed class LanguageSegmentationOptions
 
     /// <summary>Name of the embeddings column: <c>{OutputColumnName}Embeddings</c>.</summary>
     public string EmbeddingsColumnName => OutputColumnName + "Embeddings";
+
+    /// <summary>Name of the embeddings shape column (Int64 vector [C, h, w]): <c>{OutputColumnName}EmbeddingsShape</c>.</summary>
+    public string EmbeddingsShapeColumnName => OutputColumnName + "EmbeddingsShape";
 
     internal LanguageSegmentationOptions Clone() => (LanguageSegmentationOptions)MemberwiseClone();
 }

@@ -1,4 +1,5 @@
 using LSeg.MLNet.Pipeline;
+using LSeg.MLNet.Runtime;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -11,9 +12,17 @@ namespace LSeg.MLNet;
 /// <see cref="FromTransformerChain"/> turns the loaded chain back into this type.
 /// </summary>
 /// <remarks>
-/// Thread-safe: several PredictionEngines may share it. <see cref="WithLabels"/> returns a transformer for another
-/// label set that shares the ONNX Runtime session (no model reload). Dispose releases the session once every
-/// transformer sharing it is disposed.
+/// <para>Thread safety. The transformer itself is immutable and may be shared: <see cref="Transform"/> from several
+/// threads, and one PredictionEngine per thread, are safe (every cursor and engine has its own per-row state). An ML.NET
+/// <c>PredictionEngine</c> is not thread-safe: the engine itself keeps one input and one output buffer. Used from
+/// several threads at once, this transformer's rows run one call at a time, never crash, and throw an
+/// <see cref="InvalidOperationException"/> naming the misuse when they see calls overlap; ML.NET's own transforms in
+/// the same engine (e.g. <c>LoadImages</c>, <c>MapKeyToValue</c>) and the engine's buffers have no such guard, so an
+/// overlap that happens entirely outside this transformer can still mix results. To serve many threads, use one
+/// engine per thread, a <c>PredictionEnginePool</c> (Microsoft.Extensions.ML), or <see cref="LanguageSegmentationModel"/>,
+/// whose members are all thread-safe.</para>
+/// <para><see cref="WithLabels"/> returns a transformer for another label set that shares the ONNX Runtime session
+/// (no model reload). Dispose releases the session once every transformer sharing it is disposed.</para>
 /// </remarks>
 public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
 {
@@ -21,16 +30,17 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
     private readonly DataViewSchema _inputSchema;
     private readonly SharedResources _shared;
     private readonly bool _perRowLabels;
+    private readonly MLContext _context;
     private int _disposed;
 
     internal LanguageSegmentationTransformer(TransformerChain<ITransformer> chain, DataViewSchema inputSchema, string outputColumnName,
-        string[]? labels, bool perRowLabels, LanguageSegmentationModel? model, LanguageSegmentationModel? ownedModel)
-        : this(chain, inputSchema, outputColumnName, labels, perRowLabels, model, new SharedResources(chain.ElementAtOrDefault(SegmentationPipeline.OnnxStepIndex(chain)), ownedModel))
+        string[]? labels, bool perRowLabels, LanguageSegmentationModel? model, IDisposable? modelLease, MLContext context)
+        : this(chain, inputSchema, outputColumnName, labels, perRowLabels, model, new SharedResources(chain.ElementAtOrDefault(SegmentationPipeline.OnnxStepIndex(chain)), modelLease), context)
     {
     }
 
     private LanguageSegmentationTransformer(TransformerChain<ITransformer> chain, DataViewSchema inputSchema, string outputColumnName,
-        string[]? labels, bool perRowLabels, LanguageSegmentationModel? model, SharedResources shared)
+        string[]? labels, bool perRowLabels, LanguageSegmentationModel? model, SharedResources shared, MLContext context)
     {
         _chain = chain;
         _inputSchema = inputSchema;
@@ -39,6 +49,7 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
         _perRowLabels = perRowLabels;
         Model = model;
         _shared = shared;
+        _context = context;
         _shared.AddReference();
     }
 
@@ -60,8 +71,15 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
     /// <inheritdoc/>
     public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => _chain.GetOutputSchema(inputSchema);
 
-    /// <inheritdoc/>
-    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema) => ((ITransformer)_chain).GetRowToRowMapper(inputSchema);
+    /// <summary>
+    /// The row mapper a PredictionEngine uses: the chain's, with one call at a time through this transformer's columns
+    /// and an <see cref="InvalidOperationException"/> when two threads use one engine at once (see the remarks).
+    /// </summary>
+    public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        return new GuardedRowMapper(((ITransformer)_chain).GetRowToRowMapper(inputSchema));
+    }
 
     /// <summary>Lazily segments every row of <paramref name="input"/>.</summary>
     public IDataView Transform(IDataView input)
@@ -70,20 +88,17 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
         return _chain.Transform(input);
     }
 
-    /// <summary>Saves the inner chain (what <c>mlContext.Model.Save</c> calls); <c>Model.Load</c> returns that chain.</summary>
-    /// <exception cref="NotSupportedException">The labels come from a per-row column: such a pipeline encodes labels in memory and cannot be saved.</exception>
-    void ICanSaveModel.Save(ModelSaveContext ctx)
-    {
-        if (_perRowLabels)
-            throw new NotSupportedException("A LanguageSegment pipeline with per-row labels (LabelsColumnName) encodes labels with the in-memory model and cannot be saved; use a fixed label set to save it.");
-        ((ICanSaveModel)_chain).Save(ctx);
-    }
+    /// <summary>
+    /// Saves the inner chain (what <c>mlContext.Model.Save</c> calls); <c>Model.Load</c> returns that chain. A chain with
+    /// per-row labels is saved too; loading it needs the model back (<see cref="FromTransformerChain"/>) to encode labels.
+    /// </summary>
+    void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)_chain).Save(ctx);
 
     /// <summary>
     /// A transformer for another label set that shares this one's ONNX Runtime session: only the label embeddings
     /// (cached per label by the model) and the key mapping change.
     /// </summary>
-    /// <exception cref="ArgumentException">The labels are empty, or contain an empty, whitespace or duplicate label.</exception>
+    /// <exception cref="ArgumentException">The labels are empty, contain an empty, whitespace or duplicate label, or labels the text encoder cannot tell apart.</exception>
     /// <exception cref="InvalidOperationException">Labels come per row, or the transformer was loaded from disk without a model.</exception>
     public LanguageSegmentationTransformer WithLabels(string[] labels)
     {
@@ -93,49 +108,64 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
             throw new InvalidOperationException("This transformer takes its labels from a column per row; WithLabels applies to a fixed label set.");
         if (Model is null)
             throw new InvalidOperationException($"This transformer was loaded from a saved model without its {nameof(LanguageSegmentationModel)}; pass the model to {nameof(FromTransformerChain)} to change labels.");
-        var chain = SegmentationPipeline.ReplaceLabels(_chain, _inputSchema, Model, OutputColumnName, checkedLabels);
-        return new LanguageSegmentationTransformer(chain, _inputSchema, OutputColumnName, checkedLabels, perRowLabels: false, Model, _shared);
+        var chain = SegmentationPipeline.ReplaceLabels(_chain, _inputSchema, Model, OutputColumnName, checkedLabels, _context);
+        return new LanguageSegmentationTransformer(chain, _inputSchema, OutputColumnName, checkedLabels, perRowLabels: false, Model, _shared, _context);
     }
 
     /// <summary>
-    /// Turns the chain that <c>mlContext.Model.Load</c> returns for a saved LanguageSegment transformer back into
-    /// this type. With <paramref name="model"/> (the same package), <see cref="WithLabels"/> works too.
+    /// Finds the LanguageSegment transformer inside what <c>mlContext.Model.Load</c> returned, wherever it is (alone, or
+    /// in a chain with transforms before and after it, nested at any depth), and turns it back into this type. With
+    /// <paramref name="model"/> (the same package), <see cref="WithLabels"/> works and per-row labels can be encoded.
     /// </summary>
     /// <param name="loaded">What <c>Model.Load</c> returned.</param>
     /// <param name="inputSchema">The input schema <c>Model.Load</c> returned.</param>
-    /// <param name="model">The model, to change labels; optional.</param>
+    /// <param name="model">The model, to change labels or encode per-row labels; optional for fixed labels.</param>
     /// <param name="outputColumnName">The mask column's name.</param>
     /// <param name="inputColumnName">The image column's name (ML.NET does not save image columns in the input schema).</param>
-    /// <exception cref="ArgumentException">The model is not a saved LanguageSegment transformer.</exception>
+    /// <returns>The LanguageSegment part only: its input is the schema at that point of the loaded chain (an image column).</returns>
+    /// <exception cref="ArgumentException">No LanguageSegment transformer is in <paramref name="loaded"/> (the message lists what was found), or its mask column is not <paramref name="outputColumnName"/>.</exception>
     public static LanguageSegmentationTransformer FromTransformerChain(ITransformer loaded, DataViewSchema inputSchema,
         LanguageSegmentationModel? model = null, string outputColumnName = LanguageSegmentationOptions.Defaults.OutputColumnName,
         string inputColumnName = LanguageSegmentationOptions.Defaults.InputColumnName)
     {
         ArgumentNullException.ThrowIfNull(loaded);
         ArgumentNullException.ThrowIfNull(inputSchema);
-        if (inputSchema.GetColumnOrNull(inputColumnName) is null)
-        {
-            var builder = new DataViewSchema.Builder();
-            builder.AddColumns(inputSchema);
-            builder.AddColumn(inputColumnName, new Microsoft.ML.Transforms.Image.ImageDataViewType());
-            inputSchema = builder.ToSchema();
-        }
         if (loaded is LanguageSegmentationTransformer typed)
             return typed;
-        if (loaded is not TransformerChain<ITransformer> chain || SegmentationPipeline.OnnxStepIndex(chain) < 0)
-            throw new ArgumentException("The model is not a saved LanguageSegment transformer (expected the chain of ML.NET transforms it saves).", nameof(loaded));
-        var output = chain.GetOutputSchema(inputSchema);
-        var column = output.GetColumnOrNull(outputColumnName)
-            ?? throw new ArgumentException($"The loaded model has no column '{outputColumnName}'; pass the mask column's name as {nameof(outputColumnName)}.", nameof(outputColumnName));
-        VBuffer<ReadOnlyMemory<char>> keyValues = default;
-        if (column.Annotations.Schema.GetColumnOrNull("KeyValues") is null)
-            throw new ArgumentException($"Column '{outputColumnName}' of the loaded model has no key values; it is not a LanguageSegment mask.", nameof(outputColumnName));
-        column.GetKeyValues(ref keyValues);
-        string[] labels = keyValues.DenseValues().Select(v => v.ToString()).ToArray();
-        return new LanguageSegmentationTransformer(chain, inputSchema, outputColumnName, labels, perRowLabels: false, model, ownedModel: null);
+        var found = SavedChainSearch.Find(loaded, WithImageColumn(inputSchema, inputColumnName));
+        var (chain, schema) = found ?? throw new ArgumentException(
+            $"The model holds no LanguageSegment transformer (a chain with an ONNX step and LSeg's mappings); found: {SavedChainSearch.Describe(loaded)}.", nameof(loaded));
+        schema = WithImageColumn(schema, inputColumnName);
+        var context = new MLContext();
+        bool perRow = SegmentationPipeline.HasPerRowLabels(chain);
+        if (perRow && model is not null)
+            chain = SegmentationPipeline.BindRowLabels(chain, schema, model, context);
+        var column = chain.GetOutputSchema(schema).GetColumnOrNull(outputColumnName)
+            ?? throw new ArgumentException($"The LanguageSegment transformer in the loaded model has no column '{outputColumnName}'; pass the mask column's name as {nameof(outputColumnName)}.", nameof(outputColumnName));
+        string[]? labels = null;
+        if (!perRow)
+        {
+            if (column.Annotations.Schema.GetColumnOrNull("KeyValues") is null)
+                throw new ArgumentException($"Column '{outputColumnName}' of the loaded model has no key values; it is not a LanguageSegment mask.", nameof(outputColumnName));
+            VBuffer<ReadOnlyMemory<char>> keyValues = default;
+            column.GetKeyValues(ref keyValues);
+            labels = keyValues.DenseValues().Select(v => v.ToString()).ToArray();
+        }
+        return new LanguageSegmentationTransformer(chain, schema, outputColumnName, labels, perRow, model, modelLease: null, context);
     }
 
-    /// <summary>Releases the ONNX Runtime session once no transformer shares it, and a model this transformer loaded.</summary>
+    // ML.NET does not save image columns in a model's input schema; the LanguageSegment part reads one.
+    private static DataViewSchema WithImageColumn(DataViewSchema schema, string inputColumnName)
+    {
+        if (schema.GetColumnOrNull(inputColumnName) is not null)
+            return schema;
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumns(schema);
+        builder.AddColumn(inputColumnName, new Microsoft.ML.Transforms.Image.ImageDataViewType());
+        return builder.ToSchema();
+    }
+
+    /// <summary>Releases the ONNX Runtime session once no transformer shares it, and the default model this transformer's estimator loaded.</summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -144,7 +174,7 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
     }
 
     /// <summary>What transformers made by <see cref="WithLabels"/> share, released with the last of them.</summary>
-    private sealed class SharedResources(ITransformer? onnx, LanguageSegmentationModel? ownedModel)
+    private sealed class SharedResources(ITransformer? onnx, IDisposable? modelLease)
     {
         private int _references;
 
@@ -155,7 +185,7 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
             if (Interlocked.Decrement(ref _references) != 0)
                 return;
             (onnx as IDisposable)?.Dispose();
-            ownedModel?.Dispose();
+            modelLease?.Dispose();
         }
     }
 }

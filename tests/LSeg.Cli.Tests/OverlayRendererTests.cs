@@ -1,5 +1,5 @@
-using LSeg.Training.Bridge.Rendering;
 using LSeg.Cli.Rendering;
+using LSeg.MLNet.Rendering;
 using SkiaSharp;
 
 namespace LSeg.Cli.Tests;
@@ -86,11 +86,38 @@ public class OverlayRendererTests
         Assert.Equal(50.0, OverlayRenderer.Share(counts[2], 8));
     }
 
-    [Fact]
-    public void Labels_outside_printable_ASCII_still_get_legend_text()
+    /// <summary>The legend text pixels of a one-label overlay.</summary>
+    private static string LegendPixels(string label)
     {
-        Assert.Equal("cafe ?", BitmapFont.Printable("café ☕"));
-        Assert.Equal(BitmapFont.MeasureWidth("cafe ?", 2), BitmapFont.MeasureWidth("café ☕", 2));
+        using var photo = GreyPhoto(100);
+        using var overlay = OverlayRenderer.Render(photo, new int[Width * Height], [label]);
+        var text = new System.Text.StringBuilder();
+        for (int y = Height; y < overlay.Height; y++)
+            for (int x = 0; x < Width; x++)
+                text.Append(overlay.GetPixel(x, y).Red > 200 && overlay.GetPixel(x, y).Blue > 200 ? '#' : '.');
+        return text.ToString();
+    }
+
+    [Theory]
+    [InlineData("猫")]      // CJK: the shipped Droid Sans Fallback subset
+    [InlineData("ねこ")]     // Hiragana
+    [InlineData("кошка")]   // Cyrillic: DejaVu Sans
+    [InlineData("café")]
+    public void Labels_in_other_scripts_are_drawn_with_real_glyphs_not_a_missing_glyph_box(string label)
+    {
+        // U+0378 is unassigned: no shipped font has it, so it draws as the missing-glyph box.
+        string missing = LegendPixels(new string('\u0378', label.Length));
+
+        Assert.NotEqual(missing, LegendPixels(label));
+        Assert.All(label.EnumerateRunes(), r => Assert.True(LegendFont.Instance.Covers(r.Value), $"U+{r.Value:X4} is in no shipped font"));
+        Assert.False(LegendFont.Instance.Covers(0x0378));
+    }
+
+    [Fact]
+    public void Control_characters_and_escape_sequences_in_a_label_are_drawn_escaped()
+    {
+        Assert.Equal("red\\u001B[31m", LegendFont.Printable("red\u001b[31m"));
+        Assert.Equal(LegendPixels("a\\u0007"), LegendPixels("a\u0007"));
     }
 
     private static void AssertNear((double R, double G, double B) expected, (byte R, byte G, byte B) actual)

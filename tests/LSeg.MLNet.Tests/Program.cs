@@ -15,6 +15,12 @@ public static class Program
     {
         if (args.Length > 0 && args[0] == SaveLoadInNewProcess.Command)
             return SaveLoadInNewProcess.LoadAndSegment(args[1..]);
+        if (args.Length > 1 && args[0] == Readme.ReadmeSnippetTests.Command)
+            return Readme.ReadmeSnippetTests.Run(args[1]);
+        if (args.Length > 4 && args[0] == SavedChainTests.PerRowCommand)
+            return SavedChainTests.LoadPerRow(args[1..]);
+        if (args.Length > 2 && args[0] == ThreadSafetyTests.Command)
+            return ThreadSafetyTests.RunSharedEngine(args[1..]);
         if (args.Length > 1 && args[0] == QuietFallbackTests.Command)
             return QuietFallbackTests.SegmentAskingForGpu(args[1]);
         if (args.Length > 1 && args[0] == "export-benchmark-package")

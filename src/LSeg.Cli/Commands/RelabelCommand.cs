@@ -4,7 +4,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using LSeg.Cli.Common;
 using LSeg.MLNet;
-using Microsoft.ML.Data;
 
 namespace LSeg.Cli.Commands;
 
@@ -30,32 +29,35 @@ internal static class RelabelCommand
         var json = CommonOptions.Json("Print the timings and per-set shares as JSON on stdout.");
         var size = CommonOptions.Size();
         var gpu = CommonOptions.Gpu();
+        var maxPixels = CommonOptions.MaxPixels();
+        ParseErrors.RefuseUnknownOptions(image);
         var command = new Command("relabel", "Encode an image once and segment it with several label sets, printing the time of each step.")
         {
-            image, labels, model, output, json, size, gpu,
+            image, labels, model, output, json, size, gpu, maxPixels,
         };
         command.SetAction(parsed => Run(console, parsed.GetRequiredValue(image), parsed.GetRequiredValue(labels), parsed.GetValue(model),
-            parsed.GetValue(output), parsed.GetValue(json), parsed.GetValue(size), parsed.GetValue(gpu)));
+            parsed.GetValue(output), parsed.GetValue(json), parsed.GetValue(size), parsed.GetValue(gpu), parsed.GetValue(maxPixels)));
         return command;
     }
 
     private sealed record SetReport(int Number, IReadOnlyList<string> Labels, double EncodeLabelsSeconds, double SegmentSeconds, SegmentationOutputs Outputs);
 
-    private static int Run(CliConsole console, string imagePath, string[] labelSets, string? modelPath, string? outputDirectory, bool asJson, int? size, int? gpu)
+    private static int Run(CliConsole console, string imagePath, string[] labelSets, string? modelPath, string? outputDirectory, bool asJson, int? size, int? gpu, long? maxPixelsOption)
     {
         var sets = labelSets.Select((text, i) => LabelList.Parse(text, labelSets.Length == 1 ? "--labels" : $"--labels #{i + 1}")).ToList();
-        InputImages.RequireReadable(imagePath);
+        long maxPixels = CommonOptions.RequireValidMaxPixels(maxPixelsOption);
+        InputImages.RequireReadable(imagePath, maxPixels);
         CommonOptions.RequireValidSize(size);
         string? package = ModelLoading.Validate(modelPath);
-        if (outputDirectory is not null && File.Exists(outputDirectory))
-            throw new CommandFailure($"--out '{outputDirectory}' is a file; give a folder.");
+        if (outputDirectory is not null)
+            OutputFolder.RequireWritable(outputDirectory);
 
         var clock = Stopwatch.StartNew();
-        using var segmentationModel = ModelLoading.Load(package, gpu, console);
+        using var segmentationModel = ModelLoading.Load(package, gpu, console, maxPixels);
         double loadSeconds = clock.Elapsed.TotalSeconds;
 
         using var photo = InputImages.Decode(imagePath);
-        using var mlImage = MLImage.CreateFromFile(imagePath);
+        using var mlImage = InputImages.ToMLImage(photo);
         clock.Restart();
         var encoded = segmentationModel.EncodeImage(mlImage, size);
         double encodeImageSeconds = clock.Elapsed.TotalSeconds;
@@ -107,7 +109,7 @@ internal static class RelabelCommand
         foreach (var report in reports)
         {
             output.WriteLine();
-            output.WriteLine($"set {report.Number}: {string.Join(", ", report.Labels)}");
+            output.WriteLine($"set {report.Number}: {TerminalText.Escape(string.Join(", ", report.Labels))}");
             output.WriteLine($"  encode labels {report.EncodeLabelsSeconds * 1000,8:0.0} ms  (cached labels are free)");
             output.WriteLine($"  segment       {report.SegmentSeconds * 1000,8:0.0} ms  (head only)");
             SegmentationOutputs.PrintShares(output, report.Outputs.Shares);

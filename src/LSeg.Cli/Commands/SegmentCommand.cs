@@ -4,7 +4,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using LSeg.Cli.Common;
 using LSeg.MLNet;
-using Microsoft.ML.Data;
 using Spectre.Console;
 
 namespace LSeg.Cli.Commands;
@@ -24,17 +23,19 @@ internal static class SegmentCommand
         var json = CommonOptions.Json("Print the results (files written, per-label pixel shares) as JSON on stdout.");
         var size = CommonOptions.Size();
         var gpu = CommonOptions.Gpu();
+        var maxPixels = CommonOptions.MaxPixels();
+        ParseErrors.RefuseUnknownOptions(images);
         var command = new Command("segment", "Segment images with any text labels: writes NAME.mask.png (8-bit label indices) and NAME.overlay.png (photo with coloured labels and a legend), and prints each label's share of the pixels.")
         {
-            images, labels, model, output, json, size, gpu,
+            images, labels, model, output, json, size, gpu, maxPixels,
         };
         command.SetAction(parsed => Run(console, new Request(
             parsed.GetRequiredValue(images), parsed.GetRequiredValue(labels), parsed.GetValue(model),
-            parsed.GetValue(output) ?? Directory.GetCurrentDirectory(), parsed.GetValue(json), parsed.GetValue(size), parsed.GetValue(gpu))));
+            parsed.GetValue(output) ?? Directory.GetCurrentDirectory(), parsed.GetValue(json), parsed.GetValue(size), parsed.GetValue(gpu), parsed.GetValue(maxPixels))));
         return command;
     }
 
-    private sealed record Request(string[] Images, string Labels, string? Model, string OutputDirectory, bool Json, int? Size, int? Gpu);
+    private sealed record Request(string[] Images, string Labels, string? Model, string OutputDirectory, bool Json, int? Size, int? Gpu, long? MaxPixels);
 
     private sealed record ImageReport(string Image, int Width, int Height, double EncodeSeconds, double SegmentSeconds, SegmentationOutputs Outputs);
 
@@ -42,14 +43,14 @@ internal static class SegmentCommand
     {
         // Everything that can be checked is checked before the model loads or any file is written.
         var labels = LabelList.Parse(request.Labels);
-        var images = InputImages.Validate(request.Images);
+        long maxPixels = CommonOptions.RequireValidMaxPixels(request.MaxPixels);
+        var images = InputImages.Validate(request.Images, maxPixels);
         int? size = CommonOptions.RequireValidSize(request.Size);
         string? package = ModelLoading.Validate(request.Model);
-        if (File.Exists(request.OutputDirectory))
-            throw new CommandFailure($"--out '{request.OutputDirectory}' is a file; give a folder.");
+        OutputFolder.RequireWritable(request.OutputDirectory);
 
         var clock = Stopwatch.StartNew();
-        using var segmentationModel = ModelLoading.Load(package, request.Gpu, console);
+        using var segmentationModel = ModelLoading.Load(package, request.Gpu, console, maxPixels);
         var encodedLabels = segmentationModel.EncodeLabels(labels);
         double loadSeconds = clock.Elapsed.TotalSeconds;
 
@@ -86,7 +87,7 @@ internal static class SegmentCommand
     private static ImageReport SegmentOne(LanguageSegmentationModel model, LabelEmbeddings labels, string image, int? size, string outputDirectory)
     {
         using var photo = InputImages.Decode(image);
-        using var mlImage = MLImage.CreateFromFile(image);
+        using var mlImage = InputImages.ToMLImage(photo);
         var clock = Stopwatch.StartNew();
         var encoded = model.EncodeImage(mlImage, size);
         double encodeSeconds = clock.Elapsed.TotalSeconds;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using LSeg.MLNet;
 
 namespace LSeg.Cli.Common;
 
@@ -16,7 +17,18 @@ internal static class CommonOptions
     public static Option<int?> Gpu() =>
         new("--gpu") { Description = "Run on this CUDA device (needs CUDA 13 and cuDNN 9); falls back to the CPU when CUDA cannot be used.", HelpName = "ID" };
 
+    public static Option<long?> MaxPixels() =>
+        new("--max-pixels") { Description = $"Largest image accepted, in pixels (width × height; default {LanguageSegmentationModelOptions.Defaults.MaxImagePixels:N0}). Larger images are refused before the model loads.", HelpName = "N" };
+
     public static Option<string?> OutputDirectory(string description) => new("--out", "-o") { Description = description, HelpName = "DIR" };
+
+    /// <summary>Checks a <c>--max-pixels</c> value and returns the limit to use.</summary>
+    public static long RequireValidMaxPixels(long? maxPixels)
+    {
+        if (maxPixels is { } n && n < 64)
+            throw new CommandFailure($"--max-pixels {n} is too small: give the largest image size in pixels, at least 64.");
+        return maxPixels ?? LanguageSegmentationModelOptions.Defaults.MaxImagePixels;
+    }
 
     /// <summary>Checks a <c>--size</c> value before any model is loaded.</summary>
     public static int? RequireValidSize(int? size)

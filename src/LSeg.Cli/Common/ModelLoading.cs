@@ -17,9 +17,9 @@ internal static class ModelLoading
     }
 
     /// <summary>Loads the package at <paramref name="packageDirectory"/>, or the default model when it is null.</summary>
-    public static LanguageSegmentationModel Load(string? packageDirectory, int? gpuDeviceId, CliConsole console)
+    public static LanguageSegmentationModel Load(string? packageDirectory, int? gpuDeviceId, CliConsole console, long? maxImagePixels = null)
     {
-        var options = new LanguageSegmentationModelOptions { GpuDeviceId = gpuDeviceId, FallbackToCpu = true };
+        var options = new LanguageSegmentationModelOptions { GpuDeviceId = gpuDeviceId, FallbackToCpu = true, MaxImagePixels = maxImagePixels ?? LanguageSegmentationModelOptions.Defaults.MaxImagePixels };
         var model = packageDirectory is null ? LanguageSegmentationModel.LoadDefault(options) : LanguageSegmentationModel.Load(packageDirectory, options);
         if (model.GpuFallbackReason is { } reason)
             console.Error.WriteLine($"note: running on the CPU: {reason}");

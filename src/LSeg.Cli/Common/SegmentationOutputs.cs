@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using LSeg.Cli.Rendering;
+using LSeg.MLNet.Rendering;
 using LSeg.MLNet;
 using SkiaSharp;
 
@@ -37,9 +38,10 @@ internal sealed record SegmentationOutputs(string? MaskPath, string? OverlayPath
     /// <summary>Writes the share table, largest first, indented.</summary>
     public static void PrintShares(TextWriter output, IReadOnlyList<LabelShare> shares)
     {
-        int width = Math.Max(5, shares.Max(s => s.Label.Length));
+        var printable = shares.ToDictionary(s => s.Index, s => TerminalText.Escape(s.Label));
+        int width = Math.Max(5, printable.Values.Max(l => l.Length));
         foreach (var share in shares.OrderByDescending(s => s.Pixels).ThenBy(s => s.Index))
-            output.WriteLine($"  {share.Label.PadRight(width)}  {share.Percent,6:0.0}%  {share.Pixels,10:N0} px");
+            output.WriteLine($"  {printable[share.Index].PadRight(width)}  {share.Percent,6:0.0}%  {share.Pixels,10:N0} px");
     }
 
     /// <summary>The shares as a JSON array of <c>{label, index, pixels, share}</c>.</summary>

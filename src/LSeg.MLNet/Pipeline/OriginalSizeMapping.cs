@@ -4,21 +4,29 @@ using Microsoft.ML.Transforms;
 
 namespace LSeg.MLNet.Pipeline;
 
-/// <summary>Input of <see cref="OriginalSizeMapping"/>: the head's outputs at the square model input size, and the original size.</summary>
+/// <summary>Input of <see cref="OriginalSizeMapping"/>: the head's outputs at the model input size, and the sizes.</summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class OriginalSizeInput
 {
-    /// <summary>Row-major winning label per pixel of the padded square input.</summary>
+    /// <summary>Row-major winning label per pixel of the model input.</summary>
     [ColumnName(SegmentationGraph.LabelMapColumn)]
     public long[] LabelMap { get; set; } = [];
 
-    /// <summary>Row-major winning logit per pixel of the padded square input.</summary>
+    /// <summary>Row-major winning logit per pixel of the model input.</summary>
     [ColumnName(SegmentationGraph.ScoresColumn)]
     public float[] Scores { get; set; } = [];
 
     /// <summary>One element: the number of labels of the row.</summary>
     [ColumnName(SegmentationGraph.LabelCountColumn)]
     public long[] LabelCount { get; set; } = [];
+
+    /// <summary>[1, 3, H, W] of the model input.</summary>
+    [ColumnName(PipelineColumns.PixelShape)]
+    public long[] PixelShape { get; set; } = [];
+
+    /// <summary>The pipeline settings (<see cref="PipelineSettings"/>).</summary>
+    [ColumnName(PipelineColumns.Settings)]
+    public double[] Settings { get; set; } = [];
 
     /// <summary>Width of the original image.</summary>
     [ColumnName(PipelineColumns.OriginalWidth)]
@@ -44,11 +52,16 @@ public sealed class OriginalSizeOutput
     /// <summary>Pixels of each label.</summary>
     [ColumnName(PipelineColumns.PixelCounts)]
     public long[] PixelCounts { get; set; } = [];
+
+    /// <summary>[C, h, w] of the dense pixel embeddings (the model input size divided by the embedding stride).</summary>
+    [ColumnName(PipelineColumns.EmbeddingsShape)]
+    [VectorType(3)]
+    public long[] EmbeddingsShape { get; set; } = [];
 }
 
 /// <summary>
-/// Removes the padding that ML.NET's <c>ResizeImages(IsoPad)</c> added and maps the label map and scores back to
-/// the original image size (nearest neighbour), then counts pixels per label. Stateless, saved by contract name.
+/// Maps the label map and scores from the model input size back to the original image size and counts pixels per
+/// label, with the low-level API's own function. Stateless, saved by contract name.
 /// </summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
 [CustomMappingFactoryAttribute(ContractName)]
@@ -60,44 +73,20 @@ public sealed class OriginalSizeMapping : CustomMappingFactory<OriginalSizeInput
     /// <summary>Fills <paramref name="output"/> from <paramref name="input"/>.</summary>
     public static void Map(OriginalSizeInput input, OriginalSizeOutput output)
     {
-        int side = (int)Math.Round(Math.Sqrt(input.LabelMap.Length));
-        if (side * side != input.LabelMap.Length)
-            throw new InvalidOperationException($"The label map has {input.LabelMap.Length} elements; a square model input was expected.");
-        var (left, top, regionWidth, regionHeight) = PaddedRegion(input.Width, input.Height, side);
-        int labelCount = (int)input.LabelCount[0];
-        var mask = Runtime.LabelMapResampler.Resample<long, uint>(input.LabelMap, side, left, top, regionWidth, regionHeight, input.Width, input.Height, static v => (uint)v);
-        output.Mask = mask;
-        output.Scores = Runtime.LabelMapResampler.Resample<float, float>(input.Scores, side, left, top, regionWidth, regionHeight, input.Width, input.Height, static v => v);
-        var counts = new long[labelCount];
-        foreach (uint label in mask)
-            counts[label]++;
+        var settings = PipelineSettings.FromVector(input.Settings);
+        // The head upsamples the embedding grid (input / stride) by 2, as in LanguageSegmentationModel.RunHead.
+        int gridHeight = (int)input.PixelShape[2] / settings.EmbeddingStride, gridWidth = (int)input.PixelShape[3] / settings.EmbeddingStride;
+        int mapHeight = 2 * gridHeight, mapWidth = 2 * gridWidth;
+        if (input.LabelMap.Length != mapWidth * mapHeight)
+            throw new InvalidOperationException($"The label map has {input.LabelMap.Length} values; the {mapWidth}×{mapHeight} model input needs {mapWidth * mapHeight}.");
+        var labelMap = new int[input.LabelMap.Length];
+        for (int i = 0; i < labelMap.Length; i++)
+            labelMap[i] = (int)input.LabelMap[i];
+        var (mask, scores, counts) = Runtime.LabelMapToOriginalSize.Map(labelMap, input.Scores, mapWidth, mapHeight, input.Width, input.Height, (int)input.LabelCount[0]);
+        output.Mask = System.Runtime.InteropServices.MemoryMarshal.Cast<int, uint>(mask).ToArray();
+        output.Scores = scores;
         output.PixelCounts = counts;
-    }
-
-    /// <summary>
-    /// Where ML.NET 5.0.1's padded resize (<c>MLImage.CloneWithResizing(…, Pad)</c>) draws a
-    /// <paramref name="width"/> × <paramref name="height"/> image inside a <paramref name="side"/>² square; the same
-    /// single-precision arithmetic, so the region matches pixel for pixel.
-    /// </summary>
-    internal static (int Left, int Top, int Width, int Height) PaddedRegion(int width, int height, int side)
-    {
-        float widthAspect = (float)side / width;
-        float heightAspect = (float)side / height;
-        int left = 0, top = 0;
-        float aspect;
-        if (heightAspect < widthAspect)
-        {
-            aspect = heightAspect;
-            left = (int)((side - (width * aspect)) / 2);
-        }
-        else
-        {
-            aspect = widthAspect;
-            top = (int)((side - (height * aspect)) / 2);
-        }
-        int regionWidth = Math.Clamp((int)(width * aspect), 1, side - left);
-        int regionHeight = Math.Clamp((int)(height * aspect), 1, side - top);
-        return (left, top, regionWidth, regionHeight);
+        output.EmbeddingsShape = [settings.EmbeddingSize, gridHeight, gridWidth];
     }
 
     /// <inheritdoc/>

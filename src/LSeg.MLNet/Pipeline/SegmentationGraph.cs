@@ -6,14 +6,16 @@ using Onnx;
 namespace LSeg.MLNet.Pipeline;
 
 /// <summary>
-/// Composes the package's image encoder and head into the one ONNX graph the ML.NET pipeline applies: a fixed
-/// square input (ApplyOnnxModel allows at most one unknown dimension per input), the label embeddings as a second
-/// input (zero-padded to a fixed size, with their shape as a third input), and outputs named for the pipeline's helper columns.
-/// The graph does not depend on the labels, so every label set shares one ONNX Runtime session.
+/// Composes the package's image encoder and head into the one ONNX graph the ML.NET pipeline applies. ApplyOnnxModel
+/// takes fixed-size vectors only, so the pixels (planar, at the image's own model input size) arrive zero-padded in a
+/// vector of a fixed capacity with their [1, 3, H, W] shape beside them, and so do the label embeddings with their
+/// [N, C] shape; the graph slices both back out. Outputs with image-dependent sizes become flat vectors. The graph
+/// depends neither on the labels nor on the image size, so every label set and image shares one ONNX Runtime session.
 /// </summary>
 internal static class SegmentationGraph
 {
-    public const string PixelsColumn = "__LSeg_Pixels";
+    public const string PixelsColumn = PipelineColumns.Pixels;
+    public const string PixelShapeColumn = PipelineColumns.PixelShape;
     public const string LabelEmbeddingsColumn = "__LSeg_LabelEmbeddings";
     public const string LabelShapeColumn = "__LSeg_LabelShape";
     public const string LabelMapColumn = "__LSeg_LabelMap";
@@ -24,19 +26,19 @@ internal static class SegmentationGraph
     private const string HeadPrefix = "head/";
 
     /// <summary>
-    /// Writes (once per content, content-addressed) the composed graph for <paramref name="inputSize"/> × <paramref name="inputSize"/>
-    /// images under the temporary folder and returns its path.
+    /// Writes (once per content, content-addressed) the composed graph for model inputs of up to <paramref name="maxSide"/> ×
+    /// <paramref name="maxSide"/> pixels under the temporary folder and returns its path.
     /// </summary>
-    public static string WriteComposed(LanguageSegmentationModel model, int inputSize)
+    public static string WriteComposed(LanguageSegmentationModel model, int maxSide)
     {
         var encoder = ReadWithExternalData(model.ImageEncoderPath);
         var head = ReadWithExternalData(model.HeadPath);
-        var composed = Compose(encoder, head, inputSize, model.Manifest.EmbeddingSize, model.Manifest.EmbeddingStride);
+        var composed = Compose(encoder, head, maxSide, model.Manifest.EmbeddingSize);
         byte[] bytes = composed.ToByteArray();
         string hash = Convert.ToHexStringLower(SHA256.HashData(bytes))[..24];
         string directory = Path.Combine(Path.GetTempPath(), "lseg-mlnet-graphs");
         Directory.CreateDirectory(directory);
-        string path = Path.Combine(directory, $"segmentation-{inputSize}-{hash}.onnx");
+        string path = Path.Combine(directory, $"segmentation-{maxSide}-{hash}.onnx");
         if (!File.Exists(path) || new FileInfo(path).Length != bytes.Length)
         {
             string staging = path + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
@@ -79,15 +81,19 @@ internal static class SegmentationGraph
         }
     }
 
-    internal static ModelProto Compose(ModelProto encoder, ModelProto head, int inputSize, int embeddingSize, int embeddingStride)
+    internal static ModelProto Compose(ModelProto encoder, ModelProto head, int maxSide, int embeddingSize)
     {
         var graph = new GraphProto { Name = "lseg_segmentation" };
         var e = encoder.Graph;
         var h = head.Graph;
 
-        // Image encoder, unchanged, fed from the fixed-size pixels input.
-        graph.Input.Add(Tensor(PixelsColumn, TensorProto.Types.DataType.Float, 1, 3, inputSize, inputSize));
-        graph.Node.Add(Identity(PixelsColumn, "pixels"));
+        // Image encoder, unchanged, fed from the first 3·H·W values of the padded pixel vector, reshaped to [1, 3, H, W].
+        graph.Input.Add(Tensor(PixelsColumn, TensorProto.Types.DataType.Float, 3L * maxSide * maxSide));
+        graph.Input.Add(Tensor(PixelShapeColumn, TensorProto.Types.DataType.Int64, 4));
+        graph.Initializer.Add(Int64Constant("lseg/zero", 0));
+        graph.Node.Add(Node("ReduceProd", [PixelShapeColumn], "lseg/pixel_values", new AttributeProto { Name = "keepdims", Type = AttributeProto.Types.AttributeType.Int, I = 1 }));
+        graph.Node.Add(Node("Slice", [PixelsColumn, "lseg/zero", "lseg/pixel_values", "lseg/zero"], "lseg/pixels_flat"));
+        graph.Node.Add(Node("Reshape", ["lseg/pixels_flat", PixelShapeColumn], "pixels"));
         graph.Initializer.AddRange(e.Initializer.Select(WidenFloat16));
         graph.Node.AddRange(e.Node);
         // Intermediate value_info is optional, and ML.NET's ApplyOnnxModel rejects a graph whose value_info names a
@@ -98,7 +104,6 @@ internal static class SegmentationGraph
         // Label embeddings arrive zero-padded in a fixed-size vector with their [N, C] shape beside them.
         graph.Input.Add(Tensor(LabelEmbeddingsColumn, TensorProto.Types.DataType.Float, LabelPackingMapping.Capacity));
         graph.Input.Add(Tensor(LabelShapeColumn, TensorProto.Types.DataType.Int64, 2));
-        graph.Initializer.Add(Int64Constant("lseg/zero", 0));
         graph.Node.Add(Node("ReduceProd", [LabelShapeColumn], "lseg/label_values", new AttributeProto { Name = "keepdims", Type = AttributeProto.Types.AttributeType.Int, I = 1 }));
         graph.Node.Add(Node("Slice", [LabelEmbeddingsColumn, "lseg/zero", "lseg/label_values", "lseg/zero"], "lseg/label_embeddings_flat"));
         graph.Node.Add(Node("Reshape", ["lseg/label_embeddings_flat", LabelShapeColumn], HeadPrefix + "label_embeddings"));
@@ -124,7 +129,6 @@ internal static class SegmentationGraph
             graph.Node.Add(copy);
         }
 
-        int grid = inputSize / embeddingStride;
         graph.Node.Add(Identity(HeadPrefix + "label_map", LabelMapColumn));
         graph.Node.Add(Identity(HeadPrefix + "scores", ScoresColumn));
         graph.Node.Add(Identity("pixel_embeddings", PixelEmbeddingsColumn));
@@ -135,10 +139,10 @@ internal static class SegmentationGraph
         shape.Attribute.Add(new AttributeProto { Name = "end", Type = AttributeProto.Types.AttributeType.Int, I = 1 });
         graph.Node.Add(shape);
 
-        graph.Output.Add(Tensor(LabelMapColumn, TensorProto.Types.DataType.Int64, 1, inputSize, inputSize));
-        graph.Output.Add(Tensor(ScoresColumn, TensorProto.Types.DataType.Float, 1, inputSize, inputSize));
+        graph.Output.Add(Tensor(LabelMapColumn, TensorProto.Types.DataType.Int64, 1, -1, -1));
+        graph.Output.Add(Tensor(ScoresColumn, TensorProto.Types.DataType.Float, 1, -1, -1));
         graph.Output.Add(Tensor(LabelCountColumn, TensorProto.Types.DataType.Int64, 1));
-        graph.Output.Add(Tensor(PixelEmbeddingsColumn, TensorProto.Types.DataType.Float, 1, embeddingSize, grid, grid));
+        graph.Output.Add(Tensor(PixelEmbeddingsColumn, TensorProto.Types.DataType.Float, 1, embeddingSize, -1, -1));
 
         var model = new ModelProto
         {
@@ -232,7 +236,7 @@ internal static class SegmentationGraph
     {
         var shape = new TensorShapeProto();
         foreach (long dim in dims)
-            shape.Dim.Add(dim < 0 ? new TensorShapeProto.Types.Dimension { DimParam = "N" } : new TensorShapeProto.Types.Dimension { DimValue = dim });
+            shape.Dim.Add(dim < 0 ? new TensorShapeProto.Types.Dimension { DimParam = "d" + shape.Dim.Count } : new TensorShapeProto.Types.Dimension { DimValue = dim });
         return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = shape } } };
     }
 }

@@ -1,7 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Transforms;
-using Microsoft.ML.Transforms.Image;
 using Microsoft.ML.Transforms.Onnx;
 
 namespace LSeg.MLNet.Pipeline;
@@ -10,16 +9,16 @@ namespace LSeg.MLNet.Pipeline;
 /// Builds LanguageSegment's pipeline from ML.NET's own savable transforms, so <c>mlContext.Model.Save</c> /
 /// <c>Model.Load</c> work without a custom loader (which ML.NET does not let a third-party component register):
 /// <code>
-///  CopyColumns      image (and per-row labels) → fixed helper names
-/// CustomMapping    "LSeg.ImageGeometry": original width and height, a private copy of the image, constant key
-/// MapValue         constant key → label embeddings [N, C, N·C values] (per row: encode the row's labels)
+/// CopyColumns      image (and per-row labels) → fixed helper names
+/// CustomMapping    "LSeg.RowKey": constant key 1
+/// MapValue         key → settings (size limits, input size rule, embedding size), saved in the model
+/// CustomMapping    "LSeg.ModelInput{capacity}": size checks, complete-decode check, the low-level API's input size and pixels
+/// MapValue         key → label embeddings [N, C, N·C values]   (per row: "LSeg.RowLabels" encodes the row's labels)
 /// CustomMapping    "LSeg.PackLabels": into a fixed-size vector (ApplyOnnxModel takes known sizes only) + shape
-/// ResizeImages     S × S, aspect ratio kept, padded (IsoPad)
-/// ExtractPixels    planar RGB 0–255
-/// ApplyOnnxModel   image encoder + head composed; label embeddings are an input, so one session serves every label set
-/// CustomMapping    "LSeg.OriginalSize": remove the padding, back to the original size, pixel counts
-/// MapValue         label index → label name                       (per row: copy the indices)
-/// MapValueToKey    label name → key whose key values are the labels (per row: absent)
+/// ApplyOnnxModel   slice pixels and labels back out, image encoder, head: one session serves every label set and size
+/// CustomMapping    "LSeg.OriginalSize": back to the original size (the low-level API's function), pixel counts
+/// MapValue         label index → label name                       (per row: the indices are the mask)
+/// MapValueToKey    label name → key whose key values are the labels
 /// CopyColumns      helper columns → output names
 /// DropColumns      helper columns
 /// </code>
@@ -28,14 +27,17 @@ namespace LSeg.MLNet.Pipeline;
 /// </summary>
 internal sealed class SegmentationPipeline
 {
-    private readonly MLContext _context = new();
+    private readonly MLContext _context;
 
-    public SegmentationPipeline(LanguageSegmentationOptions options, LanguageSegmentationModel model, int? gpuDeviceId)
+    public SegmentationPipeline(LanguageSegmentationOptions options, LanguageSegmentationModel model, int? gpuDeviceId, MLContext context)
     {
         Options = options;
         Model = model;
         GpuDeviceId = gpuDeviceId;
-        InputSize = options.InputSize ?? model.Manifest.DefaultInputSize;
+        _context = context;
+        Settings = PipelineSettings.For(model, options.InputSize ?? model.Manifest.DefaultInputSize);
+        // The longest model input side this pipeline can produce: the input size rule applied to a square.
+        MaxSide = ModelInputMappings.MaxSideFor(Runtime.ModelInputSize.For(Settings.InputSize, Settings.InputSize, Settings.InputSize, Settings.InputSizeMultiple).Width);
     }
 
     public LanguageSegmentationOptions Options { get; }
@@ -44,39 +46,35 @@ internal sealed class SegmentationPipeline
 
     public int? GpuDeviceId { get; }
 
-    public int InputSize { get; }
+    public PipelineSettings Settings { get; }
+
+    /// <summary>The pixel capacity (largest model input side) of the pipeline's model-input step.</summary>
+    public int MaxSide { get; }
 
     public bool PerRowLabels => Options.LabelsColumnName is not null;
 
     /// <summary>The estimators of the pipeline, in order (see the class notes).</summary>
     public List<IEstimator<ITransformer>> Estimators(string[]? labels)
     {
-        string graph = SegmentationGraph.WriteComposed(Model, InputSize);
+        string graph = SegmentationGraph.WriteComposed(Model, MaxSide);
         var steps = new List<IEstimator<ITransformer>>
         {
             _context.Transforms.CopyColumns(PipelineColumns.Image, Options.InputColumnName),
         };
         if (PerRowLabels)
             steps.Add(_context.Transforms.CopyColumns(PipelineColumns.RowLabels, Options.LabelsColumnName!));
-        steps.Add(_context.Transforms.CustomMapping(new ImageGeometryMapping().GetMapping(), ImageGeometryMapping.ContractName));
-        if (PerRowLabels)
-        {
-            var model = Model;
-            steps.Add(_context.Transforms.CustomMapping<RowLabelsInput, RowLabelEmbeddingsOutput>(
-                (input, output) => output.Raw = LabelPackingMapping.Raw(model.EncodeLabels(input.Labels)), contractName: null));
-        }
-        else
-        {
-            steps.Add(LabelEmbeddingsEstimator(_context, Model, labels!));
-        }
+        steps.Add(_context.Transforms.CustomMapping(new RowKeyMapping().GetMapping(), RowKeyMapping.ContractName));
+        steps.Add(_context.Transforms.Conversion.MapValue(PipelineColumns.Settings,
+            new[] { new KeyValuePair<uint, double[]>(1u, Settings.ToVector()) }, PipelineColumns.Constant));
+        steps.Add(ModelInputEstimator());
+        steps.Add(PerRowLabels ? RowLabelsEstimator(_context, Model) : LabelEmbeddingsEstimator(_context, Model, labels!));
         steps.Add(_context.Transforms.CustomMapping(new LabelPackingMapping().GetMapping(), LabelPackingMapping.ContractName));
-        steps.Add(_context.Transforms.ResizeImages(PipelineColumns.ResizedImage, InputSize, InputSize, PipelineColumns.ImageCopy, ImageResizingEstimator.ResizingKind.IsoPad));
-        steps.Add(_context.Transforms.ExtractPixels(SegmentationGraph.PixelsColumn, PipelineColumns.ResizedImage,
-            ImagePixelExtractingEstimator.ColorBits.Rgb, ImagePixelExtractingEstimator.ColorsOrder.ARGB, interleavePixelColors: false, offsetImage: 0, scaleImage: 1, outputAsFloatArray: true));
         var onnxOutputs = new List<string> { SegmentationGraph.LabelMapColumn, SegmentationGraph.ScoresColumn, SegmentationGraph.LabelCountColumn };
         if (Options.OutputEmbeddings)
             onnxOutputs.Add(SegmentationGraph.PixelEmbeddingsColumn);
-        steps.Add(_context.Transforms.ApplyOnnxModel(onnxOutputs.ToArray(), [SegmentationGraph.PixelsColumn, SegmentationGraph.LabelEmbeddingsColumn, SegmentationGraph.LabelShapeColumn], graph, GpuDeviceId, fallbackToCpu: true));
+        steps.Add(_context.Transforms.ApplyOnnxModel(onnxOutputs.ToArray(),
+            [SegmentationGraph.PixelsColumn, SegmentationGraph.PixelShapeColumn, SegmentationGraph.LabelEmbeddingsColumn, SegmentationGraph.LabelShapeColumn],
+            graph, GpuDeviceId, fallbackToCpu: true));
         steps.Add(_context.Transforms.CustomMapping(new OriginalSizeMapping().GetMapping(), OriginalSizeMapping.ContractName));
         if (PerRowLabels)
         {
@@ -93,25 +91,38 @@ internal sealed class SegmentationPipeline
         if (Options.OutputScores)
             steps.Add(_context.Transforms.CopyColumns(Options.ScoresColumnName, PipelineColumns.FullScores));
         if (Options.OutputEmbeddings)
+        {
             steps.Add(_context.Transforms.CopyColumns(Options.EmbeddingsColumnName, SegmentationGraph.PixelEmbeddingsColumn));
+            steps.Add(_context.Transforms.CopyColumns(Options.EmbeddingsShapeColumnName, PipelineColumns.EmbeddingsShape));
+        }
         steps.Add(_context.Transforms.DropColumns(HelperColumns().ToArray()));
         return steps;
     }
 
+    private IEstimator<ITransformer> ModelInputEstimator() => MaxSide switch
+    {
+        512 => _context.Transforms.CustomMapping(new ModelInputMapping512().GetMapping(), ModelInputMapping512.ContractName),
+        1024 => _context.Transforms.CustomMapping(new ModelInputMapping1024().GetMapping(), ModelInputMapping1024.ContractName),
+        _ => _context.Transforms.CustomMapping(new ModelInputMapping2048().GetMapping(), ModelInputMapping2048.ContractName),
+    };
+
+    private static IEstimator<ITransformer> RowLabelsEstimator(MLContext context, LanguageSegmentationModel model) =>
+        context.Transforms.CustomMapping(RowLabelsMapping.BoundTo(model), RowLabelsMapping.ContractName);
+
     private IEnumerable<string> HelperColumns()
     {
         yield return PipelineColumns.Image;
-        yield return PipelineColumns.ImageCopy;
         if (PerRowLabels)
             yield return PipelineColumns.RowLabels;
         yield return PipelineColumns.OriginalWidth;
         yield return PipelineColumns.OriginalHeight;
         yield return PipelineColumns.Constant;
+        yield return PipelineColumns.Settings;
         yield return PipelineColumns.LabelEmbeddingsRaw;
         yield return SegmentationGraph.LabelEmbeddingsColumn;
         yield return SegmentationGraph.LabelShapeColumn;
-        yield return PipelineColumns.ResizedImage;
         yield return SegmentationGraph.PixelsColumn;
+        yield return SegmentationGraph.PixelShapeColumn;
         yield return SegmentationGraph.LabelMapColumn;
         yield return SegmentationGraph.ScoresColumn;
         yield return SegmentationGraph.LabelCountColumn;
@@ -120,40 +131,10 @@ internal sealed class SegmentationPipeline
         yield return PipelineColumns.MaskIndices;
         yield return PipelineColumns.FullScores;
         yield return PipelineColumns.PixelCounts;
+        yield return PipelineColumns.EmbeddingsShape;
         if (!PerRowLabels)
             yield return PipelineColumns.MaskText;
     }
-
-    /// <summary>
-    /// The output schema shape for an input schema shape. CustomMapping's estimator compares image types by reference
-    /// (so an image column from another LoadImages instance never matches), so the pipeline is fitted on an empty
-    /// view holding the columns it reads, and the added columns are converted with ML.NET's own
-    /// <c>SchemaShape.Create</c> (internal, reached by reflection).
-    /// </summary>
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema, string[]? labels)
-    {
-        var builder = new DataViewSchema.Builder();
-        builder.AddColumn(Options.InputColumnName, new ImageDataViewType());
-        if (PerRowLabels)
-            builder.AddColumn(Options.LabelsColumnName!, new VectorDataViewType(TextDataViewType.Instance));
-        var readSchema = builder.ToSchema();
-        var chain = Fit(readSchema, labels);
-        var output = chain.GetOutputSchema(readSchema);
-        foreach (var step in chain.OfType<IDisposable>())
-            step.Dispose();
-        var added = new DataViewSchema.Builder();
-        foreach (var column in output.Where(c => !c.IsHidden && readSchema.GetColumnOrNull(c.Name) is null))
-            added.AddColumn(column.Name, column.Type, column.Annotations);
-        var addedShape = (SchemaShape)CreateShape.Invoke(null, [added.ToSchema()])!;
-        var result = inputSchema.ToDictionary(c => c.Name);
-        foreach (var column in addedShape)
-            result[column.Name] = column;
-        return new SchemaShape(result.Values);
-    }
-
-    private static readonly System.Reflection.MethodInfo CreateShape = typeof(SchemaShape).GetMethod("Create",
-        System.Reflection.BindingFlags.Static | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic, [typeof(DataViewSchema)])
-        ?? throw new MissingMethodException("ML.NET's SchemaShape.Create(DataViewSchema) was not found.");
 
     /// <summary>Fits every step on an empty view of <paramref name="inputSchema"/> and returns the chain.</summary>
     public TransformerChain<ITransformer> Fit(DataViewSchema inputSchema, string[]? labels)
@@ -173,9 +154,8 @@ internal sealed class SegmentationPipeline
     /// The chain with its three label-dependent steps (label embeddings, label names, label keys) rebuilt for
     /// <paramref name="labels"/>; every other step, the ONNX transformer included, is the same instance.
     /// </summary>
-    public static TransformerChain<ITransformer> ReplaceLabels(TransformerChain<ITransformer> chain, DataViewSchema inputSchema, LanguageSegmentationModel model, string outputColumnName, string[] labels)
+    public static TransformerChain<ITransformer> ReplaceLabels(TransformerChain<ITransformer> chain, DataViewSchema inputSchema, LanguageSegmentationModel model, string outputColumnName, string[] labels, MLContext context)
     {
-        var context = new MLContext();
         var steps = chain.ToArray();
         var schema = inputSchema;
         int replaced = 0;
@@ -196,6 +176,27 @@ internal sealed class SegmentationPipeline
             throw new InvalidOperationException($"The chain has {replaced} of the 3 label-dependent steps of a LanguageSegment pipeline; its labels cannot be replaced.");
         return new TransformerChain<ITransformer>(steps);
     }
+
+    /// <summary>
+    /// The chain with its per-row label step (unbound after <c>Model.Load</c>) bound to <paramref name="model"/>'s text
+    /// encoder; every other step is the same instance.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The chain has no per-row label step.</exception>
+    public static TransformerChain<ITransformer> BindRowLabels(TransformerChain<ITransformer> chain, DataViewSchema inputSchema, LanguageSegmentationModel model, MLContext context)
+    {
+        var steps = chain.ToArray();
+        var schema = inputSchema;
+        int index = Array.FindIndex(steps, s => s is CustomMappingTransformer<RowLabelsInput, RowLabelEmbeddingsOutput>);
+        if (index < 0)
+            throw new InvalidOperationException("The chain has no per-row label step of a LanguageSegment pipeline.");
+        for (int i = 0; i < index; i++)
+            schema = steps[i].GetOutputSchema(schema);
+        steps[index] = RowLabelsEstimator(context, model).Fit(new EmptyDataView(schema));
+        return new TransformerChain<ITransformer>(steps);
+    }
+
+    /// <summary>True when <paramref name="chain"/> takes its labels from a column per row.</summary>
+    public static bool HasPerRowLabels(IEnumerable<ITransformer> chain) => chain.Any(s => s is CustomMappingTransformer<RowLabelsInput, RowLabelEmbeddingsOutput>);
 
     /// <summary>The index of the ONNX step in a LanguageSegment chain, or −1.</summary>
     public static int OnnxStepIndex(IEnumerable<ITransformer> chain) => chain.Select((t, i) => (t, i)).FirstOrDefault(p => p.t is OnnxTransformer, (null!, -1)).Item2;

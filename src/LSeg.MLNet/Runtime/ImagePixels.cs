@@ -11,6 +11,14 @@ internal static class ImagePixels
     /// <summary>Planar [3, <paramref name="height"/>, <paramref name="width"/>] RGB 0–255 floats of the resized image.</summary>
     public static float[] ToPlanarRgb(MLImage image, int width, int height)
     {
+        var output = new float[3 * width * height];
+        ToPlanarRgb(image, width, height, output);
+        return output;
+    }
+
+    /// <summary>Writes the planar [3, <paramref name="height"/>, <paramref name="width"/>] pixels into the start of <paramref name="output"/>.</summary>
+    public static void ToPlanarRgb(MLImage image, int width, int height, Span<float> output)
+    {
         var (pixelArray, bgra) = ImagePixelAccess.Read(image);
         ReadOnlySpan<byte> pixels = pixelArray;
         int sourceWidth = image.Width, sourceHeight = image.Height;
@@ -21,7 +29,6 @@ internal static class ImagePixels
         var (x0, x1, wx) = Taps(sourceWidth, width);
         var (y0, y1, wy) = Taps(sourceHeight, height);
         int plane = width * height;
-        var output = new float[3 * plane];
         for (int y = 0; y < height; y++)
         {
             int rowA = y0[y] * stride, rowB = y1[y] * stride;
@@ -36,7 +43,6 @@ internal static class ImagePixels
                 output[2 * plane + o] = Blend(pixels, rowA, rowB, a, b, blue, fx, fy);
             }
         }
-        return output;
     }
 
     private static float Blend(ReadOnlySpan<byte> p, int rowA, int rowB, int a, int b, int channel, float fx, float fy)

@@ -1,5 +1,3 @@
-using SkiaSharp;
-
 namespace LSeg.Training.Bridge.Data;
 
 /// <summary>An 8-bit RGB image, interleaved row-major (<c>Pixels[(y * Width + x) * 3 + c]</c>, c = R, G, B).</summary>
@@ -30,16 +28,11 @@ public sealed class RgbImage
 
     /// <summary>Decodes a JPEG, PNG or other image SkiaSharp reads, as 8-bit RGB (alpha dropped).</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">The file cannot be decoded as an image.</exception>
+    /// <exception cref="InvalidDataException">The file cannot be decoded as an image, or it is truncated or corrupt (a training
+    /// image cut short would otherwise teach the model that grey is whatever its label map says).</exception>
     public static RgbImage Load(string path)
     {
-        if (!File.Exists(path))
-            throw new FileNotFoundException($"Image '{path}' does not exist.", path);
-        using var decoded = SKBitmap.Decode(path)
-            ?? throw new InvalidDataException($"Image '{path}' could not be decoded (expected a JPEG or PNG).");
-        using var rgba = decoded.ColorType == SKColorType.Rgba8888 && decoded.AlphaType != SKAlphaType.Premul
-            ? decoded.Copy()
-            : ConvertToRgba(decoded);
+        using var rgba = LSeg.MLNet.Runtime.ImageDecoder.DecodeRgba(path);
         var span = rgba.GetPixelSpan();
         int width = rgba.Width, height = rgba.Height, stride = rgba.RowBytes;
         var pixels = new byte[width * height * 3];
@@ -54,15 +47,6 @@ public sealed class RgbImage
             }
         }
         return new RgbImage(width, height, pixels);
-    }
-
-    private static SKBitmap ConvertToRgba(SKBitmap source)
-    {
-        var target = new SKBitmap(new SKImageInfo(source.Width, source.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul));
-        using var canvas = new SKCanvas(target);
-        canvas.Clear(SKColors.Black);
-        canvas.DrawBitmap(source, 0, 0);
-        return target;
     }
 
     /// <summary>Bilinear resize (pixel centres aligned, as <c>align_corners = false</c>).</summary>

@@ -1,18 +1,19 @@
 using System.Globalization;
-using LSeg.Training.Bridge.Rendering;
+using LSeg.MLNet.Rendering;
 using SkiaSharp;
 
 namespace LSeg.Training.Bridge.Training;
 
 /// <summary>
 /// Draws the training curve (training loss per epoch on the left axis, validation mIoU in percent on the right axis)
-/// to a PNG. Drawn with SkiaSharp 2.88 and the built-in bitmap font: a plotting library that brings SkiaSharp 3 would
-/// break ML.NET 5.0.1's image transforms in every process that references this assembly, and system fonts may be
+/// to a PNG. Drawn with SkiaSharp 2.88 and the fonts shipped in LSeg.MLNet: a plotting library that brings SkiaSharp 3
+/// would break ML.NET 5.0.1's image transforms in every process that references this assembly, and system fonts may be
 /// missing on Linux.
 /// </summary>
 public static class TrainingCurvePlot
 {
-    private const int Width = 800, Height = 500, Scale = 2;
+    private const int Width = 800, Height = 500;
+    private const float TextSize = 15;
     private const int Left = 90, Right = 90, Top = 50, Bottom = 60;
     private static readonly SKColor LossColor = new(31, 119, 180), MeanIoUColor = new(255, 127, 14);
     private static readonly SKColor AxisColor = new(40, 40, 40), GridColor = new(225, 225, 225);
@@ -80,7 +81,6 @@ public static class TrainingCurvePlot
 
     private static void Text(SKCanvas canvas, string text, int left, int top, SKColor color)
     {
-        using var paint = new SKPaint { Color = color, Style = SKPaintStyle.Fill };
-        BitmapFont.Draw(text, left, top, Scale, (x, y, w, h) => canvas.DrawRect(x, y, w, h, paint));
+        LegendFont.Instance.Draw(canvas, text, left, top, TextSize, color);
     }
 }

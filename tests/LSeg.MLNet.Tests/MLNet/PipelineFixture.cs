@@ -33,6 +33,9 @@ public sealed class PipelineFixture : IDisposable
         Save("green-yellow-90x150.png", TestImages.GreenTopYellowBottom(90, 150));
         Save("red-blue-64x64.png", TestImages.RedLeftBlueRight(64, 64));
         Save("tiny-1x1.png", TestImages.Paint(1, 1, (_, _) => (255, 0, 0)));
+        Save("blocks-150x70.png", TestImages.ColourBlocks(150, 70, seed: 5));
+        byte[] photo = File.ReadAllBytes(Path.Combine(ImageFolder, "blocks-150x70.png"));
+        File.WriteAllBytes(Path.Combine(ImageFolder, "cut-in-half.png"), photo[..(photo.Length / 2)]);
         File.WriteAllText(Path.Combine(ImageFolder, "broken.png"), "this is not a PNG file");
     }
 

@@ -23,6 +23,7 @@ internal static class ColourModelPackage
         ["magenta"] = [1, -1, 1],
         ["white"] = [1, 1, 1],
         ["black"] = [-1, -1, -1],
+        ["scarlet"] = [1, -1, -1], // the same colour as "red": two labels the text encoder cannot tell apart
     };
 
     /// <summary>Writes the package into a new directory under <paramref name="parent"/> and returns its path.</summary>

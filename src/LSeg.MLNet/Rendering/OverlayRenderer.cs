@@ -1,8 +1,7 @@
-using LSeg.Training.Bridge.Rendering;
 using System.Globalization;
 using SkiaSharp;
 
-namespace LSeg.Cli.Rendering;
+namespace LSeg.MLNet.Rendering;
 
 /// <summary>
 /// Draws the overlay picture: the photo with each pixel tinted by its label's colour, label boundaries outlined,
@@ -17,8 +16,11 @@ internal static class OverlayRenderer
     private static readonly Rgb LegendText = new(245, 245, 245);
     private static readonly Rgb Boundary = new(0, 0, 0);
 
-    /// <summary>Font pixel size for an image of this width: readable on small photos, not huge on large ones.</summary>
+    /// <summary>Legend scale for an image of this width: readable on small photos, not huge on large ones.</summary>
     public static int FontScale(int imageWidth) => Math.Clamp(imageWidth / 200, 2, 8);
+
+    /// <summary>Legend text size in pixels at a scale.</summary>
+    private static float TextSize(int scale) => 8f * scale;
 
     /// <summary>Renders the overlay of <paramref name="mask"/> on <paramref name="photo"/> (both the same size).</summary>
     /// <param name="photo">The original image, RGBA 8-bit.</param>
@@ -57,18 +59,26 @@ internal static class OverlayRenderer
         }
 
         pixels.Fill(0, height, width, layout.Height, LegendBackground);
+        int swatch = (int)TextSize(scale);
         for (int i = 0; i < entries.Length; i++)
         {
             var (left, legendTop) = layout.Positions[i];
             int top = height + legendTop;
-            int glyph = BitmapFont.GlyphHeight * scale;
-            pixels.Fill(left, top, glyph, glyph, LegendText);
-            pixels.Fill(left + scale / 2, top + scale / 2, glyph - scale / 2 * 2, glyph - scale / 2 * 2, LabelPalette.ColorOf(i));
-            BitmapFont.Draw(entries[i], left + glyph + 2 * scale, top, scale, (x, y, w, h) => pixels.Fill(x, y, w, h, LegendText));
+            pixels.Fill(left, top, swatch, swatch, LegendText);
+            pixels.Fill(left + scale / 2, top + scale / 2, swatch - scale / 2 * 2, swatch - scale / 2 * 2, LabelPalette.ColorOf(i));
         }
 
-        // SkiaSharp 2.88's GetPixelSpan is read-only: copy into the bitmap's own pixel memory.
+        // SkiaSharp 2.88's GetPixelSpan is read-only: copy into the bitmap's own pixel memory, then draw the text on it.
         pixels.CopyTo(result.GetPixels());
+        using (var canvas = new SKCanvas(result))
+        {
+            var text = new SKColor(LegendText.R, LegendText.G, LegendText.B);
+            for (int i = 0; i < entries.Length; i++)
+            {
+                var (left, legendTop) = layout.Positions[i];
+                LegendFont.Instance.Draw(canvas, entries[i], left + swatch + 2 * scale, height + legendTop - scale, TextSize(scale), text);
+            }
+        }
         return result;
     }
 
@@ -90,10 +100,16 @@ internal static class OverlayRenderer
     /// <summary>Writes the overlay as a PNG file.</summary>
     public static void WritePng(SKBitmap overlay, string path)
     {
+        using var stream = File.Create(path);
+        WritePng(overlay, stream);
+    }
+
+    /// <summary>Writes the overlay as PNG to a stream.</summary>
+    public static void WritePng(SKBitmap overlay, Stream stream)
+    {
         using var image = SKImage.FromBitmap(overlay);
         using var data = image.Encode(SKEncodedImageFormat.Png, 100)
-            ?? throw new InvalidOperationException($"SkiaSharp could not encode the overlay '{path}' as PNG.");
-        using var stream = File.Create(path);
+            ?? throw new InvalidOperationException("SkiaSharp could not encode the overlay as PNG.");
         data.SaveTo(stream);
     }
 
@@ -134,13 +150,13 @@ internal static class OverlayRenderer
         public static LegendLayout Compute(IReadOnlyList<string> entries, int width, int scale)
         {
             int margin = 3 * scale, gap = 6 * scale;
-            int rowHeight = BitmapFont.GlyphHeight * scale + 3 * scale;
-            int swatch = BitmapFont.GlyphHeight * scale + 2 * scale;
+            int rowHeight = (int)TextSize(scale) + 4 * scale;
+            int swatch = (int)TextSize(scale) + 2 * scale;
             var positions = new (int, int)[entries.Count];
             int x = margin, y = margin;
             for (int i = 0; i < entries.Count; i++)
             {
-                int entryWidth = swatch + BitmapFont.MeasureWidth(entries[i], scale);
+                int entryWidth = swatch + (int)Math.Ceiling(LegendFont.Instance.Measure(entries[i], TextSize(scale)));
                 if (x > margin && x + entryWidth > width - margin)
                 {
                     x = margin;
@@ -149,7 +165,7 @@ internal static class OverlayRenderer
                 positions[i] = (x, y);
                 x += entryWidth + gap;
             }
-            return new LegendLayout(y + rowHeight - 3 * scale + margin, positions);
+            return new LegendLayout(y + rowHeight - 4 * scale + margin, positions);
         }
     }
 }

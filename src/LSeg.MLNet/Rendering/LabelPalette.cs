@@ -1,4 +1,4 @@
-namespace LSeg.Cli.Rendering;
+namespace LSeg.MLNet.Rendering;
 
 /// <summary>An opaque RGB colour.</summary>
 internal readonly record struct Rgb(byte R, byte G, byte B);

@@ -1,0 +1,21 @@
+using Microsoft.ML.Data;
+
+namespace LSeg.MLNet.Imaging;
+
+/// <summary>
+/// Reads image files for segmentation and refuses incomplete ones. <c>MLImage.CreateFromFile</c> and ML.NET's
+/// <c>LoadImages</c> accept a file cut short (SkiaSharp fills the missing part with grey, which then gets a label);
+/// <see cref="Read"/> checks that the whole image decodes. (The ML.NET pipeline checks images from <c>LoadImages</c>
+/// itself, by the path ML.NET records in <see cref="MLImage.Tag"/>.)
+/// </summary>
+public static class ImageFileReader
+{
+    /// <summary>Decodes <paramref name="path"/> (PNG, JPEG, BMP, GIF, WebP) completely, as RGBA.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a readable image, or it is truncated or corrupt (the message says which).</exception>
+    public static MLImage Read(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        return Runtime.ImageDecoder.DecodeMLImage(path);
+    }
+}

@@ -1,0 +1,20 @@
+namespace LSeg.MLNet.Runtime;
+
+/// <summary>
+/// The last step of every path (low-level API and ML.NET pipeline): the label map and winning scores computed at the
+/// model input size go back to the original image size by nearest neighbour, and pixels are counted per label.
+/// </summary>
+internal static class LabelMapToOriginalSize
+{
+    /// <summary>Maps a <paramref name="mapWidth"/> × <paramref name="mapHeight"/> result to <paramref name="width"/> × <paramref name="height"/>.</summary>
+    public static (int[] Mask, float[] Scores, long[] PixelCounts) Map(int[] labelMap, float[] scores, int mapWidth, int mapHeight, int width, int height, int labelCount)
+    {
+        bool sameSize = width == mapWidth && height == mapHeight;
+        int[] mask = sameSize ? labelMap : LabelMapResampler.Resample<int, int>(labelMap, mapWidth, 0, 0, mapWidth, mapHeight, width, height, static v => v);
+        float[] fullScores = sameSize ? scores : LabelMapResampler.Resample<float, float>(scores, mapWidth, 0, 0, mapWidth, mapHeight, width, height, static v => v);
+        var counts = new long[labelCount];
+        foreach (int label in mask)
+            counts[label]++;
+        return (mask, fullScores, counts);
+    }
+}

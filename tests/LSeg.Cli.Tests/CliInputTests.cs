@@ -1,0 +1,146 @@
+using LSeg.MLNet;
+using LSeg.MLNet.Tests.Packages;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace LSeg.Cli.Tests;
+
+/// <summary><c>lseg segment</c> and <c>relabel</c> as users meet them: command-line mistakes, bad files, odd labels, limits.</summary>
+public class CliInputTests
+{
+    /// <summary>Random colour blocks (seeded): a non-square picture with many colour edges.</summary>
+    private static string Blocks(string path, int width, int height, int seed)
+    {
+        var generator = new Random(seed);
+        var grid = new (byte, byte, byte)[(width / 8 + 1) * (height / 8 + 1)];
+        for (int i = 0; i < grid.Length; i++)
+            grid[i] = ((byte)generator.Next(256), (byte)generator.Next(256), (byte)generator.Next(256));
+        return Images.WritePng(path, width, height, (x, y) => grid[(y / 8) * (width / 8 + 1) + x / 8]);
+    }
+
+    [Theory]
+    [InlineData("segment")]
+    [InlineData("relabel")]
+    public void An_unknown_option_is_a_usage_error_with_exit_2_and_the_usage_line(string command)
+    {
+        using var temp = new TempDirectory();
+        string image = Images.RedLeftBlueRight(temp.Combine("a.png"));
+
+        var result = CliRunner.RunInProcess(command, image, "--colour", "red", "--labels", "red");
+
+        Assert.Equal(2, result.ExitCode);
+        string line = Assert.Single(result.ErrorLines);
+        Assert.Contains("Unknown option '--colour'", line);
+        Assert.Contains($"Usage: lseg {command} IMAGE", line);
+        Assert.Contains("--labels LIST", line);
+    }
+
+    [Theory]
+    [InlineData("--size", "abc", "--size takes a whole number; 'abc' is not one.")]
+    [InlineData("--gpu", "first", "--gpu takes a whole number; 'first' is not one.")]
+    [InlineData("--max-pixels", "1e9", "--max-pixels takes a whole number; '1e9' is not one.")]
+    public void A_number_option_with_text_says_so_in_plain_words(string option, string value, string expected)
+    {
+        var result = CliRunner.RunInProcess("segment", "a.png", "--labels", "red", option, value);
+
+        Assert.Equal(2, result.ExitCode);
+        string line = Assert.Single(result.ErrorLines);
+        Assert.Contains(expected, line);
+        Assert.DoesNotContain("System.", line);
+    }
+
+    [Fact]
+    public void An_output_folder_that_cannot_be_written_fails_before_the_model_is_loaded()
+    {
+        using var temp = new TempDirectory();
+        string image = Images.RedLeftBlueRight(temp.Combine("a.png"));
+        // A package whose graphs are not ONNX: loading it would fail, so the error shows the folder was checked first.
+        string brokenModel = FakePackage.Create(temp.Combine("broken-model"), ("image_encoder.onnx", [1, 2, 3]), ("head.onnx", [4, 5, 6]));
+
+        var result = CliRunner.RunInProcess("segment", image, "--labels", "red", "--model", brokenModel, "--out", "/proc/lseg-cannot-write-here");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("--out '/proc/lseg-cannot-write-here' cannot be created: '/proc' is not writable", Assert.Single(result.ErrorLines));
+    }
+
+    [Fact]
+    public void A_truncated_jpeg_is_refused_naming_the_problem_and_nothing_is_written()
+    {
+        using var temp = new TempDirectory();
+        string package = ColourModelPackage.Write(temp.Path);
+        using (var bitmap = SkiaSharp.SKBitmap.Decode(Blocks(temp.Combine("full.png"), 160, 120, 3)))
+        using (var image = SkiaSharp.SKImage.FromBitmap(bitmap))
+        using (var jpeg = image.Encode(SkiaSharp.SKEncodedImageFormat.Jpeg, 90))
+        {
+            byte[] bytes = jpeg.ToArray();
+            File.WriteAllBytes(temp.Combine("half.jpg"), bytes[..(bytes.Length / 2)]);
+        }
+
+        var result = CliRunner.RunInProcess("segment", temp.Combine("half.jpg"), "--labels", "red, blue", "--model", package, "--out", temp.Combine("out"));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("half.jpg' is incomplete or corrupt (the file ends before the image data does (truncated))", Assert.Single(result.ErrorLines));
+        Assert.False(Directory.Exists(temp.Combine("out")));
+    }
+
+    [Fact]
+    public void Labels_with_terminal_escape_sequences_are_printed_escaped()
+    {
+        using var temp = new TempDirectory();
+        string package = ColourModelPackage.Write(temp.Path);
+        string image = Images.RedLeftBlueRight(temp.Combine("a.png"));
+
+        var result = CliRunner.RunInProcess("segment", image, "--labels", "red, \u001b[2Jblue", "--model", package, "--out", temp.Combine("out"));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.DoesNotContain('\u001b', result.StdErr + result.StdOut);
+        Assert.Contains("\\u001B[2Jblue", Assert.Single(result.ErrorLines));
+    }
+
+    [Fact]
+    public void The_size_limit_error_names_the_clis_own_option_and_the_option_lifts_it()
+    {
+        using var temp = new TempDirectory();
+        string package = ColourModelPackage.Write(temp.Path);
+        string image = Images.RedLeftBlueRight(temp.Combine("a.png")); // 64 × 48 = 3,072 pixels
+
+        var refused = CliRunner.RunInProcess("segment", image, "--labels", "red, blue", "--model", package, "--max-pixels", "1000", "--out", temp.Combine("out"));
+        var allowed = CliRunner.RunInProcess("segment", image, "--labels", "red, blue", "--model", package, "--max-pixels", "3072", "--out", temp.Combine("out"));
+
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("raise the limit with --max-pixels 3072", Assert.Single(refused.ErrorLines));
+        Assert.True(allowed.ExitCode == 0, allowed.ToString());
+    }
+
+    [Fact]
+    public void The_same_image_gives_the_same_mask_through_the_cli_the_low_level_api_and_the_pipeline()
+    {
+        using var temp = new TempDirectory();
+        string package = ColourModelPackage.Write(temp.Path);
+        string image = Blocks(temp.Combine("in", "blocks.png"), 150, 70, seed: 11);
+        string[] labels = ["red", "green", "blue", "yellow", "cyan", "magenta", "white", "black"];
+
+        var cli = CliRunner.RunInProcess("segment", image, "--labels", string.Join(", ", labels), "--model", package, "--size", "96", "--out", temp.Combine("out"));
+        Assert.True(cli.ExitCode == 0, cli.ToString());
+        var (_, _, cliMask) = Images.ReadMask(temp.Combine("out", "blocks.mask.png"));
+
+        using var model = LanguageSegmentationModel.Load(package);
+        using var photo = MLImage.CreateFromFile(image);
+        var lowLevel = model.Segment(model.EncodeImage(photo, 96), model.EncodeLabels(labels)).Mask;
+
+        var context = new MLContext();
+        var table = context.Data.LoadFromEnumerable(new[] { new ImagePathRow { Path = "blocks.png" } });
+        var data = context.Transforms.LoadImages("Image", temp.Combine("in"), nameof(ImagePathRow.Path)).Fit(table).Transform(table);
+        using var transformer = context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = labels, Model = model, InputSize = 96 }).Fit(data);
+        var keys = transformer.Transform(data).GetColumn<VBuffer<uint>>("SegmentationMask").Single().DenseValues().ToArray();
+
+        Assert.Equal(150 * 70, cliMask.Length);
+        Assert.Equal(lowLevel, cliMask);
+        Assert.Equal(lowLevel.Select(i => (uint)i + 1), keys);
+    }
+
+    private sealed class ImagePathRow
+    {
+        public string Path { get; set; } = "";
+    }
+}

@@ -1,0 +1,132 @@
+using LSeg.MLNet.Imaging;
+using LSeg.MLNet.Tests.Packages;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace LSeg.MLNet.Tests.MLNet;
+
+/// <summary>Bad input and the model's options, in the pipeline and the low-level API.</summary>
+public sealed class PipelineInputTests(PipelineFixture fixture) : IClassFixture<PipelineFixture>
+{
+    private readonly MLContext _context = new(seed: 1);
+
+    private static List<SegmentationRow> Rows(MLContext context, IDataView view) =>
+        context.Data.CreateEnumerable<SegmentationRow>(view, reuseRowObject: false).ToList();
+
+    [Fact]
+    public void A_truncated_image_from_LoadImages_fails_its_row_saying_it_is_incomplete()
+    {
+        var data = fixture.LoadImages(_context, "cut-in-half.png");
+        using var transformer = _context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = ["red", "blue"], Model = fixture.Model, InputSize = 64 }).Fit(data);
+
+        var error = Assert.ThrowsAny<Exception>(() => Rows(_context, transformer.Transform(data)));
+
+        Assert.Contains("cut-in-half.png' is incomplete or corrupt", error.ToString());
+    }
+
+    [Fact]
+    public void A_truncated_image_read_with_ImageFileReader_is_refused_while_MLImage_accepts_it()
+    {
+        string path = Path.Combine(fixture.ImageFolder, "cut-in-half.png");
+
+        var error = Assert.Throws<InvalidDataException>(() => ImageFileReader.Read(path));
+        using var silentlyGrey = MLImage.CreateFromFile(path); // what the check is for: SkiaSharp fills the missing half
+
+        Assert.Contains("truncated", error.Message);
+        using var complete = ImageFileReader.Read(Path.Combine(fixture.ImageFolder, "blocks-150x70.png"));
+        Assert.Equal((150, 70), (complete.Width, complete.Height));
+    }
+
+    [Fact]
+    public void The_pipeline_honours_the_models_image_size_limits()
+    {
+        using var strict = LanguageSegmentationModel.Load(fixture.PackagePath, new LanguageSegmentationModelOptions { MaxImagePixels = 5000 });
+        using var lenient = LanguageSegmentationModel.Load(fixture.PackagePath, new LanguageSegmentationModelOptions { MinImageSide = 1 });
+        var big = fixture.LoadImages(_context, "red-blue-100x60.png");
+        var tiny = fixture.LoadImages(_context, "tiny-1x1.png");
+        using var strictPipeline = _context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = ["red", "blue"], Model = strict, InputSize = 64 }).Fit(big);
+        using var lenientPipeline = _context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = ["red", "blue"], Model = lenient, InputSize = 64 }).Fit(tiny);
+
+        var error = Assert.ThrowsAny<Exception>(() => Rows(_context, strictPipeline.Transform(big)));
+        var row = Assert.Single(Rows(_context, lenientPipeline.Transform(tiny)));
+
+        Assert.Contains("100×60 = 6,000 pixels; the limit is 5,000 (MaxImagePixels)", error.ToString());
+        Assert.Equal([1u], row.Mask); // the 1×1 red pixel is "red" (key 1) once the model allows it
+    }
+
+    [Fact]
+    public void Labels_the_text_encoder_cannot_tell_apart_are_refused_naming_both()
+    {
+        var error = Assert.Throws<ArgumentException>(() => fixture.Model.EncodeLabels(["red", "blue", "scarlet"]));
+        var fitError = Assert.Throws<ArgumentException>(() =>
+            _context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = ["scarlet", "red"], Model = fixture.Model }).Fit(fixture.LoadImages(_context, "red-blue-64x64.png")));
+
+        Assert.Contains("'red' and 'scarlet'", error.Message);
+        Assert.Contains("'scarlet' and 'red'", fitError.Message);
+    }
+
+    [Fact]
+    public void Case_variants_get_identical_embeddings_from_the_uncased_MiniLM_encoder_of_the_default_model()
+    {
+        // Why "cat, Cat, CAT" must be refused with the default model: its text encoder cannot tell them apart.
+        using var miniLm = LSeg.MLNet.Text.MiniLmTextEncoder.Create();
+
+        var embeddings = miniLm.Encode(["cat", "Cat", "CAT", "dog"]);
+
+        Assert.Equal(embeddings[0], embeddings[1]);
+        Assert.Equal(embeddings[0], embeddings[2]);
+        Assert.NotEqual(embeddings[0], embeddings[3]);
+    }
+
+    [Fact]
+    public void The_label_cache_keeps_at_most_its_capacity_and_still_encodes_every_label()
+    {
+        using var model = LanguageSegmentationModel.Load(fixture.PackagePath, new LanguageSegmentationModelOptions { LabelCacheCapacity = 2 });
+
+        var first = model.EncodeLabels(["red", "green", "blue", "white"]);
+        var again = model.EncodeLabels(["red", "green", "blue", "white"]);
+
+        Assert.True(model.CachedLabelCount <= 2, $"{model.CachedLabelCount} labels cached");
+        Assert.Equal(first.Values.ToArray(), again.Values.ToArray());
+        Assert.Equal(ColourModelPackage.Colours["blue"], first.Values.Slice(2 * 3, 3).ToArray());
+    }
+
+    [Fact]
+    public void The_default_model_is_loaded_once_per_estimator_and_never_for_the_schema()
+    {
+        var data = fixture.LoadImages(_context, "red-blue-64x64.png");
+        int loads = 0;
+        var estimator = new LanguageSegmentationEstimator(null, new LanguageSegmentationOptions { Labels = ["red", "blue"], InputSize = 64 }, options =>
+        {
+            loads++;
+            return LanguageSegmentationModel.Load(fixture.PackagePath, options); // stands in for the embedded default model
+        });
+
+        for (int i = 0; i < 3; i++)
+            estimator.GetOutputSchema(EstimatorHarness.ShapeOf(data.Schema));
+        Assert.Equal(0, loads);
+        var first = estimator.Fit(data);
+        using (var second = estimator.Fit(data))
+            Assert.Same(first.Model, second.Model);
+        Assert.Equal(1, loads);
+
+        first.Dispose(); // the last transformer holding it releases the model; the next fit loads it again
+        Assert.Throws<ObjectDisposedException>(() => first.Model!.EncodeLabels(["red"]));
+        using (var third = estimator.Fit(data))
+            Assert.Single(Rows(_context, third.Transform(data)));
+        Assert.Equal(2, loads);
+    }
+
+    [SkippableFact]
+    public void A_gpu_asked_for_on_the_callers_MLContext_is_honoured()
+    {
+        Skip.If(Runtime.ExecutionDevice.Select(0, fallbackToCpu: true).UsesGpu, "this machine has a usable CUDA device");
+        var context = new MLContext { GpuDeviceId = 0, FallbackToCpu = false };
+        var data = fixture.LoadImages(context, "red-blue-64x64.png");
+
+        var error = Assert.Throws<InvalidOperationException>(() =>
+            context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = ["red"], Model = fixture.Model, InputSize = 64 }).Fit(data));
+
+        Assert.Contains("CUDA", error.Message);
+    }
+}

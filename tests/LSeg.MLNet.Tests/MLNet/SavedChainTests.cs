@@ -1,0 +1,124 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace LSeg.MLNet.Tests.MLNet;
+
+/// <summary>The mask as label names, with its size (what the README's pipeline reads).</summary>
+public sealed class NamedMaskRow
+{
+    [ColumnName("SegmentationLabels")]
+    public string[] Labels { get; set; } = [];
+
+    [ColumnName("SegmentationMaskWidth")]
+    public int Width { get; set; }
+}
+
+/// <summary><c>FromTransformerChain</c> on what <c>Model.Load</c> really returns, and per-row label pipelines across processes.</summary>
+public sealed class SavedChainTests(PipelineFixture fixture) : IClassFixture<PipelineFixture>
+{
+    public const string PerRowCommand = "load-per-row";
+
+    [Fact]
+    public void The_readme_pipeline_saved_and_loaded_re_wraps_and_changes_labels()
+    {
+        var context = new MLContext();
+        var files = context.Data.LoadFromEnumerable(new[] { new ImageFileRow { ImagePath = "red-blue-100x60.png" } });
+        var pipeline = context.Transforms.LoadImages("Image", fixture.ImageFolder, nameof(ImageFileRow.ImagePath))
+            .Append(context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = ["red", "blue", "white"], Model = fixture.Model, InputSize = 64 }))
+            .Append(context.Transforms.Conversion.MapKeyToValue("SegmentationLabels", "SegmentationMask"));
+        using var fitted = pipeline.Fit(files);
+        string zip = Path.Combine(fixture.TempPath, "readme-pipeline.zip");
+        context.Model.Save(fitted, files.Schema, zip);
+
+        var loaded = context.Model.Load(zip, out var schema);
+        using var segmenter = LanguageSegmentationTransformer.FromTransformerChain(loaded, schema, fixture.Model);
+        using var relabelled = segmenter.WithLabels(["blue", "red"]);
+
+        Assert.Equal(["red", "blue", "white"], segmenter.Labels);
+        var named = context.Model.CreatePredictionEngine<ImageFileRow, NamedMaskRow>(loaded).Predict(new ImageFileRow { ImagePath = "red-blue-100x60.png" });
+        Assert.Equal("red", named.Labels[30 * 100 + 5]);
+        Assert.Equal("blue", named.Labels[30 * 100 + 95]);
+        var images = context.Transforms.LoadImages("Image", fixture.ImageFolder, nameof(ImageFileRow.ImagePath)).Fit(files).Transform(files);
+        var swapped = context.Data.CreateEnumerable<SegmentationRow>(relabelled.Transform(images), reuseRowObject: false).Single();
+        Assert.Equal(2u, swapped.Mask[30 * 100 + 5]); // red is key 2 of ["blue", "red"]
+    }
+
+    [Fact]
+    public void A_chain_nested_two_deep_with_transforms_around_it_is_found()
+    {
+        var context = new MLContext();
+        var data = fixture.LoadImages(context, "red-blue-64x64.png");
+        using var segment = context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = ["red", "blue"], Model = fixture.Model, InputSize = 64 }).Fit(data);
+        var inner = new TransformerChain<ITransformer>(context.Transforms.CopyColumns("PathCopy", "ImagePath").Fit(data), segment);
+        var outer = new TransformerChain<ITransformer>(inner, context.Transforms.CopyColumns("Width2", "SegmentationMaskWidth").Fit(inner.Transform(data)));
+        using var stream = new MemoryStream();
+        context.Model.Save(outer, data.Schema, stream);
+        stream.Position = 0;
+
+        var loaded = context.Model.Load(stream, out var schema);
+        using var found = LanguageSegmentationTransformer.FromTransformerChain(loaded, schema);
+
+        Assert.Equal(["red", "blue"], found.Labels);
+        Assert.Equal(EstimatorHarness.Dump(segment.Transform(data), "SegmentationMask"), EstimatorHarness.Dump(found.Transform(data), "SegmentationMask"));
+    }
+
+    [Fact]
+    public void A_model_without_LanguageSegment_is_refused_with_what_was_found()
+    {
+        var context = new MLContext();
+        var data = fixture.LoadImages(context, "red-blue-64x64.png");
+        var other = context.Transforms.CopyColumns("Copy", "ImagePath").Append(context.Transforms.CopyColumns("Copy2", "ImagePath")).Fit(data);
+
+        var error = Assert.Throws<ArgumentException>(() => LanguageSegmentationTransformer.FromTransformerChain(other, data.Schema));
+
+        Assert.Contains("ColumnCopyingTransformer", error.Message);
+    }
+
+    /// <summary>The second process: loads a per-row-label model, binds it to the package, segments, writes masks.</summary>
+    public static int LoadPerRow(string[] args)
+    {
+        string zip = args[0], package = args[1], folder = args[2], output = args[3];
+        var context = new MLContext();
+        var loaded = context.Model.Load(zip, out var schema);
+        var table = context.Data.LoadFromEnumerable(PerRowTable());
+        var data = context.Transforms.LoadImages("Image", folder, nameof(ImageFileWithLabelsRow.ImagePath)).Fit(table).Transform(table);
+        string unbound;
+        try
+        {
+            context.Data.CreateEnumerable<SegmentationRow>(loaded.Transform(data), false).ToList();
+            unbound = "no error";
+        }
+        catch (Exception e)
+        {
+            unbound = e.ToString().Contains("FromTransformerChain", StringComparison.Ordinal) ? "names FromTransformerChain" : e.GetType().Name;
+        }
+        using var model = LanguageSegmentationModel.Load(package);
+        using var typed = LanguageSegmentationTransformer.FromTransformerChain(loaded, schema, model);
+        var lines = context.Data.CreateEnumerable<SegmentationRow>(typed.Transform(data), reuseRowObject: false).Select(r => string.Join(',', r.Mask)).Prepend(unbound);
+        File.WriteAllLines(output, lines);
+        return 0;
+    }
+
+    private static ImageFileWithLabelsRow[] PerRowTable() =>
+    [
+        new() { ImagePath = "red-blue-100x60.png", Labels = ["red", "blue"] },
+        new() { ImagePath = "green-yellow-90x150.png", Labels = ["yellow", "white", "green"] },
+    ];
+
+    [Fact]
+    public void A_per_row_label_pipeline_saved_here_segments_in_a_new_process_once_given_the_model()
+    {
+        var context = new MLContext();
+        var table = context.Data.LoadFromEnumerable(PerRowTable());
+        var data = context.Transforms.LoadImages("Image", fixture.ImageFolder, nameof(ImageFileWithLabelsRow.ImagePath)).Fit(table).Transform(table);
+        using var transformer = context.Transforms.LanguageSegment(new LanguageSegmentationOptions { LabelsColumnName = "Labels", Model = fixture.Model, InputSize = 64 }).Fit(data);
+        string zip = Path.Combine(fixture.TempPath, "per-row.zip"), output = Path.Combine(fixture.TempPath, "per-row-masks.txt");
+        context.Model.Save(transformer, data.Schema, zip);
+        var expected = context.Data.CreateEnumerable<SegmentationRow>(transformer.Transform(data), false).Select(r => string.Join(',', r.Mask)).Prepend("names FromTransformerChain");
+
+        var (exitCode, _, stderr) = ChildProcess.Run(null, TimeSpan.FromMinutes(5), PerRowCommand, zip, fixture.PackagePath, fixture.ImageFolder, output);
+
+        Assert.True(exitCode == 0, stderr);
+        Assert.Equal(expected, File.ReadAllLines(output));
+    }
+}

@@ -1,0 +1,117 @@
+using LSeg.MLNet.Tests.Packages;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace LSeg.MLNet.Tests.MLNet;
+
+/// <summary>
+/// What may be shared between threads: a PredictionEngine shared by 4 threads (ML.NET's engine is not thread-safe) must
+/// never crash the process or return a wrong mask, only the clear misuse exception; the model's own API is thread-safe.
+/// </summary>
+public sealed class ThreadSafetyTests(PipelineFixture fixture) : IClassFixture<PipelineFixture>
+{
+    public const string Command = "shared-engine";
+    private const int Threads = 4, CallsPerThread = 50;
+
+    /// <summary>
+    /// The child process: one engine over LoadImages → LanguageSegment, called 50 times from each of 4 threads at once;
+    /// prints how many calls gave the single-threaded mask, how many threw the misuse exception, and how many did neither.
+    /// </summary>
+    public static int RunSharedEngine(string[] args)
+    {
+        string package = args[0], folder = args[1];
+        string[] files = args[2..];
+        var context = new MLContext();
+        using var model = LanguageSegmentationModel.Load(package);
+        var table = context.Data.LoadFromEnumerable(files.Select(f => new ImageFileRow { ImagePath = f }));
+        var pipeline = context.Transforms.LoadImages("Image", folder, nameof(ImageFileRow.ImagePath))
+            .Append(context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = ["red", "green", "blue", "yellow", "white", "black"], Model = model, InputSize = 64 }));
+        using var fitted = pipeline.Fit(table);
+        var reference = context.Model.CreatePredictionEngine<ImageFileRow, SegmentationRow>(fitted);
+        var expected = files.ToDictionary(f => f, f => reference.Predict(new ImageFileRow { ImagePath = f }).Mask.ToArray());
+
+        var shared = context.Model.CreatePredictionEngine<ImageFileRow, SegmentationRow>(fitted);
+        int correct = 0, misuse = 0, wrong = 0;
+        var others = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var threads = Enumerable.Range(0, Threads).Select(t => new Thread(() =>
+        {
+            for (int k = 0; k < CallsPerThread; k++)
+            {
+                string file = files[(t + k) % files.Length];
+                try
+                {
+                    var row = shared.Predict(new ImageFileRow { ImagePath = file });
+                    if (row.Mask.AsSpan().SequenceEqual(expected[file]) && row.Width * row.Height == row.Mask.Length)
+                        Interlocked.Increment(ref correct);
+                    else
+                    {
+                        Interlocked.Increment(ref wrong);
+                        var match = expected.FirstOrDefault(kv => kv.Value.AsSpan().SequenceEqual(row.Mask)).Key;
+                        others.Add($"wrong: {file} gave {row.Width}x{row.Height}, {row.Mask.Length} values, the mask of {match ?? "no image"}");
+                    }
+                }
+                catch (InvalidOperationException e) when (e.Message.Contains("several threads at once", StringComparison.Ordinal))
+                {
+                    Interlocked.Increment(ref misuse);
+                }
+                catch (Exception e)
+                {
+                    others.Add(e.GetType().Name + ": " + e.Message.Split('\n')[0] + " at " + e.StackTrace?.Split('\n').FirstOrDefault(l => !l.Contains(" System.", StringComparison.Ordinal))?.Trim());
+                }
+            }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        Console.WriteLine($"correct={correct} misuse={misuse} wrong={wrong} other={others.Count - wrong}");
+        foreach (string other in others.Distinct())
+            Console.WriteLine("other: " + other);
+        return 0;
+    }
+
+    [Fact]
+    public void A_PredictionEngine_shared_by_4_threads_gives_correct_masks_or_the_misuse_exception_and_the_process_exits_normally()
+    {
+        var (exitCode, stdout, stderr) = ChildProcess.Run(null, TimeSpan.FromMinutes(3),
+            [Command, fixture.PackagePath, fixture.ImageFolder, .. PipelineFixture.GoodImages, "blocks-150x70.png"]);
+
+        Assert.True(exitCode != -1, "the process hung");
+        Assert.True(exitCode == 0, $"exit code {exitCode} (139 = a native crash)\n{stdout}\n{stderr}");
+        var counts = System.Text.RegularExpressions.Regex.Match(stdout, @"correct=(\d+) misuse=(\d+) wrong=(\d+) other=(\d+)");
+        Assert.True(counts.Success, stdout);
+        Assert.True(int.Parse(counts.Groups[3].Value) == 0, stdout);
+        Assert.True(int.Parse(counts.Groups[4].Value) == 0, stdout);
+        Assert.Equal(Threads * CallsPerThread, int.Parse(counts.Groups[1].Value) + int.Parse(counts.Groups[2].Value));
+        Assert.True(int.Parse(counts.Groups[1].Value) > 0, "no call succeeded: " + stdout);
+    }
+
+    [Fact]
+    public void The_model_api_used_from_4_threads_at_once_gives_the_single_threaded_masks()
+    {
+        var images = new[] { TestImages.ColourBlocks(150, 70, 1), TestImages.ColourBlocks(64, 96, 2), TestImages.RedLeftBlueRight(80, 80) };
+        string[][] labelSets = [["red", "green", "blue", "white"], ["black", "yellow", "cyan"], ["magenta", "red", "white", "blue", "green"]];
+        // One-shot Segment (head graph) and EncodeImage + Segment (C# head), each computed on one thread first.
+        var expected = images.SelectMany(i => labelSets.Select(l => fixture.Model.Segment(i, l).Mask))
+            .Concat(images.SelectMany(i => labelSets.Select(l => fixture.Model.Segment(fixture.Model.EncodeImage(i), fixture.Model.EncodeLabels(l)).Mask))).ToArray();
+        int half = images.Length * labelSets.Length;
+
+        var results = new int[Threads][][];
+        var threads = Enumerable.Range(0, Threads).Select(t => new Thread(() =>
+        {
+            results[t] = new int[expected.Length][];
+            for (int round = 0; round < 5; round++)
+                for (int i = 0; i < images.Length; i++)
+                    for (int l = 0; l < labelSets.Length; l++)
+                    {
+                        results[t][i * labelSets.Length + l] = fixture.Model.Segment(images[i], labelSets[l]).Mask;
+                        results[t][half + i * labelSets.Length + l] = fixture.Model.Segment(fixture.Model.EncodeImage(images[i]), fixture.Model.EncodeLabels(labelSets[l])).Mask;
+                    }
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+
+        foreach (var perThread in results)
+            Assert.Equal(expected, perThread);
+        foreach (var image in images)
+            image.Dispose();
+    }
+}
