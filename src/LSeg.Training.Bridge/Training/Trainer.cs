@@ -195,7 +195,10 @@ public static class Trainer
             if ((b + 1) % config.GradientAccumulation == 0 || b + 1 == plan.Count)
             {
                 SetLearningRates(optimizer, schedule.At(state.Steps), config.DecoderLearningRateMultiplier);
-                optimizer.step();
+                if (GradientsAreFinite(optimizer))
+                    optimizer.step();
+                else
+                    log($"warning: epoch {epoch + 1} batch {b + 1}: a gradient is not finite (inf or NaN); the optimizer step is skipped so that no weight becomes NaN");
                 optimizer.zero_grad();
                 state.Steps++;
             }
@@ -213,6 +216,13 @@ public static class Trainer
             }
         }
         return new EpochRecord { Epoch = epoch, TrainLoss = lossSum / Math.Max(1, lossCount), LearningRate = schedule.At(state.Steps), Seconds = epochClock.Elapsed.TotalSeconds };
+    }
+
+    /// <summary>One inf or NaN gradient would make every weight it reaches NaN, whatever the learning rate (0 × NaN is NaN).</summary>
+    private static bool GradientsAreFinite(TorchSharp.Modules.OptimizerHelper optimizer)
+    {
+        using var scope = NewDisposeScope();
+        return optimizer.parameters().All(p => p.grad is not { } grad || grad.isfinite().all().item<bool>());
     }
 
     private static void ValidateEpoch(TrainingConfig config, LSegNet net, LabelEmbeddingTable labelTable, TrainingData data, EpochRecord record, Action<string> log)
