@@ -15,7 +15,7 @@ namespace LSeg.Training.Bridge.Tests.Training;
 /// Each kind names its backbone's last block, so that tests know, without asking the code under test, which weights
 /// "train the last block" may change.
 /// </summary>
-internal static class FineTuningPackages
+public static class FineTuningPackages
 {
     /// <summary>How a test package is made.</summary>
     /// <param name="Name">The theory's case name.</param>
@@ -57,6 +57,36 @@ internal static class FineTuningPackages
     /// <summary>The MSRC-v2 class names (void excluded) and "other": the labels a run on MSRC-v2 encodes.</summary>
     public static string[] MsrcLabels(string msrc) =>
         [.. File.ReadLines(Path.Combine(msrc, "classes.txt")).Select(l => l.Split('\t')[1].Trim()).Where(n => n != "void"), "other"];
+
+    /// <summary>
+    /// The packages of every kind, written once per test class on first use (seeded, so every test sees the same
+    /// weights) into a temporary folder deleted with the fixture.
+    /// </summary>
+    public sealed class Fixture : IDisposable
+    {
+        private readonly string _root = Directory.CreateTempSubdirectory("lseg-finetune-packages-").FullName;
+        private readonly Dictionary<string, string> _written = [];
+
+        /// <summary>The package of the kind named <paramref name="name"/> for MSRC-v2's labels (skips without MSRC-v2).</summary>
+        public (Kind Kind, string Package, string Msrc, string[] Labels) Get(string name)
+        {
+            var kind = Named(name);
+            string msrc = SharedData.RequireDirectory("msrc-v2");
+            var labels = MsrcLabels(msrc);
+            lock (_written)
+            {
+                if (!_written.TryGetValue(name, out var package))
+                {
+                    string folder = Path.Combine(_root, $"kind{Array.IndexOf(All, kind)}");
+                    package = Write(kind, Path.Combine(folder, "package"), Path.Combine(folder, "scratch"), labels, seed: 7 + Array.IndexOf(All, kind));
+                    _written[name] = package;
+                }
+                return (kind, package, msrc, labels);
+            }
+        }
+
+        public void Dispose() => Directory.Delete(_root, recursive: true);
+    }
 
     /// <summary>Writes the package of <paramref name="kind"/> into <paramref name="directory"/> (its sibling files go to <paramref name="scratch"/>).</summary>
     public static string Write(Kind kind, string directory, string scratch, IReadOnlyList<string> labels, int seed)

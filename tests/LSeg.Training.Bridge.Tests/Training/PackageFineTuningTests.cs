@@ -17,10 +17,10 @@ namespace LSeg.Training.Bridge.Tests.Training;
 /// trainer: the loss is computed here from the ONNX Runtime logits of the packages before and after, and the weights
 /// are compared as the package files store them.
 /// </summary>
-public sealed class PackageFineTuningTests(ITestOutputHelper output) : IDisposable
+public sealed class PackageFineTuningTests(FineTuningPackages.Fixture packages, ITestOutputHelper output) : IClassFixture<FineTuningPackages.Fixture>, IDisposable
 {
-    /// <summary>MSRC-v2 training images the runs use (four, the first of the split).</summary>
-    private const int TrainingImages = 4;
+    /// <summary>MSRC-v2 training images the runs use (the first of the split): one epoch of three batches of two.</summary>
+    private const int TrainingImages = 6;
 
     /// <summary>The images are scaled to about 99×66 at load, so that a 64×96 crop is nearly the whole image.</summary>
     private const double ImageScale = 0.31;
@@ -37,15 +37,11 @@ public sealed class PackageFineTuningTests(ITestOutputHelper output) : IDisposab
     [MemberData(nameof(Kinds))]
     public void Training_the_last_block_on_MSRC_reduces_the_loss_and_leaves_every_frozen_weight_bit_identical(string kindName)
     {
-        var kind = FineTuningPackages.Named(kindName);
-        string msrc = SharedData.RequireDirectory("msrc-v2");
-        var labels = FineTuningPackages.MsrcLabels(msrc);
-        string initial = FineTuningPackages.Write(kind, Path.Combine(_temp, "initial"), Path.Combine(_temp, "scratch"), labels, seed: 7);
-        var config = Config(msrc, initial, "run");
+        var (kind, initial, msrc, labels) = packages.Get(kindName);
+        var config = Config(msrc, initial, "run", TrainingImages);
         config.Train = "lastBlocks";
         config.TrainBlocks = 1;
-        config.Epochs = 4;
-        config.LearningRate = 1e-3;
+        config.LearningRate = 2e-3;
 
         var result = Trainer.Run(config, resume: false, output.WriteLine);
         string tuned = Path.Combine(_temp, "tuned");
@@ -70,11 +66,8 @@ public sealed class PackageFineTuningTests(ITestOutputHelper output) : IDisposab
     [MemberData(nameof(Kinds))]
     public void A_run_at_learning_rate_0_exports_a_package_that_computes_exactly_what_the_initial_one_does(string kindName)
     {
-        var kind = FineTuningPackages.Named(kindName);
-        string msrc = SharedData.RequireDirectory("msrc-v2");
-        var labels = FineTuningPackages.MsrcLabels(msrc);
-        string initial = FineTuningPackages.Write(kind, Path.Combine(_temp, "initial"), Path.Combine(_temp, "scratch"), labels, seed: 8);
-        var config = Config(msrc, initial, "run");
+        var (_, initial, msrc, labels) = packages.Get(kindName);
+        var config = Config(msrc, initial, "run", images: 2);
         config.Train = "all";
         config.LearningRate = 0;
         config.FreezeBatchNormStatistics = true;
@@ -103,10 +96,8 @@ public sealed class PackageFineTuningTests(ITestOutputHelper output) : IDisposab
     [SkippableFact]
     public void A_configuration_that_does_not_fit_an_imported_package_is_refused_naming_each_difference_before_anything_is_written()
     {
-        var kind = FineTuningPackages.Named("importer vit-b32-384 clip bottleneck");
-        string msrc = SharedData.RequireDirectory("msrc-v2");
-        string initial = FineTuningPackages.Write(kind, Path.Combine(_temp, "initial"), Path.Combine(_temp, "scratch"), FineTuningPackages.MsrcLabels(msrc), seed: 9);
-        var config = Config(msrc, initial, "misfit");
+        var (_, initial, msrc, _) = packages.Get("importer vit-b32-384 clip bottleneck");
+        var config = Config(msrc, initial, "misfit", images: 2);
         config.Backbone = "resnet18";
         config.EmbeddingSize = 384;
         config.DecoderFeatures = 16;
@@ -125,10 +116,10 @@ public sealed class PackageFineTuningTests(ITestOutputHelper output) : IDisposab
         Assert.False(Directory.Exists(config.OutputDirectory), "the refused run wrote its output folder");
     }
 
-    private TrainingConfig Config(string msrc, string initialModel, string run)
+    private TrainingConfig Config(string msrc, string initialModel, string run, int images)
     {
         string split = Path.Combine(_temp, "split.txt");
-        File.WriteAllLines(split, SplitNames(msrc));
+        File.WriteAllLines(split, SplitNames(msrc).Take(images));
         return new TrainingConfig
         {
             Name = "fine-tuned",
