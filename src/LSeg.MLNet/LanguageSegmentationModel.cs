@@ -110,7 +110,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
             {
                 imageEncoder = new InferenceSession(Path.Combine(directory, manifest.Graphs.ImageEncoder), sessionOptions);
                 head = new InferenceSession(Path.Combine(directory, manifest.Graphs.Head), sessionOptions);
-                textEncoder = CreateTextEncoder(directory, manifest, options, sessionOptions);
+                textEncoder = PackageTextEncoder.Create(directory, manifest.TextEncoder, manifest.EmbeddingSize, options.TruncateLongLabels, sessionOptions);
             }
             RequireNames(imageEncoder, [PixelsInput], [PixelEmbeddingsName], manifest.Graphs.ImageEncoder);
             RequireNames(head, [PixelEmbeddingsName, LabelEmbeddingsInput], [LabelMapOutput, ScoresOutput], manifest.Graphs.Head);
@@ -137,35 +137,6 @@ public sealed partial class LanguageSegmentationModel : IDisposable
 
     /// <summary>True when this build of LSeg.MLNet embeds a default model (see <see cref="LoadDefault"/>).</summary>
     public static bool HasDefaultModel => DefaultModelPackage.IsEmbedded;
-
-    private static ILabelTextEncoder CreateTextEncoder(string directory, ModelManifest manifest, LanguageSegmentationModelOptions options, SessionOptions sessionOptions)
-    {
-        var info = manifest.TextEncoder;
-        ILabelTextEncoder encoder = info.Kind switch
-        {
-            "minilm" => MiniLmTextEncoder.Create(MiniLmTextEncoder.DefaultAssemblyPath, sessionOptions, options.TruncateLongLabels),
-            "clip" => new ClipTextEncoder(
-                Path.Combine(directory, info.Graph ?? throw new InvalidDataException("The manifest's clip text encoder names no graph (textEncoder.graph).")),
-                ClipTokenizer.FromBpeFile(Path.Combine(directory, info.Tokenizer ?? throw new InvalidDataException("The manifest's clip text encoder names no tokenizer (textEncoder.tokenizer)."))),
-                info.ContextLength, options.TruncateLongLabels, sessionOptions),
-            "table" => TableTextEncoder.FromFile(
-                Path.Combine(directory, info.Table ?? throw new InvalidDataException("The manifest's table text encoder names no table (textEncoder.table).")),
-                manifest.EmbeddingSize),
-            _ => throw new InvalidDataException($"Unknown text encoder kind '{info.Kind}' in the manifest; expected minilm, clip or table."),
-        };
-        var templates = info.PromptTemplates();
-        if (templates.Count == 0)
-            return encoder;
-        try
-        {
-            return new PromptedTextEncoder(encoder, templates);
-        }
-        catch (ArgumentException e)
-        {
-            encoder.Dispose();
-            throw new InvalidDataException($"The manifest's text encoder prompts are invalid: {e.Message}", e);
-        }
-    }
 
     private static void RequireNames(InferenceSession session, string[] inputs, string[] outputs, string graph)
     {

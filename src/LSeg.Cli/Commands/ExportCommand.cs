@@ -37,22 +37,31 @@ internal static class ExportCommand
 
         using var net = Load(checkpoint);
         string modelName = name ?? Path.GetFileName(Path.GetFullPath(output).TrimEnd(Path.DirectorySeparatorChar));
-        var manifest = TrainedModelFiles.ExportPackage(net, output, modelName,
-            new Dictionary<string, string> { ["exportedFrom"] = Path.GetFileName(Path.GetFullPath(checkpoint).TrimEnd(Path.DirectorySeparatorChar)) }, overwrite, float16,
-            TrainingPrompts(checkpoint));
+        var manifest = TrainedPackage.Export(net, TextEncoderOf(checkpoint), output, modelName,
+            new Dictionary<string, string> { ["exportedFrom"] = Path.GetFileName(Path.GetFullPath(checkpoint).TrimEnd(Path.DirectorySeparatorChar)) }, overwrite, float16);
         long bytes = manifest.Files.Values.Sum(f => f.Bytes);
         console.Out.WriteLine($"wrote {Path.GetFullPath(output)}: {manifest.Backbone}, embedding {manifest.EmbeddingSize}, {manifest.Files.Count} files, {Sizes.Human(bytes)}");
         return ExitCodes.Success;
     }
 
-    /// <summary>The prompt templates of the training run a checkpoint folder comes from (its config.json), or none.</summary>
-    private static IReadOnlyList<string>? TrainingPrompts(string checkpoint)
+    /// <summary>
+    /// The text encoder of the training run a checkpoint folder comes from (its config.json: the prompt templates, and the
+    /// initial model whose text encoder a fine-tune keeps); MiniLM without prompts for a checkpoint file.
+    /// </summary>
+    private static RunTextEncoder TextEncoderOf(string checkpoint)
     {
         string path = Path.Combine(checkpoint, "config.json");
-        // Only this field is read: the run's datasets need not exist where the checkpoint is exported.
-        if (!Directory.Exists(checkpoint) || !File.Exists(path))
-            return null;
-        return System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))?["textPrompts"]?.AsArray().Select(p => p!.GetValue<string>()).ToList();
+        // Only these fields are read: the run's datasets need not exist where the checkpoint is exported.
+        var run = Directory.Exists(checkpoint) && File.Exists(path) ? System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path)) : null;
+        var prompts = run?["textPrompts"]?.AsArray().Select(p => p!.GetValue<string>()).ToList();
+        try
+        {
+            return RunTextEncoder.OfRun(run?["initialModel"]?.GetValue<string>(), prompts);
+        }
+        catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException or InvalidDataException)
+        {
+            throw new CommandFailure(e.Message);
+        }
     }
 
     /// <summary>Reads a checkpoint file, or a training checkpoint folder.</summary>

@@ -61,16 +61,12 @@ internal static class TrainCommand
 
         // The best checkpoint becomes the package; then the ML.NET zip and the snippet are built from the package.
         string packageDirectory = Path.Combine(output, PackageFolderName);
-        using (var net = LSegNet.Create(Trainer.ToNetConfig(config), pretrainedBackbone: false))
+        TrainedPackage.ExportBest(result, packageDirectory, config.Name, new Dictionary<string, string>
         {
-            net.load(Path.Combine(result.BestCheckpoint, Trainer.ModelFileName));
-            TrainedModelFiles.ExportPackage(net, packageDirectory, config.Name, new Dictionary<string, string>
-            {
-                ["trainedOn"] = string.Join(", ", config.Datasets.Select(d => d.Name)),
-                ["epochs"] = result.State.EpochsCompleted.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["command"] = $"lseg train --config {Path.GetFileName(configPath)}",
-            }, prompts: config.TextPrompts);
-        }
+            ["trainedOn"] = string.Join(", ", config.Datasets.Select(d => d.Name)),
+            ["epochs"] = result.State.EpochsCompleted.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["command"] = $"lseg train --config {Path.GetFileName(configPath)}",
+        });
         var labels = TrainedModelFiles.TrainingLabels(config);
         string zipPath = Path.Combine(output, ZipFileName);
         TrainedModelFiles.SaveMLNetModel(packageDirectory, labels, zipPath);

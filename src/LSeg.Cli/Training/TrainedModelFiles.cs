@@ -12,23 +12,6 @@ namespace LSeg.Cli.Training;
 /// <summary>What <c>lseg train</c> and <c>lseg export</c> write besides the checkpoints.</summary>
 internal static class TrainedModelFiles
 {
-    /// <summary>Exports <paramref name="net"/> as a model package (atomic; replaces an existing package) with the MiniLM text encoder and the training run's prompt templates.</summary>
-    public static ModelManifest ExportPackage(LSegNet net, string packageDirectory, string name, Dictionary<string, string> provenance, bool overwrite = true, bool float16 = false,
-        IReadOnlyList<string>? prompts = null) =>
-        ModelPackageExporter.Export(net, packageDirectory, new ModelPackageExportOptions
-        {
-            Name = name,
-            Overwrite = overwrite,
-            Provenance = provenance,
-            StoreWeightsAsFloat16 = float16,
-            TextEncoder = new TextEncoderInfo
-            {
-                Kind = "minilm",
-                ContextLength = ModelPackageExportOptions.Defaults.MiniLmContextLength,
-                Prompts = prompts is { Count: > 0 } ? [.. prompts] : null,
-            },
-        });
-
     /// <summary>The text labels a configuration trains with, in dataset order without repeats: the zip's default label set.</summary>
     public static string[] TrainingLabels(TrainingConfig config)
     {

@@ -91,85 +91,21 @@ internal sealed class OfficialCheckpointLayout
     /// <summary>
     /// The network configuration the image tensors describe: the backbone from the patch embedding (ViT-L/16, ViT-B/32)
     /// or the ResNet stages, its size (a reduced size when it differs from the published one), the embedding size C from
-    /// <c>scratch.head1</c> and the decoder width from <c>scratch.layer1_rn</c>.
+    /// <c>scratch.head1</c> and the decoder width from <c>scratch.layer1_rn</c> (see <see cref="BackboneShapes"/>).
     /// </summary>
     public LSegNetConfig NetworkConfig(SpatialBlock spatialBlock, int spatialDepth, SpatialActivation activation)
     {
-        var head1 = RequireImage("scratch.head1.weight", 4);
-        var layer1 = RequireImage("scratch.layer1_rn.weight", 4);
-        int[] featureChannels = Enumerable.Range(1, 4).Select(i => (int)RequireImage($"scratch.layer{i}_rn.weight", 4).Shape[1]).ToArray();
-        var (backbone, size) = ImageTensors.ContainsKey("pretrained.model.patch_embed.proj.weight")
-            ? DetectVit(featureChannels)
-            : ImageTensors.Keys.Any(k => k.StartsWith("pretrained.layer4.", StringComparison.Ordinal))
-                ? DetectResNet101()
-                : throw new InvalidDataException(
-                    $"The checkpoint's backbone is not one the importer knows: expected '{KeyPrefix}pretrained.model.patch_embed.proj.weight' (DPT ViT-L/16 or ViT-B/32) " +
-                    $"or '{KeyPrefix}pretrained.layer1..4.*' (ResNet-101).");
+        var shapes = new BackboneShapes(ImageTensors, KeyPrefix);
+        string backbone = shapes.OfficialBackbone();
         return new LSegNetConfig
         {
             Backbone = backbone,
-            EmbeddingSize = (int)head1.Shape[0],
-            DecoderFeatures = (int)layer1.Shape[0],
+            EmbeddingSize = shapes.EmbeddingSize,
+            DecoderFeatures = shapes.DecoderFeatures,
             SpatialBlock = spatialBlock,
             SpatialDepth = spatialDepth,
             Activation = activation,
-            ReducedBackbone = size,
+            ReducedBackbone = shapes.Size(backbone),
         };
-    }
-
-    private (string Backbone, BackboneSizeOverride? Size) DetectVit(int[] featureChannels)
-    {
-        var patch = RequireImage("pretrained.model.patch_embed.proj.weight", 4);
-        int width = (int)patch.Shape[0];
-        int patchSize = (int)patch.Shape[2];
-        var (name, preset) = patchSize switch
-        {
-            16 => ("vit-l16-384", VitDptOptions.VitL16_384),
-            32 => ("vit-b32-384", VitDptOptions.VitB32_384),
-            _ => throw new InvalidDataException($"'{KeyPrefix}pretrained.model.patch_embed.proj.weight' has shape {patch.ShapeText}: patch size {patchSize}; the importer knows ViT-L/16 (16) and ViT-B/32 (32)."),
-        };
-        var positions = RequireImage("pretrained.model.pos_embed", 3);
-        long expectedTokens = 1 + (long)preset.PretrainedGrid * preset.PretrainedGrid;
-        if (positions.Shape[1] != expectedTokens)
-            throw new InvalidDataException($"'{KeyPrefix}pretrained.model.pos_embed' has shape {positions.ShapeText}; a {name} backbone has {expectedTokens} positions (a {preset.PretrainedGrid}×{preset.PretrainedGrid} grid plus the class token).");
-        int depth = CountIndices("pretrained.model.blocks.");
-        int mlpWidth = (int)RequireImage("pretrained.model.blocks.0.mlp.fc1.weight", 2).Shape[0];
-        // timm ViTs use 64-wide heads (ViT-L/16: 1024/16, ViT-B/32: 768/12); the head count is not in the shapes.
-        int heads = Math.Max(1, width / 64);
-        int[] hooks = depth == preset.Depth ? [.. preset.Hooks] : [depth / 4 - 1, 2 * (depth / 4) - 1, 3 * (depth / 4) - 1, depth - 1];
-        bool published = width == preset.Width && depth == preset.Depth && mlpWidth == preset.MlpWidth && featureChannels.SequenceEqual(preset.FeatureChannels);
-        return (name, published ? null : new BackboneSizeOverride
-        {
-            Width = width, Layers = depth, Heads = heads, MlpWidth = mlpWidth, Hooks = hooks, FeatureChannels = featureChannels,
-        });
-    }
-
-    private (string Backbone, BackboneSizeOverride? Size) DetectResNet101()
-    {
-        int baseWidth = (int)RequireImage("pretrained.layer1.0.weight", 4).Shape[0];
-        int[] blocks = [CountIndices("pretrained.layer1.4."), CountIndices("pretrained.layer2."), CountIndices("pretrained.layer3."), CountIndices("pretrained.layer4.")];
-        var full = ResNet101Options.ResNet101;
-        if (baseWidth == full.BaseWidth && blocks.SequenceEqual(full.Blocks))
-            return ("resnet101", null);
-        if (blocks.Distinct().Count() != 1)
-            throw new InvalidDataException($"The checkpoint's ResNet has [{string.Join(", ", blocks)}] blocks per stage; the importer reads ResNet-101 ([3, 4, 23, 3]) or reduced test sizes with equal stages.");
-        return ("resnet101", new BackboneSizeOverride { Width = baseWidth, Layers = blocks[0] });
-    }
-
-    private int CountIndices(string prefix)
-        => ImageTensors.Keys
-            .Where(k => k.StartsWith(prefix, StringComparison.Ordinal))
-            .Select(k => k[prefix.Length..].Split('.')[0])
-            .Where(s => int.TryParse(s, out _))
-            .Distinct()
-            .Count();
-
-    private CheckpointTensor RequireImage(string key, int rank)
-    {
-        if (!ImageTensors.TryGetValue(key, out var tensor))
-            throw new InvalidDataException($"The checkpoint has no '{KeyPrefix}{key}', which every LSeg network of this kind has.");
-        if (tensor.Shape.Length != rank)
-            throw new InvalidDataException($"'{KeyPrefix}{key}' has shape {tensor.ShapeText}; expected a rank-{rank} tensor.");
-        return tensor;
     }
 }

@@ -11,8 +11,8 @@ public sealed class PolynomialLearningRate
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(totalSteps);
         ArgumentOutOfRangeException.ThrowIfNegative(warmupSteps);
-        if (!(baseRate > 0))
-            throw new ArgumentOutOfRangeException(nameof(baseRate), baseRate, "The base learning rate must be positive.");
+        if (!(baseRate >= 0))
+            throw new ArgumentOutOfRangeException(nameof(baseRate), baseRate, "The base learning rate must be 0 or more.");
         BaseRate = baseRate;
         TotalSteps = totalSteps;
         Power = power;

@@ -38,6 +38,7 @@ public static class Trainer
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(log);
         config.Validate();
+        var network = TrainingNetwork.Resolve(config);
         torch.set_num_threads(config.Threads);
         torch.manual_seed(config.Seed);
         string output = Path.GetFullPath(config.OutputDirectory);
@@ -46,11 +47,15 @@ public static class Trainer
 
         var data = TrainingData.Load(config, log);
         var device = ResolveDevice(config.Device);
-        var netConfig = ToNetConfig(config);
-        using var net = BuildNetwork(config, netConfig, resumeFrom: last, log);
+        var netConfig = network.Config;
+        using var net = BuildNetwork(config, network, resumeFrom: last, log);
         net.to(device);
-        var frozen = FreezeParameters(net, config.Freeze);
-        using var labelTable = CreateLabelTable(config, output, data.AllLabels, device);
+        string train = TrainableParts.Resolve(config.Train, network.InitialModel is not null, netConfig.Backbone);
+        IReadOnlyList<string> frozenPrefixes = [.. config.Freeze ?? [], .. TrainableParts.FrozenPrefixes(net, train, config.TrainBlocks)];
+        var frozen = FreezeParameters(net, frozenPrefixes);
+        if (config.FreezeBatchNormStatistics)
+            frozen = [.. frozen, .. net.modules().Where(m => m is TorchSharp.Modules.BatchNorm2d)];
+        using var labelTable = CreateLabelTable(config, network, output, data.AllLabels, device);
         var decoderParameters = Trainable(net.DecoderParameters()).ToList();
         if (labelTable.Learned is not null)
             decoderParameters.Add(labelTable.Learned);
@@ -63,7 +68,9 @@ public static class Trainer
         var schedule = new PolynomialLearningRate(config.LearningRate, stepsPerEpoch * config.Epochs, config.PolyPower, config.WarmupSteps);
         log($"training {config.Name}: {config.Epochs} epochs × {batchesPerEpoch} batches of {config.BatchSize} crops {config.Augmentation.CropHeight}×{config.Augmentation.CropWidth}, " +
             $"{config.Optimizer} lr {config.LearningRate:G3} (decoder ×{config.DecoderLearningRateMultiplier}), {stepsPerEpoch * config.Epochs} steps, {config.Threads} threads" +
-            (frozen.Count > 0 ? $"; frozen: {string.Join(", ", config.Freeze!)} ({frozen.Count} modules)" : ""));
+            $"; train: {train}{(train == TrainableParts.LastBlocks ? $" {config.TrainBlocks}" : "")}" +
+            (frozenPrefixes.Count > 0 ? $"; frozen: {string.Join(", ", frozenPrefixes)}" : "") +
+            (config.FreezeBatchNormStatistics ? "; BatchNorm statistics kept" : ""));
 
         var sessionClock = Stopwatch.StartNew();
         double secondsBefore = state.Seconds;
@@ -83,7 +90,7 @@ public static class Trainer
         state.Seconds = secondsBefore + sessionClock.Elapsed.TotalSeconds;
         WriteHistory(output, state, config, log);
         string bestDirectory = store.Find("best") ?? store.Find("last")!;
-        return FinalEvaluation(config, output, bestDirectory, net, labelTable, state, data.Excluded, log);
+        return FinalEvaluation(config, network, output, bestDirectory, net, labelTable, state, data.Excluded, log);
     }
 
     /// <summary>The run's checkpoint store; refuses to resume without a checkpoint or to start over an existing run.</summary>
@@ -100,17 +107,21 @@ public static class Trainer
     }
 
     /// <summary>The network: ImageNet backbone and random decoder, or a package's weights when fine-tuning (a resumed run loads its checkpoint later).</summary>
-    private static LSegNet BuildNetwork(TrainingConfig config, LSegNetConfig netConfig, string? resumeFrom, Action<string> log)
+    private static LSegNet BuildNetwork(TrainingConfig config, TrainingNetwork network, string? resumeFrom, Action<string> log)
     {
-        var initialWeights = config.InitialModel is { } initialModel ? ModelPackageWeights.Read(initialModel) : null;
-        if (initialWeights is not null)
-            RequirePackageFits(config.InitialModel!, initialWeights, netConfig, config.TextEncoder);
-        var net = LSegNet.Create(netConfig, config.PretrainedBackbone && initialWeights is null);
-        if (initialWeights is not null && resumeFrom is null)
+        var net = LSegNet.Create(network.Config, config.PretrainedBackbone && network.InitialModel is null);
+        if (network.InitialModel is null || resumeFrom is not null)
+            return net;
+        try
         {
-            initialWeights.LoadInto(net);
-            log($"fine-tuning: weights of model package '{config.InitialModel}'");
+            network.LoadInitialWeights(net);
         }
+        catch
+        {
+            net.Dispose();
+            throw;
+        }
+        log($"fine-tuning: weights of model package '{network.InitialModel}' ({network.Config.Backbone}, embedding {network.Config.EmbeddingSize}, {network.Text.Kind} text encoder)");
         return net;
     }
 
@@ -184,7 +195,10 @@ public static class Trainer
             if ((b + 1) % config.GradientAccumulation == 0 || b + 1 == plan.Count)
             {
                 SetLearningRates(optimizer, schedule.At(state.Steps), config.DecoderLearningRateMultiplier);
-                optimizer.step();
+                if (GradientsAreFinite(optimizer))
+                    optimizer.step();
+                else
+                    log($"warning: epoch {epoch + 1} batch {b + 1}: a gradient is not finite (inf or NaN); the optimizer step is skipped so that no weight becomes NaN");
                 optimizer.zero_grad();
                 state.Steps++;
             }
@@ -202,6 +216,13 @@ public static class Trainer
             }
         }
         return new EpochRecord { Epoch = epoch, TrainLoss = lossSum / Math.Max(1, lossCount), LearningRate = schedule.At(state.Steps), Seconds = epochClock.Elapsed.TotalSeconds };
+    }
+
+    /// <summary>One inf or NaN gradient would make every weight it reaches NaN, whatever the learning rate (0 × NaN is NaN).</summary>
+    private static bool GradientsAreFinite(TorchSharp.Modules.OptimizerHelper optimizer)
+    {
+        using var scope = NewDisposeScope();
+        return optimizer.parameters().All(p => p.grad is not { } grad || grad.isfinite().all().item<bool>());
     }
 
     private static void ValidateEpoch(TrainingConfig config, LSegNet net, LabelEmbeddingTable labelTable, TrainingData data, EpochRecord record, Action<string> log)
@@ -238,7 +259,7 @@ public static class Trainer
         return best;
     }
 
-    private static TrainingResult FinalEvaluation(TrainingConfig config, string output, string bestDirectory, LSegNet net,
+    private static TrainingResult FinalEvaluation(TrainingConfig config, TrainingNetwork network, string output, string bestDirectory, LSegNet net,
         LabelEmbeddingTable labelTable, TrainingState state, IReadOnlyList<string> excluded, Action<string> log)
     {
         var test = new List<SegmentationMetrics>();
@@ -267,7 +288,7 @@ public static class Trainer
             }
         }
         log($"training done: {state.EpochsCompleted} epochs, {state.Seconds / 60:F1} min; best checkpoint '{bestDirectory}'");
-        return new TrainingResult { OutputDirectory = output, BestCheckpoint = bestDirectory, State = state, Test = test, ZeroShot = zeroShot };
+        return new TrainingResult { OutputDirectory = output, BestCheckpoint = bestDirectory, State = state, Test = test, ZeroShot = zeroShot, Network = network };
     }
 
     private static readonly JsonSerializerOptions ReportJson = new()
@@ -280,19 +301,15 @@ public static class Trainer
     /// <summary>File of the frozen label embeddings inside a run folder: each label is encoded once per run.</summary>
     public const string LabelEmbeddingsFileName = "label-embeddings.json";
 
-    private static LabelEmbeddingTable CreateLabelTable(TrainingConfig config, string output, IReadOnlyList<string> labels, Device device)
+    private static LabelEmbeddingTable CreateLabelTable(TrainingConfig config, TrainingNetwork network, string output, IReadOnlyList<string> labels, Device device)
     {
-        if (config.TextEncoder == "fixed")
-            return LabelEmbeddingTable.Learnable(labels, config.EmbeddingSize, config.Seed, device);
+        if (network.IsFixedLabels)
+            return LabelEmbeddingTable.Learnable(labels, network.Config.EmbeddingSize, config.Seed, device);
         string cachePath = Path.Combine(output, LabelEmbeddingsFileName);
         var cache = File.Exists(cachePath)
             ? JsonSerializer.Deserialize<Dictionary<string, float[]>>(File.ReadAllText(cachePath)) ?? []
             : [];
-        var prompts = config.TextPrompts ?? [];
-        Func<ILabelTextEncoder> encoder = prompts.Count == 0
-            ? MiniLmTextEncoder.Create
-            : () => new PromptedTextEncoder(MiniLmTextEncoder.Create(), prompts);
-        var table = LabelEmbeddingTable.Frozen(encoder, config.EmbeddingSize, cache, labels, device);
+        var table = LabelEmbeddingTable.Frozen(network.Text.Create, network.Config.EmbeddingSize, cache, labels, device);
         File.WriteAllText(cachePath, JsonSerializer.Serialize(table.FrozenEmbeddings));
         return table;
     }
@@ -326,38 +343,6 @@ public static class Trainer
             .Select(dataset.Classes.IndexOf).ToHashSet();
         return dataset.LabelClassIndices.Where(c => !excluded.Contains(c)).ToList();
     }
-
-    /// <summary>The network the configuration builds must be the package's, field by field.</summary>
-    private static void RequirePackageFits(string packagePath, ModelPackageWeights weights, LSegNetConfig config, string textEncoder)
-    {
-        var package = weights.Config;
-        var manifest = weights.Manifest;
-        var differences = new List<string>();
-        void Compare(string field, object ours, object theirs)
-        {
-            if (!Equals(ours, theirs))
-                differences.Add($"{field} {ours} (configuration) vs {theirs} (package)");
-        }
-        Compare("backbone", config.Backbone, package.Backbone);
-        Compare("embeddingSize", config.EmbeddingSize, package.EmbeddingSize);
-        Compare("decoderFeatures", config.DecoderFeatures, package.DecoderFeatures);
-        Compare("spatialRegularization", config.SpatialBlock, package.SpatialBlock);
-        Compare("spatialRegularizationDepth", config.SpatialDepth, package.SpatialDepth);
-        if (textEncoder != "fixed")
-            Compare("textEncoder", textEncoder, manifest.TextEncoder.Kind);
-        if (differences.Count > 0)
-            throw new InvalidDataException($"initialModel '{packagePath}' does not fit the configuration: {string.Join("; ", differences)}.");
-    }
-
-    /// <summary>The network hyper-parameters a training configuration asks for.</summary>
-    public static LSegNetConfig ToNetConfig(TrainingConfig config) => new()
-    {
-        Backbone = config.Backbone,
-        EmbeddingSize = config.EmbeddingSize,
-        DecoderFeatures = config.DecoderFeatures,
-        SpatialBlock = Enum.Parse<SpatialBlock>(config.SpatialRegularization, ignoreCase: true),
-        SpatialDepth = config.SpatialRegularizationDepth,
-    };
 
     private static TorchSharp.Modules.OptimizerHelper CreateOptimizer(TrainingConfig config, IEnumerable<TorchSharp.Modules.Parameter> backbone, IEnumerable<TorchSharp.Modules.Parameter> decoder)
     {

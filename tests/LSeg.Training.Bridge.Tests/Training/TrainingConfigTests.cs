@@ -59,6 +59,34 @@ public class TrainingConfigTests
     }
 
     [Fact]
+    public void TheNetworkFieldsMayBeLeftOutAndThenFollowTheDefaultsOrTheInitialModel()
+    {
+        var config = TrainingConfig.Parse(Json(Path.GetTempPath()));
+
+        Assert.Null(config.Backbone);
+        Assert.Null(config.EmbeddingSize);
+        Assert.Null(config.TextEncoder);
+        var network = TrainingNetwork.Resolve(config);
+        Assert.Equal(("resnet18", 384, 128), (network.Config.Backbone, network.Config.EmbeddingSize, network.Config.DecoderFeatures));
+        Assert.Equal("minilm", network.Text.Kind);
+    }
+
+    [Theory]
+    [InlineData(""", "train": "head" """, "'train' is head; expected all, decoder or lastBlocks")]
+    [InlineData(""", "train": "lastBlocks" """, "'trainBlocks' is 0; expected 1 or more with train lastBlocks")]
+    [InlineData(""", "trainBlocks": 2 """, "'trainBlocks' is 2; expected 0 (it is read with train lastBlocks only)")]
+    [InlineData(""", "textEncoder": "clip" """, "'textEncoder' is clip; expected minilm or fixed without initialModel")]
+    [InlineData(""", "backbone": "vit-l16-384" """, "'backbone' is vit-l16-384; expected resnet18 (the only backbone with pretrained weights here)")]
+    [InlineData(""", "backbone": "vit-h14" """, "'backbone' is vit-h14; expected resnet101, resnet18, vit-b32-384, vit-l16-384")]
+    [InlineData(""", "learningRate": -0.1 """, "'learningRate' is -0.1; expected a rate ≥ 0")]
+    public void AFineTuningSettingThatCannotWorkIsRefusedByName(string extra, string expected)
+    {
+        var error = Assert.Throws<InvalidDataException>(() => TrainingConfig.Parse(Json(Path.GetTempPath(), extra)));
+
+        Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
     public void TheShippedDefaultModelConfigurationParses()
     {
         string path = Path.Combine(LSeg.Tests.Shared.SharedData.RepositoryRoot, "configs", "default-model.json");

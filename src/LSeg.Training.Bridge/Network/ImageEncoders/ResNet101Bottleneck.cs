@@ -9,7 +9,7 @@ namespace LSeg.Training.Bridge.Network.ImageEncoders;
 /// relu(bn3(conv3(relu(bn2(conv2(relu(bn1(conv1(x)))))))) + shortcut(x)), the shortcut being
 /// <c>downsample</c> = Sequential(conv 1×1 with stride, BatchNorm) when the shape changes.
 /// </summary>
-internal sealed class ResNet101Bottleneck : nn.Module<Tensor, Tensor>
+internal sealed class ResNet101Bottleneck : nn.Module<Tensor, Tensor>, IBackboneBlock
 {
 #pragma warning disable IDE1006 // Field names are torchvision's state-dict keys.
     private readonly Conv2d conv1;

@@ -8,7 +8,7 @@ namespace LSeg.Training.Bridge.Network.ImageEncoders;
 /// A ResNet basic block: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)), the shortcut a strided 1×1 conv and
 /// BatchNorm when the block changes resolution or width. Field names follow torchvision's state-dict keys.
 /// </summary>
-internal sealed class ResNet18BasicBlock : nn.Module<Tensor, Tensor>
+internal sealed class ResNet18BasicBlock : nn.Module<Tensor, Tensor>, IBackboneBlock
 {
 #pragma warning disable IDE1006 // state-dict key names
     private readonly Conv2d conv1;

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace LSeg.Training.Bridge.Network.ImageEncoders;
 
 /// <summary>One pre-norm transformer block of timm's ViT: x + attn(norm1(x)), then + mlp(norm2(x)).</summary>
-internal sealed class VitBlock : nn.Module<Tensor, Tensor>
+internal sealed class VitBlock : nn.Module<Tensor, Tensor>, IBackboneBlock
 {
 #pragma warning disable IDE1006
     private readonly LayerNorm norm1;

@@ -1,0 +1,42 @@
+using Microsoft.ML.OnnxRuntime;
+
+namespace LSeg.MLNet.Text;
+
+/// <summary>
+/// The text encoder a model package names (<c>textEncoder</c> in its manifest), with its prompt templates: used by
+/// <see cref="LanguageSegmentationModel"/>, and by training, which encodes the labels of a fine-tuning run with the
+/// initial package's own encoder.
+/// </summary>
+internal static class PackageTextEncoder
+{
+    /// <summary>Creates the encoder <paramref name="info"/> describes, reading its files from the package <paramref name="directory"/>.</summary>
+    /// <exception cref="InvalidDataException">The kind is unknown, a file is not named, or the prompts are invalid.</exception>
+    public static ILabelTextEncoder Create(string directory, Package.TextEncoderInfo info, int embeddingSize, bool truncateLongLabels, SessionOptions sessionOptions)
+    {
+        ArgumentNullException.ThrowIfNull(info);
+        ILabelTextEncoder encoder = info.Kind switch
+        {
+            "minilm" => MiniLmTextEncoder.Create(MiniLmTextEncoder.DefaultAssemblyPath, sessionOptions, truncateLongLabels),
+            "clip" => new ClipTextEncoder(
+                Path.Combine(directory, info.Graph ?? throw new InvalidDataException("The manifest's clip text encoder names no graph (textEncoder.graph).")),
+                ClipTokenizer.FromBpeFile(Path.Combine(directory, info.Tokenizer ?? throw new InvalidDataException("The manifest's clip text encoder names no tokenizer (textEncoder.tokenizer)."))),
+                info.ContextLength, truncateLongLabels, sessionOptions),
+            "table" => TableTextEncoder.FromFile(
+                Path.Combine(directory, info.Table ?? throw new InvalidDataException("The manifest's table text encoder names no table (textEncoder.table).")),
+                embeddingSize),
+            _ => throw new InvalidDataException($"Unknown text encoder kind '{info.Kind}' in the manifest; expected minilm, clip or table."),
+        };
+        var templates = info.PromptTemplates();
+        if (templates.Count == 0)
+            return encoder;
+        try
+        {
+            return new PromptedTextEncoder(encoder, templates);
+        }
+        catch (ArgumentException e)
+        {
+            encoder.Dispose();
+            throw new InvalidDataException($"The manifest's text encoder prompts are invalid: {e.Message}", e);
+        }
+    }
+}
