@@ -21,6 +21,7 @@ internal static class CliApp
         root.Subcommands.Add(ExportCommand.Create(console));
         root.Subcommands.Add(ImportCommand.Create(console));
         root.Subcommands.Add(InfoCommand.Create(console));
+        root.Subcommands.Add(UpgradeCommand.Create(console));
         root.Subcommands.Add(BenchCommand.Create(console));
         return root;
     }

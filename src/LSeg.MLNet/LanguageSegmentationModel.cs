@@ -22,6 +22,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
 {
     private const string PixelsInput = "pixels";
     private const string PixelEmbeddingsName = "pixel_embeddings";
+    private const string PixelFeaturesName = "pixel_features";
     private const string LabelEmbeddingsInput = "label_embeddings";
     private const string LabelMapOutput = "label_map";
     private const string ScoresOutput = "scores";
@@ -31,10 +32,12 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     private readonly ILabelTextEncoder _textEncoder;
     private readonly ConcurrentDictionary<string, float[]> _labelCache = new(StringComparer.Ordinal);
     private readonly LanguageSegmentationModelOptions _options;
+    private readonly PixelProjection? _projection;
+    private readonly Lazy<InferenceSession>? _projectionSession;
     private int _disposed;
 
     private LanguageSegmentationModel(string packagePath, ModelManifest manifest, ExecutionDevice device, LanguageSegmentationModelOptions options,
-        InferenceSession imageEncoder, InferenceSession head, ILabelTextEncoder textEncoder)
+        InferenceSession imageEncoder, InferenceSession head, ILabelTextEncoder textEncoder, PixelProjection? projection)
     {
         PackagePath = packagePath;
         Manifest = manifest;
@@ -43,6 +46,9 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         _imageEncoder = imageEncoder;
         _head = head;
         _textEncoder = textEncoder;
+        _projection = projection;
+        if (projection is not null)
+            _projectionSession = new(() => CreateSession(Path.Combine(PackagePath, Manifest.Graphs.PixelProjection!)));
     }
 
     /// <summary>Full path of the package directory the model was loaded from.</summary>
@@ -69,10 +75,12 @@ public sealed partial class LanguageSegmentationModel : IDisposable
 
     /// <summary>
     /// True when the head is only correlation + upsampling (no spatial regularisation block): the low-level API then
-    /// computes it in C# on a pre-normalised grid (<see cref="WordPixelCorrelation"/>, <see cref="LogitUpsampling"/>),
+    /// computes it in C# on a grid made once per encoded image (<see cref="WordPixelCorrelation"/>, <see cref="LogitUpsampling"/>),
     /// which makes a label change cost a few milliseconds; heads with spatial blocks run the head graph.
     /// </summary>
-    internal bool HeadIsCorrelationOnly => Manifest.SpatialRegularization.Block == "none";
+    internal bool HeadIsCorrelationOnly => IsCorrelationOnly(Manifest);
+
+    private static bool IsCorrelationOnly(ModelManifest manifest) => manifest.SpatialRegularization.Block == "none";
 
     /// <summary>Number of distinct labels encoded so far (the label-embedding cache).</summary>
     internal int CachedLabelCount => _labelCache.Count;
@@ -101,12 +109,13 @@ public sealed partial class LanguageSegmentationModel : IDisposable
                 throw new FileNotFoundException($"Model package '{directory}' is missing its graph '{graph}'.", Path.Combine(directory, graph));
         }
 
+        options.Validate();
         var device = ExecutionDevice.Select(options.GpuDeviceId, options.FallbackToCpu);
         InferenceSession? imageEncoder = null, head = null;
         ILabelTextEncoder? textEncoder = null;
         try
         {
-            using (var sessionOptions = device.CreateSessionOptions())
+            using (var sessionOptions = CreateSessionOptions(device, options))
             {
                 imageEncoder = new InferenceSession(Path.Combine(directory, manifest.Graphs.ImageEncoder), sessionOptions);
                 head = new InferenceSession(Path.Combine(directory, manifest.Graphs.Head), sessionOptions);
@@ -116,7 +125,8 @@ public sealed partial class LanguageSegmentationModel : IDisposable
             RequireNames(head, [PixelEmbeddingsName, LabelEmbeddingsInput], [LabelMapOutput, ScoresOutput], manifest.Graphs.Head);
             if (textEncoder.EmbeddingSize != manifest.EmbeddingSize)
                 throw new InvalidDataException($"The {manifest.TextEncoder.Kind} text encoder gives {textEncoder.EmbeddingSize}-d embeddings; the manifest's embeddingSize is {manifest.EmbeddingSize}.");
-            return new LanguageSegmentationModel(directory, manifest, device, options, imageEncoder, head, textEncoder);
+            var projection = ReadPixelProjection(directory, manifest, imageEncoder);
+            return new LanguageSegmentationModel(directory, manifest, device, options, imageEncoder, head, textEncoder, projection);
         }
         catch
         {
@@ -128,14 +138,15 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     }
 
     /// <summary>
-    /// Loads the default model embedded in LSeg.MLNet (available after a plain build, nothing downloaded): it is
-    /// extracted once per version to a cache directory under the temporary folder, checked by sha256, and loaded.
+    /// Loads the default model, which the LSeg.MLNet.DefaultModel package (or project) carries: an application references
+    /// it to use this method (nothing is downloaded). The package is extracted once per version to a cache directory
+    /// under the temporary folder, checked by sha256, and loaded.
     /// </summary>
-    /// <exception cref="InvalidOperationException">This build of LSeg.MLNet has no embedded default model.</exception>
+    /// <exception cref="InvalidOperationException">The application does not reference LSeg.MLNet.DefaultModel, or it was built without a default model.</exception>
     public static LanguageSegmentationModel LoadDefault(LanguageSegmentationModelOptions? options = null) =>
         Load(DefaultModelPackage.Extract(), options);
 
-    /// <summary>True when this build of LSeg.MLNet embeds a default model (see <see cref="LoadDefault"/>).</summary>
+    /// <summary>True when the application carries the default model (it references LSeg.MLNet.DefaultModel; see <see cref="LoadDefault"/>).</summary>
     public static bool HasDefaultModel => DefaultModelPackage.IsEmbedded;
 
     private static ILabelTextEncoder CreateTextEncoder(string directory, ModelManifest manifest, LanguageSegmentationModelOptions options, SessionOptions sessionOptions)
@@ -143,7 +154,10 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         var info = manifest.TextEncoder;
         ILabelTextEncoder encoder = info.Kind switch
         {
-            "minilm" => MiniLmTextEncoder.Create(MiniLmTextEncoder.DefaultAssemblyPath, sessionOptions, options.TruncateLongLabels),
+            "minilm" when info.Graph is null => MiniLmTextEncoder.Create(MiniLmTextEncoder.DefaultAssemblyPath, sessionOptions, options.TruncateLongLabels),
+            "minilm" => MiniLmTextEncoder.Create(Path.Combine(directory, info.Graph),
+                Path.Combine(directory, info.Tokenizer ?? throw new InvalidDataException("The manifest's minilm text encoder names a graph but no vocabulary (textEncoder.tokenizer).")),
+                sessionOptions, options.TruncateLongLabels),
             "clip" => new ClipTextEncoder(
                 Path.Combine(directory, info.Graph ?? throw new InvalidDataException("The manifest's clip text encoder names no graph (textEncoder.graph).")),
                 ClipTokenizer.FromBpeFile(Path.Combine(directory, info.Tokenizer ?? throw new InvalidDataException("The manifest's clip text encoder names no tokenizer (textEncoder.tokenizer)."))),
@@ -238,30 +252,13 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     public EncodedImage EncodeImage(MLImage image, int? inputSize = null) => Encode(image, inputSize, forLabelChanges: true);
 
     /// <summary>
-    /// Runs the image encoder. <paramref name="forLabelChanges"/> keeps the normalised grid the C# head reads (worth its
-    /// transpose only when the image is segmented more than once); otherwise the planar output goes to the head graph.
+    /// Runs the image encoder on one image. <paramref name="forLabelChanges"/> keeps the grid the C# head reads (worth
+    /// its transpose only when the image is segmented more than once); otherwise the planar output goes to the head graph.
     /// </summary>
     private EncodedImage Encode(MLImage image, int? inputSize, bool forLabelChanges)
     {
-        ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(image);
-        ValidateImageSize(image.Width, image.Height, nameof(image));
-        int size = inputSize ?? Manifest.DefaultInputSize;
-        if (size < Manifest.InputSizeMultiple || size > LanguageSegmentationModelOptions.Defaults.MaxInputSize)
-            throw new ArgumentOutOfRangeException(nameof(inputSize), size,
-                $"The model input size must be between {Manifest.InputSizeMultiple} and {LanguageSegmentationModelOptions.Defaults.MaxInputSize} pixels.");
-
-        var (width, height) = ModelInputSize.For(image.Width, image.Height, size, Manifest.InputSizeMultiple);
-        float[] pixels = ImagePixels.ToPlanarRgb(image, width, height);
-        using var input = OrtValue.CreateTensorValueFromMemory(pixels, [1, 3, height, width]);
-        using var runOptions = new RunOptions();
-        using var outputs = _imageEncoder.Run(runOptions, [PixelsInput], [input], [PixelEmbeddingsName]);
-        var shape = outputs[0].GetTensorTypeAndShape().Shape;
-        int channels = (int)shape[1], gridHeight = (int)shape[2], gridWidth = (int)shape[3];
-        var embeddings = outputs[0].GetTensorDataAsSpan<float>();
-        return HeadIsCorrelationOnly && forLabelChanges
-            ? new EncodedImage(this, image.Width, image.Height, width, height, PixelEmbeddingGrid.FromPlanar(embeddings, channels, gridHeight, gridWidth), null, gridWidth, gridHeight, channels)
-            : new EncodedImage(this, image.Width, image.Height, width, height, null, embeddings.ToArray(), gridWidth, gridHeight, channels);
+        return EncodeAll([image], inputSize, forLabelChanges, nameof(image))[0];
     }
 
     internal void ValidateImageSize(int width, int height, string parameterName)
@@ -307,11 +304,11 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         return new SegmentationResult(width, height, labels.Labels, mask, fullScores, counts, includeEmbeddings ? image : null);
     }
 
-    /// <summary>The head without spatial blocks, in C#: correlation on the normalised grid, then upsampling and argmax at 2h × 2w.</summary>
-    private (int[] LabelMap, float[] Scores, int Width, int Height) RunCorrelationHead(PixelEmbeddingGrid grid, LabelEmbeddings labels)
+    /// <summary>The head without spatial blocks, in C#: correlation on the grid, then upsampling and argmax at 2h × 2w.</summary>
+    private (int[] LabelMap, float[] Scores, int Width, int Height) RunCorrelationHead(PixelGrid grid, LabelEmbeddings labels)
     {
-        var scaledLabels = WordPixelCorrelation.ScaledUnitLabels(labels.Buffer, labels.Count, labels.EmbeddingSize, (float)Manifest.Temperature);
-        var logits = WordPixelCorrelation.Logits(grid, scaledLabels, labels.Count);
+        var preparedLabels = WordPixelCorrelation.PrepareLabels(labels.Buffer, labels.Count, labels.EmbeddingSize, (float)Manifest.Temperature, _projection);
+        var logits = WordPixelCorrelation.Logits(grid, preparedLabels);
         var (labelMap, scores) = LogitUpsampling.ArgMaxAtTwiceTheSize(logits, grid.Height, grid.Width, labels.Count);
         return (labelMap, scores, 2 * grid.Width, 2 * grid.Height);
     }
@@ -352,5 +349,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         _imageEncoder.Dispose();
         _head.Dispose();
         _textEncoder.Dispose();
+        if (_projectionSession is { IsValueCreated: true })
+            _projectionSession.Value.Dispose();
     }
 }

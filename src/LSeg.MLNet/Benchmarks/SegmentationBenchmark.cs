@@ -63,10 +63,10 @@ internal static class SegmentationBenchmark
             int flip = 0;
             double change = Median(options, () => model.Segment(encoded, model.EncodeLabels(flip++ % 2 == 0 ? labelsA : labelsB)));
             progress.WriteLine($"full segmentation {full:F1} ms, label change on an encoded image {change:F2} ms: {full / change:F0}× faster");
-            // A label change must read the whole embedding grid once; timing a plain read of it gives the memory-bandwidth floor.
-            double gridMB = encoded.EmbeddingSize * (double)encoded.EmbeddingWidth * encoded.EmbeddingHeight * sizeof(float) / 1048576;
-            double gridRead = encoded.Grid is { } grid ? Median(options, () => SumOf(grid.UnitVectors)) : double.NaN;
-            progress.WriteLine($"the label change reads the {gridMB:F1} MB embedding grid; reading it alone takes {gridRead:F2} ms (memory-bandwidth floor: at most {full / gridRead:F0}× for this image size)");
+            // A label change must read the whole grid once; timing a plain read of it gives the memory-bandwidth floor.
+            double gridMB = encoded.Grid is { } grid ? grid.Vectors.Length * (double)sizeof(float) / 1048576 : double.NaN;
+            double gridRead = encoded.Grid is { } g ? Median(options, () => SumOf(g.Vectors)) : double.NaN;
+            progress.WriteLine($"the label change reads the {gridMB:F1} MB grid; reading it alone takes {gridRead:F2} ms (memory-bandwidth floor: at most {full / gridRead:F0}× for this image size)");
 
             // (2) ML.NET Transform vs the low-level API over the same image files (decoding included on both sides).
             var context = new MLContext();

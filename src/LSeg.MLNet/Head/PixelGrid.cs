@@ -4,32 +4,34 @@ using System.Runtime.InteropServices;
 namespace LSeg.MLNet.Head;
 
 /// <summary>
-/// An encoded image's dense pixel embeddings in the form the word-pixel correlation reads fastest: one unit-length
-/// C-vector per grid pixel, pixel-major ([h·w, C]), plus each pixel's original L2 norm. Normalising once at encode
-/// time means a label change only computes dot products.
+/// What a label change reads of an encoded image, in the layout the word–pixel correlation reads fastest: one
+/// D-vector per grid pixel, pixel-major ([h·w, D]), and each pixel's inverse embedding norm 1 / max(‖e‖, eps).
+/// The vectors are the pixel embeddings themselves (D = C), or, when the package has a pixel projection, the decoder
+/// features before it (D = F, fewer values; the projection is folded into the labels instead).
 /// </summary>
-internal sealed class PixelEmbeddingGrid
+internal sealed class PixelGrid
 {
     /// <summary>The eps of the L2 normalisation, as torch's <c>F.normalize</c> (and the exported head graph).</summary>
     internal const float NormEps = 1e-12f;
 
     private const int PixelBlock = 64;
 
-    private PixelEmbeddingGrid(float[] unitVectors, float[] norms, int channels, int height, int width)
+    private PixelGrid(float[] vectors, float[] inverseNorms, int channels, int height, int width)
     {
-        UnitVectors = unitVectors;
-        Norms = norms;
+        Vectors = vectors;
+        InverseNorms = inverseNorms;
         Channels = channels;
         Height = height;
         Width = width;
     }
 
-    /// <summary>Row-major [Height·Width, Channels] unit vectors (x / max(‖x‖, eps)).</summary>
-    public float[] UnitVectors { get; }
+    /// <summary>Row-major [Height·Width, Channels]: the embeddings or the pre-projection features of each pixel.</summary>
+    public float[] Vectors { get; }
 
-    /// <summary>‖x‖ of every grid pixel, row-major [Height, Width].</summary>
-    public float[] Norms { get; }
+    /// <summary>1 / max(‖e‖, eps) of each pixel's embedding e, row-major [Height, Width].</summary>
+    public float[] InverseNorms { get; }
 
+    /// <summary>D, the length of each vector.</summary>
     public int Channels { get; }
 
     public int Height { get; }
@@ -38,29 +40,39 @@ internal sealed class PixelEmbeddingGrid
 
     public int PixelCount => Height * Width;
 
-    /// <summary>Normalises and transposes planar [C, h, w] embeddings (the image encoder's output).</summary>
-    public static PixelEmbeddingGrid FromPlanar(ReadOnlySpan<float> planar, int channels, int height, int width)
+    /// <summary>A grid of the embeddings themselves, from the image encoder's planar [C, h, w] output.</summary>
+    public static PixelGrid FromEmbeddings(ReadOnlySpan<float> planarEmbeddings, int channels, int height, int width) =>
+        new(PixelMajor(planarEmbeddings, channels, height, width), InverseNormsOf(planarEmbeddings, channels, height * width), channels, height, width);
+
+    /// <summary>
+    /// A grid of the features before the pixel projection (planar [F, h, w]), with the norms of the embeddings the
+    /// projection makes of them (planar [C, h, w], the image encoder's other output).
+    /// </summary>
+    public static PixelGrid FromFeatures(ReadOnlySpan<float> planarFeatures, int featureSize, ReadOnlySpan<float> planarEmbeddings, int embeddingSize, int height, int width) =>
+        new(PixelMajor(planarFeatures, featureSize, height, width), InverseNormsOf(planarEmbeddings, embeddingSize, height * width), featureSize, height, width);
+
+    /// <summary>The vectors back in the planar [D, h, w] layout (exactly the values they were built from).</summary>
+    public float[] ToPlanar()
+    {
+        int pixels = PixelCount;
+        var planar = new float[(long)Channels * pixels];
+        for (int p = 0; p < pixels; p++)
+        {
+            var vector = Vectors.AsSpan(p * Channels, Channels);
+            for (int c = 0; c < Channels; c++)
+                planar[(long)c * pixels + p] = vector[c];
+        }
+        return planar;
+    }
+
+    private static float[] PixelMajor(ReadOnlySpan<float> planar, int channels, int height, int width)
     {
         int pixels = height * width;
         if (planar.Length != (long)channels * pixels)
-            throw new ArgumentException($"Expected {channels}×{height}×{width} embeddings, got {planar.Length} values.", nameof(planar));
-        var squares = new float[pixels];
-        for (int c = 0; c < channels; c++)
-        {
-            var row = planar.Slice(c * pixels, pixels);
-            AddSquares(row, squares);
-        }
-        var norms = new float[pixels];
-        var inverse = new float[pixels];
-        for (int p = 0; p < pixels; p++)
-        {
-            norms[p] = MathF.Sqrt(squares[p]);
-            inverse[p] = 1f / MathF.Max(norms[p], NormEps);
-        }
-
-        // Blocked transpose with scaling: each block of pixels reads a short contiguous run of every channel plane
-        // and writes whole pixel rows, so both sides stay in cache.
-        var unit = new float[(long)channels * pixels];
+            throw new ArgumentException($"Expected {channels}×{height}×{width} values, got {planar.Length}.", nameof(planar));
+        // Blocked transpose: each block of pixels reads a short contiguous run of every channel plane and writes whole
+        // pixel rows, so both sides stay in cache.
+        var vectors = new float[(long)channels * pixels];
         for (int p0 = 0; p0 < pixels; p0 += PixelBlock)
         {
             int p1 = Math.Min(pixels, p0 + PixelBlock);
@@ -68,25 +80,22 @@ internal sealed class PixelEmbeddingGrid
             {
                 var plane = planar.Slice(c * pixels, pixels);
                 for (int p = p0; p < p1; p++)
-                    unit[p * channels + c] = plane[p] * inverse[p];
+                    vectors[p * channels + c] = plane[p];
             }
         }
-        return new PixelEmbeddingGrid(unit, norms, channels, height, width);
+        return vectors;
     }
 
-    /// <summary>The embeddings back in the encoder's planar [C, h, w] layout (x = unit · ‖x‖, equal to the encoder output within float rounding).</summary>
-    public float[] ToPlanar()
+    private static float[] InverseNormsOf(ReadOnlySpan<float> planar, int channels, int pixels)
     {
-        int pixels = PixelCount;
-        var planar = new float[(long)Channels * pixels];
+        if (planar.Length != (long)channels * pixels)
+            throw new ArgumentException($"Expected {channels}×{pixels} embedding values, got {planar.Length}.", nameof(planar));
+        var squares = new float[pixels];
+        for (int c = 0; c < channels; c++)
+            AddSquares(planar.Slice(c * pixels, pixels), squares);
         for (int p = 0; p < pixels; p++)
-        {
-            var unit = UnitVectors.AsSpan(p * Channels, Channels);
-            float norm = Norms[p];
-            for (int c = 0; c < Channels; c++)
-                planar[(long)c * pixels + p] = unit[c] * norm;
-        }
-        return planar;
+            squares[p] = 1f / MathF.Max(MathF.Sqrt(squares[p]), NormEps);
+        return squares;
     }
 
     private static void AddSquares(ReadOnlySpan<float> values, Span<float> squares)

@@ -35,6 +35,9 @@ internal sealed class ModelPackageWeights
     /// <summary>The package's manifest.</summary>
     public ModelManifest Manifest { get; }
 
+    /// <summary>True when the package stores its weights as float16 (the exporter's <c>StoreWeightsAsFloat16</c>).</summary>
+    public bool StoresFloat16 => _tensors.Values.Any(t => t.DType == ScalarType.Float16);
+
     /// <summary>The network settings of the package (backbone, embedding size, spatial block from the manifest; decoder width from the weights).</summary>
     public LSegNetConfig Config { get; }
 
