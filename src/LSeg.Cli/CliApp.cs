@@ -22,6 +22,7 @@ internal static class CliApp
         root.Subcommands.Add(ImportCommand.Create(console));
         root.Subcommands.Add(InfoCommand.Create(console));
         root.Subcommands.Add(UpgradeCommand.Create(console));
+        root.Subcommands.Add(QuantizeCommand.Create(console));
         root.Subcommands.Add(BenchCommand.Create(console));
         return root;
     }

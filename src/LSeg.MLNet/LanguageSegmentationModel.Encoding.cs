@@ -26,16 +26,26 @@ public sealed partial class LanguageSegmentationModel
     /// </summary>
     /// <returns>One result per image, in the order of <paramref name="images"/>.</returns>
     /// <exception cref="ArgumentException">See <see cref="EncodeLabels"/> and <see cref="EncodeImages"/>.</exception>
-    public IReadOnlyList<SegmentationResult> Segment(IReadOnlyList<MLImage> images, IReadOnlyList<string> labels)
+    public IReadOnlyList<SegmentationResult> Segment(IReadOnlyList<MLImage> images, IReadOnlyList<string> labels) => Segment(images, labels, inputSize: null);
+
+    /// <summary>Batched one-shot segmentation at a chosen model input size.</summary>
+    internal IReadOnlyList<SegmentationResult> Segment(IReadOnlyList<MLImage> images, IReadOnlyList<string> labels, int? inputSize)
     {
         var encodedLabels = EncodeLabels(labels);
         var results = new SegmentationResult[CheckImages(images, nameof(images))];
-        // Batch by batch, so that only one batch of encoder outputs is held at a time.
-        foreach (var batch in Batches(images, inputSize: null))
+        // Batch by batch, so that only one batch of encoder outputs is held at a time; the encoder's output goes to
+        // the head graph as it is (no copy into managed memory, no grid).
+        foreach (var batch in Batches(images, inputSize))
         {
-            var encoded = RunEncoder(images, batch, forLabelChanges: false);
+            using var pixels = EncoderInput(images, batch);
+            using var runOptions = new RunOptions();
+            using var outputs = _imageEncoder.Run(runOptions, [PixelsInput], [pixels], [PixelEmbeddingsName]);
+            var (maps, mapWidth, mapHeight) = RunHead(outputs[0], encodedLabels.Buffer, encodedLabels.Count);
             for (int i = 0; i < batch.Indices.Length; i++)
-                results[batch.Indices[i]] = Segment(encoded[i], encodedLabels);
+            {
+                var image = images[batch.Indices[i]];
+                results[batch.Indices[i]] = ToResult(maps[i].LabelMap, maps[i].Scores, mapWidth, mapHeight, image.Width, image.Height, encodedLabels, null);
+            }
         }
         return results;
     }
@@ -94,23 +104,10 @@ public sealed partial class LanguageSegmentationModel
     private EncodedImage[] RunEncoder(IReadOnlyList<MLImage> images, EncoderBatch batch, bool forLabelChanges)
     {
         int count = batch.Indices.Length, width = batch.Width, height = batch.Height;
-        int imageValues = 3 * width * height;
-        float[] pixels;
-        if (count == 1)
-        {
-            pixels = ImagePixels.ToPlanarRgb(images[batch.Indices[0]], width, height);
-        }
-        else
-        {
-            pixels = new float[count * imageValues];
-            for (int i = 0; i < count; i++)
-                ImagePixels.ToPlanarRgb(images[batch.Indices[i]], width, height).CopyTo(pixels, i * imageValues);
-        }
-
         bool grid = HeadIsCorrelationOnly && forLabelChanges;
         bool features = grid && _projection is not null;
         string[] outputNames = features ? [PixelEmbeddingsName, PixelFeaturesName] : [PixelEmbeddingsName];
-        using var input = OrtValue.CreateTensorValueFromMemory(pixels, [count, 3, height, width]);
+        using var input = EncoderInput(images, batch);
         using var runOptions = new RunOptions();
         using var outputs = _imageEncoder.Run(runOptions, [PixelsInput], [input], outputNames);
         var shape = outputs[0].GetTensorTypeAndShape().Shape;
@@ -137,6 +134,25 @@ public sealed partial class LanguageSegmentationModel
             encoded[i] = new EncodedImage(this, image.Width, image.Height, width, height, pixelGrid, pixelGrid is null ? own.ToArray() : null, gridWidth, gridHeight, channels);
         }
         return encoded;
+    }
+
+    /// <summary>The image encoder's input for a batch: planar RGB 0–255 [B, 3, H, W].</summary>
+    private static OrtValue EncoderInput(IReadOnlyList<MLImage> images, EncoderBatch batch)
+    {
+        int count = batch.Indices.Length, width = batch.Width, height = batch.Height;
+        float[] pixels;
+        if (count == 1)
+        {
+            pixels = ImagePixels.ToPlanarRgb(images[batch.Indices[0]], width, height);
+        }
+        else
+        {
+            int imageValues = 3 * width * height;
+            pixels = new float[count * imageValues];
+            for (int i = 0; i < count; i++)
+                ImagePixels.ToPlanarRgb(images[batch.Indices[i]], width, height).CopyTo(pixels, i * imageValues);
+        }
+        return OrtValue.CreateTensorValueFromMemory(pixels, [count, 3, height, width]);
     }
 
     /// <summary>The planar [C, h, w] embeddings of an image encoded with a grid: the grid transposed back, or its features projected again.</summary>

@@ -294,14 +294,19 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         var (labelMap, scores, mapWidth, mapHeight) = image.Grid is { } grid
             ? RunCorrelationHead(grid, labels)
             : RunHead(image.Planar, image.EmbeddingSize, image.EmbeddingHeight, image.EmbeddingWidth, labels.Buffer, labels.Count);
-        int width = image.OriginalWidth, height = image.OriginalHeight;
+        return ToResult(labelMap, scores, mapWidth, mapHeight, image.OriginalWidth, image.OriginalHeight, labels, includeEmbeddings ? image : null);
+    }
+
+    /// <summary>The label map and scores at the model's output size, mapped back to the original image size, with per-label counts.</summary>
+    private static SegmentationResult ToResult(int[] labelMap, float[] scores, int mapWidth, int mapHeight, int width, int height, LabelEmbeddings labels, EncodedImage? embeddings)
+    {
         bool sameSize = width == mapWidth && height == mapHeight;
         int[] mask = sameSize ? labelMap : LabelMapResampler.Resample<int, int>(labelMap, mapWidth, 0, 0, mapWidth, mapHeight, width, height, static v => v);
         float[] fullScores = sameSize ? scores : LabelMapResampler.Resample<float, float>(scores, mapWidth, 0, 0, mapWidth, mapHeight, width, height, static v => v);
         var counts = new long[labels.Count];
         foreach (int label in mask)
             counts[label]++;
-        return new SegmentationResult(width, height, labels.Labels, mask, fullScores, counts, includeEmbeddings ? image : null);
+        return new SegmentationResult(width, height, labels.Labels, mask, fullScores, counts, embeddings);
     }
 
     /// <summary>The head without spatial blocks, in C#: correlation on the grid, then upsampling and argmax at 2h × 2w.</summary>
@@ -317,26 +322,41 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     internal (int[] LabelMap, float[] Scores, int Width, int Height) RunHead(float[] pixelEmbeddings, int channels, int height, int width, float[] labelEmbeddings, int labelCount)
     {
         using var pixels = OrtValue.CreateTensorValueFromMemory(pixelEmbeddings, [1, channels, height, width]);
+        var (maps, mapWidth, mapHeight) = RunHead(pixels, labelEmbeddings, labelCount);
+        return (maps[0].LabelMap, maps[0].Scores, mapWidth, mapHeight);
+    }
+
+    /// <summary>Runs the head graph on a batch of pixel embeddings [B, C, h, w]; returns each image's label map and scores at 2h × 2w.</summary>
+    private ((int[] LabelMap, float[] Scores)[] Maps, int Width, int Height) RunHead(OrtValue pixelEmbeddings, float[] labelEmbeddings, int labelCount)
+    {
         using var labels = OrtValue.CreateTensorValueFromMemory(labelEmbeddings, [labelCount, labelEmbeddings.Length / labelCount]);
         using var runOptions = new RunOptions();
-        using var outputs = _head.Run(runOptions, [PixelEmbeddingsName, LabelEmbeddingsInput], [pixels, labels], [LabelMapOutput, ScoresOutput]);
+        using var outputs = _head.Run(runOptions, [PixelEmbeddingsName, LabelEmbeddingsInput], [pixelEmbeddings, labels], [LabelMapOutput, ScoresOutput]);
         var shape = outputs[0].GetTensorTypeAndShape().Shape;
-        var labelMap = outputs[0].GetTensorDataAsSpan<long>();
-        var map = new int[labelMap.Length];
-        for (int i = 0; i < map.Length; i++)
-            map[i] = (int)labelMap[i];
-        return (map, outputs[1].GetTensorDataAsSpan<float>().ToArray(), (int)shape[2], (int)shape[1]);
+        int count = (int)shape[0], mapHeight = (int)shape[1], mapWidth = (int)shape[2], pixels = mapHeight * mapWidth;
+        var labelMaps = outputs[0].GetTensorDataAsSpan<long>();
+        var scores = outputs[1].GetTensorDataAsSpan<float>();
+        var maps = new (int[], float[])[count];
+        for (int b = 0; b < count; b++)
+        {
+            var map = new int[pixels];
+            var source = labelMaps.Slice(b * pixels, pixels);
+            for (int i = 0; i < pixels; i++)
+                map[i] = (int)source[i];
+            maps[b] = (map, scores.Slice(b * pixels, pixels).ToArray());
+        }
+        return (maps, mapWidth, mapHeight);
     }
 
     /// <summary>Encodes <paramref name="image"/> and segments it with <paramref name="labels"/> in one call.</summary>
     /// <exception cref="ArgumentException">See <see cref="EncodeLabels"/> and <see cref="EncodeImage"/>.</exception>
     public SegmentationResult Segment(MLImage image, IReadOnlyList<string> labels) => Segment(image, labels, inputSize: null);
 
-    /// <summary>One-shot segmentation at a chosen input size: the image is encoded for the head graph (no grid transpose).</summary>
+    /// <summary>One-shot segmentation at a chosen input size: the image encoder's output goes straight to the head graph.</summary>
     internal SegmentationResult Segment(MLImage image, IReadOnlyList<string> labels, int? inputSize)
     {
-        var encodedLabels = EncodeLabels(labels);
-        return Segment(Encode(image, inputSize, forLabelChanges: false), encodedLabels);
+        ArgumentNullException.ThrowIfNull(image);
+        return Segment([image], labels, inputSize)[0];
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);

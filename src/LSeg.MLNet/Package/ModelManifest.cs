@@ -79,6 +79,27 @@ public sealed class ModelManifest
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
     };
 
+    /// <summary>A copy with other files and provenance (for a writer that changes a package's files, such as the quantizer).</summary>
+    internal ModelManifest WithFiles(Dictionary<string, PackageFile> files, Dictionary<string, string> provenance) => new()
+    {
+        Format = Format,
+        FormatVersion = FormatVersion,
+        Name = Name,
+        Architecture = Architecture,
+        Backbone = Backbone,
+        EmbeddingSize = EmbeddingSize,
+        Temperature = Temperature,
+        InputSizeMultiple = InputSizeMultiple,
+        DefaultInputSize = DefaultInputSize,
+        EmbeddingStride = EmbeddingStride,
+        Pixels = Pixels,
+        SpatialRegularization = SpatialRegularization,
+        TextEncoder = TextEncoder,
+        Graphs = Graphs,
+        Files = files,
+        Provenance = provenance,
+    };
+
     /// <summary>Serialises the manifest as indented JSON.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 

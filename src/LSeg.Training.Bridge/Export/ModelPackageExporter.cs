@@ -27,26 +27,14 @@ public static class ModelPackageExporter
         ArgumentNullException.ThrowIfNull(net);
         ArgumentException.ThrowIfNullOrEmpty(directory);
         options ??= new ModelPackageExportOptions();
-        string target = Path.GetFullPath(directory.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar));
+        string target = PackageDirectoryWriter.TargetPath(directory);
         CheckOptions(options, target);
 
-        string parent = Path.GetDirectoryName(target)!;
-        Directory.CreateDirectory(parent);
-        string temporary = Path.Combine(parent, $".{Path.GetFileName(target)}.partial-{Guid.NewGuid():N}");
         bool wasTraining = net.training;
         net.eval();
         try
         {
-            Directory.CreateDirectory(temporary);
-            var manifest = WritePackage(net, temporary, options);
-            MoveIntoPlace(temporary, target, options.Overwrite);
-            return manifest;
-        }
-        catch
-        {
-            if (Directory.Exists(temporary))
-                Directory.Delete(temporary, recursive: true);
-            throw;
+            return PackageDirectoryWriter.Write(target, options.Overwrite, temporary => WritePackage(net, temporary, options));
         }
         finally
         {
@@ -82,12 +70,7 @@ public static class ModelPackageExporter
         if (CopiesMiniLm(options))
             textEncoder = MiniLmPackageFiles.Write(directory, textEncoder, options.StoreWeightsAsFloat16);
 
-        var files = new Dictionary<string, PackageFile>(StringComparer.Ordinal);
-        foreach (string path in Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
-        {
-            string name = Path.GetRelativePath(directory, path).Replace(Path.DirectorySeparatorChar, '/');
-            files[name] = new PackageFile { Bytes = new FileInfo(path).Length, Sha256 = ModelManifest.Sha256OfFile(path) };
-        }
+        var files = PackageDirectoryWriter.DescribeFiles(directory);
         CheckTextEncoderFiles(textEncoder, files);
 
         var config = net.Config;
@@ -113,32 +96,8 @@ public static class ModelPackageExporter
             Files = files,
             Provenance = new Dictionary<string, string>(options.Provenance),
         };
-        // Written last: a directory with a manifest is a complete package.
-        File.WriteAllText(Path.Combine(directory, ModelManifest.FileName), manifest.ToJson());
+        PackageDirectoryWriter.WriteManifest(directory, manifest);
         return manifest;
-    }
-
-    private static void MoveIntoPlace(string temporary, string target, bool overwrite)
-    {
-        if (!Directory.Exists(target) && !File.Exists(target))
-        {
-            Directory.Move(temporary, target);
-            return;
-        }
-        if (!overwrite)
-            throw new IOException($"'{target}' appeared while the package was being written; it was left as it is.");
-        string old = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.old-{Guid.NewGuid():N}");
-        Directory.Move(target, old);
-        try
-        {
-            Directory.Move(temporary, target);
-        }
-        catch
-        {
-            Directory.Move(old, target);
-            throw;
-        }
-        Directory.Delete(old, recursive: true);
     }
 
     private static void CheckOptions(ModelPackageExportOptions options, string target)
