@@ -303,10 +303,16 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         bool sameSize = width == mapWidth && height == mapHeight;
         int[] mask = sameSize ? labelMap : LabelMapResampler.Resample<int, int>(labelMap, mapWidth, 0, 0, mapWidth, mapHeight, width, height, static v => v);
         float[] fullScores = sameSize ? scores : LabelMapResampler.Resample<float, float>(scores, mapWidth, 0, 0, mapWidth, mapHeight, width, height, static v => v);
-        var counts = new long[labels.Count];
+        return new SegmentationResult(width, height, labels.Labels, mask, fullScores, CountLabels(mask, labels.Count), embeddings);
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static long[] CountLabels(int[] mask, int labelCount)
+    {
+        var counts = new long[labelCount];
         foreach (int label in mask)
             counts[label]++;
-        return new SegmentationResult(width, height, labels.Labels, mask, fullScores, counts, embeddings);
+        return counts;
     }
 
     /// <summary>The head without spatial blocks, in C#: correlation on the grid, then upsampling and argmax at 2h × 2w.</summary>

@@ -69,7 +69,7 @@ internal static class BenchCommand
         var threads = new Option<int>("--threads") { Description = "Threads for both runtimes (0: all cores).", DefaultValueFactory = _ => defaults.Threads, HelpName = "N" };
         var backbones = new Option<string[]>("--backbone") { Description = $"Backbone to measure; repeat for several (default: {string.Join(", ", ExportBenchmark.DefaultBackbones)}).", HelpName = "NAME", Arity = ArgumentArity.ZeroOrMore };
         var json = CommonOptions.Json("Print the results as JSON on stdout (the progress lines go to stderr).");
-        var command = new Command("export", "Time per image of the exported model (ONNX Runtime, CPU) and of the TorchSharp eager forward on the same random weights and input, batch 1.")
+        var command = new Command("export", "Time per image of the exported model (ONNX Runtime, CPU), of the TorchSharp eager forward, and of the int8 package of the export, on the same random weights and input, batch 1, timed alternately.")
         {
             size, labels, iterations, warmup, threads, backbones, json,
         };
@@ -87,6 +87,7 @@ internal static class BenchCommand
                     ["backbone"] = r.Backbone, ["size"] = r.Size, ["labels"] = r.Labels,
                     ["onnxRuntimeMs"] = Math.Round(r.OnnxRuntimeMilliseconds, 3), ["torchSharpMs"] = Math.Round(r.TorchSharpMilliseconds, 3),
                     ["ratio"] = Math.Round(r.Ratio, 3), ["maxLogitDifference"] = r.MaxLogitDifference,
+                    ["int8Method"] = r.Int8Method, ["int8Ms"] = Math.Round(r.Int8Milliseconds, 3), ["int8Speedup"] = Math.Round(r.Int8Speedup, 3),
                 }).ToArray());
                 console.Out.WriteLine(array.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             }

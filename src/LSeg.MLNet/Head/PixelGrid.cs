@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace LSeg.MLNet.Head;
@@ -65,6 +66,7 @@ internal sealed class PixelGrid
         return planar;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float[] PixelMajor(ReadOnlySpan<float> planar, int channels, int height, int width)
     {
         int pixels = height * width;
@@ -86,6 +88,7 @@ internal sealed class PixelGrid
         return vectors;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float[] InverseNormsOf(ReadOnlySpan<float> planar, int channels, int pixels)
     {
         if (planar.Length != (long)channels * pixels)

@@ -77,22 +77,30 @@ internal static class WordPixelCorrelation
             int p0 = task * PixelsPerTask;
             int p1 = Math.Min(pixels, p0 + PixelsPerTask);
             LogitsOfRange(grid.Vectors, grid.Channels, labels.Vectors, labelCount, logits, p0, p1);
-            // logit = (vector · label + offset) / ‖e‖, applied to the block while it is still in cache.
-            for (int p = p0; p < p1; p++)
-            {
-                float inverseNorm = grid.InverseNorms[p];
-                var row = logits.AsSpan(p * labelCount, labelCount);
-                for (int k = 0; k < row.Length; k++)
-                    row[k] = (row[k] + labels.Offsets[k]) * inverseNorm;
-            }
+            OffsetAndScale(logits, labelCount, labels.Offsets, grid.InverseNorms, p0, p1);
         });
         return logits;
     }
 
+    /// <summary>logit = (vector · label + offset) / ‖e‖, applied to a block of pixels while it is still in cache.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void OffsetAndScale(float[] logits, int labelCount, float[] offsets, float[] inverseNorms, int p0, int p1)
+    {
+        for (int p = p0; p < p1; p++)
+        {
+            float inverseNorm = inverseNorms[p];
+            var row = logits.AsSpan(p * labelCount, labelCount);
+            for (int k = 0; k < row.Length; k++)
+                row[k] = (row[k] + offsets[k]) * inverseNorm;
+        }
+    }
+
     /// <summary>
     /// Two pixels × four labels per inner loop: each pixel vector loaded is used four times and each label vector
-    /// twice, which keeps the loop on the multiply-add units rather than on memory.
+    /// twice, which keeps the loop on the multiply-add units rather than on memory. Compiled fully optimised at once:
+    /// a label change calls it a few dozen times, too few for tiered compilation to replace its slow first version.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void LogitsOfRange(float[] unitPixels, int channels, float[] labels, int labelCount, float[] logits, int p0, int p1)
     {
         int lanes = Vector<float>.Count;
