@@ -6,7 +6,7 @@
 # linux-x64 publish of scripts/gpu-check (a console that calls LSeg.MLNet's internal GpuCheck). Steps:
 #
 #   1. Here (with the SDK):   scripts/gpu-check.sh pack [model-package-dir]
-#      Publishes the console, adds the package (default: the model embedded in LSeg.MLNet, if the build has one),
+#      Publishes the console, adds the package (default: the model of LSeg.MLNet.DefaultModel, if the build has one),
 #      and writes artifacts/gpu-check/pNN/part (tar.gz split into <= 60 MiB pieces, one folder per piece).
 #   2. Carry each artifacts/gpu-check/pNN folder to the GPU machine (one or more calls; earlier pieces stay there
 #      while the machine is warm), then on the GPU machine:
@@ -25,9 +25,8 @@ publish() {
   rm -rf "$out/app" "$out/stage"
   LSEG_BUILD_SLOT="${LSEG_BUILD_SLOT:-gpu-check}" dotnet publish scripts/gpu-check/LSeg.GpuCheck.csproj -c Release -r linux-x64 \
     --self-contained true -o "$out/app" >&2
-  # The TensorRT provider is not used and the Windows natives (Microsoft.ML.OnnxRuntime.Gpu ships both) are not
-  # needed on linux-x64; leaving them out keeps the transfer smaller.
-  rm -f "$out/app"/libonnxruntime_providers_tensorrt.so "$out/app"/onnxruntime*.dll "$out/app"/DirectML.dll
+  # The TensorRT provider is not used; leaving it out keeps the transfer smaller.
+  rm -f "$out/app"/libonnxruntime_providers_tensorrt.so
   mkdir -p "$out/stage"
   mv "$out/app" "$out/stage/app"
   if [ -n "$package" ]; then

@@ -21,6 +21,8 @@ internal static class CliApp
         root.Subcommands.Add(ExportCommand.Create(console));
         root.Subcommands.Add(ImportCommand.Create(console));
         root.Subcommands.Add(InfoCommand.Create(console));
+        root.Subcommands.Add(UpgradeCommand.Create(console));
+        root.Subcommands.Add(QuantizeCommand.Create(console));
         root.Subcommands.Add(BenchCommand.Create(console));
         root.Subcommands.Add(ServeCommand.Create(console));
         root.Subcommands.Add(BatchCommand.Create(console));

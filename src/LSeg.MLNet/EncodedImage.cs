@@ -11,9 +11,9 @@ public sealed class EncodedImage
 {
     private float[]? _planar;
 
-    /// <summary>Keeps either the normalised grid (models whose head the C# correlation computes) or the encoder's planar output.</summary>
+    /// <summary>Keeps either the grid of the C# correlation (models whose head it computes) or the encoder's planar output.</summary>
     internal EncodedImage(LanguageSegmentationModel model, int originalWidth, int originalHeight, int inputWidth, int inputHeight,
-        PixelEmbeddingGrid? grid, float[]? planar, int embeddingWidth, int embeddingHeight, int embeddingSize)
+        PixelGrid? grid, float[]? planar, int embeddingWidth, int embeddingHeight, int embeddingSize)
     {
         if (grid is null == planar is null)
             throw new ArgumentException("Exactly one of the grid and the planar embeddings is kept.");
@@ -54,14 +54,14 @@ public sealed class EncodedImage
 
     /// <summary>
     /// Dense pixel embeddings, planar [C, EmbeddingHeight, EmbeddingWidth] (not normalised), as the image encoder gave
-    /// them (for models segmented by the C# correlation they are rebuilt on first use from the normalised grid,
-    /// equal to the encoder output within float rounding).
+    /// them (for models segmented by the C# correlation they are rebuilt on first use from its grid: transposed back,
+    /// or projected again from the pre-projection features, equal to the encoder output within float rounding).
     /// </summary>
     public ReadOnlyMemory<float> PixelEmbeddings => Planar;
 
-    /// <summary>The normalised pixel-major grid, or null when the model's head graph segments this image.</summary>
-    internal PixelEmbeddingGrid? Grid { get; }
+    /// <summary>The C# correlation's pixel-major grid, or null when the model's head graph segments this image.</summary>
+    internal PixelGrid? Grid { get; }
 
-    /// <summary>The planar embeddings, built once from the grid when needed.</summary>
-    internal float[] Planar => _planar ?? LazyInitializer.EnsureInitialized(ref _planar, () => Grid!.ToPlanar());
+    /// <summary>The planar embeddings, rebuilt once from the grid when needed.</summary>
+    internal float[] Planar => _planar ?? LazyInitializer.EnsureInitialized(ref _planar, () => Model.PlanarEmbeddings(this));
 }

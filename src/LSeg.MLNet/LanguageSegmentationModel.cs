@@ -21,6 +21,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
 {
     private const string PixelsInput = "pixels";
     private const string PixelEmbeddingsName = "pixel_embeddings";
+    private const string PixelFeaturesName = "pixel_features";
     private const string LabelEmbeddingsInput = "label_embeddings";
     private const string LabelMapOutput = "label_map";
     private const string ScoresOutput = "scores";
@@ -30,10 +31,12 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     private readonly ILabelTextEncoder _textEncoder;
     private readonly LabelEmbeddingCache _labelCache;
     private readonly LanguageSegmentationModelOptions _options;
+    private readonly PixelProjection? _projection;
+    private readonly Lazy<InferenceSession>? _projectionSession;
     private int _disposed;
 
     private LanguageSegmentationModel(string packagePath, ModelManifest manifest, ExecutionDevice device, LanguageSegmentationModelOptions options,
-        InferenceSession imageEncoder, InferenceSession head, ILabelTextEncoder textEncoder)
+        InferenceSession imageEncoder, InferenceSession head, ILabelTextEncoder textEncoder, PixelProjection? projection)
     {
         PackagePath = packagePath;
         Manifest = manifest;
@@ -43,6 +46,9 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         _head = head;
         _textEncoder = textEncoder;
         _labelCache = new LabelEmbeddingCache(options.LabelCacheCapacity);
+        _projection = projection;
+        if (projection is not null)
+            _projectionSession = new(() => CreateSession(Path.Combine(PackagePath, Manifest.Graphs.PixelProjection!)));
     }
 
     /// <summary>Full path of the package directory the model was loaded from.</summary>
@@ -69,10 +75,12 @@ public sealed partial class LanguageSegmentationModel : IDisposable
 
     /// <summary>
     /// True when the head is only correlation + upsampling (no spatial regularisation block): the low-level API then
-    /// computes it in C# on a pre-normalised grid (<see cref="WordPixelCorrelation"/>, <see cref="LogitUpsampling"/>),
+    /// computes it in C# on a grid made once per encoded image (<see cref="WordPixelCorrelation"/>, <see cref="LogitUpsampling"/>),
     /// which makes a label change cost a few milliseconds; heads with spatial blocks run the head graph.
     /// </summary>
-    internal bool HeadIsCorrelationOnly => Manifest.SpatialRegularization.Block == "none";
+    internal bool HeadIsCorrelationOnly => IsCorrelationOnly(Manifest);
+
+    private static bool IsCorrelationOnly(ModelManifest manifest) => manifest.SpatialRegularization.Block == "none";
 
     /// <summary>Number of distinct labels encoded so far (the label-embedding cache).</summary>
     internal int CachedLabelCount => _labelCache.Count;
@@ -101,12 +109,13 @@ public sealed partial class LanguageSegmentationModel : IDisposable
                 throw new FileNotFoundException($"Model package '{directory}' is missing its graph '{graph}'.", Path.Combine(directory, graph));
         }
 
+        options.Validate();
         var device = ExecutionDevice.Select(options.GpuDeviceId, options.FallbackToCpu);
         InferenceSession? imageEncoder = null, head = null;
         ILabelTextEncoder? textEncoder = null;
         try
         {
-            using (var sessionOptions = device.CreateSessionOptions())
+            using (var sessionOptions = CreateSessionOptions(device, options))
             {
                 imageEncoder = new InferenceSession(Path.Combine(directory, manifest.Graphs.ImageEncoder), sessionOptions);
                 head = new InferenceSession(Path.Combine(directory, manifest.Graphs.Head), sessionOptions);
@@ -116,7 +125,8 @@ public sealed partial class LanguageSegmentationModel : IDisposable
             RequireNames(head, [PixelEmbeddingsName, LabelEmbeddingsInput], [LabelMapOutput, ScoresOutput], manifest.Graphs.Head);
             if (textEncoder.EmbeddingSize != manifest.EmbeddingSize)
                 throw new InvalidDataException($"The {manifest.TextEncoder.Kind} text encoder gives {textEncoder.EmbeddingSize}-d embeddings; the manifest's embeddingSize is {manifest.EmbeddingSize}.");
-            return new LanguageSegmentationModel(directory, manifest, device, options, imageEncoder, head, textEncoder);
+            var projection = ReadPixelProjection(directory, manifest, imageEncoder);
+            return new LanguageSegmentationModel(directory, manifest, device, options, imageEncoder, head, textEncoder, projection);
         }
         catch
         {
@@ -128,14 +138,15 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     }
 
     /// <summary>
-    /// Loads the default model embedded in LSeg.MLNet (available after a plain build, nothing downloaded): it is
-    /// extracted once per version to a cache directory under the temporary folder, checked by sha256, and loaded.
+    /// Loads the default model, which the LSeg.MLNet.DefaultModel package (or project) carries: an application references
+    /// it to use this method (nothing is downloaded). The package is extracted once per version to a cache directory
+    /// under the temporary folder, checked by sha256, and loaded.
     /// </summary>
-    /// <exception cref="InvalidOperationException">This build of LSeg.MLNet has no embedded default model.</exception>
+    /// <exception cref="InvalidOperationException">The application does not reference LSeg.MLNet.DefaultModel, or it was built without a default model.</exception>
     public static LanguageSegmentationModel LoadDefault(LanguageSegmentationModelOptions? options = null) =>
         Load(DefaultModelPackage.Extract(), options);
 
-    /// <summary>True when this build of LSeg.MLNet embeds a default model (see <see cref="LoadDefault"/>).</summary>
+    /// <summary>True when the application carries the default model (it references LSeg.MLNet.DefaultModel; see <see cref="LoadDefault"/>).</summary>
     public static bool HasDefaultModel => DefaultModelPackage.IsEmbedded;
 
     private static void RequireNames(InferenceSession session, string[] inputs, string[] outputs, string graph)
@@ -246,31 +257,13 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     public EncodedImage EncodeImage(MLImage image, int? inputSize = null) => Encode(image, inputSize, forLabelChanges: true);
 
     /// <summary>
-    /// Runs the image encoder. <paramref name="forLabelChanges"/> keeps the normalised grid the C# head reads (worth its
-    /// transpose only when the image is segmented more than once); otherwise the planar output goes to the head graph.
+    /// Runs the image encoder on one image. <paramref name="forLabelChanges"/> keeps the grid the C# head reads (worth
+    /// its transpose only when the image is segmented more than once); otherwise the planar output goes to the head graph.
     /// </summary>
     private EncodedImage Encode(MLImage image, int? inputSize, bool forLabelChanges)
     {
-        ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(image);
-        SizeLimits.Check(image.Width, image.Height, nameof(image));
-        ImageDecoder.RequireCompleteSource(image);
-        int size = inputSize ?? Manifest.DefaultInputSize;
-        if (size < Manifest.InputSizeMultiple || size > LanguageSegmentationModelOptions.Defaults.MaxInputSize)
-            throw new ArgumentOutOfRangeException(nameof(inputSize), size,
-                $"The model input size must be between {Manifest.InputSizeMultiple} and {LanguageSegmentationModelOptions.Defaults.MaxInputSize} pixels.");
-
-        var (width, height) = ModelInputSize.For(image.Width, image.Height, size, Manifest.InputSizeMultiple);
-        float[] pixels = ImagePixels.ToPlanarRgb(image, width, height);
-        using var input = OrtValue.CreateTensorValueFromMemory(pixels, [1, 3, height, width]);
-        using var runOptions = new RunOptions();
-        using var outputs = _imageEncoder.Run(runOptions, [PixelsInput], [input], [PixelEmbeddingsName]);
-        var shape = outputs[0].GetTensorTypeAndShape().Shape;
-        int channels = (int)shape[1], gridHeight = (int)shape[2], gridWidth = (int)shape[3];
-        var embeddings = outputs[0].GetTensorDataAsSpan<float>();
-        return HeadIsCorrelationOnly && forLabelChanges
-            ? new EncodedImage(this, image.Width, image.Height, width, height, PixelEmbeddingGrid.FromPlanar(embeddings, channels, gridHeight, gridWidth), null, gridWidth, gridHeight, channels)
-            : new EncodedImage(this, image.Width, image.Height, width, height, null, embeddings.ToArray(), gridWidth, gridHeight, channels);
+        return EncodeAll([image], inputSize, forLabelChanges, nameof(image))[0];
     }
 
     /// <summary>The image sizes this model accepts, from its options.</summary>
@@ -297,15 +290,21 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         var (labelMap, scores, mapWidth, mapHeight) = image.Grid is { } grid
             ? RunCorrelationHead(grid, labels)
             : RunHead(image.Planar, image.EmbeddingSize, image.EmbeddingHeight, image.EmbeddingWidth, labels.Buffer, labels.Count);
-        var (mask, fullScores, counts) = LabelMapToOriginalSize.Map(labelMap, scores, mapWidth, mapHeight, image.OriginalWidth, image.OriginalHeight, labels.Count);
-        return new SegmentationResult(image.OriginalWidth, image.OriginalHeight, labels.Labels, mask, fullScores, counts, includeEmbeddings ? image : null);
+        return ToResult(labelMap, scores, mapWidth, mapHeight, image.OriginalWidth, image.OriginalHeight, labels, includeEmbeddings ? image : null);
     }
 
-    /// <summary>The head without spatial blocks, in C#: correlation on the normalised grid, then upsampling and argmax at 2h × 2w.</summary>
-    private (int[] LabelMap, float[] Scores, int Width, int Height) RunCorrelationHead(PixelEmbeddingGrid grid, LabelEmbeddings labels)
+    /// <summary>The label map and scores at the model's output size, mapped back to the original image size, with per-label counts.</summary>
+    private static SegmentationResult ToResult(int[] labelMap, float[] scores, int mapWidth, int mapHeight, int width, int height, LabelEmbeddings labels, EncodedImage? embeddings)
     {
-        var scaledLabels = WordPixelCorrelation.ScaledUnitLabels(labels.Buffer, labels.Count, labels.EmbeddingSize, (float)Manifest.Temperature);
-        var logits = WordPixelCorrelation.Logits(grid, scaledLabels, labels.Count);
+        var (mask, fullScores, counts) = LabelMapToOriginalSize.Map(labelMap, scores, mapWidth, mapHeight, width, height, labels.Count);
+        return new SegmentationResult(width, height, labels.Labels, mask, fullScores, counts, embeddings);
+    }
+
+    /// <summary>The head without spatial blocks, in C#: correlation on the grid, then upsampling and argmax at 2h × 2w.</summary>
+    private (int[] LabelMap, float[] Scores, int Width, int Height) RunCorrelationHead(PixelGrid grid, LabelEmbeddings labels)
+    {
+        var preparedLabels = WordPixelCorrelation.PrepareLabels(labels.Buffer, labels.Count, labels.EmbeddingSize, (float)Manifest.Temperature, _projection);
+        var logits = WordPixelCorrelation.Logits(grid, preparedLabels);
         var (labelMap, scores) = LogitUpsampling.ArgMaxAtTwiceTheSize(logits, grid.Height, grid.Width, labels.Count);
         return (labelMap, scores, 2 * grid.Width, 2 * grid.Height);
     }
@@ -314,26 +313,41 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     internal (int[] LabelMap, float[] Scores, int Width, int Height) RunHead(float[] pixelEmbeddings, int channels, int height, int width, float[] labelEmbeddings, int labelCount)
     {
         using var pixels = OrtValue.CreateTensorValueFromMemory(pixelEmbeddings, [1, channels, height, width]);
+        var (maps, mapWidth, mapHeight) = RunHead(pixels, labelEmbeddings, labelCount);
+        return (maps[0].LabelMap, maps[0].Scores, mapWidth, mapHeight);
+    }
+
+    /// <summary>Runs the head graph on a batch of pixel embeddings [B, C, h, w]; returns each image's label map and scores at 2h × 2w.</summary>
+    private ((int[] LabelMap, float[] Scores)[] Maps, int Width, int Height) RunHead(OrtValue pixelEmbeddings, float[] labelEmbeddings, int labelCount)
+    {
         using var labels = OrtValue.CreateTensorValueFromMemory(labelEmbeddings, [labelCount, labelEmbeddings.Length / labelCount]);
         using var runOptions = new RunOptions();
-        using var outputs = _head.Run(runOptions, [PixelEmbeddingsName, LabelEmbeddingsInput], [pixels, labels], [LabelMapOutput, ScoresOutput]);
+        using var outputs = _head.Run(runOptions, [PixelEmbeddingsName, LabelEmbeddingsInput], [pixelEmbeddings, labels], [LabelMapOutput, ScoresOutput]);
         var shape = outputs[0].GetTensorTypeAndShape().Shape;
-        var labelMap = outputs[0].GetTensorDataAsSpan<long>();
-        var map = new int[labelMap.Length];
-        for (int i = 0; i < map.Length; i++)
-            map[i] = (int)labelMap[i];
-        return (map, outputs[1].GetTensorDataAsSpan<float>().ToArray(), (int)shape[2], (int)shape[1]);
+        int count = (int)shape[0], mapHeight = (int)shape[1], mapWidth = (int)shape[2], pixels = mapHeight * mapWidth;
+        var labelMaps = outputs[0].GetTensorDataAsSpan<long>();
+        var scores = outputs[1].GetTensorDataAsSpan<float>();
+        var maps = new (int[], float[])[count];
+        for (int b = 0; b < count; b++)
+        {
+            var map = new int[pixels];
+            var source = labelMaps.Slice(b * pixels, pixels);
+            for (int i = 0; i < pixels; i++)
+                map[i] = (int)source[i];
+            maps[b] = (map, scores.Slice(b * pixels, pixels).ToArray());
+        }
+        return (maps, mapWidth, mapHeight);
     }
 
     /// <summary>Encodes <paramref name="image"/> and segments it with <paramref name="labels"/> in one call.</summary>
     /// <exception cref="ArgumentException">See <see cref="EncodeLabels"/> and <see cref="EncodeImage"/>.</exception>
     public SegmentationResult Segment(MLImage image, IReadOnlyList<string> labels) => Segment(image, labels, inputSize: null);
 
-    /// <summary>One-shot segmentation at a chosen input size: the image is encoded for the head graph (no grid transpose).</summary>
+    /// <summary>One-shot segmentation at a chosen input size: the image encoder's output goes straight to the head graph.</summary>
     internal SegmentationResult Segment(MLImage image, IReadOnlyList<string> labels, int? inputSize)
     {
-        var encodedLabels = EncodeLabels(labels);
-        return Segment(Encode(image, inputSize, forLabelChanges: false), encodedLabels);
+        ArgumentNullException.ThrowIfNull(image);
+        return Segment([image], labels, inputSize)[0];
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -346,5 +360,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         _imageEncoder.Dispose();
         _head.Dispose();
         _textEncoder.Dispose();
+        if (_projectionSession is { IsValueCreated: true })
+            _projectionSession.Value.Dispose();
     }
 }

@@ -1,6 +1,8 @@
+using Microsoft.ML.OnnxRuntime;
+
 namespace LSeg.MLNet;
 
-/// <summary>How a <see cref="LanguageSegmentationModel"/> is loaded and which inputs it accepts.</summary>
+/// <summary>How a <see cref="LanguageSegmentationModel"/> is loaded, which inputs it accepts, and how ONNX Runtime runs it.</summary>
 public sealed class LanguageSegmentationModelOptions
 {
     /// <summary>Default values of the options.</summary>
@@ -23,6 +25,23 @@ public sealed class LanguageSegmentationModelOptions
 
         /// <summary>Largest model input size (longer side, pixels) accepted by <see cref="LanguageSegmentationModel.EncodeImage"/>.</summary>
         public const int MaxInputSize = 2048;
+
+        /// <summary>
+        /// Images per run of the image encoder in <see cref="LanguageSegmentationModel.EncodeImages"/>: 1. On the CPU a
+        /// batch of 4 or 8 images of 480×480 was no faster per image than single images (docs/performance.md) and
+        /// holds that many images' activations at once.
+        /// </summary>
+        public const int ImageBatchSize = 1;
+
+        /// <summary>ONNX Runtime's graph optimisations: all of them (operator fusion and layout changes included).</summary>
+        public const GraphOptimizationLevel GraphOptimization = GraphOptimizationLevel.ORT_ENABLE_ALL;
+
+        /// <summary>
+        /// ONNX Runtime's CPU memory arena: on. Without it every run asks the system for its buffers again, which cost
+        /// 3.5 times the time of a full segmentation in <c>lseg bench runtime</c> for about a fifth less peak memory
+        /// (docs/performance.md). The weights are kept outside the arena either way.
+        /// </summary>
+        public const bool EnableMemoryArena = true;
     }
 
     /// <summary>CUDA device to run on; null (the default) runs on the CPU.</summary>
@@ -45,4 +64,43 @@ public sealed class LanguageSegmentationModelOptions
 
     /// <summary>Images with a side shorter than this are rejected with an <see cref="ArgumentException"/> (default 8).</summary>
     public int MinImageSide { get; set; } = Defaults.MinImageSide;
+
+    /// <summary>Images per run of the image encoder when several are encoded at once (see <see cref="Defaults.ImageBatchSize"/>); at least 1.</summary>
+    public int ImageBatchSize { get; set; } = Defaults.ImageBatchSize;
+
+    /// <summary>Threads ONNX Runtime uses inside one operator; null (the default) lets it use one per physical core.</summary>
+    public int? IntraOpThreads { get; set; }
+
+    /// <summary>ONNX Runtime's graph optimisation level (default <see cref="GraphOptimizationLevel.ORT_ENABLE_ALL"/>).</summary>
+    public GraphOptimizationLevel GraphOptimization { get; set; } = Defaults.GraphOptimization;
+
+    /// <summary>Use ONNX Runtime's CPU memory arena for activations (see <see cref="Defaults.EnableMemoryArena"/>; default true).</summary>
+    public bool EnableMemoryArena { get; set; } = Defaults.EnableMemoryArena;
+
+    /// <summary>Checks the values; called when a model is loaded.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">A value is out of range; the message names the option.</exception>
+    internal void Validate()
+    {
+        if (ImageBatchSize < 1)
+            throw new ArgumentOutOfRangeException(nameof(ImageBatchSize), ImageBatchSize, $"{nameof(ImageBatchSize)} must be at least 1.");
+        if (IntraOpThreads is < 1)
+            throw new ArgumentOutOfRangeException(nameof(IntraOpThreads), IntraOpThreads, $"{nameof(IntraOpThreads)} must be at least 1, or null for ONNX Runtime's default.");
+        if (!Enum.IsDefined(GraphOptimization))
+            throw new ArgumentOutOfRangeException(nameof(GraphOptimization), GraphOptimization, $"{nameof(GraphOptimization)} is not a GraphOptimizationLevel value.");
+        if (MinImageSide < 1)
+            throw new ArgumentOutOfRangeException(nameof(MinImageSide), MinImageSide, $"{nameof(MinImageSide)} must be at least 1.");
+        if (MaxImagePixels < (long)MinImageSide * MinImageSide)
+            throw new ArgumentOutOfRangeException(nameof(MaxImagePixels), MaxImagePixels, $"{nameof(MaxImagePixels)} must allow an image of {MinImageSide}×{MinImageSide} ({nameof(MinImageSide)}).");
+    }
+
+    /// <summary>Applies the runtime settings (threads, graph optimisation, arena) to ONNX Runtime session options.</summary>
+    internal void ApplyTo(SessionOptions sessionOptions)
+    {
+        sessionOptions.GraphOptimizationLevel = GraphOptimization;
+        sessionOptions.EnableCpuMemArena = EnableMemoryArena;
+        // Weights allocated exactly, not in arena chunks that grow by doubling: the arena is for activations.
+        sessionOptions.AddSessionConfigEntry("session.use_device_allocator_for_initializers", "1");
+        if (IntraOpThreads is int threads)
+            sessionOptions.IntraOpNumThreads = threads;
+    }
 }

@@ -20,6 +20,8 @@ public class BenchCommandTests
         Assert.True(row.GetProperty("onnxRuntimeMs").GetDouble() > 0);
         Assert.True(row.GetProperty("torchSharpMs").GetDouble() > 0);
         Assert.InRange(row.GetProperty("maxLogitDifference").GetDouble(), 0, 1e-2);
+        Assert.Equal("static", row.GetProperty("int8Method").GetString());
+        Assert.True(row.GetProperty("int8Ms").GetDouble() > 0);
         Assert.Contains("resnet18", result.StdErr); // progress lines go to stderr with --json
     }
 
@@ -48,10 +50,18 @@ public class BenchCommandTests
         Assert.Equal(2, root.GetProperty("images").GetInt32());
         Assert.True(root.GetProperty("fullSegmentationMs").GetDouble() > 0);
         Assert.True(root.GetProperty("labelChangeMs").GetDouble() > 0);
-        // A 64-pixel input gives a 32 × 32 grid of 384-d float embeddings, all read by a label change.
-        Assert.Equal(384 * 32 * 32 * 4 / 1048576.0, root.GetProperty("embeddingGridMB").GetDouble(), 6);
+        // A 64-pixel input gives a 32 × 32 grid of float vectors, all read by a label change: the 384-d embeddings, or
+        // the narrower decoder features of a package with a pixel projection.
+        int channels = root.GetProperty("gridChannels").GetInt32();
+        var manifest = LSeg.MLNet.Package.ModelManifest.ReadVerified(LSeg.MLNet.Package.DefaultModelPackage.Extract());
+        Assert.Equal(manifest.Graphs.PixelProjection is null ? 384 : 128, channels);
+        Assert.Equal(channels * 32 * 32 * 4 / 1048576.0, root.GetProperty("gridMB").GetDouble(), 6);
         Assert.True(root.GetProperty("gridReadMs").GetDouble() > 0);
         Assert.True(root.GetProperty("mlNetTotalMs").GetDouble() > 0);
         Assert.True(root.GetProperty("lowLevelTotalMs").GetDouble() > 0);
+        Assert.All(new[] { "1", "4", "8" }, batch => Assert.True(root.GetProperty("imagesPerSecondByBatchSize").GetProperty(batch).GetDouble() > 0));
+        // Each peak is measured in a process that loaded the model and segmented one image: at least the model's weights.
+        Assert.True(root.GetProperty("oneSegmentationPeakMB").GetDouble() > 50);
+        Assert.True(root.GetProperty("largeImageSegmentationPeakMB").GetDouble() > root.GetProperty("oneSegmentationPeakMB").GetDouble());
     }
 }

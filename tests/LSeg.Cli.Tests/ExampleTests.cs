@@ -100,6 +100,26 @@ public class ExampleTests
     }
 
     [Fact]
+    public void The_Gpu_example_runs_on_the_CUDA_build_of_ONNX_Runtime_and_falls_back_to_the_CPU()
+    {
+        using var temp = new TempDirectory();
+        string package = ColourModelPackage.Write(temp.Path);
+        string image = Images.RedLeftBlueRight(temp.Combine("halves.png"), 96, 64);
+
+        var result = CliRunner.RunExample("Gpu", temp.Path, null, package, image, "red, blue");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        // The CPU build of ONNX Runtime lists no CUDA provider: the example loaded the CUDA build.
+        Assert.Contains("CUDAExecutionProvider", result.StdOut);
+        Assert.Contains("default model carried: False", result.StdOut);
+        // Without CUDA 13 + cuDNN 9 on the machine it falls back, quietly (nothing on stderr).
+        Assert.Matches("running on (GPU 0|the CPU: .+)", result.StdOut);
+        Assert.InRange(ShareIn(result.StdOut, "red"), 45, 55);
+        Assert.InRange(ShareIn(result.StdOut, "blue"), 45, 55);
+        Assert.Equal("", result.StdErr);
+    }
+
+    [Fact]
     public void TrainCustom_trains_with_the_tool_evaluates_and_uses_the_zip_in_a_pipeline()
     {
         using var temp = new TempDirectory();

@@ -12,9 +12,11 @@ internal static class BenchCommand
 {
     public static Command Create(CliConsole console)
     {
-        var command = new Command("bench", "Benchmarks: 'export' times the exported model under ONNX Runtime against the TorchSharp forward; 'segment' times a full segmentation against a label change, and ML.NET against the low-level API; 'serve' loads the HTTP service with concurrent clients; 'batch' measures images/s on Orleans silos; 'train' times a training step for decoder widths and frozen parts.");
+        var command = new Command("bench", "Benchmarks: 'export' times the exported model under ONNX Runtime against the TorchSharp forward (float32 and int8); 'segment' times a full segmentation against a label change, image-encoder batches, and ML.NET against the low-level API; 'runtime' compares ONNX Runtime settings; 'memory' is the peak memory of one segmentation; 'serve' loads the HTTP service with concurrent clients; 'batch' measures images/s on Orleans silos; 'train' times a training step for decoder widths and frozen parts.");
         command.Subcommands.Add(CreateExport(console));
         command.Subcommands.Add(CreateSegment(console));
+        command.Subcommands.Add(CreateRuntime(console));
+        command.Subcommands.Add(CreateMemory(console));
         command.Subcommands.Add(BenchServeCommand.Create(console));
         command.Subcommands.Add(BatchCommand.CreateBenchmark(console));
         command.Subcommands.Add(CreateTrain(console));
@@ -69,7 +71,7 @@ internal static class BenchCommand
         var threads = new Option<int>("--threads") { Description = "Threads for both runtimes (0: all cores).", DefaultValueFactory = _ => defaults.Threads, HelpName = "N" };
         var backbones = new Option<string[]>("--backbone") { Description = $"Backbone to measure; repeat for several (default: {string.Join(", ", ExportBenchmark.DefaultBackbones)}).", HelpName = "NAME", Arity = ArgumentArity.ZeroOrMore };
         var json = CommonOptions.Json("Print the results as JSON on stdout (the progress lines go to stderr).");
-        var command = new Command("export", "Time per image of the exported model (ONNX Runtime, CPU) and of the TorchSharp eager forward on the same random weights and input, batch 1.")
+        var command = new Command("export", "Time per image of the exported model (ONNX Runtime, CPU), of the TorchSharp eager forward, and of the int8 package of the export, on the same random weights and input, batch 1, timed alternately.")
         {
             size, labels, iterations, warmup, threads, backbones, json,
         };
@@ -87,6 +89,7 @@ internal static class BenchCommand
                     ["backbone"] = r.Backbone, ["size"] = r.Size, ["labels"] = r.Labels,
                     ["onnxRuntimeMs"] = Math.Round(r.OnnxRuntimeMilliseconds, 3), ["torchSharpMs"] = Math.Round(r.TorchSharpMilliseconds, 3),
                     ["ratio"] = Math.Round(r.Ratio, 3), ["maxLogitDifference"] = r.MaxLogitDifference,
+                    ["int8Method"] = r.Int8Method, ["int8Ms"] = Math.Round(r.Int8Milliseconds, 3), ["int8Speedup"] = Math.Round(r.Int8Speedup, 3),
                 }).ToArray());
                 console.Out.WriteLine(array.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             }
@@ -117,8 +120,61 @@ internal static class BenchCommand
                 ImageSize = parsed.GetValue(size), Images = parsed.GetValue(images), Labels = parsed.GetValue(labels), Iterations = parsed.GetValue(iterations),
             };
             bool asJson = parsed.GetValue(json);
-            var result = SegmentationBenchmark.Run(options, asJson ? console.Error : console.Out);
-            console.Out.WriteLine(asJson ? JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase }) : result.ToString());
+            var result = SegmentationBenchmark.Run(options, asJson ? console.Error : console.Out, FreshProcess.MeasurePeakMemory);
+            if (asJson)
+                console.Out.WriteLine(JsonSerializer.Serialize(result, JsonOutput));
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static readonly JsonSerializerOptions JsonOutput = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    private static Command CreateRuntime(CliConsole console)
+    {
+        var defaults = new RuntimeSettingsBenchmark.Options();
+        var model = CommonOptions.Model();
+        var size = new Option<int>("--size") { Description = $"Side of the square test image and the model input size (default {defaults.ImageSize}).", DefaultValueFactory = _ => defaults.ImageSize, HelpName = "N" };
+        var rounds = new Option<int>("--rounds") { Description = $"Alternating timed rounds; the median is reported (default {defaults.Rounds}).", DefaultValueFactory = _ => defaults.Rounds, HelpName = "N" };
+        var json = CommonOptions.Json("Print the results as JSON on stdout (the progress lines go to stderr).");
+        var command = new Command("runtime", "ONNX Runtime settings compared in one run: time of a full segmentation (alternating rounds) and peak memory of one segmentation (a fresh process each) for the defaults, the memory arena switched, graph optimisation extended and basic, and one thread.")
+        {
+            model, size, rounds, json,
+        };
+        command.SetAction(parsed =>
+        {
+            string? package = parsed.GetValue(model);
+            var options = defaults with { PackagePath = package is null ? null : ModelPackagePath.Require(package), ImageSize = parsed.GetValue(size), Rounds = parsed.GetValue(rounds) };
+            bool asJson = parsed.GetValue(json);
+            var results = RuntimeSettingsBenchmark.Run(options, FreshProcess.MeasurePeakMemory, asJson ? console.Error : console.Out);
+            if (asJson)
+                console.Out.WriteLine(JsonSerializer.Serialize(results, JsonOutput));
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static Command CreateMemory(CliConsole console)
+    {
+        var model = CommonOptions.Model();
+        var width = new Option<int>("--width") { Description = "Width of the synthetic image (default 480).", DefaultValueFactory = _ => 480, HelpName = "N" };
+        var height = new Option<int>("--height") { Description = "Height of the synthetic image (default 480).", DefaultValueFactory = _ => 480, HelpName = "N" };
+        var size = new Option<int>("--size") { Description = "Model input size, the longer side (default 480).", DefaultValueFactory = _ => 480, HelpName = "N" };
+        var arena = new Option<string>("--arena") { Description = "ONNX Runtime's CPU memory arena: on or off (default: the option's default).", DefaultValueFactory = _ => LSeg.MLNet.LanguageSegmentationModelOptions.Defaults.EnableMemoryArena ? "on" : "off", HelpName = "on|off" };
+        arena.AcceptOnlyFromAmong("on", "off");
+        var optimization = new Option<string>("--optimization") { Description = "Graph optimisation: none, basic, extended or all (default all).", DefaultValueFactory = _ => "all", HelpName = "LEVEL" };
+        optimization.AcceptOnlyFromAmong("none", "basic", "extended", "all");
+        var threads = new Option<int?>("--threads") { Description = "Intra-op threads (default: ONNX Runtime's).", HelpName = "N" };
+        var command = new Command("memory", "Peak memory (MB, the process's peak resident set) of loading the model and segmenting one synthetic image in this process, which should do nothing else; prints the number alone.")
+        {
+            model, width, height, size, arena, optimization, threads,
+        };
+        command.SetAction(parsed =>
+        {
+            string? package = parsed.GetValue(model);
+            var settings = new RuntimeSettings(parsed.GetValue(arena) == "on", RuntimeSettings.ParseOptimization(parsed.GetValue(optimization)!), parsed.GetValue(threads));
+            double peak = PeakMemory.Run(new PeakMemory.Request(package is null ? null : ModelPackagePath.Require(package), parsed.GetValue(width), parsed.GetValue(height), parsed.GetValue(size), settings));
+            console.Out.WriteLine(peak.ToString("F1", System.Globalization.CultureInfo.InvariantCulture));
             return ExitCodes.Success;
         });
         return command;

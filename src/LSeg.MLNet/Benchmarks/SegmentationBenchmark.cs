@@ -7,9 +7,10 @@ namespace LSeg.MLNet.Benchmarks;
 
 /// <summary>
 /// <c>lseg bench segment</c>: in one run, (1) full segmentation of one image vs a label change on the already
-/// encoded image, (2) ML.NET <c>Transform</c> over a batch of images vs the low-level API on the same images, and
-/// (3) memory per image. Images are synthetic (deterministic colour blocks) and written as PNG, so both paths
-/// include decoding.
+/// encoded image, (2) images per second of the low-level API for several image-encoder batch sizes, (3) ML.NET
+/// <c>Transform</c> over a set of images vs the low-level API on the same images, (4) memory per image, and, when a
+/// fresh process can be started, the peak memory of one segmentation at the benchmark size and at 4000×3000. Images
+/// are synthetic (deterministic colour blocks) and written as PNG, so every path includes decoding except (2).
 /// </summary>
 internal static class SegmentationBenchmark
 {
@@ -20,14 +21,22 @@ internal static class SegmentationBenchmark
     /// <param name="Labels">Labels per label set.</param>
     /// <param name="Iterations">Timed repetitions of each single-image measurement; the median is reported.</param>
     /// <param name="Warmup">Untimed repetitions first.</param>
-    internal sealed record Options(string? PackagePath = null, int ImageSize = 480, int Images = 32, int Labels = 8, int Iterations = 5, int Warmup = 1);
+    /// <param name="BatchSizes">Image-encoder batch sizes compared (default 1, 4, 8).</param>
+    /// <param name="BatchImages">Images segmented per round in the batch comparison.</param>
+    internal sealed record Options(string? PackagePath = null, int ImageSize = 480, int Images = 32, int Labels = 8, int Iterations = 5, int Warmup = 1,
+        IReadOnlyList<int>? BatchSizes = null, int BatchImages = 8);
 
-    /// <summary>The figures of one run (milliseconds are medians unless stated).</summary>
+    /// <summary>The large image of the peak-memory measurement.</summary>
+    internal const int LargeWidth = 4000, LargeHeight = 3000;
+
+    /// <summary>The figures of one run (milliseconds are medians unless stated; NaN where not measured).</summary>
     internal sealed record Result(
         string Model, string Device, int ImageSize, int Labels, int Images,
-        double FullSegmentationMs, double LabelChangeMs, double LabelChangeSpeedup, double EmbeddingGridMB, double GridReadMs,
+        double FullSegmentationMs, double LabelChangeMs, double LabelChangeSpeedup, int GridChannels, double GridMB, double GridReadMs,
+        IReadOnlyDictionary<int, double> ImagesPerSecondByBatchSize,
         double MLNetTotalMs, double LowLevelTotalMs, double MLNetOverheadPercent,
-        double LowLevelAllocatedMBPerImage, double MLNetAllocatedMBPerImage, double PeakWorkingSetMB);
+        double LowLevelAllocatedMBPerImage, double MLNetAllocatedMBPerImage, double PeakWorkingSetMB,
+        double OneSegmentationPeakMB, double LargeImageSegmentationPeakMB);
 
     private const int PassesPerSide = 3;
 
@@ -37,9 +46,12 @@ internal static class SegmentationBenchmark
         "bicycle", "boat", "mountain", "sand", "snow", "wall", "floor", "window",
     ];
 
-    /// <summary>Runs every measurement and writes progress lines to <paramref name="progress"/>.</summary>
-    /// <exception cref="InvalidOperationException">No package was given and the build has no default model.</exception>
-    public static Result Run(Options options, TextWriter progress)
+    /// <summary>
+    /// Runs every measurement and writes progress lines to <paramref name="progress"/>; the peak memory of one
+    /// segmentation only with <paramref name="measureInFreshProcess"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No package was given and the application carries no default model.</exception>
+    public static Result Run(Options options, TextWriter progress, PeakMemory.Measurer? measureInFreshProcess = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Labels, 1, nameof(options.Labels));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(options.Labels, Vocabulary.Length / 2, nameof(options.Labels));
@@ -63,12 +75,26 @@ internal static class SegmentationBenchmark
             int flip = 0;
             double change = Median(options, () => model.Segment(encoded, model.EncodeLabels(flip++ % 2 == 0 ? labelsA : labelsB)));
             progress.WriteLine($"full segmentation {full:F1} ms, label change on an encoded image {change:F2} ms: {full / change:F0}× faster");
-            // A label change must read the whole embedding grid once; timing a plain read of it gives the memory-bandwidth floor.
-            double gridMB = encoded.EmbeddingSize * (double)encoded.EmbeddingWidth * encoded.EmbeddingHeight * sizeof(float) / 1048576;
-            double gridRead = encoded.Grid is { } grid ? Median(options, () => SumOf(grid.UnitVectors)) : double.NaN;
-            progress.WriteLine($"the label change reads the {gridMB:F1} MB embedding grid; reading it alone takes {gridRead:F2} ms (memory-bandwidth floor: at most {full / gridRead:F0}× for this image size)");
+            // A label change must read the whole grid once; timing a plain read of it gives the memory-bandwidth floor.
+            int gridChannels = encoded.Grid?.Channels ?? 0;
+            double gridMB = encoded.Grid is { } grid ? grid.Vectors.Length * (double)sizeof(float) / 1048576 : double.NaN;
+            double gridRead = encoded.Grid is { } g ? Median(options, () => SumOf(g.Vectors)) : double.NaN;
+            progress.WriteLine($"the label change reads the {gridMB:F1} MB grid ({gridChannels} values per pixel); reading it alone takes {gridRead:F2} ms (memory-bandwidth floor: at most {full / gridRead:F0}× for this image size)");
 
-            // (2) ML.NET Transform vs the low-level API over the same image files (decoding included on both sides).
+            // (2) Image-encoder batches, on decoded images (the decoding is not what is compared).
+            var batchImages = files.Take(options.BatchImages).Select(MLImage.CreateFromFile).ToList();
+            IReadOnlyDictionary<int, double> perSecond;
+            try
+            {
+                perSecond = EncoderBatchBenchmark.Run(options.PackagePath, batchImages, labelsA, options.ImageSize,
+                    options.BatchSizes ?? EncoderBatchBenchmark.DefaultBatchSizes, PassesPerSide, progress);
+            }
+            finally
+            {
+                batchImages.ForEach(i => i.Dispose());
+            }
+
+            // (3) ML.NET Transform vs the low-level API over the same image files (decoding included on both sides).
             var context = new MLContext();
             var table = context.Data.LoadFromEnumerable(files.Select(f => new ImageFile { Path = f }));
             var data = context.Transforms.LoadImages("Image", null, nameof(ImageFile.Path)).Fit(table).Transform(table);
@@ -112,11 +138,20 @@ internal static class SegmentationBenchmark
             double overhead = (mlnetMs - lowLevelMs) / lowLevelMs * 100;
             progress.WriteLine($"{files.Length} images, median of {PassesPerSide} alternating passes: ML.NET Transform {mlnetMs:F0} ms, low-level API {lowLevelMs:F0} ms: overhead {overhead:F1}%");
 
-            double peak = Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0;
+            double peak = PeakMemory.PeakResidentMB();
             double lowPerImage = lowLevelBytes / 1048576.0 / files.Length, mlnetPerImage = mlnetBytes / 1048576.0 / files.Length;
-            progress.WriteLine($"memory: {lowPerImage:F1} MB allocated per image (low-level), {mlnetPerImage:F1} MB (ML.NET); process peak working set {peak:F0} MB");
+            progress.WriteLine($"memory: {lowPerImage:F1} MB allocated per image (low-level), {mlnetPerImage:F1} MB (ML.NET); this process's peak working set {peak:F0} MB");
+
+            // (5) Peak memory of one segmentation, each in a process that does nothing else.
+            double onePeak = double.NaN, largePeak = double.NaN;
+            if (measureInFreshProcess is not null)
+            {
+                onePeak = measureInFreshProcess(new PeakMemory.Request(options.PackagePath, options.ImageSize, options.ImageSize, options.ImageSize, new RuntimeSettings()));
+                largePeak = measureInFreshProcess(new PeakMemory.Request(options.PackagePath, LargeWidth, LargeHeight, options.ImageSize, new RuntimeSettings()));
+                progress.WriteLine($"peak memory of a process that loads the model and segments one image (model input {options.ImageSize}): {onePeak:F0} MB at {options.ImageSize}×{options.ImageSize}, {largePeak:F0} MB at {LargeWidth}×{LargeHeight}");
+            }
             return new Result(model.Manifest.Name, model.UsesGpu ? "GPU" : "CPU", options.ImageSize, options.Labels, files.Length,
-                full, change, full / change, gridMB, gridRead, mlnetMs, lowLevelMs, overhead, lowPerImage, mlnetPerImage, peak);
+                full, change, full / change, gridChannels, gridMB, gridRead, perSecond, mlnetMs, lowLevelMs, overhead, lowPerImage, mlnetPerImage, peak, onePeak, largePeak);
         }
         finally
         {
@@ -166,26 +201,29 @@ internal static class SegmentationBenchmark
         return (elapsed, GC.GetTotalAllocatedBytes(precise: true) - before);
     }
 
-    internal static string[] WriteImages(string folder, int count, int size)
+    internal static string[] WriteImages(string folder, int count, int size) => WriteImages(folder, count, size, size);
+
+    /// <summary>Writes <paramref name="count"/> PNG images of deterministic colour blocks, <paramref name="width"/> × <paramref name="height"/>.</summary>
+    internal static string[] WriteImages(string folder, int count, int width, int height)
     {
         var files = new string[count];
         var generator = new Random(42);
         for (int i = 0; i < count; i++)
         {
-            var pixels = new byte[size * size * 4];
+            var pixels = new byte[(long)width * height * 4];
             int block = 16 + generator.Next(48);
             var colours = Enumerable.Range(0, 64).Select(_ => ((byte)generator.Next(256), (byte)generator.Next(256), (byte)generator.Next(256))).ToArray();
-            for (int y = 0; y < size; y++)
+            for (int y = 0; y < height; y++)
             {
-                for (int x = 0; x < size; x++)
+                for (int x = 0; x < width; x++)
                 {
                     var (r, g, b) = colours[((y / block) * 7 + x / block) % colours.Length];
-                    int o = (y * size + x) * 4;
+                    long o = ((long)y * width + x) * 4;
                     (pixels[o], pixels[o + 1], pixels[o + 2], pixels[o + 3]) = (r, g, b, 255);
                 }
             }
             files[i] = Path.Combine(folder, $"image-{i:D2}.png");
-            using var image = MLImage.CreateFromPixels(size, size, MLPixelFormat.Rgba32, pixels);
+            using var image = MLImage.CreateFromPixels(width, height, MLPixelFormat.Rgba32, pixels);
             image.Save(files[i]);
         }
         return files;

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace LSeg.MLNet.Head;
 
 /// <summary>
@@ -19,9 +21,7 @@ internal static class LogitUpsampling
     /// </summary>
     public static (int[] LabelMap, float[] Scores) ArgMaxAtTwiceTheSize(float[] logits, int height, int width, int labelCount)
     {
-        var gridWinner = new int[height * width];
-        for (int p = 0; p < gridWinner.Length; p++)
-            gridWinner[p] = ArgMax(logits.AsSpan(p * labelCount, labelCount));
+        var gridWinner = GridWinners(logits, height * width, labelCount);
 
         int outHeight = 2 * height, outWidth = 2 * width;
         var columns = Axis(width, outWidth);
@@ -29,39 +29,48 @@ internal static class LogitUpsampling
         var labelMap = new int[outHeight * outWidth];
         var scores = new float[outHeight * outWidth];
         int tasks = (outHeight + RowsPerTask - 1) / RowsPerTask;
-        Parallel.For(0, tasks, task =>
-        {
-            Span<float> interpolated = labelCount <= 256 ? stackalloc float[labelCount] : new float[labelCount];
-            int y1End = Math.Min(outHeight, (task + 1) * RowsPerTask);
-            for (int y = task * RowsPerTask; y < y1End; y++)
-            {
-                var (top, bottom, dy) = rows[y];
-                for (int x = 0; x < outWidth; x++)
-                {
-                    var (left, right, dx) = columns[x];
-                    int p00 = top * width + left, p01 = top * width + right, p10 = bottom * width + left, p11 = bottom * width + right;
-                    float w00 = (1 - dy) * (1 - dx), w01 = (1 - dy) * dx, w10 = dy * (1 - dx), w11 = dy * dx;
-                    int k = gridWinner[p00];
-                    int o = y * outWidth + x;
-                    if (gridWinner[p01] == k && gridWinner[p10] == k && gridWinner[p11] == k)
-                    {
-                        labelMap[o] = k;
-                        scores[o] = w00 * logits[p00 * labelCount + k] + w01 * logits[p01 * labelCount + k]
-                                  + w10 * logits[p10 * labelCount + k] + w11 * logits[p11 * labelCount + k];
-                        continue;
-                    }
-                    for (int label = 0; label < labelCount; label++)
-                    {
-                        interpolated[label] = w00 * logits[p00 * labelCount + label] + w01 * logits[p01 * labelCount + label]
-                                            + w10 * logits[p10 * labelCount + label] + w11 * logits[p11 * labelCount + label];
-                    }
-                    int winner = ArgMax(interpolated);
-                    labelMap[o] = winner;
-                    scores[o] = interpolated[winner];
-                }
-            }
-        });
+        Parallel.For(0, tasks, task => UpsampleRows(logits, width, labelCount, gridWinner, rows, columns, labelMap, scores,
+            task * RowsPerTask, Math.Min(outHeight, (task + 1) * RowsPerTask)));
         return (labelMap, scores);
+    }
+
+    /// <summary>
+    /// Output rows [<paramref name="y0"/>, <paramref name="y1"/>): the grid winner where the four neighbours agree, else
+    /// the argmax of the interpolated logits. Compiled fully optimised at once (a label change calls it a few dozen times).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void UpsampleRows(float[] logits, int width, int labelCount, int[] gridWinner, (int Low, int High, float Weight)[] rows,
+        (int Low, int High, float Weight)[] columns, int[] labelMap, float[] scores, int y0, int y1)
+    {
+        int outWidth = columns.Length;
+        Span<float> interpolated = labelCount <= 256 ? stackalloc float[labelCount] : new float[labelCount];
+        for (int y = y0; y < y1; y++)
+        {
+            var (top, bottom, dy) = rows[y];
+            for (int x = 0; x < outWidth; x++)
+            {
+                var (left, right, dx) = columns[x];
+                int p00 = top * width + left, p01 = top * width + right, p10 = bottom * width + left, p11 = bottom * width + right;
+                float w00 = (1 - dy) * (1 - dx), w01 = (1 - dy) * dx, w10 = dy * (1 - dx), w11 = dy * dx;
+                int k = gridWinner[p00];
+                int o = y * outWidth + x;
+                if (gridWinner[p01] == k && gridWinner[p10] == k && gridWinner[p11] == k)
+                {
+                    labelMap[o] = k;
+                    scores[o] = w00 * logits[p00 * labelCount + k] + w01 * logits[p01 * labelCount + k]
+                              + w10 * logits[p10 * labelCount + k] + w11 * logits[p11 * labelCount + k];
+                    continue;
+                }
+                for (int label = 0; label < labelCount; label++)
+                {
+                    interpolated[label] = w00 * logits[p00 * labelCount + label] + w01 * logits[p01 * labelCount + label]
+                                        + w10 * logits[p10 * labelCount + label] + w11 * logits[p11 * labelCount + label];
+                }
+                int winner = ArgMax(interpolated);
+                labelMap[o] = winner;
+                scores[o] = interpolated[winner];
+            }
+        }
     }
 
     /// <summary>For each output coordinate: the two source coordinates and the weight of the second (align_corners).</summary>
@@ -77,6 +86,15 @@ internal static class LogitUpsampling
             axis[i] = (low, high, source - low);
         }
         return axis;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int[] GridWinners(float[] logits, int pixels, int labelCount)
+    {
+        var winners = new int[pixels];
+        for (int p = 0; p < winners.Length; p++)
+            winners[p] = ArgMax(logits.AsSpan(p * labelCount, labelCount));
+        return winners;
     }
 
     private static int ArgMax(ReadOnlySpan<float> values)

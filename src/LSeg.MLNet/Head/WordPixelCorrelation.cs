@@ -5,48 +5,102 @@ using System.Runtime.InteropServices;
 namespace LSeg.MLNet.Head;
 
 /// <summary>
-/// Word–pixel correlation (paper Figure 2) for the interactive path: logits[p, k] = unit(pixel p) · unit(label k) / t,
-/// the same function as the head graph's correlation, computed in C# on the pre-normalised grid so that a label
-/// change costs only h·w·N·C multiply-adds (no ONNX Runtime call, no copy of the embedding grid).
+/// Word–pixel correlation (paper Figure 2) for the interactive path: logits[p, k] = unit(pixel embedding p) · unit(label
+/// k) / t, the same function as the head graph's correlation, computed in C# on a <see cref="PixelGrid"/> so that a
+/// label change costs only h·w·N·D multiply-adds (no ONNX Runtime call, no copy of the grid).
 /// </summary>
+/// <remarks>
+/// With e = W·f + b (the pixel projection) the logit is (f · Wᵀu + b · u) / ‖e‖ with u = unit(label) / t: the
+/// projection folds into each label once (<see cref="PrepareLabels"/>), and the grid keeps the shorter f and 1 / ‖e‖.
+/// </remarks>
 internal static class WordPixelCorrelation
 {
     // Pixels per parallel work item: large enough to amortise scheduling, small enough to balance two or more cores.
     private const int PixelsPerTask = 1024;
 
-    /// <summary>Unit label embeddings divided by the temperature, row-major [N, C]: the right-hand side of every dot product.</summary>
-    public static float[] ScaledUnitLabels(ReadOnlySpan<float> labelEmbeddings, int labelCount, int channels, float temperature)
+    /// <summary>
+    /// The right-hand side of every dot product: per label, a D-vector (row-major [N, D]) and an offset, such that
+    /// logit = (grid vector · vector + offset) × the pixel's inverse norm. Without <paramref name="projection"/> the vector
+    /// is unit(label) / t and the offset 0; with it, Wᵀ(unit(label) / t) and b · unit(label) / t.
+    /// </summary>
+    public static (float[] Vectors, float[] Offsets) PrepareLabels(ReadOnlySpan<float> labelEmbeddings, int labelCount, int channels, float temperature, PixelProjection? projection)
     {
-        var scaled = new float[labelCount * channels];
+        if (projection is not null && projection.EmbeddingSize != channels)
+            throw new ArgumentException($"The pixel projection gives {projection.EmbeddingSize}-d embeddings; the labels are {channels}-d.", nameof(projection));
+        int width = projection?.FeatureSize ?? channels;
+        var vectors = new float[labelCount * width];
+        var offsets = new float[labelCount];
+        var unit = new double[channels];
         for (int k = 0; k < labelCount; k++)
         {
             var label = labelEmbeddings.Slice(k * channels, channels);
-            float norm = MathF.Sqrt(Dot(label, label));
-            float factor = 1f / (MathF.Max(norm, PixelEmbeddingGrid.NormEps) * temperature);
+            double norm = 0;
             for (int c = 0; c < channels; c++)
-                scaled[k * channels + c] = label[c] * factor;
+                norm += (double)label[c] * label[c];
+            double factor = 1.0 / (Math.Max((float)Math.Sqrt(norm), PixelGrid.NormEps) * (double)temperature);
+            for (int c = 0; c < channels; c++)
+                unit[c] = label[c] * factor;
+            var target = vectors.AsSpan(k * width, width);
+            if (projection is null)
+            {
+                for (int c = 0; c < channels; c++)
+                    target[c] = (float)unit[c];
+                continue;
+            }
+            // Accumulated in double: the fold is done once per label, and its rounding adds to every pixel's logit.
+            var folded = new double[width];
+            double offset = 0;
+            for (int c = 0; c < channels; c++)
+            {
+                var row = projection.Weight.AsSpan(c * width, width);
+                for (int f = 0; f < width; f++)
+                    folded[f] += row[f] * unit[c];
+                offset += projection.Bias[c] * unit[c];
+            }
+            for (int f = 0; f < width; f++)
+                target[f] = (float)folded[f];
+            offsets[k] = (float)offset;
         }
-        return scaled;
+        return (vectors, offsets);
     }
 
-    /// <summary>Logits of every grid pixel against every label, row-major [h·w, N].</summary>
-    public static float[] Logits(PixelEmbeddingGrid grid, float[] scaledLabels, int labelCount)
+    /// <summary>Logits of every grid pixel against every label, row-major [h·w, N]; the labels come from <see cref="PrepareLabels"/>.</summary>
+    public static float[] Logits(PixelGrid grid, (float[] Vectors, float[] Offsets) labels)
     {
-        int pixels = grid.PixelCount;
+        int pixels = grid.PixelCount, labelCount = labels.Offsets.Length;
+        if (labels.Vectors.Length != labelCount * grid.Channels)
+            throw new ArgumentException($"The labels are {labels.Vectors.Length / Math.Max(1, labelCount)}-d; the grid's vectors are {grid.Channels}-d.", nameof(labels));
         var logits = new float[pixels * labelCount];
         int tasks = (pixels + PixelsPerTask - 1) / PixelsPerTask;
         Parallel.For(0, tasks, task =>
         {
             int p0 = task * PixelsPerTask;
-            LogitsOfRange(grid.UnitVectors, grid.Channels, scaledLabels, labelCount, logits, p0, Math.Min(pixels, p0 + PixelsPerTask));
+            int p1 = Math.Min(pixels, p0 + PixelsPerTask);
+            LogitsOfRange(grid.Vectors, grid.Channels, labels.Vectors, labelCount, logits, p0, p1);
+            OffsetAndScale(logits, labelCount, labels.Offsets, grid.InverseNorms, p0, p1);
         });
         return logits;
     }
 
+    /// <summary>logit = (vector · label + offset) / ‖e‖, applied to a block of pixels while it is still in cache.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void OffsetAndScale(float[] logits, int labelCount, float[] offsets, float[] inverseNorms, int p0, int p1)
+    {
+        for (int p = p0; p < p1; p++)
+        {
+            float inverseNorm = inverseNorms[p];
+            var row = logits.AsSpan(p * labelCount, labelCount);
+            for (int k = 0; k < row.Length; k++)
+                row[k] = (row[k] + offsets[k]) * inverseNorm;
+        }
+    }
+
     /// <summary>
     /// Two pixels × four labels per inner loop: each pixel vector loaded is used four times and each label vector
-    /// twice, which keeps the loop on the multiply-add units rather than on memory.
+    /// twice, which keeps the loop on the multiply-add units rather than on memory. Compiled fully optimised at once:
+    /// a label change calls it a few dozen times, too few for tiered compilation to replace its slow first version.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void LogitsOfRange(float[] unitPixels, int channels, float[] labels, int labelCount, float[] logits, int p0, int p1)
     {
         int lanes = Vector<float>.Count;
@@ -119,14 +173,6 @@ internal static class WordPixelCorrelation
         float sum = 0;
         for (int i = from; i < channels; i++)
             sum += Unsafe.Add(ref x, xOffset + (nuint)i) * Unsafe.Add(ref t, tOffset + (nuint)i);
-        return sum;
-    }
-
-    private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-    {
-        float sum = 0;
-        for (int i = 0; i < a.Length; i++)
-            sum += a[i] * b[i];
         return sum;
     }
 }

@@ -4,28 +4,51 @@ using System.Security.Cryptography;
 namespace LSeg.MLNet.Package;
 
 /// <summary>
-/// The default model package embedded in LSeg.MLNet (resources <c>LSeg.DefaultModel/&lt;file&gt;</c>, from the
-/// repository's <c>models/default/</c> at build time). It is extracted once per manifest hash to a cache directory.
+/// The default model package, embedded in the LSeg.MLNet.DefaultModel assembly (resources
+/// <c>LSeg.DefaultModel/&lt;file&gt;</c>, from the repository's <c>models/default/</c> at build time). LSeg.MLNet does
+/// not reference that assembly: an application that references it (the LSeg.MLNet.DefaultModel package or project) has
+/// it in its dependencies, where it is found by name; an application that brings its own model does not carry it.
+/// It is extracted once per manifest hash to a cache directory.
 /// </summary>
 internal static class DefaultModelPackage
 {
     internal const string ResourcePrefix = "LSeg.DefaultModel/";
 
-    private static readonly Assembly Assembly = typeof(DefaultModelPackage).Assembly;
+    /// <summary>Name of the assembly (and package) that carries the default model.</summary>
+    internal const string AssemblyName = "LSeg.MLNet.DefaultModel";
+
+    private static readonly Lazy<Assembly?> Assembly = new(FindAssembly);
     private static readonly object ExtractLock = new();
 
-    /// <summary>True when the build embedded a default model.</summary>
-    public static bool IsEmbedded => Assembly.GetManifestResourceInfo(ResourcePrefix + ModelManifest.FileName) is not null;
+    /// <summary>True when the application carries the default model (LSeg.MLNet.DefaultModel, built with models/default/ in place).</summary>
+    public static bool IsEmbedded => Assembly.Value?.GetManifestResourceInfo(ResourcePrefix + ModelManifest.FileName) is not null;
+
+    private static Assembly? FindAssembly()
+    {
+        try
+        {
+            return System.Reflection.Assembly.Load(new AssemblyName(AssemblyName));
+        }
+        catch (Exception e) when (e is FileNotFoundException or FileLoadException or BadImageFormatException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>Extracts the embedded package (if not already there, verified) and returns its directory.</summary>
-    /// <exception cref="InvalidOperationException">The build has no default model.</exception>
+    /// <exception cref="InvalidOperationException">The application carries no default model.</exception>
     public static string Extract()
     {
+        if (Assembly.Value is null)
+            throw new InvalidOperationException(
+                $"No default model: the application does not reference {AssemblyName} (add the {AssemblyName} package, or a project reference to src/{AssemblyName}). " +
+                "Or load a model package with LanguageSegmentationModel.Load(path).");
         if (!IsEmbedded)
             throw new InvalidOperationException(
-                "This build of LSeg.MLNet has no default model: models/default/ (manifest.json and its graphs) was absent when LSeg.MLNet was built. " +
+                $"{AssemblyName} holds no default model: models/default/ (manifest.json and its graphs) was absent when it was built. " +
                 "Load a model package with LanguageSegmentationModel.Load(path), or rebuild with models/default/ in place.");
-        byte[] manifestBytes = ReadResource(ModelManifest.FileName);
+        var assembly = Assembly.Value;
+        byte[] manifestBytes = ReadResource(assembly, ModelManifest.FileName);
         string version = Convert.ToHexStringLower(SHA256.HashData(manifestBytes))[..16];
         string directory = Path.Combine(Path.GetTempPath(), "lseg-default-model", version);
         lock (ExtractLock)
@@ -44,9 +67,9 @@ internal static class DefaultModelPackage
             }
             string staging = directory + ".tmp-" + Environment.ProcessId + "-" + Guid.NewGuid().ToString("N")[..8];
             Directory.CreateDirectory(staging);
-            foreach (string name in Assembly.GetManifestResourceNames().Where(n => n.StartsWith(ResourcePrefix, StringComparison.Ordinal)))
+            foreach (string name in assembly.GetManifestResourceNames().Where(n => n.StartsWith(ResourcePrefix, StringComparison.Ordinal)))
             {
-                using var resource = Assembly.GetManifestResourceStream(name)!;
+                using var resource = assembly.GetManifestResourceStream(name)!;
                 using var file = File.Create(Path.Combine(staging, name[ResourcePrefix.Length..]));
                 resource.CopyTo(file);
             }
@@ -66,9 +89,9 @@ internal static class DefaultModelPackage
         }
     }
 
-    private static byte[] ReadResource(string fileName)
+    private static byte[] ReadResource(Assembly assembly, string fileName)
     {
-        using var stream = Assembly.GetManifestResourceStream(ResourcePrefix + fileName)!;
+        using var stream = assembly.GetManifestResourceStream(ResourcePrefix + fileName)!;
         using var memory = new MemoryStream();
         stream.CopyTo(memory);
         return memory.ToArray();

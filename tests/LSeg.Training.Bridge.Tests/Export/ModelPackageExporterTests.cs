@@ -40,7 +40,9 @@ public class ModelPackageExporterTests
         Assert.Equal("tanh", manifest.SpatialRegularization.Activation);
         Assert.Equal("clip", manifest.TextEncoder.Kind);
         Assert.Equal("nothing (random weights)", manifest.Provenance["trainedOn"]);
-        Assert.Equal(["head.onnx", "image_encoder.onnx", "text/text_encoder.onnx", "vocab.txt"], manifest.Files.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(ModelManifest.CurrentFormatVersion, manifest.FormatVersion);
+        Assert.Equal("pixel_projection.onnx", manifest.Graphs.PixelProjection);
+        Assert.Equal(["head.onnx", "image_encoder.onnx", "pixel_projection.onnx", "text/text_encoder.onnx", "vocab.txt"], manifest.Files.Keys.Order(StringComparer.Ordinal));
         foreach (var (name, file) in manifest.Files)
         {
             byte[] bytes = File.ReadAllBytes(Path.Combine(package, name));
@@ -122,7 +124,7 @@ public class ModelPackageExporterTests
         using var net = ExportTestNets.Random(SmallConfig);
         using var directory = new ExportTestNets.TempDirectory();
         string package = directory.PathOf("package");
-        var options = new ModelPackageExportOptions { AdditionalFiles = { ["vocab.txt"] = directory.PathOf("absent.txt") } };
+        var options = new ModelPackageExportOptions { AdditionalFiles = { ["labels.json"] = directory.PathOf("absent.txt") } };
 
         var error = Assert.Throws<FileNotFoundException>(() => ModelPackageExporter.Export(net, package, options));
         Assert.Contains("absent.txt", error.Message);

@@ -65,12 +65,22 @@ public sealed class DptDecoder : nn.Module<BackboneFeatures, Tensor>
         return head1.forward(path1).MoveToOuterDisposeScope();
     }
 
-    internal string ExportOnnx(OnnxGraphBuilder graph, BackboneFeatureNames features, string scope)
+    /// <summary>Writes the fusion of the four backbone levels: the decoder features [B, F, H/2, W/2] that <c>head1</c> projects.</summary>
+    internal string ExportFeaturesOnnx(OnnxGraphBuilder graph, BackboneFeatureNames features, string scope)
     {
         string path4 = refinenet4.ExportOnnx(graph, graph.Conv2d(features.Layer4, layer4_rn, scope + ".layer4_rn"), null, scope + ".refinenet4");
         string path3 = refinenet3.ExportOnnx(graph, path4, graph.Conv2d(features.Layer3, layer3_rn, scope + ".layer3_rn"), scope + ".refinenet3");
         string path2 = refinenet2.ExportOnnx(graph, path3, graph.Conv2d(features.Layer2, layer2_rn, scope + ".layer2_rn"), scope + ".refinenet2");
-        string path1 = refinenet1.ExportOnnx(graph, path2, graph.Conv2d(features.Layer1, layer1_rn, scope + ".layer1_rn"), scope + ".refinenet1");
-        return graph.Conv2d(path1, head1, scope + ".head1");
+        return refinenet1.ExportOnnx(graph, path2, graph.Conv2d(features.Layer1, layer1_rn, scope + ".layer1_rn"), scope + ".refinenet1");
     }
+
+    /// <summary>Writes <c>head1</c>, the 1×1 projection of the decoder features to the embedding size C.</summary>
+    /// <param name="graph">The graph being written.</param>
+    /// <param name="decoderFeatures">The decoder features.</param>
+    /// <param name="name">Name of the convolution, which prefixes its initializers' names.</param>
+    internal string ExportProjectionOnnx(OnnxGraphBuilder graph, string decoderFeatures, string name) =>
+        graph.Conv2d(decoderFeatures, head1, name);
+
+    /// <summary>The decoder width F (the channels <c>head1</c> projects from).</summary>
+    internal long FeatureChannels => head1.weight!.shape[1];
 }

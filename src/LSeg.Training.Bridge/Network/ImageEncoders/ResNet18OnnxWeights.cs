@@ -1,3 +1,4 @@
+using LSeg.MLNet.Package;
 using Onnx;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -86,21 +87,11 @@ internal static class ResNet18OnnxWeights
             throw Invalid(path, $"initializer '{name}' is missing");
         if (!proto.Dims.SequenceEqual(target.shape))
             throw Invalid(path, $"initializer '{name}' has shape [{string.Join(",", proto.Dims)}]; the module expects [{string.Join(",", target.shape)}]");
-        float[] values = ToFloats(proto);
+        if (proto.DataType != (int)TensorProto.Types.DataType.Float)
+            throw Invalid(path, $"initializer '{name}' has ONNX data type {proto.DataType}; expected FLOAT (1)");
+        float[] values = OnnxTensors.ReadFloats(proto);
         using var source = tensor(values, target.shape);
         target.copy_(source);
-    }
-
-    internal static float[] ToFloats(TensorProto proto)
-    {
-        if (proto.DataType != (int)TensorProto.Types.DataType.Float)
-            throw new InvalidDataException($"Initializer '{proto.Name}' has ONNX data type {proto.DataType}; expected FLOAT (1).");
-        if (proto.FloatData.Count > 0)
-            return proto.FloatData.ToArray();
-        var bytes = proto.RawData.Span;
-        var values = new float[bytes.Length / sizeof(float)];
-        Buffer.BlockCopy(bytes.ToArray(), 0, values, 0, values.Length * sizeof(float));
-        return values;
     }
 
     private static long KernelSize(NodeProto conv) => conv.Attribute.Single(a => a.Name == "kernel_shape").Ints[0];

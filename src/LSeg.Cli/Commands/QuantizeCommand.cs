@@ -1,0 +1,66 @@
+using System.CommandLine;
+using LSeg.Cli.Common;
+using LSeg.Training.Bridge.Quantization;
+
+namespace LSeg.Cli.Commands;
+
+/// <summary><c>lseg quantize --model PATH --out DIR [--calibration DIR]</c>: an int8 copy of a model package.</summary>
+internal static class QuantizeCommand
+{
+    private const int DefaultCalibrationCount = 32;
+
+    public static Command Create(CliConsole console)
+    {
+        var model = new Option<string>("--model") { Description = "The package to quantize (a directory holding manifest.json).", Required = true, HelpName = "PATH" };
+        var output = new Option<string>("--out", "-o") { Description = "Package directory to write (written atomically).", Required = true, HelpName = "DIR" };
+        var method = new Option<string?>("--method") { Description = "static (convolutions, calibrated; the default for ResNet backbones) or dynamic (linear layers, no calibration; the default for ViT backbones).", HelpName = "static|dynamic" };
+        method.AcceptOnlyFromAmong("static", "dynamic");
+        var calibration = new Option<string[]>("--calibration") { Description = "Folder of calibration images (training images, never test images); repeat for several folders.", HelpName = "DIR", Arity = ArgumentArity.ZeroOrMore };
+        var count = new Option<int>("--calibration-count") { Description = $"Calibration images in all, spread evenly over the folders (default {DefaultCalibrationCount}).", DefaultValueFactory = _ => DefaultCalibrationCount, HelpName = "N" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing package at --out." };
+        var command = new Command("quantize", "Write an int8 copy of a model package: the image encoder's weights int8 (static QDQ with calibration images for convolutional models, dynamic for ViT linear layers); the head, the pixel projection and the text encoder stay float.")
+        {
+            model, output, method, calibration, count, overwrite,
+        };
+        command.SetAction(parsed => Run(console, parsed.GetRequiredValue(model), parsed.GetRequiredValue(output), parsed.GetValue(method),
+            parsed.GetValue(calibration) ?? [], parsed.GetValue(count), parsed.GetValue(overwrite)));
+        return command;
+    }
+
+    private static int Run(CliConsole console, string model, string output, string? method, string[] calibration, int count, bool overwrite)
+    {
+        string source = ModelPackagePath.Require(model);
+        var manifest = ModelPackagePath.ReadManifest(source);
+        if (File.Exists(output))
+            throw new CommandFailure($"--out '{output}' is a file; give a directory for the package.");
+        if (Directory.Exists(output) && !overwrite)
+            throw new CommandFailure($"--out '{output}' already exists; pass --overwrite to replace it.");
+        if (count < 1)
+            throw new CommandFailure($"--calibration-count must be at least 1; got {count}.");
+        var chosen = method switch
+        {
+            "static" => QuantizationMethod.Static,
+            "dynamic" => QuantizationMethod.Dynamic,
+            _ => manifest.Backbone.StartsWith("vit", StringComparison.Ordinal) ? QuantizationMethod.Dynamic : QuantizationMethod.Static,
+        };
+        var images = new List<string>();
+        for (int i = 0; i < calibration.Length; i++)
+        {
+            if (!Directory.Exists(calibration[i]))
+                throw new CommandFailure($"--calibration '{calibration[i]}' is not a folder.");
+            // The first folders take the remainder, so that the total is exactly --calibration-count when there are enough images.
+            int share = count / calibration.Length + (i < count % calibration.Length ? 1 : 0);
+            var found = ModelPackageQuantizer.ImagesIn(calibration[i], share);
+            if (found.Count == 0)
+                throw new CommandFailure($"--calibration '{calibration[i]}' holds no PNG, JPEG or BMP image.");
+            images.AddRange(found);
+        }
+        if (chosen == QuantizationMethod.Static && images.Count == 0)
+            throw new CommandFailure("Static quantization needs calibration images: pass --calibration DIR (training images of the kind the model will segment), or --method dynamic.");
+
+        var written = ModelPackageQuantizer.Quantize(source, output, new QuantizationOptions { Method = chosen, CalibrationImages = images, Overwrite = overwrite }, console.Error);
+        long before = manifest.Files[manifest.Graphs.ImageEncoder].Bytes, after = written.Files[written.Graphs.ImageEncoder].Bytes;
+        console.Out.WriteLine($"wrote {Path.GetFullPath(output)}: {written.Provenance["quantization"]}; image encoder {Sizes.Human(before)} → {Sizes.Human(after)}");
+        return ExitCodes.Success;
+    }
+}

@@ -1,0 +1,37 @@
+using System.CommandLine;
+using LSeg.Cli.Common;
+using LSeg.MLNet.Package;
+using LSeg.Training.Bridge.Export;
+
+namespace LSeg.Cli.Commands;
+
+/// <summary><c>lseg upgrade --model PATH --out DIR</c>: a model package of an older format rewritten at the current one.</summary>
+internal static class UpgradeCommand
+{
+    public static Command Create(CliConsole console)
+    {
+        var model = new Option<string>("--model") { Description = "The package to upgrade (a directory holding manifest.json).", Required = true, HelpName = "PATH" };
+        var output = new Option<string>("--out", "-o") { Description = "Package directory to write (written atomically).", Required = true, HelpName = "DIR" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing package at --out." };
+        var command = new Command("upgrade", $"Rewrite a model package at the current package format ({ModelManifest.CurrentFormatVersion}): same weights and text encoder, plus what the format adds (the pixel projection for fast label changes, the MiniLM text encoder inside the package).")
+        {
+            model, output, overwrite,
+        };
+        command.SetAction(parsed => Run(console, parsed.GetRequiredValue(model), parsed.GetRequiredValue(output), parsed.GetValue(overwrite)));
+        return command;
+    }
+
+    private static int Run(CliConsole console, string model, string output, bool overwrite)
+    {
+        string source = ModelPackagePath.Require(model);
+        int from = ModelPackagePath.ReadManifest(source).FormatVersion;
+        if (File.Exists(output))
+            throw new CommandFailure($"--out '{output}' is a file; give a directory for the package.");
+        if (Directory.Exists(output) && !overwrite)
+            throw new CommandFailure($"--out '{output}' already exists; pass --overwrite to replace it.");
+        var manifest = ModelPackageUpgrader.Upgrade(source, output, overwrite);
+        long bytes = manifest.Files.Values.Sum(f => f.Bytes);
+        console.Out.WriteLine($"wrote {Path.GetFullPath(output)}: package format {from} → {manifest.FormatVersion}, {manifest.Files.Count} files, {Sizes.Human(bytes)}");
+        return ExitCodes.Success;
+    }
+}

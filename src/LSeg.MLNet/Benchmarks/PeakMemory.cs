@@ -1,0 +1,46 @@
+using System.Diagnostics;
+using Microsoft.ML.Data;
+
+namespace LSeg.MLNet.Benchmarks;
+
+/// <summary>
+/// Peak memory of one segmentation, measured in a process that does nothing else: load the model, decode one image
+/// file of the given size, segment it with a few labels. The process's peak resident set (VmHWM on Linux) is the figure;
+/// <c>lseg bench memory</c> runs this, and the other benchmarks start that command once per case.
+/// </summary>
+internal static class PeakMemory
+{
+    /// <summary>One case: the model, the image size, the model input size, and the runtime settings.</summary>
+    internal sealed record Request(string? PackagePath, int Width, int Height, int InputSize, RuntimeSettings Settings);
+
+    /// <summary>Starts a fresh process for <see cref="Request"/> and returns its peak resident set in MB.</summary>
+    internal delegate double Measurer(Request request);
+
+    /// <summary>Runs the case in this process (which must be fresh) and returns the peak resident set in MB.</summary>
+    public static double Run(Request request)
+    {
+        string folder = Path.Combine(Path.GetTempPath(), "lseg-bench-memory-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(folder);
+        try
+        {
+            string file = SegmentationBenchmark.WriteImages(folder, 1, request.Width, request.Height)[0];
+            var options = request.Settings.ToOptions();
+            using var model = request.PackagePath is null ? LanguageSegmentationModel.LoadDefault(options) : LanguageSegmentationModel.Load(request.PackagePath, options);
+            using (var image = MLImage.CreateFromFile(file))
+                model.Segment(image, ["sky", "grass", "road", "car", "person", "tree", "building", "water"], request.InputSize);
+            return PeakResidentMB();
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    /// <summary>The process's peak resident set so far, in MB.</summary>
+    public static double PeakResidentMB()
+    {
+        using var process = Process.GetCurrentProcess();
+        process.Refresh();
+        return process.PeakWorkingSet64 / 1048576.0;
+    }
+}

@@ -1,0 +1,49 @@
+using LSeg.MLNet.Package;
+using LSeg.Training.Bridge.Import;
+using LSeg.Training.Bridge.Network;
+
+namespace LSeg.Training.Bridge.Export;
+
+/// <summary>
+/// Rewrites a model package of an older format at the current one (<see cref="ModelManifest.CurrentFormatVersion"/>):
+/// the weights are read into the TorchSharp network and exported again, so the new package has what the exporter
+/// writes today (the pixel projection of format 2, the MiniLM text encoder inside a <c>minilm</c> package). The
+/// weights, their storage (float16 or float32), the text encoder, the name and the provenance carry over unchanged.
+/// </summary>
+public static class ModelPackageUpgrader
+{
+    /// <summary>Writes the package <paramref name="source"/> at the current format to <paramref name="target"/> (atomically).</summary>
+    /// <returns>The new package's manifest.</returns>
+    /// <exception cref="InvalidDataException">The source is not a valid package written by this project's exporter.</exception>
+    /// <exception cref="IOException">The target exists and <paramref name="overwrite"/> is false, or is the source itself.</exception>
+    public static ModelManifest Upgrade(string source, string target, bool overwrite = false)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(source);
+        ArgumentException.ThrowIfNullOrEmpty(target);
+        string sourcePath = Path.GetFullPath(source), targetPath = Path.GetFullPath(target);
+        if (string.Equals(sourcePath.TrimEnd(Path.DirectorySeparatorChar), targetPath.TrimEnd(Path.DirectorySeparatorChar), StringComparison.Ordinal))
+            throw new IOException($"The upgraded package must go to another directory than '{sourcePath}'.");
+        var weights = ModelPackageWeights.Read(sourcePath);
+        var old = weights.Manifest;
+        using var net = LSegNet.Create(weights.Config, pretrainedBackbone: false);
+        weights.LoadInto(net);
+        var expected = net.PixelNormalization;
+        if (old.Pixels.BackboneChannelOrder != expected.ChannelOrder || !old.Pixels.Mean.SequenceEqual(expected.Mean) || !old.Pixels.Std.SequenceEqual(expected.Std))
+            throw new InvalidDataException($"'{sourcePath}' records a pixel normalisation that its backbone '{old.Backbone}' does not apply; it was not written by this project's exporter.");
+
+        var options = new ModelPackageExportOptions
+        {
+            Name = old.Name,
+            DefaultInputSize = old.DefaultInputSize,
+            StoreWeightsAsFloat16 = weights.StoredAsFloat16,
+            TextEncoder = old.TextEncoder,
+            Overwrite = overwrite,
+            Provenance = new Dictionary<string, string>(old.Provenance) { ["upgradedFrom"] = $"package format {old.FormatVersion}" },
+        };
+        // Every file the exporter does not write again (a text encoder graph and its tokenizer, a label table) is copied.
+        var rewritten = new[] { old.Graphs.ImageEncoder, old.Graphs.Head, old.Graphs.PixelProjection }.OfType<string>().ToList();
+        foreach (string name in old.Files.Keys.Where(name => !rewritten.Any(graph => name == graph || name.StartsWith(graph + ".", StringComparison.Ordinal))))
+            options.AdditionalFiles[name] = Path.Combine(sourcePath, name);
+        return ModelPackageExporter.Export(net, targetPath, options);
+    }
+}

@@ -1,0 +1,137 @@
+using System.Globalization;
+using LSeg.MLNet.Package;
+using LSeg.MLNet.Runtime;
+using LSeg.Training.Bridge.Export;
+using Microsoft.ML.Data;
+
+namespace LSeg.Training.Bridge.Quantization;
+
+/// <summary>How the image encoder's weights and activations become int8.</summary>
+public enum QuantizationMethod
+{
+    /// <summary>
+    /// Convolutions in the QDQ format with activation ranges calibrated on images: the ResNet backbones and every
+    /// DPT decoder (ONNX Runtime runs them as integer convolutions).
+    /// </summary>
+    Static,
+
+    /// <summary>Matrix products with constant weights, activations quantized at run time: the ViT backbones' linear layers. No calibration.</summary>
+    Dynamic,
+}
+
+/// <summary>Options of <see cref="ModelPackageQuantizer.Quantize"/>.</summary>
+public sealed class QuantizationOptions
+{
+    /// <summary>The method (see <see cref="QuantizationMethod"/>).</summary>
+    public QuantizationMethod Method { get; set; } = QuantizationMethod.Static;
+
+    /// <summary>Calibration images for <see cref="QuantizationMethod.Static"/>: image files, resized like the model's input. Images the model will meet, never its test images.</summary>
+    public IReadOnlyList<string> CalibrationImages { get; set; } = [];
+
+    /// <summary>Replace an existing package at the target path.</summary>
+    public bool Overwrite { get; set; }
+}
+
+/// <summary>
+/// <c>lseg quantize</c>: writes a copy of a model package whose image encoder has int8 weights (about a quarter of the
+/// float32 size) and integer arithmetic where ONNX Runtime's CPU kernels have it. The head, the pixel projection, the
+/// text encoder and the image encoder's last layer (<c>head1</c>, so the pixel embeddings keep float precision) stay
+/// float. The manifest records the method and the calibration in its provenance.
+/// </summary>
+public static class ModelPackageQuantizer
+{
+    /// <summary>The image encoder output that stays float (the convolution writing it is not quantized).</summary>
+    private const string PixelEmbeddings = "pixel_embeddings";
+
+    /// <summary>Quantizes the package <paramref name="source"/> into <paramref name="target"/> (written atomically).</summary>
+    /// <returns>The new package's manifest.</returns>
+    /// <exception cref="ArgumentException">Static quantization without calibration images, or a calibration image that cannot be read.</exception>
+    /// <exception cref="IOException">The target exists and <see cref="QuantizationOptions.Overwrite"/> is false, or is the source.</exception>
+    public static ModelManifest Quantize(string source, string target, QuantizationOptions options, TextWriter? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        string sourcePath = Path.GetFullPath(source), targetPath = PackageDirectoryWriter.TargetPath(target);
+        if (string.Equals(sourcePath.TrimEnd(Path.DirectorySeparatorChar), targetPath, StringComparison.Ordinal))
+            throw new IOException($"The quantized package must go to another directory than '{sourcePath}'.");
+        if (Directory.Exists(targetPath) && !options.Overwrite)
+            throw new IOException($"'{targetPath}' already exists; set {nameof(QuantizationOptions.Overwrite)} to replace it, or choose another directory.");
+        if (options.Method == QuantizationMethod.Static && options.CalibrationImages.Count == 0)
+            throw new ArgumentException("Static quantization needs calibration images (images like those the model will segment, not its test images).", nameof(options));
+        var manifest = ModelManifest.ReadVerified(sourcePath);
+        string encoderFile = manifest.Graphs.ImageEncoder;
+
+        string work = Path.Combine(Path.GetTempPath(), "lseg-quantize-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(work);
+        try
+        {
+            var model = GraphPreprocessing.Optimize(Path.Combine(sourcePath, encoderFile), work);
+            string description;
+            if (options.Method == QuantizationMethod.Static)
+            {
+                var plan = StaticConvQuantization.Plan(model, [PixelEmbeddings]);
+                log?.WriteLine($"static int8 (QDQ): {plan.ConvolutionCount} convolutions, {plan.Activations.Count} activations calibrated on {options.CalibrationImages.Count} images");
+                var ranges = ActivationCalibration.Collect(model, plan.Activations, CalibrationInputs(options.CalibrationImages, manifest), "pixels");
+                plan.Apply(ranges);
+                description = $"int8 static QDQ: {plan.ConvolutionCount} convolutions with per-channel int8 weights, uint8 activations calibrated (min/max) on {options.CalibrationImages.Count} images at input {manifest.DefaultInputSize}";
+            }
+            else
+            {
+                int count = DynamicMatMulQuantization.Apply(model);
+                log?.WriteLine($"dynamic int8: {count} matrix products");
+                description = $"int8 dynamic: {count} matrix products with per-column int8 weights, activations quantized at run time";
+            }
+
+            var provenance = new Dictionary<string, string>(manifest.Provenance) { ["quantization"] = description };
+            return PackageDirectoryWriter.Write(targetPath, options.Overwrite, directory =>
+            {
+                foreach (string name in manifest.Files.Keys.Where(n => n != encoderFile && !n.StartsWith(encoderFile + ".", StringComparison.Ordinal)))
+                {
+                    string destination = Path.Combine(directory, name);
+                    Directory.CreateDirectory(Path.GetDirectoryName(destination)!);
+                    File.Copy(Path.Combine(sourcePath, name), destination);
+                }
+                OnnxModelFile.Save(model, Path.Combine(directory, encoderFile), ModelPackageExportOptions.Defaults.ExternalDataThresholdBytes);
+                var written = manifest.WithFiles(PackageDirectoryWriter.DescribeFiles(directory), provenance);
+                PackageDirectoryWriter.WriteManifest(directory, written);
+                return written;
+            });
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    /// <summary>Each calibration image decoded and resized as the model's input at the package's default input size.</summary>
+    private static IEnumerable<ActivationCalibration.Input> CalibrationInputs(IReadOnlyList<string> images, ModelManifest manifest)
+    {
+        foreach (string path in images)
+        {
+            MLImage image;
+            try
+            {
+                image = MLImage.CreateFromFile(path);
+            }
+            catch (Exception e) when (e is IOException or ArgumentException or InvalidOperationException)
+            {
+                throw new ArgumentException($"Calibration image '{path}' cannot be read: {e.Message}", nameof(images), e);
+            }
+            using (image)
+            {
+                var (width, height) = ModelInputSize.For(image.Width, image.Height, manifest.DefaultInputSize, manifest.InputSizeMultiple);
+                yield return new ActivationCalibration.Input(ImagePixels.ToPlanarRgb(image, width, height), width, height);
+            }
+        }
+    }
+
+    /// <summary>Calibration images in <paramref name="directory"/> (PNG, JPEG, BMP), in name order, evenly spread to at most <paramref name="count"/>.</summary>
+    public static IReadOnlyList<string> ImagesIn(string directory, int count)
+    {
+        var files = Directory.EnumerateFiles(directory)
+            .Where(f => Path.GetExtension(f).ToLower(CultureInfo.InvariantCulture) is ".png" or ".jpg" or ".jpeg" or ".bmp")
+            .Order(StringComparer.Ordinal).ToList();
+        if (files.Count <= count)
+            return files;
+        return Enumerable.Range(0, count).Select(i => files[(int)((long)i * files.Count / count)]).ToList();
+    }
+}

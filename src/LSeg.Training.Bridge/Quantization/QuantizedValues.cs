@@ -1,0 +1,52 @@
+namespace LSeg.Training.Bridge.Quantization;
+
+/// <summary>
+/// The arithmetic of int8 quantization as ONNX Runtime's kernels expect it: weights int8, symmetric (zero point 0), one
+/// scale per output channel; activations uint8, asymmetric, one scale and zero point per tensor, the range widened to
+/// contain 0 so that 0 (padding, ReLU) is exact.
+/// </summary>
+internal static class QuantizedValues
+{
+    /// <summary>
+    /// Symmetric int8 of <paramref name="values"/> with one scale per slice along the axis: <paramref name="channels"/>
+    /// slices, each either contiguous (<paramref name="channelsFirst"/>, a Conv weight [M, …]) or strided (a MatMul
+    /// weight [K, N], one scale per column N).
+    /// </summary>
+    public static (sbyte[] Values, float[] Scales) SymmetricInt8(float[] values, int channels, bool channelsFirst)
+    {
+        int perChannel = values.Length / channels;
+        var scales = new float[channels];
+        for (int i = 0; i < values.Length; i++)
+        {
+            int c = channelsFirst ? i / perChannel : i % channels;
+            scales[c] = Math.Max(scales[c], Math.Abs(values[i]));
+        }
+        for (int c = 0; c < channels; c++)
+            scales[c] = scales[c] > 0 ? scales[c] / 127f : 1f;
+        var quantized = new sbyte[values.Length];
+        for (int i = 0; i < values.Length; i++)
+        {
+            int c = channelsFirst ? i / perChannel : i % channels;
+            quantized[i] = (sbyte)Math.Clamp(MathF.Round(values[i] / scales[c]), -127, 127);
+        }
+        return (quantized, scales);
+    }
+
+    /// <summary>A bias as int32 with the scale input scale × weight scale of its channel (what QLinearConv adds).</summary>
+    public static int[] BiasInt32(float[] bias, float inputScale, float[] weightScales)
+    {
+        var quantized = new int[bias.Length];
+        for (int c = 0; c < bias.Length; c++)
+            quantized[c] = (int)Math.Clamp(Math.Round((double)bias[c] / ((double)inputScale * weightScales[c])), int.MinValue, int.MaxValue);
+        return quantized;
+    }
+
+    /// <summary>uint8 scale and zero point covering [min, max] widened to contain 0.</summary>
+    public static (float Scale, byte ZeroPoint) Uint8(float min, float max)
+    {
+        min = Math.Min(min, 0);
+        max = Math.Max(max, 0);
+        float scale = max > min ? (max - min) / 255f : 1f;
+        return (scale, (byte)Math.Clamp(MathF.Round(-min / scale), 0, 255));
+    }
+}

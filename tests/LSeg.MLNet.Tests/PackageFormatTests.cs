@@ -1,0 +1,123 @@
+using LSeg.MLNet.Package;
+using LSeg.MLNet.Tests.Packages;
+using LSeg.MLNet.Text;
+using LSeg.Training.Bridge.Export;
+using LSeg.Training.Bridge.Network;
+using static TorchSharp.torch;
+
+namespace LSeg.MLNet.Tests;
+
+/// <summary>
+/// Package format 2 (pixel projection, MiniLM inside a minilm package) is what the exporter writes; format 1 packages
+/// are still read, and <see cref="ModelPackageUpgrader"/> rewrites them at format 2 with the same weights.
+/// </summary>
+public sealed class PackageFormatTests : IDisposable
+{
+    private static readonly string[] Labels = ["sky", "grass", "road", "car", "person"];
+
+    private readonly TemporaryDirectory _temp = new();
+    private readonly LSegNet _net;
+
+    public PackageFormatTests()
+    {
+        random.manual_seed(11);
+        _net = LSegNet.Create(new LSegNetConfig { EmbeddingSize = 384, DecoderFeatures = 16 }, pretrainedBackbone: false);
+        _net.eval();
+    }
+
+    public void Dispose()
+    {
+        _net.Dispose();
+        _temp.Dispose();
+    }
+
+    private string Export(string name, ModelPackageExportOptions options)
+    {
+        string package = Path.Combine(_temp.Path, name);
+        ModelPackageExporter.Export(_net, package, options);
+        return package;
+    }
+
+    [Fact]
+    public void A_minilm_package_carries_MiniLM_whose_label_embeddings_are_those_of_the_SentenceTransformers_DLL()
+    {
+        string fp32 = Export("minilm-fp32", new ModelPackageExportOptions { DefaultInputSize = 96 });
+        string fp16 = Export("minilm-fp16", new ModelPackageExportOptions { DefaultInputSize = 96, StoreWeightsAsFloat16 = true });
+        string[] labels = ["cat", "wall", "a photo of a bicycle", "sidewalk", "other"];
+
+        using var fromDll = MiniLmTextEncoder.Create();
+        var expected = fromDll.Encode(labels);
+        foreach (var (package, maxOneMinusCosine) in new[] { (fp32, 1e-6), (fp16, 2e-6) })
+        {
+            using var model = LanguageSegmentationModel.Load(package);
+            Assert.Equal(("text_encoder.onnx", "vocab.txt"), (model.Manifest.TextEncoder.Graph, model.Manifest.TextEncoder.Tokenizer));
+            var fromPackage = model.EncodeLabels(labels);
+            for (int i = 0; i < labels.Length; i++)
+            {
+                double cosine = fromPackage.Buffer.AsSpan(i * 384, 384).ToArray().Zip(expected[i], (a, b) => (double)a * b).Sum();
+                Assert.True(1 - cosine <= maxOneMinusCosine, $"{Path.GetFileName(package)}, '{labels[i]}': cosine {cosine:F9} with the DLL's embedding");
+            }
+        }
+        // Float16 storage halves the text encoder too.
+        double ratio = (double)new FileInfo(Path.Combine(fp16, "text_encoder.onnx")).Length / new FileInfo(Path.Combine(fp32, "text_encoder.onnx")).Length;
+        Assert.InRange(ratio, 0.45, 0.55);
+    }
+
+    [Fact]
+    public void Without_IncludeMiniLm_a_minilm_package_names_no_text_encoder_graph()
+    {
+        string package = Export("no-minilm", new ModelPackageExportOptions { DefaultInputSize = 96, IncludeMiniLm = false });
+
+        var manifest = ModelManifest.ReadVerified(package);
+
+        Assert.Null(manifest.TextEncoder.Graph);
+        Assert.False(File.Exists(Path.Combine(package, "text_encoder.onnx")));
+    }
+
+    [Fact]
+    public void An_upgraded_version_1_package_is_version_2_and_segments_exactly_as_before()
+    {
+        var generator = new Random(5);
+        string table = Path.Combine(_temp.Path, "labels.json");
+        File.WriteAllText(table, System.Text.Json.JsonSerializer.Serialize(Labels.ToDictionary(l => l, _ => Enumerable.Range(0, 384).Select(_ => (float)(generator.NextDouble() * 2 - 1)).ToArray())));
+        string version1 = Export("v1", new ModelPackageExportOptions
+        {
+            Name = "old", DefaultInputSize = 96, StoreWeightsAsFloat16 = true,
+            TextEncoder = new TextEncoderInfo { Kind = "table", Table = "labels.json" }, AdditionalFiles = { ["labels.json"] = table },
+            Provenance = { ["trainedOn"] = "nothing" },
+        });
+        PackageFormats.AsVersion1(version1);
+        string upgraded = Path.Combine(_temp.Path, "v2");
+
+        var manifest = ModelPackageUpgrader.Upgrade(version1, upgraded);
+
+        Assert.Equal(1, ModelManifest.ReadVerified(version1).FormatVersion);
+        Assert.Equal((2, "pixel_projection.onnx", "old", "nothing"), (manifest.FormatVersion, manifest.Graphs.PixelProjection, manifest.Name, manifest.Provenance["trainedOn"]));
+        Assert.Equal("package format 1", manifest.Provenance["upgradedFrom"]);
+        Assert.Equal(File.ReadAllBytes(table), File.ReadAllBytes(Path.Combine(upgraded, "labels.json")));
+        // The weights keep their float16 storage: the image encoder graph is the same size.
+        Assert.Equal(new FileInfo(Path.Combine(version1, "image_encoder.onnx")).Length, new FileInfo(Path.Combine(upgraded, "image_encoder.onnx")).Length);
+        using var before = LanguageSegmentationModel.Load(version1);
+        using var after = LanguageSegmentationModel.Load(upgraded);
+        using var image = TestImages.ColourBlocks(128, 96, seed: 8);
+        var oneShotBefore = before.Segment(image, Labels);
+        var oneShotAfter = after.Segment(image, Labels);
+        Assert.Equal(oneShotBefore.Mask, oneShotAfter.Mask);
+        Assert.Equal(oneShotBefore.Scores, oneShotAfter.Scores);
+        // The label change runs on the 16-wide features instead of the 384-wide embeddings: the same mask within a pixel.
+        var changedBefore = before.Segment(before.EncodeImage(image), before.EncodeLabels(Labels));
+        var changedAfter = after.Segment(after.EncodeImage(image), after.EncodeLabels(Labels));
+        Assert.Equal(16, after.EncodeImage(image).Grid!.Channels);
+        Assert.True(changedBefore.Mask.Zip(changedAfter.Mask).Count(p => p.First != p.Second) <= 1, "the label change path differs after the upgrade");
+    }
+
+    [Fact]
+    public void A_version_1_manifest_that_names_a_pixel_projection_is_refused()
+    {
+        string json = new ModelManifest { FormatVersion = 1, EmbeddingSize = 8, Graphs = new GraphFiles { PixelProjection = "pixel_projection.onnx" } }.ToJson();
+
+        var error = Assert.Throws<InvalidDataException>(() => ModelManifest.FromJson(json));
+
+        Assert.Contains("format version 2", error.Message);
+    }
+}
