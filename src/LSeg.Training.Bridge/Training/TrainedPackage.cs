@@ -12,7 +12,7 @@ internal static class TrainedPackage
 {
     /// <summary>Exports <paramref name="net"/> to <paramref name="directory"/> (atomic).</summary>
     public static ModelManifest Export(LSegNet net, RunTextEncoder textEncoder, string directory, string name, Dictionary<string, string> provenance,
-        bool overwrite = true, bool float16 = false)
+        bool overwrite = true, bool float16 = false, bool includeMiniLm = true)
     {
         ArgumentNullException.ThrowIfNull(textEncoder);
         var options = new ModelPackageExportOptions
@@ -21,6 +21,7 @@ internal static class TrainedPackage
             Overwrite = overwrite,
             Provenance = provenance,
             StoreWeightsAsFloat16 = float16,
+            IncludeMiniLm = includeMiniLm,
         };
         textEncoder.ApplyTo(options);
         return ModelPackageExporter.Export(net, directory, options);
