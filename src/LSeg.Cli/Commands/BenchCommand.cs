@@ -117,7 +117,10 @@ internal static class BenchCommand
             var options = defaults with
             {
                 PackagePath = package is null ? null : ModelPackagePath.Require(package),
-                ImageSize = parsed.GetValue(size), Images = parsed.GetValue(images), Labels = parsed.GetValue(labels), Iterations = parsed.GetValue(iterations),
+                ImageSize = parsed.GetValue(size),
+                Images = parsed.GetValue(images),
+                Labels = parsed.GetValue(labels),
+                Iterations = parsed.GetValue(iterations),
             };
             bool asJson = parsed.GetValue(json);
             var result = SegmentationBenchmark.Run(options, asJson ? console.Error : console.Out, FreshProcess.MeasurePeakMemory);

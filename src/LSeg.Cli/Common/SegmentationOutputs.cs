@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using LSeg.Cli.Rendering;
-using LSeg.MLNet.Rendering;
 using LSeg.MLNet;
+using LSeg.MLNet.Rendering;
 using SkiaSharp;
 
 namespace LSeg.Cli.Common;

@@ -2,10 +2,10 @@ using Google.Protobuf;
 using LSeg.Training.Bridge.Export;
 using LSeg.Training.Bridge.Network.ImageEncoders;
 using Microsoft.ML.OnnxRuntime;
-using TensorElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
 using Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
+using TensorElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
 
 namespace LSeg.Training.Bridge.Tests.Backbones;
 
