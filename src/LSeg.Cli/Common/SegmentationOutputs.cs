@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using LSeg.Cli.Rendering;
 using LSeg.MLNet;
+using LSeg.MLNet.IO;
 using LSeg.MLNet.Rendering;
 using SkiaSharp;
 
