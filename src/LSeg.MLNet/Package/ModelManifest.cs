@@ -134,17 +134,42 @@ public sealed class ModelManifest
         return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 
+    /// <summary>
+    /// The package directory that <paramref name="path"/> names: the folder of <paramref name="path"/> when it is a
+    /// file named <c>manifest.json</c> (in any letter case), else <paramref name="path"/> itself. Every reader that
+    /// takes "a package directory or its manifest.json" resolves the path through it.
+    /// </summary>
+    public static string PackageDirectory(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        return File.Exists(path) && string.Equals(Path.GetFileName(path), FileName, StringComparison.OrdinalIgnoreCase)
+            ? Path.GetDirectoryName(Path.GetFullPath(path))!
+            : path;
+    }
+
     /// <summary>Reads the manifest of the package directory <paramref name="directory"/> and verifies every file it lists.</summary>
     /// <exception cref="FileNotFoundException">The directory has no manifest, or a listed file is missing.</exception>
     /// <exception cref="InvalidDataException">The manifest is invalid, or a file's size or sha256 differs.</exception>
     internal static ModelManifest ReadVerified(string directory)
     {
+        var manifest = Read(directory);
+        manifest.VerifyFiles(directory);
+        return manifest;
+    }
+
+    /// <summary>
+    /// Reads and checks the manifest of the package directory <paramref name="directory"/> without hashing the files
+    /// it lists: for a caller that verifies them itself right after (<c>lseg info</c> reports each file's status; the
+    /// quantizer and upgrader read the package with <see cref="ReadVerified"/>). Loaders use <see cref="ReadVerified"/>.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The directory has no manifest.</exception>
+    /// <exception cref="InvalidDataException">The manifest is invalid.</exception>
+    internal static ModelManifest Read(string directory)
+    {
         string manifestPath = Path.Combine(directory, FileName);
         if (!File.Exists(manifestPath))
             throw new FileNotFoundException($"'{directory}' is not an LSeg model package: it has no {FileName}.", manifestPath);
-        var manifest = FromJson(File.ReadAllText(manifestPath), manifestPath);
-        manifest.VerifyFiles(directory);
-        return manifest;
+        return FromJson(File.ReadAllText(manifestPath), manifestPath);
     }
 
     /// <summary>Checks that every listed file exists in <paramref name="directory"/> with the listed size and sha256.</summary>
