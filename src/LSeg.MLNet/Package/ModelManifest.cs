@@ -45,7 +45,10 @@ public sealed class ModelManifest
     public double Temperature { get; init; } = 0.07;
 
     /// <summary>Image height and width must be multiples of this value.</summary>
-    public int InputSizeMultiple { get; init; } = 32;
+    public int InputSizeMultiple { get; init; } = DefaultInputSizeMultiple;
+
+    /// <summary>The input-size multiple of every network this project builds (LSegNet.InputSizeMultiple).</summary>
+    internal const int DefaultInputSizeMultiple = 32;
 
     /// <summary>The side (pixels) of the longer image edge the model was trained at; a sensible inference size.</summary>
     public int DefaultInputSize { get; init; } = 480;

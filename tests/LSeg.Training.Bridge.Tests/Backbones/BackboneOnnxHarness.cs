@@ -32,7 +32,7 @@ internal static class BackboneOnnxHarness
     /// <summary>A CPU session with full graph optimisations (what a user gets).</summary>
     public static InferenceSession Session(byte[] model)
     {
-        var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         return new InferenceSession(model, options);
     }
 
