@@ -40,8 +40,9 @@ public sealed class LanguageSegmentationEstimator : IEstimator<LanguageSegmentat
             throw new ArgumentException($"Give either {nameof(LanguageSegmentationOptions.Labels)} or {nameof(LanguageSegmentationOptions.LabelsColumnName)}, not both.", nameof(options));
         if (options.Labels is not null)
             _labels = LanguageSegmentationModel.ValidateLabels(options.Labels, "labels");
-        if (options.InputSize is int size && (size < 32 || size % 32 != 0 || size > LanguageSegmentationModelOptions.Defaults.MaxInputSize))
-            throw new ArgumentOutOfRangeException(nameof(options), size, $"{nameof(LanguageSegmentationOptions.InputSize)} must be a multiple of 32 between 32 and {LanguageSegmentationModelOptions.Defaults.MaxInputSize}.");
+        const int multiple = Package.ModelManifest.DefaultInputSizeMultiple;
+        if (options.InputSize is int size && (size < multiple || size % multiple != 0 || size > LanguageSegmentationModelOptions.Defaults.MaxInputSize))
+            throw new ArgumentOutOfRangeException(nameof(options), size, $"{nameof(LanguageSegmentationOptions.InputSize)} must be a multiple of {multiple} between {multiple} and {LanguageSegmentationModelOptions.Defaults.MaxInputSize}.");
         _options = options;
         _callerDevice = callerDevice;
         var (gpu, fallback) = Device();

@@ -96,13 +96,16 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     public static LanguageSegmentationModel Load(string packagePath, LanguageSegmentationModelOptions? options = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(packagePath);
-        options ??= new LanguageSegmentationModelOptions();
-        string directory = Path.GetFullPath(packagePath);
-        if (File.Exists(directory) && Path.GetFileName(directory) == ModelManifest.FileName)
-            directory = Path.GetDirectoryName(directory)!;
+        string directory = ModelManifest.PackageDirectory(Path.GetFullPath(packagePath));
         if (!Directory.Exists(directory))
             throw new DirectoryNotFoundException($"Model package directory '{directory}' does not exist.");
-        var manifest = ModelManifest.ReadVerified(directory);
+        return LoadVerified(directory, ModelManifest.ReadVerified(directory), options);
+    }
+
+    /// <summary>Loads the package in <paramref name="directory"/>, whose files have just been verified against <paramref name="manifest"/>.</summary>
+    private static LanguageSegmentationModel LoadVerified(string directory, ModelManifest manifest, LanguageSegmentationModelOptions? options)
+    {
+        options ??= new LanguageSegmentationModelOptions();
         foreach (string graph in new[] { manifest.Graphs.ImageEncoder, manifest.Graphs.Head })
         {
             if (!File.Exists(Path.Combine(directory, graph)))
@@ -143,8 +146,12 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     /// under the temporary folder, checked by sha256, and loaded.
     /// </summary>
     /// <exception cref="InvalidOperationException">The application does not reference LSeg.MLNet.DefaultModel, or it was built without a default model.</exception>
-    public static LanguageSegmentationModel LoadDefault(LanguageSegmentationModelOptions? options = null) =>
-        Load(DefaultModelPackage.Extract(), options);
+    public static LanguageSegmentationModel LoadDefault(LanguageSegmentationModelOptions? options = null)
+    {
+        // Extraction verifies every file (or the cached copy's); loading does not hash them a second time.
+        var (directory, manifest) = DefaultModelPackage.ExtractVerified();
+        return LoadVerified(directory, manifest, options);
+    }
 
     /// <summary>True when the application carries the default model (it references LSeg.MLNet.DefaultModel; see <see cref="LoadDefault"/>).</summary>
     public static bool HasDefaultModel => DefaultModelPackage.IsEmbedded;

@@ -1,8 +1,8 @@
-using LSeg.Tests.Shared;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using LSeg.MLNet;
 using LSeg.MLNet.Tests.Packages;
+using LSeg.Tests.Shared;
 
 namespace LSeg.Cli.Tests;
 

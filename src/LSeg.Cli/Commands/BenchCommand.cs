@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using LSeg.Cli.Common;
 using LSeg.MLNet.Benchmarks;
 using LSeg.Training.Bridge.Benchmarks;
+using LSeg.Training.Bridge.Network;
 
 namespace LSeg.Cli.Commands;
 
@@ -26,7 +27,7 @@ internal static class BenchCommand
     private static Command CreateTrain(CliConsole console)
     {
         var defaults = new TrainingStepBenchmark.Options();
-        var crop = new Option<string>("--crop") { Description = $"Crop HxW, multiples of 32 (default {defaults.CropHeight}x{defaults.CropWidth}).", DefaultValueFactory = _ => $"{defaults.CropHeight}x{defaults.CropWidth}", HelpName = "HxW" };
+        var crop = new Option<string>("--crop") { Description = $"Crop HxW, multiples of {LSegNet.InputSizeMultiple} (default {defaults.CropHeight}x{defaults.CropWidth}).", DefaultValueFactory = _ => $"{defaults.CropHeight}x{defaults.CropWidth}", HelpName = "HxW" };
         var batch = new Option<int>("--batch") { Description = $"Crops per step (default {defaults.BatchSize}).", DefaultValueFactory = _ => defaults.BatchSize, HelpName = "N" };
         var labels = new Option<int>("--labels") { Description = $"Labels per step (default {defaults.Labels}).", DefaultValueFactory = _ => defaults.Labels, HelpName = "N" };
         var rounds = new Option<int>("--rounds") { Description = $"Timed rounds; the median is reported (default {defaults.Rounds}).", DefaultValueFactory = _ => defaults.Rounds, HelpName = "N" };
@@ -64,7 +65,7 @@ internal static class BenchCommand
     private static Command CreateExport(CliConsole console)
     {
         var defaults = new ExportBenchmark.Options();
-        var size = new Option<int>("--size") { Description = $"Image height and width, a multiple of 32 (default {defaults.Size}).", DefaultValueFactory = _ => defaults.Size, HelpName = "N" };
+        var size = new Option<int>("--size") { Description = $"Image height and width, a multiple of {LSegNet.InputSizeMultiple} (default {defaults.Size}).", DefaultValueFactory = _ => defaults.Size, HelpName = "N" };
         var labels = new Option<int>("--labels") { Description = $"Number of labels N (default {defaults.Labels}).", DefaultValueFactory = _ => defaults.Labels, HelpName = "N" };
         var iterations = new Option<int>("--iterations") { Description = $"Timed passes per runtime; the median is reported (default {defaults.Iterations}).", DefaultValueFactory = _ => defaults.Iterations, HelpName = "N" };
         var warmup = new Option<int>("--warmup") { Description = $"Untimed passes first (default {defaults.Warmup}).", DefaultValueFactory = _ => defaults.Warmup, HelpName = "N" };
@@ -117,7 +118,10 @@ internal static class BenchCommand
             var options = defaults with
             {
                 PackagePath = package is null ? null : ModelPackagePath.Require(package),
-                ImageSize = parsed.GetValue(size), Images = parsed.GetValue(images), Labels = parsed.GetValue(labels), Iterations = parsed.GetValue(iterations),
+                ImageSize = parsed.GetValue(size),
+                Images = parsed.GetValue(images),
+                Labels = parsed.GetValue(labels),
+                Iterations = parsed.GetValue(iterations),
             };
             bool asJson = parsed.GetValue(json);
             var result = SegmentationBenchmark.Run(options, asJson ? console.Error : console.Out, FreshProcess.MeasurePeakMemory);

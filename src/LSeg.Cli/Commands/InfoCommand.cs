@@ -24,7 +24,7 @@ internal static class InfoCommand
     private static int Run(CliConsole console, string? modelPath, bool asJson)
     {
         string directory = ModelLoading.Validate(modelPath) ?? DefaultModelPackage.Extract();
-        ModelManifest manifest = ModelPackagePath.ReadManifest(directory);
+        ModelManifest manifest = ModelManifest.Read(directory);
         var checks = manifest.Files.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => Check(directory, f.Key, f.Value)).ToList();
         bool allGood = checks.All(c => c.Status == "ok");
 

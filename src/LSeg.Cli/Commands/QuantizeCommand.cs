@@ -1,5 +1,6 @@
 using System.CommandLine;
 using LSeg.Cli.Common;
+using LSeg.MLNet.Package;
 using LSeg.Training.Bridge.Quantization;
 
 namespace LSeg.Cli.Commands;
@@ -30,7 +31,7 @@ internal static class QuantizeCommand
     private static int Run(CliConsole console, string model, string output, string? method, string[] calibration, int count, bool overwrite)
     {
         string source = ModelPackagePath.Require(model);
-        var manifest = ModelPackagePath.ReadManifest(source);
+        var manifest = ModelManifest.Read(source);
         if (File.Exists(output))
             throw new CommandFailure($"--out '{output}' is a file; give a directory for the package.");
         if (Directory.Exists(output) && !overwrite)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using LSeg.Cli.Common;
 using LSeg.Cli.Training;
+using LSeg.MLNet.IO;
 using LSeg.Training.Bridge.Network;
 using LSeg.Training.Bridge.Training;
 

@@ -28,7 +28,7 @@ internal static class UpgradeCommand
     private static int Run(CliConsole console, string model, string output, bool overwrite, bool includeMiniLm)
     {
         string source = ModelPackagePath.Require(model);
-        int from = ModelPackagePath.ReadManifest(source).FormatVersion;
+        int from = ModelManifest.Read(source).FormatVersion;
         if (File.Exists(output))
             throw new CommandFailure($"--out '{output}' is a file; give a directory for the package.");
         if (Directory.Exists(output) && !overwrite)

@@ -12,8 +12,7 @@ internal static class ModelPackagePath
     /// <exception cref="CommandFailure">The path does not exist or is not an LSeg model package.</exception>
     public static string Require(string path)
     {
-        if (File.Exists(path) && string.Equals(Path.GetFileName(path), ModelManifest.FileName, StringComparison.OrdinalIgnoreCase))
-            path = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        path = ModelManifest.PackageDirectory(path);
         if (File.Exists(path))
             throw new CommandFailure($"Model path '{path}' is a file; --model takes a model package directory (one holding {ModelManifest.FileName}).");
         if (!Directory.Exists(path))
@@ -21,12 +20,5 @@ internal static class ModelPackagePath
         if (!File.Exists(Path.Combine(path, ModelManifest.FileName)))
             throw new CommandFailure($"'{path}' is not an LSeg model package: it has no {ModelManifest.FileName}.");
         return path;
-    }
-
-    /// <summary>Reads and parses the package's manifest.</summary>
-    public static ModelManifest ReadManifest(string directory)
-    {
-        string manifestPath = Path.Combine(directory, ModelManifest.FileName);
-        return ModelManifest.FromJson(File.ReadAllText(manifestPath), manifestPath);
     }
 }

@@ -1,7 +1,8 @@
 using System.Text.Json.Nodes;
 using LSeg.Cli.Rendering;
-using LSeg.MLNet.Rendering;
 using LSeg.MLNet;
+using LSeg.MLNet.IO;
+using LSeg.MLNet.Rendering;
 using SkiaSharp;
 
 namespace LSeg.Cli.Common;

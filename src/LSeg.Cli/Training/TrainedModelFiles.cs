@@ -1,5 +1,6 @@
 using LSeg.Cli.Common;
 using LSeg.MLNet;
+using LSeg.MLNet.IO;
 using LSeg.MLNet.Package;
 using LSeg.Training.Bridge.Data;
 using LSeg.Training.Bridge.Export;

@@ -1,5 +1,6 @@
 using System.Reflection;
 using System.Security.Cryptography;
+using LSeg.MLNet.IO;
 
 namespace LSeg.MLNet.Package;
 
@@ -37,7 +38,14 @@ internal static class DefaultModelPackage
 
     /// <summary>Extracts the embedded package (if not already there, verified) and returns its directory.</summary>
     /// <exception cref="InvalidOperationException">The application carries no default model.</exception>
-    public static string Extract()
+    public static string Extract() => ExtractVerified().Directory;
+
+    /// <summary>
+    /// Extracts the embedded package (if not already there) and returns its directory with its manifest, every file
+    /// of which has just been checked against its size and sha256 (so a loader need not hash them again).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The application carries no default model.</exception>
+    public static (string Directory, ModelManifest Manifest) ExtractVerified()
     {
         if (Assembly.Value is null)
             throw new InvalidOperationException(
@@ -57,35 +65,34 @@ internal static class DefaultModelPackage
             {
                 try
                 {
-                    ModelManifest.FromJson(File.ReadAllText(Path.Combine(directory, ModelManifest.FileName))).VerifyFiles(directory);
-                    return directory;
+                    return (directory, ModelManifest.ReadVerified(directory));
                 }
                 catch (Exception e) when (e is IOException or InvalidDataException)
                 {
                     // A damaged cache is rebuilt below.
                 }
             }
-            string staging = directory + ".tmp-" + Environment.ProcessId + "-" + Guid.NewGuid().ToString("N")[..8];
-            Directory.CreateDirectory(staging);
-            foreach (string name in assembly.GetManifestResourceNames().Where(n => n.StartsWith(ResourcePrefix, StringComparison.Ordinal)))
-            {
-                using var resource = assembly.GetManifestResourceStream(name)!;
-                using var file = File.Create(Path.Combine(staging, name[ResourcePrefix.Length..]));
-                resource.CopyTo(file);
-            }
-            ModelManifest.FromJson(File.ReadAllText(Path.Combine(staging, ModelManifest.FileName))).VerifyFiles(staging);
             if (Directory.Exists(directory))
                 Directory.Delete(directory, recursive: true);
             try
             {
-                Directory.Move(staging, directory);
+                var manifest = AtomicDirectory.Write(directory, staging =>
+                {
+                    foreach (string name in assembly.GetManifestResourceNames().Where(n => n.StartsWith(ResourcePrefix, StringComparison.Ordinal)))
+                    {
+                        using var resource = assembly.GetManifestResourceStream(name)!;
+                        using var file = File.Create(Path.Combine(staging, name[ResourcePrefix.Length..]));
+                        resource.CopyTo(file);
+                    }
+                    return ModelManifest.ReadVerified(staging);
+                }, overwrite: false);
+                return (directory, manifest);
             }
             catch (IOException) when (File.Exists(Path.Combine(directory, ModelManifest.FileName)))
             {
                 // Another process extracted the same version at the same time; use its copy.
-                Directory.Delete(staging, recursive: true);
+                return (directory, ModelManifest.ReadVerified(directory));
             }
-            return directory;
         }
     }
 

@@ -45,7 +45,10 @@ public sealed class ModelManifest
     public double Temperature { get; init; } = 0.07;
 
     /// <summary>Image height and width must be multiples of this value.</summary>
-    public int InputSizeMultiple { get; init; } = 32;
+    public int InputSizeMultiple { get; init; } = DefaultInputSizeMultiple;
+
+    /// <summary>The input-size multiple of every network this project builds (LSegNet.InputSizeMultiple).</summary>
+    internal const int DefaultInputSizeMultiple = 32;
 
     /// <summary>The side (pixels) of the longer image edge the model was trained at; a sensible inference size.</summary>
     public int DefaultInputSize { get; init; } = 480;
@@ -134,17 +137,42 @@ public sealed class ModelManifest
         return Convert.ToHexStringLower(SHA256.HashData(stream));
     }
 
+    /// <summary>
+    /// The package directory that <paramref name="path"/> names: the folder of <paramref name="path"/> when it is a
+    /// file named <c>manifest.json</c> (in any letter case), else <paramref name="path"/> itself. Every reader that
+    /// takes "a package directory or its manifest.json" resolves the path through it.
+    /// </summary>
+    public static string PackageDirectory(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        return File.Exists(path) && string.Equals(Path.GetFileName(path), FileName, StringComparison.OrdinalIgnoreCase)
+            ? Path.GetDirectoryName(Path.GetFullPath(path))!
+            : path;
+    }
+
     /// <summary>Reads the manifest of the package directory <paramref name="directory"/> and verifies every file it lists.</summary>
     /// <exception cref="FileNotFoundException">The directory has no manifest, or a listed file is missing.</exception>
     /// <exception cref="InvalidDataException">The manifest is invalid, or a file's size or sha256 differs.</exception>
     internal static ModelManifest ReadVerified(string directory)
     {
+        var manifest = Read(directory);
+        manifest.VerifyFiles(directory);
+        return manifest;
+    }
+
+    /// <summary>
+    /// Reads and checks the manifest of the package directory <paramref name="directory"/> without hashing the files
+    /// it lists: for a caller that verifies them itself right after (<c>lseg info</c> reports each file's status; the
+    /// quantizer and upgrader read the package with <see cref="ReadVerified"/>). Loaders use <see cref="ReadVerified"/>.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The directory has no manifest.</exception>
+    /// <exception cref="InvalidDataException">The manifest is invalid.</exception>
+    internal static ModelManifest Read(string directory)
+    {
         string manifestPath = Path.Combine(directory, FileName);
         if (!File.Exists(manifestPath))
             throw new FileNotFoundException($"'{directory}' is not an LSeg model package: it has no {FileName}.", manifestPath);
-        var manifest = FromJson(File.ReadAllText(manifestPath), manifestPath);
-        manifest.VerifyFiles(directory);
-        return manifest;
+        return FromJson(File.ReadAllText(manifestPath), manifestPath);
     }
 
     /// <summary>Checks that every listed file exists in <paramref name="directory"/> with the listed size and sha256.</summary>

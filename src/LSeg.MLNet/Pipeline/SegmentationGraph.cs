@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Google.Protobuf;
+using LSeg.MLNet.IO;
 using LSeg.MLNet.Package;
 using Onnx;
 
@@ -41,9 +42,7 @@ internal static class SegmentationGraph
         string path = Path.Combine(directory, $"segmentation-{maxSide}-{hash}.onnx");
         if (!File.Exists(path) || new FileInfo(path).Length != bytes.Length)
         {
-            string staging = path + "." + Guid.NewGuid().ToString("N")[..8] + ".tmp";
-            File.WriteAllBytes(staging, bytes);
-            File.Move(staging, path, overwrite: true);
+            AtomicFile.WriteAllBytes(path, bytes);
         }
         else
         {
@@ -64,7 +63,8 @@ internal static class SegmentationGraph
     private static void DeleteUnusedGraphs(string directory, string keep)
     {
         var cutoff = DateTime.UtcNow - UnusedGraphLifetime;
-        foreach (string file in Directory.EnumerateFiles(directory, "segmentation-*"))
+        // Staging files are AtomicFile's hidden siblings: .segmentation-….onnx.GUID.tmp.
+        foreach (string file in Directory.EnumerateFiles(directory, "segmentation-*").Concat(Directory.EnumerateFiles(directory, ".segmentation-*")))
         {
             if (file == keep || File.GetLastWriteTimeUtc(file) >= cutoff)
                 continue;

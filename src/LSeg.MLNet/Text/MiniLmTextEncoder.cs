@@ -60,8 +60,10 @@ internal sealed class MiniLmTextEncoder : ILabelTextEncoder
     {
         var (model, vocabulary) = ReadAssembly(assemblyPath);
         var tokenizer = BertTokenizer.Create(new MemoryStream(vocabulary), new BertOptions { LowerCaseBeforeTokenization = true });
-        var session = sessionOptions is null ? new InferenceSession(model, QuietCpuOptions()) : new InferenceSession(model, sessionOptions);
-        return new MiniLmTextEncoder(session, tokenizer, truncate);
+        if (sessionOptions is not null)
+            return new MiniLmTextEncoder(new InferenceSession(model, sessionOptions), tokenizer, truncate);
+        using var quietCpu = QuietCpuOptions();  // the session keeps its own copy of the options
+        return new MiniLmTextEncoder(new InferenceSession(model, quietCpu), tokenizer, truncate);
     }
 
     /// <summary>Loads the encoder from a graph file and a WordPiece vocabulary file (a package's own copy).</summary>

@@ -19,9 +19,6 @@ internal sealed class TableTextEncoder : ILabelTextEncoder
     /// <inheritdoc/>
     public int EmbeddingSize { get; }
 
-    /// <summary>The labels the table knows.</summary>
-    public IReadOnlyCollection<string> KnownLabels => _table.Keys;
-
     /// <summary>Reads the table at <paramref name="path"/>; every row must have <paramref name="embeddingSize"/> floats.</summary>
     /// <exception cref="InvalidDataException">The file is not a JSON object of float arrays of that size.</exception>
     public static TableTextEncoder FromFile(string path, int embeddingSize)

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using LSeg.MLNet.IO;
 
 namespace LSeg.Orleans.Jobs;
 

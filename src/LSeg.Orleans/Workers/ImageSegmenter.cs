@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using LSeg.MLNet;
+using LSeg.MLNet.IO;
 using Microsoft.ML.Data;
 
 namespace LSeg.Orleans.Workers;

@@ -1,4 +1,5 @@
 using LSeg.MLNet;
+using LSeg.MLNet.IO;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using Orleans.Runtime;

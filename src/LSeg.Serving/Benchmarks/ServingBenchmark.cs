@@ -217,8 +217,11 @@ internal static class ServingBenchmark
         using var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
         using (var canvas = new SKCanvas(bitmap))
         {
-            using var sky = new SKPaint { Shader = SKShader.CreateLinearGradient(new SKPoint(0, 0), new SKPoint(0, height),
-                [new SKColor(110, 160, 230), new SKColor(90, 150, 70)], SKShaderTileMode.Clamp) };
+            using var sky = new SKPaint
+            {
+                Shader = SKShader.CreateLinearGradient(new SKPoint(0, 0), new SKPoint(0, height),
+                    [new SKColor(110, 160, 230), new SKColor(90, 150, 70)], SKShaderTileMode.Clamp),
+            };
             canvas.DrawRect(0, 0, width, height, sky);
             foreach (var block in blocks)
             {

@@ -17,7 +17,7 @@ internal sealed class ServingOptionsValidator : IValidateOptions<LanguageSegment
         }
 
         if (options.ModelPath is { } path)
-            Require(Directory.Exists(path) || (File.Exists(path) && Path.GetFileName(path) == ModelManifest.FileName),
+            Require(Directory.Exists(ModelManifest.PackageDirectory(path)),
                 $"ModelPath '{path}' is not a model package directory (or its {ModelManifest.FileName}).");
         else
             Require(LanguageSegmentationModel.HasDefaultModel, "ModelPath is not set and this build of LSeg.MLNet embeds no default model.");

@@ -21,8 +21,8 @@ public sealed class AugmentationOptions
     /// <summary>Checks the values, naming the first one out of range.</summary>
     public void Validate()
     {
-        if (CropHeight <= 0 || CropWidth <= 0 || CropHeight % 32 != 0 || CropWidth % 32 != 0)
-            throw new ArgumentException($"Crop size must be positive multiples of 32; got {CropHeight}×{CropWidth} (cropHeight × cropWidth).");
+        if (CropHeight <= 0 || CropWidth <= 0 || CropHeight % Network.LSegNet.InputSizeMultiple != 0 || CropWidth % Network.LSegNet.InputSizeMultiple != 0)
+            throw new ArgumentException($"Crop size must be positive multiples of {Network.LSegNet.InputSizeMultiple}; got {CropHeight}×{CropWidth} (cropHeight × cropWidth).");
         if (ScaleMin <= 0 || ScaleMax < ScaleMin)
             throw new ArgumentException($"Scale range must satisfy 0 < scaleMin ≤ scaleMax; got [{ScaleMin}, {ScaleMax}].");
         if (FlipProbability is < 0 or > 1)

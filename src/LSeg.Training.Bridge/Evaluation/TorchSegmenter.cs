@@ -23,8 +23,8 @@ public sealed class TorchSegmenter
     {
         ArgumentNullException.ThrowIfNull(net);
         ArgumentNullException.ThrowIfNull(labels);
-        if (longSide < 0 || longSide % 32 != 0)
-            throw new ArgumentOutOfRangeException(nameof(longSide), longSide, "The long side must be 0 (native size) or a multiple of 32.");
+        if (longSide < 0 || longSide % LSegNet.InputSizeMultiple != 0)
+            throw new ArgumentOutOfRangeException(nameof(longSide), longSide, $"The long side must be 0 (native size) or a multiple of {LSegNet.InputSizeMultiple}.");
         _net = net;
         _labels = labels;
         LongSide = longSide;
@@ -58,7 +58,7 @@ public sealed class TorchSegmenter
         {
             int width = Math.Max(1, (int)Math.Round(image.Width * baseScale * scale));
             int height = Math.Max(1, (int)Math.Round(image.Height * baseScale * scale));
-            var input = PadToMultiple(image.ResizeBilinear(width, height), 32);
+            var input = PadToMultiple(image.ResizeBilinear(width, height), LSegNet.InputSizeMultiple);
             var pixels = tensor(input.ToPlanarFloats(), [1, 3, input.Height, input.Width]).to(_labels.Device);
             var logits = Logits(pixels, embeddings, height, width, image);
             sum = sum is null ? logits : sum + logits;

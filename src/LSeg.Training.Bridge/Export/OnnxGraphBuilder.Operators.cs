@@ -100,9 +100,6 @@ internal sealed partial class OnnxGraphBuilder
     /// <summary>ReduceMax over constant axes (opset 17: axes as an attribute).</summary>
     public string ReduceMax(string x, long[] axes, bool keepDims) => Node("ReduceMax", [x], Attr("axes", axes), Attr("keepdims", keepDims ? 1L : 0L));
 
-    /// <summary>ReduceMean over constant axes (opset 17: axes as an attribute).</summary>
-    public string ReduceMean(string x, long[] axes, bool keepDims) => Node("ReduceMean", [x], Attr("axes", axes), Attr("keepdims", keepDims ? 1L : 0L));
-
     /// <summary>ArgMax along <paramref name="axis"/> (INT64, first index on ties).</summary>
     public string ArgMax(string x, long axis, bool keepDims) => Node("ArgMax", [x], Attr("axis", axis), Attr("keepdims", keepDims ? 1L : 0L), Attr("select_last_index", 0L));
 

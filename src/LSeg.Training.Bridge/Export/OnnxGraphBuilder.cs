@@ -23,17 +23,17 @@ internal sealed partial class OnnxGraphBuilder
     /// <summary>The ONNX IR version the exported models declare.</summary>
     public const int IrVersion = 8;
 
-    private readonly GraphProto graph;
-    private readonly HashSet<string> usedNames = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, int> counters = new(StringComparer.Ordinal);
-    private readonly HashSet<string> addedWeights = new(StringComparer.Ordinal);
+    private readonly GraphProto _graph;
+    private readonly HashSet<string> _usedNames = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _counters = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _addedWeights = new(StringComparer.Ordinal);
 
     /// <summary>Starts an empty graph.</summary>
     /// <param name="graphName">The graph's name inside the model.</param>
     /// <param name="storeWeightsAsFloat16">Store float weights as FLOAT16 initializers, each followed by a Cast to FLOAT.</param>
     public OnnxGraphBuilder(string graphName, bool storeWeightsAsFloat16 = false)
     {
-        graph = new GraphProto { Name = graphName };
+        _graph = new GraphProto { Name = graphName };
         StoreWeightsAsFloat16 = storeWeightsAsFloat16;
     }
 
@@ -41,7 +41,7 @@ internal sealed partial class OnnxGraphBuilder
     public bool StoreWeightsAsFloat16 { get; }
 
     /// <summary>The graph being built.</summary>
-    public GraphProto Graph => graph;
+    public GraphProto Graph => _graph;
 
     /// <summary>Wraps the graph in a model with the opset and IR version of this exporter.</summary>
     public ModelProto BuildModel(string producerVersion = "0.1.0")
@@ -51,7 +51,7 @@ internal sealed partial class OnnxGraphBuilder
             IrVersion = IrVersion,
             ProducerName = "LSeg.Training.Bridge",
             ProducerVersion = producerVersion,
-            Graph = graph,
+            Graph = _graph,
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = OpsetVersion });
         return model;
@@ -62,26 +62,26 @@ internal sealed partial class OnnxGraphBuilder
     /// <summary>Returns <paramref name="baseName"/>, or a numbered variant when it is already taken.</summary>
     public string UniqueName(string baseName)
     {
-        if (usedNames.Add(baseName))
+        if (_usedNames.Add(baseName))
             return baseName;
-        counters.TryGetValue(baseName, out int n);
+        _counters.TryGetValue(baseName, out int n);
         string candidate;
         do
         {
             n++;
             candidate = $"{baseName}_{n}";
-        } while (usedNames.Contains(candidate));
-        counters[baseName] = n;
-        usedNames.Add(candidate);
+        } while (_usedNames.Contains(candidate));
+        _counters[baseName] = n;
+        _usedNames.Add(candidate);
         return candidate;
     }
 
     /// <summary>Declares a graph input. Each dimension is a <see cref="long"/> (fixed) or a <see cref="string"/> (named, dynamic).</summary>
     public string Input(string name, TensorProto.Types.DataType elementType, params object[] dims)
     {
-        if (!usedNames.Add(name))
+        if (!_usedNames.Add(name))
             throw new ArgumentException($"The graph already has a value named '{name}'.", nameof(name));
-        graph.Input.Add(ValueInfo(name, elementType, dims));
+        _graph.Input.Add(ValueInfo(name, elementType, dims));
         return name;
     }
 
@@ -90,11 +90,11 @@ internal sealed partial class OnnxGraphBuilder
     {
         if (value != name)
         {
-            if (!usedNames.Add(name))
+            if (!_usedNames.Add(name))
                 throw new ArgumentException($"The graph already has a value named '{name}'.", nameof(name));
             AddNode("Identity", [value], [name]);
         }
-        graph.Output.Add(ValueInfo(name, elementType, dims));
+        _graph.Output.Add(ValueInfo(name, elementType, dims));
     }
 
     private static ValueInfoProto ValueInfo(string name, TensorProto.Types.DataType elementType, object[] dims)
@@ -125,7 +125,7 @@ internal sealed partial class OnnxGraphBuilder
     public string Weight(string name, Tensor tensor)
     {
         // A module applied several times (a shared kernel) asks for its weights again: reuse them.
-        if (!addedWeights.Add(name))
+        if (!_addedWeights.Add(name))
             return name;
         using var scope = NewDisposeScope();
         var values = tensor.detach().cpu().to(ScalarType.Float32).contiguous();
@@ -134,7 +134,7 @@ internal sealed partial class OnnxGraphBuilder
             return AddInitializer(name, TensorProto.Types.DataType.Float, dims, FloatBytes(values));
         var half = values.to(ScalarType.Float16);
         string stored = AddInitializer(name + "::fp16", TensorProto.Types.DataType.Float16, dims, HalfBytes(half));
-        if (!usedNames.Add(name))
+        if (!_usedNames.Add(name))
             throw new ArgumentException($"The graph already has a value named '{name}'.", nameof(name));
         AddNode("Cast", [stored], [name], Attr("to", (long)TensorProto.Types.DataType.Float));
         return name;
@@ -161,13 +161,13 @@ internal sealed partial class OnnxGraphBuilder
 
     private string AddInitializer(string name, TensorProto.Types.DataType type, long[] dims, byte[] raw, bool nameIsUnique = false)
     {
-        if (!nameIsUnique && !usedNames.Add(name))
+        if (!nameIsUnique && !_usedNames.Add(name))
             throw new ArgumentException($"The graph already has a value named '{name}'.", nameof(name));
         // Every caller passes a fresh array that nothing else keeps: wrap it instead of copying (a full-size model's
         // weights would otherwise be held twice while the graph is built).
         var tensor = new TensorProto { Name = name, DataType = (int)type, RawData = UnsafeByteOperations.UnsafeWrap(raw) };
         tensor.Dims.AddRange(dims);
-        graph.Initializer.Add(tensor);
+        _graph.Initializer.Add(tensor);
         return name;
     }
 
@@ -205,7 +205,7 @@ internal sealed partial class OnnxGraphBuilder
         node.Input.AddRange(inputs);
         node.Output.AddRange(outputs);
         node.Attribute.AddRange(attributes);
-        graph.Node.Add(node);
+        _graph.Node.Add(node);
     }
 
     /// <summary>An INT attribute.</summary>

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using LSeg.MLNet.IO;
 
 namespace LSeg.Training.Bridge.Network;
 
@@ -18,26 +19,14 @@ public sealed partial class LSegNet
     public void SaveCheckpoint(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string temporary = full + ".partial";
-        try
+        AtomicFile.WriteStream(path, stream =>
         {
-            using (var stream = File.Create(temporary))
-            using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: false))
-            {
-                writer.Write(CheckpointMagic);
-                writer.Write(CheckpointVersion);
-                writer.Write(JsonSerializer.Serialize(Config, ConfigJson));
-                save(writer);
-            }
-            File.Move(temporary, full, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temporary);
-            throw;
-        }
+            using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+            writer.Write(CheckpointMagic);
+            writer.Write(CheckpointVersion);
+            writer.Write(JsonSerializer.Serialize(Config, ConfigJson));
+            save(writer);
+        });
     }
 
     /// <summary>Reads a checkpoint written by <see cref="SaveCheckpoint"/>: builds the network from its configuration, then loads every weight.</summary>

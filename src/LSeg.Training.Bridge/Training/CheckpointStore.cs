@@ -1,10 +1,12 @@
+using LSeg.MLNet.IO;
+
 namespace LSeg.Training.Bridge.Training;
 
 /// <summary>
-/// Named checkpoint folders (<c>last</c>, <c>best</c>) under a run's <c>checkpoints/</c> folder, written atomically: the
-/// files go into a temporary sibling folder, which then replaces the old one by renames. A kill at any moment leaves
-/// either the old or the new checkpoint complete (the old one under <c>NAME.old</c> for an instant, which
-/// <see cref="Find"/> also accepts).
+/// Named checkpoint folders (<c>last</c>, <c>best</c>) under a run's <c>checkpoints/</c> folder, written atomically
+/// (<see cref="AtomicDirectory"/>): the files go into a temporary sibling folder, which then replaces the old one by
+/// renames. A kill at any moment leaves either the old or the new checkpoint complete (the old one under
+/// <c>NAME.old</c> for an instant, which <see cref="Find"/> also accepts).
 /// </summary>
 public sealed class CheckpointStore
 {
@@ -25,22 +27,14 @@ public sealed class CheckpointStore
     {
         ArgumentNullException.ThrowIfNull(writeFiles);
         ArgumentNullException.ThrowIfNull(state);
-        System.IO.Directory.CreateDirectory(Directory);
         string target = Path.Combine(Directory, name);
-        string temporary = Path.Combine(Directory, $"{name}.tmp-{Environment.ProcessId}");
-        string old = Path.Combine(Directory, $"{name}.old");
-        if (System.IO.Directory.Exists(temporary))
-            System.IO.Directory.Delete(temporary, recursive: true);
-        System.IO.Directory.CreateDirectory(temporary);
-        writeFiles(temporary);
-        File.WriteAllText(Path.Combine(temporary, StateFileName), state.ToJson());
-        if (System.IO.Directory.Exists(old))
-            System.IO.Directory.Delete(old, recursive: true);
-        if (System.IO.Directory.Exists(target))
-            System.IO.Directory.Move(target, old);
-        System.IO.Directory.Move(temporary, target);
-        if (System.IO.Directory.Exists(old))
-            System.IO.Directory.Delete(old, recursive: true);
+        // A kill between the two renames leaves the old checkpoint under NAME.old, where Find looks too.
+        AtomicDirectory.Write(target, temporary =>
+        {
+            writeFiles(temporary);
+            File.WriteAllText(Path.Combine(temporary, StateFileName), state.ToJson());
+            return temporary;
+        }, overwrite: true, aside: Path.Combine(Directory, $"{name}.old"));
         return target;
     }
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
+using LSeg.MLNet.IO;
 using LSeg.MLNet.Text;
 using LSeg.Training.Bridge.Data;
 using LSeg.Training.Bridge.Evaluation;
@@ -43,7 +44,7 @@ public static class Trainer
         torch.manual_seed(config.Seed);
         string output = Path.GetFullPath(config.OutputDirectory);
         var store = OpenCheckpoints(output, resume, out string? last);
-        File.WriteAllText(Path.Combine(output, "config.json"), config.ToJson());
+        AtomicFile.WriteAllText(Path.Combine(output, "config.json"), config.ToJson());
 
         var data = TrainingData.Load(config, log);
         var device = ResolveDevice(config.Device);
@@ -276,13 +277,13 @@ public static class Trainer
                 {
                     zeroShot = ZeroShotEvaluator.EvaluateFold(dataset, segmenter.Predictor, excluded, fold, log: log);
                     log($"zero-shot fold {fold} on {dataset.Name}: mIoU {Percent(zeroShot.MeanIoU)}, FB-IoU {Percent(zeroShot.FBIoU)} over {zeroShot.Episodes} episodes");
-                    File.WriteAllText(Path.Combine(output, $"zero-shot-fold{fold}-{dataset.Name}.json"), JsonSerializer.Serialize(zeroShot, ReportJson));
+                    AtomicFile.WriteAllText(Path.Combine(output, $"zero-shot-fold{fold}-{dataset.Name}.json"), JsonSerializer.Serialize(zeroShot, ReportJson));
                 }
                 else
                 {
                     var metrics = SegmentationEvaluator.EvaluateFixedLabels(dataset, segmenter.Predictor, title: $"{dataset.Name} test, best checkpoint (epoch {state.BestEpoch + 1})");
                     log(metrics.ToTable());
-                    File.WriteAllText(Path.Combine(output, $"test-{dataset.Name}.json"), metrics.ToJson());
+                    AtomicFile.WriteAllText(Path.Combine(output, $"test-{dataset.Name}.json"), metrics.ToJson());
                     test.Add(metrics);
                 }
             }
@@ -310,7 +311,7 @@ public static class Trainer
             ? JsonSerializer.Deserialize<Dictionary<string, float[]>>(File.ReadAllText(cachePath)) ?? []
             : [];
         var table = LabelEmbeddingTable.Frozen(network.Text.Create, network.Config.EmbeddingSize, cache, labels, device);
-        File.WriteAllText(cachePath, JsonSerializer.Serialize(table.FrozenEmbeddings));
+        AtomicFile.WriteAllText(cachePath, JsonSerializer.Serialize(table.FrozenEmbeddings));
         return table;
     }
 
@@ -381,7 +382,7 @@ public static class Trainer
 
     private static void WriteHistory(string output, TrainingState state, TrainingConfig config, Action<string> log)
     {
-        File.WriteAllText(Path.Combine(output, "history.json"), state.ToJson());
+        AtomicFile.WriteAllText(Path.Combine(output, "history.json"), state.ToJson());
         try
         {
             TrainingCurvePlot.Save(state.History, Path.Combine(output, "training-curve.png"), $"{config.Name}: training curve");

@@ -217,7 +217,7 @@ public sealed class TrainingConfig
         Require(TextEncoder != "minilm" || EmbeddingSize is null or 384, "embeddingSize", EmbeddingSize, "384 with the minilm text encoder");
         Require(Train is null or "all" or "decoder" or "lastBlocks", "train", Train, "all, decoder or lastBlocks");
         Require(Train == "lastBlocks" ? TrainBlocks >= 1 : TrainBlocks == 0, "trainBlocks", TrainBlocks, Train == "lastBlocks" ? "1 or more with train lastBlocks" : "0 (it is read with train lastBlocks only)");
-        Require(ValidationLongSide >= 0 && ValidationLongSide % 32 == 0, "validationLongSide", ValidationLongSide, "0 or a multiple of 32");
+        Require(ValidationLongSide >= 0 && ValidationLongSide % Network.LSegNet.InputSizeMultiple == 0, "validationLongSide", ValidationLongSide, $"0 or a multiple of {Network.LSegNet.InputSizeMultiple}");
         Require(ValidationMaxImages >= 0, "validationMaxImages", ValidationMaxImages, "0 (all) or a positive count");
         Require(Epochs > 0, "epochs", Epochs, "a positive count");
         Require(BatchSize > 0, "batchSize", BatchSize, "a positive count");

@@ -1,4 +1,5 @@
 using System.Globalization;
+using LSeg.MLNet.IO;
 using LSeg.MLNet.Rendering;
 using SkiaSharp;
 
@@ -65,8 +66,7 @@ public static class TrainingCurvePlot
 
         using var image = SKImage.FromBitmap(bitmap);
         using var png = image.Encode(SKEncodedImageFormat.Png, 100);
-        using var file = File.Create(path);
-        png.SaveTo(file);
+        AtomicFile.WriteStream(path, stream => png.SaveTo(stream));
     }
 
     private static void DrawSeries(SKCanvas canvas, SKPoint[] points, SKColor color)

@@ -4,9 +4,9 @@ using LSeg.MLNet.Runtime;
 using LSeg.MLNet.Tests.Packages;
 using LSeg.Training.Bridge.Export;
 using LSeg.Training.Bridge.Network;
-using WordPixelCorrelation = LSeg.MLNet.Head.WordPixelCorrelation;
 using Microsoft.ML.Data;
 using static TorchSharp.torch;
+using WordPixelCorrelation = LSeg.MLNet.Head.WordPixelCorrelation;
 
 namespace LSeg.MLNet.Tests.Head;
 

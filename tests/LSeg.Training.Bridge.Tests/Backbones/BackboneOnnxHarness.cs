@@ -2,10 +2,10 @@ using Google.Protobuf;
 using LSeg.Training.Bridge.Export;
 using LSeg.Training.Bridge.Network.ImageEncoders;
 using Microsoft.ML.OnnxRuntime;
-using TensorElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
 using Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
+using TensorElementType = Microsoft.ML.OnnxRuntime.Tensors.TensorElementType;
 
 namespace LSeg.Training.Bridge.Tests.Backbones;
 
@@ -32,7 +32,7 @@ internal static class BackboneOnnxHarness
     /// <summary>A CPU session with full graph optimisations (what a user gets).</summary>
     public static InferenceSession Session(byte[] model)
     {
-        var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        using var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         return new InferenceSession(model, options);
     }
 

@@ -1,6 +1,6 @@
 using System.IO.Compression;
-using LSeg.Training.Bridge.Data;
 using LSeg.MLNet.Imaging;
+using LSeg.Training.Bridge.Data;
 
 namespace LSeg.Training.Bridge.Tests.Data;
 

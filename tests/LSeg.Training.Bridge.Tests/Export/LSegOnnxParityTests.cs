@@ -1,6 +1,6 @@
-using TorchSharp;
 using LSeg.Training.Bridge.Export;
 using LSeg.Training.Bridge.Network;
+using TorchSharp;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 

@@ -8,14 +8,14 @@ namespace LSeg.Training.Bridge.Tests.Export;
 /// <summary>Runs an exported package's image encoder and head graphs with ONNX Runtime (CPU).</summary>
 internal sealed class OnnxPackageRunner : IDisposable
 {
-    private readonly InferenceSession imageEncoder;
-    private readonly InferenceSession head;
+    private readonly InferenceSession _imageEncoder;
+    private readonly InferenceSession _head;
 
     public OnnxPackageRunner(string packageDirectory)
     {
         var graphs = new GraphFiles();
-        imageEncoder = new InferenceSession(Path.Combine(packageDirectory, graphs.ImageEncoder));
-        head = new InferenceSession(Path.Combine(packageDirectory, graphs.Head));
+        _imageEncoder = new InferenceSession(Path.Combine(packageDirectory, graphs.ImageEncoder));
+        _head = new InferenceSession(Path.Combine(packageDirectory, graphs.Head));
     }
 
     public sealed record HeadOutputs(float[] Logits, long[] LabelMap, float[] Scores, int[] LogitShape);
@@ -23,7 +23,7 @@ internal sealed class OnnxPackageRunner : IDisposable
     public (float[] Values, int[] Shape) EncodeImage(Tensor pixels)
     {
         var input = new DenseTensor<float>(pixels.contiguous().data<float>().ToArray(), pixels.shape.Select(d => (int)d).ToArray());
-        using var results = imageEncoder.Run([NamedOnnxValue.CreateFromTensor("pixels", input)]);
+        using var results = _imageEncoder.Run([NamedOnnxValue.CreateFromTensor("pixels", input)]);
         var output = results.Single(r => r.Name == "pixel_embeddings").AsTensor<float>();
         return (output.ToArray(), output.Dimensions.ToArray());
     }
@@ -32,7 +32,7 @@ internal sealed class OnnxPackageRunner : IDisposable
     {
         var pixels = new DenseTensor<float>(pixelEmbeddings, shape);
         var labels = new DenseTensor<float>(labelEmbeddings.contiguous().data<float>().ToArray(), labelEmbeddings.shape.Select(d => (int)d).ToArray());
-        using var results = head.Run([NamedOnnxValue.CreateFromTensor("pixel_embeddings", pixels), NamedOnnxValue.CreateFromTensor("label_embeddings", labels)]);
+        using var results = _head.Run([NamedOnnxValue.CreateFromTensor("pixel_embeddings", pixels), NamedOnnxValue.CreateFromTensor("label_embeddings", labels)]);
         var logits = results.Single(r => r.Name == "logits").AsTensor<float>();
         return new HeadOutputs(
             logits.ToArray(),
@@ -43,7 +43,7 @@ internal sealed class OnnxPackageRunner : IDisposable
 
     public void Dispose()
     {
-        imageEncoder.Dispose();
-        head.Dispose();
+        _imageEncoder.Dispose();
+        _head.Dispose();
     }
 }

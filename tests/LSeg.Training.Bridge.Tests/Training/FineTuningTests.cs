@@ -1,10 +1,10 @@
+using LSeg.Tests.Shared;
 using LSeg.Training.Bridge.Export;
 using LSeg.Training.Bridge.Import;
 using LSeg.Training.Bridge.Network;
 using LSeg.Training.Bridge.Tests.Data;
 using LSeg.Training.Bridge.Tests.Export;
 using LSeg.Training.Bridge.Training;
-using LSeg.Tests.Shared;
 using static TorchSharp.torch;
 
 namespace LSeg.Training.Bridge.Tests.Training;

@@ -124,18 +124,22 @@ internal sealed class RestrictedUnpickler
             case (byte)'h': Push(Memo(reader.ReadByte())); break;             // BINGET
             case (byte)'j': Push(Memo(reader.ReadUInt32())); break;           // LONG_BINGET
             case (byte)'g': Push(Memo(long.Parse(ReadLine(reader)))); break;  // GET
-            case (byte)'i': {                                                 // INST: class instantiation by name
+            case (byte)'i':                                                   // INST: class instantiation by name
+            {
                 var type = Global(ReadLine(reader), ReadLine(reader));
                 Push(Call(type, PopMark().ToArray()));
                 break;
             }
-            case (byte)'o': {                                                 // OBJ
+            case (byte)'o':                                                   // OBJ
+            {
                 var items = PopMark();
                 if (items.Count == 0) throw new InvalidDataException($"{_source} has an OBJ opcode without a class.");
                 Push(Call(items[0], items.Skip(1).ToArray()));
                 break;
             }
-            case 0x82: case 0x83: case 0x84:                                  // EXT1/2/4: the copyreg extension registry
+            case 0x82:
+            case 0x83:
+            case 0x84:                                                        // EXT1/2/4: the copyreg extension registry
                 throw new UnsafeCheckpointException("copyreg extension", $"{_source} refers to a global through the copyreg extension registry (opcode 0x{opcode:x2}), which the importer does not allow.");
             default:
                 throw new InvalidDataException($"{_source} is not a pickle this importer reads: unknown opcode 0x{opcode:x2}.");

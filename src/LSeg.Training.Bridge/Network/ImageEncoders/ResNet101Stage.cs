@@ -19,19 +19,19 @@ internal sealed class ResNet101Stage : nn.Module<Tensor, Tensor>
             register_module(i.ToString(System.Globalization.CultureInfo.InvariantCulture), block);
             list.Add(block);
         }
-        bottlenecks = [.. list];
+        _bottlenecks = [.. list];
     }
 
     // An array, not Module-typed fields: the blocks are registered above under their indices only.
-    private readonly ResNet101Bottleneck[] bottlenecks;
+    private readonly ResNet101Bottleneck[] _bottlenecks;
 
-    internal IReadOnlyList<ResNet101Bottleneck> Blocks => bottlenecks;
+    internal IReadOnlyList<ResNet101Bottleneck> Blocks => _bottlenecks;
 
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
         var y = x;
-        foreach (var block in bottlenecks)
+        foreach (var block in _bottlenecks)
             y = block.forward(y);
         return y.MoveToOuterDisposeScope();
     }

@@ -12,7 +12,7 @@ namespace LSeg.Training.Bridge.Network.ImageEncoders;
 internal sealed class ResNet101StemStage : nn.Module<Tensor, Tensor>
 {
     // A tuple, not Module-typed fields: RegisterComponents would register those under their C# names as well.
-    private readonly (Conv2d Conv, BatchNorm2d Norm, ResNet101Stage Stage) layers;
+    private readonly (Conv2d Conv, BatchNorm2d Norm, ResNet101Stage Stage) _layers;
 
     public ResNet101StemStage(ResNet101Options options) : base("layer1")
     {
@@ -22,17 +22,17 @@ internal sealed class ResNet101StemStage : nn.Module<Tensor, Tensor>
         register_module("0", conv);
         register_module("1", norm);
         register_module("4", stage);
-        layers = (conv, norm, stage);
+        _layers = (conv, norm, stage);
     }
 
     /// <summary>torchvision <c>conv1</c> (official key <c>layer1.0</c>).</summary>
-    internal Conv2d Conv => layers.Conv;
+    internal Conv2d Conv => _layers.Conv;
 
     /// <summary>torchvision <c>bn1</c> (official key <c>layer1.1</c>).</summary>
-    internal BatchNorm2d Norm => layers.Norm;
+    internal BatchNorm2d Norm => _layers.Norm;
 
     /// <summary>torchvision <c>layer1</c> (official key <c>layer1.4</c>).</summary>
-    internal ResNet101Stage Stage => layers.Stage;
+    internal ResNet101Stage Stage => _layers.Stage;
 
     public override Tensor forward(Tensor x)
     {

@@ -25,8 +25,7 @@ internal sealed class VitMlp : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)
     {
-        using var hidden = fc1.forward(x);
-        using var activated = nn.functional.gelu(hidden);
-        return fc2.forward(activated);
+        using var scope = NewDisposeScope();
+        return fc2.forward(nn.functional.gelu(fc1.forward(x))).MoveToOuterDisposeScope();
     }
 }

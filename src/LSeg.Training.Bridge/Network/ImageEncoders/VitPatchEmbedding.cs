@@ -25,8 +25,7 @@ internal sealed class VitPatchEmbedding : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor pixels)
     {
-        using var grid = proj.forward(pixels);
-        using var flat = grid.flatten(2);
-        return flat.transpose(1, 2);
+        using var scope = NewDisposeScope();
+        return proj.forward(pixels).flatten(2).transpose(1, 2).MoveToOuterDisposeScope();
     }
 }

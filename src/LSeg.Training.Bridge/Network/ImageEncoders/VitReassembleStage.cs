@@ -19,7 +19,7 @@ internal sealed class VitReassembleStage : nn.Module<Tensor, Tensor>
 {
     // The children live in a tuple, not in Module-typed fields: RegisterComponents would register such fields under
     // their C# names next to the official numeric names given below.
-    private readonly (VitProjectReadout Readout, Conv2d Project, ConvTranspose2d? Upsample, Conv2d? Downsample) layers;
+    private readonly (VitProjectReadout Readout, Conv2d Project, ConvTranspose2d? Upsample, Conv2d? Downsample) _layers;
 
     public VitReassembleStage(string name, int width, int channels, int patchSize, int stride) : base(name)
     {
@@ -46,20 +46,20 @@ internal sealed class VitReassembleStage : nn.Module<Tensor, Tensor>
                 $"A reassemble stage resamples a patch grid of stride {patchSize} to a stride in [{patchSize}/8 … {2 * patchSize}] by powers of two; got {stride}.",
                 nameof(stride));
         }
-        layers = (readout, project, upsample, downsample);
+        _layers = (readout, project, upsample, downsample);
     }
 
     /// <summary>Official layer 0: the project readout.</summary>
-    internal VitProjectReadout Readout => layers.Readout;
+    internal VitProjectReadout Readout => _layers.Readout;
 
     /// <summary>Official layer 3: the 1×1 convolution to the stage's channels.</summary>
-    internal Conv2d Project => layers.Project;
+    internal Conv2d Project => _layers.Project;
 
     /// <summary>Official layer 4 when the stage is finer than the patch grid.</summary>
-    internal ConvTranspose2d? Upsample => layers.Upsample;
+    internal ConvTranspose2d? Upsample => _layers.Upsample;
 
     /// <summary>Official layer 4 when the stage is twice as coarse as the patch grid.</summary>
-    internal Conv2d? Downsample => layers.Downsample;
+    internal Conv2d? Downsample => _layers.Downsample;
 
     /// <summary>Reassembles hooked tokens [B, 1 + gh·gw, w] into a feature map; the grid size is needed to unflatten.</summary>
     public Tensor forward(Tensor tokensWithCls, long gridHeight, long gridWidth)

@@ -19,5 +19,9 @@ internal sealed class ClipMlp : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    public override Tensor forward(Tensor x) => c_proj.forward(gelu.forward(c_fc.forward(x)));
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return c_proj.forward(gelu.forward(c_fc.forward(x))).MoveToOuterDisposeScope();
+    }
 }

@@ -18,14 +18,10 @@ internal sealed class ClipTransformer : nn.Module<Tensor, Tensor, Tensor>
 
     public override Tensor forward(Tensor x, Tensor causalMask)
     {
+        using var scope = NewDisposeScope();
         var current = x;
         foreach (var block in resblocks)
-        {
-            var next = block.forward(current, causalMask);
-            if (!ReferenceEquals(current, x))
-                current.Dispose();
-            current = next;
-        }
-        return ReferenceEquals(current, x) ? x.alias() : current;
+            current = block.forward(current, causalMask);
+        return (ReferenceEquals(current, x) ? x.alias() : current).MoveToOuterDisposeScope();
     }
 }

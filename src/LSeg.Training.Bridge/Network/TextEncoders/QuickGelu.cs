@@ -11,5 +11,9 @@ internal sealed class QuickGelu : nn.Module<Tensor, Tensor>
 
     public QuickGelu() : base(nameof(QuickGelu)) { }
 
-    public override Tensor forward(Tensor x) => x * torch.sigmoid(x * Slope);
+    public override Tensor forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        return (x * torch.sigmoid(x * Slope)).MoveToOuterDisposeScope();
+    }
 }

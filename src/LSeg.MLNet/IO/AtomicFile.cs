@@ -1,0 +1,104 @@
+namespace LSeg.MLNet.IO;
+
+/// <summary>
+/// Writes files so that a reader sees the old file or the complete new one, never a part: the bytes go to a uniquely
+/// named hidden sibling (<c>.NAME.GUID.tmp</c>, in the same folder, so the rename cannot cross file systems), are
+/// flushed to disk, and the sibling is then renamed over the target. A failed write removes its temporary file and
+/// leaves the target as it was. Two writers of the same file both leave a complete one. Every writer of this
+/// repository's output files (the CLI's outputs, the trainer's JSON files, checkpoints, composed graphs, the batch
+/// jobs' masks and job files) goes through it.
+/// </summary>
+public static class AtomicFile
+{
+    /// <summary>
+    /// Writes the file that <paramref name="write"/> produces (it receives the temporary path to write to) to
+    /// <paramref name="path"/>, creating its folder when missing.
+    /// </summary>
+    public static void Write(string path, Action<string> write)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(write);
+        string temporary = TemporarySibling(path);
+        try
+        {
+            write(temporary);
+            FlushToDisk(temporary);
+            File.Move(temporary, path, overwrite: true);
+        }
+        finally
+        {
+            DeleteIfPresent(temporary);
+        }
+    }
+
+    /// <summary>Writes the stream that <paramref name="write"/> fills to <paramref name="path"/>, atomically.</summary>
+    public static void WriteStream(string path, Action<Stream> write)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        Write(path, temporary =>
+        {
+            using var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None);
+            write(stream);
+        });
+    }
+
+    /// <summary>Writes <paramref name="bytes"/> to <paramref name="path"/>, atomically.</summary>
+    public static void WriteAllBytes(string path, ReadOnlySpan<byte> bytes)
+    {
+        byte[] copy = bytes.ToArray();
+        Write(path, temporary => File.WriteAllBytes(temporary, copy));
+    }
+
+    /// <summary>Writes <paramref name="text"/> (UTF-8, no byte-order mark) to <paramref name="path"/>, atomically.</summary>
+    public static void WriteAllText(string path, string text) => Write(path, temporary => File.WriteAllText(temporary, text));
+
+    /// <summary>
+    /// Writes several files as a group: all are written to temporaries first, then renamed into place; if any write
+    /// fails, none of the targets is created or changed.
+    /// </summary>
+    public static void WriteAll(IReadOnlyList<(string Path, Action<string> Write)> files)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        var temporaries = new List<(string Temporary, string Target)>();
+        try
+        {
+            foreach (var (path, write) in files)
+            {
+                string temporary = TemporarySibling(path);
+                temporaries.Add((temporary, path));
+                write(temporary);
+                FlushToDisk(temporary);
+            }
+            foreach (var (temporary, target) in temporaries)
+                File.Move(temporary, target, overwrite: true);
+        }
+        finally
+        {
+            foreach (var (temporary, _) in temporaries)
+                DeleteIfPresent(temporary);
+        }
+    }
+
+    /// <summary>A fresh hidden temporary path beside <paramref name="path"/>, whose folder is created when missing.</summary>
+    private static string TemporarySibling(string path)
+    {
+        string directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        Directory.CreateDirectory(directory);
+        return Path.Combine(directory, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+    }
+
+    /// <summary>Flushes the written file to the disk, so that the rename never exposes a file whose bytes are still only in memory.</summary>
+    private static void FlushToDisk(string path)
+    {
+        if (!File.Exists(path))
+            return;  // the writer wrote nothing; the rename reports the missing file
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+        stream.Flush(flushToDisk: true);
+    }
+
+    private static void DeleteIfPresent(string path)
+    {
+        if (File.Exists(path))
+            File.Delete(path);
+    }
+}
