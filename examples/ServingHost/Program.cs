@@ -2,7 +2,7 @@
 var builder = WebApplication.CreateBuilder(args);
 builder.Services.AddLanguageSegmentation(options =>
 {
-    options.ModelPath = builder.Configuration["ModelPath"];   // null: the default model embedded in LSeg.MLNet
+    options.ModelPath = builder.Configuration["ModelPath"];   // null: the default model (LSeg.MLNet.DefaultModel)
     options.ImageCacheMegabytes = 512;                        // encoded images kept for label changes
 });
 
