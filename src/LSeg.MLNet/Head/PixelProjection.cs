@@ -35,7 +35,8 @@ internal sealed class PixelProjection
     /// <exception cref="InvalidDataException">The graph is not a single 1×1 convolution with bias producing <c>pixel_embeddings</c>.</exception>
     public static PixelProjection Read(string path, int embeddingSize)
     {
-        var graph = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path)).Graph;
+        // A package with large weights keeps them in ONNX external data (*.onnx.data), the projection's too.
+        var graph = Pipeline.SegmentationGraph.ReadWithExternalData(path).Graph;
         string name = Path.GetFileName(path);
         var conv = graph.Node.Where(n => n.OpType == "Conv").ToList();
         if (conv.Count != 1 || conv[0].Input.Count != 3)

@@ -123,6 +123,17 @@ public static class ModelPackageExporter
         }
     }
 
+    /// <summary>
+    /// The files of <paramref name="manifest"/>'s package that an export of a network does not write again: all but the
+    /// image encoder, pixel projection and head graphs (with their external data), i.e. the text encoder's graph, data,
+    /// tokenizer or label table. An upgrade or a fine-tune copies them unchanged.
+    /// </summary>
+    internal static IEnumerable<string> FilesNotRewritten(ModelManifest manifest)
+    {
+        var rewritten = new[] { manifest.Graphs.ImageEncoder, manifest.Graphs.Head, manifest.Graphs.PixelProjection }.OfType<string>().ToArray();
+        return manifest.Files.Keys.Where(name => !rewritten.Any(graph => name == graph || name.StartsWith(graph + ".", StringComparison.Ordinal)));
+    }
+
     private static bool CopiesMiniLm(ModelPackageExportOptions options) => options.TextEncoder is { Kind: "minilm", Graph: null } && options.IncludeMiniLm;
 
     private static void CheckTextEncoderFiles(TextEncoderInfo textEncoder, Dictionary<string, PackageFile> files)

@@ -47,8 +47,7 @@ public static class ModelPackageUpgrader
             Provenance = new Dictionary<string, string>(old.Provenance) { ["upgradedFrom"] = $"package format {old.FormatVersion}" },
         };
         // Every file the exporter does not write again (a text encoder graph and its tokenizer, a label table) is copied.
-        var rewritten = new[] { old.Graphs.ImageEncoder, old.Graphs.Head, old.Graphs.PixelProjection }.OfType<string>().ToList();
-        foreach (string name in old.Files.Keys.Where(name => !rewritten.Any(graph => name == graph || name.StartsWith(graph + ".", StringComparison.Ordinal))))
+        foreach (string name in ModelPackageExporter.FilesNotRewritten(old))
             options.AdditionalFiles[name] = Path.Combine(sourcePath, name);
         return ModelPackageExporter.Export(net, targetPath, options);
     }

@@ -77,8 +77,7 @@ internal sealed class RunTextEncoder
         if (_package is null)
             return;
         options.DefaultInputSize = _package.DefaultInputSize;
-        var imageSide = new[] { _package.Graphs.ImageEncoder, _package.Graphs.Head };
-        foreach (string name in _package.Files.Keys.Where(name => !imageSide.Any(graph => name == graph || name.StartsWith(graph + ".", StringComparison.Ordinal))))
+        foreach (string name in ModelPackageExporter.FilesNotRewritten(_package))
             options.AdditionalFiles[name] = Path.Combine(_packagePath!, name);
     }
 

@@ -207,7 +207,8 @@ public sealed class PackageFineTuningTests(FineTuningPackages.Fixture packages, 
             (b.SpatialRegularization.Block, b.SpatialRegularization.Depth, b.SpatialRegularization.Activation));
         Assert.Equal((a.TextEncoder.Kind, a.TextEncoder.Graph, a.TextEncoder.Tokenizer, a.TextEncoder.Table, a.TextEncoder.ContextLength),
             (b.TextEncoder.Kind, b.TextEncoder.Graph, b.TextEncoder.Tokenizer, b.TextEncoder.Table, b.TextEncoder.ContextLength));
-        var imageSide = new[] { a.Graphs.ImageEncoder, a.Graphs.Head };
+        // The pixel projection (format 2) is head1, which trains: only the text encoder's files must be copied unchanged.
+        var imageSide = new[] { a.Graphs.ImageEncoder, a.Graphs.Head, a.Graphs.PixelProjection }.OfType<string>().ToArray();
         var textFiles = a.Files.Where(f => !imageSide.Any(g => f.Key == g || f.Key.StartsWith(g + ".", StringComparison.Ordinal))).ToList();
         foreach (var (name, file) in textFiles)
             Assert.Equal(file.Sha256, b.Files[name].Sha256);
