@@ -2,7 +2,7 @@ namespace LSeg.MLNet.Runtime;
 
 /// <summary>
 /// Maps a per-pixel result computed at the model's input size back to the original image size by nearest
-/// neighbour (pixel centres), so every original pixel gets the label of the model pixel that covers it.
+/// neighbour (pixel centres, <see cref="Imaging.Resampling.Nearest"/>), so every original pixel gets the label of the model pixel that covers it.
 /// </summary>
 internal static class LabelMapResampler
 {
@@ -14,13 +14,12 @@ internal static class LabelMapResampler
     public static TOut[] Resample<TIn, TOut>(ReadOnlySpan<TIn> source, int sourceWidth, int left, int top, int regionWidth, int regionHeight,
         int width, int height, Func<TIn, TOut> convert)
     {
-        var columns = new int[width];
-        for (int x = 0; x < width; x++)
-            columns[x] = left + Math.Min(regionWidth - 1, (int)((x + 0.5) * regionWidth / width));
+        var columns = Imaging.Resampling.Nearest(regionWidth, width);
+        var rows = Imaging.Resampling.Nearest(regionHeight, height);
         var output = new TOut[(long)width * height];
         for (int y = 0; y < height; y++)
         {
-            int row = (top + Math.Min(regionHeight - 1, (int)((y + 0.5) * regionHeight / height))) * sourceWidth;
+            int row = (top + rows[y]) * sourceWidth + left;
             int o = y * width;
             for (int x = 0; x < width; x++)
                 output[o + x] = convert(source[row + columns[x]]);

@@ -1,3 +1,5 @@
+using LSeg.MLNet.Imaging;
+
 namespace LSeg.Training.Bridge.Data;
 
 /// <summary>
@@ -48,17 +50,17 @@ public sealed class Augmenter
         int scaledH = Math.Max(1, (int)Math.Round(image.Height * scale));
         int offsetX = RandomOffset(random, scaledW, cropW);
         int offsetY = RandomOffset(random, scaledH, cropH);
-        double toSourceX = (double)image.Width / scaledW, toSourceY = (double)image.Height / scaledH;
+        // The project's one resampling rule (the same taps and blend as evaluation and inference at this size).
+        var columns = Resampling.Bilinear(image.Width, scaledW);
+        var rows = Resampling.Bilinear(image.Height, scaledH);
+        var labelColumns = Resampling.Nearest(image.Width, scaledW);
+        var labelRows = Resampling.Nearest(image.Height, scaledH);
         int plane = cropH * cropW;
         byte[] src = image.Pixels;
         for (int y = 0; y < cropH; y++)
         {
             int v = y + offsetY;
             bool rowInside = v >= 0 && v < scaledH;
-            double sy = Math.Clamp((v + 0.5) * toSourceY - 0.5, 0, image.Height - 1);
-            int y0 = (int)sy, y1 = Math.Min(y0 + 1, image.Height - 1);
-            float fy = (float)(sy - y0);
-            int labelY = Math.Min(image.Height - 1, (int)((v + 0.5) * toSourceY));
             for (int x = 0; x < cropW; x++)
             {
                 int o = y * cropW + x;
@@ -73,17 +75,12 @@ public sealed class Augmenter
                 }
                 if (flip)
                     u = scaledW - 1 - u;
-                double sx = Math.Clamp((u + 0.5) * toSourceX - 0.5, 0, image.Width - 1);
-                int x0 = (int)sx, x1 = Math.Min(x0 + 1, image.Width - 1);
-                float fx = (float)(sx - x0);
-                for (int c = 0; c < 3; c++)
-                {
-                    float top = src[(y0 * image.Width + x0) * 3 + c] * (1 - fx) + src[(y0 * image.Width + x1) * 3 + c] * fx;
-                    float bottom = src[(y1 * image.Width + x0) * 3 + c] * (1 - fx) + src[(y1 * image.Width + x1) * 3 + c] * fx;
-                    pixels[c * plane + o] = top * (1 - fy) + bottom * fy;
-                }
-                int labelX = Math.Min(image.Width - 1, (int)((u + 0.5) * toSourceX));
-                targets[o] = targetOfValue[labels.Pixels[labelY * labels.Width + labelX]];
+                int a = (rows.Lower[v] * image.Width + columns.Lower[u]) * 3, b = (rows.Lower[v] * image.Width + columns.Upper[u]) * 3;
+                int c = (rows.Upper[v] * image.Width + columns.Lower[u]) * 3, d = (rows.Upper[v] * image.Width + columns.Upper[u]) * 3;
+                float fx = columns.Weight[u], fy = rows.Weight[v];
+                for (int channel = 0; channel < 3; channel++)
+                    pixels[channel * plane + o] = Resampling.Blend(src[a + channel], src[b + channel], src[c + channel], src[d + channel], fx, fy);
+                targets[o] = targetOfValue[labels.Pixels[labelRows[v] * labels.Width + labelColumns[u]]];
             }
         }
     }

@@ -41,20 +41,18 @@ public sealed class LabelMap
     /// <summary>Writes the map as an 8-bit grayscale PNG.</summary>
     public void Save(string path) => IndexPng.Write(path, Width, Height, Pixels);
 
-    /// <summary>Nearest-neighbour resize (class indices must never be interpolated).</summary>
+    /// <summary>Nearest-neighbour resize by the project's one rule (class indices must never be interpolated).</summary>
     public LabelMap ResizeNearest(int width, int height)
     {
         if (width == Width && height == Height)
             return this;
+        var columns = LSeg.MLNet.Imaging.Resampling.Nearest(Width, width);
+        var rows = LSeg.MLNet.Imaging.Resampling.Nearest(Height, height);
         var result = new byte[width * height];
         for (int y = 0; y < height; y++)
         {
-            int sy = Math.Min(Height - 1, (int)((y + 0.5) * Height / height));
             for (int x = 0; x < width; x++)
-            {
-                int sx = Math.Min(Width - 1, (int)((x + 0.5) * Width / width));
-                result[y * width + x] = Pixels[sy * Width + sx];
-            }
+                result[y * width + x] = Pixels[rows[y] * Width + columns[x]];
         }
         return new LabelMap(width, height, result);
     }

@@ -49,32 +49,31 @@ public sealed class RgbImage
         return new RgbImage(width, height, pixels);
     }
 
-    /// <summary>Bilinear resize (pixel centres aligned, as <c>align_corners = false</c>).</summary>
+    /// <summary>Bilinear resize by the project's one rule (<see cref="LSeg.MLNet.Imaging.Resampling"/>), rounded to bytes.</summary>
     public RgbImage ResizeBilinear(int width, int height)
     {
         if (width == Width && height == Height)
             return this;
-        var result = new byte[width * height * 3];
-        double scaleX = (double)Width / width, scaleY = (double)Height / height;
-        for (int y = 0; y < height; y++)
+        var planar = ToPlanarFloats(width, height);
+        int plane = width * height;
+        var result = new byte[plane * 3];
+        for (int i = 0; i < plane; i++)
         {
-            double sy = Math.Clamp((y + 0.5) * scaleY - 0.5, 0, Height - 1);
-            int y0 = (int)sy, y1 = Math.Min(y0 + 1, Height - 1);
-            double fy = sy - y0;
-            for (int x = 0; x < width; x++)
-            {
-                double sx = Math.Clamp((x + 0.5) * scaleX - 0.5, 0, Width - 1);
-                int x0 = (int)sx, x1 = Math.Min(x0 + 1, Width - 1);
-                double fx = sx - x0;
-                for (int c = 0; c < 3; c++)
-                {
-                    double top = Pixels[(y0 * Width + x0) * 3 + c] * (1 - fx) + Pixels[(y0 * Width + x1) * 3 + c] * fx;
-                    double bottom = Pixels[(y1 * Width + x0) * 3 + c] * (1 - fx) + Pixels[(y1 * Width + x1) * 3 + c] * fx;
-                    result[(y * width + x) * 3 + c] = (byte)Math.Round(top * (1 - fy) + bottom * fy);
-                }
-            }
+            for (int c = 0; c < 3; c++)
+                result[i * 3 + c] = (byte)MathF.Round(planar[c * plane + i]);
         }
         return new RgbImage(width, height, result);
+    }
+
+    /// <summary>
+    /// Planar float pixels [3, <paramref name="height"/>, <paramref name="width"/>], RGB 0–255, of the image resized
+    /// bilinearly without rounding: exactly what inference feeds the image encoder for the same image and size.
+    /// </summary>
+    public float[] ToPlanarFloats(int width, int height)
+    {
+        var planar = new float[3 * width * height];
+        LSeg.MLNet.Imaging.Resampling.ToPlanarRgb(Pixels, Width, Height, bytesPerPixel: 3, red: 0, green: 1, blue: 2, width, height, planar);
+        return planar;
     }
 
     /// <summary>Planar float pixels [3, H, W], RGB, 0–255 (the network's input layout without the batch axis).</summary>

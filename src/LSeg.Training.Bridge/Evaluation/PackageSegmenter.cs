@@ -1,4 +1,5 @@
 using LSeg.MLNet;
+using LSeg.MLNet.Imaging;
 using LSeg.Training.Bridge.Data;
 using Microsoft.ML.Data;
 
@@ -81,30 +82,27 @@ public sealed class PackageSegmenter
         return prediction;
     }
 
-    // Adds the logits of one pass, resized bilinearly (pixel centres aligned) to the image's size, mirrored back if needed.
+    // Adds the logits of one pass, resized bilinearly (the one rule of Resampling) to the image's size, mirrored back if needed.
     private void AddLogits(RgbImage image, LabelEmbeddings labels, int size, bool mirrored, float[] sum)
     {
         using var mlImage = ToMLImage(mirrored ? Mirror(image) : image);
         var (logits, width, height) = _model.ComputeLogits(mlImage, labels, size);
         int w = image.Width, h = image.Height, plane = w * h, inPlane = width * height;
-        double scaleX = (double)width / w, scaleY = (double)height / h;
+        var columns = Resampling.Bilinear(width, w);
+        var rows = Resampling.Bilinear(height, h);
         for (int y = 0; y < h; y++)
         {
-            double sy = Math.Clamp((y + 0.5) * scaleY - 0.5, 0, height - 1);
-            int y0 = (int)sy, y1 = Math.Min(y0 + 1, height - 1);
-            float fy = (float)(sy - y0);
+            int y0 = rows.Lower[y] * width, y1 = rows.Upper[y] * width;
+            float fy = rows.Weight[y];
             for (int x = 0; x < w; x++)
             {
                 int sourceX = mirrored ? w - 1 - x : x;
-                double sx = Math.Clamp((sourceX + 0.5) * scaleX - 0.5, 0, width - 1);
-                int x0 = (int)sx, x1 = Math.Min(x0 + 1, width - 1);
-                float fx = (float)(sx - x0);
+                int x0 = columns.Lower[sourceX], x1 = columns.Upper[sourceX];
+                float fx = columns.Weight[sourceX];
                 for (int k = 0; k < labels.Count; k++)
                 {
                     int o = k * inPlane;
-                    float top = logits[o + y0 * width + x0] * (1 - fx) + logits[o + y0 * width + x1] * fx;
-                    float bottom = logits[o + y1 * width + x0] * (1 - fx) + logits[o + y1 * width + x1] * fx;
-                    sum[k * plane + y * w + x] += top * (1 - fy) + bottom * fy;
+                    sum[k * plane + y * w + x] += Resampling.Blend(logits[o + y0 + x0], logits[o + y0 + x1], logits[o + y1 + x0], logits[o + y1 + x1], fx, fy);
                 }
             }
         }

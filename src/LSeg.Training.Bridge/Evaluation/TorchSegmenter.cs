@@ -1,3 +1,4 @@
+using LSeg.MLNet.Runtime;
 using LSeg.Training.Bridge.Data;
 using LSeg.Training.Bridge.Network;
 using LSeg.Training.Bridge.Training;
@@ -7,14 +8,16 @@ using static TorchSharp.torch;
 namespace LSeg.Training.Bridge.Evaluation;
 
 /// <summary>
-/// Segments images with the TorchSharp <see cref="LSegNet"/>: the image is resized so its longer side is
-/// <see cref="LongSide"/> (0: kept), padded to a multiple of 32 with the mean colour, and the logits of the unpadded
-/// region are resized bilinearly to the original size before the argmax. Optional multi-scale and flip evaluation
-/// sums the logits of every scale and of the mirrored image, as the paper's evaluation does.
+/// Segments images with the TorchSharp <see cref="LSegNet"/> by the same rules as inference through a model package
+/// (<see cref="LSeg.MLNet.LanguageSegmentationModel"/>), so that validation during training, evaluation and an app
+/// see the same pixels and get the same label map for the same photo: the image is resized bilinearly
+/// (<see cref="LSeg.MLNet.Imaging.Resampling"/>) so that its longer side is about <see cref="LongSide"/> and both sides
+/// are multiples of 32, and the label map computed at that size goes back to the original size by nearest neighbour.
+/// Optional multi-scale and flip evaluation sums the logits of every pass, each resized bilinearly to the original size,
+/// as the paper's evaluation and <see cref="PackageSegmenter"/> do.
 /// </summary>
 public sealed class TorchSegmenter
 {
-    private static readonly byte[] PadColor = [123, 116, 103];
     private readonly LSegNet _net;
     private readonly LabelEmbeddingTable _labels;
 
@@ -44,6 +47,9 @@ public sealed class TorchSegmenter
     /// <summary>The predictor to hand to the evaluators.</summary>
     public SegmentationPredictor Predictor => Predict;
 
+    /// <summary>True when more than one pass is combined (multi-scale or flip).</summary>
+    public bool CombinesPasses => Flip || Scales.Count > 1 || Scales[0] != 1.0;
+
     /// <summary>Index of the winning label for every pixel of <paramref name="image"/>.</summary>
     public int[] Predict(RgbImage image, IReadOnlyList<string> labels)
     {
@@ -52,47 +58,46 @@ public sealed class TorchSegmenter
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var embeddings = _labels.Lookup(labels);
-        double baseScale = LongSide == 0 ? 1.0 : (double)LongSide / Math.Max(image.Width, image.Height);
+        int baseSize = LongSide == 0 ? Math.Max(image.Width, image.Height) : LongSide;
+        if (!CombinesPasses)
+        {
+            var (logits, width, height) = InputLogits(image, embeddings, baseSize);
+            var map = logits.argmax(1).reshape(-1).to(ScalarType.Int32).cpu().data<int>().ToArray();
+            return LabelMapResampler.Resample<int, int>(map, width, 0, 0, width, height, image.Width, image.Height, static v => v);
+        }
         Tensor? sum = null;
         foreach (double scale in Scales)
         {
-            int width = Math.Max(1, (int)Math.Round(image.Width * baseScale * scale));
-            int height = Math.Max(1, (int)Math.Round(image.Height * baseScale * scale));
-            var input = PadToMultiple(image.ResizeBilinear(width, height), LSegNet.InputSizeMultiple);
-            var pixels = tensor(input.ToPlanarFloats(), [1, 3, input.Height, input.Width]).to(_labels.Device);
-            var logits = Logits(pixels, embeddings, height, width, image);
-            sum = sum is null ? logits : sum + logits;
+            int size = Math.Max(LSegNet.InputSizeMultiple, (int)Math.Round(baseSize * scale / LSegNet.InputSizeMultiple) * LSegNet.InputSizeMultiple);
+            sum = Add(sum, ToOriginalSize(InputLogits(image, embeddings, size).Logits, image));
             if (Flip)
-                sum += Logits(pixels.flip(3), embeddings, height, width, image, mirrored: input.Width - width);
+                sum = Add(sum, ToOriginalSize(InputLogits(image, embeddings, size, mirrored: true).Logits, image));
         }
-        var labelMap = sum!.argmax(1).reshape(-1).to(ScalarType.Int32).cpu();
-        return labelMap.data<int>().ToArray();
+        return sum!.argmax(1).reshape(-1).to(ScalarType.Int32).cpu().data<int>().ToArray();
     }
 
-    // Logits of the valid (unpadded) region resized to the original image size. For a mirrored input the valid region
-    // sits at the right, after `mirrored` padding columns, and is flipped back.
-    private Tensor Logits(Tensor pixels, Tensor embeddings, int height, int width, RgbImage original, int mirrored = -1)
+    /// <summary>
+    /// The pixels the network sees for <paramref name="image"/> at <paramref name="inputSize"/>: planar RGB 0–255 at the
+    /// model input size (<see cref="ModelInputSize"/>), exactly what inference feeds a package's image encoder.
+    /// </summary>
+    internal static (float[] Pixels, int Width, int Height) InputPixels(RgbImage image, int inputSize)
     {
-        var logits = _net.forward(pixels, embeddings);
-        if (mirrored >= 0)
-            logits = logits[.., .., ..height, mirrored..(mirrored + width)].flip(3);
-        else
-            logits = logits[.., .., ..height, ..width];
-        return nn.functional.interpolate(logits, [original.Height, original.Width], mode: InterpolationMode.Bilinear, align_corners: false);
+        var (width, height) = ModelInputSize.For(image.Width, image.Height, inputSize, LSegNet.InputSizeMultiple);
+        return (image.ToPlanarFloats(width, height), width, height);
     }
 
-    /// <summary>Pads the bottom and right of an image with the mean colour up to multiples of <paramref name="multiple"/>.</summary>
-    internal static RgbImage PadToMultiple(RgbImage image, int multiple)
+    // Logits [1, N, h, w] at the model input size; for a mirrored pass the image is mirrored and the logits mirrored back.
+    private (Tensor Logits, int Width, int Height) InputLogits(RgbImage image, Tensor embeddings, int inputSize, bool mirrored = false)
     {
-        int width = (image.Width + multiple - 1) / multiple * multiple;
-        int height = (image.Height + multiple - 1) / multiple * multiple;
-        if (width == image.Width && height == image.Height)
-            return image;
-        var pixels = new byte[width * height * 3];
-        for (int i = 0; i < width * height; i++)
-            PadColor.CopyTo(pixels, i * 3);
-        for (int y = 0; y < image.Height; y++)
-            Array.Copy(image.Pixels, y * image.Width * 3, pixels, y * width * 3, image.Width * 3);
-        return new RgbImage(width, height, pixels);
+        var (pixels, width, height) = InputPixels(image, inputSize);
+        var input = tensor(pixels, [1, 3, height, width]).to(_labels.Device);
+        if (!mirrored)
+            return (_net.forward(input, embeddings), width, height);
+        return (_net.forward(input.flip(3), embeddings).flip(3), width, height);
     }
+
+    private static Tensor ToOriginalSize(Tensor logits, RgbImage original) =>
+        nn.functional.interpolate(logits, [original.Height, original.Width], mode: InterpolationMode.Bilinear, align_corners: false);
+
+    private static Tensor Add(Tensor? sum, Tensor logits) => sum is null ? logits : sum + logits;
 }

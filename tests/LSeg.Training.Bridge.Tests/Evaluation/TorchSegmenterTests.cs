@@ -8,19 +8,6 @@ namespace LSeg.Training.Bridge.Tests.Evaluation;
 public class TorchSegmenterTests
 {
     [Fact]
-    public void PaddingKeepsThePixelsAndFillsTheRestWithTheMeanColour()
-    {
-        var image = new RgbImage(2, 1, [1, 2, 3, 4, 5, 6]);
-
-        var padded = TorchSegmenter.PadToMultiple(image, 32);
-
-        Assert.Equal((32, 32), (padded.Width, padded.Height));
-        Assert.Equal(new byte[] { 1, 2, 3, 4, 5, 6 }, padded.Pixels[..6]);
-        Assert.Equal(new byte[] { 123, 116, 103 }, padded.Pixels[6..9]);
-        Assert.Equal(new byte[] { 123, 116, 103 }, padded.Pixels[^3..]);
-    }
-
-    [Fact]
     public void ALabelMapComesBackAtTheImageSizeForOddSizesScalesAndFlip()
     {
         TorchSharp.torch.manual_seed(1);
