@@ -282,7 +282,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     /// </summary>
     /// <param name="image">An image encoded by this model.</param>
     /// <param name="labels">Labels encoded by this model.</param>
-    /// <param name="includeEmbeddings">Attach the dense pixel embeddings (<see cref="SegmentationResult.Embeddings"/>).</param>
+    /// <param name="includeEmbeddings">Attach the encoded image, with its dense pixel embeddings (<see cref="SegmentationResult.EncodedImage"/>).</param>
     /// <exception cref="ArgumentException">The image or labels were encoded by another model.</exception>
     public SegmentationResult Segment(EncodedImage image, LabelEmbeddings labels, bool includeEmbeddings = false)
     {

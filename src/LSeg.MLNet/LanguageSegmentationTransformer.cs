@@ -62,8 +62,11 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
     /// <summary>The model used to encode labels; null for a chain loaded from disk without one.</summary>
     public LanguageSegmentationModel? Model { get; }
 
-    /// <summary>The ML.NET transforms this transformer runs, in order.</summary>
-    public TransformerChain<ITransformer> Chain => _chain;
+    /// <summary>
+    /// The ML.NET transforms this transformer runs, in order. Internal: the chain shares the ONNX Runtime session with
+    /// every transformer made by a label change, so a caller that disposed it would break them all.
+    /// </summary>
+    internal TransformerChain<ITransformer> Chain => _chain;
 
     /// <inheritdoc/>
     public bool IsRowToRowMapper => ((ITransformer)_chain).IsRowToRowMapper;

@@ -11,7 +11,7 @@ public sealed class SegmentationResult
         Mask = mask;
         Scores = scores;
         PixelCounts = pixelCounts;
-        Embeddings = image;
+        EncodedImage = image;
     }
 
     /// <summary>Width of the original image.</summary>
@@ -32,8 +32,17 @@ public sealed class SegmentationResult
     /// <summary>Number of pixels of each label, in the order of <see cref="Labels"/>.</summary>
     public long[] PixelCounts { get; }
 
-    /// <summary>The encoded image (dense pixel embeddings at the embedding grid), when they were asked for; otherwise null.</summary>
-    public EncodedImage? Embeddings { get; }
+    /// <summary>
+    /// The encoded image this result was computed from (its <see cref="MLNet.EncodedImage.PixelEmbeddings"/> are the dense
+    /// pixel embeddings), when <c>includeEmbeddings</c> asked for it; otherwise null. Segment it again with other labels
+    /// without running the image encoder.
+    /// </summary>
+    public EncodedImage? EncodedImage { get; }
+
+    /// <summary>The same as <see cref="EncodedImage"/> (the earlier name, which did not say what it returns).</summary>
+    [Obsolete("Use EncodedImage: this property returns the encoded image, whose PixelEmbeddings are the embeddings.")]
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+    public EncodedImage? Embeddings => EncodedImage;
 
     /// <summary>
     /// The mask as an 8-bit grayscale PNG whose pixel values are label indices (0 = the first label): what

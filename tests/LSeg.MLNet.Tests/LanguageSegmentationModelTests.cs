@@ -116,8 +116,8 @@ public sealed class LanguageSegmentationModelTests : IDisposable
         var encoded = _model.EncodeImage(image);
         var labels = _model.EncodeLabels(["red", "blue"]);
 
-        Assert.Null(_model.Segment(encoded, labels).Embeddings);
-        Assert.Same(encoded, _model.Segment(encoded, labels, includeEmbeddings: true).Embeddings);
+        Assert.Null(_model.Segment(encoded, labels).EncodedImage);
+        Assert.Same(encoded, _model.Segment(encoded, labels, includeEmbeddings: true).EncodedImage);
     }
 
     [Fact]
