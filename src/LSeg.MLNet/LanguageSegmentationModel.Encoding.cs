@@ -31,6 +31,7 @@ public sealed partial class LanguageSegmentationModel
     /// <summary>Batched one-shot segmentation at a chosen model input size.</summary>
     internal IReadOnlyList<SegmentationResult> Segment(IReadOnlyList<MLImage> images, IReadOnlyList<string> labels, int? inputSize)
     {
+        using var call = BeginCall();
         var encodedLabels = EncodeLabels(labels);
         var results = new SegmentationResult[CheckImages(images, nameof(images))];
         // Batch by batch, so that only one batch of encoder outputs is held at a time; the encoder's output goes to
@@ -53,6 +54,7 @@ public sealed partial class LanguageSegmentationModel
     /// <summary>Validates and encodes <paramref name="images"/> in batches; results in input order.</summary>
     private EncodedImage[] EncodeAll(IReadOnlyList<MLImage> images, int? inputSize, bool forLabelChanges, string parameterName)
     {
+        using var call = BeginCall();
         var results = new EncodedImage[CheckImages(images, parameterName)];
         foreach (var batch in Batches(images, inputSize))
         {
@@ -65,7 +67,6 @@ public sealed partial class LanguageSegmentationModel
 
     private int CheckImages(IReadOnlyList<MLImage> images, string parameterName)
     {
-        ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(images, parameterName);
         if (images.Count == 0)
             throw new ArgumentException("The image list is empty; give at least one image.", parameterName);
@@ -162,7 +163,7 @@ public sealed partial class LanguageSegmentationModel
         var grid = image.Grid ?? throw new InvalidOperationException("The image keeps its planar embeddings already.");
         if (_projection is null)
             return grid.ToPlanar();
-        ThrowIfDisposed();
+        using var call = BeginCall();
         using var features = OrtValue.CreateTensorValueFromMemory(grid.ToPlanar(), [1, grid.Channels, grid.Height, grid.Width]);
         using var runOptions = new RunOptions();
         using var outputs = _projectionSession!.Value.Run(runOptions, [PixelFeaturesName], [features], [PixelEmbeddingsName]);

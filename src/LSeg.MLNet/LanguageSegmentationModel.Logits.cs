@@ -15,6 +15,7 @@ public sealed partial class LanguageSegmentationModel
     internal (float[] Logits, int Width, int Height) ComputeLogits(MLImage image, LabelEmbeddings labels, int? inputSize)
     {
         ArgumentNullException.ThrowIfNull(labels);
+        using var call = BeginCall();
         if (!ReferenceEquals(labels.Model, this))
             throw new ArgumentException("The labels were encoded by another LanguageSegmentationModel; encode them with this one.", nameof(labels));
         var encoded = Encode(image, inputSize, forLabelChanges: false);

@@ -34,6 +34,8 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     private readonly PixelProjection? _projection;
     private readonly Lazy<InferenceSession>? _projectionSession;
     private int _disposed;
+    private int _callsInFlight;
+    private int _sessionsReleased;
 
     private LanguageSegmentationModel(string packagePath, ModelManifest manifest, ExecutionDevice device, LanguageSegmentationModelOptions options,
         InferenceSession imageEncoder, InferenceSession head, ILabelTextEncoder textEncoder, PixelProjection? projection)
@@ -178,7 +180,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     /// <exception cref="ArgumentException">The list is empty, a label is null, empty or whitespace, a label appears twice, a label is too long for the text encoder (unless truncation is on), or two labels get the same embedding (e.g. "cat" and "Cat" with an uncased text encoder: only the first could ever win).</exception>
     public LabelEmbeddings EncodeLabels(IReadOnlyList<string> labels)
     {
-        ThrowIfDisposed();
+        using var call = BeginCall();
         string[] checkedLabels = ValidateLabels(labels, nameof(labels));
         var embeddings = new float[checkedLabels.Length][];
         var missing = new List<int>();
@@ -286,7 +288,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     /// <exception cref="ArgumentException">The image or labels were encoded by another model.</exception>
     public SegmentationResult Segment(EncodedImage image, LabelEmbeddings labels, bool includeEmbeddings = false)
     {
-        ThrowIfDisposed();
+        using var call = BeginCall();
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(labels);
         if (!ReferenceEquals(image.Model, this))
@@ -357,12 +359,49 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         return Segment([image], labels, inputSize)[0];
     }
 
-    private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+    /// <summary>
+    /// Marks a call that uses the ONNX Runtime sessions; disposing the result ends it. Throws once the model is disposed.
+    /// Every member that runs a session holds one for its whole duration, so that <see cref="Dispose"/> on another
+    /// thread never frees a session under a running call (which would crash the process in native code).
+    /// </summary>
+    private SessionCall BeginCall()
+    {
+        Interlocked.Increment(ref _callsInFlight);
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            EndCall();
+            throw new ObjectDisposedException(GetType().FullName, "The LanguageSegmentationModel was disposed; load it again to segment.");
+        }
+        return new SessionCall(this);
+    }
 
-    /// <summary>Releases the ONNX Runtime sessions.</summary>
+    private void EndCall()
+    {
+        // The last call to end after Dispose releases the sessions (Dispose itself does when none is running).
+        if (Interlocked.Decrement(ref _callsInFlight) == 0 && Volatile.Read(ref _disposed) != 0)
+            ReleaseSessions();
+    }
+
+    private readonly struct SessionCall(LanguageSegmentationModel model) : IDisposable
+    {
+        public void Dispose() => model.EndCall();
+    }
+
+    /// <summary>
+    /// Releases the ONNX Runtime sessions: at once when no call is running, otherwise when the last running call ends
+    /// (calls that start after this throw <see cref="ObjectDisposedException"/>).
+    /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
+        if (Volatile.Read(ref _callsInFlight) == 0)
+            ReleaseSessions();
+    }
+
+    private void ReleaseSessions()
+    {
+        if (Interlocked.Exchange(ref _sessionsReleased, 1) != 0)
             return;
         _imageEncoder.Dispose();
         _head.Dispose();

@@ -1,0 +1,54 @@
+using LSeg.MLNet.Tests.Packages;
+
+namespace LSeg.MLNet.Tests;
+
+/// <summary>
+/// Disposing a model while other threads still segment with it (a host shutting down, a silo stopped mid-job) must
+/// neither crash the process in native code nor hand out a wrong mask: every call either returns the mask it would
+/// have returned anyway or throws <see cref="ObjectDisposedException"/>.
+/// </summary>
+public sealed class DisposeWhileInUseTests
+{
+    [SkippableFact]
+    public async Task Disposing_a_model_while_threads_segment_with_it_ends_each_call_with_its_mask_or_ObjectDisposedException()
+    {
+        Skip.IfNot(LanguageSegmentationModel.HasDefaultModel, "this build embeds no default model (models/default/ was absent)");
+        // The default model, so that a call lasts long enough (hundreds of ms) for Dispose to land in the middle of one.
+        var model = LanguageSegmentationModel.LoadDefault();
+        using var image = TestImages.GreenTopYellowBottom(320, 224);
+        string[] labels = ["grass", "sky", "sand"];
+        int[] expected = model.Segment(image, labels).Mask;
+        var encoded = model.EncodeImage(image);
+        var encodedLabels = model.EncodeLabels(labels);
+        using var started = new CountdownEvent(2);
+
+        async Task<(int Completed, bool SawDisposed)> Segmenter(bool labelChanges) => await Task.Run(() =>
+        {
+            int completed = 0;
+            started.Signal();
+            try
+            {
+                while (true)
+                {
+                    var result = labelChanges ? model.Segment(encoded, encodedLabels) : model.Segment(image, labels);
+                    Assert.Equal(expected, result.Mask);
+                    completed++;
+                }
+            }
+            catch (ObjectDisposedException)
+            {
+                return (completed, true);
+            }
+        });
+
+        var oneShot = Segmenter(labelChanges: false);
+        var relabel = Segmenter(labelChanges: true);
+        started.Wait();
+        await Task.Delay(150);
+        model.Dispose();
+        var results = await Task.WhenAll(oneShot, relabel);
+
+        Assert.All(results, r => Assert.True(r.SawDisposed));
+        Assert.Throws<ObjectDisposedException>(() => model.EncodeLabels(["grass"]));
+    }
+}
