@@ -29,6 +29,25 @@ internal sealed record IndexFile(IReadOnlyList<JsonObject> Lines)
         }
     }
 
+    /// <summary>Number of complete lines written by <paramref name="silo"/> so far, for watching a running job.</summary>
+    public static int CountLinesOf(string outputDirectory, string silo)
+    {
+        string path = Path.Combine(outputDirectory, "index.jsonl");
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+            using var reader = new StreamReader(stream);
+            string text = reader.ReadToEnd();
+            // Only complete lines: the last one may still be being written.
+            return text[..(text.LastIndexOf('\n') + 1)].Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Count(line => JsonNode.Parse(line)!["silo"]?.GetValue<string>() == silo);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return 0;
+        }
+    }
+
     public IEnumerable<string> Images => Lines.Select(l => l["image"]!.GetValue<string>());
 
     public JsonObject For(string image) => Lines.Single(l => l["image"]!.GetValue<string>() == image);

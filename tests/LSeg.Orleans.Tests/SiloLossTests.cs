@@ -20,7 +20,9 @@ public sealed class SiloLossTests
         int doneAtKill = -1;
         var progress = new CallbackProgress(p =>
         {
-            if (kill is null && p.Done >= 4)
+            // Killed once it has done some of the work (a count of done images instead let the other silo, on a busy
+            // machine, take every chunk before the kill, so the victim had nothing to lose).
+            if (kill is null && IndexFile.CountLinesOf(temp.Combine("out"), victimName) >= 1)
             {
                 doneAtKill = p.Done;
                 kill = Task.Run(() => cluster.KillSiloAsync(victim));
@@ -32,9 +34,11 @@ public sealed class SiloLossTests
         };
 
         var summary = await cluster.Client.SegmentBatchAsync(job, progress);
-        await kill!;
+        if (kill is not null)
+            await kill;
 
-        Assert.InRange(doneAtKill, 4, 23);
+        Assert.NotNull(kill);
+        Assert.InRange(doneAtKill, 1, 23);
         var index = IndexFile.Read(temp.Combine("out"));
         index.RequireExactlyOnce(images);
         Assert.All(index.Lines, line => Assert.True(line["status"]!.GetValue<string>() == "ok", line.ToJsonString()));
