@@ -43,6 +43,10 @@ internal static class OnnxTensors
         return Raw(name, TensorProto.Types.DataType.Float16, MemoryMarshal.AsBytes(bits.AsSpan()), dims);
     }
 
+    /// <summary>An INT64 tensor with raw data (shapes, axes, indices).</summary>
+    public static TensorProto Int64(string name, ReadOnlySpan<long> values, params long[] dims) =>
+        Raw(name, TensorProto.Types.DataType.Int64, MemoryMarshal.AsBytes(values), dims);
+
     /// <summary>An INT8 tensor with raw data.</summary>
     public static TensorProto Int8(string name, ReadOnlySpan<sbyte> values, params long[] dims) =>
         Raw(name, TensorProto.Types.DataType.Int8, MemoryMarshal.AsBytes(values), dims);

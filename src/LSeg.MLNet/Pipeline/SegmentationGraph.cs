@@ -91,7 +91,7 @@ internal static class SegmentationGraph
         graph.Input.Add(Tensor(PixelsColumn, TensorProto.Types.DataType.Float, 3L * maxSide * maxSide));
         graph.Input.Add(Tensor(PixelShapeColumn, TensorProto.Types.DataType.Int64, 4));
         graph.Initializer.Add(Int64Constant("lseg/zero", 0));
-        graph.Node.Add(Node("ReduceProd", [PixelShapeColumn], "lseg/pixel_values", new AttributeProto { Name = "keepdims", Type = AttributeProto.Types.AttributeType.Int, I = 1 }));
+        graph.Node.Add(Node("ReduceProd", [PixelShapeColumn], "lseg/pixel_values", OnnxProtos.Attribute("keepdims", 1)));
         graph.Node.Add(Node("Slice", [PixelsColumn, "lseg/zero", "lseg/pixel_values", "lseg/zero"], "lseg/pixels_flat"));
         graph.Node.Add(Node("Reshape", ["lseg/pixels_flat", PixelShapeColumn], "pixels"));
         graph.Initializer.AddRange(e.Initializer.Select(WidenFloat16));
@@ -104,7 +104,7 @@ internal static class SegmentationGraph
         // Label embeddings arrive zero-padded in a fixed-size vector with their [N, C] shape beside them.
         graph.Input.Add(Tensor(LabelEmbeddingsColumn, TensorProto.Types.DataType.Float, LabelPackingMapping.Capacity));
         graph.Input.Add(Tensor(LabelShapeColumn, TensorProto.Types.DataType.Int64, 2));
-        graph.Node.Add(Node("ReduceProd", [LabelShapeColumn], "lseg/label_values", new AttributeProto { Name = "keepdims", Type = AttributeProto.Types.AttributeType.Int, I = 1 }));
+        graph.Node.Add(Node("ReduceProd", [LabelShapeColumn], "lseg/label_values", OnnxProtos.Attribute("keepdims", 1)));
         graph.Node.Add(Node("Slice", [LabelEmbeddingsColumn, "lseg/zero", "lseg/label_values", "lseg/zero"], "lseg/label_embeddings_flat"));
         graph.Node.Add(Node("Reshape", ["lseg/label_embeddings_flat", LabelShapeColumn], HeadPrefix + "label_embeddings"));
         graph.Node.Add(Identity("pixel_embeddings", HeadPrefix + "pixel_embeddings"));
@@ -132,12 +132,7 @@ internal static class SegmentationGraph
         graph.Node.Add(Identity(HeadPrefix + "label_map", LabelMapColumn));
         graph.Node.Add(Identity(HeadPrefix + "scores", ScoresColumn));
         graph.Node.Add(Identity("pixel_embeddings", PixelEmbeddingsColumn));
-        var shape = new NodeProto { OpType = "Shape", Name = LabelCountColumn + "_Shape" };
-        shape.Input.Add(HeadPrefix + "label_embeddings");
-        shape.Output.Add(LabelCountColumn);
-        shape.Attribute.Add(new AttributeProto { Name = "start", Type = AttributeProto.Types.AttributeType.Int, I = 0 });
-        shape.Attribute.Add(new AttributeProto { Name = "end", Type = AttributeProto.Types.AttributeType.Int, I = 1 });
-        graph.Node.Add(shape);
+        graph.Node.Add(Node("Shape", [HeadPrefix + "label_embeddings"], LabelCountColumn, OnnxProtos.Attribute("start", 0), OnnxProtos.Attribute("end", 1)));
 
         graph.Output.Add(Tensor(LabelMapColumn, TensorProto.Types.DataType.Int64, 1, -1, -1));
         graph.Output.Add(Tensor(ScoresColumn, TensorProto.Types.DataType.Float, 1, -1, -1));
@@ -207,36 +202,14 @@ internal static class SegmentationGraph
         return model;
     }
 
-    private static NodeProto Node(string op, string[] inputs, string output, params AttributeProto[] attributes)
-    {
-        var node = new NodeProto { OpType = op, Name = output + "_" + op };
-        node.Input.AddRange(inputs);
-        node.Output.Add(output);
-        node.Attribute.AddRange(attributes);
-        return node;
-    }
+    private static NodeProto Node(string op, string[] inputs, string output, params AttributeProto[] attributes) =>
+        OnnxProtos.Node(op, output + "_" + op, inputs, [output], attributes);
 
-    private static TensorProto Int64Constant(string name, long value)
-    {
-        var tensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
-        tensor.Dims.Add(1);
-        tensor.Int64Data.Add(value);
-        return tensor;
-    }
+    private static TensorProto Int64Constant(string name, long value) => OnnxTensors.Int64(name, [value], 1);
 
-    private static NodeProto Identity(string input, string output)
-    {
-        var node = new NodeProto { OpType = "Identity", Name = output + "_Identity" };
-        node.Input.Add(input);
-        node.Output.Add(output);
-        return node;
-    }
+    private static NodeProto Identity(string input, string output) => Node("Identity", [input], output);
 
-    private static ValueInfoProto Tensor(string name, TensorProto.Types.DataType type, params long[] dims)
-    {
-        var shape = new TensorShapeProto();
-        foreach (long dim in dims)
-            shape.Dim.Add(dim < 0 ? new TensorShapeProto.Types.Dimension { DimParam = "d" + shape.Dim.Count } : new TensorShapeProto.Types.Dimension { DimValue = dim });
-        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = shape } } };
-    }
+    // Negative dimensions are dynamic: named d0, d1, … by position.
+    private static ValueInfoProto Tensor(string name, TensorProto.Types.DataType type, params long[] dims) =>
+        OnnxProtos.TensorValue(name, type, [.. dims.Select((dim, i) => dim < 0 ? (object)("d" + i) : dim)]);
 }

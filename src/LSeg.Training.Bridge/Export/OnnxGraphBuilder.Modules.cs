@@ -1,3 +1,4 @@
+using LSeg.MLNet.Package;
 using TorchSharp.Modules;
 
 namespace LSeg.Training.Bridge.Export;
@@ -54,6 +55,6 @@ internal sealed partial class OnnxGraphBuilder
         if (norm.weight is null || norm.bias is null)
             throw new NotSupportedException($"LayerNorm '{scope}' must have an elementwise affine to be exported.");
         return Node("LayerNormalization", [x, Weight(scope + ".weight", norm.weight), Weight(scope + ".bias", norm.bias)],
-            Attr("axis", (long)-norm.normalized_shape.Length), Attr("epsilon", (float)norm.eps));
+            OnnxProtos.Attribute("axis", (long)-norm.normalized_shape.Length), OnnxProtos.Attribute("epsilon", (float)norm.eps));
     }
 }

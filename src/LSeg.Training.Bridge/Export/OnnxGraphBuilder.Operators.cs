@@ -1,3 +1,4 @@
+using LSeg.MLNet.Package;
 using Onnx;
 
 namespace LSeg.Training.Bridge.Export;
@@ -8,27 +9,27 @@ internal sealed partial class OnnxGraphBuilder
     /// <summary>Conv with explicit pads [top, left, bottom, right] (asymmetric allowed).</summary>
     public string Conv(string x, string weight, string? bias, long[] kernel, long[] strides, long[] pads, long[] dilations, long group = 1)
         => Node("Conv", bias is null ? [x, weight] : [x, weight, bias],
-            Attr("kernel_shape", kernel), Attr("strides", strides), Attr("pads", pads), Attr("dilations", dilations), Attr("group", group));
+            OnnxProtos.Attribute("kernel_shape", kernel), OnnxProtos.Attribute("strides", strides), OnnxProtos.Attribute("pads", pads), OnnxProtos.Attribute("dilations", dilations), OnnxProtos.Attribute("group", group));
 
     /// <summary>ConvTranspose with explicit pads [top, left, bottom, right]; weight [in, out/group, kH, kW].</summary>
     public string ConvTranspose(string x, string weight, string? bias, long[] kernel, long[] strides, long[] pads, long[] dilations, long[] outputPadding, long group = 1)
         => Node("ConvTranspose", bias is null ? [x, weight] : [x, weight, bias],
-            Attr("kernel_shape", kernel), Attr("strides", strides), Attr("pads", pads), Attr("dilations", dilations),
-            Attr("output_padding", outputPadding), Attr("group", group));
+            OnnxProtos.Attribute("kernel_shape", kernel), OnnxProtos.Attribute("strides", strides), OnnxProtos.Attribute("pads", pads), OnnxProtos.Attribute("dilations", dilations),
+            OnnxProtos.Attribute("output_padding", outputPadding), OnnxProtos.Attribute("group", group));
 
     /// <summary>BatchNormalization in inference mode (running statistics).</summary>
     public string BatchNormalization(string x, string scale, string bias, string mean, string variance, double epsilon)
-        => Node("BatchNormalization", [x, scale, bias, mean, variance], Attr("epsilon", (float)epsilon));
+        => Node("BatchNormalization", [x, scale, bias, mean, variance], OnnxProtos.Attribute("epsilon", (float)epsilon));
 
     /// <summary>MaxPool with explicit pads [top, left, bottom, right].</summary>
     public string MaxPool(string x, long[] kernel, long[] strides, long[] pads)
-        => Node("MaxPool", [x], Attr("kernel_shape", kernel), Attr("strides", strides), Attr("pads", pads));
+        => Node("MaxPool", [x], OnnxProtos.Attribute("kernel_shape", kernel), OnnxProtos.Attribute("strides", strides), OnnxProtos.Attribute("pads", pads));
 
     /// <summary>Relu.</summary>
     public string Relu(string x) => Node("Relu", [x]);
 
     /// <summary>LeakyRelu with the given negative slope.</summary>
-    public string LeakyRelu(string x, double alpha) => Node("LeakyRelu", [x], Attr("alpha", (float)alpha));
+    public string LeakyRelu(string x, double alpha) => Node("LeakyRelu", [x], OnnxProtos.Attribute("alpha", (float)alpha));
 
     /// <summary>Tanh.</summary>
     public string Tanh(string x) => Node("Tanh", [x]);
@@ -61,7 +62,7 @@ internal sealed partial class OnnxGraphBuilder
     public string MatMul(string a, string b) => Node("MatMul", [a, b]);
 
     /// <summary>Transpose with the given permutation.</summary>
-    public string Transpose(string x, params long[] perm) => Node("Transpose", [x], Attr("perm", perm));
+    public string Transpose(string x, params long[] perm) => Node("Transpose", [x], OnnxProtos.Attribute("perm", perm));
 
     /// <summary>Reshape to a shape held by a value (0 copies the input dimension, −1 infers one).</summary>
     public string Reshape(string x, string shape) => Node("Reshape", [x, shape]);
@@ -70,7 +71,7 @@ internal sealed partial class OnnxGraphBuilder
     public string Reshape(string x, params long[] shape) => Reshape(x, ConstantInt64("shape", shape));
 
     /// <summary>Concat along <paramref name="axis"/>.</summary>
-    public string Concat(long axis, params string[] inputs) => Node("Concat", inputs, Attr("axis", axis));
+    public string Concat(long axis, params string[] inputs) => Node("Concat", inputs, OnnxProtos.Attribute("axis", axis));
 
     /// <summary>Slice with constant starts, ends and axes (steps 1).</summary>
     public string Slice(string x, long[] starts, long[] ends, long[] axes)
@@ -80,13 +81,13 @@ internal sealed partial class OnnxGraphBuilder
     public string Shape(string x) => Node("Shape", [x]);
 
     /// <summary>Shape of a value, dimensions [start, end) only.</summary>
-    public string Shape(string x, long start, long end) => Node("Shape", [x], Attr("start", start), Attr("end", end));
+    public string Shape(string x, long start, long end) => Node("Shape", [x], OnnxProtos.Attribute("start", start), OnnxProtos.Attribute("end", end));
 
     /// <summary>Gather along <paramref name="axis"/>.</summary>
-    public string Gather(string x, string indices, long axis = 0) => Node("Gather", [x, indices], Attr("axis", axis));
+    public string Gather(string x, string indices, long axis = 0) => Node("Gather", [x, indices], OnnxProtos.Attribute("axis", axis));
 
     /// <summary>Cast to <paramref name="to"/>.</summary>
-    public string Cast(string x, TensorProto.Types.DataType to) => Node("Cast", [x], Attr("to", (long)to));
+    public string Cast(string x, TensorProto.Types.DataType to) => Node("Cast", [x], OnnxProtos.Attribute("to", (long)to));
 
     /// <summary>Unsqueeze at constant axes.</summary>
     public string Unsqueeze(string x, params long[] axes) => Node("Unsqueeze", [x, ConstantInt64("axes", axes)]);
@@ -95,16 +96,16 @@ internal sealed partial class OnnxGraphBuilder
     public string Squeeze(string x, params long[] axes) => Node("Squeeze", [x, ConstantInt64("axes", axes)]);
 
     /// <summary>ReduceL2 over constant axes (opset 17: axes as an attribute).</summary>
-    public string ReduceL2(string x, long[] axes, bool keepDims) => Node("ReduceL2", [x], Attr("axes", axes), Attr("keepdims", keepDims ? 1L : 0L));
+    public string ReduceL2(string x, long[] axes, bool keepDims) => Node("ReduceL2", [x], OnnxProtos.Attribute("axes", axes), OnnxProtos.Attribute("keepdims", keepDims ? 1L : 0L));
 
     /// <summary>ReduceMax over constant axes (opset 17: axes as an attribute).</summary>
-    public string ReduceMax(string x, long[] axes, bool keepDims) => Node("ReduceMax", [x], Attr("axes", axes), Attr("keepdims", keepDims ? 1L : 0L));
+    public string ReduceMax(string x, long[] axes, bool keepDims) => Node("ReduceMax", [x], OnnxProtos.Attribute("axes", axes), OnnxProtos.Attribute("keepdims", keepDims ? 1L : 0L));
 
     /// <summary>ArgMax along <paramref name="axis"/> (INT64, first index on ties).</summary>
-    public string ArgMax(string x, long axis, bool keepDims) => Node("ArgMax", [x], Attr("axis", axis), Attr("keepdims", keepDims ? 1L : 0L), Attr("select_last_index", 0L));
+    public string ArgMax(string x, long axis, bool keepDims) => Node("ArgMax", [x], OnnxProtos.Attribute("axis", axis), OnnxProtos.Attribute("keepdims", keepDims ? 1L : 0L), OnnxProtos.Attribute("select_last_index", 0L));
 
     /// <summary>Softmax along <paramref name="axis"/>.</summary>
-    public string Softmax(string x, long axis) => Node("Softmax", [x], Attr("axis", axis));
+    public string Softmax(string x, long axis) => Node("Softmax", [x], OnnxProtos.Attribute("axis", axis));
 
     /// <summary>
     /// x / max(‖x‖₂, eps) along <paramref name="axis"/>: torch's <c>F.normalize(x, dim=axis, eps=eps)</c>.
@@ -128,8 +129,8 @@ internal sealed partial class OnnxGraphBuilder
     /// </summary>
     public string ResizeBilinear(string x, string sizes, bool alignCorners)
         => Node("Resize", [x, "", "", sizes],
-            Attr("mode", "linear"),
-            Attr("coordinate_transformation_mode", alignCorners ? "align_corners" : "pytorch_half_pixel"));
+            OnnxProtos.Attribute("mode", "linear"),
+            OnnxProtos.Attribute("coordinate_transformation_mode", alignCorners ? "align_corners" : "pytorch_half_pixel"));
 
     /// <summary>
     /// Bilinear ×<paramref name="factor"/> upsampling of an NCHW value, output size computed from the input's shape

@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using LSeg.MLNet.Package;
 using Onnx;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -17,12 +18,6 @@ namespace LSeg.Training.Bridge.Export;
 /// </remarks>
 internal sealed partial class OnnxGraphBuilder
 {
-    /// <summary>The ONNX operator set the exported graphs use.</summary>
-    public const int OpsetVersion = 17;
-
-    /// <summary>The ONNX IR version the exported models declare.</summary>
-    public const int IrVersion = 8;
-
     private readonly GraphProto _graph;
     private readonly HashSet<string> _usedNames = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _counters = new(StringComparer.Ordinal);
@@ -44,18 +39,7 @@ internal sealed partial class OnnxGraphBuilder
     public GraphProto Graph => _graph;
 
     /// <summary>Wraps the graph in a model with the opset and IR version of this exporter.</summary>
-    public ModelProto BuildModel(string producerVersion = "0.1.0")
-    {
-        var model = new ModelProto
-        {
-            IrVersion = IrVersion,
-            ProducerName = "LSeg.Training.Bridge",
-            ProducerVersion = producerVersion,
-            Graph = _graph,
-        };
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = OpsetVersion });
-        return model;
-    }
+    public ModelProto BuildModel(string producerVersion = "0.1.0") => OnnxProtos.Model(_graph, "LSeg.Training.Bridge", producerVersion);
 
     // ---------------------------------------------------------------- names, inputs, outputs, initializers
 
@@ -81,7 +65,7 @@ internal sealed partial class OnnxGraphBuilder
     {
         if (!_usedNames.Add(name))
             throw new ArgumentException($"The graph already has a value named '{name}'.", nameof(name));
-        _graph.Input.Add(ValueInfo(name, elementType, dims));
+        _graph.Input.Add(OnnxProtos.TensorValue(name, elementType, dims));
         return name;
     }
 
@@ -94,27 +78,7 @@ internal sealed partial class OnnxGraphBuilder
                 throw new ArgumentException($"The graph already has a value named '{name}'.", nameof(name));
             AddNode("Identity", [value], [name]);
         }
-        _graph.Output.Add(ValueInfo(name, elementType, dims));
-    }
-
-    private static ValueInfoProto ValueInfo(string name, TensorProto.Types.DataType elementType, object[] dims)
-    {
-        var shape = new TensorShapeProto();
-        foreach (object dim in dims)
-        {
-            shape.Dim.Add(dim switch
-            {
-                string param => new TensorShapeProto.Types.Dimension { DimParam = param },
-                int value => new TensorShapeProto.Types.Dimension { DimValue = value },
-                long value => new TensorShapeProto.Types.Dimension { DimValue = value },
-                _ => throw new ArgumentException($"A dimension must be a long (fixed) or a string (named); got {dim?.GetType().Name ?? "null"}.", nameof(dims)),
-            });
-        }
-        return new ValueInfoProto
-        {
-            Name = name,
-            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)elementType, Shape = shape } },
-        };
+        _graph.Output.Add(OnnxProtos.TensorValue(name, elementType, dims));
     }
 
     /// <summary>
@@ -136,7 +100,7 @@ internal sealed partial class OnnxGraphBuilder
         string stored = AddInitializer(name + "::fp16", TensorProto.Types.DataType.Float16, dims, HalfBytes(half));
         if (!_usedNames.Add(name))
             throw new ArgumentException($"The graph already has a value named '{name}'.", nameof(name));
-        AddNode("Cast", [stored], [name], Attr("to", (long)TensorProto.Types.DataType.Float));
+        AddNode("Cast", [stored], [name], OnnxProtos.Attribute("to", (long)TensorProto.Types.DataType.Float));
         return name;
     }
 
@@ -201,27 +165,6 @@ internal sealed partial class OnnxGraphBuilder
 
     private void AddNode(string opType, string[] inputs, string[] outputs, params AttributeProto[] attributes)
     {
-        var node = new NodeProto { OpType = opType, Name = UniqueName("node_" + opType) };
-        node.Input.AddRange(inputs);
-        node.Output.AddRange(outputs);
-        node.Attribute.AddRange(attributes);
-        _graph.Node.Add(node);
+        _graph.Node.Add(OnnxProtos.Node(opType, UniqueName("node_" + opType), inputs, outputs, attributes));
     }
-
-    /// <summary>An INT attribute.</summary>
-    public static AttributeProto Attr(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
-
-    /// <summary>An INTS attribute.</summary>
-    public static AttributeProto Attr(string name, long[] values)
-    {
-        var attribute = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
-        attribute.Ints.AddRange(values);
-        return attribute;
-    }
-
-    /// <summary>A FLOAT attribute.</summary>
-    public static AttributeProto Attr(string name, float value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
-
-    /// <summary>A STRING attribute.</summary>
-    public static AttributeProto Attr(string name, string value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(value) };
 }

@@ -33,11 +33,8 @@ internal static class Float16Weights
             if (values.Any(v => float.IsFinite(v) && Math.Abs(v) > (float)Half.MaxValue))
                 continue;
             graph.Initializer[i] = OnnxTensors.Float16(tensor.Name + Suffix, values, [.. tensor.Dims]);
-            var cast = new NodeProto { OpType = "Cast", Name = tensor.Name + Suffix + "_Cast" };
-            cast.Input.Add(tensor.Name + Suffix);
-            cast.Output.Add(tensor.Name);
-            cast.Attribute.Add(new AttributeProto { Name = "to", Type = AttributeProto.Types.AttributeType.Int, I = (long)TensorProto.Types.DataType.Float });
-            casts.Add(cast);
+            casts.Add(OnnxProtos.Node("Cast", tensor.Name + Suffix + "_Cast", [tensor.Name + Suffix], [tensor.Name],
+                OnnxProtos.Attribute("to", (long)TensorProto.Types.DataType.Float)));
         }
         // Nodes stay in topological order: the casts, which read only initializers, come first.
         for (int i = casts.Count - 1; i >= 0; i--)

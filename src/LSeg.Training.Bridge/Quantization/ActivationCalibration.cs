@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using LSeg.MLNet.Package;
 using Microsoft.ML.OnnxRuntime;
 using Onnx;
 
@@ -20,7 +21,7 @@ internal static class ActivationCalibration
         var probe = model.Clone();
         var outputs = probe.Graph.Output.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
         foreach (string name in tensors.Where(t => !outputs.Contains(t)))
-            probe.Graph.Output.Add(new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float } } });
+            probe.Graph.Output.Add(OnnxProtos.TensorValueOfAnyShape(name, TensorProto.Types.DataType.Float));
         probe.Graph.ValueInfo.Clear();
 
         // The graph is already optimised; further rewrites could rename or fuse away the tensors to observe.

@@ -19,16 +19,10 @@ internal static class OnnxGraphEdits
 
     public static TensorProto UInt8Scalar(string name, byte value) => OnnxTensors.UInt8(name, [value]);
 
-    public static NodeProto Node(string opType, string name, string[] inputs, string[] outputs, params AttributeProto[] attributes)
-    {
-        var node = new NodeProto { OpType = opType, Name = name };
-        node.Input.AddRange(inputs);
-        node.Output.AddRange(outputs);
-        node.Attribute.AddRange(attributes);
-        return node;
-    }
+    public static NodeProto Node(string opType, string name, string[] inputs, string[] outputs, params AttributeProto[] attributes) =>
+        OnnxProtos.Node(opType, name, inputs, outputs, attributes);
 
-    public static AttributeProto Int(string name, long value) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
+    public static AttributeProto Int(string name, long value) => OnnxProtos.Attribute(name, value);
 
     /// <summary>How many nodes read each value (graph outputs count as readers).</summary>
     public static Dictionary<string, int> ReaderCounts(GraphProto graph)

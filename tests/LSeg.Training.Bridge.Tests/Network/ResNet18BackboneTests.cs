@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using LSeg.MLNet.Package;
 using LSeg.Tests.Shared;
 using LSeg.Training.Bridge.Network.ImageEncoders;
 using Microsoft.ML.Data;
@@ -91,7 +92,7 @@ public class ResNet18BackboneTests(ITestOutputHelper output)
         var pool = graph.Node.Single(n => n.OpType == "AveragePool");
         graph.Node.Remove(pool);
         foreach (string name in StageOutputs)
-            graph.Output.Add(new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float } } });
+            graph.Output.Add(OnnxProtos.TensorValueOfAnyShape(name, TensorProto.Types.DataType.Float));
         return model.ToByteArray();
     }
 

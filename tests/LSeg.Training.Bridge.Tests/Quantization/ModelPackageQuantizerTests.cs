@@ -137,8 +137,7 @@ public sealed class ModelPackageQuantizerTests : IDisposable
     public void Dynamic_quantization_turns_products_with_constant_weights_into_integer_products()
     {
         // y = x · W (W constant, quantized) and z = x · xᵀ (two activations, left float).
-        var model = new ModelProto { IrVersion = 8, Graph = new GraphProto { Name = "g" } };
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 17 });
+        var model = OnnxProtos.Model(new GraphProto { Name = "g" }, "test");
         var generator = new Random(1);
         var weight = Enumerable.Range(0, 8 * 5).Select(_ => (float)generator.NextDouble() * 2 - 1).ToArray();
         model.Graph.Initializer.Add(OnnxTensors.Float("w", weight, 8, 5));
@@ -163,12 +162,7 @@ public sealed class ModelPackageQuantizerTests : IDisposable
             Assert.True(Math.Abs(reference.Y[i] - quantized.Y[i]) <= 0.1, $"y[{i}]: {quantized.Y[i]} vs float {reference.Y[i]}");
     }
 
-    private static ValueInfoProto Value(string name, params long[] dims)
-    {
-        var shape = new TensorShapeProto();
-        shape.Dim.AddRange(dims.Select(d => new TensorShapeProto.Types.Dimension { DimValue = d }));
-        return new ValueInfoProto { Name = name, Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)TensorProto.Types.DataType.Float, Shape = shape } } };
-    }
+    private static ValueInfoProto Value(string name, params long[] dims) => OnnxProtos.TensorValue(name, TensorProto.Types.DataType.Float, [.. dims.Cast<object>()]);
 
     private static (float[] Y, float[] Z) Run(ModelProto model, float[] x)
     {
