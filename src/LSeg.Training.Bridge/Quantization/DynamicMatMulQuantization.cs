@@ -33,12 +33,12 @@ internal static class DynamicMatMulQuantization
             graph.Initializer.Add(OnnxTensors.Float(name + "::weight_scale", scales, columns));
             graph.Initializer.Add(OnnxTensors.Int8(name + "::weight_zero_point", new sbyte[columns], columns));
             string input = node.Input[0];
-            nodes.Add(OnnxGraphEdits.Node("DynamicQuantizeLinear", name + "::quantize_input", [input], [name + "::input_uint8", name + "::input_scale", name + "::input_zero_point"]));
-            nodes.Add(OnnxGraphEdits.Node("MatMulInteger", name + "::matmul_integer",
+            nodes.Add(OnnxProtos.Node("DynamicQuantizeLinear", name + "::quantize_input", [input], [name + "::input_uint8", name + "::input_scale", name + "::input_zero_point"]));
+            nodes.Add(OnnxProtos.Node("MatMulInteger", name + "::matmul_integer",
                 [name + "::input_uint8", name + "::weight_int8", name + "::input_zero_point", name + "::weight_zero_point"], [name + "::int32"]));
-            nodes.Add(OnnxGraphEdits.Node("Cast", name + "::cast", [name + "::int32"], [name + "::float"], OnnxGraphEdits.Int("to", (long)TensorProto.Types.DataType.Float)));
-            nodes.Add(OnnxGraphEdits.Node("Mul", name + "::scales", [name + "::input_scale", name + "::weight_scale"], [name + "::scale"]));
-            nodes.Add(OnnxGraphEdits.Node("Mul", name + "::rescale", [name + "::float", name + "::scale"], [node.Output[0]]));
+            nodes.Add(OnnxProtos.Node("Cast", name + "::cast", [name + "::int32"], [name + "::float"], OnnxProtos.Attribute("to", (long)TensorProto.Types.DataType.Float)));
+            nodes.Add(OnnxProtos.Node("Mul", name + "::scales", [name + "::input_scale", name + "::weight_scale"], [name + "::scale"]));
+            nodes.Add(OnnxProtos.Node("Mul", name + "::rescale", [name + "::float", name + "::scale"], [node.Output[0]]));
             count++;
         }
         graph.Node.Clear();

@@ -19,11 +19,6 @@ internal static class OnnxGraphEdits
 
     public static TensorProto UInt8Scalar(string name, byte value) => OnnxTensors.UInt8(name, [value]);
 
-    public static NodeProto Node(string opType, string name, string[] inputs, string[] outputs, params AttributeProto[] attributes) =>
-        OnnxProtos.Node(opType, name, inputs, outputs, attributes);
-
-    public static AttributeProto Int(string name, long value) => OnnxProtos.Attribute(name, value);
-
     /// <summary>How many nodes read each value (graph outputs count as readers).</summary>
     public static Dictionary<string, int> ReaderCounts(GraphProto graph)
     {

@@ -83,7 +83,7 @@ internal sealed class StaticConvQuantization
             graph.Initializer.Add(OnnxTensors.Int8(name + "::weight_int8", values, [.. weight.Dims]));
             graph.Initializer.Add(OnnxTensors.Float(name + "::weight_scale", scales, channels));
             graph.Initializer.Add(OnnxTensors.Int8(name + "::weight_zero_point", new sbyte[channels], channels));
-            weightNodes.Add(OnnxGraphEdits.Node("DequantizeLinear", name + "::weight_dq", [name + "::weight_int8", name + "::weight_scale", name + "::weight_zero_point"], [name + "::weight"], OnnxGraphEdits.Int("axis", 0)));
+            weightNodes.Add(OnnxProtos.Node("DequantizeLinear", name + "::weight_dq", [name + "::weight_int8", name + "::weight_scale", name + "::weight_zero_point"], [name + "::weight"], OnnxProtos.Attribute("axis", 0)));
             conv.Input[1] = name + "::weight";
             if (conv.Input.Count > 2 && conv.Input[2].Length > 0)
             {
@@ -92,7 +92,7 @@ internal sealed class StaticConvQuantization
                 graph.Initializer.Add(OnnxGraphEdits.Int32(name + "::bias_int32", bias, channels));
                 graph.Initializer.Add(OnnxTensors.Float(name + "::bias_scale", scales.Select(s => s * inputScale).ToArray(), channels));
                 graph.Initializer.Add(OnnxGraphEdits.Int32(name + "::bias_zero_point", new int[channels], channels));
-                weightNodes.Add(OnnxGraphEdits.Node("DequantizeLinear", name + "::bias_dq", [name + "::bias_int32", name + "::bias_scale", name + "::bias_zero_point"], [name + "::bias"], OnnxGraphEdits.Int("axis", 0)));
+                weightNodes.Add(OnnxProtos.Node("DequantizeLinear", name + "::bias_dq", [name + "::bias_int32", name + "::bias_scale", name + "::bias_zero_point"], [name + "::bias"], OnnxProtos.Attribute("axis", 0)));
                 conv.Input[2] = name + "::bias";
             }
             if (_foldedRelus.TryGetValue(conv, out var relu))
@@ -115,8 +115,8 @@ internal sealed class StaticConvQuantization
                 node.Output[o] = tensor + "::float";
                 graph.Initializer.Add(OnnxGraphEdits.FloatScalar(tensor + "::scale", parameters.Scale));
                 graph.Initializer.Add(OnnxGraphEdits.UInt8Scalar(tensor + "::zero_point", parameters.ZeroPoint));
-                nodes.Add(OnnxGraphEdits.Node("QuantizeLinear", tensor + "::q", [tensor + "::float", tensor + "::scale", tensor + "::zero_point"], [tensor + "::uint8"]));
-                nodes.Add(OnnxGraphEdits.Node("DequantizeLinear", tensor + "::dq", [tensor + "::uint8", tensor + "::scale", tensor + "::zero_point"], [tensor]));
+                nodes.Add(OnnxProtos.Node("QuantizeLinear", tensor + "::q", [tensor + "::float", tensor + "::scale", tensor + "::zero_point"], [tensor + "::uint8"]));
+                nodes.Add(OnnxProtos.Node("DequantizeLinear", tensor + "::dq", [tensor + "::uint8", tensor + "::scale", tensor + "::zero_point"], [tensor]));
             }
         }
         graph.Node.Clear();

@@ -142,9 +142,9 @@ public sealed class ModelPackageQuantizerTests : IDisposable
         var weight = Enumerable.Range(0, 8 * 5).Select(_ => (float)generator.NextDouble() * 2 - 1).ToArray();
         model.Graph.Initializer.Add(OnnxTensors.Float("w", weight, 8, 5));
         model.Graph.Input.Add(Value("x", 3, 8));
-        model.Graph.Node.Add(OnnxGraphEdits.Node("MatMul", "product", ["x", "w"], ["y"]));
-        model.Graph.Node.Add(OnnxGraphEdits.Node("Transpose", "t", ["x"], ["xt"]));
-        model.Graph.Node.Add(OnnxGraphEdits.Node("MatMul", "gram", ["x", "xt"], ["z"]));
+        model.Graph.Node.Add(OnnxProtos.Node("MatMul", "product", ["x", "w"], ["y"]));
+        model.Graph.Node.Add(OnnxProtos.Node("Transpose", "t", ["x"], ["xt"]));
+        model.Graph.Node.Add(OnnxProtos.Node("MatMul", "gram", ["x", "xt"], ["z"]));
         model.Graph.Output.Add(Value("y", 3, 5));
         model.Graph.Output.Add(Value("z", 3, 3));
         var input = Enumerable.Range(0, 3 * 8).Select(_ => (float)generator.NextDouble() * 4 - 2).ToArray();
