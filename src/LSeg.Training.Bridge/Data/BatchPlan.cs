@@ -13,17 +13,28 @@ public sealed record PlannedBatch(int Dataset, int[] Samples);
 public static class BatchPlan
 {
     /// <summary>Plans an epoch. A trailing partial batch is kept when it has at least two samples (BatchNorm needs two).</summary>
-    public static IReadOnlyList<PlannedBatch> ForEpoch(IReadOnlyList<int> datasetSizes, int batchSize, int seed, int epoch)
+    /// <param name="datasetSizes">Number of samples in each dataset of the mix.</param>
+    /// <param name="batchSize">Crops per batch.</param>
+    /// <param name="seed">The run's seed.</param>
+    /// <param name="epoch">Zero-based epoch.</param>
+    /// <param name="samplesPerEpoch">
+    /// Per dataset, how many samples an epoch draws (null or a null entry: each sample once). Fewer than the dataset
+    /// holds: a different seeded subset each epoch. More: whole shuffled passes, then a shuffled remainder. This is
+    /// how a mix weights a small dataset up or a large one down.
+    /// </param>
+    public static IReadOnlyList<PlannedBatch> ForEpoch(IReadOnlyList<int> datasetSizes, int batchSize, int seed, int epoch,
+        IReadOnlyList<int?>? samplesPerEpoch = null)
     {
         ArgumentNullException.ThrowIfNull(datasetSizes);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        if (samplesPerEpoch is not null && samplesPerEpoch.Count != datasetSizes.Count)
+            throw new ArgumentException($"samplesPerEpoch has {samplesPerEpoch.Count} entries for {datasetSizes.Count} datasets.", nameof(samplesPerEpoch));
         // Not HashCode.Combine: it is randomised per process, and the plan must be the same after a restart.
         var random = new Random(unchecked(seed * 1_000_003 + epoch));
         var batches = new List<PlannedBatch>();
         for (int d = 0; d < datasetSizes.Count; d++)
         {
-            int[] order = Enumerable.Range(0, datasetSizes[d]).ToArray();
-            random.Shuffle(order);
+            int[] order = Draw(datasetSizes[d], samplesPerEpoch?[d], random);
             for (int start = 0; start < order.Length; start += batchSize)
             {
                 int count = Math.Min(batchSize, order.Length - start);
@@ -34,5 +45,22 @@ public static class BatchPlan
         var shuffled = batches.ToArray();
         random.Shuffle(shuffled);
         return shuffled;
+    }
+
+    private static int[] Draw(int size, int? samples, Random random)
+    {
+        int[] order = Enumerable.Range(0, size).ToArray();
+        random.Shuffle(order);
+        if (samples is not int wanted || wanted == size)
+            return order;
+        ArgumentOutOfRangeException.ThrowIfNegative(wanted);
+        var drawn = new List<int>(wanted);
+        while (drawn.Count < wanted)
+        {
+            if (drawn.Count > 0)
+                random.Shuffle(order);
+            drawn.AddRange(order.Take(wanted - drawn.Count));
+        }
+        return [.. drawn];
     }
 }

@@ -64,7 +64,7 @@ public static class Trainer
         var state = last is null ? new TrainingState() : RestoreCheckpoint(last, net, optimizer, labelTable, log);
 
         var builder = new TrainingBatchBuilder(data.Datasets, data.LabelSets, new Augmenter(config.Augmentation), config.Seed, config.LabelSampling, data.Distractors);
-        int batchesPerEpoch = BatchPlan.ForEpoch(data.Datasets.Select(d => d.Samples.Count).ToList(), config.BatchSize, config.Seed, 0).Count;
+        int batchesPerEpoch = data.PlanEpoch(config, 0).Count;
         int stepsPerEpoch = (batchesPerEpoch + config.GradientAccumulation - 1) / config.GradientAccumulation;
         var schedule = new PolynomialLearningRate(config.LearningRate, stepsPerEpoch * config.Epochs, config.PolyPower, config.WarmupSteps);
         log($"training {config.Name}: {config.Epochs} epochs × {batchesPerEpoch} batches of {config.BatchSize} crops {config.Augmentation.CropHeight}×{config.Augmentation.CropWidth}, " +
@@ -173,7 +173,7 @@ public static class Trainer
         var (config, net, labelTable, optimizer, builder, schedule, frozen, batchesPerEpoch, log, cancellation) = context;
         cancellation.ThrowIfCancellationRequested();
         var epochClock = Stopwatch.StartNew();
-        var plan = BatchPlan.ForEpoch(data.Datasets.Select(d => d.Samples.Count).ToList(), config.BatchSize, config.Seed, epoch);
+        var plan = data.PlanEpoch(config, epoch);
         net.train();
         foreach (var module in frozen)
             module.eval();

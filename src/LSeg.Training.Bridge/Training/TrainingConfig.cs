@@ -288,6 +288,12 @@ public sealed class DatasetConfig
     /// <summary>Text label per class name where it differs from the class list.</summary>
     public Dictionary<string, string>? LabelNames { get; set; }
 
+    /// <summary>
+    /// Samples drawn from this dataset each epoch; null: each sample once. Fewer than the dataset holds: a different
+    /// seeded subset each epoch; more: repeats. Weights a dataset within the mix.
+    /// </summary>
+    public int? SamplesPerEpoch { get; set; }
+
     /// <summary>Classes never trained on (zero-shot unseen): their pixels are ignored and their names never reach the loss.</summary>
     public List<string>? ExcludedClasses { get; set; }
 
@@ -298,6 +304,8 @@ public sealed class DatasetConfig
             throw new InvalidDataException($"{source}: dataset '{Name}' has no 'folder'.");
         if (!Directory.Exists(Folder))
             throw new DirectoryNotFoundException($"{source}: dataset '{Name}' folder '{Folder}' does not exist (relative paths resolve against '{Environment.CurrentDirectory}').");
+        if (SamplesPerEpoch is < 2)
+            throw new InvalidDataException($"{source}: dataset '{Name}' samplesPerEpoch is {SamplesPerEpoch}; expected at least 2 (a batch needs two crops), or leave it out to use each sample once.");
         if (ImageScale is <= 0 or > 4)
             throw new InvalidDataException($"{source}: dataset '{Name}' imageScale is {ImageScale}; expected a factor in (0, 4].");
     }

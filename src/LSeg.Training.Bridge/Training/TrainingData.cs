@@ -37,6 +37,11 @@ internal sealed class TrainingData
     public IReadOnlyList<string> AllLabels =>
         LabelSets.SelectMany(s => s.Texts).Append(ZeroShotFolds.OtherLabel).Concat(Distractors?.AllNames ?? []).Distinct(StringComparer.Ordinal).ToList();
 
+    /// <summary>The batches of one epoch, each dataset weighted by its <see cref="DatasetConfig.SamplesPerEpoch"/>.</summary>
+    public IReadOnlyList<PlannedBatch> PlanEpoch(TrainingConfig config, int epoch) =>
+        BatchPlan.ForEpoch(Datasets.Select(d => d.Samples.Count).ToList(), config.BatchSize, config.Seed, epoch,
+            config.Datasets.Select(d => d.SamplesPerEpoch).ToList());
+
     /// <summary>Loads what <paramref name="config"/> names.</summary>
     public static TrainingData Load(TrainingConfig config, Action<string> log)
     {

@@ -27,6 +27,42 @@ public class BatchingTests
     }
 
     [Fact]
+    public void SamplesPerEpochDrawsADifferentSubsetOfALargeDatasetEachEpoch()
+    {
+        var epoch0 = BatchPlan.ForEpoch([40, 6], 4, seed: 1, epoch: 0, samplesPerEpoch: [12, null]);
+        var epoch1 = BatchPlan.ForEpoch([40, 6], 4, seed: 1, epoch: 1, samplesPerEpoch: [12, null]);
+
+        int[] drawn0 = [.. epoch0.Where(b => b.Dataset == 0).SelectMany(b => b.Samples).Order()];
+        int[] drawn1 = [.. epoch1.Where(b => b.Dataset == 0).SelectMany(b => b.Samples).Order()];
+        Assert.Equal(12, drawn0.Distinct().Count());
+        Assert.All(drawn0, i => Assert.InRange(i, 0, 39));
+        Assert.NotEqual(drawn0, drawn1);
+        // The unweighted dataset still gives each of its samples once.
+        Assert.Equal(Enumerable.Range(0, 6), epoch0.Where(b => b.Dataset == 1).SelectMany(b => b.Samples).Order());
+    }
+
+    [Fact]
+    public void SamplesPerEpochAboveTheDatasetSizeRepeatsWholePassesThenARemainder()
+    {
+        var plan = BatchPlan.ForEpoch([5], 4, seed: 3, epoch: 0, samplesPerEpoch: [12]);
+
+        var counts = plan.SelectMany(b => b.Samples).GroupBy(i => i).ToDictionary(g => g.Key, g => g.Count());
+        // 12 = two passes over 5 samples + 2 more: every sample at least twice, 12 in all, in 4+4+4 batches.
+        Assert.Equal(3, plan.Count);
+        Assert.Equal(12, counts.Values.Sum());
+        Assert.All(Enumerable.Range(0, 5), i => Assert.InRange(counts[i], 2, 3));
+    }
+
+    [Fact]
+    public void LeavingSamplesPerEpochOutGivesTheSamePlanAsBefore()
+    {
+        var plain = BatchPlan.ForEpoch([10, 7], 4, seed: 5, epoch: 2);
+        var weighted = BatchPlan.ForEpoch([10, 7], 4, seed: 5, epoch: 2, samplesPerEpoch: [null, 7]);
+
+        Assert.Equal(plain.Select(p => (p.Dataset, string.Join(",", p.Samples))), weighted.Select(p => (p.Dataset, string.Join(",", p.Samples))));
+    }
+
+    [Fact]
     public void ASingleLeftoverSampleIsDroppedBecauseBatchNormNeedsTwo()
     {
         var plan = BatchPlan.ForEpoch([5], 4, seed: 1, epoch: 0);
