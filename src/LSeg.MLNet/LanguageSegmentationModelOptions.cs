@@ -33,8 +33,13 @@ public sealed class LanguageSegmentationModelOptions
         /// </summary>
         public const int ImageBatchSize = 1;
 
-        /// <summary>ONNX Runtime's graph optimisations: all of them (operator fusion and layout changes included).</summary>
-        public const GraphOptimizationLevel GraphOptimization = GraphOptimizationLevel.ORT_ENABLE_ALL;
+        /// <summary>
+        /// ONNX Runtime's graph optimisations: <c>extended</c> (operator fusions, without the NCHWc layout changes of
+        /// <c>all</c>). In <c>lseg bench runtime</c> and <c>lseg bench memory</c> (docs/performance.md), <c>all</c> was
+        /// a few percent faster but kept about 120–150 MB more per process (blocked copies of the weights and
+        /// activations), which took one segmentation above 600 MB.
+        /// </summary>
+        public const GraphOptimizationLevel GraphOptimization = GraphOptimizationLevel.ORT_ENABLE_EXTENDED;
 
         /// <summary>
         /// ONNX Runtime's CPU memory arena: on. Without it every run asks the system for its buffers again, which cost
@@ -71,7 +76,7 @@ public sealed class LanguageSegmentationModelOptions
     /// <summary>Threads ONNX Runtime uses inside one operator; null (the default) lets it use one per physical core.</summary>
     public int? IntraOpThreads { get; set; }
 
-    /// <summary>ONNX Runtime's graph optimisation level (default <see cref="GraphOptimizationLevel.ORT_ENABLE_ALL"/>).</summary>
+    /// <summary>ONNX Runtime's graph optimisation level (see <see cref="Defaults.GraphOptimization"/>: extended).</summary>
     public GraphOptimizationLevel GraphOptimization { get; set; } = Defaults.GraphOptimization;
 
     /// <summary>Use ONNX Runtime's CPU memory arena for activations (see <see cref="Defaults.EnableMemoryArena"/>; default true).</summary>

@@ -119,7 +119,11 @@ public sealed class PackageFormatTests : IDisposable
         var oneShotBefore = before.Segment(image, Labels);
         var oneShotAfter = after.Segment(image, Labels);
         Assert.Equal(oneShotBefore.Mask, oneShotAfter.Mask);
-        Assert.Equal(oneShotBefore.Scores, oneShotAfter.Scores);
+        // Version 2's one-shot path runs the C# head on the projected features (version 1's runs the head graph), so
+        // the scores agree to float rounding rather than bit for bit.
+        Assert.Equal(oneShotBefore.Scores.Length, oneShotAfter.Scores.Length);
+        for (int i = 0; i < oneShotBefore.Scores.Length; i++)
+            Assert.Equal(oneShotBefore.Scores[i], oneShotAfter.Scores[i], 1e-5f);
         // The label change runs on the 16-wide features instead of the 384-wide embeddings: the same mask within a pixel.
         var changedBefore = before.Segment(before.EncodeImage(image), before.EncodeLabels(Labels));
         var changedAfter = after.Segment(after.EncodeImage(image), after.EncodeLabels(Labels));

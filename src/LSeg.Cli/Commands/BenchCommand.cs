@@ -141,7 +141,7 @@ internal static class BenchCommand
         var size = new Option<int>("--size") { Description = $"Side of the square test image and the model input size (default {defaults.ImageSize}).", DefaultValueFactory = _ => defaults.ImageSize, HelpName = "N" };
         var rounds = new Option<int>("--rounds") { Description = $"Alternating timed rounds; the median is reported (default {defaults.Rounds}).", DefaultValueFactory = _ => defaults.Rounds, HelpName = "N" };
         var json = CommonOptions.Json("Print the results as JSON on stdout (the progress lines go to stderr).");
-        var command = new Command("runtime", "ONNX Runtime settings compared in one run: time of a full segmentation (alternating rounds) and peak memory of one segmentation (a fresh process each) for the defaults, the memory arena switched, graph optimisation extended and basic, and one thread.")
+        var command = new Command("runtime", "ONNX Runtime settings compared in one run: time of a full segmentation (alternating rounds) and peak memory of one segmentation (a fresh process each) for the defaults, the memory arena switched, each other graph optimisation level (all, extended, basic), and one thread.")
         {
             model, size, rounds, json,
         };
@@ -166,7 +166,7 @@ internal static class BenchCommand
         var size = new Option<int>("--size") { Description = "Model input size, the longer side (default 480).", DefaultValueFactory = _ => 480, HelpName = "N" };
         var arena = new Option<string>("--arena") { Description = "ONNX Runtime's CPU memory arena: on or off (default: the option's default).", DefaultValueFactory = _ => LSeg.MLNet.LanguageSegmentationModelOptions.Defaults.EnableMemoryArena ? "on" : "off", HelpName = "on|off" };
         arena.AcceptOnlyFromAmong("on", "off");
-        var optimization = new Option<string>("--optimization") { Description = "Graph optimisation: none, basic, extended or all (default all).", DefaultValueFactory = _ => "all", HelpName = "LEVEL" };
+        var optimization = new Option<string>("--optimization") { Description = "Graph optimisation: none, basic, extended or all (default: the option's default).", DefaultValueFactory = _ => RuntimeSettings.OptimizationName(LSeg.MLNet.LanguageSegmentationModelOptions.Defaults.GraphOptimization), HelpName = "LEVEL" };
         optimization.AcceptOnlyFromAmong("none", "basic", "extended", "all");
         var threads = new Option<int?>("--threads") { Description = "Intra-op threads (default: ONNX Runtime's).", HelpName = "N" };
         var command = new Command("memory", "Peak memory (MB, the process's peak resident set) of loading the model and segmenting one synthetic image in this process, which should do nothing else; prints the number alone.")

@@ -23,10 +23,13 @@ internal static class RuntimeSettingsBenchmark
     [
         new RuntimeSettings(),
         new RuntimeSettings(EnableMemoryArena: !LanguageSegmentationModelOptions.Defaults.EnableMemoryArena),
-        new RuntimeSettings(GraphOptimization: GraphOptimizationLevel.ORT_ENABLE_EXTENDED),
-        new RuntimeSettings(GraphOptimization: GraphOptimizationLevel.ORT_ENABLE_BASIC),
+        .. OtherOptimizationLevels.Select(level => new RuntimeSettings(GraphOptimization: level)),
         new RuntimeSettings(IntraOpThreads: 1),
     ];
+
+    private static IEnumerable<GraphOptimizationLevel> OtherOptimizationLevels =>
+        new[] { GraphOptimizationLevel.ORT_ENABLE_ALL, GraphOptimizationLevel.ORT_ENABLE_EXTENDED, GraphOptimizationLevel.ORT_ENABLE_BASIC }
+            .Where(level => level != LanguageSegmentationModelOptions.Defaults.GraphOptimization);
 
     public static IReadOnlyList<Result> Run(Options options, PeakMemory.Measurer measureInFreshProcess, TextWriter progress)
     {
