@@ -73,6 +73,9 @@ internal sealed partial class OnnxGraphBuilder
     /// <summary>Concat along <paramref name="axis"/>.</summary>
     public string Concat(long axis, params string[] inputs) => Node("Concat", inputs, OnnxProtos.Attribute("axis", axis));
 
+    /// <summary>An end far beyond any axis length: Slice clamps it, so it reads "to the end of the axis".</summary>
+    public const long SliceToEnd = long.MaxValue;
+
     /// <summary>Slice with constant starts, ends and axes (steps 1).</summary>
     public string Slice(string x, long[] starts, long[] ends, long[] axes)
         => Node("Slice", [x, ConstantInt64("starts", starts), ConstantInt64("ends", ends), ConstantInt64("axes", axes)]);

@@ -29,6 +29,7 @@ internal sealed class SharedLabelConv : nn.Module<Tensor, Tensor>
         return depthwise.forward(folded).reshape(shape).MoveToOuterDisposeScope();
     }
 
+    /// <summary>Writes <see cref="forward"/> into <paramref name="graph"/>.</summary>
     internal string ExportOnnx(OnnxGraphBuilder graph, string logits, string scope)
     {
         string shape = graph.Shape(logits);

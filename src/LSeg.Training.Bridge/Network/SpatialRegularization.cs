@@ -59,6 +59,7 @@ public sealed class SpatialRegularization : nn.Module<Tensor, Tensor>
         return x.MoveToOuterDisposeScope();
     }
 
+    /// <summary>Writes <see cref="forward"/> into <paramref name="graph"/>.</summary>
     internal string ExportOnnx(OnnxGraphBuilder graph, string logits, string scope)
     {
         string x = logits;

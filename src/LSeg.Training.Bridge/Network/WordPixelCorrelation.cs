@@ -34,6 +34,7 @@ public sealed class WordPixelCorrelation : nn.Module<Tensor, Tensor, Tensor>
         return (cosine / Temperature).MoveToOuterDisposeScope();
     }
 
+    /// <summary>Writes <see cref="forward"/> into <paramref name="graph"/>.</summary>
     internal string ExportOnnx(OnnxGraphBuilder graph, string pixelEmbeddings, string labelEmbeddings)
     {
         string pixels = graph.Transpose(graph.L2Normalize(pixelEmbeddings, 1, (float)NormEps), 0, 2, 3, 1);

@@ -34,6 +34,7 @@ internal sealed class FusionBlock : nn.Module<Tensor, Tensor?, Tensor>
         return out_conv.forward(x).MoveToOuterDisposeScope();
     }
 
+    /// <summary>Writes <see cref="forward"/> into <paramref name="graph"/> (<paramref name="skip"/> null for the deepest block).</summary>
     internal string ExportOnnx(OnnxGraphBuilder graph, string path, string? skip, string scope)
     {
         string x = skip is null ? path : graph.Add(path, resConfUnit1.ExportOnnx(graph, skip, scope + ".resConfUnit1"));

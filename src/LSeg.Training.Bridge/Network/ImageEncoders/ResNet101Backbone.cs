@@ -43,10 +43,6 @@ internal sealed class ResNet101Backbone : nn.Module<Tensor, BackboneFeatures>, I
     /// <summary>torchvision's ImageNet mean/std, RGB.</summary>
     public PixelNormalization PixelNormalization => PixelNormalization.ImageNet;
 
-    internal ResNet101StemStage StemStage => layer1;
-
-    internal IReadOnlyList<ResNet101Stage> LaterStages => [layer2, layer3, layer4];
-
     /// <param name="pixels">[B, 3, H, W], RGB, 0–255, H and W multiples of 32.</param>
     /// <returns>Feature maps [B, c_s, H/s, W/s] for s = 4, 8, 16, 32.</returns>
     /// <exception cref="ArgumentException">The input is not [B, 3, H, W] with H and W multiples of 32.</exception>
@@ -64,6 +60,14 @@ internal sealed class ResNet101Backbone : nn.Module<Tensor, BackboneFeatures>, I
         return new BackboneFeatures(f1, f2, f3, f4).MoveToOuterDisposeScope();
     }
 
-    BackboneFeatureNames IImageBackbone.ExportOnnx(OnnxGraphBuilder graph, string pixels, string scope) =>
-        ResNet101OnnxExport.Backbone(graph, this, pixels, scope);
+    /// <summary>Writes <see cref="forward"/> (inference mode: BatchNorm with running statistics) into <paramref name="graph"/>.</summary>
+    BackboneFeatureNames IImageBackbone.ExportOnnx(OnnxGraphBuilder graph, string pixels, string scope)
+    {
+        string x = PixelNormalization.ExportOnnx(graph, pixels);
+        string f1 = layer1.ExportOnnx(graph, x, scope + ".layer1");
+        string f2 = layer2.ExportOnnx(graph, f1, scope + ".layer2");
+        string f3 = layer3.ExportOnnx(graph, f2, scope + ".layer3");
+        string f4 = layer4.ExportOnnx(graph, f3, scope + ".layer4");
+        return new BackboneFeatureNames(f1, f2, f3, f4);
+    }
 }

@@ -1,3 +1,4 @@
+using LSeg.Training.Bridge.Export;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -39,14 +40,6 @@ internal sealed class ResNet101Bottleneck : nn.Module<Tensor, Tensor>, IBackbone
         RegisterComponents();
     }
 
-    internal (Conv2d Conv, BatchNorm2d Norm)[] MainPath => [(conv1, bn1), (conv2, bn2), (conv3, bn3)];
-
-    /// <summary>The shortcut projection's convolution (<c>downsample.0</c>), when there is one.</summary>
-    internal Conv2d? ShortcutConv => (Conv2d?)downsample?.children().ElementAt(0);
-
-    /// <summary>The shortcut projection's BatchNorm (<c>downsample.1</c>), when there is one.</summary>
-    internal BatchNorm2d? ShortcutNorm => (BatchNorm2d?)downsample?.children().ElementAt(1);
-
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
@@ -55,5 +48,17 @@ internal sealed class ResNet101Bottleneck : nn.Module<Tensor, Tensor>, IBackbone
         y = bn3.forward(conv3.forward(y));
         var shortcut = downsample is null ? x : downsample.forward(x);
         return (y + shortcut).relu_().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Writes <see cref="forward"/> into <paramref name="graph"/> (BatchNorm with its running statistics).</summary>
+    internal string ExportOnnx(OnnxGraphBuilder graph, string x, string scope)
+    {
+        string y = graph.Relu(graph.BatchNorm2d(graph.Conv2d(x, conv1, scope + ".conv1"), bn1, scope + ".bn1"));
+        y = graph.Relu(graph.BatchNorm2d(graph.Conv2d(y, conv2, scope + ".conv2"), bn2, scope + ".bn2"));
+        y = graph.BatchNorm2d(graph.Conv2d(y, conv3, scope + ".conv3"), bn3, scope + ".bn3");
+        string shortcut = downsample is null
+            ? x
+            : graph.BatchNorm2d(graph.Conv2d(x, (Conv2d)downsample[0], scope + ".downsample.0"), (BatchNorm2d)downsample[1], scope + ".downsample.1");
+        return graph.Relu(graph.Add(y, shortcut));
     }
 }

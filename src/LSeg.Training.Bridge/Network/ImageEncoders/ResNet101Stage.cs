@@ -1,3 +1,4 @@
+using LSeg.Training.Bridge.Export;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -25,8 +26,6 @@ internal sealed class ResNet101Stage : nn.Module<Tensor, Tensor>
     // An array, not Module-typed fields: the blocks are registered above under their indices only.
     private readonly ResNet101Bottleneck[] _bottlenecks;
 
-    internal IReadOnlyList<ResNet101Bottleneck> Blocks => _bottlenecks;
-
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
@@ -34,5 +33,13 @@ internal sealed class ResNet101Stage : nn.Module<Tensor, Tensor>
         foreach (var block in _bottlenecks)
             y = block.forward(y);
         return y.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Writes <see cref="forward"/> into <paramref name="graph"/>: the bottlenecks in order, scoped <c>{scope}.{i}</c>.</summary>
+    internal string ExportOnnx(OnnxGraphBuilder graph, string x, string scope)
+    {
+        for (int i = 0; i < _bottlenecks.Length; i++)
+            x = _bottlenecks[i].ExportOnnx(graph, x, $"{scope}.{i}");
+        return x;
     }
 }

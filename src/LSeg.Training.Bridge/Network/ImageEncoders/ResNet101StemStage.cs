@@ -1,3 +1,4 @@
+using LSeg.Training.Bridge.Export;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -26,13 +27,13 @@ internal sealed class ResNet101StemStage : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>torchvision <c>conv1</c> (official key <c>layer1.0</c>).</summary>
-    internal Conv2d Conv => _layers.Conv;
+    private Conv2d Conv => _layers.Conv;
 
     /// <summary>torchvision <c>bn1</c> (official key <c>layer1.1</c>).</summary>
-    internal BatchNorm2d Norm => _layers.Norm;
+    private BatchNorm2d Norm => _layers.Norm;
 
     /// <summary>torchvision <c>layer1</c> (official key <c>layer1.4</c>).</summary>
-    internal ResNet101Stage Stage => _layers.Stage;
+    private ResNet101Stage Stage => _layers.Stage;
 
     public override Tensor forward(Tensor x)
     {
@@ -40,5 +41,13 @@ internal sealed class ResNet101StemStage : nn.Module<Tensor, Tensor>
         var stem = Norm.forward(Conv.forward(x)).relu_();
         var pooled = nn.functional.max_pool2d(stem, kernel_size: 3, stride: 2, padding: 1);
         return Stage.forward(pooled).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Writes <see cref="forward"/> into <paramref name="graph"/>, the children keyed <c>{scope}.0</c>, <c>.1</c> and <c>.4</c>.</summary>
+    internal string ExportOnnx(OnnxGraphBuilder graph, string x, string scope)
+    {
+        x = graph.Relu(graph.BatchNorm2d(graph.Conv2d(x, Conv, scope + ".0"), Norm, scope + ".1"));
+        x = graph.MaxPool(x, [3, 3], [2, 2], [1, 1, 1, 1]);
+        return Stage.ExportOnnx(graph, x, scope + ".4");
     }
 }

@@ -48,6 +48,7 @@ internal sealed class ResNet18BasicBlock : nn.Module<Tensor, Tensor>, IBackboneB
         return (main + shortcut).relu().MoveToOuterDisposeScope();
     }
 
+    /// <summary>Writes <see cref="forward"/> into <paramref name="graph"/> (BatchNorm with its running statistics).</summary>
     internal string ExportOnnx(OnnxGraphBuilder graph, string x, string scope)
     {
         string main = graph.Relu(graph.BatchNorm2d(graph.Conv2d(x, conv1, scope + ".conv1"), bn1, scope + ".bn1"));

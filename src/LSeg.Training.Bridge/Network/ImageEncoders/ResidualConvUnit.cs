@@ -34,6 +34,7 @@ internal sealed class ResidualConvUnit : nn.Module<Tensor, Tensor>
         return (y + x).MoveToOuterDisposeScope();
     }
 
+    /// <summary>Writes <see cref="forward"/> into <paramref name="graph"/>.</summary>
     internal string ExportOnnx(OnnxGraphBuilder graph, string x, string scope)
     {
         string y = graph.Relu(graph.BatchNorm2d(graph.Conv2d(graph.Relu(x), conv1, scope + ".conv1"), bn1, scope + ".bn1"));

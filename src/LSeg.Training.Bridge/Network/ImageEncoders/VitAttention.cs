@@ -1,3 +1,4 @@
+using LSeg.Training.Bridge.Export;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -23,10 +24,12 @@ internal sealed class VitAttention : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    internal int Heads { get; }
+    private int Heads { get; }
 
+    /// <summary>The packed q, k, v projection (<c>qkv</c>).</summary>
     internal Linear Qkv => qkv;
 
+    /// <summary>The output projection (<c>proj</c>).</summary>
     internal Linear Proj => proj;
 
     public override Tensor forward(Tensor x)
@@ -42,5 +45,22 @@ internal sealed class VitAttention : nn.Module<Tensor, Tensor>
         var attention = q.matmul(k.transpose(-2, -1)).mul(1.0 / Math.Sqrt(headWidth)).softmax(-1);
         var mixed = attention.matmul(v).transpose(1, 2).reshape(batch, tokens, width);
         return proj.forward(mixed).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Writes <see cref="forward"/> into <paramref name="graph"/>.</summary>
+    internal string ExportOnnx(OnnxGraphBuilder graph, string x, string scope)
+    {
+        long width = qkv.weight!.shape[1];
+        long headWidth = width / Heads;
+        string packed = graph.Linear(x, qkv, scope + ".qkv");
+        // The qkv output is laid out [q | k | v], each [heads × d]: split, then [B, T, heads, d] → [B, heads, T, d].
+        string[] parts = graph.Split(packed, -1, width, width, width);
+        string q = graph.Transpose(graph.Reshape(parts[0], 0, 0, Heads, headWidth), 0, 2, 1, 3);
+        string kTransposed = graph.Transpose(graph.Reshape(parts[1], 0, 0, Heads, headWidth), 0, 2, 3, 1);
+        string v = graph.Transpose(graph.Reshape(parts[2], 0, 0, Heads, headWidth), 0, 2, 1, 3);
+        string scores = graph.Mul(graph.MatMul(q, kTransposed), graph.ScalarFloat("attn_scale", (float)(1.0 / Math.Sqrt(headWidth))));
+        string mixed = graph.MatMul(graph.Softmax(scores, -1), v);
+        string merged = graph.Reshape(graph.Transpose(mixed, 0, 2, 1, 3), 0, 0, width);
+        return graph.Linear(merged, proj, scope + ".proj");
     }
 }

@@ -1,3 +1,4 @@
+using LSeg.Training.Bridge.Export;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -23,18 +24,17 @@ internal sealed class VitBlock : nn.Module<Tensor, Tensor>, IBackboneBlock
         RegisterComponents();
     }
 
-    internal LayerNorm Norm1 => norm1;
-
-    internal VitAttention Attention => attn;
-
-    internal LayerNorm Norm2 => norm2;
-
-    internal VitMlp Mlp => mlp;
-
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
         var afterAttention = x + attn.forward(norm1.forward(x));
         return (afterAttention + mlp.forward(norm2.forward(afterAttention))).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Writes <see cref="forward"/> into <paramref name="graph"/>.</summary>
+    internal string ExportOnnx(OnnxGraphBuilder graph, string x, string scope)
+    {
+        string attended = graph.Add(x, attn.ExportOnnx(graph, graph.LayerNorm(x, norm1, scope + ".norm1"), scope + ".attn"));
+        return graph.Add(attended, mlp.ExportOnnx(graph, graph.LayerNorm(attended, norm2, scope + ".norm2"), scope + ".mlp"));
     }
 }

@@ -52,9 +52,7 @@ internal sealed class VitDptBackbone : nn.Module<Tensor, BackboneFeatures>, IIma
     /// <summary>RGB, (x − 127.5) / 127.5: the official [0,1] then (x − 0.5) / 0.5.</summary>
     public PixelNormalization PixelNormalization => PixelNormalization.HalfRange;
 
-    internal VitTransformer Transformer => model;
-
-    internal IReadOnlyList<VitReassembleStage> Stages => [act_postprocess1, act_postprocess2, act_postprocess3, act_postprocess4];
+    private IReadOnlyList<VitReassembleStage> Stages => [act_postprocess1, act_postprocess2, act_postprocess3, act_postprocess4];
 
     /// <param name="pixels">[B, 3, H, W], RGB, 0–255, H and W multiples of 32.</param>
     /// <returns>Feature maps [B, c_s, H/s, W/s] for s = 4, 8, 16, 32.</returns>
@@ -71,6 +69,22 @@ internal sealed class VitDptBackbone : nn.Module<Tensor, BackboneFeatures>, IIma
         return new BackboneFeatures(features[0], features[1], features[2], features[3]).MoveToOuterDisposeScope();
     }
 
-    BackboneFeatureNames IImageBackbone.ExportOnnx(OnnxGraphBuilder graph, string pixels, string scope) =>
-        VitDptOnnxExport.Backbone(graph, this, pixels, scope);
+    /// <summary>
+    /// Writes <see cref="forward"/> into <paramref name="graph"/>. Batch, H and W stay dynamic: the token grid size
+    /// H/p × W/p is computed in the graph from the input's shape and shared by the position-embedding resize and the
+    /// unflatten of every reassemble stage.
+    /// </summary>
+    BackboneFeatureNames IImageBackbone.ExportOnnx(OnnxGraphBuilder graph, string pixels, string scope)
+    {
+        string normalized = PixelNormalization.ExportOnnx(graph, pixels);
+        int patch = Options.PatchSize;
+        // [gh, gw] = [H/p, W/p] as INT64.
+        string grid = graph.Div(graph.Shape(pixels, 2, 4), graph.ConstantInt64("patch_size", patch, patch));
+        string[] hooked = model.ExportOnnx(graph, normalized, grid, scope + ".model");
+        var stages = Stages;
+        string[] features = new string[4];
+        for (int i = 0; i < 4; i++)
+            features[i] = stages[i].ExportOnnx(graph, hooked[i], grid, $"{scope}.act_postprocess{i + 1}");
+        return new BackboneFeatureNames(features[0], features[1], features[2], features[3]);
+    }
 }

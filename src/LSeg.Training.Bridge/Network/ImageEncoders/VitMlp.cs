@@ -1,3 +1,4 @@
+using LSeg.Training.Bridge.Export;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -19,13 +20,16 @@ internal sealed class VitMlp : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    internal Linear Fc1 => fc1;
-
-    internal Linear Fc2 => fc2;
-
     public override Tensor forward(Tensor x)
     {
         using var scope = NewDisposeScope();
         return fc2.forward(nn.functional.gelu(fc1.forward(x))).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Writes <see cref="forward"/> into <paramref name="graph"/>.</summary>
+    internal string ExportOnnx(OnnxGraphBuilder graph, string x, string scope)
+    {
+        string hidden = graph.Linear(x, fc1, scope + ".fc1");
+        return graph.Linear(graph.Gelu(hidden), fc2, scope + ".fc2");
     }
 }

@@ -1,3 +1,4 @@
+using LSeg.Training.Bridge.Export;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -21,11 +22,16 @@ internal sealed class VitPatchEmbedding : nn.Module<Tensor, Tensor>
         RegisterComponents();
     }
 
-    internal Conv2d Projection => proj;
-
     public override Tensor forward(Tensor pixels)
     {
         using var scope = NewDisposeScope();
         return proj.forward(pixels).flatten(2).transpose(1, 2).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Writes <see cref="forward"/> into <paramref name="graph"/>: the convolution, then [B, w, gh, gw] → [B, gh·gw, w].</summary>
+    internal string ExportOnnx(OnnxGraphBuilder graph, string pixels, string scope)
+    {
+        string map = graph.Conv2d(pixels, proj, scope + ".proj");
+        return graph.Transpose(graph.Reshape(map, 0, 0, -1), 0, 2, 1);
     }
 }

@@ -1,3 +1,4 @@
+using LSeg.Training.Bridge.Export;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -21,7 +22,7 @@ internal sealed class VitProjectReadout : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>The Linear 2w→w (state-dict key <c>project.0</c>).</summary>
-    internal Linear Projection => (Linear)project.children().First();
+    private Linear Projection => (Linear)project.children().First();
 
     public override Tensor forward(Tensor tokensWithCls)
     {
@@ -29,5 +30,14 @@ internal sealed class VitProjectReadout : nn.Module<Tensor, Tensor>
         var patchTokens = tokensWithCls[.., 1..];
         var readout = tokensWithCls[.., ..1].expand_as(patchTokens);
         return project.forward(cat([patchTokens, readout], -1)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Writes <see cref="forward"/> into <paramref name="graph"/>: [B, 1+T, w] → [B, T, w].</summary>
+    internal string ExportOnnx(OnnxGraphBuilder graph, string tokensWithCls, string scope)
+    {
+        string patchTokens = graph.Slice(tokensWithCls, [1], [OnnxGraphBuilder.SliceToEnd], [1]);
+        string cls = graph.Expand(graph.Slice(tokensWithCls, [0], [1], [1]), graph.Shape(patchTokens));
+        string joined = graph.Concat(-1, patchTokens, cls);
+        return graph.Gelu(graph.Linear(joined, Projection, scope + ".project.0"));
     }
 }

@@ -1,3 +1,4 @@
+using LSeg.Training.Bridge.Export;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -50,16 +51,16 @@ internal sealed class VitReassembleStage : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Official layer 0: the project readout.</summary>
-    internal VitProjectReadout Readout => _layers.Readout;
+    private VitProjectReadout Readout => _layers.Readout;
 
     /// <summary>Official layer 3: the 1×1 convolution to the stage's channels.</summary>
-    internal Conv2d Project => _layers.Project;
+    private Conv2d Project => _layers.Project;
 
     /// <summary>Official layer 4 when the stage is finer than the patch grid.</summary>
-    internal ConvTranspose2d? Upsample => _layers.Upsample;
+    private ConvTranspose2d? Upsample => _layers.Upsample;
 
     /// <summary>Official layer 4 when the stage is twice as coarse as the patch grid.</summary>
-    internal Conv2d? Downsample => _layers.Downsample;
+    private Conv2d? Downsample => _layers.Downsample;
 
     /// <summary>Reassembles hooked tokens [B, 1 + gh·gw, w] into a feature map; the grid size is needed to unflatten.</summary>
     public Tensor forward(Tensor tokensWithCls, long gridHeight, long gridWidth)
@@ -73,6 +74,23 @@ internal sealed class VitReassembleStage : nn.Module<Tensor, Tensor>
         else if (Downsample is not null)
             features = Downsample.forward(features);
         return features.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Writes <see cref="forward(Tensor, long, long)"/> into <paramref name="graph"/>; <paramref name="grid"/> is the
+    /// INT64 [gh, gw] that the token axis is unflattened to.
+    /// </summary>
+    internal string ExportOnnx(OnnxGraphBuilder graph, string tokensWithCls, string grid, string scope)
+    {
+        string tokens = Readout.ExportOnnx(graph, tokensWithCls, scope + ".0");
+        string channelsFirst = graph.Transpose(tokens, 0, 2, 1);
+        string image = graph.Reshape(channelsFirst, graph.Concat(0, graph.Shape(channelsFirst, 0, 2), grid));
+        string features = graph.Conv2d(image, Project, scope + ".3");
+        if (Upsample is not null)
+            return graph.ConvTranspose2d(features, Upsample, scope + ".4");
+        if (Downsample is not null)
+            return graph.Conv2d(features, Downsample, scope + ".4");
+        return features;
     }
 
     /// <summary>Not usable alone: the token grid's shape is not in a token tensor. Use the overload with the grid size.</summary>

@@ -1,3 +1,4 @@
+using LSeg.Training.Bridge.Export;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -33,13 +34,8 @@ internal sealed class VitTransformer : nn.Module<Tensor, Tensor[]>
 
     internal VitDptOptions Options { get; }
 
-    internal Parameter ClsToken => cls_token;
-
+    /// <summary>The stored position embeddings [1, 1 + g², width] (<c>pos_embed</c>).</summary>
     internal Parameter PositionEmbedding => pos_embed;
-
-    internal VitPatchEmbedding PatchEmbedding => patch_embed;
-
-    internal IReadOnlyList<VitBlock> Blocks => blocks.ToArray();
 
     /// <summary>The stored position grid as an image [1, width, g, g] (the layout that is resized).</summary>
     internal Tensor PositionGridAsImage()
@@ -82,5 +78,47 @@ internal sealed class VitTransformer : nn.Module<Tensor, Tensor[]>
         foreach (var t in hooked)
             t.MoveToOuterDisposeScope();
         return hooked;
+    }
+
+    /// <summary>Writes <see cref="forward"/> into <paramref name="graph"/>; <paramref name="grid"/> is the INT64 [gh, gw] of the input.</summary>
+    /// <returns>The names of the four hooked block outputs, each [B, 1 + gh·gw, width].</returns>
+    internal string[] ExportOnnx(OnnxGraphBuilder graph, string normalizedPixels, string grid, string scope)
+    {
+        string patches = patch_embed.ExportOnnx(graph, normalizedPixels, scope + ".patch_embed");
+        // cls token [1, 1, w] broadcast to [B, 1, w].
+        string clsShape = graph.Concat(0, graph.Shape(patches, 0, 1), graph.ConstantInt64("one_one", 1, 1));
+        string cls = graph.Expand(graph.Weight(scope + ".cls_token", cls_token), clsShape);
+        string x = graph.Add(graph.Concat(1, cls, patches), ExportResizedPositionEmbeddingOnnx(graph, grid, scope + ".pos_embed"));
+
+        var hooked = new string[4];
+        int lastHook = Options.Hooks.Max();
+        for (int i = 0; i <= lastHook; i++)
+        {
+            x = blocks[i].ExportOnnx(graph, x, $"{scope}.blocks.{i}");
+            for (int h = 0; h < 4; h++)
+            {
+                if (Options.Hooks[h] == i)
+                    hooked[h] = x;
+            }
+        }
+        return hooked;
+    }
+
+    /// <summary>
+    /// Writes <see cref="ResizedPositionEmbedding"/> for the grid held by <paramref name="grid"/> (Resize with
+    /// <c>sizes</c>, never <c>scales</c>, so any input size gives exactly gh × gw). The slicing of the stored tensor is
+    /// constant and folded by the runtime.
+    /// </summary>
+    private string ExportResizedPositionEmbeddingOnnx(OnnxGraphBuilder graph, string grid, string name)
+    {
+        int side = Options.PretrainedGrid;
+        long width = Options.Width;
+        string stored = graph.Weight(name, pos_embed);
+        string clsPosition = graph.Slice(stored, [0], [1], [1]);
+        string gridImage = graph.Transpose(graph.Reshape(graph.Slice(stored, [1], [OnnxGraphBuilder.SliceToEnd], [1]), 1, side, side, width), 0, 3, 1, 2);
+        string sizes = graph.Concat(0, graph.ConstantInt64("pos_grid_batch_channels", 1, width), grid);
+        string resized = graph.ResizeBilinear(gridImage, sizes, alignCorners: false);
+        string tokens = graph.Reshape(graph.Transpose(resized, 0, 2, 3, 1), 1, -1, width);
+        return graph.Concat(1, clsPosition, tokens);
     }
 }

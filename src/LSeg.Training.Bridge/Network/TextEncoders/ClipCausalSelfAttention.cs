@@ -1,3 +1,4 @@
+using LSeg.Training.Bridge.Export;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -45,6 +46,27 @@ internal sealed class ClipCausalSelfAttention : nn.Module<Tensor, Tensor, Tensor
         var attended = torch.matmul(torch.softmax(scores, -1), v);                    // [N, H, L, D]
         var merged = attended.transpose(1, 2).reshape(n, length, width);
         return out_proj.forward(merged).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Writes <see cref="forward"/> into <paramref name="graph"/>.</summary>
+    /// <param name="graph">The graph being built.</param>
+    /// <param name="x">[N, L, W] token states.</param>
+    /// <param name="causalMask">The [L, L] additive mask constant, shared by every layer.</param>
+    /// <param name="queryScale">The scalar constant d^-½ the queries are multiplied by, shared by every layer.</param>
+    /// <param name="scope">State-dict prefix of this module (<c>….attn</c>).</param>
+    internal string ExportOnnx(OnnxGraphBuilder graph, string x, string causalMask, string queryScale, string scope)
+    {
+        long width = in_proj_weight.shape[1], heads = Heads, headSize = width / heads;
+        // q, k, v come from one packed projection, as nn.MultiheadAttention stores them.
+        using var inProjection = in_proj_weight.detach().t();
+        string qkv = graph.Add(graph.MatMul(x, graph.Weight($"{scope}.in_proj_weight", inProjection)), graph.Weight($"{scope}.in_proj_bias", in_proj_bias));
+        string[] parts = graph.Split(qkv, -1, width, width, width);
+        string q = graph.Mul(graph.Transpose(graph.Reshape(parts[0], 0, 0, heads, headSize), 0, 2, 1, 3), queryScale);   // [N,H,L,D]
+        string kTransposed = graph.Transpose(graph.Reshape(parts[1], 0, 0, heads, headSize), 0, 2, 3, 1);                 // [N,H,D,L]
+        string v = graph.Transpose(graph.Reshape(parts[2], 0, 0, heads, headSize), 0, 2, 1, 3);                           // [N,H,L,D]
+        string weights = graph.Softmax(graph.Add(graph.MatMul(q, kTransposed), causalMask), -1);
+        string attended = graph.Reshape(graph.Transpose(graph.MatMul(weights, v), 0, 2, 1, 3), 0, 0, width);
+        return graph.Linear(attended, out_proj, $"{scope}.out_proj");
     }
 
     /// <summary>The additive causal mask CLIP builds at construction (it is not part of the checkpoint).</summary>

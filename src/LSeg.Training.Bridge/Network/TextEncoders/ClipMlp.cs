@@ -1,3 +1,4 @@
+using LSeg.Training.Bridge.Export;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -23,5 +24,16 @@ internal sealed class ClipMlp : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         return c_proj.forward(gelu.forward(c_fc.forward(x))).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Writes <see cref="forward"/> into <paramref name="graph"/>, QuickGELU(z) = z · σ(<paramref name="geluSlope"/> · z)
+    /// with the slope a scalar constant shared by every layer.
+    /// </summary>
+    internal string ExportOnnx(OnnxGraphBuilder graph, string x, string geluSlope, string scope)
+    {
+        string hidden = graph.Linear(x, c_fc, $"{scope}.c_fc");
+        string activated = graph.Mul(hidden, graph.Sigmoid(graph.Mul(hidden, geluSlope)));
+        return graph.Linear(activated, c_proj, $"{scope}.c_proj");
     }
 }

@@ -1,3 +1,4 @@
+using LSeg.Training.Bridge.Export;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -30,5 +31,15 @@ internal sealed class ClipResidualAttentionBlock : nn.Module<Tensor, Tensor, Ten
         using var scope = torch.NewDisposeScope();
         var afterAttention = x + attn.forward(ln_1.forward(x), causalMask);
         return (afterAttention + mlp.forward(ln_2.forward(afterAttention))).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Writes <see cref="forward"/> into <paramref name="graph"/>; <paramref name="causalMask"/>,
+    /// <paramref name="queryScale"/> and <paramref name="geluSlope"/> are constants of the graph shared by every layer.
+    /// </summary>
+    internal string ExportOnnx(OnnxGraphBuilder graph, string x, string causalMask, string queryScale, string geluSlope, string scope)
+    {
+        string afterAttention = graph.Add(x, attn.ExportOnnx(graph, graph.LayerNorm(x, ln_1, $"{scope}.ln_1"), causalMask, queryScale, $"{scope}.attn"));
+        return graph.Add(afterAttention, mlp.ExportOnnx(graph, graph.LayerNorm(afterAttention, ln_2, $"{scope}.ln_2"), geluSlope, $"{scope}.mlp"));
     }
 }

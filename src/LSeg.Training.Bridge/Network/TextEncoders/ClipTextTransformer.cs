@@ -1,6 +1,8 @@
+using LSeg.Training.Bridge.Export;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using DataType = Onnx.TensorProto.Types.DataType;
 
 namespace LSeg.Training.Bridge.Network.TextEncoders;
 
@@ -66,5 +68,32 @@ public sealed class ClipTextTransformer : nn.Module<Tensor, Tensor>
         var endOfText = inputIds.argmax(-1);
         var pooled = x[torch.arange(n, device: x.device), endOfText];
         return torch.matmul(pooled, text_projection).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Writes <see cref="forward"/> into <paramref name="graph"/> as the whole text-encoder graph: input
+    /// <see cref="ClipTextEncoderExporter.InputName"/> int64 [N, context length] → output
+    /// <see cref="ClipTextEncoderExporter.OutputName"/> float [N, C], N dynamic. Initializers keep CLIP's state-dict names.
+    /// </summary>
+    internal void ExportOnnx(OnnxGraphBuilder graph)
+    {
+        long headSize = Config.Width / Config.Heads;
+        // The transposed and detached weight copies made on the way are freed when the graph is written.
+        using var scope = torch.NewDisposeScope();
+        string ids = graph.Input(ClipTextEncoderExporter.InputName, DataType.Int64, "labels", (long)Config.ContextLength);
+        string x = graph.Add(graph.Gather(graph.Weight("token_embedding.weight", token_embedding.weight!), ids), graph.Weight("positional_embedding", positional_embedding));
+        // Constants every layer reads, written once.
+        using var mask = ClipCausalSelfAttention.BuildCausalMask(Config.ContextLength);
+        string causalMask = graph.ConstantFloat("causal_mask", mask.data<float>().ToArray(), Config.ContextLength, Config.ContextLength);
+        string queryScale = graph.ScalarFloat("query_scale", (float)(1.0 / Math.Sqrt(headSize)));
+        string geluSlope = graph.ScalarFloat("quick_gelu_slope", QuickGelu.Slope);
+
+        x = transformer.ExportOnnx(graph, x, causalMask, queryScale, geluSlope, "transformer");
+        x = graph.LayerNorm(x, ln_final, "ln_final");
+        // The end-of-text token has the largest id, so its position is the argmax of the ids (the first on ties, as torch).
+        string endOfText = graph.ArgMax(ids, 1, keepDims: true);
+        string pooled = graph.GatherND(x, endOfText, batchDims: 1);
+        string embeddings = graph.MatMul(pooled, graph.Weight("text_projection", text_projection));
+        graph.Output(ClipTextEncoderExporter.OutputName, embeddings, DataType.Float, "labels", (long)Config.EmbeddingSize);
     }
 }

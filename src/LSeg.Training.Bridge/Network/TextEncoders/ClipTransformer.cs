@@ -1,3 +1,4 @@
+using LSeg.Training.Bridge.Export;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -23,5 +24,13 @@ internal sealed class ClipTransformer : nn.Module<Tensor, Tensor, Tensor>
         foreach (var block in resblocks)
             current = block.forward(current, causalMask);
         return (ReferenceEquals(current, x) ? x.alias() : current).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Writes <see cref="forward"/> into <paramref name="graph"/>: the blocks in order, scoped <c>{scope}.resblocks.{i}</c>.</summary>
+    internal string ExportOnnx(OnnxGraphBuilder graph, string x, string causalMask, string queryScale, string geluSlope, string scope)
+    {
+        for (int i = 0; i < resblocks.Count; i++)
+            x = resblocks[i].ExportOnnx(graph, x, causalMask, queryScale, geluSlope, $"{scope}.resblocks.{i}");
+        return x;
     }
 }
