@@ -26,10 +26,8 @@ try
     {
         name = "my-colours",
         datasets = new[] { new { name = "mine", folder = data } },
-        backbone = "resnet18",
+        network = new { backbone = "resnet18", embeddingSize = 384, decoderFeatures = 32 },
         pretrainedBackbone = true,
-        embeddingSize = 384,
-        decoderFeatures = 32,
         textEncoder = "minilm",
         augmentation = new { cropHeight = 64, cropWidth = 64, scaleMin = 1.0, scaleMax = 1.0, flipProbability = 0.5 },
         epochs = 1,

@@ -31,10 +31,8 @@ internal static class TinyDataset
         {
           "name": "tiny-colours",
           "datasets": [ { "name": "tiny", "folder": {{System.Text.Json.JsonSerializer.Serialize(dataFolder)}} } ],
-          "backbone": "resnet18",
+          "network": { "backbone": "resnet18", "embeddingSize": 384, "decoderFeatures": 16 },
           "pretrainedBackbone": false,
-          "embeddingSize": 384,
-          "decoderFeatures": 16,
           "textEncoder": "minilm",
           "augmentation": { "cropHeight": 64, "cropWidth": 64, "scaleMin": 1.0, "scaleMax": 1.0, "flipProbability": 0.5 },
           "epochs": 1,

@@ -24,7 +24,7 @@ internal static class TrainCommand
 
     public static Command Create(CliConsole console)
     {
-        var config = new Option<string>("--config", "-c") { Description = "Training configuration JSON: datasets (folders, label names), backbone, text encoder, image size, epochs, learning rate, outputDirectory.", Required = true, HelpName = "FILE.json" };
+        var config = new Option<string>("--config", "-c") { Description = "Training configuration JSON: datasets (folders, label names), network, text encoder, image size, epochs, learning rate, outputDirectory.", Required = true, HelpName = "FILE.json" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in the configuration's outputDirectory from its last checkpoint." };
         var command = new Command("train", "Train an LSeg model from a JSON configuration; writes the model package, an ML.NET model zip and a C# consumption snippet.")
         {

@@ -1,31 +1,38 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace LSeg.Training.Bridge.Network;
 
 /// <summary>
 /// The hyper-parameters of an <see cref="LSegNet"/>: which backbone, the embedding size C shared with the text encoder,
-/// the decoder width, and the spatial regularisation of the head. Saved with every checkpoint.
+/// the decoder width, and the spatial regularisation and temperature of the head. Saved with every checkpoint, and the
+/// <c>network</c> of a training configuration (JSON fields in camelCase, enum values in lower case).
 /// </summary>
+/// <remarks>
+/// The defaults are the shipped default model's network: ResNet-18, C = 384 (all-MiniLM-L6-v2), a 128-channel decoder,
+/// no spatial block, temperature 0.07. It is what a training run builds when its configuration names neither a network
+/// nor an initial model. The paper's CLIP models differ (C = 512, decoder 256): give those values explicitly.
+/// </remarks>
 public sealed record LSegNetConfig
 {
     /// <summary>Image backbone: <c>resnet18</c>, <c>resnet101</c>, <c>vit-b32-384</c> or <c>vit-l16-384</c> (see <see cref="ImageEncoders.ImageBackboneCatalog"/>).</summary>
     public string Backbone { get; init; } = "resnet18";
 
-    /// <summary>Size C of the pixel and label embeddings (512 for CLIP ViT-B/32 text, 384 for all-MiniLM-L6-v2).</summary>
-    public int EmbeddingSize { get; init; } = 512;
+    /// <summary>Size C of the pixel and label embeddings: 384 (the default) for all-MiniLM-L6-v2, 512 for CLIP ViT-B/32 text.</summary>
+    public int EmbeddingSize { get; init; } = 384;
 
-    /// <summary>Width of the DPT decoder (256 in the paper).</summary>
-    public int DecoderFeatures { get; init; } = 256;
+    /// <summary>Width of the DPT decoder: 128 (the default model's), 256 in the paper.</summary>
+    public int DecoderFeatures { get; init; } = 128;
 
     /// <summary>Spatial regularisation block applied to the logits (none in the released demo model).</summary>
-    [JsonConverter(typeof(JsonStringEnumConverter<SpatialBlock>))]
+    [JsonConverter(typeof(LowerCaseEnumConverter<SpatialBlock>))]
     public SpatialBlock SpatialBlock { get; init; } = SpatialBlock.None;
 
     /// <summary>How many times the (single, shared) spatial block is applied, 0 to 4; 0 when <see cref="SpatialBlock"/> is none.</summary>
     public int SpatialDepth { get; init; }
 
     /// <summary>Activation between spatial block applications.</summary>
-    [JsonConverter(typeof(JsonStringEnumConverter<SpatialActivation>))]
+    [JsonConverter(typeof(LowerCaseEnumConverter<SpatialActivation>))]
     public SpatialActivation Activation { get; init; } = SpatialActivation.LeakyRelu;
 
     /// <summary>Temperature t of the word–pixel correlation: logits = cos / t (0.07 in the paper).</summary>
@@ -50,6 +57,21 @@ public sealed record LSegNetConfig
         if (!(Temperature > 0))
             throw new ArgumentException($"{nameof(Temperature)} must be positive; got {Temperature}.", nameof(Temperature));
     }
+}
+
+/// <summary>
+/// Writes enum values in lower case (<c>depthwise</c>, <c>leakyrelu</c>: the model manifest's spelling); reads them in
+/// any case.
+/// </summary>
+internal sealed class LowerCaseEnumConverter<TEnum>() : JsonStringEnumConverter<TEnum>(LowerCaseNamingPolicy.Instance)
+    where TEnum : struct, Enum;
+
+/// <summary>Names in lower case.</summary>
+internal sealed class LowerCaseNamingPolicy : JsonNamingPolicy
+{
+    public static readonly LowerCaseNamingPolicy Instance = new();
+
+    public override string ConvertName(string name) => name.ToLowerInvariant();
 }
 
 /// <summary>Spatial regularisation block of the LSeg head (paper section 3).</summary>

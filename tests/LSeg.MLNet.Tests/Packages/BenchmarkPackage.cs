@@ -6,13 +6,13 @@ namespace LSeg.MLNet.Tests.Packages;
 
 /// <summary>
 /// A realistic-size package for the benchmark when the build has no default model: ResNet18 with ImageNet weights
-/// (from the NuGet ONNX), the default decoder width, an untrained decoder, and MiniLM labels (384-d).
+/// (from the NuGet ONNX), an untrained 256-channel decoder (the paper's width), and MiniLM labels (384-d).
 /// </summary>
 internal static class BenchmarkPackage
 {
     public static int Export(string directory)
     {
-        using var net = LSegNet.Create(new LSegNetConfig { EmbeddingSize = 384 }, pretrainedBackbone: true);
+        using var net = LSegNet.Create(new LSegNetConfig { EmbeddingSize = 384, DecoderFeatures = 256 }, pretrainedBackbone: true);
         ModelPackageExporter.Export(net, directory, new ModelPackageExportOptions
         {
             Name = "benchmark-resnet18-minilm (untrained decoder)",

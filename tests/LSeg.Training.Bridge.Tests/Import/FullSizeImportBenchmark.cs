@@ -32,7 +32,7 @@ public sealed class FullSizeImportBenchmark(ITestOutputHelper output)
     {
         string directory = RequireDirectory();
         var stopwatch = Stopwatch.StartNew();
-        using var source = new OfficialFormatCheckpoint(new LSegNetConfig { Backbone = "vit-l16-384", EmbeddingSize = 512 }, ClipTextConfig.ViTB32, seed: 61);
+        using var source = new OfficialFormatCheckpoint(new LSegNetConfig { Backbone = "vit-l16-384", EmbeddingSize = 512, DecoderFeatures = 256 }, ClipTextConfig.ViTB32, seed: 61);
         var stateDict = source.StateDict();
         // CLIP ViT-B/32's image tower at its real size (87.8 M parameters in float16): read past, never loaded.
         for (int i = 0; i < 12; i++)

@@ -95,8 +95,7 @@ public sealed class FineTuningTests : IDisposable
         {
             Name = "fine-tune",
             Datasets = [new DatasetConfig { Name = "tiny", Folder = data.Root, Split = "train.txt" }],
-            PretrainedBackbone = false, EmbeddingSize = 16, DecoderFeatures = 16,
-            SpatialRegularization = "depthwise", SpatialRegularizationDepth = 1,
+            PretrainedBackbone = false, Network = SmallNet,
             TextEncoder = "fixed", InitialModel = package,
             Augmentation = new() { CropHeight = 32, CropWidth = 32 },
             // A learning rate too small to move any weight: the checkpoint must still hold the package's parameters.
@@ -148,18 +147,57 @@ public sealed class FineTuningTests : IDisposable
         var config = new TrainingConfig
         {
             Datasets = [new DatasetConfig { Name = "tiny", Folder = data.Root, Split = "train.txt" }],
-            Backbone = "resnet18", PretrainedBackbone = false, EmbeddingSize = 16, DecoderFeatures = 32, SpatialRegularization = "none", SpatialRegularizationDepth = 0,
+            PretrainedBackbone = false,
+            Network = new LSegNetConfig { Backbone = "resnet18", EmbeddingSize = 16, DecoderFeatures = 32, SpatialBlock = SpatialBlock.None, SpatialDepth = 0 },
             TextEncoder = "fixed", InitialModel = package,
             OutputDirectory = Path.Combine(_temp, "misfit-run"),
         };
 
         var error = Assert.Throws<InvalidDataException>(() => Trainer.Run(config, resume: false, _ => { }));
 
-        Assert.Contains("decoderFeatures 32 (configuration) vs 16 (package)", error.Message);
-        Assert.Contains("spatialRegularization none (configuration) vs depthwise (package)", error.Message);
-        Assert.Contains("spatialRegularizationDepth 0 (configuration) vs 1 (package)", error.Message);
+        Assert.Contains("network.decoderFeatures 32 (configuration) vs 16 (package)", error.Message);
+        Assert.Contains("network.spatialBlock none (configuration) vs depthwise (package)", error.Message);
+        Assert.Contains("network.spatialDepth 0 (configuration) vs 1 (package)", error.Message);
         Assert.DoesNotContain("backbone", error.Message);
         Assert.DoesNotContain("embeddingSize", error.Message);
         Assert.False(Directory.Exists(config.OutputDirectory), "the refused run wrote its output folder");
+    }
+
+    /// <summary>A configuration that fine-tunes <paramref name="package"/>, with <paramref name="network"/> as its JSON <c>network</c>.</summary>
+    private static TrainingConfig FineTuning(string package, string network) => TrainingConfig.Parse($$"""
+        {
+          "datasets": [ { "name": "d", "folder": {{System.Text.Json.JsonSerializer.Serialize(Path.GetTempPath())}} } ],
+          "initialModel": {{System.Text.Json.JsonSerializer.Serialize(package)}},
+          "network": {{network}}
+        }
+        """);
+
+    [Fact]
+    public void A_network_written_in_part_is_compared_with_the_initial_model_only_in_the_fields_written()
+    {
+        using var exported = ExportTestNets.Random(SmallNet, seed: 7);
+        string package = Export(exported, float16: false, "partial-misfit");
+        var config = FineTuning(package, """{ "decoderFeatures": 32, "temperature": 0.07 }""");
+
+        var error = Assert.Throws<InvalidDataException>(() => TrainingNetwork.Resolve(config));
+
+        Assert.Contains("network.decoderFeatures 32 (configuration) vs 16 (package)", error.Message);
+        Assert.Contains("leave these fields out", error.Message);
+        // The package's depthwise block of depth 1 is not the default, but the configuration never wrote those fields.
+        Assert.DoesNotContain("spatial", error.Message);
+        Assert.DoesNotContain("temperature", error.Message);
+    }
+
+    [Fact]
+    public void A_network_written_in_part_that_matches_the_initial_model_builds_the_packages_network()
+    {
+        using var exported = ExportTestNets.Random(SmallNet, seed: 8);
+        string package = Export(exported, float16: false, "partial-fit");
+        var config = FineTuning(package, """{ "embeddingSize": 16, "spatialBlock": "depthwise" }""");
+
+        var network = TrainingNetwork.Resolve(config);
+
+        // The depth (1) and the decoder width (16) were left out: they are the package's, not the defaults (0, 128).
+        Assert.Equal(SmallNet, network.Config);
     }
 }

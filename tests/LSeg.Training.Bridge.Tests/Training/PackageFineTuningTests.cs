@@ -4,6 +4,7 @@ using LSeg.MLNet.Imaging;
 using LSeg.MLNet.Package;
 using LSeg.MLNet.Pipeline;
 using LSeg.Tests.Shared;
+using LSeg.Training.Bridge.Network;
 using LSeg.Training.Bridge.Training;
 using Microsoft.ML.Data;
 using Onnx;
@@ -98,21 +99,17 @@ public sealed class PackageFineTuningTests(FineTuningPackages.Fixture packages, 
     {
         var (_, initial, msrc, _) = packages.Get("importer vit-b32-384 clip bottleneck");
         var config = Config(msrc, initial, "misfit", images: 2);
-        config.Backbone = "resnet18";
-        config.EmbeddingSize = 384;
-        config.DecoderFeatures = 16;
-        config.SpatialRegularization = "depthwise";
-        config.SpatialRegularizationDepth = 2;
+        config.Network = new LSegNetConfig { Backbone = "resnet18", EmbeddingSize = 384, DecoderFeatures = 16, SpatialBlock = SpatialBlock.Depthwise, SpatialDepth = 2 };
         config.TextEncoder = "minilm";
 
         var error = Assert.Throws<InvalidDataException>(() => Trainer.Run(config, resume: false, output.WriteLine));
 
-        Assert.Contains("backbone resnet18 (configuration) vs vit-b32-384 (package)", error.Message);
-        Assert.Contains("embeddingSize 384 (configuration) vs 32 (package)", error.Message);
-        Assert.Contains("spatialRegularization depthwise (configuration) vs bottleneck (package)", error.Message);
+        Assert.Contains("network.backbone resnet18 (configuration) vs vit-b32-384 (package)", error.Message);
+        Assert.Contains("network.embeddingSize 384 (configuration) vs 32 (package)", error.Message);
+        Assert.Contains("network.spatialBlock depthwise (configuration) vs bottleneck (package)", error.Message);
         Assert.Contains("textEncoder minilm (configuration) vs clip (package)", error.Message);
         Assert.DoesNotContain("decoderFeatures", error.Message);
-        Assert.DoesNotContain("spatialRegularizationDepth", error.Message);
+        Assert.DoesNotContain("spatialDepth", error.Message);
         Assert.False(Directory.Exists(config.OutputDirectory), "the refused run wrote its output folder");
     }
 

@@ -1,3 +1,6 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LSeg.Training.Bridge.Network;
 using LSeg.Training.Bridge.Tests.Data;
 using LSeg.Training.Bridge.Training;
 
@@ -21,8 +24,7 @@ public sealed class TrainerSmokeTests : IDisposable
         Datasets = [new DatasetConfig { Name = "tiny", Folder = _data.Root, Split = "train.txt" }],
         Validation = [new DatasetConfig { Name = "tiny-val", Folder = _data.Root }],
         PretrainedBackbone = false,
-        EmbeddingSize = 16,
-        DecoderFeatures = 16,
+        Network = new() { EmbeddingSize = 16, DecoderFeatures = 16 },
         TextEncoder = "fixed",
         Augmentation = new() { CropHeight = 32, CropWidth = 32 },
         Epochs = epochs,
@@ -62,5 +64,26 @@ public sealed class TrainerSmokeTests : IDisposable
         Trainer.Run(TinyConfig(1), resume: false, _ => { });
         var overwriteError = Assert.Throws<InvalidOperationException>(() => Trainer.Run(TinyConfig(1), resume: false, _ => { }));
         Assert.Contains("already holds a training run", overwriteError.Message);
+    }
+
+    [Fact]
+    public void The_network_of_a_JSON_configuration_with_its_temperature_and_activation_is_the_one_trained_and_checkpointed()
+    {
+        var json = JsonNode.Parse(TinyConfig(epochs: 1).ToJson())!;
+        json["network"] = JsonNode.Parse("""
+            { "embeddingSize": 16, "decoderFeatures": 16, "spatialBlock": "depthwise", "spatialDepth": 1, "activation": "relu", "temperature": 0.2 }
+            """);
+        var config = TrainingConfig.Parse(json.ToJsonString());
+
+        var result = Trainer.Run(config, resume: false, _ => { });
+
+        var expected = new LSegNetConfig
+        {
+            EmbeddingSize = 16, DecoderFeatures = 16, SpatialBlock = SpatialBlock.Depthwise, SpatialDepth = 1,
+            Activation = SpatialActivation.Relu, Temperature = 0.2,
+        };
+        Assert.Equal(expected, result.NetworkConfig);
+        string saved = File.ReadAllText(Path.Combine(_output, "checkpoints", "last", Trainer.NetConfigFileName));
+        Assert.Equal(expected, JsonSerializer.Deserialize<LSegNetConfig>(saved, new JsonSerializerOptions(JsonSerializerDefaults.Web)));
     }
 }

@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+using LSeg.Training.Bridge.Network;
 using LSeg.Training.Bridge.Training;
 
 namespace LSeg.Training.Bridge.Tests.Training;
@@ -63,12 +65,97 @@ public class TrainingConfigTests
     {
         var config = TrainingConfig.Parse(Json(Path.GetTempPath()));
 
-        Assert.Null(config.Backbone);
-        Assert.Null(config.EmbeddingSize);
+        Assert.Null(config.Network);
         Assert.Null(config.TextEncoder);
         var network = TrainingNetwork.Resolve(config);
         Assert.Equal(("resnet18", 384, 128), (network.Config.Backbone, network.Config.EmbeddingSize, network.Config.DecoderFeatures));
         Assert.Equal("minilm", network.Text.Kind);
+    }
+
+    [Fact]
+    public void A_network_object_builds_that_network_temperature_and_activation_included()
+    {
+        var config = TrainingConfig.Parse(Json(Path.GetTempPath(), """
+            , "network": { "backbone": "resnet18", "embeddingSize": 384, "decoderFeatures": 64, "spatialBlock": "bottleneck",
+                           "spatialDepth": 2, "activation": "tanh", "temperature": 0.2 }
+            """));
+
+        var network = TrainingNetwork.Resolve(config);
+
+        Assert.Equal(new LSegNetConfig
+        {
+            Backbone = "resnet18", EmbeddingSize = 384, DecoderFeatures = 64, SpatialBlock = SpatialBlock.Bottleneck,
+            SpatialDepth = 2, Activation = SpatialActivation.Tanh, Temperature = 0.2,
+        }, network.Config);
+    }
+
+    [Fact]
+    public void Fields_left_out_of_the_network_object_are_the_default_models()
+    {
+        var config = TrainingConfig.Parse(Json(Path.GetTempPath(), """, "network": { "temperature": 0.2 } """));
+
+        var network = TrainingNetwork.Resolve(config).Config;
+
+        Assert.Equal(("resnet18", 384, 128, SpatialBlock.None, 0, SpatialActivation.LeakyRelu, 0.2),
+            (network.Backbone, network.EmbeddingSize, network.DecoderFeatures, network.SpatialBlock, network.SpatialDepth, network.Activation, network.Temperature));
+    }
+
+    [Theory]
+    [InlineData("backbone", "\"resnet18\"", "backbone")]
+    [InlineData("embeddingSize", "384", "embeddingSize")]
+    [InlineData("decoderFeatures", "128", "decoderFeatures")]
+    [InlineData("spatialRegularization", "\"depthwise\"", "spatialBlock")]
+    [InlineData("spatialRegularizationDepth", "1", "spatialDepth")]
+    public void A_network_field_at_the_top_level_is_refused_naming_its_place_in_network(string field, string value, string newName)
+    {
+        var error = Assert.Throws<InvalidDataException>(() => TrainingConfig.Parse(Json(Path.GetTempPath(), $", \"{field}\": {value}")));
+
+        Assert.Contains($"'{field}' moved into 'network'", error.Message);
+        Assert.Contains($"write \"network\": {{ \"{newName}\": {value} }}", error.Message);
+    }
+
+    [Fact]
+    public void A_configuration_in_the_earlier_flat_form_is_refused_with_the_network_object_that_builds_the_same_network()
+    {
+        const string flat = """, "backbone": "resnet18", "embeddingSize": 384, "decoderFeatures": 128, "spatialRegularization": "none" """;
+
+        var error = Assert.Throws<InvalidDataException>(() => TrainingConfig.Parse(Json(Path.GetTempPath(), flat)));
+
+        const string advice = """
+            "network": { "backbone": "resnet18", "embeddingSize": 384, "decoderFeatures": 128, "spatialBlock": "none" }
+            """;
+        Assert.Contains("'backbone', 'embeddingSize', 'decoderFeatures' and 'spatialRegularization' moved into 'network'", error.Message);
+        Assert.Contains(advice, error.Message);
+        var network = TrainingNetwork.Resolve(TrainingConfig.Parse(Json(Path.GetTempPath(), ", " + advice))).Config;
+        Assert.Equal(("resnet18", 384, 128, SpatialBlock.None), (network.Backbone, network.EmbeddingSize, network.DecoderFeatures, network.SpatialBlock));
+    }
+
+    [Fact]
+    public void The_json_written_for_provenance_keeps_the_network_as_written_and_parses_back_to_the_same_configuration()
+    {
+        var config = TrainingConfig.Parse(Json(Path.GetTempPath(), """, "network": { "temperature": 0.2, "activation": "relu" } """));
+
+        string json = config.ToJson();
+
+        Assert.Equal(["activation", "temperature"], JsonNode.Parse(json)!["network"]!.AsObject().Select(p => p.Key).Order(StringComparer.Ordinal));
+        Assert.Equal(config.Network, TrainingConfig.Parse(json).Network);
+    }
+
+    [Fact]
+    public void A_network_that_cannot_be_built_is_refused_naming_the_field()
+    {
+        var error = Assert.Throws<InvalidDataException>(() => TrainingConfig.Parse(Json(Path.GetTempPath(), """, "network": { "spatialBlock": "depthwise" } """)));
+
+        Assert.Contains("network", error.Message);
+        Assert.Contains("SpatialDepth is 0", error.Message);
+    }
+
+    [Fact]
+    public void An_embedding_size_other_than_MiniLMs_is_refused_for_a_MiniLM_run()
+    {
+        var error = Assert.Throws<InvalidDataException>(() => TrainingConfig.Parse(Json(Path.GetTempPath(), """, "network": { "embeddingSize": 512 } """)));
+
+        Assert.Contains("'network.embeddingSize' is 512; expected 384 with the minilm text encoder", error.Message);
     }
 
     [Theory]
@@ -76,8 +163,8 @@ public class TrainingConfigTests
     [InlineData(""", "train": "lastBlocks" """, "'trainBlocks' is 0; expected 1 or more with train lastBlocks")]
     [InlineData(""", "trainBlocks": 2 """, "'trainBlocks' is 2; expected 0 (it is read with train lastBlocks only)")]
     [InlineData(""", "textEncoder": "clip" """, "'textEncoder' is clip; expected minilm or fixed without initialModel")]
-    [InlineData(""", "backbone": "vit-l16-384" """, "'backbone' is vit-l16-384; expected resnet18 (the only backbone with pretrained weights here)")]
-    [InlineData(""", "backbone": "vit-h14" """, "'backbone' is vit-h14; expected resnet101, resnet18, vit-b32-384, vit-l16-384")]
+    [InlineData(""", "network": { "backbone": "vit-l16-384" } """, "'network.backbone' is vit-l16-384; expected resnet18 (the only backbone with pretrained weights here)")]
+    [InlineData(""", "network": { "backbone": "vit-h14" } """, "'network.backbone' is vit-h14; expected resnet101, resnet18, vit-b32-384, vit-l16-384")]
     [InlineData(""", "learningRate": -0.1 """, "'learningRate' is -0.1; expected a rate ≥ 0")]
     public void AFineTuningSettingThatCannotWorkIsRefusedByName(string extra, string expected)
     {
@@ -94,8 +181,8 @@ public class TrainingConfigTests
         // The dataset folders may be absent here; check the fields, not the folders.
         var config = System.Text.Json.JsonSerializer.Deserialize<TrainingConfig>(json, TrainingConfig.JsonOptions)!;
 
-        Assert.Equal("resnet18", config.Backbone);
-        Assert.Equal(384, config.EmbeddingSize);
+        Assert.Equal("resnet18", config.Network!.Backbone);
+        Assert.Equal(384, config.Network.EmbeddingSize);
         Assert.Equal("minilm", config.TextEncoder);
         Assert.Equal(["msrc-v2", "camvid"], config.Datasets.Select(d => d.Name));
         Assert.Equal(20, config.Epochs);
