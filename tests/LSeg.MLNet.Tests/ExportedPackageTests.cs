@@ -10,6 +10,7 @@ namespace LSeg.MLNet.Tests;
 /// A package written by the exporter must segment as the TorchSharp network it came from: the argmax of
 /// <c>LSegNet.forward</c> at the model input size is the independent truth, for the low-level API and ML.NET.
 /// </summary>
+[Collection(TorchRandomCollection.Name)]
 public sealed class ExportedPackageTests(ExportedPackageFixture fixture) : IClassFixture<ExportedPackageFixture>
 {
     private static double Agreement(IReadOnlyList<long> expected, IReadOnlyList<long> actual) =>

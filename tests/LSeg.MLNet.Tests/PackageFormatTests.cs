@@ -11,6 +11,7 @@ namespace LSeg.MLNet.Tests;
 /// Package format 2 (pixel projection, MiniLM inside a minilm package) is what the exporter writes; format 1 packages
 /// are still read, and <see cref="ModelPackageUpgrader"/> rewrites them at format 2 with the same weights.
 /// </summary>
+[Collection(TorchRandomCollection.Name)]
 public sealed class PackageFormatTests : IDisposable
 {
     private static readonly string[] Labels = ["sky", "grass", "road", "car", "person"];

@@ -16,6 +16,7 @@ namespace LSeg.MLNet.Tests.Head;
 /// folded into the labels (package format 2), or on the embeddings (format 1). Each step must compute what the
 /// TorchSharp network and the exported head graph compute.
 /// </summary>
+[Collection(TorchRandomCollection.Name)]
 public sealed class CorrelationHeadTests : IDisposable
 {
     // 20 channels: not a multiple of the vector width, so the scalar tail of the dot product is exercised.
