@@ -3,7 +3,7 @@
 # must agree on >= 99.9% of pixels, and both timings are printed.
 #
 # The GPU machine has CUDA 13 + cuDNN 9 as Python wheels but no .NET SDK, so the check runs as a self-contained
-# linux-x64 publish of scripts/gpu-check (a console that calls LSeg.MLNet's internal GpuCheck). Steps:
+# linux-x64 publish of scripts/gpu-check (a console, GpuCheck.cs, on LSeg.MLNet's public API). Steps:
 #
 #   1. Here (with the SDK):   scripts/gpu-check.sh pack [model-package-dir]
 #      Publishes the console, adds the package (default: the model of LSeg.MLNet.DefaultModel, if the build has one),

@@ -3,4 +3,4 @@
 string? package = args.Length > 0 && args[0] != "-" ? args[0] : null;
 int images = args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 8;
 int size = args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : 480;
-return LSeg.MLNet.Benchmarks.GpuCheck.Run(package, images, size, Console.Out);
+return LSeg.GpuCheck.GpuCheck.Run(package, images, size, Console.Out);
