@@ -22,7 +22,10 @@ public sealed class DisposeWhileInUseTests
         var encodedLabels = model.EncodeLabels(labels);
         using var started = new CountdownEvent(2);
 
-        async Task<(int Completed, bool SawDisposed)> Segmenter(bool labelChanges) => await Task.Run(() =>
+        // Each segmenter gets a thread of its own (LongRunning): on a 2-core machine a thread-pool task could wait
+        // forever behind the other one's loop, because the pool adds no thread while the CPU is saturated, and the
+        // test would hang in started.Wait().
+        Task<(int Completed, bool SawDisposed)> Segmenter(bool labelChanges) => Task.Factory.StartNew(() =>
         {
             int completed = 0;
             started.Signal();
@@ -39,7 +42,7 @@ public sealed class DisposeWhileInUseTests
             {
                 return (completed, true);
             }
-        });
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
         var oneShot = Segmenter(labelChanges: false);
         var relabel = Segmenter(labelChanges: true);
