@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using LSeg.MLNet;
+using LSeg.MLNet.Benchmarks;
 using Microsoft.ML.Data;
 
 namespace LSeg.GpuCheck;
@@ -43,7 +44,7 @@ internal static class GpuCheck
             var gpuHeadTimes = new List<double>();
             for (int i = 0; i < images; i++)
             {
-                using var image = ColourBlocks(size, generator);
+                using var image = ColourBlockImage.Create(size, size, generator);
                 var watch = Stopwatch.StartNew();
                 var onCpu = cpu.Segment(image, labels);
                 cpuTimes.Add(watch.Elapsed.TotalMilliseconds);
@@ -65,24 +66,6 @@ internal static class GpuCheck
             output.WriteLine(share >= RequiredAgreement ? "PASS" : "FAIL: the GPU masks differ from the CPU masks");
             return share >= RequiredAgreement ? 0 : 1;
         }
-    }
-
-    /// <summary>A square image of deterministic colour blocks (the block size and colours drawn from <paramref name="generator"/>).</summary>
-    private static MLImage ColourBlocks(int size, Random generator)
-    {
-        var pixels = new byte[(long)size * size * 4];
-        int block = 16 + generator.Next(48);
-        var colours = Enumerable.Range(0, 64).Select(_ => ((byte)generator.Next(256), (byte)generator.Next(256), (byte)generator.Next(256))).ToArray();
-        for (int y = 0; y < size; y++)
-        {
-            for (int x = 0; x < size; x++)
-            {
-                var (r, g, b) = colours[((y / block) * 7 + x / block) % colours.Length];
-                long o = ((long)y * size + x) * 4;
-                (pixels[o], pixels[o + 1], pixels[o + 2], pixels[o + 3]) = (r, g, b, 255);
-            }
-        }
-        return MLImage.CreateFromPixels(size, size, MLPixelFormat.Rgba32, pixels);
     }
 
     private static double Median(List<double> times)

@@ -210,20 +210,8 @@ internal static class SegmentationBenchmark
         var generator = new Random(42);
         for (int i = 0; i < count; i++)
         {
-            var pixels = new byte[(long)width * height * 4];
-            int block = 16 + generator.Next(48);
-            var colours = Enumerable.Range(0, 64).Select(_ => ((byte)generator.Next(256), (byte)generator.Next(256), (byte)generator.Next(256))).ToArray();
-            for (int y = 0; y < height; y++)
-            {
-                for (int x = 0; x < width; x++)
-                {
-                    var (r, g, b) = colours[((y / block) * 7 + x / block) % colours.Length];
-                    long o = ((long)y * width + x) * 4;
-                    (pixels[o], pixels[o + 1], pixels[o + 2], pixels[o + 3]) = (r, g, b, 255);
-                }
-            }
             files[i] = Path.Combine(folder, $"image-{i:D2}.png");
-            using var image = MLImage.CreateFromPixels(width, height, MLPixelFormat.Rgba32, pixels);
+            using var image = ColourBlockImage.Create(width, height, generator);
             image.Save(files[i]);
         }
         return files;
