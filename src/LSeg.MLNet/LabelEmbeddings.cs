@@ -8,12 +8,13 @@ public sealed class LabelEmbeddings
 {
     private readonly float[] _values;
 
-    internal LabelEmbeddings(LanguageSegmentationModel model, string[] labels, float[] values, int embeddingSize)
+    internal LabelEmbeddings(LanguageSegmentationModel model, string[] labels, float[] values, int embeddingSize, float[] logitOffsets)
     {
         Model = model;
         Labels = labels;
         _values = values;
         EmbeddingSize = embeddingSize;
+        LogitOffsets = logitOffsets;
     }
 
     internal LanguageSegmentationModel Model { get; }
@@ -31,4 +32,10 @@ public sealed class LabelEmbeddings
     public ReadOnlyMemory<float> Values => _values;
 
     internal float[] Buffer => _values;
+
+    /// <summary>
+    /// Per label, the offset the package adds to its logits (the manifest's <c>labelLogitOffsets</c>, e.g. for a
+    /// calibrated catch-all label such as "other"); 0 for labels without one.
+    /// </summary>
+    internal float[] LogitOffsets { get; }
 }

@@ -51,7 +51,7 @@ public sealed partial class LanguageSegmentationModel
             using var pixels = EncoderInput(images, batch);
             using var runOptions = new RunOptions();
             using var outputs = _imageEncoder.Run(runOptions, [PixelsInput], [pixels], [PixelEmbeddingsName]);
-            var (maps, mapWidth, mapHeight) = RunHead(outputs[0], encodedLabels.Buffer, encodedLabels.Count);
+            var (maps, mapWidth, mapHeight) = RunHead(outputs[0], encodedLabels);
             for (int i = 0; i < batch.Indices.Length; i++)
             {
                 var image = images[batch.Indices[i]];

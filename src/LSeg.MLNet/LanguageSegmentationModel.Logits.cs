@@ -8,7 +8,7 @@ public sealed partial class LanguageSegmentationModel
     private const string LogitsOutput = "logits";
 
     /// <summary>
-    /// The head graph's logits [N, InputHeight, InputWidth] (cosine ÷ temperature, after spatial regularisation and
+    /// The head graph's logits [N, InputHeight, InputWidth] (cosine ÷ temperature plus the label's logit offset, after spatial regularisation and
     /// upsampling) of <paramref name="image"/> resized to the model input for <paramref name="inputSize"/>. For
     /// evaluations that combine several passes (multi-scale, flip) before the argmax.
     /// </summary>
@@ -20,9 +20,7 @@ public sealed partial class LanguageSegmentationModel
             throw new ArgumentException("The labels were encoded by another LanguageSegmentationModel; encode them with this one.", nameof(labels));
         var encoded = Encode(image, inputSize, forLabelChanges: false);
         using var pixels = OrtValue.CreateTensorValueFromMemory(encoded.Planar, [1, encoded.EmbeddingSize, encoded.EmbeddingHeight, encoded.EmbeddingWidth]);
-        using var labelValues = OrtValue.CreateTensorValueFromMemory(labels.Buffer, [labels.Count, labels.EmbeddingSize]);
-        using var runOptions = new RunOptions();
-        using var outputs = _head.Run(runOptions, [PixelEmbeddingsName, LabelEmbeddingsInput], [pixels, labelValues], [LogitsOutput]);
+        using var outputs = RunHeadGraph(pixels, labels, [LogitsOutput]);
         var shape = outputs[0].GetTensorTypeAndShape().Shape;
         return (outputs[0].GetTensorDataAsSpan<float>().ToArray(), (int)shape[3], (int)shape[2]);
     }

@@ -25,6 +25,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     private const string LabelEmbeddingsInput = "label_embeddings";
     private const string LabelMapOutput = "label_map";
     private const string ScoresOutput = "scores";
+    internal const string LabelLogitOffsetsInput = "label_logit_offsets";
 
     private readonly InferenceSession _imageEncoder;
     private readonly InferenceSession _head;
@@ -128,6 +129,8 @@ public sealed partial class LanguageSegmentationModel : IDisposable
             }
             RequireNames(imageEncoder, [PixelsInput], [PixelEmbeddingsName], manifest.Graphs.ImageEncoder);
             RequireNames(head, [PixelEmbeddingsName, LabelEmbeddingsInput], [LabelMapOutput, ScoresOutput], manifest.Graphs.Head);
+            if (manifest.LabelLogitOffsets is { Count: > 0 })
+                RequireNames(head, [LabelLogitOffsetsInput], [], manifest.Graphs.Head);
             if (textEncoder.EmbeddingSize != manifest.EmbeddingSize)
                 throw new InvalidDataException($"The {manifest.TextEncoder.Kind} text encoder gives {textEncoder.EmbeddingSize}-d embeddings; the manifest's embeddingSize is {manifest.EmbeddingSize}.");
             var projection = ReadPixelProjection(directory, manifest, imageEncoder);
@@ -204,7 +207,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         var values = new float[checkedLabels.Length * size];
         for (int i = 0; i < checkedLabels.Length; i++)
             embeddings[i].CopyTo(values, i * size);
-        return new LabelEmbeddings(this, checkedLabels, values, size);
+        return new LabelEmbeddings(this, checkedLabels, values, size, checkedLabels.Select(Manifest.LogitOffsetOf).ToArray());
     }
 
     /// <summary>
@@ -298,7 +301,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
 
         var (labelMap, scores, mapWidth, mapHeight) = image.Grid is { } grid
             ? RunCorrelationHead(grid, labels)
-            : RunHead(image.Planar, image.EmbeddingSize, image.EmbeddingHeight, image.EmbeddingWidth, labels.Buffer, labels.Count);
+            : RunHead(image.Planar, image.EmbeddingSize, image.EmbeddingHeight, image.EmbeddingWidth, labels);
         return ToResult(labelMap, scores, mapWidth, mapHeight, image.OriginalWidth, image.OriginalHeight, labels, includeEmbeddings ? image : null);
     }
 
@@ -312,26 +315,24 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     /// <summary>The head without spatial blocks, in C#: correlation on the grid, then upsampling and argmax at 2h × 2w.</summary>
     private (int[] LabelMap, float[] Scores, int Width, int Height) RunCorrelationHead(PixelGrid grid, LabelEmbeddings labels)
     {
-        var preparedLabels = WordPixelCorrelation.PrepareLabels(labels.Buffer, labels.Count, labels.EmbeddingSize, (float)Manifest.Temperature, _projection);
+        var preparedLabels = WordPixelCorrelation.PrepareLabels(labels.Buffer, labels.Count, labels.EmbeddingSize, (float)Manifest.Temperature, _projection, labels.LogitOffsets);
         var logits = WordPixelCorrelation.Logits(grid, preparedLabels);
         var (labelMap, scores) = LogitUpsampling.ArgMaxAtTwiceTheSize(logits, grid.Height, grid.Width, labels.Count);
         return (labelMap, scores, 2 * grid.Width, 2 * grid.Height);
     }
 
-    /// <summary>Runs the head graph on [1, C, h, w] pixel embeddings and [N, C] label embeddings; returns the label map and scores at 2h × 2w.</summary>
-    internal (int[] LabelMap, float[] Scores, int Width, int Height) RunHead(float[] pixelEmbeddings, int channels, int height, int width, float[] labelEmbeddings, int labelCount)
+    /// <summary>Runs the head graph on [1, C, h, w] pixel embeddings and the labels; returns the label map and scores at 2h × 2w.</summary>
+    internal (int[] LabelMap, float[] Scores, int Width, int Height) RunHead(float[] pixelEmbeddings, int channels, int height, int width, LabelEmbeddings labels)
     {
         using var pixels = OrtValue.CreateTensorValueFromMemory(pixelEmbeddings, [1, channels, height, width]);
-        var (maps, mapWidth, mapHeight) = RunHead(pixels, labelEmbeddings, labelCount);
+        var (maps, mapWidth, mapHeight) = RunHead(pixels, labels);
         return (maps[0].LabelMap, maps[0].Scores, mapWidth, mapHeight);
     }
 
     /// <summary>Runs the head graph on a batch of pixel embeddings [B, C, h, w]; returns each image's label map and scores at 2h × 2w.</summary>
-    private ((int[] LabelMap, float[] Scores)[] Maps, int Width, int Height) RunHead(OrtValue pixelEmbeddings, float[] labelEmbeddings, int labelCount)
+    private ((int[] LabelMap, float[] Scores)[] Maps, int Width, int Height) RunHead(OrtValue pixelEmbeddings, LabelEmbeddings labels)
     {
-        using var labels = OrtValue.CreateTensorValueFromMemory(labelEmbeddings, [labelCount, labelEmbeddings.Length / labelCount]);
-        using var runOptions = new RunOptions();
-        using var outputs = _head.Run(runOptions, [PixelEmbeddingsName, LabelEmbeddingsInput], [pixelEmbeddings, labels], [LabelMapOutput, ScoresOutput]);
+        using var outputs = RunHeadGraph(pixelEmbeddings, labels, [LabelMapOutput, ScoresOutput]);
         var shape = outputs[0].GetTensorTypeAndShape().Shape;
         int count = (int)shape[0], mapHeight = (int)shape[1], mapWidth = (int)shape[2], pixels = mapHeight * mapWidth;
         var labelMaps = outputs[0].GetTensorDataAsSpan<long>();
@@ -346,6 +347,28 @@ public sealed partial class LanguageSegmentationModel : IDisposable
             maps[b] = (map, scores.Slice(b * pixels, pixels).ToArray());
         }
         return (maps, mapWidth, mapHeight);
+    }
+
+    /// <summary>
+    /// Runs the head graph on pixel embeddings and labels, with the labels' logit offsets when the graph takes them (a
+    /// package whose manifest has offsets always does: <see cref="Load"/> checks it).
+    /// </summary>
+    private IDisposableReadOnlyCollection<OrtValue> RunHeadGraph(OrtValue pixelEmbeddings, LabelEmbeddings labels, string[] outputNames)
+    {
+        var embeddings = OrtValue.CreateTensorValueFromMemory(labels.Buffer, [labels.Count, labels.EmbeddingSize]);
+        OrtValue? offsets = _head.InputMetadata.ContainsKey(LabelLogitOffsetsInput) ? OrtValue.CreateTensorValueFromMemory(labels.LogitOffsets, [labels.Count]) : null;
+        try
+        {
+            using var runOptions = new RunOptions();
+            return offsets is null
+                ? _head.Run(runOptions, [PixelEmbeddingsName, LabelEmbeddingsInput], [pixelEmbeddings, embeddings], outputNames)
+                : _head.Run(runOptions, [PixelEmbeddingsName, LabelEmbeddingsInput, LabelLogitOffsetsInput], [pixelEmbeddings, embeddings, offsets], outputNames);
+        }
+        finally
+        {
+            embeddings.Dispose();
+            offsets?.Dispose();
+        }
     }
 
     /// <summary>Encodes <paramref name="image"/> and segments it with <paramref name="labels"/> in one call.</summary>

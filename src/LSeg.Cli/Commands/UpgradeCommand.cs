@@ -14,7 +14,7 @@ internal static class UpgradeCommand
         var output = new Option<string>("--out", "-o") { Description = "Package directory to write (written atomically).", Required = true, HelpName = "DIR" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing package at --out." };
         var withoutMiniLm = CommonOptions.WithoutMiniLm();
-        var command = new Command("upgrade", $"Rewrite a model package at the current package format ({ModelManifest.CurrentFormatVersion}): same weights and text encoder, plus what the format adds (the pixel projection for fast label changes, the MiniLM text encoder inside the package).")
+        var command = new Command("upgrade", "Rewrite a model package of an older format as packages are written today (format 2, or 3 with label logit offsets): same weights and text encoder, plus what the format adds (the pixel projection for fast label changes, the MiniLM text encoder inside the package).")
         {
             model, output, overwrite, withoutMiniLm,
         };

@@ -6,7 +6,7 @@ namespace LSeg.MLNet.Head;
 
 /// <summary>
 /// Word–pixel correlation (paper Figure 2) for the interactive path: logits[p, k] = unit(pixel embedding p) · unit(label
-/// k) / t, the same function as the head graph's correlation, computed in C# on a <see cref="PixelGrid"/> so that a
+/// k) / t + the label's logit offset (0 unless the package calibrates that label), the same function as the head graph's correlation, computed in C# on a <see cref="PixelGrid"/> so that a
 /// label change costs only h·w·N·D multiply-adds (no ONNX Runtime call, no copy of the grid).
 /// </summary>
 /// <remarks>
@@ -20,16 +20,21 @@ internal static class WordPixelCorrelation
 
     /// <summary>
     /// The right-hand side of every dot product: per label, a D-vector (row-major [N, D]) and an offset, such that
-    /// logit = (grid vector · vector + offset) × the pixel's inverse norm. Without <paramref name="projection"/> the vector
-    /// is unit(label) / t and the offset 0; with it, Wᵀ(unit(label) / t) and b · unit(label) / t.
+    /// logit = (grid vector · vector + offset) × the pixel's inverse norm + logit offset. Without <paramref name="projection"/>
+    /// the vector is unit(label) / t and the offset 0; with it, Wᵀ(unit(label) / t) and b · unit(label) / t. The logit
+    /// offsets are <paramref name="logitOffsets"/> (empty: all 0).
     /// </summary>
-    public static (float[] Vectors, float[] Offsets) PrepareLabels(ReadOnlySpan<float> labelEmbeddings, int labelCount, int channels, float temperature, PixelProjection? projection)
+    public static (float[] Vectors, float[] Offsets, float[] LogitOffsets) PrepareLabels(ReadOnlySpan<float> labelEmbeddings, int labelCount, int channels, float temperature, PixelProjection? projection,
+        ReadOnlySpan<float> logitOffsets = default)
     {
+        if (!logitOffsets.IsEmpty && logitOffsets.Length != labelCount)
+            throw new ArgumentException($"{logitOffsets.Length} logit offsets for {labelCount} labels.", nameof(logitOffsets));
         if (projection is not null && projection.EmbeddingSize != channels)
             throw new ArgumentException($"The pixel projection gives {projection.EmbeddingSize}-d embeddings; the labels are {channels}-d.", nameof(projection));
         int width = projection?.FeatureSize ?? channels;
         var vectors = new float[labelCount * width];
         var offsets = new float[labelCount];
+        float[] logitOffsetArray = logitOffsets.IsEmpty ? new float[labelCount] : logitOffsets.ToArray();
         var unit = new double[channels];
         for (int k = 0; k < labelCount; k++)
         {
@@ -61,11 +66,11 @@ internal static class WordPixelCorrelation
                 target[f] = (float)folded[f];
             offsets[k] = (float)offset;
         }
-        return (vectors, offsets);
+        return (vectors, offsets, logitOffsetArray);
     }
 
     /// <summary>Logits of every grid pixel against every label, row-major [h·w, N]; the labels come from <see cref="PrepareLabels"/>.</summary>
-    public static float[] Logits(PixelGrid grid, (float[] Vectors, float[] Offsets) labels)
+    public static float[] Logits(PixelGrid grid, (float[] Vectors, float[] Offsets, float[] LogitOffsets) labels)
     {
         int pixels = grid.PixelCount, labelCount = labels.Offsets.Length;
         if (labels.Vectors.Length != labelCount * grid.Channels)
@@ -77,21 +82,21 @@ internal static class WordPixelCorrelation
             int p0 = task * PixelsPerTask;
             int p1 = Math.Min(pixels, p0 + PixelsPerTask);
             LogitsOfRange(grid.Vectors, grid.Channels, labels.Vectors, labelCount, logits, p0, p1);
-            OffsetAndScale(logits, labelCount, labels.Offsets, grid.InverseNorms, p0, p1);
+            OffsetAndScale(logits, labelCount, labels.Offsets, labels.LogitOffsets, grid.InverseNorms, p0, p1);
         });
         return logits;
     }
 
-    /// <summary>logit = (vector · label + offset) / ‖e‖, applied to a block of pixels while it is still in cache.</summary>
+    /// <summary>logit = (vector · label + offset) / ‖e‖ + logit offset, applied to a block of pixels while it is still in cache.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void OffsetAndScale(float[] logits, int labelCount, float[] offsets, float[] inverseNorms, int p0, int p1)
+    private static void OffsetAndScale(float[] logits, int labelCount, float[] offsets, float[] logitOffsets, float[] inverseNorms, int p0, int p1)
     {
         for (int p = p0; p < p1; p++)
         {
             float inverseNorm = inverseNorms[p];
             var row = logits.AsSpan(p * labelCount, labelCount);
             for (int k = 0; k < row.Length; k++)
-                row[k] = (row[k] + offsets[k]) * inverseNorm;
+                row[k] = (row[k] + offsets[k]) * inverseNorm + logitOffsets[k];
         }
     }
 

@@ -16,9 +16,13 @@ public sealed class ModelManifest
     /// <summary>
     /// The newest package format version this library reads and writes. Version 2 adds the pixel projection graph
     /// (<see cref="GraphFiles.PixelProjection"/>, for fast label changes) and lets a <c>minilm</c> text encoder live in
-    /// the package; version 1 packages are still read.
+    /// the package; version 3 adds <see cref="LabelLogitOffsets"/>. Versions 1 and 2 are still read, and a writer uses
+    /// the lowest version that holds what it writes.
     /// </summary>
-    public const int CurrentFormatVersion = 2;
+    public const int CurrentFormatVersion = 3;
+
+    /// <summary>The first format version with <see cref="LabelLogitOffsets"/>.</summary>
+    internal const int LabelLogitOffsetsFormatVersion = 3;
 
     /// <summary>The manifest's file name inside a package directory.</summary>
     public const string FileName = "manifest.json";
@@ -68,6 +72,14 @@ public sealed class ModelManifest
     /// <summary>Graph file names inside the package.</summary>
     public GraphFiles Graphs { get; init; } = new();
 
+    /// <summary>
+    /// Calibration of labels the model was trained to use in a particular way, e.g. <c>{"other": -2.0}</c> for a
+    /// catch-all label: the offset is added to that label's logits (cosine ÷ temperature) before the argmax, wherever
+    /// the label is offered (matched after trimming, ignoring case). Null or empty: no offsets. Needs format version 3
+    /// and a head graph with a <c>label_logit_offsets</c> input.
+    /// </summary>
+    public Dictionary<string, double>? LabelLogitOffsets { get; init; }
+
     /// <summary>Every file of the package (graphs, external data, tokenizer files) with its size and sha256.</summary>
     public Dictionary<string, PackageFile> Files { get; init; } = new();
 
@@ -99,9 +111,28 @@ public sealed class ModelManifest
         SpatialRegularization = SpatialRegularization,
         TextEncoder = TextEncoder,
         Graphs = Graphs,
+        LabelLogitOffsets = LabelLogitOffsets,
         Files = files,
         Provenance = provenance,
     };
+
+    /// <summary>The lowest format version that holds a package with these graphs and offsets (what a writer records).</summary>
+    internal static int MinimumFormatVersion(GraphFiles graphs, IReadOnlyDictionary<string, double>? labelLogitOffsets) =>
+        labelLogitOffsets is { Count: > 0 } ? LabelLogitOffsetsFormatVersion : graphs.PixelProjection is not null ? 2 : 1;
+
+    /// <summary>The logit offset of <paramref name="label"/> (<see cref="LabelLogitOffsets"/>; 0 when it has none).</summary>
+    internal float LogitOffsetOf(string label)
+    {
+        if (LabelLogitOffsets is not { Count: > 0 })
+            return 0f;
+        string key = label.Trim();
+        foreach (var (name, offset) in LabelLogitOffsets)
+        {
+            if (string.Equals(name.Trim(), key, StringComparison.OrdinalIgnoreCase))
+                return (float)offset;
+        }
+        return 0f;
+    }
 
     /// <summary>Serialises the manifest as indented JSON.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
@@ -127,7 +158,29 @@ public sealed class ModelManifest
             throw new InvalidDataException($"{source} has embeddingSize {manifest.EmbeddingSize}; it must be positive.");
         if (manifest.FormatVersion < 2 && manifest.Graphs.PixelProjection is not null)
             throw new InvalidDataException($"{source} names a pixel projection graph (graphs.pixelProjection), which needs package format version 2; it says {manifest.FormatVersion}.");
+        if (manifest.LabelLogitOffsets is { Count: > 0 } offsets)
+        {
+            if (manifest.FormatVersion < LabelLogitOffsetsFormatVersion)
+                throw new InvalidDataException($"{source} has labelLogitOffsets, which need package format version {LabelLogitOffsetsFormatVersion}; it says {manifest.FormatVersion}.");
+            CheckLabelLogitOffsets(offsets, source);
+        }
         return manifest;
+    }
+
+    /// <summary>Checks <see cref="LabelLogitOffsets"/>: non-empty labels, each once (ignoring case), finite offsets.</summary>
+    /// <exception cref="InvalidDataException">An entry breaks one of these rules; the message names it.</exception>
+    internal static void CheckLabelLogitOffsets(IReadOnlyDictionary<string, double> offsets, string source)
+    {
+        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (label, offset) in offsets)
+        {
+            if (string.IsNullOrWhiteSpace(label))
+                throw new InvalidDataException($"{source} has a labelLogitOffsets entry with an empty label.");
+            if (!seen.Add(label.Trim()))
+                throw new InvalidDataException($"{source} gives label '{label.Trim()}' two labelLogitOffsets (labels match ignoring case).");
+            if (!double.IsFinite(offset))
+                throw new InvalidDataException($"{source} gives label '{label}' the logit offset {offset}; it must be a finite number.");
+        }
     }
 
     /// <summary>Lower-case hex sha256 of a file, streamed.</summary>

@@ -4,11 +4,12 @@ using Microsoft.ML.Transforms;
 
 namespace LSeg.MLNet.Pipeline;
 
-/// <summary>Input of <see cref="LabelPackingMapping"/>: [N, C, then N·C embedding values] of the row's labels.</summary>
+/// <summary>Input of <see cref="LabelPackingMapping"/>: [N, C, then N·C embedding values, then N logit offsets] of the row's labels.</summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class LabelPackingInput
 {
-    /// <summary>The label count N, the embedding size C, then the row-major [N, C] embeddings.</summary>
+    /// <summary>The label count N, the embedding size C, the row-major [N, C] embeddings, then the N logit offsets
+    /// (absent in models saved before packages had offsets: read as zeros).</summary>
     [ColumnName(PipelineColumns.LabelEmbeddingsRaw)]
     public float[] Raw { get; set; } = [];
 }
@@ -17,7 +18,7 @@ public sealed class LabelPackingInput
 [EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class LabelPackingOutput
 {
-    /// <summary>The [N, C] embeddings, zero-padded to <see cref="LabelPackingMapping.Capacity"/> values.</summary>
+    /// <summary>The [N, C] embeddings followed by the N logit offsets, zero-padded to <see cref="LabelPackingMapping.Capacity"/> values.</summary>
     [ColumnName(SegmentationGraph.LabelEmbeddingsColumn)]
     [VectorType(LabelPackingMapping.Capacity)]
     public float[] Embeddings { get; set; } = [];
@@ -30,7 +31,8 @@ public sealed class LabelPackingOutput
 
 /// <summary>
 /// Puts a row's label embeddings into a fixed-size vector: ML.NET's ApplyOnnxModel accepts only known-size vector
-/// inputs, while the number of labels varies. The composed graph slices the first N·C values back out.
+/// inputs, while the number of labels varies. The composed graph slices the first N·C values back out, and the N logit
+/// offsets after them when the head takes offsets.
 /// Stateless, saved by its contract name.
 /// </summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
@@ -40,30 +42,32 @@ public sealed class LabelPackingMapping : CustomMappingFactory<LabelPackingInput
     /// <summary>The contract name stored in saved models.</summary>
     public const string ContractName = "LSeg.PackLabels";
 
-    /// <summary>Values the packed vector holds: N·C may not exceed it (e.g. 682 labels of 384 values).</summary>
+    /// <summary>Values the packed vector holds: N·C + N may not exceed it (e.g. 680 labels of 384 values).</summary>
     public const int Capacity = 1 << 18;
 
     /// <summary>Fills <paramref name="output"/> from <paramref name="input"/>.</summary>
-    /// <exception cref="ArgumentException">N·C exceeds <see cref="Capacity"/>.</exception>
+    /// <exception cref="ArgumentException">N·C + N exceeds <see cref="Capacity"/>.</exception>
     public static void Map(LabelPackingInput input, LabelPackingOutput output)
     {
         var raw = input.Raw;
         long count = (long)raw[0], size = (long)raw[1];
-        if (count * size > Capacity)
-            throw new ArgumentException($"A row has {count} labels of {size} values; the pipeline carries at most {Capacity} values ({Capacity / Math.Max(size, 1)} labels).", nameof(input));
+        if (count * (size + 1) > Capacity)
+            throw new ArgumentException($"A row has {count} labels of {size} values; the pipeline carries at most {Capacity} values ({Capacity / Math.Max(size + 1, 1)} labels).", nameof(input));
         var packed = new float[Capacity];
-        Array.Copy(raw, 2, packed, 0, count * size);
+        // Embeddings and, when present, the offsets after them; a raw vector without offsets leaves them 0.
+        Array.Copy(raw, 2, packed, 0, Math.Min(raw.Length - 2, count * (size + 1)));
         output.Embeddings = packed;
         output.Shape = [count, size];
     }
 
-    /// <summary>The raw form <see cref="Map"/> reads: [N, C, embeddings…].</summary>
+    /// <summary>The raw form <see cref="Map"/> reads: [N, C, embeddings…, logit offsets…].</summary>
     internal static float[] Raw(LabelEmbeddings embeddings)
     {
-        var raw = new float[2 + embeddings.Buffer.Length];
+        var raw = new float[2 + embeddings.Buffer.Length + embeddings.Count];
         raw[0] = embeddings.Count;
         raw[1] = embeddings.EmbeddingSize;
         embeddings.Buffer.CopyTo(raw, 2);
+        embeddings.LogitOffsets.CopyTo(raw, 2 + embeddings.Buffer.Length);
         return raw;
     }
 

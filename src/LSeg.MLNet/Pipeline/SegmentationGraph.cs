@@ -107,6 +107,14 @@ internal static class SegmentationGraph
         graph.Node.Add(Node("ReduceProd", [LabelShapeColumn], "lseg/label_values", OnnxProtos.Attribute("keepdims", 1)));
         graph.Node.Add(Node("Slice", [LabelEmbeddingsColumn, "lseg/zero", "lseg/label_values", "lseg/zero"], "lseg/label_embeddings_flat"));
         graph.Node.Add(Node("Reshape", ["lseg/label_embeddings_flat", LabelShapeColumn], HeadPrefix + "label_embeddings"));
+        if (h.Input.Any(input => input.Name == LanguageSegmentationModel.LabelLogitOffsetsInput))
+        {
+            // The N logit offsets follow the N·C embeddings in the packed vector (LabelPackingMapping).
+            graph.Initializer.Add(Int64Constant("lseg/one", 1));
+            graph.Node.Add(Node("Slice", [LabelShapeColumn, "lseg/zero", "lseg/one", "lseg/zero"], "lseg/label_count"));
+            graph.Node.Add(Node("Add", ["lseg/label_values", "lseg/label_count"], "lseg/label_values_and_offsets"));
+            graph.Node.Add(Node("Slice", [LabelEmbeddingsColumn, "lseg/label_values", "lseg/label_values_and_offsets", "lseg/zero"], HeadPrefix + LanguageSegmentationModel.LabelLogitOffsetsInput));
+        }
         graph.Node.Add(Identity("pixel_embeddings", HeadPrefix + "pixel_embeddings"));
         foreach (var initializer in h.Initializer)
         {

@@ -52,6 +52,13 @@ public sealed class ModelPackageExportOptions
     /// <summary>The inference size recorded in the manifest (<see cref="ModelManifest.DefaultInputSize"/>).</summary>
     public int DefaultInputSize { get; set; } = Defaults.DefaultInputSize;
 
+    /// <summary>
+    /// Logit offsets of labels the model was trained to use in a particular way, e.g. <c>["other"] = -2.0</c> for a
+    /// catch-all label whose pull was calibrated on validation images (<see cref="ModelManifest.LabelLogitOffsets"/>).
+    /// With any, the head graph takes a <c>label_logit_offsets</c> input and the package is written at format version 3.
+    /// </summary>
+    public Dictionary<string, double> LabelLogitOffsets { get; set; } = new();
+
     /// <summary>Files copied into the package: name inside the package (a relative path) → source file.</summary>
     public Dictionary<string, string> AdditionalFiles { get; set; } = new();
 

@@ -4,7 +4,7 @@ using LSeg.Training.Bridge.Network;
 namespace LSeg.Training.Bridge.Export;
 
 /// <summary>
-/// Writes an <see cref="LSegNet"/> as a model package of the current format (docs/model-package.md):
+/// Writes an <see cref="LSegNet"/> as a model package (docs/model-package.md), at the lowest format version that holds it:
 /// <c>image_encoder.onnx</c>, <c>pixel_projection.onnx</c>, <c>head.onnx</c>, the MiniLM text encoder for a
 /// <c>minilm</c> package, the caller's extra files (text encoder graph, tokenizer), then <c>manifest.json</c> with the
 /// size and sha256 of every file. Writing is atomic: everything goes to a sibling temporary directory that is renamed into
@@ -55,7 +55,7 @@ public static class ModelPackageExporter
         OnnxModelFile.Save(projection.BuildModel(), Path.Combine(directory, graphs.PixelProjection), options.ExternalDataThresholdBytes);
 
         var head = new OnnxGraphBuilder("lseg_head", options.StoreWeightsAsFloat16);
-        net.ExportHeadOnnx(head);
+        net.ExportHeadOnnx(head, withLabelLogitOffsets: options.LabelLogitOffsets.Count > 0);
         OnnxModelFile.Save(head.BuildModel(), Path.Combine(directory, graphs.Head), options.ExternalDataThresholdBytes);
 
         foreach (var (name, source) in options.AdditionalFiles)
@@ -77,6 +77,7 @@ public static class ModelPackageExporter
         var normalization = net.PixelNormalization;
         var manifest = new ModelManifest
         {
+            FormatVersion = ModelManifest.MinimumFormatVersion(graphs, options.LabelLogitOffsets),
             Name = options.Name,
             Backbone = config.Backbone,
             EmbeddingSize = config.EmbeddingSize,
@@ -93,6 +94,7 @@ public static class ModelPackageExporter
             },
             TextEncoder = textEncoder,
             Graphs = graphs,
+            LabelLogitOffsets = options.LabelLogitOffsets.Count > 0 ? new Dictionary<string, double>(options.LabelLogitOffsets) : null,
             Files = files,
             Provenance = new Dictionary<string, string>(options.Provenance),
         };
@@ -110,6 +112,14 @@ public static class ModelPackageExporter
             throw new ArgumentException($"{nameof(ModelPackageExportOptions.ExternalDataThresholdBytes)} must be 0 or more; got {options.ExternalDataThresholdBytes}.", nameof(options));
         if (options.DefaultInputSize <= 0 || options.DefaultInputSize % LSegNet.InputSizeMultiple != 0)
             throw new ArgumentException($"{nameof(ModelPackageExportOptions.DefaultInputSize)} must be a positive multiple of {LSegNet.InputSizeMultiple}; got {options.DefaultInputSize}.", nameof(options));
+        try
+        {
+            ModelManifest.CheckLabelLogitOffsets(options.LabelLogitOffsets, nameof(ModelPackageExportOptions.LabelLogitOffsets));
+        }
+        catch (InvalidDataException e)
+        {
+            throw new ArgumentException(e.Message, nameof(options), e);
+        }
         var graphs = new GraphFiles();
         string[] reserved = CopiesMiniLm(options) ? [.. ReservedNames, MiniLmPackageFiles.GraphFileName, MiniLmPackageFiles.VocabularyFileName] : ReservedNames;
         foreach (var (name, source) in options.AdditionalFiles)

@@ -5,14 +5,15 @@ using LSeg.Training.Bridge.Network;
 namespace LSeg.Training.Bridge.Export;
 
 /// <summary>
-/// Rewrites a model package of an older format at the current one (<see cref="ModelManifest.CurrentFormatVersion"/>):
-/// the weights are read into the TorchSharp network and exported again, so the new package has what the exporter
+/// Rewrites a model package of an older format with what the exporter writes today (version 2, or 3 with label logit
+/// offsets): the weights are read into the TorchSharp network and exported again, so the new package has what the exporter
 /// writes today (the pixel projection of format 2, the MiniLM text encoder inside a <c>minilm</c> package). The
-/// weights, their storage (float16 or float32), the text encoder, the name and the provenance carry over unchanged.
+/// weights, their storage (float16 or float32), the text encoder, the label logit offsets, the name and the provenance
+/// carry over unchanged.
 /// </summary>
 public static class ModelPackageUpgrader
 {
-    /// <summary>Writes the package <paramref name="source"/> at the current format to <paramref name="target"/> (atomically).</summary>
+    /// <summary>Writes the package <paramref name="source"/> as the exporter writes packages today to <paramref name="target"/> (atomically).</summary>
     /// <returns>The new package's manifest.</returns>
     /// <exception cref="InvalidDataException">The source is not a valid package written by this project's exporter.</exception>
     /// <exception cref="IOException">The target exists and <paramref name="overwrite"/> is false, or is the source itself.</exception>
@@ -44,6 +45,7 @@ public static class ModelPackageUpgrader
             TextEncoder = old.TextEncoder,
             Overwrite = overwrite,
             IncludeMiniLm = includeMiniLm,
+            LabelLogitOffsets = old.LabelLogitOffsets is null ? new() : new Dictionary<string, double>(old.LabelLogitOffsets),
             Provenance = new Dictionary<string, string>(old.Provenance) { ["upgradedFrom"] = $"package format {old.FormatVersion}" },
         };
         // Every file the exporter does not write again (a text encoder graph and its tokenizer, a label table) is copied.

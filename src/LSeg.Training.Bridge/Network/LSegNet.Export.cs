@@ -37,14 +37,22 @@ public sealed partial class LSegNet
     /// <summary>
     /// Writes the head: inputs <c>pixel_embeddings</c> [batch,C,h,w] and <c>label_embeddings</c> [labels,C] → outputs
     /// <c>logits</c> [batch,labels,2h,2w], <c>label_map</c> int64 [batch,2h,2w] (argmax, first on ties) and
-    /// <c>scores</c> [batch,2h,2w] (the winning logit).
+    /// <c>scores</c> [batch,2h,2w] (the winning logit). <paramref name="withLabelLogitOffsets"/> adds the input
+    /// <c>label_logit_offsets</c> [labels].
     /// </summary>
-    internal void ExportHeadOnnx(OnnxGraphBuilder graph)
+    internal void ExportHeadOnnx(OnnxGraphBuilder graph, bool withLabelLogitOffsets = false)
     {
         long c = Config.EmbeddingSize;
         string pixelEmbeddings = graph.Input("pixel_embeddings", TensorProto.Types.DataType.Float, "batch", c, "embedding_height", "embedding_width");
         string labelEmbeddings = graph.Input("label_embeddings", TensorProto.Types.DataType.Float, "labels", c);
         string logits = correlation.ExportOnnx(graph, pixelEmbeddings, labelEmbeddings);
+        if (withLabelLogitOffsets)
+        {
+            // The package's calibration of particular labels (manifest labelLogitOffsets), one value per label, added
+            // where the C# head adds it: to the correlation logits, before spatial blocks and upsampling.
+            string offsets = graph.Input("label_logit_offsets", TensorProto.Types.DataType.Float, "labels");
+            logits = graph.Add(logits, graph.Reshape(offsets, 1, -1, 1, 1));
+        }
         if (scratch.HeadBlock is { } block)
             logits = block.ExportOnnx(graph, logits, "scratch.head_block");
         logits = graph.UpsampleBilinear(logits, 2, alignCorners: true);

@@ -12,7 +12,7 @@ internal static class TrainedPackage
 {
     /// <summary>Exports <paramref name="net"/> to <paramref name="directory"/> (atomic).</summary>
     public static ModelManifest Export(LSegNet net, RunTextEncoder textEncoder, string directory, string name, Dictionary<string, string> provenance,
-        bool overwrite = true, bool float16 = false, bool includeMiniLm = true)
+        bool overwrite = true, bool float16 = false, bool includeMiniLm = true, IReadOnlyDictionary<string, double>? labelLogitOffsets = null)
     {
         ArgumentNullException.ThrowIfNull(textEncoder);
         var options = new ModelPackageExportOptions
@@ -22,6 +22,7 @@ internal static class TrainedPackage
             Provenance = provenance,
             StoreWeightsAsFloat16 = float16,
             IncludeMiniLm = includeMiniLm,
+            LabelLogitOffsets = labelLogitOffsets is null ? new() : new Dictionary<string, double>(labelLogitOffsets),
         };
         textEncoder.ApplyTo(options);
         return ModelPackageExporter.Export(net, directory, options);

@@ -40,7 +40,8 @@ public class ModelPackageExporterTests
         Assert.Equal("tanh", manifest.SpatialRegularization.Activation);
         Assert.Equal("clip", manifest.TextEncoder.Kind);
         Assert.Equal("nothing (random weights)", manifest.Provenance["trainedOn"]);
-        Assert.Equal(ModelManifest.CurrentFormatVersion, manifest.FormatVersion);
+        // The lowest version that holds it: a pixel projection (2), no label logit offsets (3).
+        Assert.Equal(2, manifest.FormatVersion);
         Assert.Equal("pixel_projection.onnx", manifest.Graphs.PixelProjection);
         Assert.Equal(["head.onnx", "image_encoder.onnx", "pixel_projection.onnx", "text/text_encoder.onnx", "vocab.txt"], manifest.Files.Keys.Order(StringComparer.Ordinal));
         foreach (var (name, file) in manifest.Files)

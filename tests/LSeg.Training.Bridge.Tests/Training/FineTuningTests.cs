@@ -127,7 +127,7 @@ public sealed class FineTuningTests : IDisposable
         var labels = model.EncodeLabels(["cat", "wall", "floor", "other"]);
         var encoded = model.EncodeImage(photo, 320);
 
-        var fromPackage = model.RunHead(encoded.Planar, encoded.EmbeddingSize, encoded.EmbeddingHeight, encoded.EmbeddingWidth, labels.Buffer, labels.Count);
+        var fromPackage = model.RunHead(encoded.Planar, encoded.EmbeddingSize, encoded.EmbeddingHeight, encoded.EmbeddingWidth, labels);
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var pixels = tensor(MLNet.Runtime.ImagePixels.ToPlanarRgb(photo, encoded.InputWidth, encoded.InputHeight), [1, 3, encoded.InputHeight, encoded.InputWidth]);

@@ -1,0 +1,61 @@
+using LSeg.MLNet.Package;
+using LSeg.Training.Bridge.Network;
+
+namespace LSeg.Cli.Tests;
+
+/// <summary><c>lseg export --label-logit-offset LABEL=VALUE</c>: the calibration of a label goes into the package's manifest.</summary>
+public class ExportCommandTests
+{
+    private static string TinyCheckpoint(TempDirectory temp)
+    {
+        string path = temp.Combine("tiny.ckpt");
+        using var net = LSegNet.Create(new LSegNetConfig { EmbeddingSize = 8, DecoderFeatures = 8 }, pretrainedBackbone: false);
+        net.SaveCheckpoint(path);
+        return path;
+    }
+
+    [Fact]
+    public void Label_logit_offsets_are_written_to_the_manifest_at_format_version_3()
+    {
+        using var temp = new TempDirectory();
+        string checkpoint = TinyCheckpoint(temp);
+
+        var result = CliRunner.RunInProcess("export", "--checkpoint", checkpoint, "--out", temp.Combine("package"), "--without-minilm",
+            "--label-logit-offset", "other=1.25", "--label-logit-offset", "sky=-0.5");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var manifest = ModelManifest.FromJson(File.ReadAllText(temp.Combine("package", ModelManifest.FileName)));
+        Assert.Equal(3, manifest.FormatVersion);
+        Assert.Equal(new Dictionary<string, double> { ["other"] = 1.25, ["sky"] = -0.5 }, manifest.LabelLogitOffsets);
+    }
+
+    [Theory]
+    [InlineData("other", "LABEL=VALUE")]
+    [InlineData("other=much", "LABEL=VALUE")]
+    [InlineData("=1", "LABEL=VALUE")]
+    public void A_malformed_offset_fails_with_one_line_and_writes_nothing(string offset, string message)
+    {
+        using var temp = new TempDirectory();
+        string checkpoint = TinyCheckpoint(temp);
+
+        var result = CliRunner.RunInProcess("export", "--checkpoint", checkpoint, "--out", temp.Combine("package"), "--without-minilm", "--label-logit-offset", offset);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains(message, Assert.Single(result.ErrorLines));
+        Assert.False(Directory.Exists(temp.Combine("package")));
+    }
+
+    [Fact]
+    public void The_same_label_twice_ignoring_case_is_refused_by_the_manifest_rule()
+    {
+        using var temp = new TempDirectory();
+        string checkpoint = TinyCheckpoint(temp);
+
+        var result = CliRunner.RunInProcess("export", "--checkpoint", checkpoint, "--out", temp.Combine("package"), "--without-minilm",
+            "--label-logit-offset", "other=1", "--label-logit-offset", "Other=2");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("two labelLogitOffsets", Assert.Single(result.ErrorLines));
+        Assert.False(Directory.Exists(temp.Combine("package")));
+    }
+}

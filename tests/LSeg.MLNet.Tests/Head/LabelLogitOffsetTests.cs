@@ -1,0 +1,217 @@
+using System.Text.Json;
+using LSeg.MLNet.Package;
+using LSeg.MLNet.Pipeline;
+using LSeg.MLNet.Tests.MLNet;
+using LSeg.MLNet.Tests.Packages;
+using LSeg.Training.Bridge.Export;
+using LSeg.Training.Bridge.Network;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using static TorchSharp.torch;
+
+namespace LSeg.MLNet.Tests.Head;
+
+/// <summary>
+/// A package may calibrate particular labels (manifest <c>labelLogitOffsets</c>, e.g. a catch-all "other" that was
+/// trained to claim too much): the offset is added to that label's logits before the argmax, on every path that
+/// computes a mask — the C# head (one-shot and label change), the head graph, the ML.NET pipeline. The truth each
+/// path is checked against is the same network exported WITHOUT offsets, with the offsets added to its logits here.
+/// </summary>
+[Collection(TorchRandomCollection.Name)]
+public sealed class LabelLogitOffsetTests : IDisposable
+{
+    private const int Channels = 20;
+    private const int Size = 64;
+    private static readonly string[] Labels = ["sky", "grass", "road", "car", "water"];
+
+    // "Grass" in another case than the label offered: labels match ignoring case and surrounding spaces.
+    private static readonly Dictionary<string, double> Offsets = new() { [" Grass "] = 1.5, ["water"] = -2.25 };
+
+    private readonly TemporaryDirectory _temp = new();
+    private readonly string _plainPackage;
+    private readonly string _offsetPackage;
+    private readonly LanguageSegmentationModel _plain;
+    private readonly LanguageSegmentationModel _withOffsets;
+
+    public LabelLogitOffsetTests()
+    {
+        random.manual_seed(11);
+        using var net = LSegNet.Create(new LSegNetConfig { EmbeddingSize = Channels, DecoderFeatures = 16 }, pretrainedBackbone: false);
+        net.eval();
+        var generator = new Random(4);
+        var table = Labels.ToDictionary(l => l, _ => Enumerable.Range(0, Channels).Select(_ => (float)(generator.NextDouble() * 2 - 1)).ToArray());
+        string tablePath = Path.Combine(_temp.Path, "labels.json");
+        File.WriteAllText(tablePath, JsonSerializer.Serialize(table));
+        ModelPackageExportOptions Options(Dictionary<string, double> offsets) => new()
+        {
+            Name = "random-resnet18",
+            DefaultInputSize = Size,
+            TextEncoder = new TextEncoderInfo { Kind = "table", Table = "labels.json" },
+            AdditionalFiles = { ["labels.json"] = tablePath },
+            LabelLogitOffsets = offsets,
+        };
+        _plainPackage = Path.Combine(_temp.Path, "plain");
+        _offsetPackage = Path.Combine(_temp.Path, "offsets");
+        ModelPackageExporter.Export(net, _plainPackage, Options([]));
+        ModelPackageExporter.Export(net, _offsetPackage, Options(Offsets));
+        _plain = LanguageSegmentationModel.Load(_plainPackage);
+        _withOffsets = LanguageSegmentationModel.Load(_offsetPackage);
+    }
+
+    public void Dispose()
+    {
+        _plain.Dispose();
+        _withOffsets.Dispose();
+        _temp.Dispose();
+    }
+
+    private static float OffsetOf(string label) => label switch { "grass" => 1.5f, "water" => -2.25f, _ => 0f };
+
+    /// <summary>The plain package's head-graph logits [N, H, W] with the offsets added by hand.</summary>
+    private float[] ExpectedLogits(MLImage image)
+    {
+        var (logits, width, height) = _plain.ComputeLogits(image, _plain.EncodeLabels(Labels), Size);
+        Assert.Equal((Size, Size), (width, height));
+        int plane = width * height;
+        return logits.Select((value, i) => value + OffsetOf(Labels[i / plane])).ToArray();
+    }
+
+    /// <summary>Argmax over labels (first on ties) of [N, H·W] logits, and the gap to the runner-up per pixel.</summary>
+    private static (int[] Mask, float[] Gap) ArgMax(float[] logits, int labelCount)
+    {
+        int plane = logits.Length / labelCount;
+        var mask = new int[plane];
+        var gap = new float[plane];
+        for (int p = 0; p < plane; p++)
+        {
+            float best = float.NegativeInfinity, second = float.NegativeInfinity;
+            for (int k = 0; k < labelCount; k++)
+            {
+                float value = logits[k * plane + p];
+                if (value > best)
+                {
+                    (second, best, mask[p]) = (best, value, k);
+                }
+                else if (value > second)
+                {
+                    second = value;
+                }
+            }
+            gap[p] = best - second;
+        }
+        return (mask, gap);
+    }
+
+    /// <summary>Every pixel whose top two logits are apart by more than rounding must carry the expected label.</summary>
+    private static void AssertMask(int[] expected, float[] gap, IReadOnlyList<int> actual, string path)
+    {
+        Assert.Equal(expected.Length, actual.Count);
+        int wrong = Enumerable.Range(0, expected.Length).Count(p => gap[p] > 1e-3f && actual[p] != expected[p]);
+        Assert.True(wrong == 0, $"{path}: {wrong} of {expected.Length} pixels differ from the argmax of the offset logits");
+    }
+
+    [Fact]
+    public void The_manifest_records_the_offsets_at_format_version_3_and_a_package_without_them_stays_at_version_2()
+    {
+        Assert.Equal(3, _withOffsets.Manifest.FormatVersion);
+        Assert.Equal(1.5, _withOffsets.Manifest.LabelLogitOffsets![" Grass "]);
+        Assert.Equal(2, _plain.Manifest.FormatVersion);
+        Assert.Null(_plain.Manifest.LabelLogitOffsets);
+    }
+
+    [Fact]
+    public void The_head_graph_adds_each_labels_offset_to_its_logits_and_to_no_other_label()
+    {
+        using var image = TestImages.ColourBlocks(Size, Size, seed: 21);
+
+        var (actual, _, _) = _withOffsets.ComputeLogits(image, _withOffsets.EncodeLabels(Labels), Size);
+
+        var expected = ExpectedLogits(image);
+        double worst = expected.Zip(actual).Max(p => Math.Abs(p.First - p.Second));
+        Assert.True(worst <= 1e-4, $"logits differ from plain logits + offsets by up to {worst:G3}");
+    }
+
+    [Fact]
+    public void The_offsets_change_the_mask_and_every_path_gives_the_argmax_of_the_offset_logits()
+    {
+        using var image = TestImages.ColourBlocks(Size, Size, seed: 22);
+        var (expected, gap) = ArgMax(ExpectedLogits(image), Labels.Length);
+        var plainMask = _plain.Segment(image, Labels).Mask;
+        Assert.True(plainMask.Zip(expected).Count(p => p.First != p.Second) >= 20, "offsets of this size should move some pixels to another label");
+
+        var oneShot = _withOffsets.Segment(image, Labels).Mask;
+        var encoded = _withOffsets.EncodeImage(image);
+        _withOffsets.Segment(encoded, _withOffsets.EncodeLabels(["road", "car"]));
+        var labelChange = _withOffsets.Segment(encoded, _withOffsets.EncodeLabels(Labels)).Mask;
+
+        AssertMask(expected, gap, oneShot, "one-shot (C# head)");
+        AssertMask(expected, gap, labelChange, "label change (C# head)");
+        AssertMask(expected, gap, PipelineMask(image), "ML.NET pipeline (head graph)");
+    }
+
+    /// <summary>The mask of the ML.NET LanguageSegment transform (keys are label index + 1) for the image saved as a PNG.</summary>
+    private int[] PipelineMask(MLImage image)
+    {
+        string file = Path.Combine(_temp.Path, "image.png");
+        image.Save(file);
+        var context = new MLContext(seed: 1);
+        var data = context.Data.LoadFromEnumerable([new ImageFileRow { ImagePath = file }]);
+        var pipeline = context.Transforms.LoadImages("Image", null, nameof(ImageFileRow.ImagePath))
+            .Append(context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = Labels, Model = _withOffsets, InputSize = Size }));
+        var output = pipeline.Fit(data).Transform(data);
+        var mask = output.GetColumn<VBuffer<uint>>(LanguageSegmentationOptions.Defaults.OutputColumnName).Single().DenseValues();
+        return mask.Select(key => (int)key - 1).ToArray();
+    }
+
+    [Fact]
+    public void A_manifest_with_offsets_whose_head_graph_takes_none_is_refused_at_load()
+    {
+        string copy = Path.Combine(_temp.Path, "edited");
+        Directory.CreateDirectory(copy);
+        foreach (string file in Directory.GetFiles(_plainPackage))
+            File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+        string manifestPath = Path.Combine(copy, ModelManifest.FileName);
+        string json = File.ReadAllText(manifestPath).Replace("\"formatVersion\": 2", "\"formatVersion\": 3")
+            .Replace("\"graphs\":", "\"labelLogitOffsets\": { \"other\": -2 },\n  \"graphs\":");
+        File.WriteAllText(manifestPath, json);
+
+        var error = Assert.Throws<InvalidDataException>(() => LanguageSegmentationModel.Load(copy));
+        Assert.Contains("label_logit_offsets", error.Message);
+    }
+
+    [Theory]
+    [InlineData(2, "{ \"other\": -2 }", "need package format version 3")]
+    [InlineData(3, "{ \"other\": -2, \"OTHER\": 1 }", "two labelLogitOffsets")]
+    [InlineData(3, "{ \" \": -2 }", "empty label")]
+    public void Invalid_offsets_in_a_manifest_are_refused_with_the_rule_they_break(int formatVersion, string offsets, string message)
+    {
+        string json = $$"""{ "format": "lseg-model-package", "formatVersion": {{formatVersion}}, "embeddingSize": 8, "labelLogitOffsets": {{offsets}} }""";
+
+        var error = Assert.Throws<InvalidDataException>(() => ModelManifest.FromJson(json));
+        Assert.Contains(message, error.Message);
+    }
+
+    [Fact]
+    public void The_exporter_refuses_offsets_a_manifest_could_not_hold()
+    {
+        using var net = LSegNet.Create(new LSegNetConfig { EmbeddingSize = 8, DecoderFeatures = 8 }, pretrainedBackbone: false);
+
+        var error = Assert.Throws<ArgumentException>(() => ModelPackageExporter.Export(net, Path.Combine(_temp.Path, "bad"),
+            new ModelPackageExportOptions { LabelLogitOffsets = new() { ["other"] = double.NaN } }));
+        Assert.Contains("finite", error.Message);
+        Assert.False(Directory.Exists(Path.Combine(_temp.Path, "bad")));
+    }
+
+    [Fact]
+    public void A_packed_label_vector_saved_before_offsets_existed_reads_as_zero_offsets()
+    {
+        // [N = 2, C = 3, six embedding values]: the raw form of models saved by earlier versions.
+        float[] raw = [2, 3, 1, 2, 3, 4, 5, 6];
+        var output = new LabelPackingOutput();
+
+        LabelPackingMapping.Map(new LabelPackingInput { Raw = raw }, output);
+
+        Assert.Equal([2L, 3L], output.Shape);
+        Assert.Equal([1f, 2, 3, 4, 5, 6, 0, 0], output.Embeddings[..8]);
+    }
+}
