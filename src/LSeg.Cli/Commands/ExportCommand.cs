@@ -18,24 +18,19 @@ internal static class ExportCommand
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing package at --out." };
         var float16 = new Option<bool>("--float16") { Description = "Store weights as float16 (half the size)." };
         var withoutMiniLm = CommonOptions.WithoutMiniLm();
-        var logitOffsets = new Option<string[]>("--label-logit-offset")
-        {
-            Description = "A label's calibrated logit offset, LABEL=VALUE (e.g. other=-2 for a catch-all label); repeat for several labels. Written to the manifest (package format 3).",
-            HelpName = "LABEL=VALUE",
-            AllowMultipleArgumentsPerToken = false,
-        };
+        var logitOffsets = CommonOptions.LabelLogitOffsets();
         var command = new Command("export", "Export a training checkpoint to a model package (image_encoder.onnx, head.onnx, manifest.json with sha256 of every file).")
         {
             checkpoint, output, name, overwrite, float16, withoutMiniLm, logitOffsets,
         };
         command.SetAction(parsed => Run(console, parsed.GetRequiredValue(checkpoint), parsed.GetRequiredValue(output), parsed.GetValue(name),
-            parsed.GetValue(overwrite), parsed.GetValue(float16), !parsed.GetValue(withoutMiniLm), parsed.GetValue(logitOffsets) ?? []));
+            parsed.GetValue(overwrite), parsed.GetValue(float16), !parsed.GetValue(withoutMiniLm), parsed.GetValue(logitOffsets)));
         return command;
     }
 
-    private static int Run(CliConsole console, string checkpoint, string output, string? name, bool overwrite, bool float16, bool includeMiniLm, string[] logitOffsets)
+    private static int Run(CliConsole console, string checkpoint, string output, string? name, bool overwrite, bool float16, bool includeMiniLm, string[]? logitOffsets)
     {
-        var offsets = ParseLogitOffsets(logitOffsets);
+        var offsets = CommonOptions.ParseLabelLogitOffsets(logitOffsets);
         if (!File.Exists(checkpoint) && !Directory.Exists(checkpoint))
             throw new CommandFailure($"Checkpoint '{checkpoint}' does not exist.");
         if (File.Exists(output))
@@ -50,22 +45,6 @@ internal static class ExportCommand
         long bytes = manifest.Files.Values.Sum(f => f.Bytes);
         console.Out.WriteLine($"wrote {Path.GetFullPath(output)}: {manifest.Backbone}, embedding {manifest.EmbeddingSize}, {manifest.Files.Count} files, {Sizes.Human(bytes)}");
         return ExitCodes.Success;
-    }
-
-    /// <summary>Parses <c>LABEL=VALUE</c> pairs (invariant culture); the exporter checks the labels and values.</summary>
-    private static Dictionary<string, double> ParseLogitOffsets(string[] pairs)
-    {
-        var offsets = new Dictionary<string, double>();
-        foreach (string pair in pairs)
-        {
-            int equals = pair.LastIndexOf('=');
-            if (equals <= 0 || !double.TryParse(pair[(equals + 1)..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double value))
-                throw new CommandFailure($"--label-logit-offset '{pair}' must be LABEL=VALUE with a number, e.g. other=-2.");
-            // Case-insensitive duplicates and non-finite values are the exporter's to refuse (one rule, in the manifest).
-            if (!offsets.TryAdd(pair[..equals].Trim(), value))
-                throw new CommandFailure($"--label-logit-offset gives '{pair[..equals].Trim()}' twice.");
-        }
-        return offsets;
     }
 
     /// <summary>

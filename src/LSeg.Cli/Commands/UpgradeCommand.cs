@@ -14,23 +14,26 @@ internal static class UpgradeCommand
         var output = new Option<string>("--out", "-o") { Description = "Package directory to write (written atomically).", Required = true, HelpName = "DIR" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing package at --out." };
         var withoutMiniLm = CommonOptions.WithoutMiniLm();
+        var logitOffsets = CommonOptions.LabelLogitOffsets();
         var command = new Command("upgrade", "Rewrite a model package of an older format as packages are written today (format 2, or 3 with label logit offsets): same weights and text encoder, plus what the format adds (the pixel projection for fast label changes, the MiniLM text encoder inside the package).")
         {
-            model, output, overwrite, withoutMiniLm,
+            model, output, overwrite, withoutMiniLm, logitOffsets,
         };
-        command.SetAction(parsed => Run(console, parsed.GetRequiredValue(model), parsed.GetRequiredValue(output), parsed.GetValue(overwrite), !parsed.GetValue(withoutMiniLm)));
+        command.SetAction(parsed => Run(console, parsed.GetRequiredValue(model), parsed.GetRequiredValue(output), parsed.GetValue(overwrite), !parsed.GetValue(withoutMiniLm),
+            parsed.GetValue(logitOffsets)));
         return command;
     }
 
-    private static int Run(CliConsole console, string model, string output, bool overwrite, bool includeMiniLm)
+    private static int Run(CliConsole console, string model, string output, bool overwrite, bool includeMiniLm, string[]? logitOffsets)
     {
+        var offsets = CommonOptions.ParseLabelLogitOffsets(logitOffsets);
         string source = ModelPackagePath.Require(model);
         int from = ModelManifest.Read(source).FormatVersion;
         if (File.Exists(output))
             throw new CommandFailure($"--out '{output}' is a file; give a directory for the package.");
         if (Directory.Exists(output) && !overwrite)
             throw new CommandFailure($"--out '{output}' already exists; pass --overwrite to replace it.");
-        var manifest = ModelPackageUpgrader.Upgrade(source, output, overwrite, includeMiniLm);
+        var manifest = ModelPackageUpgrader.Upgrade(source, output, overwrite, includeMiniLm, offsets.Count > 0 ? offsets : null);
         long bytes = manifest.Files.Values.Sum(f => f.Bytes);
         console.Out.WriteLine($"wrote {Path.GetFullPath(output)}: package format {from} → {manifest.FormatVersion}, {manifest.Files.Count} files, {Sizes.Human(bytes)}");
         return ExitCodes.Success;

