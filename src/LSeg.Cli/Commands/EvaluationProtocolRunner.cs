@@ -37,7 +37,7 @@ internal sealed record EvaluationPasses(int? InputSize, IReadOnlyList<double>? S
 internal static class EvaluationProtocolRunner
 {
     /// <summary>The protocol names <c>--protocol</c> accepts.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["msrc-v2", "camvid", "ccp", "absent-labels", "zero-shot", "zero-shot-generalized"];
+    public static IReadOnlyList<string> Names { get; } = ["msrc-v2", "camvid", "ccp", "ccp-present-plus-other", "absent-labels", "zero-shot", "zero-shot-generalized"];
 
     public static int Run(CliConsole console, string name, string dataRoot, int? fold, string? modelPath, bool asJson, EvaluationPasses passes, int? gpu)
     {
@@ -64,11 +64,13 @@ internal static class EvaluationProtocolRunner
             case "msrc-v2":
             case "camvid":
             case "ccp":
+            case "ccp-present-plus-other":
                 var metrics = name switch
                 {
                     "msrc-v2" => EvaluationProtocols.MsrcFixedLabels(msrc, predict, log),
                     "camvid" => EvaluationProtocols.CamVidVal(Path.Combine(dataRoot, "camvid"), predict, log),
-                    _ => EvaluationProtocols.CcpVal(Path.Combine(dataRoot, "ccp"), predict, log),
+                    "ccp" => EvaluationProtocols.CcpVal(Path.Combine(dataRoot, "ccp"), predict, log),
+                    _ => EvaluationProtocols.CcpPresentLabelsPlusOther(Path.Combine(dataRoot, "ccp"), predict, log),
                 };
                 result = Metrics(metrics);
                 text = metrics.ToTable();

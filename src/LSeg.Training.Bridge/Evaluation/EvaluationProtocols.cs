@@ -45,6 +45,18 @@ public static class EvaluationProtocols
     }
 
     /// <summary>
+    /// CCP <c>val.txt</c>, each photo offered the names of the person parts and garments it shows plus "other" for
+    /// the scene (class 0, <c>background</c>): how a user names what a photo shows, and data the default model never
+    /// trained on.
+    /// </summary>
+    public static SegmentationMetrics CcpPresentLabelsPlusOther(string ccpRoot, SegmentationPredictor predict, Action<string>? log = null)
+    {
+        var dataset = FolderDataset.Load(new FolderDatasetOptions { Name = "ccp", Folder = ccpRoot, Split = "val.txt" }, log);
+        return SegmentationEvaluator.EvaluatePresentLabelsPlusCatchAll(dataset, predict, dataset.Classes.IndexOf("background"), ZeroShotFolds.OtherLabel,
+            title: "CCP val, present labels + other", log: log);
+    }
+
+    /// <summary>
     /// Absent labels on MSRC-v2 <c>test.txt</c>: each image offered its true classes plus 3 names drawn with
     /// <paramref name="seed"/> from the CamVid and CCP vocabularies (catch-all words excepted).
     /// </summary>

@@ -39,6 +39,45 @@ public static class SegmentationEvaluator
         return SegmentationMetrics.From(matrix, labels, title ?? $"{dataset.Name}, {labels.Count} labels", dataset.Samples.Count);
     }
 
+    /// <summary>
+    /// "Name what the image shows, plus a catch-all": each image is offered the text labels of the classes its ground
+    /// truth contains (in class order, the catch-all class excepted) followed by <paramref name="catchAllLabel"/>, which
+    /// stands for <paramref name="catchAllClass"/> (e.g. CCP's <c>background</c>, the scene around the person). The
+    /// confusion matrix covers every label class (the catch-all class under its label) and is accumulated over the split.
+    /// </summary>
+    public static SegmentationMetrics EvaluatePresentLabelsPlusCatchAll(FolderDataset dataset, SegmentationPredictor predict,
+        int catchAllClass, string catchAllLabel, string? title = null, Action<string>? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentNullException.ThrowIfNull(predict);
+        ArgumentException.ThrowIfNullOrWhiteSpace(catchAllLabel);
+        var classes = dataset.LabelClassIndices;
+        int catchAll = classes.ToList().IndexOf(catchAllClass);
+        if (catchAll < 0)
+            throw new ArgumentException($"Class {catchAllClass} is not a label class of dataset '{dataset.Name}'.", nameof(catchAllClass));
+        var truthOfValue = Enumerable.Repeat(-1, 256).ToArray();
+        for (int k = 0; k < classes.Count; k++)
+            truthOfValue[classes[k]] = k;
+        var names = classes.Select((c, k) => k == catchAll ? catchAllLabel : dataset.TextLabels[c]).ToList();
+        var matrix = new ConfusionMatrix(classes.Count);
+        var clock = Stopwatch.StartNew();
+        for (int i = 0; i < dataset.Samples.Count; i++)
+        {
+            var sample = dataset.Samples[i];
+            var truth = MapTruth(sample.Labels, truthOfValue);
+            // The offered labels, as evaluation-class indices: the present classes, then the catch-all.
+            var offered = truth.Where(k => k >= 0 && k != catchAll).Distinct().Order().Append(catchAll).ToArray();
+            int[] prediction = predict(sample.Image, offered.Select(k => names[k]).ToList());
+            CheckSize(prediction, sample);
+            for (int p = 0; p < prediction.Length; p++)
+                prediction[p] = offered[prediction[p]];
+            matrix.Add(truth, prediction);
+            if (log is not null && ((i + 1) % 20 == 0 || i + 1 == dataset.Samples.Count))
+                log($"evaluated {i + 1}/{dataset.Samples.Count} images ({clock.Elapsed.TotalSeconds:F0} s)");
+        }
+        return SegmentationMetrics.From(matrix, names, title ?? $"{dataset.Name}, present labels + {catchAllLabel}", dataset.Samples.Count);
+    }
+
     /// <summary>Ground truth as evaluation-class indices (−1 where not scored).</summary>
     internal static int[] MapTruth(LabelMap labels, int[] truthOfValue)
     {

@@ -65,6 +65,31 @@ public class EvaluatorTests
     }
 
     [Fact]
+    public void PresentLabelsPlusCatchAllOffersWhatTheImageShowsPlusOtherAndScoresTheCatchAllClassAsOther()
+    {
+        using var folder = new TestDatasetFolder(images: 2);
+        var dataset = FolderDataset.Load(folder.Options());
+        var asked = new List<string>();
+        // Sky is the catch-all class, offered as "other". The predictor gets grass right and calls sky and the cow "other".
+        var metrics = SegmentationEvaluator.EvaluatePresentLabelsPlusCatchAll(dataset, (image, labels) =>
+        {
+            asked.Add(string.Join("|", labels));
+            var truth = dataset.Samples.Single(s => ReferenceEquals(s.Image, image)).Labels.Pixels;
+            return truth.Select(v => v == 2 ? labels.ToList().IndexOf("grass") : labels.ToList().IndexOf("other")).ToArray();
+        }, catchAllClass: 1, catchAllLabel: "other");
+        // By hand from the label maps: "other" is right on sky and wrong on the cow.
+        long sky = dataset.Samples.Sum(s => s.Labels.Pixels.Count(v => v == 1));
+        long cow = dataset.Samples.Sum(s => s.Labels.Pixels.Count(v => v == 3));
+
+        Assert.Equal(new[] { "grass|cow|other", "grass|cow|other" }, asked);
+        Assert.Equal(new[] { "other", "grass", "cow" }, metrics.ClassNames);
+        Assert.Equal((double)sky / (sky + cow), metrics.ClassIoU[0], 12);
+        Assert.Equal(1.0, metrics.ClassIoU[1], 12);
+        Assert.Equal(0.0, metrics.ClassIoU[2]);
+        Assert.Equal(((double)sky / (sky + cow) + 1.0) / 3, metrics.MeanIoU, 12);
+    }
+
+    [Fact]
     public void APredictionOfTheWrongSizeIsReported()
     {
         using var folder = new TestDatasetFolder(images: 1);
