@@ -57,6 +57,17 @@ public static class EvaluationProtocols
     }
 
     /// <summary>
+    /// MSRC-v2 <c>test.txt</c>, each image offered the names of its classes plus "other", which no labelled pixel is:
+    /// how much a catch-all takes from objects that were named.
+    /// </summary>
+    public static SegmentationMetrics MsrcPresentLabelsPlusOther(string msrcRoot, SegmentationPredictor predict, Action<string>? log = null)
+    {
+        var dataset = FolderDataset.Load(new FolderDatasetOptions { Name = "msrc-v2", Folder = msrcRoot, Split = "test.txt" }, log);
+        return SegmentationEvaluator.EvaluatePresentLabelsPlusCatchAll(dataset, predict, catchAllClass: null, ZeroShotFolds.OtherLabel,
+            title: "MSRC-v2 test, present labels + other", log: log);
+    }
+
+    /// <summary>
     /// Absent labels on MSRC-v2 <c>test.txt</c>: each image offered its true classes plus 3 names drawn with
     /// <paramref name="seed"/> from the CamVid and CCP vocabularies (catch-all words excepted).
     /// </summary>

@@ -42,24 +42,28 @@ public static class SegmentationEvaluator
     /// <summary>
     /// "Name what the image shows, plus a catch-all": each image is offered the text labels of the classes its ground
     /// truth contains (in class order, the catch-all class excepted) followed by <paramref name="catchAllLabel"/>, which
-    /// stands for <paramref name="catchAllClass"/> (e.g. CCP's <c>background</c>, the scene around the person). The
-    /// confusion matrix covers every label class (the catch-all class under its label) and is accumulated over the split.
+    /// stands for <paramref name="catchAllClass"/> (e.g. CCP's <c>background</c>, the scene around the person). Without
+    /// a catch-all class (MSRC-v2 names every pixel) the label is an extra last class that no pixel truly has: every
+    /// pixel given to it is a named pixel lost. The confusion matrix covers every label class (the catch-all class under
+    /// its label) and is accumulated over the split.
     /// </summary>
     public static SegmentationMetrics EvaluatePresentLabelsPlusCatchAll(FolderDataset dataset, SegmentationPredictor predict,
-        int catchAllClass, string catchAllLabel, string? title = null, Action<string>? log = null)
+        int? catchAllClass, string catchAllLabel, string? title = null, Action<string>? log = null)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(predict);
         ArgumentException.ThrowIfNullOrWhiteSpace(catchAllLabel);
         var classes = dataset.LabelClassIndices;
-        int catchAll = classes.ToList().IndexOf(catchAllClass);
+        int catchAll = catchAllClass is int c0 ? classes.ToList().IndexOf(c0) : classes.Count;
         if (catchAll < 0)
             throw new ArgumentException($"Class {catchAllClass} is not a label class of dataset '{dataset.Name}'.", nameof(catchAllClass));
         var truthOfValue = Enumerable.Repeat(-1, 256).ToArray();
         for (int k = 0; k < classes.Count; k++)
             truthOfValue[classes[k]] = k;
         var names = classes.Select((c, k) => k == catchAll ? catchAllLabel : dataset.TextLabels[c]).ToList();
-        var matrix = new ConfusionMatrix(classes.Count);
+        if (catchAll == classes.Count)
+            names.Add(catchAllLabel);
+        var matrix = new ConfusionMatrix(names.Count);
         var clock = Stopwatch.StartNew();
         for (int i = 0; i < dataset.Samples.Count; i++)
         {

@@ -90,6 +90,30 @@ public class EvaluatorTests
     }
 
     [Fact]
+    public void WithoutACatchAllClassOtherIsAnExtraLabelAndEveryPixelItTakesIsANamedPixelLost()
+    {
+        using var folder = new TestDatasetFolder(images: 2);
+        var dataset = FolderDataset.Load(folder.Options());
+        var asked = new List<string>();
+        // Right everywhere except the cow, which the predictor calls "other".
+        var metrics = SegmentationEvaluator.EvaluatePresentLabelsPlusCatchAll(dataset, (image, labels) =>
+        {
+            asked.Add(string.Join("|", labels));
+            var truth = dataset.Samples.Single(s => ReferenceEquals(s.Image, image)).Labels.Pixels;
+            return truth.Select(v => labels.ToList().IndexOf(v switch { 1 => "sky", 2 => "grass", _ => "other" })).ToArray();
+        }, catchAllClass: null, catchAllLabel: "other");
+        long cow = dataset.Samples.Sum(s => s.Labels.Pixels.Count(v => v == 3));
+        long scored = dataset.Samples.Sum(s => s.Labels.Pixels.Count(v => v != 0));
+
+        Assert.Equal(new[] { "sky|grass|cow|other", "sky|grass|cow|other" }, asked);
+        Assert.Equal(new[] { "sky", "grass", "cow", "other" }, metrics.ClassNames);
+        Assert.Equal(cow, metrics.Confusion.Sum(row => row[3]));
+        Assert.Equal(scored, metrics.Confusion.Sum(row => row.Sum()));
+        // sky and grass perfect, cow 0; "other" has no true pixel and is left out of the mean.
+        Assert.Equal(2.0 / 3, metrics.MeanIoU, 12);
+    }
+
+    [Fact]
     public void APredictionOfTheWrongSizeIsReported()
     {
         using var folder = new TestDatasetFolder(images: 1);
