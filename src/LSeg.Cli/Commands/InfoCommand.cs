@@ -46,6 +46,7 @@ internal static class InfoCommand
                 ["inputSizeMultiple"] = manifest.InputSizeMultiple,
                 ["textEncoder"] = manifest.TextEncoder.Kind,
                 ["spatialRegularization"] = $"{manifest.SpatialRegularization.Block} x{manifest.SpatialRegularization.Depth}",
+                ["labelLogitOffsets"] = new JsonObject((manifest.LabelLogitOffsets ?? []).Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))),
                 ["totalBytes"] = checks.Sum(c => c.ActualBytes ?? 0),
                 ["verified"] = allGood,
                 ["files"] = files,
@@ -62,6 +63,8 @@ internal static class InfoCommand
             console.Out.WriteLine($"Input size      {manifest.DefaultInputSize} px default, multiple of {manifest.InputSizeMultiple}");
             console.Out.WriteLine($"Text encoder    {DescribeTextEncoder(manifest.TextEncoder)}");
             console.Out.WriteLine($"Spatial reg.    {manifest.SpatialRegularization.Block} x{manifest.SpatialRegularization.Depth} ({manifest.SpatialRegularization.Activation})");
+            if (manifest.LabelLogitOffsets is { Count: > 0 } offsets)
+                console.Out.WriteLine($"Logit offsets   {string.Join(", ", offsets.Select(p => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"\"{p.Key}\" {p.Value:+0.###;-0.###}")))}");
             foreach (var (key, value) in manifest.Provenance.OrderBy(p => p.Key, StringComparer.Ordinal))
                 console.Out.WriteLine($"Provenance      {key}: {value}");
             console.Out.WriteLine("Files");
