@@ -14,6 +14,14 @@ public class EvaluatorTests
         return sample.Labels.Pixels.Select(v => dataset.TextLabels.TryGetValue(v, out var text) ? labels.ToList().IndexOf(text) : 0).ToArray();
     };
 
+    // Answers, for each pixel, the offered label named by labelOf(its true class value), and records the label sets asked.
+    private static SegmentationPredictor Answering(FolderDataset dataset, List<string> asked, Func<byte, string> labelOf) => (image, labels) =>
+    {
+        asked.Add(string.Join("|", labels));
+        var truth = dataset.Samples.Single(s => ReferenceEquals(s.Image, image)).Labels.Pixels;
+        return truth.Select(v => labels.ToList().IndexOf(labelOf(v))).ToArray();
+    };
+
     [Fact]
     public void APerfectPredictorScoresOneOnEveryPresentClass()
     {
@@ -71,12 +79,8 @@ public class EvaluatorTests
         var dataset = FolderDataset.Load(folder.Options());
         var asked = new List<string>();
         // Sky is the catch-all class, offered as "other". The predictor gets grass right and calls sky and the cow "other".
-        var metrics = SegmentationEvaluator.EvaluatePresentLabelsPlusCatchAll(dataset, (image, labels) =>
-        {
-            asked.Add(string.Join("|", labels));
-            var truth = dataset.Samples.Single(s => ReferenceEquals(s.Image, image)).Labels.Pixels;
-            return truth.Select(v => v == 2 ? labels.ToList().IndexOf("grass") : labels.ToList().IndexOf("other")).ToArray();
-        }, catchAllClass: 1, catchAllLabel: "other");
+        var metrics = SegmentationEvaluator.EvaluatePresentLabelsPlusCatchAll(dataset, Answering(dataset, asked, v => v == 2 ? "grass" : "other"),
+            catchAllClass: 1, catchAllLabel: "other");
         // By hand from the label maps: "other" is right on sky and wrong on the cow.
         long sky = dataset.Samples.Sum(s => s.Labels.Pixels.Count(v => v == 1));
         long cow = dataset.Samples.Sum(s => s.Labels.Pixels.Count(v => v == 3));
@@ -96,12 +100,8 @@ public class EvaluatorTests
         var dataset = FolderDataset.Load(folder.Options());
         var asked = new List<string>();
         // Right everywhere except the cow, which the predictor calls "other".
-        var metrics = SegmentationEvaluator.EvaluatePresentLabelsPlusCatchAll(dataset, (image, labels) =>
-        {
-            asked.Add(string.Join("|", labels));
-            var truth = dataset.Samples.Single(s => ReferenceEquals(s.Image, image)).Labels.Pixels;
-            return truth.Select(v => labels.ToList().IndexOf(v switch { 1 => "sky", 2 => "grass", _ => "other" })).ToArray();
-        }, catchAllClass: null, catchAllLabel: "other");
+        var metrics = SegmentationEvaluator.EvaluatePresentLabelsPlusCatchAll(dataset, Answering(dataset, asked, v => v switch { 1 => "sky", 2 => "grass", _ => "other" }),
+            catchAllClass: null, catchAllLabel: "other");
         long cow = dataset.Samples.Sum(s => s.Labels.Pixels.Count(v => v == 3));
         long scored = dataset.Samples.Sum(s => s.Labels.Pixels.Count(v => v != 0));
 
