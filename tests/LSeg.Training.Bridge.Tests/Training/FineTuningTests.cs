@@ -131,9 +131,12 @@ public sealed class FineTuningTests : IDisposable
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var pixels = tensor(MLNet.Runtime.ImagePixels.ToPlanarRgb(photo, encoded.InputWidth, encoded.InputHeight), [1, 3, encoded.InputHeight, encoded.InputWidth]);
-        var torchMap = net.forward(pixels, tensor(labels.Buffer, [labels.Count, labels.EmbeddingSize])).argmax(1).flatten().data<long>().ToArray();
+        // The package calibrates "other" (manifest labelLogitOffsets), which the network does not hold: added here by hand.
+        var offsets = tensor(labels.LogitOffsets, [1, labels.Count, 1, 1]);
+        var torchMap = (net.forward(pixels, tensor(labels.Buffer, [labels.Count, labels.EmbeddingSize])) + offsets).argmax(1).flatten().data<long>().ToArray();
 
         Assert.Equal((384, 128), (config.EmbeddingSize, config.DecoderFeatures));
+        Assert.Equal([0f, 0f, 0f, 2f], labels.LogitOffsets);
         double agreement = (double)torchMap.Zip(fromPackage.LabelMap).Count(p => p.First == p.Second) / torchMap.Length;
         Assert.True(agreement >= 0.999, $"{agreement:P3} of pixels agree between the read-back network and the package");
     }
