@@ -34,6 +34,8 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     private readonly LanguageSegmentationModelOptions _options;
     private readonly PixelProjection? _projection;
     private readonly Lazy<InferenceSession>? _projectionSession;
+    // Whether the head graph takes label logit offsets (format 3): decided once at load, fed on every head run.
+    private readonly bool _headTakesLogitOffsets;
     private int _disposed;
     private int _callsInFlight;
     private int _sessionsReleased;
@@ -47,6 +49,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         _options = options;
         _imageEncoder = imageEncoder;
         _head = head;
+        _headTakesLogitOffsets = head.InputMetadata.ContainsKey(LabelLogitOffsetsInput);
         _textEncoder = textEncoder;
         _labelCache = new LabelEmbeddingCache(options.LabelCacheCapacity);
         _projection = projection;
@@ -356,7 +359,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     private IDisposableReadOnlyCollection<OrtValue> RunHeadGraph(OrtValue pixelEmbeddings, LabelEmbeddings labels, string[] outputNames)
     {
         var embeddings = OrtValue.CreateTensorValueFromMemory(labels.Buffer, [labels.Count, labels.EmbeddingSize]);
-        OrtValue? offsets = _head.InputMetadata.ContainsKey(LabelLogitOffsetsInput) ? OrtValue.CreateTensorValueFromMemory(labels.LogitOffsets, [labels.Count]) : null;
+        OrtValue? offsets = _headTakesLogitOffsets ? OrtValue.CreateTensorValueFromMemory(labels.LogitOffsets, [labels.Count]) : null;
         try
         {
             using var runOptions = new RunOptions();

@@ -14,14 +14,19 @@ public class ExportCommandTests
         return path;
     }
 
+    /// <summary>Exports a tiny random checkpoint to TEMP/package with the given <c>--label-logit-offset</c> values.</summary>
+    private static CliResult ExportWithOffsets(TempDirectory temp, params string[] offsets) =>
+        CliRunner.RunInProcess([
+            "export", "--checkpoint", TinyCheckpoint(temp), "--out", temp.Combine("package"), "--without-minilm",
+            .. offsets.SelectMany(offset => new[] { "--label-logit-offset", offset }),
+        ]);
+
     [Fact]
     public void Label_logit_offsets_are_written_to_the_manifest_at_format_version_3()
     {
         using var temp = new TempDirectory();
-        string checkpoint = TinyCheckpoint(temp);
 
-        var result = CliRunner.RunInProcess("export", "--checkpoint", checkpoint, "--out", temp.Combine("package"), "--without-minilm",
-            "--label-logit-offset", "other=1.25", "--label-logit-offset", "sky=-0.5");
+        var result = ExportWithOffsets(temp, "other=1.25", "sky=-0.5");
 
         Assert.True(result.ExitCode == 0, result.ToString());
         var manifest = ModelManifest.FromJson(File.ReadAllText(temp.Combine("package", ModelManifest.FileName)));
@@ -36,9 +41,8 @@ public class ExportCommandTests
     public void A_malformed_offset_fails_with_one_line_and_writes_nothing(string offset, string message)
     {
         using var temp = new TempDirectory();
-        string checkpoint = TinyCheckpoint(temp);
 
-        var result = CliRunner.RunInProcess("export", "--checkpoint", checkpoint, "--out", temp.Combine("package"), "--without-minilm", "--label-logit-offset", offset);
+        var result = ExportWithOffsets(temp, offset);
 
         Assert.Equal(1, result.ExitCode);
         Assert.Contains(message, Assert.Single(result.ErrorLines));
@@ -49,10 +53,8 @@ public class ExportCommandTests
     public void The_same_label_twice_ignoring_case_is_refused_by_the_manifest_rule()
     {
         using var temp = new TempDirectory();
-        string checkpoint = TinyCheckpoint(temp);
 
-        var result = CliRunner.RunInProcess("export", "--checkpoint", checkpoint, "--out", temp.Combine("package"), "--without-minilm",
-            "--label-logit-offset", "other=1", "--label-logit-offset", "Other=2");
+        var result = ExportWithOffsets(temp, "other=1", "Other=2");
 
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("two labelLogitOffsets", Assert.Single(result.ErrorLines));
