@@ -12,9 +12,13 @@ namespace LSeg.Training.Bridge.Training;
 /// </summary>
 public static class SegmentationLoss
 {
-    /// <summary>Cross-entropy of logits [B, N, H, W] against targets [B, H, W] (int64; <see cref="Augmenter.IgnoreTarget"/> ignored).</summary>
-    public static Tensor CrossEntropy(Tensor logits, Tensor targets) =>
-        nn.functional.cross_entropy(logits, targets, ignore_index: Augmenter.IgnoreTarget);
+    /// <summary>
+    /// Cross-entropy of logits [B, N, H, W] against targets [B, H, W] (int64; <see cref="Augmenter.IgnoreTarget"/>
+    /// ignored). With <paramref name="labelWeights"/> [N], each pixel's loss is multiplied by its target's weight and the
+    /// mean divides by the sum of those weights (PyTorch's weighted mean), so the loss keeps its scale.
+    /// </summary>
+    public static Tensor CrossEntropy(Tensor logits, Tensor targets, Tensor? labelWeights = null) =>
+        nn.functional.cross_entropy(logits, targets, weight: labelWeights, ignore_index: Augmenter.IgnoreTarget);
 
     /// <summary>
     /// Episode loss: <paramref name="logits"/> [B, 1 + K, H, W] were computed with the label set ["other", label_0 …

@@ -186,7 +186,7 @@ public static class Trainer
         {
             cancellation.ThrowIfCancellationRequested();
             var batch = builder.Build(plan[b], epoch, b);
-            double loss = TrainBatch(net, labelTable, batch, config.GradientAccumulation);
+            double loss = TrainBatch(net, labelTable, batch, data.LossWeightsOf(batch), config.GradientAccumulation);
             if (!double.IsNaN(loss))
             {
                 lossSum += loss;
@@ -323,7 +323,7 @@ public static class Trainer
     }
 
     /// <summary>One forward/backward pass; returns the batch loss (NaN when every target was ignored).</summary>
-    private static double TrainBatch(LSegNet net, LabelEmbeddingTable labelTable, TrainingBatch batch, int accumulation)
+    private static double TrainBatch(LSegNet net, LabelEmbeddingTable labelTable, TrainingBatch batch, float[]? labelWeights, int accumulation)
     {
         using var scope = NewDisposeScope();
         if (batch.Targets.All(t => t == Augmenter.IgnoreTarget))
@@ -332,7 +332,7 @@ public static class Trainer
         var targets = tensor(batch.Targets, [batch.Count, batch.Height, batch.Width]).to(ScalarType.Int64).to(labelTable.Device);
         var logits = net.forward(pixels, labelTable.Lookup(batch.Labels));
         var loss = batch.EpisodeLabels is null
-            ? SegmentationLoss.CrossEntropy(logits, targets)
+            ? SegmentationLoss.CrossEntropy(logits, targets, labelWeights is null ? null : tensor(labelWeights).to(labelTable.Device))
             : SegmentationLoss.EpisodeCrossEntropy(logits, targets, batch.EpisodeLabels);
         (loss / accumulation).backward();
         return loss.item<float>();

@@ -376,6 +376,19 @@ public sealed class DatasetConfig
     /// <summary>Classes never trained on (zero-shot unseen): their pixels are ignored and their names never reach the loss.</summary>
     public List<string>? ExcludedClasses { get; set; }
 
+    /// <summary>
+    /// How this dataset's labels are weighted in the loss: <c>none</c> (every pixel counts the same) or
+    /// <c>median-frequency</c> (<see cref="Data.ClassFrequencyWeights"/>: thin and rare classes count as much as large
+    /// ones). Applies to batches scored against the dataset's labels; 2-way episodes are never weighted.
+    /// </summary>
+    public string ClassWeighting { get; set; } = NoClassWeighting;
+
+    /// <summary>The <see cref="ClassWeighting"/> that weights every pixel the same.</summary>
+    public const string NoClassWeighting = "none";
+
+    /// <summary>The <see cref="ClassWeighting"/> of median frequency balancing.</summary>
+    public const string MedianFrequencyWeighting = "median-frequency";
+
     /// <summary>Checks that the dataset folder exists (the error names it).</summary>
     public void Validate(string source)
     {
@@ -387,6 +400,8 @@ public sealed class DatasetConfig
             throw new InvalidDataException($"{source}: dataset '{Name}' samplesPerEpoch is {SamplesPerEpoch}; expected at least 2 (a batch needs two crops), or leave it out to use each sample once.");
         if (ImageScale is <= 0 or > 4)
             throw new InvalidDataException($"{source}: dataset '{Name}' imageScale is {ImageScale}; expected a factor in (0, 4].");
+        if (ClassWeighting is not (NoClassWeighting or MedianFrequencyWeighting))
+            throw new InvalidDataException($"{source}: dataset '{Name}' classWeighting is '{ClassWeighting}'; expected '{NoClassWeighting}' or '{MedianFrequencyWeighting}'.");
     }
 
     /// <summary>The loader's options for this dataset.</summary>

@@ -9,8 +9,9 @@ namespace LSeg.Training.Bridge.Training;
 internal sealed class TrainingData
 {
     private TrainingData(IReadOnlyList<FolderDataset> datasets, IReadOnlyList<TrainingLabelSet> labelSets, IReadOnlyList<FolderDataset> validation,
-        IReadOnlyList<string> excluded, DistractorVocabulary? distractors)
+        IReadOnlyList<string> excluded, DistractorVocabulary? distractors, IReadOnlyList<IReadOnlyDictionary<string, float>?> classWeights)
     {
+        ClassWeights = classWeights;
         Datasets = datasets;
         LabelSets = labelSets;
         Validation = validation;
@@ -32,6 +33,21 @@ internal sealed class TrainingData
 
     /// <summary>Distractor names for full-set and subset batches, or null when none are asked for.</summary>
     public DistractorVocabulary? Distractors { get; }
+
+    /// <summary>Each training dataset's loss weight per label text, or null where the dataset is not weighted.</summary>
+    public IReadOnlyList<IReadOnlyDictionary<string, float>?> ClassWeights { get; }
+
+    /// <summary>
+    /// The loss weight of each label of <paramref name="batch"/> in logit order, or null when its dataset is not weighted
+    /// or the batch is a 2-way episode. Labels that are not the dataset's (distractors, "other") weigh 1.
+    /// </summary>
+    public float[]? LossWeightsOf(TrainingBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.EpisodeLabels is not null || ClassWeights[batch.Dataset] is not { } weights)
+            return null;
+        return batch.Labels.Select(label => weights.TryGetValue(label, out float w) ? w : 1f).ToArray();
+    }
 
     /// <summary>Every label text a batch can be scored against (encoded once at the start).</summary>
     public IReadOnlyList<string> AllLabels =>
@@ -61,6 +77,15 @@ internal sealed class TrainingData
             for (int d = 0; d < datasets.Count; d++)
                 log($"dataset {datasets[d].Name}: {distractors.PoolOf(d).Count} distractor names before overlaps");
         }
-        return new TrainingData(datasets, labelSets, validation, excluded, distractors);
+        var classWeights = new IReadOnlyDictionary<string, float>?[datasets.Count];
+        for (int d = 0; d < datasets.Count; d++)
+        {
+            if (config.Datasets[d].ClassWeighting != DatasetConfig.MedianFrequencyWeighting)
+                continue;
+            classWeights[d] = ClassFrequencyWeights.MedianFrequency(datasets[d], labelSets[d]);
+            log($"dataset {datasets[d].Name} loss weights (median frequency, capped at {ClassFrequencyWeights.MaximumWeight:0}): " +
+                string.Join(", ", classWeights[d]!.Select(w => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{w.Key} {w.Value:0.00}"))));
+        }
+        return new TrainingData(datasets, labelSets, validation, excluded, distractors, classWeights);
     }
 }

@@ -21,6 +21,21 @@ public class SegmentationLossTests
     }
 
     [Fact]
+    public void WithLabelWeightsEachPixelCountsByItsTargetsWeightAndTheMeanDividesByTheWeights()
+    {
+        // The same three pixels, label 1 weighted 4.
+        using var logits = tensor(new float[] { 2, 0, 1, /* label 1: */ 0, 0, 5 }, [1, 2, 1, 3]);
+        using var targets = tensor(new long[] { 0, 1, Augmenter.IgnoreTarget }, [1, 1, 3]);
+        using var weights = tensor(new float[] { 1, 4 });
+
+        using var loss = SegmentationLoss.CrossEntropy(logits, targets, weights);
+
+        // By hand: (1 · log(1 + e^−2) + 4 · log 2) / (1 + 4); the void pixel counts in neither sum.
+        double expected = (Math.Log(1 + Math.Exp(-2)) + 4 * Math.Log(2)) / 5;
+        Assert.Equal(expected, loss.item<float>(), 5);
+    }
+
+    [Fact]
     public void AnEpisodeScoresEachSampleBetweenOtherAndItsOwnForeground()
     {
         // Two samples, labels [other, a, b], one pixel each. Sample 0's foreground is a (index 0 → channel 1),

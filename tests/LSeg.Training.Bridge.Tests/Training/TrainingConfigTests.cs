@@ -142,6 +142,19 @@ public class TrainingConfigTests
     }
 
     [Fact]
+    public void A_dataset_class_weighting_is_none_unless_set_and_an_unknown_one_is_refused_naming_the_choices()
+    {
+        string folder = Path.GetTempPath().Replace("\\", "/");
+        Assert.Equal("none", TrainingConfig.Parse(Json(folder)).Datasets[0].ClassWeighting);
+        string weighted = $$"""{ "datasets": [ { "name": "d", "folder": "{{folder}}", "classWeighting": "median-frequency" } ] }""";
+        Assert.Equal("median-frequency", TrainingConfig.Parse(weighted).Datasets[0].ClassWeighting);
+
+        var error = Assert.Throws<InvalidDataException>(() => TrainingConfig.Parse(weighted.Replace("median-frequency", "inverse")));
+
+        Assert.Contains("dataset 'd' classWeighting is 'inverse'; expected 'none' or 'median-frequency'", error.Message);
+    }
+
+    [Fact]
     public void A_network_that_cannot_be_built_is_refused_naming_the_field()
     {
         var error = Assert.Throws<InvalidDataException>(() => TrainingConfig.Parse(Json(Path.GetTempPath(), """, "network": { "spatialBlock": "depthwise" } """)));
