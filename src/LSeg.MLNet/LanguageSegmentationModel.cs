@@ -1,3 +1,4 @@
+using System.Buffers;
 using LSeg.MLNet.Head;
 using LSeg.MLNet.Package;
 using LSeg.MLNet.Runtime;
@@ -302,10 +303,33 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         if (!ReferenceEquals(labels.Model, this))
             throw new ArgumentException("The labels were encoded by another LanguageSegmentationModel; encode them with this one.", nameof(labels));
 
-        var (labelMap, scores, mapWidth, mapHeight) = image.Grid is { } grid
-            ? RunCorrelationHead(grid, labels)
-            : RunHead(image.Planar, image.EmbeddingSize, image.EmbeddingHeight, image.EmbeddingWidth, labels);
-        return ToResult(labelMap, scores, mapWidth, mapHeight, image.OriginalWidth, image.OriginalHeight, labels, includeEmbeddings ? image : null);
+        var embeddings = includeEmbeddings ? image : null;
+        if (image.Grid is not { } grid)
+        {
+            var (labelMap, scores, mapWidth, mapHeight) = RunHead(image.Planar, image.EmbeddingSize, image.EmbeddingHeight, image.EmbeddingWidth, labels);
+            return ToResult(labelMap, scores, mapWidth, mapHeight, image.OriginalWidth, image.OriginalHeight, labels, embeddings);
+        }
+        int outWidth = 2 * grid.Width, outHeight = 2 * grid.Height, outPixels = outWidth * outHeight;
+        if (outWidth == image.OriginalWidth && outHeight == image.OriginalHeight)
+        {
+            // The map at the model's output size is the result itself.
+            var (labelMap, scores) = (new int[outPixels], new float[outPixels]);
+            RunCorrelationHead(grid, labels, labelMap, scores);
+            return ToResult(labelMap, scores, outWidth, outHeight, image.OriginalWidth, image.OriginalHeight, labels, embeddings);
+        }
+        // Only a step towards the original size: rented, like the logits (see LogitUpsampling).
+        var rentedMap = ArrayPool<int>.Shared.Rent(outPixels);
+        var rentedScores = ArrayPool<float>.Shared.Rent(outPixels);
+        try
+        {
+            RunCorrelationHead(grid, labels, rentedMap, rentedScores);
+            return ToResult(rentedMap, rentedScores, outWidth, outHeight, image.OriginalWidth, image.OriginalHeight, labels, embeddings);
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(rentedMap);
+            ArrayPool<float>.Shared.Return(rentedScores);
+        }
     }
 
     /// <summary>The label map and scores at the model's output size, mapped back to the original image size, with per-label counts.</summary>
@@ -315,13 +339,23 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         return new SegmentationResult(width, height, labels.Labels, mask, fullScores, counts, embeddings);
     }
 
-    /// <summary>The head without spatial blocks, in C#: correlation on the grid, then upsampling and argmax at 2h × 2w.</summary>
-    private (int[] LabelMap, float[] Scores, int Width, int Height) RunCorrelationHead(PixelGrid grid, LabelEmbeddings labels)
+    /// <summary>
+    /// The head without spatial blocks, in C#: correlation on the grid, then upsampling and argmax at 2h × 2w, written to
+    /// the first 2h × 2w elements of <paramref name="labelMap"/> and <paramref name="scores"/>.
+    /// </summary>
+    private void RunCorrelationHead(PixelGrid grid, LabelEmbeddings labels, int[] labelMap, float[] scores)
     {
         var preparedLabels = WordPixelCorrelation.PrepareLabels(labels.Buffer, labels.Count, labels.EmbeddingSize, (float)Manifest.Temperature, _projection, labels.LogitOffsets);
-        var logits = WordPixelCorrelation.Logits(grid, preparedLabels);
-        var (labelMap, scores) = LogitUpsampling.ArgMaxAtTwiceTheSize(logits, grid.Height, grid.Width, labels.Count);
-        return (labelMap, scores, 2 * grid.Width, 2 * grid.Height);
+        var logits = ArrayPool<float>.Shared.Rent(grid.PixelCount * labels.Count);
+        try
+        {
+            WordPixelCorrelation.Logits(grid, preparedLabels, logits);
+            LogitUpsampling.ArgMaxAtTwiceTheSize(logits, grid.Height, grid.Width, labels.Count, labelMap, scores);
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(logits);
+        }
     }
 
     /// <summary>Runs the head graph on [1, C, h, w] pixel embeddings and the labels; returns the label map and scores at 2h × 2w.</summary>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 
 namespace LSeg.MLNet.Head;
@@ -21,17 +22,37 @@ internal static class LogitUpsampling
     /// </summary>
     public static (int[] LabelMap, float[] Scores) ArgMaxAtTwiceTheSize(float[] logits, int height, int width, int labelCount)
     {
-        var gridWinner = GridWinners(logits, height * width, labelCount);
-
-        int outHeight = 2 * height, outWidth = 2 * width;
-        var columns = Axis(width, outWidth);
-        var rows = Axis(height, outHeight);
-        var labelMap = new int[outHeight * outWidth];
-        var scores = new float[outHeight * outWidth];
-        int tasks = (outHeight + RowsPerTask - 1) / RowsPerTask;
-        Parallel.For(0, tasks, task => UpsampleRows(logits, width, labelCount, gridWinner, rows, columns, labelMap, scores,
-            task * RowsPerTask, Math.Min(outHeight, (task + 1) * RowsPerTask)));
+        var labelMap = new int[4 * height * width];
+        var scores = new float[4 * height * width];
+        ArgMaxAtTwiceTheSize(logits, height, width, labelCount, labelMap, scores);
         return (labelMap, scores);
+    }
+
+    /// <summary>
+    /// The same, written to the first 2h × 2w elements of <paramref name="labelMap"/> and <paramref name="scores"/>
+    /// (which may be longer: rented arrays).
+    /// </summary>
+    public static void ArgMaxAtTwiceTheSize(float[] logits, int height, int width, int labelCount, int[] labelMap, float[] scores)
+    {
+        int outHeight = 2 * height, outWidth = 2 * width;
+        if (labelMap.Length < outHeight * outWidth || scores.Length < outHeight * outWidth)
+            throw new ArgumentException($"A {outWidth}×{outHeight} map needs {outHeight * outWidth} labels and scores; the arrays hold {labelMap.Length} and {scores.Length}.");
+        // Rented: a label change would otherwise allocate this and the logits afresh each time, and at a few MB per call
+        // those large-object-heap allocations set off a full garbage collection every few label changes.
+        var gridWinner = ArrayPool<int>.Shared.Rent(height * width);
+        try
+        {
+            GridWinners(logits, height * width, labelCount, gridWinner);
+            var columns = Axis(width, outWidth);
+            var rows = Axis(height, outHeight);
+            int tasks = (outHeight + RowsPerTask - 1) / RowsPerTask;
+            Parallel.For(0, tasks, task => UpsampleRows(logits, width, labelCount, gridWinner, rows, columns, labelMap, scores,
+                task * RowsPerTask, Math.Min(outHeight, (task + 1) * RowsPerTask)));
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(gridWinner);
+        }
     }
 
     /// <summary>
@@ -89,12 +110,10 @@ internal static class LogitUpsampling
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int[] GridWinners(float[] logits, int pixels, int labelCount)
+    private static void GridWinners(float[] logits, int pixels, int labelCount, int[] winners)
     {
-        var winners = new int[pixels];
-        for (int p = 0; p < winners.Length; p++)
+        for (int p = 0; p < pixels; p++)
             winners[p] = ArgMax(logits.AsSpan(p * labelCount, labelCount));
-        return winners;
     }
 
     private static int ArgMax(ReadOnlySpan<float> values)

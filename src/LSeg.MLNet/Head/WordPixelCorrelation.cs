@@ -72,10 +72,22 @@ internal static class WordPixelCorrelation
     /// <summary>Logits of every grid pixel against every label, row-major [h·w, N]; the labels come from <see cref="PrepareLabels"/>.</summary>
     public static float[] Logits(PixelGrid grid, (float[] Vectors, float[] Offsets, float[] LogitOffsets) labels)
     {
+        var logits = new float[grid.PixelCount * labels.Offsets.Length];
+        Logits(grid, labels, logits);
+        return logits;
+    }
+
+    /// <summary>
+    /// The same logits written to the first h·w·N elements of <paramref name="logits"/> (which may be longer: a rented
+    /// array).
+    /// </summary>
+    public static void Logits(PixelGrid grid, (float[] Vectors, float[] Offsets, float[] LogitOffsets) labels, float[] logits)
+    {
         int pixels = grid.PixelCount, labelCount = labels.Offsets.Length;
         if (labels.Vectors.Length != labelCount * grid.Channels)
             throw new ArgumentException($"The labels are {labels.Vectors.Length / Math.Max(1, labelCount)}-d; the grid's vectors are {grid.Channels}-d.", nameof(labels));
-        var logits = new float[pixels * labelCount];
+        if (logits.Length < pixels * labelCount)
+            throw new ArgumentException($"{pixels} pixels × {labelCount} labels need {pixels * labelCount} logits; the array holds {logits.Length}.", nameof(logits));
         int tasks = (pixels + PixelsPerTask - 1) / PixelsPerTask;
         Parallel.For(0, tasks, task =>
         {
@@ -84,7 +96,6 @@ internal static class WordPixelCorrelation
             LogitsOfRange(grid.Vectors, grid.Channels, labels.Vectors, labelCount, logits, p0, p1);
             OffsetAndScale(logits, labelCount, labels.Offsets, labels.LogitOffsets, grid.InverseNorms, p0, p1);
         });
-        return logits;
     }
 
     /// <summary>logit = (vector · label + offset) / ‖e‖ + logit offset, applied to a block of pixels while it is still in cache.</summary>
