@@ -306,29 +306,27 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         var embeddings = includeEmbeddings ? image : null;
         if (image.Grid is not { } grid)
         {
-            var (labelMap, scores, mapWidth, mapHeight) = RunHead(image.Planar, image.EmbeddingSize, image.EmbeddingHeight, image.EmbeddingWidth, labels);
-            return ToResult(labelMap, scores, mapWidth, mapHeight, image.OriginalWidth, image.OriginalHeight, labels, embeddings);
+            var head = RunHead(image.Planar, image.EmbeddingSize, image.EmbeddingHeight, image.EmbeddingWidth, labels);
+            return ToResult(head.LabelMap, head.Scores, head.Width, head.Height, image.OriginalWidth, image.OriginalHeight, labels, embeddings);
         }
         int outWidth = 2 * grid.Width, outHeight = 2 * grid.Height, outPixels = outWidth * outHeight;
-        if (outWidth == image.OriginalWidth && outHeight == image.OriginalHeight)
+        // At the original size the map is the result itself; otherwise only a step towards it, rented like the logits
+        // (see LogitUpsampling).
+        bool mapIsResult = outWidth == image.OriginalWidth && outHeight == image.OriginalHeight;
+        var labelMap = mapIsResult ? new int[outPixels] : ArrayPool<int>.Shared.Rent(outPixels);
+        var scores = mapIsResult ? new float[outPixels] : ArrayPool<float>.Shared.Rent(outPixels);
+        try
         {
-            // The map at the model's output size is the result itself.
-            var (labelMap, scores) = (new int[outPixels], new float[outPixels]);
             RunCorrelationHead(grid, labels, labelMap, scores);
             return ToResult(labelMap, scores, outWidth, outHeight, image.OriginalWidth, image.OriginalHeight, labels, embeddings);
         }
-        // Only a step towards the original size: rented, like the logits (see LogitUpsampling).
-        var rentedMap = ArrayPool<int>.Shared.Rent(outPixels);
-        var rentedScores = ArrayPool<float>.Shared.Rent(outPixels);
-        try
-        {
-            RunCorrelationHead(grid, labels, rentedMap, rentedScores);
-            return ToResult(rentedMap, rentedScores, outWidth, outHeight, image.OriginalWidth, image.OriginalHeight, labels, embeddings);
-        }
         finally
         {
-            ArrayPool<int>.Shared.Return(rentedMap);
-            ArrayPool<float>.Shared.Return(rentedScores);
+            if (!mapIsResult)
+            {
+                ArrayPool<int>.Shared.Return(labelMap);
+                ArrayPool<float>.Shared.Return(scores);
+            }
         }
     }
 

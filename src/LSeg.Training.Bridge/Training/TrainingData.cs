@@ -11,7 +11,7 @@ internal sealed class TrainingData
     private TrainingData(IReadOnlyList<FolderDataset> datasets, IReadOnlyList<TrainingLabelSet> labelSets, IReadOnlyList<FolderDataset> validation,
         IReadOnlyList<string> excluded, DistractorVocabulary? distractors, IReadOnlyList<IReadOnlyDictionary<string, float>?> classWeights)
     {
-        ClassWeights = classWeights;
+        _classWeights = classWeights;
         Datasets = datasets;
         LabelSets = labelSets;
         Validation = validation;
@@ -34,8 +34,8 @@ internal sealed class TrainingData
     /// <summary>Distractor names for full-set and subset batches, or null when none are asked for.</summary>
     public DistractorVocabulary? Distractors { get; }
 
-    /// <summary>Each training dataset's loss weight per label text, or null where the dataset is not weighted.</summary>
-    public IReadOnlyList<IReadOnlyDictionary<string, float>?> ClassWeights { get; }
+    // Each training dataset's loss weight per label text, or null where the dataset is not weighted.
+    private readonly IReadOnlyList<IReadOnlyDictionary<string, float>?> _classWeights;
 
     /// <summary>
     /// The loss weight of each label of <paramref name="batch"/> in logit order, or null when its dataset is not weighted
@@ -44,7 +44,7 @@ internal sealed class TrainingData
     public float[]? LossWeightsOf(TrainingBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        if (batch.EpisodeLabels is not null || ClassWeights[batch.Dataset] is not { } weights)
+        if (batch.EpisodeLabels is not null || _classWeights[batch.Dataset] is not { } weights)
             return null;
         return batch.Labels.Select(label => weights.TryGetValue(label, out float w) ? w : 1f).ToArray();
     }
