@@ -1,8 +1,7 @@
-using LSeg.Cli.Rendering;
 using LSeg.MLNet.Rendering;
 using SkiaSharp;
 
-namespace LSeg.Cli.Tests;
+namespace LSeg.MLNet.Tests.Rendering;
 
 public class OverlayRendererTests
 {
