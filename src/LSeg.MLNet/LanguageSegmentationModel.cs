@@ -313,8 +313,9 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         // At the original size the map is the result itself; otherwise only a step towards it, rented like the logits
         // (see LogitUpsampling).
         bool mapIsResult = outWidth == image.OriginalWidth && outHeight == image.OriginalHeight;
-        var labelMap = mapIsResult ? new int[outPixels] : ArrayPool<int>.Shared.Rent(outPixels);
-        var scores = mapIsResult ? new float[outPixels] : ArrayPool<float>.Shared.Rent(outPixels);
+        // Uninitialised: every element is written by the upsampling.
+        var labelMap = mapIsResult ? GC.AllocateUninitializedArray<int>(outPixels) : ArrayPool<int>.Shared.Rent(outPixels);
+        var scores = mapIsResult ? GC.AllocateUninitializedArray<float>(outPixels) : ArrayPool<float>.Shared.Rent(outPixels);
         try
         {
             RunCorrelationHead(grid, labels, labelMap, scores);
@@ -345,14 +346,16 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     {
         var preparedLabels = WordPixelCorrelation.PrepareLabels(labels.Buffer, labels.Count, labels.EmbeddingSize, (float)Manifest.Temperature, _projection, labels.LogitOffsets);
         var logits = ArrayPool<float>.Shared.Rent(grid.PixelCount * labels.Count);
+        var gridWinners = ArrayPool<int>.Shared.Rent(grid.PixelCount);
         try
         {
-            WordPixelCorrelation.Logits(grid, preparedLabels, logits);
-            LogitUpsampling.ArgMaxAtTwiceTheSize(logits, grid.Height, grid.Width, labels.Count, labelMap, scores);
+            WordPixelCorrelation.Logits(grid, preparedLabels, logits, gridWinners);
+            LogitUpsampling.ArgMaxAtTwiceTheSize(logits, gridWinners, grid.Height, grid.Width, labels.Count, labelMap, scores);
         }
         finally
         {
             ArrayPool<float>.Shared.Return(logits);
+            ArrayPool<int>.Shared.Return(gridWinners);
         }
     }
 

@@ -17,6 +17,9 @@ internal static class LogitUpsampling
 {
     private const int RowsPerTask = 16;
 
+    // Grid pixels per parallel work item of the argmax when the correlation did not compute it.
+    private const int PixelsPerTask = 1024;
+
     /// <summary>
     /// From logits [h·w, N] on an h × w grid: the label map and the winning logit at 2h × 2w, row-major.
     /// </summary>
@@ -34,63 +37,127 @@ internal static class LogitUpsampling
     /// </summary>
     public static void ArgMaxAtTwiceTheSize(float[] logits, int height, int width, int labelCount, int[] labelMap, float[] scores)
     {
-        int outHeight = 2 * height, outWidth = 2 * width;
-        if (labelMap.Length < outHeight * outWidth || scores.Length < outHeight * outWidth)
-            throw new ArgumentException($"A {outWidth}×{outHeight} map needs {outHeight * outWidth} labels and scores; the arrays hold {labelMap.Length} and {scores.Length}.");
         // Rented: a label change would otherwise allocate this and the logits afresh each time, and at a few MB per call
         // those large-object-heap allocations set off a full garbage collection every few label changes.
-        var gridWinner = ArrayPool<int>.Shared.Rent(height * width);
+        var gridWinners = ArrayPool<int>.Shared.Rent(height * width);
         try
         {
-            GridWinners(logits, height * width, labelCount, gridWinner);
-            var columns = Axis(width, outWidth);
-            var rows = Axis(height, outHeight);
-            int tasks = (outHeight + RowsPerTask - 1) / RowsPerTask;
-            Parallel.For(0, tasks, task => UpsampleRows(logits, width, labelCount, gridWinner, rows, columns, labelMap, scores,
-                task * RowsPerTask, Math.Min(outHeight, (task + 1) * RowsPerTask)));
+            int pixels = height * width, tasks = (pixels + PixelsPerTask - 1) / PixelsPerTask;
+            Parallel.For(0, tasks, task => GridWinners(logits, labelCount, gridWinners, task * PixelsPerTask, Math.Min(pixels, (task + 1) * PixelsPerTask)));
+            ArgMaxAtTwiceTheSize(logits, gridWinners, height, width, labelCount, labelMap, scores);
         }
         finally
         {
-            ArrayPool<int>.Shared.Return(gridWinner);
+            ArrayPool<int>.Shared.Return(gridWinners);
         }
     }
 
     /// <summary>
-    /// Output rows [<paramref name="y0"/>, <paramref name="y1"/>): the grid winner where the four neighbours agree, else
+    /// The same, with each grid pixel's argmax already in <paramref name="gridWinners"/> (see
+    /// <see cref="WordPixelCorrelation.Logits(PixelGrid, ValueTuple{float[], float[], float[]}, float[], int[])"/>).
+    /// </summary>
+    public static void ArgMaxAtTwiceTheSize(float[] logits, int[] gridWinners, int height, int width, int labelCount, int[] labelMap, float[] scores)
+    {
+        int outHeight = 2 * height, outWidth = 2 * width;
+        if (labelMap.Length < outHeight * outWidth || scores.Length < outHeight * outWidth)
+            throw new ArgumentException($"A {outWidth}×{outHeight} map needs {outHeight * outWidth} labels and scores; the arrays hold {labelMap.Length} and {scores.Length}.");
+        if (gridWinners.Length < height * width)
+            throw new ArgumentException($"A {width}×{height} grid needs {height * width} winners; the array holds {gridWinners.Length}.", nameof(gridWinners));
+        var columns = Axis(width, outWidth);
+        var rows = Axis(height, outHeight);
+        int tasks = (outHeight + RowsPerTask - 1) / RowsPerTask;
+        Parallel.For(0, tasks, task => UpsampleRows(logits, width, labelCount, gridWinners, rows, columns, labelMap, scores,
+            task * RowsPerTask, Math.Min(outHeight, (task + 1) * RowsPerTask)));
+    }
+
+    /// <summary>The argmax (first label on ties) of grid pixels [<paramref name="p0"/>, <paramref name="p1"/>) of logits [h·w, N].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void GridWinners(float[] logits, int labelCount, int[] winners, int p0, int p1)
+    {
+        for (int p = p0; p < p1; p++)
+            winners[p] = ArgMax(logits.AsSpan(p * labelCount, labelCount));
+    }
+
+    /// <summary>
+    /// Output rows [<paramref name="y0"/>, <paramref name="y1"/>): the grid winner where a cell's four corners agree, else
     /// the argmax of the interpolated logits. Compiled fully optimised at once (a label change calls it a few dozen times).
     /// </summary>
+    /// <remarks>
+    /// A row's cells are classified once per pair of grid rows. Across a boundary the N logits are blended vertically once
+    /// per grid column and output row (each column serves about four output pixels of the row), then horizontally per pixel.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void UpsampleRows(float[] logits, int width, int labelCount, int[] gridWinner, (int Low, int High, float Weight)[] rows,
+    private static void UpsampleRows(float[] logits, int width, int labelCount, int[] gridWinners, (int Low, int High, float Weight)[] rows,
         (int Low, int High, float Weight)[] columns, int[] labelMap, float[] scores, int y0, int y1)
     {
         int outWidth = columns.Length;
-        Span<float> interpolated = labelCount <= 256 ? stackalloc float[labelCount] : new float[labelCount];
+        var cellWinners = new int[width];
+        var blended = new float[width * labelCount];
+        var blendedInRow = new int[width];
+        int classifiedTop = -1, classifiedBottom = -1;
         for (int y = y0; y < y1; y++)
         {
             var (top, bottom, dy) = rows[y];
+            if (top != classifiedTop || bottom != classifiedBottom)
+            {
+                ClassifyCells(gridWinners, width, top, bottom, cellWinners);
+                (classifiedTop, classifiedBottom) = (top, bottom);
+            }
+            int rowStamp = y + 1;
+            int topRow = top * width, bottomRow = bottom * width;
             for (int x = 0; x < outWidth; x++)
             {
                 var (left, right, dx) = columns[x];
-                int p00 = top * width + left, p01 = top * width + right, p10 = bottom * width + left, p11 = bottom * width + right;
-                float w00 = (1 - dy) * (1 - dx), w01 = (1 - dy) * dx, w10 = dy * (1 - dx), w11 = dy * dx;
-                int k = gridWinner[p00];
                 int o = y * outWidth + x;
-                if (gridWinner[p01] == k && gridWinner[p10] == k && gridWinner[p11] == k)
+                int k = cellWinners[left];
+                if (k >= 0)
                 {
+                    float w00 = (1 - dy) * (1 - dx), w01 = (1 - dy) * dx, w10 = dy * (1 - dx), w11 = dy * dx;
                     labelMap[o] = k;
-                    scores[o] = w00 * logits[p00 * labelCount + k] + w01 * logits[p01 * labelCount + k]
-                              + w10 * logits[p10 * labelCount + k] + w11 * logits[p11 * labelCount + k];
+                    scores[o] = w00 * logits[(topRow + left) * labelCount + k] + w01 * logits[(topRow + right) * labelCount + k]
+                              + w10 * logits[(bottomRow + left) * labelCount + k] + w11 * logits[(bottomRow + right) * labelCount + k];
                     continue;
                 }
-                for (int label = 0; label < labelCount; label++)
+                var leftColumn = BlendedColumn(left);
+                var rightColumn = BlendedColumn(right);
+                int winner = 0;
+                float best = (1 - dx) * leftColumn[0] + dx * rightColumn[0];
+                for (int label = 1; label < labelCount; label++)
                 {
-                    interpolated[label] = w00 * logits[p00 * labelCount + label] + w01 * logits[p01 * labelCount + label]
-                                        + w10 * logits[p10 * labelCount + label] + w11 * logits[p11 * labelCount + label];
+                    float value = (1 - dx) * leftColumn[label] + dx * rightColumn[label];
+                    if (value > best)
+                        (best, winner) = (value, label);
                 }
-                int winner = ArgMax(interpolated);
                 labelMap[o] = winner;
-                scores[o] = interpolated[winner];
+                scores[o] = best;
             }
+
+            // The N logits of grid column c blended between the row pair at dy, computed at most once per output row.
+            ReadOnlySpan<float> BlendedColumn(int c)
+            {
+                var column = blended.AsSpan(c * labelCount, labelCount);
+                if (blendedInRow[c] != rowStamp)
+                {
+                    var upper = logits.AsSpan((topRow + c) * labelCount, labelCount);
+                    var lower = logits.AsSpan((bottomRow + c) * labelCount, labelCount);
+                    for (int label = 0; label < labelCount; label++)
+                        column[label] = (1 - dy) * upper[label] + dy * lower[label];
+                    blendedInRow[c] = rowStamp;
+                }
+                return column;
+            }
+        }
+    }
+
+    /// <summary>Per cell (grid column c to c + 1, clamped at the edge, between two grid rows): the label that wins at all four corners, or -1.</summary>
+    private static void ClassifyCells(int[] gridWinners, int width, int top, int bottom, int[] cellWinners)
+    {
+        int topRow = top * width, bottomRow = bottom * width;
+        for (int c = 0; c < width; c++)
+        {
+            int right = Math.Min(c + 1, width - 1);
+            int k = gridWinners[topRow + c];
+            cellWinners[c] = gridWinners[topRow + right] == k && gridWinners[bottomRow + c] == k && gridWinners[bottomRow + right] == k ? k : -1;
         }
     }
 
@@ -107,13 +174,6 @@ internal static class LogitUpsampling
             axis[i] = (low, high, source - low);
         }
         return axis;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void GridWinners(float[] logits, int pixels, int labelCount, int[] winners)
-    {
-        for (int p = 0; p < pixels; p++)
-            winners[p] = ArgMax(logits.AsSpan(p * labelCount, labelCount));
     }
 
     private static int ArgMax(ReadOnlySpan<float> values)

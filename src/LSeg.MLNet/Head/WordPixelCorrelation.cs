@@ -57,9 +57,7 @@ internal static class WordPixelCorrelation
             double offset = 0;
             for (int c = 0; c < channels; c++)
             {
-                var row = projection.Weight.AsSpan(c * width, width);
-                for (int f = 0; f < width; f++)
-                    folded[f] += row[f] * unit[c];
+                AddScaled(folded, projection.Weight.AsSpan(c * width, width), unit[c]);
                 offset += projection.Bias[c] * unit[c];
             }
             for (int f = 0; f < width; f++)
@@ -67,6 +65,30 @@ internal static class WordPixelCorrelation
             offsets[k] = (float)offset;
         }
         return (vectors, offsets, logitOffsetArray);
+    }
+
+    /// <summary>
+    /// sum[f] += row[f] × factor in double, vectorised: the fold runs on every label change (C·F products per label, 0.4 ms
+    /// for 8 labels of the default model when done one at a time, a tenth of the rest of a label change). Each element gets
+    /// the same multiply and add as the scalar loop, so the result is bit for bit the same.
+    /// </summary>
+    private static void AddScaled(double[] sum, ReadOnlySpan<float> row, double factor)
+    {
+        int f = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var scale = new Vector<double>(factor);
+            for (; f + Vector<float>.Count <= row.Length; f += Vector<float>.Count)
+            {
+                Vector.Widen(new Vector<float>(row[f..]), out var low, out var high);
+                var lowSum = sum.AsSpan(f, Vector<double>.Count);
+                (new Vector<double>(lowSum) + low * scale).CopyTo(lowSum);
+                var highSum = sum.AsSpan(f + Vector<double>.Count, Vector<double>.Count);
+                (new Vector<double>(highSum) + high * scale).CopyTo(highSum);
+            }
+        }
+        for (; f < row.Length; f++)
+            sum[f] += row[f] * factor;
     }
 
     /// <summary>Logits of every grid pixel against every label, row-major [h·w, N]; the labels come from <see cref="PrepareLabels"/>.</summary>
@@ -79,15 +101,18 @@ internal static class WordPixelCorrelation
 
     /// <summary>
     /// The same logits written to the first h·w·N elements of <paramref name="logits"/> (which may be longer: a rented
-    /// array).
+    /// array), and, when <paramref name="winners"/> is given, each grid pixel's argmax (first label on ties) to its first
+    /// h·w elements: computed while the pixel's logits are still in cache, for <see cref="LogitUpsampling"/>.
     /// </summary>
-    public static void Logits(PixelGrid grid, (float[] Vectors, float[] Offsets, float[] LogitOffsets) labels, float[] logits)
+    public static void Logits(PixelGrid grid, (float[] Vectors, float[] Offsets, float[] LogitOffsets) labels, float[] logits, int[]? winners = null)
     {
         int pixels = grid.PixelCount, labelCount = labels.Offsets.Length;
         if (labels.Vectors.Length != labelCount * grid.Channels)
             throw new ArgumentException($"The labels are {labels.Vectors.Length / Math.Max(1, labelCount)}-d; the grid's vectors are {grid.Channels}-d.", nameof(labels));
         if (logits.Length < pixels * labelCount)
             throw new ArgumentException($"{pixels} pixels × {labelCount} labels need {pixels * labelCount} logits; the array holds {logits.Length}.", nameof(logits));
+        if (winners is not null && winners.Length < pixels)
+            throw new ArgumentException($"{pixels} pixels need {pixels} winners; the array holds {winners.Length}.", nameof(winners));
         int tasks = (pixels + PixelsPerTask - 1) / PixelsPerTask;
         Parallel.For(0, tasks, task =>
         {
@@ -95,6 +120,8 @@ internal static class WordPixelCorrelation
             int p1 = Math.Min(pixels, p0 + PixelsPerTask);
             LogitsOfRange(grid.Vectors, grid.Channels, labels.Vectors, labelCount, logits, p0, p1);
             OffsetAndScale(logits, labelCount, labels.Offsets, labels.LogitOffsets, grid.InverseNorms, p0, p1);
+            if (winners is not null)
+                LogitUpsampling.GridWinners(logits, labelCount, winners, p0, p1);
         });
     }
 

@@ -194,12 +194,60 @@ public sealed class CorrelationHeadTests : IDisposable
     [InlineData(5, 7, 6)]
     [InlineData(1, 4, 3)]
     [InlineData(6, 1, 2)]
+    [InlineData(24, 40, 9)]
     public void Upsampling_and_argmax_match_TorchSharp_interpolate_with_align_corners(int height, int width, int labelCount)
     {
         var generator = new Random(height * 31 + width);
-        // Smooth logits with sharp label changes: most upsampled pixels sit between agreeing neighbours, some on borders.
+        // Independent random logits: neighbours mostly disagree, so nearly every output pixel interpolates all labels.
         var logits = Enumerable.Range(0, height * width * labelCount).Select(_ => (float)(generator.NextDouble() * 10)).ToArray();
 
+        AssertUpsamplingMatchesTorchSharp(logits, height, width, labelCount);
+    }
+
+    [Theory]
+    [InlineData(30, 44, 5)]
+    [InlineData(9, 13, 3)]
+    public void Upsampling_and_argmax_match_TorchSharp_on_regions_with_sharp_borders(int height, int width, int labelCount)
+    {
+        var generator = new Random(height * 17 + width);
+        // Label regions (diagonal bands) with small noise: most cells agree at all four corners (the shortcut), the
+        // borders between bands interpolate all labels.
+        var logits = new float[height * width * labelCount];
+        for (int y = 0; y < height; y++)
+        {
+            for (int x = 0; x < width; x++)
+            {
+                int region = (x / 5 + y / 4) % labelCount;
+                for (int k = 0; k < labelCount; k++)
+                    logits[(y * width + x) * labelCount + k] = (k == region ? 4f : 0f) + (float)generator.NextDouble();
+            }
+        }
+
+        AssertUpsamplingMatchesTorchSharp(logits, height, width, labelCount);
+    }
+
+    [Fact]
+    public void The_grid_winners_computed_with_the_correlation_are_the_argmax_of_its_logits()
+    {
+        var generator = new Random(11);
+        const int channels = 12, labelCount = 7, height = 9, width = 150;
+        var planar = Enumerable.Range(0, channels * height * width).Select(_ => (float)(generator.NextDouble() * 2 - 1)).ToArray();
+        var labels = Enumerable.Range(0, labelCount * channels).Select(_ => (float)(generator.NextDouble() * 2 - 1)).ToArray();
+        var grid = PixelGrid.FromEmbeddings(planar, channels, height, width);
+        var logits = new float[height * width * labelCount];
+        var winners = new int[height * width];
+
+        WordPixelCorrelation.Logits(grid, WordPixelCorrelation.PrepareLabels(labels, labelCount, channels, 0.07f, projection: null), logits, winners);
+
+        for (int p = 0; p < winners.Length; p++)
+        {
+            var row = logits.AsSpan(p * labelCount, labelCount).ToArray();
+            Assert.Equal(Array.IndexOf(row, row.Max()), winners[p]);
+        }
+    }
+
+    private static void AssertUpsamplingMatchesTorchSharp(float[] logits, int height, int width, int labelCount)
+    {
         var (labelMap, scores) = LogitUpsampling.ArgMaxAtTwiceTheSize(logits, height, width, labelCount);
 
         using var scope = NewDisposeScope();
