@@ -318,8 +318,8 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         var scores = mapIsResult ? GC.AllocateUninitializedArray<float>(outPixels) : ArrayPool<float>.Shared.Rent(outPixels);
         try
         {
-            RunCorrelationHead(grid, labels, labelMap, scores);
-            return ToResult(labelMap, scores, outWidth, outHeight, image.OriginalWidth, image.OriginalHeight, labels, embeddings);
+            var counts = RunCorrelationHead(grid, labels, labelMap, scores);
+            return ToResult(labelMap, scores, outWidth, outHeight, image.OriginalWidth, image.OriginalHeight, labels, embeddings, counts);
         }
         finally
         {
@@ -332,17 +332,19 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     }
 
     /// <summary>The label map and scores at the model's output size, mapped back to the original image size, with per-label counts.</summary>
-    private static SegmentationResult ToResult(int[] labelMap, float[] scores, int mapWidth, int mapHeight, int width, int height, LabelEmbeddings labels, EncodedImage? embeddings)
+    private static SegmentationResult ToResult(int[] labelMap, float[] scores, int mapWidth, int mapHeight, int width, int height, LabelEmbeddings labels, EncodedImage? embeddings,
+        long[]? countsAtMapSize = null)
     {
-        var (mask, fullScores, counts) = LabelMapToOriginalSize.Map(labelMap, scores, mapWidth, mapHeight, width, height, labels.Count);
+        var (mask, fullScores, counts) = LabelMapToOriginalSize.Map(labelMap, scores, mapWidth, mapHeight, width, height, labels.Count, countsAtMapSize);
         return new SegmentationResult(width, height, labels.Labels, mask, fullScores, counts, embeddings);
     }
 
     /// <summary>
     /// The head without spatial blocks, in C#: correlation on the grid, then upsampling and argmax at 2h × 2w, written to
-    /// the first 2h × 2w elements of <paramref name="labelMap"/> and <paramref name="scores"/>.
+    /// the first 2h × 2w elements of <paramref name="labelMap"/> and <paramref name="scores"/>; returns the pixels per label
+    /// of that map.
     /// </summary>
-    private void RunCorrelationHead(PixelGrid grid, LabelEmbeddings labels, int[] labelMap, float[] scores)
+    private long[] RunCorrelationHead(PixelGrid grid, LabelEmbeddings labels, int[] labelMap, float[] scores)
     {
         var preparedLabels = WordPixelCorrelation.PrepareLabels(labels.Buffer, labels.Count, labels.EmbeddingSize, (float)Manifest.Temperature, _projection, labels.LogitOffsets);
         var logits = ArrayPool<float>.Shared.Rent(grid.PixelCount * labels.Count);
@@ -350,7 +352,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         try
         {
             WordPixelCorrelation.Logits(grid, preparedLabels, logits, gridWinners);
-            LogitUpsampling.ArgMaxAtTwiceTheSize(logits, gridWinners, grid.Height, grid.Width, labels.Count, labelMap, scores);
+            return LogitUpsampling.ArgMaxAtTwiceTheSize(logits, gridWinners, grid.Height, grid.Width, labels.Count, labelMap, scores);
         }
         finally
         {

@@ -44,7 +44,7 @@ internal static class LogitUpsampling
         {
             int pixels = height * width, tasks = (pixels + PixelsPerTask - 1) / PixelsPerTask;
             Parallel.For(0, tasks, task => GridWinners(logits, labelCount, gridWinners, task * PixelsPerTask, Math.Min(pixels, (task + 1) * PixelsPerTask)));
-            ArgMaxAtTwiceTheSize(logits, gridWinners, height, width, labelCount, labelMap, scores);
+            _ = ArgMaxAtTwiceTheSize(logits, gridWinners, height, width, labelCount, labelMap, scores);
         }
         finally
         {
@@ -54,9 +54,10 @@ internal static class LogitUpsampling
 
     /// <summary>
     /// The same, with each grid pixel's argmax already in <paramref name="gridWinners"/> (see
-    /// <see cref="WordPixelCorrelation.Logits(PixelGrid, ValueTuple{float[], float[], float[]}, float[], int[])"/>).
+    /// <see cref="WordPixelCorrelation.Logits(PixelGrid, ValueTuple{float[], float[], float[]}, float[], int[])"/>); also
+    /// returns the number of pixels of the 2h × 2w map given to each label, counted while the map is written.
     /// </summary>
-    public static void ArgMaxAtTwiceTheSize(float[] logits, int[] gridWinners, int height, int width, int labelCount, int[] labelMap, float[] scores)
+    public static long[] ArgMaxAtTwiceTheSize(float[] logits, int[] gridWinners, int height, int width, int labelCount, int[] labelMap, float[] scores)
     {
         int outHeight = 2 * height, outWidth = 2 * width;
         if (labelMap.Length < outHeight * outWidth || scores.Length < outHeight * outWidth)
@@ -66,8 +67,20 @@ internal static class LogitUpsampling
         var columns = Axis(width, outWidth);
         var rows = Axis(height, outHeight);
         int tasks = (outHeight + RowsPerTask - 1) / RowsPerTask;
-        Parallel.For(0, tasks, task => UpsampleRows(logits, width, labelCount, gridWinners, rows, columns, labelMap, scores,
-            task * RowsPerTask, Math.Min(outHeight, (task + 1) * RowsPerTask)));
+        var counts = new long[labelCount];
+        Parallel.For(0, tasks, () => new long[labelCount],
+            (task, _, taskCounts) =>
+            {
+                UpsampleRows(logits, width, labelCount, gridWinners, rows, columns, labelMap, scores, taskCounts,
+                    task * RowsPerTask, Math.Min(outHeight, (task + 1) * RowsPerTask));
+                return taskCounts;
+            },
+            taskCounts =>
+            {
+                for (int k = 0; k < labelCount; k++)
+                    Interlocked.Add(ref counts[k], taskCounts[k]);
+            });
+        return counts;
     }
 
     /// <summary>The argmax (first label on ties) of grid pixels [<paramref name="p0"/>, <paramref name="p1"/>) of logits [h·w, N].</summary>
@@ -88,7 +101,7 @@ internal static class LogitUpsampling
     /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void UpsampleRows(float[] logits, int width, int labelCount, int[] gridWinners, (int Low, int High, float Weight)[] rows,
-        (int Low, int High, float Weight)[] columns, int[] labelMap, float[] scores, int y0, int y1)
+        (int Low, int High, float Weight)[] columns, int[] labelMap, float[] scores, long[] counts, int y0, int y1)
     {
         int outWidth = columns.Length;
         var cellWinners = new int[width];
@@ -114,6 +127,7 @@ internal static class LogitUpsampling
                 {
                     float w00 = (1 - dy) * (1 - dx), w01 = (1 - dy) * dx, w10 = dy * (1 - dx), w11 = dy * dx;
                     labelMap[o] = k;
+                    counts[k]++;
                     scores[o] = w00 * logits[(topRow + left) * labelCount + k] + w01 * logits[(topRow + right) * labelCount + k]
                               + w10 * logits[(bottomRow + left) * labelCount + k] + w11 * logits[(bottomRow + right) * labelCount + k];
                     continue;
@@ -129,6 +143,7 @@ internal static class LogitUpsampling
                         (best, winner) = (value, label);
                 }
                 labelMap[o] = winner;
+                counts[winner]++;
                 scores[o] = best;
             }
 

@@ -258,6 +258,17 @@ public sealed class CorrelationHeadTests : IDisposable
         Assert.Equal(expectedMap.Select(v => (int)v), labelMap);
         for (int i = 0; i < scores.Length; i++)
             Assert.True(Math.Abs(expectedScores[i] - scores[i]) <= 1e-4, $"score {i}: {scores[i]} vs TorchSharp {expectedScores[i]}");
+
+        // The label change's path: grid winners given, pixels per label counted while the map is written.
+        var winners = Enumerable.Range(0, height * width).Select(p =>
+        {
+            var row = logits.AsSpan(p * labelCount, labelCount).ToArray();
+            return Array.IndexOf(row, row.Max());
+        }).ToArray();
+        var map = new int[labelMap.Length];
+        var counts = LogitUpsampling.ArgMaxAtTwiceTheSize(logits, winners, height, width, labelCount, map, new float[scores.Length]);
+        Assert.Equal(labelMap, map);
+        Assert.Equal(Enumerable.Range(0, labelCount).Select(k => (long)expectedMap.Count(v => v == k)), counts);
     }
 
     [Fact]
