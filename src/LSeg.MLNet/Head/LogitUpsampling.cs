@@ -148,6 +148,7 @@ internal static class LogitUpsampling
             }
 
             // The N logits of grid column c blended between the row pair at dy, computed at most once per output row.
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)]
             ReadOnlySpan<float> BlendedColumn(int c)
             {
                 var column = blended.AsSpan(c * labelCount, labelCount);
@@ -165,6 +166,7 @@ internal static class LogitUpsampling
     }
 
     /// <summary>Per cell (grid column c to c + 1, clamped at the edge, between two grid rows): the label that wins at all four corners, or -1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ClassifyCells(int[] gridWinners, int width, int top, int bottom, int[] cellWinners)
     {
         int topRow = top * width, bottomRow = bottom * width;
@@ -191,6 +193,7 @@ internal static class LogitUpsampling
         return axis;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int ArgMax(ReadOnlySpan<float> values)
     {
         int best = 0;

@@ -72,6 +72,7 @@ internal static class WordPixelCorrelation
     /// for 8 labels of the default model when done one at a time, a tenth of the rest of a label change). Each element gets
     /// the same multiply and add as the scalar loop, so the result is bit for bit the same.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AddScaled(double[] sum, ReadOnlySpan<float> row, double factor)
     {
         int f = 0;
