@@ -50,6 +50,26 @@ public class ExportCommandTests
     }
 
     [Fact]
+    public void A_checkpoint_folder_whose_run_configuration_is_not_JSON_fails_with_one_line_and_writes_nothing()
+    {
+        using var temp = new TempDirectory();
+        string folder = temp.Combine("best");
+        Directory.CreateDirectory(folder);
+        var config = new LSegNetConfig { EmbeddingSize = 8, DecoderFeatures = 8 };
+        using (var net = LSegNet.Create(config, pretrainedBackbone: false))
+            net.save(Path.Combine(folder, LSeg.Training.Bridge.Training.Trainer.ModelFileName));
+        File.WriteAllText(Path.Combine(folder, LSeg.Training.Bridge.Training.Trainer.NetConfigFileName),
+            System.Text.Json.JsonSerializer.Serialize(config, new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web)));
+        File.WriteAllText(Path.Combine(folder, "config.json"), "{ \"textPrompts\": [");
+
+        var result = CliRunner.RunInProcess(["export", "--checkpoint", folder, "--out", temp.Combine("package"), "--without-minilm"]);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("config.json", Assert.Single(result.ErrorLines));
+        Assert.False(Directory.Exists(temp.Combine("package")));
+    }
+
+    [Fact]
     public void The_same_label_twice_ignoring_case_is_refused_by_the_manifest_rule()
     {
         using var temp = new TempDirectory();

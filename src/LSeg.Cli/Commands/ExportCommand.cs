@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Text.Json;
 using LSeg.Cli.Common;
 using LSeg.Cli.Training;
+using LSeg.MLNet.Package;
+using LSeg.Training.Bridge.Export;
 using LSeg.Training.Bridge.Network;
 using LSeg.Training.Bridge.Training;
 
@@ -40,31 +42,27 @@ internal static class ExportCommand
 
         using var net = Load(checkpoint);
         string modelName = name ?? Path.GetFileName(Path.GetFullPath(output).TrimEnd(Path.DirectorySeparatorChar));
-        var manifest = TrainedPackage.Export(net, TextEncoderOf(checkpoint), output, modelName,
-            new Dictionary<string, string> { ["exportedFrom"] = Path.GetFileName(Path.GetFullPath(checkpoint).TrimEnd(Path.DirectorySeparatorChar)) }, overwrite, float16, includeMiniLm, offsets);
-        long bytes = manifest.Files.Values.Sum(f => f.Bytes);
-        console.Out.WriteLine($"wrote {Path.GetFullPath(output)}: {manifest.Backbone}, embedding {manifest.EmbeddingSize}, {manifest.Files.Count} files, {Sizes.Human(bytes)}");
-        return ExitCodes.Success;
-    }
-
-    /// <summary>
-    /// The text encoder of the training run a checkpoint folder comes from (its config.json: the prompt templates, and the
-    /// initial model whose text encoder a fine-tune keeps); MiniLM without prompts for a checkpoint file.
-    /// </summary>
-    private static RunTextEncoder TextEncoderOf(string checkpoint)
-    {
-        string path = Path.Combine(checkpoint, "config.json");
-        // Only these fields are read: the run's datasets need not exist where the checkpoint is exported.
-        var run = Directory.Exists(checkpoint) && File.Exists(path) ? System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path)) : null;
-        var prompts = run?["textPrompts"]?.AsArray().Select(p => p!.GetValue<string>()).ToList();
+        var options = new ModelPackageExportOptions
+        {
+            Name = modelName,
+            Overwrite = overwrite,
+            Provenance = new Dictionary<string, string> { ["exportedFrom"] = Path.GetFileName(Path.GetFullPath(checkpoint).TrimEnd(Path.DirectorySeparatorChar)) },
+            StoreWeightsAsFloat16 = float16,
+            IncludeMiniLm = includeMiniLm,
+            LabelLogitOffsets = offsets,
+        };
+        ModelManifest manifest;
         try
         {
-            return RunTextEncoder.OfRun(run?["initialModel"]?.GetValue<string>(), prompts);
+            manifest = TrainedPackage.ExportCheckpoint(net, checkpoint, output, options);
         }
         catch (Exception e) when (e is DirectoryNotFoundException or FileNotFoundException or InvalidDataException)
         {
             throw new CommandFailure(e.Message);
         }
+        long bytes = manifest.Files.Values.Sum(f => f.Bytes);
+        console.Out.WriteLine($"wrote {Path.GetFullPath(output)}: {manifest.Backbone}, embedding {manifest.EmbeddingSize}, {manifest.Files.Count} files, {Sizes.Human(bytes)}");
+        return ExitCodes.Success;
     }
 
     /// <summary>Reads a checkpoint file, or a training checkpoint folder.</summary>
