@@ -10,9 +10,6 @@ namespace LSeg.Training.Bridge.Training;
 /// </summary>
 public static class TrainedPackage
 {
-    /// <summary>The training configuration a checkpoint folder carries (written by the trainer beside the weights).</summary>
-    private const string RunConfigFile = "config.json";
-
     /// <summary>
     /// Exports <paramref name="net"/>, loaded from <paramref name="checkpoint"/>, to <paramref name="directory"/>
     /// (atomic) with the text encoder of the run the checkpoint comes from: the prompt templates and the initial model
@@ -27,14 +24,13 @@ public static class TrainedPackage
         ArgumentNullException.ThrowIfNull(net);
         ArgumentNullException.ThrowIfNull(checkpoint);
         ArgumentNullException.ThrowIfNull(options);
-        TextEncoderOfRun(checkpoint).ApplyTo(options);
-        return ModelPackageExporter.Export(net, directory, options);
+        return Export(net, TextEncoderOfRun(checkpoint), directory, options);
     }
 
     /// <summary>The text encoder of the training run a checkpoint folder comes from; MiniLM without prompts for a checkpoint file.</summary>
     private static RunTextEncoder TextEncoderOfRun(string checkpoint)
     {
-        string path = Path.Combine(checkpoint, RunConfigFile);
+        string path = Path.Combine(checkpoint, Trainer.RunConfigFileName);
         if (!Directory.Exists(checkpoint) || !File.Exists(path))
             return RunTextEncoder.OfRun(null, null);
         System.Text.Json.Nodes.JsonNode? run;
@@ -51,24 +47,6 @@ public static class TrainedPackage
         return RunTextEncoder.OfRun(run?["initialModel"]?.GetValue<string>(), prompts);
     }
 
-    /// <summary>Exports <paramref name="net"/> to <paramref name="directory"/> (atomic).</summary>
-    internal static ModelManifest Export(LSegNet net, RunTextEncoder textEncoder, string directory, string name, Dictionary<string, string> provenance,
-        bool overwrite = true, bool float16 = false, bool includeMiniLm = true, IReadOnlyDictionary<string, double>? labelLogitOffsets = null)
-    {
-        ArgumentNullException.ThrowIfNull(textEncoder);
-        var options = new ModelPackageExportOptions
-        {
-            Name = name,
-            Overwrite = overwrite,
-            Provenance = provenance,
-            StoreWeightsAsFloat16 = float16,
-            IncludeMiniLm = includeMiniLm,
-            LabelLogitOffsets = labelLogitOffsets is null ? new() : new Dictionary<string, double>(labelLogitOffsets),
-        };
-        textEncoder.ApplyTo(options);
-        return ModelPackageExporter.Export(net, directory, options);
-    }
-
     /// <summary>Exports the best checkpoint of the finished run <paramref name="result"/> (replacing a package already there).</summary>
     /// <param name="result">The finished run.</param>
     /// <param name="directory">The package directory to write.</param>
@@ -79,6 +57,13 @@ public static class TrainedPackage
         ArgumentNullException.ThrowIfNull(result);
         using var net = LSegNet.Create(result.NetworkConfig, pretrainedBackbone: false);
         net.load(Path.Combine(result.BestCheckpoint, Trainer.ModelFileName));
-        return Export(net, result.Network.Text, directory, name, provenance);
+        return Export(net, result.Network.Text, directory, new ModelPackageExportOptions { Name = name, Overwrite = true, Provenance = provenance });
+    }
+
+    /// <summary>Exports <paramref name="net"/> to <paramref name="directory"/> (atomic) with <paramref name="textEncoder"/>'s settings in <paramref name="options"/>.</summary>
+    private static ModelManifest Export(LSegNet net, RunTextEncoder textEncoder, string directory, ModelPackageExportOptions options)
+    {
+        textEncoder.ApplyTo(options);
+        return ModelPackageExporter.Export(net, directory, options);
     }
 }

@@ -32,6 +32,9 @@ public static class Trainer
     /// <summary>File of the network configuration inside a checkpoint folder.</summary>
     public const string NetConfigFileName = "net-config.json";
 
+    /// <summary>File of the run's training configuration, in the run folder and inside each checkpoint folder.</summary>
+    public const string RunConfigFileName = "config.json";
+
     /// <summary>Runs (or, with <paramref name="resume"/>, continues) the training described by <paramref name="config"/>.</summary>
     /// <exception cref="InvalidOperationException"><paramref name="resume"/> was asked but the output folder has no checkpoint, or a fresh run would overwrite one.</exception>
     public static TrainingResult Run(TrainingConfig config, bool resume, Action<string> log, CancellationToken cancellation = default)
@@ -44,7 +47,7 @@ public static class Trainer
         torch.manual_seed(config.Seed);
         string output = Path.GetFullPath(config.OutputDirectory);
         var store = OpenCheckpoints(output, resume, out string? last);
-        AtomicFile.WriteAllText(Path.Combine(output, "config.json"), config.ToJson());
+        AtomicFile.WriteAllText(Path.Combine(output, RunConfigFileName), config.ToJson());
 
         var data = TrainingData.Load(config, log);
         var device = ResolveDevice(config.Device);
@@ -377,7 +380,7 @@ public static class Trainer
         optimizer.save_state_dict(Path.Combine(directory, OptimizerFileName));
         labels.SaveLearned(Path.Combine(directory, LabelTableFileName));
         File.WriteAllText(Path.Combine(directory, NetConfigFileName), JsonSerializer.Serialize(netConfig, ReportJson));
-        File.WriteAllText(Path.Combine(directory, "config.json"), config.ToJson());
+        File.WriteAllText(Path.Combine(directory, RunConfigFileName), config.ToJson());
     }
 
     private static void WriteHistory(string output, TrainingState state, TrainingConfig config, Action<string> log)
