@@ -296,12 +296,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     public SegmentationResult Segment(EncodedImage image, LabelEmbeddings labels, bool includeEmbeddings = false)
     {
         using var call = BeginCall();
-        ArgumentNullException.ThrowIfNull(image);
-        ArgumentNullException.ThrowIfNull(labels);
-        if (!ReferenceEquals(image.Model, this))
-            throw new ArgumentException("The image was encoded by another LanguageSegmentationModel; encode it with this one.", nameof(image));
-        if (!ReferenceEquals(labels.Model, this))
-            throw new ArgumentException("The labels were encoded by another LanguageSegmentationModel; encode them with this one.", nameof(labels));
+        RequireEncodedByThisModel(image, labels);
 
         var embeddings = includeEmbeddings ? image : null;
         if (image.Grid is not { } grid)
@@ -329,6 +324,65 @@ public sealed partial class LanguageSegmentationModel : IDisposable
                 ArrayPool<float>.Shared.Return(scores);
             }
         }
+    }
+
+    /// <summary>
+    /// Segments an encoded image with encoded labels like <see cref="Segment(EncodedImage, LabelEmbeddings, bool)"/>,
+    /// but writes the mask, the scores and the pixel counts into buffers the caller owns and reuses. For applications that
+    /// segment the same image many times (a label editor re-segmenting as the user types): no result memory is
+    /// allocated per call, which on a 480×480 image is about half of a label change's cost.
+    /// </summary>
+    /// <param name="image">An image encoded by this model.</param>
+    /// <param name="labels">Labels encoded by this model.</param>
+    /// <param name="mask">Receives each pixel's 0-based label index, row-major: exactly
+    /// <see cref="EncodedImage.OriginalWidth"/> × <see cref="EncodedImage.OriginalHeight"/> elements.</param>
+    /// <param name="scores">Receives each pixel's winning logit, the same size as <paramref name="mask"/>.</param>
+    /// <param name="pixelCounts">Receives the pixels per label: exactly <see cref="LabelEmbeddings.Count"/> elements.</param>
+    /// <exception cref="ArgumentException">The image or labels were encoded by another model, or a buffer's length is not the one required.</exception>
+    public void SegmentInto(EncodedImage image, LabelEmbeddings labels, Span<int> mask, Span<float> scores, Span<long> pixelCounts)
+    {
+        using var call = BeginCall();
+        RequireEncodedByThisModel(image, labels);
+        int width = image.OriginalWidth, height = image.OriginalHeight;
+        RequireLength(mask.Length, width * height, nameof(mask), $"the image's {width}×{height} pixels");
+        RequireLength(scores.Length, width * height, nameof(scores), $"the image's {width}×{height} pixels");
+        RequireLength(pixelCounts.Length, labels.Count, nameof(pixelCounts), $"one per label ({labels.Count})");
+
+        if (image.Grid is not { } grid)
+        {
+            var head = RunHead(image.Planar, image.EmbeddingSize, image.EmbeddingHeight, image.EmbeddingWidth, labels);
+            LabelMapToOriginalSize.MapInto(head.LabelMap, head.Scores, head.Width, head.Height, width, height, labels.Count, null, mask, scores, pixelCounts);
+            return;
+        }
+        int mapWidth = 2 * grid.Width, mapHeight = 2 * grid.Height;
+        var labelMap = ArrayPool<int>.Shared.Rent(mapWidth * mapHeight);
+        var mapScores = ArrayPool<float>.Shared.Rent(mapWidth * mapHeight);
+        try
+        {
+            var counts = RunCorrelationHead(grid, labels, labelMap, mapScores);
+            LabelMapToOriginalSize.MapInto(labelMap, mapScores, mapWidth, mapHeight, width, height, labels.Count, counts, mask, scores, pixelCounts);
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(labelMap);
+            ArrayPool<float>.Shared.Return(mapScores);
+        }
+    }
+
+    private void RequireEncodedByThisModel(EncodedImage image, LabelEmbeddings labels)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(labels);
+        if (!ReferenceEquals(image.Model, this))
+            throw new ArgumentException("The image was encoded by another LanguageSegmentationModel; encode it with this one.", nameof(image));
+        if (!ReferenceEquals(labels.Model, this))
+            throw new ArgumentException("The labels were encoded by another LanguageSegmentationModel; encode them with this one.", nameof(labels));
+    }
+
+    private static void RequireLength(int length, int required, string parameterName, string what)
+    {
+        if (length != required)
+            throw new ArgumentException($"{parameterName} holds {length} elements; it must hold exactly {required}, {what}.", parameterName);
     }
 
     /// <summary>The label map and scores at the model's output size, mapped back to the original image size, with per-label counts.</summary>

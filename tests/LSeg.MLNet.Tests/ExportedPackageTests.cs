@@ -46,6 +46,39 @@ public sealed class ExportedPackageTests(ExportedPackageFixture fixture) : IClas
     }
 
     [Fact]
+    public void SegmentInto_runs_the_head_graph_when_the_package_has_spatial_blocks_and_matches_the_TorchSharp_forward()
+    {
+        using var image = TestImages.ColourBlocks(128, 96, seed: 13);
+        var encoded = fixture.Model.EncodeImage(image, 128);
+        string[] labels = ["tree", "car", "sky", "road"];
+        var mask = new int[128 * 96];
+        var counts = new long[labels.Length];
+
+        fixture.Model.SegmentInto(encoded, fixture.Model.EncodeLabels(labels), mask, new float[mask.Length], counts);
+        var truth = fixture.TorchLabelMap(ImagePixels.ToPlanarRgb(image, 128, 96), 128, 96, labels);
+
+        Assert.True(Agreement(truth, mask.Select(m => (long)m).ToArray()) >= 0.999);
+        Assert.Equal(Enumerable.Range(0, labels.Length).Select(l => (long)mask.Count(m => m == l)), counts);
+    }
+
+    [Theory]
+    [InlineData(64 * 48 - 1, 64 * 48, 3, "mask")]
+    [InlineData(64 * 48, 64 * 48 + 1, 3, "scores")]
+    [InlineData(64 * 48, 64 * 48, 2, "pixelCounts")]
+    public void SegmentInto_rejects_a_buffer_of_the_wrong_length_and_names_it(int maskLength, int scoresLength, int countsLength, string parameter)
+    {
+        using var image = TestImages.ColourBlocks(64, 48, seed: 14);
+        var encoded = fixture.Model.EncodeImage(image, 64);
+        var labels = fixture.Model.EncodeLabels(["tree", "car", "sky"]);
+
+        var error = Assert.Throws<ArgumentException>(() =>
+            fixture.Model.SegmentInto(encoded, labels, new int[maskLength], new float[scoresLength], new long[countsLength]));
+
+        Assert.Equal(parameter, error.ParamName);
+        Assert.Contains("exactly", error.Message);
+    }
+
+    [Fact]
     public void The_ML_NET_pipeline_matches_the_TorchSharp_forward_and_survives_save_and_load()
     {
         var context = new MLContext();

@@ -14,9 +14,20 @@ internal static class LabelMapResampler
     public static TOut[] Resample<TIn, TOut>(ReadOnlySpan<TIn> source, int sourceWidth, int left, int top, int regionWidth, int regionHeight,
         int width, int height, Func<TIn, TOut> convert)
     {
+        var output = new TOut[(long)width * height];
+        ResampleInto(source, sourceWidth, left, top, regionWidth, regionHeight, output, width, height, convert);
+        return output;
+    }
+
+    /// <summary>
+    /// <see cref="Resample{TIn, TOut}"/> into the first <paramref name="width"/> × <paramref name="height"/> elements of
+    /// <paramref name="output"/>.
+    /// </summary>
+    public static void ResampleInto<TIn, TOut>(ReadOnlySpan<TIn> source, int sourceWidth, int left, int top, int regionWidth, int regionHeight,
+        Span<TOut> output, int width, int height, Func<TIn, TOut> convert)
+    {
         var columns = Imaging.Resampling.Nearest(regionWidth, width);
         var rows = Imaging.Resampling.Nearest(regionHeight, height);
-        var output = new TOut[(long)width * height];
         for (int y = 0; y < height; y++)
         {
             int row = (top + rows[y]) * sourceWidth + left;
@@ -24,6 +35,5 @@ internal static class LabelMapResampler
             for (int x = 0; x < width; x++)
                 output[o + x] = convert(source[row + columns[x]]);
         }
-        return output;
     }
 }

@@ -20,13 +20,44 @@ internal static class LabelMapToOriginalSize
         return (mask, fullScores, sameSize && countsAtMapSize is not null ? countsAtMapSize : CountLabels(mask, labelCount));
     }
 
+    /// <summary>
+    /// <see cref="Map"/> into caller-owned buffers of exactly <paramref name="width"/> × <paramref name="height"/>
+    /// elements (and <paramref name="labelCount"/> counts), for callers that segment the same image many times.
+    /// </summary>
+    public static void MapInto(ReadOnlySpan<int> labelMap, ReadOnlySpan<float> scores, int mapWidth, int mapHeight, int width, int height, int labelCount,
+        long[]? countsAtMapSize, Span<int> mask, Span<float> fullScores, Span<long> pixelCounts)
+    {
+        int pixels = width * height;
+        if (width == mapWidth && height == mapHeight)
+        {
+            labelMap[..pixels].CopyTo(mask);
+            scores[..pixels].CopyTo(fullScores);
+        }
+        else
+        {
+            LabelMapResampler.ResampleInto<int, int>(labelMap, mapWidth, 0, 0, mapWidth, mapHeight, mask, width, height, static v => v);
+            LabelMapResampler.ResampleInto<float, float>(scores, mapWidth, 0, 0, mapWidth, mapHeight, fullScores, width, height, static v => v);
+        }
+        if (width == mapWidth && height == mapHeight && countsAtMapSize is not null)
+            countsAtMapSize.AsSpan(0, labelCount).CopyTo(pixelCounts);
+        else
+            CountLabels(mask[..pixels], pixelCounts[..labelCount]);
+    }
+
     // Compiled fully optimised at once: a label change calls it a few dozen times, too few for tiered compilation.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static long[] CountLabels(int[] mask, int labelCount)
     {
         var counts = new long[labelCount];
+        CountLabels(mask, counts);
+        return counts;
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private static void CountLabels(ReadOnlySpan<int> mask, Span<long> counts)
+    {
+        counts.Clear();
         foreach (int label in mask)
             counts[label]++;
-        return counts;
     }
 }

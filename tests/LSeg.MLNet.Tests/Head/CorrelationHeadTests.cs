@@ -133,6 +133,54 @@ public sealed class CorrelationHeadTests : IDisposable
         Assert.True(agreement >= 0.999, $"{agreement:P3} of pixels agree with TorchSharp");
     }
 
+    [Fact]
+    public void SegmentInto_writes_the_label_change_into_the_callers_buffers_and_reuses_them_across_changes()
+    {
+        using var image = TestImages.ColourBlocks(128, 96, seed: 4);
+        var encoded = _model.EncodeImage(image, 128);
+        var mask = new int[128 * 96];
+        var scores = new float[mask.Length];
+        string[] first = ["road", "person"];
+        string[] labels = ["water", "car", "sky", "grass", "tree"];
+
+        _model.SegmentInto(encoded, _model.EncodeLabels(first), mask, scores, new long[first.Length]);
+        var counts = new long[labels.Length];
+        _model.SegmentInto(encoded, _model.EncodeLabels(labels), mask, scores, counts);
+
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var pixels = tensor(ImagePixels.ToPlanarRgb(image, 128, 96), [1, 3, 96, 128]);
+        var embeddings = tensor(labels.SelectMany(l => _labelEmbeddings[l]).ToArray(), [labels.Length, Channels]);
+        var logits = _net.forward(pixels, embeddings);
+        var truth = logits.argmax(1).flatten().data<long>().ToArray();
+        var truthScores = logits.max(1).values.flatten().data<float>().ToArray();
+        double agreement = (double)truth.Zip(mask).Count(p => p.First == p.Second) / truth.Length;
+        Assert.True(agreement >= 0.999, $"{agreement:P3} of pixels agree with TorchSharp");
+        double worst = scores.Zip(truthScores).Max(p => Math.Abs(p.First - p.Second));
+        Assert.True(worst <= 1e-3, $"scores differ from TorchSharp's winning logits by up to {worst:G3}");
+        Assert.Equal(Enumerable.Range(0, labels.Length).Select(l => (long)mask.Count(m => m == l)), counts);
+    }
+
+    [Fact]
+    public void SegmentInto_maps_back_to_an_original_size_that_is_not_the_model_input_like_Segment()
+    {
+        // 150 × 90 resizes to 160 × 96 at input size 160: the buffers hold the original pixels.
+        using var image = TestImages.ColourBlocks(150, 90, seed: 6);
+        var encoded = _model.EncodeImage(image, 160);
+        var labels = _model.EncodeLabels(Labels);
+        var mask = new int[150 * 90];
+        var scores = new float[mask.Length];
+        var counts = new long[Labels.Length];
+
+        _model.SegmentInto(encoded, labels, mask, scores, counts);
+        var result = _model.Segment(encoded, labels);
+
+        Assert.Equal(result.Mask, mask);
+        Assert.Equal(result.Scores, scores);
+        Assert.Equal(result.PixelCounts, counts);
+        Assert.Equal(150L * 90, counts.Sum());
+    }
+
     [Theory]
     [InlineData(1, 1)]
     [InlineData(4, 8)]
