@@ -49,10 +49,9 @@ public class ExportCommandTests
         Assert.False(Directory.Exists(temp.Combine("package")));
     }
 
-    [Fact]
-    public void A_checkpoint_folder_whose_run_configuration_is_not_JSON_fails_with_one_line_and_writes_nothing()
+    /// <summary>A checkpoint folder as <c>lseg train</c> writes it (tiny random weights), with <paramref name="runConfig"/> as its run configuration.</summary>
+    private static string TinyCheckpointFolder(TempDirectory temp, string runConfig)
     {
-        using var temp = new TempDirectory();
         string folder = temp.Combine("best");
         Directory.CreateDirectory(folder);
         var config = new LSegNetConfig { EmbeddingSize = 8, DecoderFeatures = 8 };
@@ -60,7 +59,33 @@ public class ExportCommandTests
             net.save(Path.Combine(folder, LSeg.Training.Bridge.Training.Trainer.ModelFileName));
         File.WriteAllText(Path.Combine(folder, LSeg.Training.Bridge.Training.Trainer.NetConfigFileName),
             System.Text.Json.JsonSerializer.Serialize(config, new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web)));
-        File.WriteAllText(Path.Combine(folder, "config.json"), "{ \"textPrompts\": [");
+        File.WriteAllText(Path.Combine(folder, LSeg.Training.Bridge.Training.Trainer.RunConfigFileName), runConfig);
+        return folder;
+    }
+
+    [Fact]
+    public void A_run_trained_from_scratch_exports_a_package_sized_for_the_side_its_run_validated_and_tested_at()
+    {
+        using var temp = new TempDirectory();
+        string folder = TinyCheckpointFolder(temp, "{ \"validationLongSide\": 320 }");
+
+        var fromRun = CliRunner.RunInProcess(["export", "--checkpoint", folder, "--out", temp.Combine("package"), "--without-minilm"]);
+        using var bare = new TempDirectory();
+        var fromFile = ExportWithOffsets(bare);
+
+        Assert.True(fromRun.ExitCode == 0, fromRun.ToString());
+        Assert.Equal(320, ModelManifest.FromJson(File.ReadAllText(temp.Combine("package", ModelManifest.FileName))).DefaultInputSize);
+        // A bare checkpoint file has no run: the exporter's own default.
+        Assert.True(fromFile.ExitCode == 0, fromFile.ToString());
+        Assert.Equal(LSeg.Training.Bridge.Export.ModelPackageExportOptions.Defaults.DefaultInputSize,
+            ModelManifest.FromJson(File.ReadAllText(bare.Combine("package", ModelManifest.FileName))).DefaultInputSize);
+    }
+
+    [Fact]
+    public void A_checkpoint_folder_whose_run_configuration_is_not_JSON_fails_with_one_line_and_writes_nothing()
+    {
+        using var temp = new TempDirectory();
+        string folder = TinyCheckpointFolder(temp, "{ \"textPrompts\": [");
 
         var result = CliRunner.RunInProcess(["export", "--checkpoint", folder, "--out", temp.Combine("package"), "--without-minilm"]);
 

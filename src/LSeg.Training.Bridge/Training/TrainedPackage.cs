@@ -14,8 +14,9 @@ public static class TrainedPackage
     /// Exports <paramref name="net"/>, loaded from <paramref name="checkpoint"/>, to <paramref name="directory"/>
     /// (atomic) with the text encoder of the run the checkpoint comes from: the prompt templates and the initial model
     /// whose text encoder a fine-tune keeps, read from the checkpoint folder's <c>config.json</c>; MiniLM without prompts
-    /// for a checkpoint file or a folder without one. The text-encoder settings of <paramref name="options"/> are set
-    /// from the run; the rest (name, float16, offsets…) are the caller's.
+    /// for a checkpoint file or a folder without one. The text-encoder settings and the default input size of
+    /// <paramref name="options"/> are set from the run (see <see cref="ExportBest"/>); the rest (name, float16,
+    /// offsets…) are the caller's.
     /// </summary>
     /// <exception cref="DirectoryNotFoundException">The run was fine-tuned from a model package that no longer exists.</exception>
     /// <exception cref="InvalidDataException">That package, or the run's <c>config.json</c>, is damaged.</exception>
@@ -24,30 +25,38 @@ public static class TrainedPackage
         ArgumentNullException.ThrowIfNull(net);
         ArgumentNullException.ThrowIfNull(checkpoint);
         ArgumentNullException.ThrowIfNull(options);
-        return Export(net, TextEncoderOfRun(checkpoint), directory, options);
+        var run = ReadRunConfig(checkpoint);
+        var prompts = run?["textPrompts"]?.AsArray().Select(p => p!.GetValue<string>()).ToList();
+        var textEncoder = RunTextEncoder.OfRun(run?["initialModel"]?.GetValue<string>(), prompts);
+        return Export(net, textEncoder, ValidationSizeOf(run), directory, options);
     }
 
-    /// <summary>The text encoder of the training run a checkpoint folder comes from; MiniLM without prompts for a checkpoint file.</summary>
-    private static RunTextEncoder TextEncoderOfRun(string checkpoint)
+    /// <summary>The run configuration saved in a checkpoint folder; null for a checkpoint file or a folder without one.</summary>
+    private static System.Text.Json.Nodes.JsonNode? ReadRunConfig(string checkpoint)
     {
         string path = Path.Combine(checkpoint, Trainer.RunConfigFileName);
         if (!Directory.Exists(checkpoint) || !File.Exists(path))
-            return RunTextEncoder.OfRun(null, null);
-        System.Text.Json.Nodes.JsonNode? run;
+            return null;
         try
         {
-            // Only these fields are read: the run's datasets need not exist where the checkpoint is exported.
-            run = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path));
+            // Only a few fields are read: the run's datasets need not exist where the checkpoint is exported.
+            return System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path));
         }
         catch (System.Text.Json.JsonException e)
         {
             throw new InvalidDataException($"The checkpoint's run configuration '{path}' is not valid JSON: {e.Message}", e);
         }
-        var prompts = run?["textPrompts"]?.AsArray().Select(p => p!.GetValue<string>()).ToList();
-        return RunTextEncoder.OfRun(run?["initialModel"]?.GetValue<string>(), prompts);
     }
 
-    /// <summary>Exports the best checkpoint of the finished run <paramref name="result"/> (replacing a package already there).</summary>
+    /// <summary>The longer side the run validated and tested at (<c>validationLongSide</c>); null when not set.</summary>
+    private static int? ValidationSizeOf(System.Text.Json.Nodes.JsonNode? run) =>
+        run?["validationLongSide"]?.GetValue<int>() is int size && size > 0 ? size : null;
+
+    /// <summary>
+    /// Exports the best checkpoint of the finished run <paramref name="result"/> (replacing a package already there). The
+    /// package's default input size is the size its run was validated and tested at, so that <c>lseg evaluate</c> on it
+    /// reproduces the run's own test; a fine-tune keeps its initial package's size.
+    /// </summary>
     /// <param name="result">The finished run.</param>
     /// <param name="directory">The package directory to write.</param>
     /// <param name="name">The package's model name.</param>
@@ -57,12 +66,19 @@ public static class TrainedPackage
         ArgumentNullException.ThrowIfNull(result);
         using var net = LSegNet.Create(result.NetworkConfig, pretrainedBackbone: false);
         net.load(Path.Combine(result.BestCheckpoint, Trainer.ModelFileName));
-        return Export(net, result.Network.Text, directory, new ModelPackageExportOptions { Name = name, Overwrite = true, Provenance = provenance });
+        return Export(net, result.Network.Text, ValidationSizeOf(ReadRunConfig(result.BestCheckpoint)), directory,
+            new ModelPackageExportOptions { Name = name, Overwrite = true, Provenance = provenance });
     }
 
-    /// <summary>Exports <paramref name="net"/> to <paramref name="directory"/> (atomic) with <paramref name="textEncoder"/>'s settings in <paramref name="options"/>.</summary>
-    private static ModelManifest Export(LSegNet net, RunTextEncoder textEncoder, string directory, ModelPackageExportOptions options)
+    /// <summary>
+    /// Exports <paramref name="net"/> to <paramref name="directory"/> (atomic) with <paramref name="textEncoder"/>'s settings
+    /// in <paramref name="options"/>; <paramref name="validationSize"/>, when the run set one, is the default input size
+    /// unless the text encoder's initial package gives its own.
+    /// </summary>
+    private static ModelManifest Export(LSegNet net, RunTextEncoder textEncoder, int? validationSize, string directory, ModelPackageExportOptions options)
     {
+        if (validationSize is int size)
+            options.DefaultInputSize = size;
         textEncoder.ApplyTo(options);
         return ModelPackageExporter.Export(net, directory, options);
     }
