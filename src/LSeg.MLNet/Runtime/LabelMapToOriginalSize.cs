@@ -14,10 +14,11 @@ internal static class LabelMapToOriginalSize
     public static (int[] Mask, float[] Scores, long[] PixelCounts) Map(int[] labelMap, float[] scores, int mapWidth, int mapHeight, int width, int height, int labelCount,
         long[]? countsAtMapSize = null)
     {
-        bool sameSize = width == mapWidth && height == mapHeight;
-        int[] mask = sameSize ? labelMap : LabelMapResampler.Resample<int, int>(labelMap, mapWidth, 0, 0, mapWidth, mapHeight, width, height, static v => v);
-        float[] fullScores = sameSize ? scores : LabelMapResampler.Resample<float, float>(scores, mapWidth, 0, 0, mapWidth, mapHeight, width, height, static v => v);
-        return (mask, fullScores, sameSize && countsAtMapSize is not null ? countsAtMapSize : CountLabels(mask, labelCount));
+        if (width == mapWidth && height == mapHeight)
+            return (labelMap, scores, countsAtMapSize ?? CountLabels(labelMap, labelCount));
+        var result = (Mask: new int[width * height], Scores: new float[width * height], PixelCounts: new long[labelCount]);
+        MapInto(labelMap, scores, mapWidth, mapHeight, width, height, labelCount, null, result.Mask, result.Scores, result.PixelCounts);
+        return result;
     }
 
     /// <summary>
@@ -28,7 +29,8 @@ internal static class LabelMapToOriginalSize
         long[]? countsAtMapSize, Span<int> mask, Span<float> fullScores, Span<long> pixelCounts)
     {
         int pixels = width * height;
-        if (width == mapWidth && height == mapHeight)
+        bool sameSize = width == mapWidth && height == mapHeight;
+        if (sameSize)
         {
             labelMap[..pixels].CopyTo(mask);
             scores[..pixels].CopyTo(fullScores);
@@ -38,7 +40,7 @@ internal static class LabelMapToOriginalSize
             LabelMapResampler.ResampleInto<int, int>(labelMap, mapWidth, 0, 0, mapWidth, mapHeight, mask, width, height, static v => v);
             LabelMapResampler.ResampleInto<float, float>(scores, mapWidth, 0, 0, mapWidth, mapHeight, fullScores, width, height, static v => v);
         }
-        if (width == mapWidth && height == mapHeight && countsAtMapSize is not null)
+        if (sameSize && countsAtMapSize is not null)
             countsAtMapSize.AsSpan(0, labelCount).CopyTo(pixelCounts);
         else
             CountLabels(mask[..pixels], pixelCounts[..labelCount]);
