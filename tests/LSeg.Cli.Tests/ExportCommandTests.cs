@@ -50,9 +50,9 @@ public class ExportCommandTests
     }
 
     /// <summary>A checkpoint folder as <c>lseg train</c> writes it (tiny random weights), with <paramref name="runConfig"/> as its run configuration.</summary>
-    private static string TinyCheckpointFolder(TempDirectory temp, string runConfig)
+    internal static string TinyCheckpointFolder(TempDirectory temp, string runConfig, string name = "best")
     {
-        string folder = temp.Combine("best");
+        string folder = temp.Combine(name);
         Directory.CreateDirectory(folder);
         var config = new LSegNetConfig { EmbeddingSize = 8, DecoderFeatures = 8 };
         using (var net = LSegNet.Create(config, pretrainedBackbone: false))

@@ -1,0 +1,164 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using LSeg.MLNet.IO;
+using LSeg.Training.Bridge.Network;
+using TorchSharp;
+
+namespace LSeg.Training.Bridge.Training;
+
+/// <summary>
+/// Uniform weight averaging of fine-tunes ("model soups", Wortsman et al., ICML 2022): runs that start from the same
+/// initial model and differ in seed or data often sit in one basin of the loss, where the mean of their weights scores
+/// at least as well as the best of them, at the cost of one network.
+/// </summary>
+/// <remarks>
+/// Only runs that are the same model apart from their weights can be averaged: the same network configuration, the
+/// same text encoder (initial model and prompt templates, which the exported package takes from the run), and no
+/// learned label table that differs. BatchNorm running statistics are floating-point buffers and are averaged like the
+/// weights (identical in runs trained with <c>freezeBatchNormStatistics</c>); integer buffers (BatchNorm's batch
+/// counters, unused in evaluation) are taken from the first checkpoint.
+/// </remarks>
+public static class CheckpointAveraging
+{
+    /// <summary>The run settings that must agree: they decide the text side of the exported package.</summary>
+    private static readonly string[] TextEncoderSettings = ["initialModel", "textPrompts", "textEncoder"];
+
+    /// <summary>
+    /// Writes to <paramref name="output"/> a checkpoint folder (as <c>lseg train</c> writes them, without optimizer
+    /// state) whose weights are the mean of <paramref name="checkpoints"/>' weights; <c>lseg export --checkpoint</c>
+    /// reads it. The run configuration and label table are the first checkpoint's.
+    /// </summary>
+    /// <param name="checkpoints">Two or more checkpoint folders of <c>lseg train</c>.</param>
+    /// <param name="output">The folder to write; it must not exist or must be empty.</param>
+    /// <exception cref="ArgumentException">Fewer than two checkpoints, the same folder twice, or a non-empty output folder.</exception>
+    /// <exception cref="FileNotFoundException">A checkpoint folder lacks a file that <c>lseg train</c> writes.</exception>
+    /// <exception cref="InvalidDataException">The checkpoints are not the same model apart from their weights (the message names what differs).</exception>
+    public static void AverageFolders(IReadOnlyList<string> checkpoints, string output)
+    {
+        ArgumentNullException.ThrowIfNull(checkpoints);
+        ArgumentException.ThrowIfNullOrEmpty(output);
+        if (checkpoints.Count < 2)
+            throw new ArgumentException($"Averaging needs at least two checkpoints; got {checkpoints.Count}.", nameof(checkpoints));
+        var full = checkpoints.Select(c => Path.GetFullPath(c).TrimEnd(Path.DirectorySeparatorChar)).ToList();
+        if (full.Distinct().Count() != full.Count)
+            throw new ArgumentException("The same checkpoint is named twice; a weighted mean is not what this computes.", nameof(checkpoints));
+        if (Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any())
+            throw new ArgumentException($"Output folder '{output}' is not empty.", nameof(output));
+
+        foreach (string checkpoint in full)
+            RequiredFile(checkpoint, Trainer.ModelFileName);
+        var config = ReadNetConfig(full[0]);
+        var run = ReadRunConfig(full[0]);
+        byte[]? labels = ReadLabelTable(full[0]);
+        foreach (string other in full.Skip(1))
+        {
+            if (ReadNetConfig(other) != config)
+                throw new InvalidDataException($"'{other}' has a different network configuration from '{full[0]}' ({Trainer.NetConfigFileName}); only the same network can be averaged.");
+            var otherRun = ReadRunConfig(other);
+            foreach (string setting in TextEncoderSettings)
+            {
+                if (!JsonNode.DeepEquals(run[setting], otherRun[setting]))
+                    throw new InvalidDataException($"'{other}' has a different '{setting}' from '{full[0]}'; the averaged model's text side would be one run's only.");
+            }
+            byte[]? otherLabels = ReadLabelTable(other);
+            if (!SameBytes(labels, otherLabels))
+                throw new InvalidDataException($"'{other}' has a different learned label table ({Trainer.LabelTableFileName}) from '{full[0]}'; averaging learned labels is not supported.");
+        }
+
+        var networks = new List<LSegNet>();
+        try
+        {
+            foreach (string checkpoint in full)
+            {
+                var net = LSegNet.Create(config, pretrainedBackbone: false);
+                networks.Add(net);
+                net.load(Path.Combine(checkpoint, Trainer.ModelFileName));
+            }
+            AverageInto(networks[0], networks.Skip(1).ToList());
+
+            Directory.CreateDirectory(output);
+            AtomicFile.Write(Path.Combine(output, Trainer.ModelFileName), temporary => networks[0].save(temporary));
+            AtomicFile.WriteAllText(Path.Combine(output, Trainer.NetConfigFileName), File.ReadAllText(Path.Combine(full[0], Trainer.NetConfigFileName)));
+            var averagedRun = run.DeepClone();
+            averagedRun["averagedFrom"] = new JsonArray(full.Select(c => (JsonNode?)JsonValue.Create(c)).ToArray());
+            AtomicFile.WriteAllText(Path.Combine(output, Trainer.RunConfigFileName), averagedRun.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            if (labels is not null)
+                AtomicFile.WriteAllBytes(Path.Combine(output, Trainer.LabelTableFileName), labels);
+        }
+        finally
+        {
+            foreach (var net in networks)
+                net.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Replaces every floating-point weight and buffer of <paramref name="target"/> by its mean with the same entry of
+    /// <paramref name="others"/> (computed in float64); integer buffers keep <paramref name="target"/>'s values.
+    /// </summary>
+    /// <exception cref="InvalidDataException">An entry is missing from, or has another shape in, one of <paramref name="others"/>.</exception>
+    public static void AverageInto(LSegNet target, IReadOnlyList<LSegNet> others)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(others);
+        var states = others.Select(o => o.state_dict()).ToList();
+        using var noGrad = torch.no_grad();
+        foreach (var (name, tensor) in target.state_dict())
+        {
+            if (!tensor.is_floating_point())
+                continue;
+            using var scope = torch.NewDisposeScope();
+            var sum = tensor.to_type(torch.ScalarType.Float64);
+            foreach (var state in states)
+            {
+                if (!state.TryGetValue(name, out var other) || !other.shape.SequenceEqual(tensor.shape))
+                    throw new InvalidDataException($"Weight '{name}' is missing or has another shape in a network to average.");
+                sum = sum + other.to_type(torch.ScalarType.Float64);
+            }
+            tensor.copy_((sum / (states.Count + 1)).to_type(tensor.dtype));
+        }
+    }
+
+    private static LSegNetConfig ReadNetConfig(string checkpoint)
+    {
+        string path = RequiredFile(checkpoint, Trainer.NetConfigFileName);
+        try
+        {
+            return JsonSerializer.Deserialize<LSegNetConfig>(File.ReadAllText(path), new JsonSerializerOptions(JsonSerializerDefaults.Web))
+                ?? throw new InvalidDataException($"'{path}' is empty.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"'{path}' is not a valid network configuration: {e.Message}", e);
+        }
+    }
+
+    private static JsonNode ReadRunConfig(string checkpoint)
+    {
+        string path = RequiredFile(checkpoint, Trainer.RunConfigFileName);
+        try
+        {
+            return JsonNode.Parse(File.ReadAllText(path)) ?? throw new InvalidDataException($"'{path}' is empty.");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"'{path}' is not valid JSON: {e.Message}", e);
+        }
+    }
+
+    private static byte[]? ReadLabelTable(string checkpoint)
+    {
+        string path = Path.Combine(checkpoint, Trainer.LabelTableFileName);
+        return File.Exists(path) ? File.ReadAllBytes(path) : null;
+    }
+
+    private static bool SameBytes(byte[]? a, byte[]? b) => a is null ? b is null : b is not null && a.AsSpan().SequenceEqual(b);
+
+    private static string RequiredFile(string checkpoint, string name)
+    {
+        string path = Path.Combine(checkpoint, name);
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"Checkpoint folder '{checkpoint}' has no {name} (as 'lseg train' writes it).", path);
+        return path;
+    }
+}
