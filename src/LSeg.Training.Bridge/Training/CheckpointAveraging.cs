@@ -1,6 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using LSeg.MLNet.IO;
+using LSeg.MLNet.Package;
+using LSeg.Training.Bridge.Import;
 using LSeg.Training.Bridge.Network;
 using TorchSharp;
 
@@ -25,55 +27,53 @@ public static class CheckpointAveraging
 
     /// <summary>
     /// Writes to <paramref name="output"/> a checkpoint folder (as <c>lseg train</c> writes them, without optimizer
-    /// state) whose weights are the mean of <paramref name="checkpoints"/>' weights; <c>lseg export --checkpoint</c>
-    /// reads it. The run configuration and label table are the first checkpoint's.
+    /// state) whose weights are the mean of the inputs' weights; <c>lseg export --checkpoint</c> reads it. The run
+    /// configuration and label table are the first input's, which must be a checkpoint folder. Later inputs may also be
+    /// model packages of the same network (for example the runs' initial model: averaging a fine-tune with its start is
+    /// WiSE-FT, Wortsman et al., CVPR 2022); a package brings its weights only.
     /// </summary>
-    /// <param name="checkpoints">Two or more checkpoint folders of <c>lseg train</c>.</param>
+    /// <param name="inputs">Two or more checkpoint folders of <c>lseg train</c>, or model package folders after the first.</param>
     /// <param name="output">The folder to write; it must not exist or must be empty.</param>
-    /// <exception cref="ArgumentException">Fewer than two checkpoints, the same folder twice, or a non-empty output folder.</exception>
-    /// <exception cref="FileNotFoundException">A checkpoint folder lacks a file that <c>lseg train</c> writes.</exception>
-    /// <exception cref="InvalidDataException">The checkpoints are not the same model apart from their weights (the message names what differs).</exception>
-    public static void AverageFolders(IReadOnlyList<string> checkpoints, string output)
+    /// <exception cref="ArgumentException">Fewer than two inputs, the same one twice, or a non-empty output folder.</exception>
+    /// <exception cref="FileNotFoundException">An input is neither a checkpoint folder nor a model package.</exception>
+    /// <exception cref="InvalidDataException">The inputs are not the same model apart from their weights (the message names what differs).</exception>
+    public static void AverageFolders(IReadOnlyList<string> inputs, string output)
     {
-        ArgumentNullException.ThrowIfNull(checkpoints);
+        ArgumentNullException.ThrowIfNull(inputs);
         ArgumentException.ThrowIfNullOrEmpty(output);
-        if (checkpoints.Count < 2)
-            throw new ArgumentException($"Averaging needs at least two checkpoints; got {checkpoints.Count}.", nameof(checkpoints));
-        var full = checkpoints.Select(c => Path.GetFullPath(c).TrimEnd(Path.DirectorySeparatorChar)).ToList();
+        if (inputs.Count < 2)
+            throw new ArgumentException($"Averaging needs at least two checkpoints; got {inputs.Count}.", nameof(inputs));
+        var full = inputs.Select(c => Path.GetFullPath(c).TrimEnd(Path.DirectorySeparatorChar)).ToList();
         if (full.Distinct().Count() != full.Count)
-            throw new ArgumentException("The same checkpoint is named twice; a weighted mean is not what this computes.", nameof(checkpoints));
+            throw new ArgumentException("The same checkpoint is named twice; a weighted mean is not what this computes.", nameof(inputs));
         if (Directory.Exists(output) && Directory.EnumerateFileSystemEntries(output).Any())
             throw new ArgumentException($"Output folder '{output}' is not empty.", nameof(output));
 
-        foreach (string checkpoint in full)
-            RequiredFile(checkpoint, Trainer.ModelFileName);
-        var config = ReadNetConfig(full[0]);
-        var run = ReadRunConfig(full[0]);
-        byte[]? labels = ReadLabelTable(full[0]);
-        foreach (string other in full.Skip(1))
+        var first = Checkpoint.Open(full[0]);
+        var run = first.Run ?? throw new ArgumentException($"The first input '{full[0]}' must be a checkpoint folder of 'lseg train' (its run configuration is the average's); a model package can only follow.", nameof(inputs));
+        var ingredients = new List<Checkpoint> { first };
+        foreach (string path in full.Skip(1))
         {
-            if (ReadNetConfig(other) != config)
-                throw new InvalidDataException($"'{other}' has a different network configuration from '{full[0]}' ({Trainer.NetConfigFileName}); only the same network can be averaged.");
-            var otherRun = ReadRunConfig(other);
+            var other = Checkpoint.Open(path);
+            ingredients.Add(other);
+            if (other.Config != first.Config)
+                throw new InvalidDataException($"'{path}' has a different network configuration ({Trainer.NetConfigFileName}) from '{full[0]}': {other.Config} vs {first.Config}; only the same network can be averaged.");
+            if (other.Run is null)
+                continue;
             foreach (string setting in TextEncoderSettings)
             {
-                if (!JsonNode.DeepEquals(run[setting], otherRun[setting]))
-                    throw new InvalidDataException($"'{other}' has a different '{setting}' from '{full[0]}'; the averaged model's text side would be one run's only.");
+                if (!JsonNode.DeepEquals(run[setting], other.Run[setting]))
+                    throw new InvalidDataException($"'{path}' has a different '{setting}' from '{full[0]}'; the averaged model's text side would be one run's only.");
             }
-            byte[]? otherLabels = ReadLabelTable(other);
-            if (!SameBytes(labels, otherLabels))
-                throw new InvalidDataException($"'{other}' has a different learned label table ({Trainer.LabelTableFileName}) from '{full[0]}'; averaging learned labels is not supported.");
+            if (!SameBytes(first.LabelTable, other.LabelTable))
+                throw new InvalidDataException($"'{path}' has a different learned label table ({Trainer.LabelTableFileName}) from '{full[0]}'; averaging learned labels is not supported.");
         }
 
         var networks = new List<LSegNet>();
         try
         {
-            foreach (string checkpoint in full)
-            {
-                var net = LSegNet.Create(config, pretrainedBackbone: false);
-                networks.Add(net);
-                net.load(Path.Combine(checkpoint, Trainer.ModelFileName));
-            }
+            foreach (var ingredient in ingredients)
+                networks.Add(ingredient.LoadNetwork());
             AverageInto(networks[0], networks.Skip(1).ToList());
 
             Directory.CreateDirectory(output);
@@ -82,8 +82,8 @@ public static class CheckpointAveraging
             var averagedRun = run.DeepClone();
             averagedRun["averagedFrom"] = new JsonArray(full.Select(c => (JsonNode?)JsonValue.Create(c)).ToArray());
             AtomicFile.WriteAllText(Path.Combine(output, Trainer.RunConfigFileName), averagedRun.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-            if (labels is not null)
-                AtomicFile.WriteAllBytes(Path.Combine(output, Trainer.LabelTableFileName), labels);
+            if (first.LabelTable is not null)
+                AtomicFile.WriteAllBytes(Path.Combine(output, Trainer.LabelTableFileName), first.LabelTable);
         }
         finally
         {
@@ -116,6 +116,39 @@ public static class CheckpointAveraging
                 sum = sum + other.to_type(torch.ScalarType.Float64);
             }
             tensor.copy_((sum / (states.Count + 1)).to_type(tensor.dtype));
+        }
+    }
+
+    /// <summary>One input: a checkpoint folder (run configuration, maybe a label table) or a model package (weights only).</summary>
+    private sealed record Checkpoint(string Path, LSegNetConfig Config, JsonNode? Run, byte[]? LabelTable, ModelPackageWeights? Package)
+    {
+        public static Checkpoint Open(string path)
+        {
+            if (File.Exists(System.IO.Path.Combine(path, ModelManifest.FileName)) && !File.Exists(System.IO.Path.Combine(path, Trainer.ModelFileName)))
+            {
+                var package = ModelPackageWeights.Read(path);
+                return new Checkpoint(path, package.Config, null, null, package);
+            }
+            RequiredFile(path, Trainer.ModelFileName);
+            return new Checkpoint(path, ReadNetConfig(path), ReadRunConfig(path), ReadLabelTable(path), null);
+        }
+
+        public LSegNet LoadNetwork()
+        {
+            var net = LSegNet.Create(Config, pretrainedBackbone: false);
+            try
+            {
+                if (Package is not null)
+                    Package.LoadInto(net);
+                else
+                    net.load(System.IO.Path.Combine(Path, Trainer.ModelFileName));
+                return net;
+            }
+            catch
+            {
+                net.Dispose();
+                throw;
+            }
         }
     }
 
@@ -158,7 +191,7 @@ public static class CheckpointAveraging
     {
         string path = Path.Combine(checkpoint, name);
         if (!File.Exists(path))
-            throw new FileNotFoundException($"Checkpoint folder '{checkpoint}' has no {name} (as 'lseg train' writes it).", path);
+            throw new FileNotFoundException($"'{checkpoint}' is neither a checkpoint folder nor a model package: it has no {name} (as 'lseg train' writes it) and no {ModelManifest.FileName}.", path);
         return path;
     }
 }

@@ -85,6 +85,42 @@ public sealed class CheckpointAveragingTests : IDisposable
     }
 
     [Fact]
+    public void A_model_package_after_the_first_checkpoint_counts_with_its_exported_weights()
+    {
+        string a = Checkpoint("a", 1);
+        string b = Checkpoint("b", 2);
+        string package = Path.Combine(_root, "package");
+        using (var net = LSegNet.Create(TinyNet, pretrainedBackbone: false))
+        {
+            net.load(Path.Combine(b, Trainer.ModelFileName));
+            LSeg.Training.Bridge.Export.ModelPackageExporter.Export(net, package, new LSeg.Training.Bridge.Export.ModelPackageExportOptions { Name = "b", IncludeMiniLm = false });
+        }
+        string output = Path.Combine(_root, "soup");
+
+        CheckpointAveraging.AverageFolders([a, package], output);
+
+        var (first, second, averaged) = (Weights(a), Weights(b), Weights(output));
+        foreach (var (name, tensor) in averaged.Where(e => e.Value.is_floating_point() && !LSeg.Training.Bridge.Import.ModelPackageWeights.IsNotExported(e.Key)))
+        {
+            double error = (tensor - (first[name] + second[name]) / 2).abs().max().item<float>();
+            Assert.True(error < 1e-6, $"{name}: max |average − mean| = {error}");
+        }
+    }
+
+    [Fact]
+    public void A_model_package_cannot_come_first_because_the_average_takes_the_first_run_configuration()
+    {
+        string a = Checkpoint("a", 1);
+        string package = Path.Combine(_root, "package");
+        using (var net = LSegNet.Create(TinyNet, pretrainedBackbone: false))
+            LSeg.Training.Bridge.Export.ModelPackageExporter.Export(net, package, new LSeg.Training.Bridge.Export.ModelPackageExportOptions { Name = "p", IncludeMiniLm = false });
+
+        var error = Assert.Throws<ArgumentException>(() => CheckpointAveraging.AverageFolders([package, a], Path.Combine(_root, "soup")));
+
+        Assert.Contains("must be a checkpoint folder", error.Message);
+    }
+
+    [Fact]
     public void The_averaged_folder_keeps_the_first_run_configuration_and_records_its_inputs()
     {
         string[] inputs = [Checkpoint("a", 1), Checkpoint("b", 2, PromptsA.Replace("\"seed\": 1", "\"seed\": 2"))];
