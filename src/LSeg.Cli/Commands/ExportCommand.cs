@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using LSeg.Cli.Common;
 using LSeg.Cli.Training;
 using LSeg.MLNet.Package;
@@ -70,22 +69,13 @@ internal static class ExportCommand
     {
         if (File.Exists(checkpoint))
             return LSegNet.LoadCheckpoint(checkpoint);
-        string configPath = Path.Combine(checkpoint, Trainer.NetConfigFileName);
-        string weightsPath = Path.Combine(checkpoint, Trainer.ModelFileName);
-        if (!File.Exists(configPath) || !File.Exists(weightsPath))
-            throw new CommandFailure($"Checkpoint folder '{checkpoint}' needs {Trainer.NetConfigFileName} and {Trainer.ModelFileName} (as 'lseg train' writes them).");
-        var config = JsonSerializer.Deserialize<LSegNetConfig>(File.ReadAllText(configPath), new JsonSerializerOptions(JsonSerializerDefaults.Web))
-            ?? throw new CommandFailure($"'{configPath}' is empty.");
-        var net = LSegNet.Create(config, pretrainedBackbone: false);
         try
         {
-            net.load(weightsPath);
-            return net;
+            return CheckpointFolder.LoadNetwork(checkpoint);
         }
-        catch
+        catch (FileNotFoundException e)
         {
-            net.Dispose();
-            throw;
+            throw new CommandFailure(e.Message);
         }
     }
 }

@@ -130,18 +130,17 @@ public static class CheckpointAveraging
                 return new Checkpoint(path, package.Config, null, null, package);
             }
             RequiredFile(path, Trainer.ModelFileName);
-            return new Checkpoint(path, ReadNetConfig(path), ReadRunConfig(path), ReadLabelTable(path), null);
+            return new Checkpoint(path, CheckpointFolder.ReadNetworkConfig(path), ReadRunConfig(path), ReadLabelTable(path), null);
         }
 
         public LSegNet LoadNetwork()
         {
+            if (Package is null)
+                return CheckpointFolder.LoadNetwork(Path, Config);
             var net = LSegNet.Create(Config, pretrainedBackbone: false);
             try
             {
-                if (Package is not null)
-                    Package.LoadInto(net);
-                else
-                    net.load(System.IO.Path.Combine(Path, Trainer.ModelFileName));
+                Package.LoadInto(net);
                 return net;
             }
             catch
@@ -149,20 +148,6 @@ public static class CheckpointAveraging
                 net.Dispose();
                 throw;
             }
-        }
-    }
-
-    private static LSegNetConfig ReadNetConfig(string checkpoint)
-    {
-        string path = RequiredFile(checkpoint, Trainer.NetConfigFileName);
-        try
-        {
-            return JsonSerializer.Deserialize<LSegNetConfig>(File.ReadAllText(path), new JsonSerializerOptions(JsonSerializerDefaults.Web))
-                ?? throw new InvalidDataException($"'{path}' is empty.");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"'{path}' is not a valid network configuration: {e.Message}", e);
         }
     }
 
