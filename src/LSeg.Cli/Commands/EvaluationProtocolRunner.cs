@@ -83,6 +83,13 @@ internal static class EvaluationProtocolRunner
                     double share = (double)metrics.Confusion.Sum(row => row[other]) / Math.Max(1, metrics.Confusion.Sum(row => row.Sum()));
                     result["otherShare"] = Percent(share);
                     text += string.Create(CultureInfo.InvariantCulture, $"\"other\" took {100 * share:F2}% of the labelled pixels\n");
+                    // "Other" against the named region as a whole (for CCP: the scene against the person).
+                    var split = metrics.SplitAt(other);
+                    result["otherIoU"] = Percent(split.CatchAllIoU);
+                    result["namedIoU"] = Percent(split.NamedIoU);
+                    result["namedLostToOther"] = Percent(split.NamedLostToCatchAll);
+                    text += string.Create(CultureInfo.InvariantCulture,
+                        $"\"other\" vs every named class together: IoU {100 * split.CatchAllIoU:F1} / {100 * split.NamedIoU:F1}; \"other\" took {100 * split.NamedLostToCatchAll:F2}% of the named pixels\n");
                 }
                 break;
             case "absent-labels":

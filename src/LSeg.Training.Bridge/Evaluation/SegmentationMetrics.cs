@@ -63,6 +63,31 @@ public sealed class SegmentationMetrics
         };
     }
 
+    /// <summary>
+    /// The evaluation seen as two regions: the catch-all class <paramref name="catchAll"/> (e.g. "other" for CCP's scene)
+    /// against every other class taken together (the person, whichever garment name a pixel got). Computed from
+    /// <see cref="Confusion"/>, so a named pixel given another name still counts as named.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="catchAll"/> is not a class index.</exception>
+    public CatchAllSplit SplitAt(int catchAll)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(catchAll);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(catchAll, Confusion.Length);
+        long both = Confusion[catchAll][catchAll];
+        long truthCatchAll = Confusion[catchAll].Sum();
+        long predictedCatchAll = Confusion.Sum(row => row[catchAll]);
+        long total = Confusion.Sum(row => row.Sum());
+        long namedLost = predictedCatchAll - both;
+        long catchAllNamed = truthCatchAll - both;
+        long namedKept = total - truthCatchAll - namedLost;
+        return new CatchAllSplit(
+            Ratio(both, both + namedLost + catchAllNamed),
+            Ratio(namedKept, namedKept + namedLost + catchAllNamed),
+            Ratio(namedLost, total - truthCatchAll));
+    }
+
+    private static double Ratio(long numerator, long denominator) => denominator == 0 ? double.NaN : (double)numerator / denominator;
+
     /// <summary>A plain-text table: one row per class (IoU %, pixels), then mIoU, pixel accuracy and FB-IoU.</summary>
     public string ToTable()
     {
@@ -85,3 +110,9 @@ public sealed class SegmentationMetrics
     /// <summary>JSON with every field (NaN written as "NaN").</summary>
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 }
+
+/// <summary>A segmentation seen as a catch-all region and a named region (see <see cref="SegmentationMetrics.SplitAt"/>).</summary>
+/// <param name="CatchAllIoU">IoU of the catch-all class.</param>
+/// <param name="NamedIoU">IoU of the named region: every class but the catch-all, taken together.</param>
+/// <param name="NamedLostToCatchAll">Share of the named region's pixels that the catch-all took.</param>
+public readonly record struct CatchAllSplit(double CatchAllIoU, double NamedIoU, double NamedLostToCatchAll);

@@ -26,6 +26,25 @@ public class ConfusionMatrixTests
     }
 
     [Fact]
+    public void TheCatchAllSplitCountsANamedPixelGivenAnotherNameAsNamed()
+    {
+        var matrix = new ConfusionMatrix(3);
+        matrix.Add(Truth, Prediction);
+
+        // Class 0 is the catch-all; classes 1 and 2 together are the named region. Scored pixels (void 7 and 9 are not):
+        // truth 0 → 0, 0, 1; truth 1 → 1, 1, 0, 2; truth 2 → 2.
+        var split = SegmentationMetrics.From(matrix, ["other", "a", "b"], "t", 1).SplitAt(0);
+
+        // catch-all: 2 kept, 1 given a name, 1 named pixel taken → 2 / 4
+        Assert.Equal(2.0 / 4, split.CatchAllIoU, 12);
+        // named: 4 named pixels stay named (1→1 twice, 1→2, 2→2), 1 lost, 1 catch-all pixel named → 4 / 6
+        Assert.Equal(4.0 / 6, split.NamedIoU, 12);
+        // 1 of the 5 named pixels went to the catch-all
+        Assert.Equal(1.0 / 5, split.NamedLostToCatchAll, 12);
+        Assert.Throws<ArgumentOutOfRangeException>(() => SegmentationMetrics.From(matrix, ["other", "a", "b"], "t", 1).SplitAt(3));
+    }
+
+    [Fact]
     public void MeanIoUSkipsClassesAbsentFromTheGroundTruthEvenWhenPredicted()
     {
         var matrix = new ConfusionMatrix(3);
