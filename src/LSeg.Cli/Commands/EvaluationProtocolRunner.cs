@@ -37,7 +37,7 @@ internal sealed record EvaluationPasses(int? InputSize, IReadOnlyList<double>? S
 internal static class EvaluationProtocolRunner
 {
     /// <summary>The protocol names <c>--protocol</c> accepts.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["msrc-v2", "camvid", "ccp", "ccp-present-plus-other", "msrc-present-plus-other", "absent-labels", "zero-shot", "zero-shot-generalized"];
+    public static IReadOnlyList<string> Names { get; } = ["msrc-v2", "camvid", "ccp", "ccp-present-plus-other", "msrc-present-plus-other", "msrc-unnamed-as-other", "absent-labels", "zero-shot", "zero-shot-generalized"];
 
     public static int Run(CliConsole console, string name, string dataRoot, int? fold, string? modelPath, bool asJson, EvaluationPasses passes, int? gpu)
     {
@@ -66,17 +66,19 @@ internal static class EvaluationProtocolRunner
             case "ccp":
             case "ccp-present-plus-other":
             case "msrc-present-plus-other":
+            case "msrc-unnamed-as-other":
                 var metrics = name switch
                 {
                     "msrc-v2" => EvaluationProtocols.MsrcFixedLabels(msrc, predict, log),
                     "camvid" => EvaluationProtocols.CamVidVal(Path.Combine(dataRoot, "camvid"), predict, log),
                     "ccp" => EvaluationProtocols.CcpVal(Path.Combine(dataRoot, "ccp"), predict, log),
                     "ccp-present-plus-other" => EvaluationProtocols.CcpPresentLabelsPlusOther(Path.Combine(dataRoot, "ccp"), predict, log),
+                    "msrc-unnamed-as-other" => EvaluationProtocols.MsrcUnnamedAsOther(msrc, predict, log),
                     _ => EvaluationProtocols.MsrcPresentLabelsPlusOther(msrc, predict, log),
                 };
                 result = Metrics(metrics);
                 text = metrics.ToTable();
-                if (name.EndsWith("plus-other", StringComparison.Ordinal))
+                if (name.EndsWith("plus-other", StringComparison.Ordinal) || name.EndsWith("as-other", StringComparison.Ordinal))
                 {
                     // The share of labelled pixels the catch-all label took (for MSRC-v2 every one of them is a loss).
                     int other = metrics.ClassNames.ToList().IndexOf(ZeroShotFolds.OtherLabel);

@@ -68,6 +68,17 @@ public static class EvaluationProtocols
     }
 
     /// <summary>
+    /// MSRC-v2 <c>test.txt</c>, each image offered the names of its classes but one, plus "other", in turn for each of
+    /// its classes; the unnamed class's pixels count as "other": how well a catch-all takes what the user did not name.
+    /// </summary>
+    public static SegmentationMetrics MsrcUnnamedAsOther(string msrcRoot, SegmentationPredictor predict, Action<string>? log = null)
+    {
+        var dataset = FolderDataset.Load(new FolderDatasetOptions { Name = "msrc-v2", Folder = msrcRoot, Split = "test.txt" }, log);
+        return SegmentationEvaluator.EvaluateUnnamedAsCatchAll(dataset, predict, ZeroShotFolds.OtherLabel,
+            title: "MSRC-v2 test, each class unnamed in turn + other", log: log);
+    }
+
+    /// <summary>
     /// Absent labels on MSRC-v2 <c>test.txt</c>: each image offered its true classes plus 3 names drawn with
     /// <paramref name="seed"/> from the CamVid and CCP vocabularies (catch-all words excepted).
     /// </summary>

@@ -82,6 +82,50 @@ public static class SegmentationEvaluator
         return SegmentationMetrics.From(matrix, names, title ?? $"{dataset.Name}, present labels + {catchAllLabel}", dataset.Samples.Count);
     }
 
+    /// <summary>
+    /// "Names of what it shows, plus a catch-all", where not everything is named: for each image and each class c in it,
+    /// the image is offered the names of its other classes plus <paramref name="catchAllLabel"/>, and c's pixels count as
+    /// the catch-all (as the water behind a bird does for a user who offers "bird, sky, other"). One episode per (image,
+    /// class); images with a single class are skipped (nothing would be named). The matrix's last class is the catch-all.
+    /// </summary>
+    /// <returns>The metrics over every episode; <see cref="SegmentationMetrics.Images"/> counts episodes.</returns>
+    public static SegmentationMetrics EvaluateUnnamedAsCatchAll(FolderDataset dataset, SegmentationPredictor predict, string catchAllLabel,
+        string? title = null, Action<string>? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        ArgumentNullException.ThrowIfNull(predict);
+        ArgumentException.ThrowIfNullOrWhiteSpace(catchAllLabel);
+        var classes = dataset.LabelClassIndices;
+        int catchAll = classes.Count;
+        var truthOfValue = Enumerable.Repeat(-1, 256).ToArray();
+        for (int k = 0; k < classes.Count; k++)
+            truthOfValue[classes[k]] = k;
+        var names = classes.Select(c => dataset.TextLabels[c]).Append(catchAllLabel).ToList();
+        var matrix = new ConfusionMatrix(names.Count);
+        int episodes = 0;
+        for (int i = 0; i < dataset.Samples.Count; i++)
+        {
+            var sample = dataset.Samples[i];
+            var truth = MapTruth(sample.Labels, truthOfValue);
+            var present = truth.Where(k => k >= 0).Distinct().Order().ToArray();
+            if (present.Length < 2)
+                continue;
+            foreach (int unnamed in present)
+            {
+                var offered = present.Where(k => k != unnamed).Append(catchAll).ToArray();
+                int[] prediction = predict(sample.Image, offered.Select(k => names[k]).ToList());
+                CheckSize(prediction, sample);
+                for (int p = 0; p < prediction.Length; p++)
+                    prediction[p] = offered[prediction[p]];
+                matrix.Add(truth.Select(k => k == unnamed ? catchAll : k).ToArray(), prediction);
+                episodes++;
+            }
+            if (log is not null && ((i + 1) % 20 == 0 || i + 1 == dataset.Samples.Count))
+                log($"evaluated {i + 1}/{dataset.Samples.Count} images, {episodes} episodes");
+        }
+        return SegmentationMetrics.From(matrix, names, title ?? $"{dataset.Name}, each class unnamed in turn + {catchAllLabel}", episodes);
+    }
+
     /// <summary>Ground truth as evaluation-class indices (−1 where not scored).</summary>
     internal static int[] MapTruth(LabelMap labels, int[] truthOfValue)
     {

@@ -114,6 +114,45 @@ public class EvaluatorTests
     }
 
     [Fact]
+    public void UnnamedAsCatchAllOffersEveryClassButOneInTurnAndScoresTheUnnamedClassAsOther()
+    {
+        using var folder = new TestDatasetFolder(images: 2);
+        var dataset = FolderDataset.Load(folder.Options());
+        var asked = new List<string>();
+        // A perfect catch-all: the true name when it is offered, "other" when it is not.
+        SegmentationPredictor perfect = (image, labels) =>
+        {
+            asked.Add(string.Join("|", labels));
+            var names = labels.ToList();
+            var truth = dataset.Samples.Single(s => ReferenceEquals(s.Image, image)).Labels.Pixels;
+            return truth.Select(v => names.IndexOf(v switch { 1 => "sky", 2 => "grass", 3 => "cow", _ => "other" }) is int k and >= 0 ? k : names.IndexOf("other")).ToArray();
+        };
+
+        var metrics = SegmentationEvaluator.EvaluateUnnamedAsCatchAll(dataset, perfect, "other");
+
+        Assert.Equal(new[] { "grass|cow|other", "sky|cow|other", "sky|grass|other" }, asked.Take(3));
+        Assert.Equal(6, metrics.Images);
+        Assert.Equal(new[] { "sky", "grass", "cow", "other" }, metrics.ClassNames);
+        Assert.All(metrics.ClassIoU, iou => Assert.Equal(1.0, iou, 12));
+        // Each scored pixel is seen three times, once as "other".
+        long scored = dataset.Samples.Sum(s => s.Labels.Pixels.Count(v => v != 0));
+        Assert.Equal(3 * scored, metrics.Confusion.Sum(row => row.Sum()));
+        Assert.Equal(scored, metrics.Confusion[3][3]);
+    }
+
+    [Fact]
+    public void UnnamedAsCatchAllGivesOtherNothingWhenThePredictorNeverAnswersOther()
+    {
+        using var folder = new TestDatasetFolder(images: 2);
+        var dataset = FolderDataset.Load(folder.Options());
+        // Every pixel gets the first name offered, never "other".
+        var metrics = SegmentationEvaluator.EvaluateUnnamedAsCatchAll(dataset, (image, _) => new int[dataset.Samples.Single(s => ReferenceEquals(s.Image, image)).Labels.Pixels.Length], "other");
+
+        Assert.Equal(0, metrics.Confusion.Sum(row => row[3]));
+        Assert.Equal(0.0, metrics.ClassIoU[3]);
+    }
+
+    [Fact]
     public void APredictionOfTheWrongSizeIsReported()
     {
         using var folder = new TestDatasetFolder(images: 1);
