@@ -78,7 +78,7 @@ internal static class EvaluationProtocolRunner
                 };
                 result = Metrics(metrics);
                 text = metrics.ToTable();
-                if (name.EndsWith("plus-other", StringComparison.Ordinal) || name.EndsWith("as-other", StringComparison.Ordinal))
+                if (name.EndsWith("-other", StringComparison.Ordinal))
                 {
                     // The share of labelled pixels the catch-all label took (for MSRC-v2 every one of them is a loss).
                     int other = metrics.ClassNames.ToList().IndexOf(ZeroShotFolds.OtherLabel);

@@ -53,9 +53,7 @@ public static class AbsentLabelEvaluator
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         var classes = dataset.LabelClassIndices;
         var texts = classes.Select(c => dataset.TextLabels[c]).ToList();
-        var truthOfValue = Enumerable.Repeat(-1, 256).ToArray();
-        for (int k = 0; k < classes.Count; k++)
-            truthOfValue[classes[k]] = k;
+        var truthOfValue = SegmentationEvaluator.TruthOfValue(classes);
         var pool = vocabulary.Distinct(StringComparer.OrdinalIgnoreCase).Where(n => !CatchAllNames.Contains(n, StringComparer.OrdinalIgnoreCase)).ToList();
         var with = new ConfusionMatrix(classes.Count);
         var without = new ConfusionMatrix(classes.Count);

@@ -22,9 +22,7 @@ public static class SegmentationEvaluator
         var classes = classIndices ?? dataset.LabelClassIndices;
         var labels = classes.Select(c => dataset.TextLabels.TryGetValue(c, out var t) ? t
             : throw new ArgumentException($"Class {c} is not a label class of dataset '{dataset.Name}'.", nameof(classIndices))).ToList();
-        var truthOfValue = Enumerable.Repeat(-1, 256).ToArray();
-        for (int k = 0; k < classes.Count; k++)
-            truthOfValue[classes[k]] = k;
+        var truthOfValue = TruthOfValue(classes);
         var matrix = new ConfusionMatrix(classes.Count);
         var clock = Stopwatch.StartNew();
         for (int i = 0; i < dataset.Samples.Count; i++)
@@ -57,9 +55,7 @@ public static class SegmentationEvaluator
         int catchAll = catchAllClass is int c0 ? classes.ToList().IndexOf(c0) : classes.Count;
         if (catchAll < 0)
             throw new ArgumentException($"Class {catchAllClass} is not a label class of dataset '{dataset.Name}'.", nameof(catchAllClass));
-        var truthOfValue = Enumerable.Repeat(-1, 256).ToArray();
-        for (int k = 0; k < classes.Count; k++)
-            truthOfValue[classes[k]] = k;
+        var truthOfValue = TruthOfValue(classes);
         var names = classes.Select((c, k) => k == catchAll ? catchAllLabel : dataset.TextLabels[c]).ToList();
         if (catchAll == classes.Count)
             names.Add(catchAllLabel);
@@ -97,9 +93,7 @@ public static class SegmentationEvaluator
         ArgumentException.ThrowIfNullOrWhiteSpace(catchAllLabel);
         var classes = dataset.LabelClassIndices;
         int catchAll = classes.Count;
-        var truthOfValue = Enumerable.Repeat(-1, 256).ToArray();
-        for (int k = 0; k < classes.Count; k++)
-            truthOfValue[classes[k]] = k;
+        var truthOfValue = TruthOfValue(classes);
         var names = classes.Select(c => dataset.TextLabels[c]).Append(catchAllLabel).ToList();
         var matrix = new ConfusionMatrix(names.Count);
         int episodes = 0;
@@ -124,6 +118,15 @@ public static class SegmentationEvaluator
                 log($"evaluated {i + 1}/{dataset.Samples.Count} images, {episodes} episodes");
         }
         return SegmentationMetrics.From(matrix, names, title ?? $"{dataset.Name}, each class unnamed in turn + {catchAllLabel}", episodes);
+    }
+
+    /// <summary>For each label-map value 0..255, its evaluation-class index in <paramref name="classes"/>; −1 where not scored.</summary>
+    internal static int[] TruthOfValue(IReadOnlyList<int> classes)
+    {
+        var truthOfValue = Enumerable.Repeat(-1, 256).ToArray();
+        for (int k = 0; k < classes.Count; k++)
+            truthOfValue[classes[k]] = k;
+        return truthOfValue;
     }
 
     /// <summary>Ground truth as evaluation-class indices (−1 where not scored).</summary>

@@ -130,7 +130,9 @@ public static class CheckpointAveraging
                 return new Checkpoint(path, package.Config, null, null, package);
             }
             RequiredFile(path, Trainer.ModelFileName);
-            return new Checkpoint(path, CheckpointFolder.ReadNetworkConfig(path), ReadRunConfig(path), ReadLabelTable(path), null);
+            return new Checkpoint(path, CheckpointFolder.ReadNetworkConfig(path),
+                CheckpointFolder.ReadRunConfig(path) ?? throw new FileNotFoundException($"Checkpoint folder '{path}' has no {Trainer.RunConfigFileName} (as 'lseg train' writes it).", System.IO.Path.Combine(path, Trainer.RunConfigFileName)),
+                ReadLabelTable(path), null);
         }
 
         public LSegNet LoadNetwork()
@@ -148,19 +150,6 @@ public static class CheckpointAveraging
                 net.Dispose();
                 throw;
             }
-        }
-    }
-
-    private static JsonNode ReadRunConfig(string checkpoint)
-    {
-        string path = RequiredFile(checkpoint, Trainer.RunConfigFileName);
-        try
-        {
-            return JsonNode.Parse(File.ReadAllText(path)) ?? throw new InvalidDataException($"'{path}' is empty.");
-        }
-        catch (JsonException e)
-        {
-            throw new InvalidDataException($"'{path}' is not valid JSON: {e.Message}", e);
         }
     }
 

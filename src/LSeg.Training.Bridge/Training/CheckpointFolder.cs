@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using LSeg.Training.Bridge.Network;
 
 namespace LSeg.Training.Bridge.Training;
@@ -27,6 +28,24 @@ public static class CheckpointFolder
         catch (JsonException e)
         {
             throw new InvalidDataException($"'{configPath}' is not a valid network configuration: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The run configuration saved in a checkpoint folder; null for a checkpoint file or a folder without one.</summary>
+    /// <exception cref="InvalidDataException">The run configuration is not valid JSON.</exception>
+    public static JsonNode? ReadRunConfig(string checkpoint)
+    {
+        string path = Path.Combine(checkpoint, Trainer.RunConfigFileName);
+        if (!Directory.Exists(checkpoint) || !File.Exists(path))
+            return null;
+        try
+        {
+            // Only a few fields are read: the run's datasets need not exist where the checkpoint is used.
+            return JsonNode.Parse(File.ReadAllText(path));
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"The checkpoint's run configuration '{path}' is not valid JSON: {e.Message}", e);
         }
     }
 

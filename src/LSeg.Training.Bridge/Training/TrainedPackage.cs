@@ -25,27 +25,10 @@ public static class TrainedPackage
         ArgumentNullException.ThrowIfNull(net);
         ArgumentNullException.ThrowIfNull(checkpoint);
         ArgumentNullException.ThrowIfNull(options);
-        var run = ReadRunConfig(checkpoint);
+        var run = CheckpointFolder.ReadRunConfig(checkpoint);
         var prompts = run?["textPrompts"]?.AsArray().Select(p => p!.GetValue<string>()).ToList();
         var textEncoder = RunTextEncoder.OfRun(run?["initialModel"]?.GetValue<string>(), prompts);
         return Export(net, textEncoder, ValidationSizeOf(run), directory, options);
-    }
-
-    /// <summary>The run configuration saved in a checkpoint folder; null for a checkpoint file or a folder without one.</summary>
-    private static System.Text.Json.Nodes.JsonNode? ReadRunConfig(string checkpoint)
-    {
-        string path = Path.Combine(checkpoint, Trainer.RunConfigFileName);
-        if (!Directory.Exists(checkpoint) || !File.Exists(path))
-            return null;
-        try
-        {
-            // Only a few fields are read: the run's datasets need not exist where the checkpoint is exported.
-            return System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path));
-        }
-        catch (System.Text.Json.JsonException e)
-        {
-            throw new InvalidDataException($"The checkpoint's run configuration '{path}' is not valid JSON: {e.Message}", e);
-        }
     }
 
     /// <summary>The longer side the run validated and tested at (<c>validationLongSide</c>); null when not set.</summary>
@@ -66,7 +49,7 @@ public static class TrainedPackage
         ArgumentNullException.ThrowIfNull(result);
         using var net = LSegNet.Create(result.NetworkConfig, pretrainedBackbone: false);
         net.load(Path.Combine(result.BestCheckpoint, Trainer.ModelFileName));
-        return Export(net, result.Network.Text, ValidationSizeOf(ReadRunConfig(result.BestCheckpoint)), directory,
+        return Export(net, result.Network.Text, ValidationSizeOf(CheckpointFolder.ReadRunConfig(result.BestCheckpoint)), directory,
             new ModelPackageExportOptions { Name = name, Overwrite = true, Provenance = provenance });
     }
 
