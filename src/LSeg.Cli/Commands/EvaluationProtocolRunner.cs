@@ -37,7 +37,7 @@ internal sealed record EvaluationPasses(int? InputSize, IReadOnlyList<double>? S
 internal static class EvaluationProtocolRunner
 {
     /// <summary>The protocol names <c>--protocol</c> accepts.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["msrc-v2", "camvid", "ccp", "ccp-present-plus-other", "msrc-present-plus-other", "msrc-unnamed-as-other", "absent-labels", "zero-shot", "zero-shot-generalized"];
+    public static IReadOnlyList<string> Names { get; } = ["msrc-v2", "camvid", "ccp", "ccp-present-plus-other", "msrc-present-plus-other", "msrc-unnamed-as-other", "absent-labels", "absent-untrained-labels", "zero-shot", "zero-shot-generalized"];
 
     public static int Run(CliConsole console, string name, string dataRoot, int? fold, string? modelPath, bool asJson, EvaluationPasses passes, int? gpu)
     {
@@ -94,8 +94,10 @@ internal static class EvaluationProtocolRunner
                         $"\"other\" vs every named class together: IoU {100 * split.CatchAllIoU:F1} / {100 * split.NamedIoU:F1}; \"other\" took {100 * split.NamedLostToCatchAll:F2}% of the named pixels\n");
                 }
                 break;
-            case "absent-labels":
-                var absent = EvaluationProtocols.MsrcAbsentLabels(dataRoot, predict, log: log);
+            case "absent-labels" or "absent-untrained-labels":
+                var absent = name == "absent-labels"
+                    ? EvaluationProtocols.MsrcAbsentLabels(dataRoot, predict, log: log)
+                    : EvaluationProtocols.MsrcAbsentLabels(dataRoot, predict, EvaluationProtocols.UntrainedAbsentNames, log: log);
                 result = new JsonObject
                 {
                     ["absentShare"] = Percent(absent.AbsentShare),

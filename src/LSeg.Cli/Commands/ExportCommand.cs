@@ -20,16 +20,19 @@ internal static class ExportCommand
         var float16 = new Option<bool>("--float16") { Description = "Store weights as float16 (half the size)." };
         var withoutMiniLm = CommonOptions.WithoutMiniLm();
         var logitOffsets = CommonOptions.LabelLogitOffsets();
+        var untrainedOffset = CommonOptions.UntrainedLabelLogitOffset();
+        var trainedLabels = CommonOptions.TrainedLabels();
         var command = new Command("export", "Export a training checkpoint to a model package (image_encoder.onnx, head.onnx, manifest.json with sha256 of every file).")
         {
-            checkpoint, output, name, overwrite, float16, withoutMiniLm, logitOffsets,
+            checkpoint, output, name, overwrite, float16, withoutMiniLm, logitOffsets, untrainedOffset, trainedLabels,
         };
         command.SetAction(parsed => Run(console, parsed.GetRequiredValue(checkpoint), parsed.GetRequiredValue(output), parsed.GetValue(name),
-            parsed.GetValue(overwrite), parsed.GetValue(float16), !parsed.GetValue(withoutMiniLm), parsed.GetValue(logitOffsets)));
+            parsed.GetValue(overwrite), parsed.GetValue(float16), !parsed.GetValue(withoutMiniLm), parsed.GetValue(logitOffsets),
+            CommonOptions.ParseUntrainedLabels(parsed.GetValue(untrainedOffset), parsed.GetValue(trainedLabels))));
         return command;
     }
 
-    private static int Run(CliConsole console, string checkpoint, string output, string? name, bool overwrite, bool float16, bool includeMiniLm, string[]? logitOffsets)
+    private static int Run(CliConsole console, string checkpoint, string output, string? name, bool overwrite, bool float16, bool includeMiniLm, string[]? logitOffsets, UntrainedLabelCalibration? untrainedLabels)
     {
         var offsets = CommonOptions.ParseLabelLogitOffsets(logitOffsets);
         if (!File.Exists(checkpoint) && !Directory.Exists(checkpoint))
@@ -49,6 +52,7 @@ internal static class ExportCommand
             StoreWeightsAsFloat16 = float16,
             IncludeMiniLm = includeMiniLm,
             LabelLogitOffsets = offsets,
+            UntrainedLabels = untrainedLabels,
         };
         ModelManifest manifest;
         try

@@ -15,16 +15,19 @@ internal static class UpgradeCommand
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing package at --out." };
         var withoutMiniLm = CommonOptions.WithoutMiniLm();
         var logitOffsets = CommonOptions.LabelLogitOffsets();
-        var command = new Command("upgrade", "Rewrite a model package of an older format as packages are written today (format 2, or 3 with label logit offsets): same weights and text encoder, plus what the format adds (the pixel projection for fast label changes, the MiniLM text encoder inside the package).")
+        var untrainedOffset = CommonOptions.UntrainedLabelLogitOffset();
+        var trainedLabels = CommonOptions.TrainedLabels();
+        var command = new Command("upgrade", "Rewrite a model package of an older format as packages are written today (format 2, 3 with label logit offsets, 4 with an untrained-label offset): same weights and text encoder, plus what the format adds (the pixel projection for fast label changes, the MiniLM text encoder inside the package).")
         {
-            model, output, overwrite, withoutMiniLm, logitOffsets,
+            model, output, overwrite, withoutMiniLm, logitOffsets, untrainedOffset, trainedLabels,
         };
         command.SetAction(parsed => Run(console, parsed.GetRequiredValue(model), parsed.GetRequiredValue(output), parsed.GetValue(overwrite), !parsed.GetValue(withoutMiniLm),
-            parsed.GetValue(logitOffsets)));
+            parsed.GetValue(logitOffsets),
+            CommonOptions.ParseUntrainedLabels(parsed.GetValue(untrainedOffset), parsed.GetValue(trainedLabels))));
         return command;
     }
 
-    private static int Run(CliConsole console, string model, string output, bool overwrite, bool includeMiniLm, string[]? logitOffsets)
+    private static int Run(CliConsole console, string model, string output, bool overwrite, bool includeMiniLm, string[]? logitOffsets, UntrainedLabelCalibration? untrainedLabels)
     {
         var offsets = CommonOptions.ParseLabelLogitOffsets(logitOffsets);
         string source = ModelPackagePath.Require(model);
@@ -33,7 +36,7 @@ internal static class UpgradeCommand
             throw new CommandFailure($"--out '{output}' is a file; give a directory for the package.");
         if (Directory.Exists(output) && !overwrite)
             throw new CommandFailure($"--out '{output}' already exists; pass --overwrite to replace it.");
-        var manifest = ModelPackageUpgrader.Upgrade(source, output, overwrite, includeMiniLm, offsets.Count > 0 ? offsets : null);
+        var manifest = ModelPackageUpgrader.Upgrade(source, output, overwrite, includeMiniLm, offsets.Count > 0 ? offsets : null, untrainedLabels);
         long bytes = manifest.Files.Values.Sum(f => f.Bytes);
         console.Out.WriteLine($"wrote {Path.GetFullPath(output)}: package format {from} → {manifest.FormatVersion}, {manifest.Files.Count} files, {Sizes.Human(bytes)}");
         return ExitCodes.Success;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using LSeg.MLNet;
+using LSeg.MLNet.Package;
 
 namespace LSeg.Cli.Common;
 
@@ -46,6 +47,60 @@ internal static class CommonOptions
                 throw new CommandFailure($"--label-logit-offset gives '{pair[..equals].Trim()}' twice.");
         }
         return offsets;
+    }
+
+    /// <summary><c>--untrained-label-logit-offset VALUE</c> of <c>export</c> and <c>upgrade</c>: read with <see cref="ParseUntrainedLabels"/>.</summary>
+    public static Option<double?> UntrainedLabelLogitOffset() => new("--untrained-label-logit-offset")
+    {
+        Description = "Raise the logits of every label the network was not trained with (not in --trained-labels) by VALUE, so that a new name is not drowned by trained ones such as 'other'. Written to the manifest (package format 4).",
+        HelpName = "VALUE",
+    };
+
+    /// <summary><c>--trained-labels PATH</c>: the names the network was trained with, for <see cref="UntrainedLabelLogitOffset"/>.</summary>
+    public static Option<string?> TrainedLabels() => new("--trained-labels")
+    {
+        Description = "The names the network was trained with: a training run's label-embeddings.json (its keys), or a text file with one name per line. Needed with --untrained-label-logit-offset.",
+        HelpName = "PATH",
+    };
+
+    /// <summary>The untrained-label calibration that the two options describe, or null when neither is given.</summary>
+    public static UntrainedLabelCalibration? ParseUntrainedLabels(double? offset, string? trainedLabelsPath)
+    {
+        if (offset is null && trainedLabelsPath is null)
+            return null;
+        if (offset is null)
+            throw new CommandFailure("--trained-labels only serves --untrained-label-logit-offset; give both or neither.");
+        if (trainedLabelsPath is null)
+            throw new CommandFailure("--untrained-label-logit-offset needs --trained-labels (the names the network was trained with), or every label would count as untrained.");
+        if (!File.Exists(trainedLabelsPath))
+            throw new CommandFailure($"--trained-labels '{trainedLabelsPath}' does not exist.");
+        List<string> names;
+        string text = File.ReadAllText(trainedLabelsPath);
+        if (trainedLabelsPath.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+        {
+            try
+            {
+                names = System.Text.Json.JsonDocument.Parse(text).RootElement.EnumerateObject().Select(p => p.Name).ToList();
+            }
+            catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
+            {
+                throw new CommandFailure($"--trained-labels '{trainedLabelsPath}' is not a JSON object of label names (as a training run's label-embeddings.json): {e.Message}");
+            }
+        }
+        else
+        {
+            names = text.Split('\n').Select(line => line.Trim()).Where(line => line.Length > 0).ToList();
+        }
+        var calibration = new UntrainedLabelCalibration { LogitOffset = offset.Value, TrainedLabels = names };
+        try
+        {
+            calibration.Check($"--trained-labels '{trainedLabelsPath}'");
+        }
+        catch (InvalidDataException e)
+        {
+            throw new CommandFailure(e.Message);
+        }
+        return calibration;
     }
 
     public static Option<string?> OutputDirectory(string description) => new("--out", "-o") { Description = description, HelpName = "DIR" };

@@ -16,13 +16,16 @@ public sealed class ModelManifest
     /// <summary>
     /// The newest package format version this library reads and writes. Version 2 adds the pixel projection graph
     /// (<see cref="GraphFiles.PixelProjection"/>, for fast label changes) and lets a <c>minilm</c> text encoder live in
-    /// the package; version 3 adds <see cref="LabelLogitOffsets"/>. Versions 1 and 2 are still read, and a writer uses
-    /// the lowest version that holds what it writes.
+    /// the package; version 3 adds <see cref="LabelLogitOffsets"/>; version 4 adds <see cref="UntrainedLabels"/>.
+    /// Versions 1 to 3 are still read, and a writer uses the lowest version that holds what it writes.
     /// </summary>
-    public const int CurrentFormatVersion = 3;
+    public const int CurrentFormatVersion = 4;
 
     /// <summary>The first format version with <see cref="LabelLogitOffsets"/>.</summary>
     internal const int LabelLogitOffsetsFormatVersion = 3;
+
+    /// <summary>The first format version with <see cref="UntrainedLabels"/>.</summary>
+    internal const int UntrainedLabelsFormatVersion = 4;
 
     /// <summary>The manifest's file name inside a package directory.</summary>
     public const string FileName = "manifest.json";
@@ -80,6 +83,15 @@ public sealed class ModelManifest
     /// </summary>
     public Dictionary<string, double>? LabelLogitOffsets { get; init; }
 
+    /// <summary>
+    /// Calibration of labels the model was never trained with: their logits are raised by
+    /// <see cref="UntrainedLabelCalibration.LogitOffset"/>, because a name the network never learned scores lower
+    /// cosines than a trained one and would otherwise lose every pixel to a trained label such as a catch-all "other"
+    /// (calibrated stacking, Chao et al. 2016). Null: no such offset. Needs format version 4 and a head graph with a
+    /// <c>label_logit_offsets</c> input.
+    /// </summary>
+    public UntrainedLabelCalibration? UntrainedLabels { get; init; }
+
     /// <summary>Every file of the package (graphs, external data, tokenizer files) with its size and sha256.</summary>
     public Dictionary<string, PackageFile> Files { get; init; } = new();
 
@@ -112,26 +124,34 @@ public sealed class ModelManifest
         TextEncoder = TextEncoder,
         Graphs = Graphs,
         LabelLogitOffsets = LabelLogitOffsets,
+        UntrainedLabels = UntrainedLabels,
         Files = files,
         Provenance = provenance,
     };
 
     /// <summary>The lowest format version that holds a package with these graphs and offsets (what a writer records).</summary>
-    internal static int MinimumFormatVersion(GraphFiles graphs, IReadOnlyDictionary<string, double>? labelLogitOffsets) =>
-        labelLogitOffsets is { Count: > 0 } ? LabelLogitOffsetsFormatVersion : graphs.PixelProjection is not null ? 2 : 1;
+    internal static int MinimumFormatVersion(GraphFiles graphs, IReadOnlyDictionary<string, double>? labelLogitOffsets, UntrainedLabelCalibration? untrainedLabels = null) =>
+        untrainedLabels is not null ? UntrainedLabelsFormatVersion
+        : labelLogitOffsets is { Count: > 0 } ? LabelLogitOffsetsFormatVersion
+        : graphs.PixelProjection is not null ? 2 : 1;
 
-    /// <summary>The logit offset of <paramref name="label"/> (<see cref="LabelLogitOffsets"/>; 0 when it has none).</summary>
+    /// <summary>True when some label gets a logit offset (<see cref="LabelLogitOffsets"/> or <see cref="UntrainedLabels"/>): the head graph must take them.</summary>
+    internal bool HasLogitOffsets => LabelLogitOffsets is { Count: > 0 } || UntrainedLabels is not null;
+
+    /// <summary>
+    /// The logit offset of <paramref name="label"/>: its <see cref="LabelLogitOffsets"/> entry when it has one, else
+    /// <see cref="UntrainedLabels"/>' offset when it is not one of the trained labels, else 0. Labels match after
+    /// trimming, ignoring case.
+    /// </summary>
     internal float LogitOffsetOf(string label)
     {
-        if (LabelLogitOffsets is not { Count: > 0 })
-            return 0f;
         string key = label.Trim();
-        foreach (var (name, offset) in LabelLogitOffsets)
+        foreach (var (name, offset) in LabelLogitOffsets ?? [])
         {
             if (string.Equals(name.Trim(), key, StringComparison.OrdinalIgnoreCase))
                 return (float)offset;
         }
-        return 0f;
+        return UntrainedLabels is { } untrained && !untrained.IsTrained(key) ? (float)untrained.LogitOffset : 0f;
     }
 
     /// <summary>Serialises the manifest as indented JSON.</summary>
@@ -163,6 +183,12 @@ public sealed class ModelManifest
             if (manifest.FormatVersion < LabelLogitOffsetsFormatVersion)
                 throw new InvalidDataException($"{source} has labelLogitOffsets, which need package format version {LabelLogitOffsetsFormatVersion}; it says {manifest.FormatVersion}.");
             CheckLabelLogitOffsets(offsets, source);
+        }
+        if (manifest.UntrainedLabels is { } untrained)
+        {
+            if (manifest.FormatVersion < UntrainedLabelsFormatVersion)
+                throw new InvalidDataException($"{source} has untrainedLabels, which need package format version {UntrainedLabelsFormatVersion}; it says {manifest.FormatVersion}.");
+            untrained.Check(source);
         }
         return manifest;
     }

@@ -59,6 +59,13 @@ public sealed class ModelPackageExportOptions
     /// </summary>
     public Dictionary<string, double> LabelLogitOffsets { get; set; } = new();
 
+    /// <summary>
+    /// The names the network was trained with and the logit offset every other label gets
+    /// (<see cref="ModelManifest.UntrainedLabels"/>); null for none. With it, the head graph takes a
+    /// <c>label_logit_offsets</c> input and the package is written at format version 4.
+    /// </summary>
+    public UntrainedLabelCalibration? UntrainedLabels { get; set; }
+
     /// <summary>Files copied into the package: name inside the package (a relative path) → source file.</summary>
     public Dictionary<string, string> AdditionalFiles { get; set; } = new();
 

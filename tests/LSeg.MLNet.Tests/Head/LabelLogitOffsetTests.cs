@@ -16,6 +16,8 @@ namespace LSeg.MLNet.Tests.Head;
 /// trained to claim too much): the offset is added to that label's logits before the argmax, on every path that
 /// computes a mask — the C# head (one-shot and label change), the head graph, the ML.NET pipeline. The truth each
 /// path is checked against is the same network exported WITHOUT offsets, with the offsets added to its logits here.
+/// A package may also raise every label it was not trained with (manifest <c>untrainedLabels</c>): the same paths,
+/// the same truth, with the offset each label should get written out by hand.
 /// </summary>
 [Collection(TorchRandomCollection.Name)]
 public sealed class LabelLogitOffsetTests : IDisposable
@@ -27,11 +29,17 @@ public sealed class LabelLogitOffsetTests : IDisposable
     // "Grass" in another case than the label offered: labels match ignoring case and surrounding spaces.
     private static readonly Dictionary<string, double> Offsets = new() { [" Grass "] = 1.5, ["water"] = -2.25 };
 
+    // Trained: sky, grass, water (matched ignoring case and spaces). Road and car are untrained (+1.75), but car has
+    // its own labelLogitOffsets entry, which wins.
+    private static readonly UntrainedLabelCalibration Untrained = new() { LogitOffset = 1.75, TrainedLabels = [" SKY", "grass", "water"] };
+    private static readonly Dictionary<string, double> UntrainedPackageOffsets = new() { ["car"] = -1.0 };
+
     private readonly TemporaryDirectory _temp = new();
     private readonly string _plainPackage;
     private readonly string _offsetPackage;
     private readonly LanguageSegmentationModel _plain;
     private readonly LanguageSegmentationModel _withOffsets;
+    private readonly LanguageSegmentationModel _withUntrained;
 
     public LabelLogitOffsetTests()
     {
@@ -42,38 +50,48 @@ public sealed class LabelLogitOffsetTests : IDisposable
         var table = Labels.ToDictionary(l => l, _ => Enumerable.Range(0, Channels).Select(_ => (float)(generator.NextDouble() * 2 - 1)).ToArray());
         string tablePath = Path.Combine(_temp.Path, "labels.json");
         File.WriteAllText(tablePath, JsonSerializer.Serialize(table));
-        ModelPackageExportOptions Options(Dictionary<string, double> offsets) => new()
+        ModelPackageExportOptions Options(Dictionary<string, double> offsets, UntrainedLabelCalibration? untrained = null) => new()
         {
             Name = "random-resnet18",
             DefaultInputSize = Size,
             TextEncoder = new TextEncoderInfo { Kind = "table", Table = "labels.json" },
             AdditionalFiles = { ["labels.json"] = tablePath },
             LabelLogitOffsets = offsets,
+            UntrainedLabels = untrained,
         };
         _plainPackage = Path.Combine(_temp.Path, "plain");
         _offsetPackage = Path.Combine(_temp.Path, "offsets");
         ModelPackageExporter.Export(net, _plainPackage, Options([]));
         ModelPackageExporter.Export(net, _offsetPackage, Options(Offsets));
+        ModelPackageExporter.Export(net, Path.Combine(_temp.Path, "untrained"), Options(UntrainedPackageOffsets, Untrained));
         _plain = LanguageSegmentationModel.Load(_plainPackage);
         _withOffsets = LanguageSegmentationModel.Load(_offsetPackage);
+        _withUntrained = LanguageSegmentationModel.Load(Path.Combine(_temp.Path, "untrained"));
     }
 
     public void Dispose()
     {
         _plain.Dispose();
         _withOffsets.Dispose();
+        _withUntrained.Dispose();
         _temp.Dispose();
     }
 
-    private static float OffsetOf(string label) => label switch { "grass" => 1.5f, "water" => -2.25f, _ => 0f };
+    /// <summary>The packages with offsets, and the offset each label should get from each, by hand.</summary>
+    private (LanguageSegmentationModel Model, Func<string, float> OffsetOf) Package(string name) => name switch
+    {
+        "labelLogitOffsets" => (_withOffsets, label => label switch { "grass" => 1.5f, "water" => -2.25f, _ => 0f }),
+        "untrainedLabels" => (_withUntrained, label => label switch { "road" => 1.75f, "car" => -1f, _ => 0f }),
+        _ => throw new ArgumentOutOfRangeException(nameof(name)),
+    };
 
     /// <summary>The plain package's head-graph logits [N, H, W] with the offsets added by hand.</summary>
-    private float[] ExpectedLogits(MLImage image)
+    private float[] ExpectedLogits(MLImage image, Func<string, float> offsetOf)
     {
         var (logits, width, height) = _plain.ComputeLogits(image, _plain.EncodeLabels(Labels), Size);
         Assert.Equal((Size, Size), (width, height));
         int plane = width * height;
-        return logits.Select((value, i) => value + OffsetOf(Labels[i / plane])).ToArray();
+        return logits.Select((value, i) => value + offsetOf(Labels[i / plane])).ToArray();
     }
 
     /// <summary>Argmax over labels (first on ties) of [N, H·W] logits, and the gap to the runner-up per pixel.</summary>
@@ -120,44 +138,59 @@ public sealed class LabelLogitOffsetTests : IDisposable
     }
 
     [Fact]
-    public void The_head_graph_adds_each_labels_offset_to_its_logits_and_to_no_other_label()
+    public void Untrained_label_offsets_are_recorded_at_format_version_4()
     {
+        Assert.Equal(4, _withUntrained.Manifest.FormatVersion);
+        Assert.Equal(1.75, _withUntrained.Manifest.UntrainedLabels!.LogitOffset);
+        Assert.Equal([" SKY", "grass", "water"], _withUntrained.Manifest.UntrainedLabels.TrainedLabels);
+        Assert.Null(_withOffsets.Manifest.UntrainedLabels);
+    }
+
+    [Theory]
+    [InlineData("labelLogitOffsets")]
+    [InlineData("untrainedLabels")]
+    public void The_head_graph_adds_each_labels_offset_to_its_logits_and_to_no_other_label(string package)
+    {
+        var (model, offsetOf) = Package(package);
         using var image = TestImages.ColourBlocks(Size, Size, seed: 21);
 
-        var (actual, _, _) = _withOffsets.ComputeLogits(image, _withOffsets.EncodeLabels(Labels), Size);
+        var (actual, _, _) = model.ComputeLogits(image, model.EncodeLabels(Labels), Size);
 
-        var expected = ExpectedLogits(image);
+        var expected = ExpectedLogits(image, offsetOf);
         double worst = expected.Zip(actual).Max(p => Math.Abs(p.First - p.Second));
         Assert.True(worst <= 1e-4, $"logits differ from plain logits + offsets by up to {worst:G3}");
     }
 
-    [Fact]
-    public void The_offsets_change_the_mask_and_every_path_gives_the_argmax_of_the_offset_logits()
+    [Theory]
+    [InlineData("labelLogitOffsets")]
+    [InlineData("untrainedLabels")]
+    public void The_offsets_change_the_mask_and_every_path_gives_the_argmax_of_the_offset_logits(string package)
     {
+        var (model, offsetOf) = Package(package);
         using var image = TestImages.ColourBlocks(Size, Size, seed: 22);
-        var (expected, gap) = ArgMax(ExpectedLogits(image), Labels.Length);
+        var (expected, gap) = ArgMax(ExpectedLogits(image, offsetOf), Labels.Length);
         var plainMask = _plain.Segment(image, Labels).Mask;
         Assert.True(plainMask.Zip(expected).Count(p => p.First != p.Second) >= 20, "offsets of this size should move some pixels to another label");
 
-        var oneShot = _withOffsets.Segment(image, Labels).Mask;
-        var encoded = _withOffsets.EncodeImage(image);
-        _withOffsets.Segment(encoded, _withOffsets.EncodeLabels(["road", "car"]));
-        var labelChange = _withOffsets.Segment(encoded, _withOffsets.EncodeLabels(Labels)).Mask;
+        var oneShot = model.Segment(image, Labels).Mask;
+        var encoded = model.EncodeImage(image);
+        model.Segment(encoded, model.EncodeLabels(["road", "car"]));
+        var labelChange = model.Segment(encoded, model.EncodeLabels(Labels)).Mask;
 
         AssertMask(expected, gap, oneShot, "one-shot (C# head)");
         AssertMask(expected, gap, labelChange, "label change (C# head)");
-        AssertMask(expected, gap, PipelineMask(image), "ML.NET pipeline (head graph)");
+        AssertMask(expected, gap, PipelineMask(model, image), "ML.NET pipeline (head graph)");
     }
 
     /// <summary>The mask of the ML.NET LanguageSegment transform (keys are label index + 1) for the image saved as a PNG.</summary>
-    private int[] PipelineMask(MLImage image)
+    private int[] PipelineMask(LanguageSegmentationModel model, MLImage image)
     {
         string file = Path.Combine(_temp.Path, "image.png");
         image.Save(file);
         var context = new MLContext(seed: 1);
         var data = context.Data.LoadFromEnumerable([new ImageFileRow { ImagePath = file }]);
         var pipeline = context.Transforms.LoadImages("Image", null, nameof(ImageFileRow.ImagePath))
-            .Append(context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = Labels, Model = _withOffsets, InputSize = Size }));
+            .Append(context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = Labels, Model = model, InputSize = Size }));
         var output = pipeline.Fit(data).Transform(data);
         var mask = output.GetColumn<VBuffer<uint>>(LanguageSegmentationOptions.Defaults.OutputColumnName).Single().DenseValues();
         return mask.Select(key => (int)key - 1).ToArray();
@@ -186,6 +219,19 @@ public sealed class LabelLogitOffsetTests : IDisposable
     public void Invalid_offsets_in_a_manifest_are_refused_with_the_rule_they_break(int formatVersion, string offsets, string message)
     {
         string json = $$"""{ "format": "lseg-model-package", "formatVersion": {{formatVersion}}, "embeddingSize": 8, "labelLogitOffsets": {{offsets}} }""";
+
+        var error = Assert.Throws<InvalidDataException>(() => ModelManifest.FromJson(json));
+        Assert.Contains(message, error.Message);
+    }
+
+    [Theory]
+    [InlineData(3, "{ \"logitOffset\": 2, \"trainedLabels\": [\"sky\"] }", "need package format version 4")]
+    [InlineData(4, "{ \"logitOffset\": 2 }", "without trainedLabels")]
+    [InlineData(4, "{ \"logitOffset\": 2, \"trainedLabels\": [] }", "without trainedLabels")]
+    [InlineData(4, "{ \"logitOffset\": 2, \"trainedLabels\": [\"sky\", \" \"] }", "empty name")]
+    public void An_invalid_untrained_label_entry_is_refused_with_the_rule_it_breaks(int formatVersion, string untrained, string message)
+    {
+        string json = $$"""{ "format": "lseg-model-package", "formatVersion": {{formatVersion}}, "embeddingSize": 8, "untrainedLabels": {{untrained}} }""";
 
         var error = Assert.Throws<InvalidDataException>(() => ModelManifest.FromJson(json));
         Assert.Contains(message, error.Message);
