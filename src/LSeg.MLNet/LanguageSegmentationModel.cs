@@ -211,7 +211,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         var values = new float[checkedLabels.Length * size];
         for (int i = 0; i < checkedLabels.Length; i++)
             embeddings[i].CopyTo(values, i * size);
-        return new LabelEmbeddings(this, checkedLabels, values, size, checkedLabels.Select(Manifest.LogitOffsetOf).ToArray());
+        return new LabelEmbeddings(this, checkedLabels, values, size, Manifest.LogitOffsetsOf(checkedLabels));
     }
 
     /// <summary>

@@ -4,7 +4,7 @@ using LSeg.Training.Bridge.Network;
 namespace LSeg.Cli.Tests;
 
 /// <summary>
-/// <c>lseg export --label-logit-offset LABEL=VALUE</c> and <c>--untrained-label-logit-offset VALUE --trained-labels PATH</c>:
+/// <c>lseg export --label-logit-offset LABEL=VALUE</c> and <c>--calibrated-label-drop VALUE --trained-labels PATH</c>:
 /// the calibration of labels goes into the package's manifest.
 /// </summary>
 public class ExportCommandTests
@@ -110,7 +110,7 @@ public class ExportCommandTests
     }
 
     [Fact]
-    public void An_untrained_label_offset_is_written_with_the_trained_names_of_a_run_at_format_version_4()
+    public void A_calibrated_label_drop_is_written_with_the_trained_names_of_a_run_at_format_version_4()
     {
         using var temp = new TempDirectory();
         // A run's label-embeddings.json: its keys are the trained names (the vectors do not matter here).
@@ -118,21 +118,22 @@ public class ExportCommandTests
 
         var result = CliRunner.RunInProcess([
             "export", "--checkpoint", TinyCheckpoint(temp), "--out", temp.Combine("package"), "--without-minilm",
-            "--label-logit-offset", "other=2", "--untrained-label-logit-offset", "3.5", "--trained-labels", temp.Combine("label-embeddings.json"),
+            "--label-logit-offset", "other=2", "--calibrated-label-drop", "3.5", "--trained-labels", temp.Combine("label-embeddings.json"),
         ]);
 
         Assert.True(result.ExitCode == 0, result.ToString());
         var manifest = ModelManifest.FromJson(File.ReadAllText(temp.Combine("package", ModelManifest.FileName)));
         Assert.Equal(4, manifest.FormatVersion);
-        Assert.Equal(3.5, manifest.UntrainedLabels!.LogitOffset);
+        Assert.Equal(3.5, manifest.UntrainedLabels!.CalibratedLabelDrop);
         Assert.Equal(["sky", "other"], manifest.UntrainedLabels.TrainedLabels);
     }
 
     [Theory]
-    [InlineData(new[] { "--untrained-label-logit-offset", "3" }, "needs --trained-labels")]
+    [InlineData(new[] { "--calibrated-label-drop", "3" }, "needs --trained-labels")]
     [InlineData(new[] { "--trained-labels", "names.txt" }, "give both or neither")]
-    [InlineData(new[] { "--untrained-label-logit-offset", "3", "--trained-labels", "missing.txt" }, "does not exist")]
-    public void An_untrained_label_offset_without_its_trained_names_fails_with_one_line_and_writes_nothing(string[] options, string message)
+    [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "missing.txt" }, "does not exist")]
+    [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "names.txt" }, "which gives none")]
+    public void A_calibrated_label_drop_without_its_trained_names_or_offsets_fails_with_one_line_and_writes_nothing(string[] options, string message)
     {
         using var temp = new TempDirectory();
         File.WriteAllText(temp.Combine("names.txt"), "sky\nother\n");

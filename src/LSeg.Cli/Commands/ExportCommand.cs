@@ -20,15 +20,15 @@ internal static class ExportCommand
         var float16 = new Option<bool>("--float16") { Description = "Store weights as float16 (half the size)." };
         var withoutMiniLm = CommonOptions.WithoutMiniLm();
         var logitOffsets = CommonOptions.LabelLogitOffsets();
-        var untrainedOffset = CommonOptions.UntrainedLabelLogitOffset();
+        var calibratedLabelDrop = CommonOptions.CalibratedLabelDrop();
         var trainedLabels = CommonOptions.TrainedLabels();
         var command = new Command("export", "Export a training checkpoint to a model package (image_encoder.onnx, head.onnx, manifest.json with sha256 of every file).")
         {
-            checkpoint, output, name, overwrite, float16, withoutMiniLm, logitOffsets, untrainedOffset, trainedLabels,
+            checkpoint, output, name, overwrite, float16, withoutMiniLm, logitOffsets, calibratedLabelDrop, trainedLabels,
         };
         command.SetAction(parsed => Run(console, parsed.GetRequiredValue(checkpoint), parsed.GetRequiredValue(output), parsed.GetValue(name),
             parsed.GetValue(overwrite), parsed.GetValue(float16), !parsed.GetValue(withoutMiniLm), parsed.GetValue(logitOffsets),
-            CommonOptions.ParseUntrainedLabels(parsed.GetValue(untrainedOffset), parsed.GetValue(trainedLabels))));
+            CommonOptions.ParseUntrainedLabels(parsed.GetValue(calibratedLabelDrop), parsed.GetValue(trainedLabels))));
         return command;
     }
 

@@ -15,15 +15,15 @@ internal static class UpgradeCommand
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing package at --out." };
         var withoutMiniLm = CommonOptions.WithoutMiniLm();
         var logitOffsets = CommonOptions.LabelLogitOffsets();
-        var untrainedOffset = CommonOptions.UntrainedLabelLogitOffset();
+        var calibratedLabelDrop = CommonOptions.CalibratedLabelDrop();
         var trainedLabels = CommonOptions.TrainedLabels();
-        var command = new Command("upgrade", "Rewrite a model package of an older format as packages are written today (format 2, 3 with label logit offsets, 4 with an untrained-label offset): same weights and text encoder, plus what the format adds (the pixel projection for fast label changes, the MiniLM text encoder inside the package).")
+        var command = new Command("upgrade", "Rewrite a model package of an older format as packages are written today (format 2, 3 with label logit offsets, 4 with a calibrated-label drop for untrained names): same weights and text encoder, plus what the format adds (the pixel projection for fast label changes, the MiniLM text encoder inside the package).")
         {
-            model, output, overwrite, withoutMiniLm, logitOffsets, untrainedOffset, trainedLabels,
+            model, output, overwrite, withoutMiniLm, logitOffsets, calibratedLabelDrop, trainedLabels,
         };
         command.SetAction(parsed => Run(console, parsed.GetRequiredValue(model), parsed.GetRequiredValue(output), parsed.GetValue(overwrite), !parsed.GetValue(withoutMiniLm),
             parsed.GetValue(logitOffsets),
-            CommonOptions.ParseUntrainedLabels(parsed.GetValue(untrainedOffset), parsed.GetValue(trainedLabels))));
+            CommonOptions.ParseUntrainedLabels(parsed.GetValue(calibratedLabelDrop), parsed.GetValue(trainedLabels))));
         return command;
     }
 

@@ -49,29 +49,29 @@ internal static class CommonOptions
         return offsets;
     }
 
-    /// <summary><c>--untrained-label-logit-offset VALUE</c> of <c>export</c> and <c>upgrade</c>: read with <see cref="ParseUntrainedLabels"/>.</summary>
-    public static Option<double?> UntrainedLabelLogitOffset() => new("--untrained-label-logit-offset")
+    /// <summary><c>--calibrated-label-drop VALUE</c> of <c>export</c> and <c>upgrade</c>: read with <see cref="ParseUntrainedLabels"/>.</summary>
+    public static Option<double?> CalibratedLabelDrop() => new("--calibrated-label-drop")
     {
-        Description = "Raise the logits of every label the network was not trained with (not in --trained-labels) by VALUE, so that a new name is not drowned by trained ones such as 'other'. Written to the manifest (package format 4).",
+        Description = "When a label set holds a name the network was not trained with (not in --trained-labels), lower every label given a --label-logit-offset (a catch-all such as 'other') by VALUE, so that the new name is not drowned by it. Written to the manifest (package format 4).",
         HelpName = "VALUE",
     };
 
-    /// <summary><c>--trained-labels PATH</c>: the names the network was trained with, for <see cref="UntrainedLabelLogitOffset"/>.</summary>
+    /// <summary><c>--trained-labels PATH</c>: the names the network was trained with, for <see cref="CalibratedLabelDrop"/>.</summary>
     public static Option<string?> TrainedLabels() => new("--trained-labels")
     {
-        Description = "The names the network was trained with: a training run's label-embeddings.json (its keys), or a text file with one name per line. Needed with --untrained-label-logit-offset.",
+        Description = "The names the network was trained with: a training run's label-embeddings.json (its keys), or a text file with one name per line. Needed with --calibrated-label-drop.",
         HelpName = "PATH",
     };
 
     /// <summary>The untrained-label calibration that the two options describe, or null when neither is given.</summary>
-    public static UntrainedLabelCalibration? ParseUntrainedLabels(double? offset, string? trainedLabelsPath)
+    public static UntrainedLabelCalibration? ParseUntrainedLabels(double? drop, string? trainedLabelsPath)
     {
-        if (offset is null && trainedLabelsPath is null)
+        if (drop is null && trainedLabelsPath is null)
             return null;
-        if (offset is null)
-            throw new CommandFailure("--trained-labels only serves --untrained-label-logit-offset; give both or neither.");
+        if (drop is null)
+            throw new CommandFailure("--trained-labels only serves --calibrated-label-drop; give both or neither.");
         if (trainedLabelsPath is null)
-            throw new CommandFailure("--untrained-label-logit-offset needs --trained-labels (the names the network was trained with), or every label would count as untrained.");
+            throw new CommandFailure("--calibrated-label-drop needs --trained-labels (the names the network was trained with), or every label would count as untrained.");
         if (!File.Exists(trainedLabelsPath))
             throw new CommandFailure($"--trained-labels '{trainedLabelsPath}' does not exist.");
         List<string> names;
@@ -91,7 +91,7 @@ internal static class CommonOptions
         {
             names = text.Split('\n').Select(line => line.Trim()).Where(line => line.Length > 0).ToList();
         }
-        var calibration = new UntrainedLabelCalibration { LogitOffset = offset.Value, TrainedLabels = names };
+        var calibration = new UntrainedLabelCalibration { CalibratedLabelDrop = drop.Value, TrainedLabels = names };
         try
         {
             calibration.Check($"--trained-labels '{trainedLabelsPath}'");

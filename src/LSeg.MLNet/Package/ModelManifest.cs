@@ -84,11 +84,12 @@ public sealed class ModelManifest
     public Dictionary<string, double>? LabelLogitOffsets { get; init; }
 
     /// <summary>
-    /// Calibration of labels the model was never trained with: their logits are raised by
-    /// <see cref="UntrainedLabelCalibration.LogitOffset"/>, because a name the network never learned scores lower
-    /// cosines than a trained one and would otherwise lose every pixel to a trained label such as a catch-all "other"
-    /// (calibrated stacking, Chao et al. 2016). Null: no such offset. Needs format version 4 and a head graph with a
-    /// <c>label_logit_offsets</c> input.
+    /// Calibration for label sets that hold a name the network was never trained with: the calibrated labels (those in
+    /// <see cref="LabelLogitOffsets"/>, such as a catch-all "other") are then lowered by
+    /// <see cref="UntrainedLabelCalibration.CalibratedLabelDrop"/>, because a name the network never learned scores
+    /// lower cosines than a trained one and would otherwise lose every pixel to "other" even where it is right (in the
+    /// spirit of calibrated stacking, Chao et al. 2016). Trained and untrained names keep their raw logits against each
+    /// other. Null: no such calibration. Needs format version 4 and <see cref="LabelLogitOffsets"/>.
     /// </summary>
     public UntrainedLabelCalibration? UntrainedLabels { get; init; }
 
@@ -136,22 +137,37 @@ public sealed class ModelManifest
         : graphs.PixelProjection is not null ? 2 : 1;
 
     /// <summary>True when some label gets a logit offset (<see cref="LabelLogitOffsets"/> or <see cref="UntrainedLabels"/>): the head graph must take them.</summary>
-    internal bool HasLogitOffsets => LabelLogitOffsets is { Count: > 0 } || UntrainedLabels is not null;
+    internal bool HasLogitOffsets => LabelLogitOffsets is { Count: > 0 };
 
     /// <summary>
-    /// The logit offset of <paramref name="label"/>: its <see cref="LabelLogitOffsets"/> entry when it has one, else
-    /// <see cref="UntrainedLabels"/>' offset when it is not one of the trained labels, else 0. Labels match after
-    /// trimming, ignoring case.
+    /// The logit offset of each of <paramref name="labels"/>, offered together: a label's <see cref="LabelLogitOffsets"/>
+    /// entry (0 without one), less <see cref="UntrainedLabels"/>' drop when the set holds a label that has no entry
+    /// and is not one of the trained labels. Labels match after trimming, ignoring case.
     /// </summary>
-    internal float LogitOffsetOf(string label)
+    internal float[] LogitOffsetsOf(IReadOnlyList<string> labels)
     {
-        string key = label.Trim();
-        foreach (var (name, offset) in LabelLogitOffsets ?? [])
+        var offsets = new float[labels.Count];
+        var calibrated = new bool[labels.Count];
+        bool anyUntrained = false;
+        for (int i = 0; i < labels.Count; i++)
         {
-            if (string.Equals(name.Trim(), key, StringComparison.OrdinalIgnoreCase))
-                return (float)offset;
+            string key = labels[i].Trim();
+            foreach (var (name, offset) in LabelLogitOffsets ?? [])
+            {
+                if (string.Equals(name.Trim(), key, StringComparison.OrdinalIgnoreCase))
+                    (offsets[i], calibrated[i]) = ((float)offset, true);
+            }
+            anyUntrained |= !calibrated[i] && UntrainedLabels is { } untrained && !untrained.IsTrained(key);
         }
-        return UntrainedLabels is { } untrained && !untrained.IsTrained(key) ? (float)untrained.LogitOffset : 0f;
+        if (anyUntrained)
+        {
+            for (int i = 0; i < labels.Count; i++)
+            {
+                if (calibrated[i])
+                    offsets[i] -= (float)UntrainedLabels!.CalibratedLabelDrop;
+            }
+        }
+        return offsets;
     }
 
     /// <summary>Serialises the manifest as indented JSON.</summary>
@@ -189,6 +205,8 @@ public sealed class ModelManifest
             if (manifest.FormatVersion < UntrainedLabelsFormatVersion)
                 throw new InvalidDataException($"{source} has untrainedLabels, which need package format version {UntrainedLabelsFormatVersion}; it says {manifest.FormatVersion}.");
             untrained.Check(source);
+            if (manifest.LabelLogitOffsets is not { Count: > 0 })
+                throw new InvalidDataException($"{source} has untrainedLabels but no labelLogitOffsets: there is no calibrated label for it to lower.");
         }
         return manifest;
     }

@@ -1,15 +1,19 @@
 namespace LSeg.MLNet.Package;
 
 /// <summary>
-/// The manifest's <c>untrainedLabels</c>: the names the network was trained with, and the logit offset every other
-/// label gets (<see cref="ModelManifest.UntrainedLabels"/>).
+/// The manifest's <c>untrainedLabels</c>: the names the network was trained with, and how far the calibrated labels
+/// (those with a <see cref="ModelManifest.LabelLogitOffsets"/> entry, such as a catch-all "other") are lowered when a
+/// label set holds a name it was not trained with (<see cref="ModelManifest.UntrainedLabels"/>).
 /// </summary>
 public sealed class UntrainedLabelCalibration
 {
     private HashSet<string>? _trained;
 
-    /// <summary>Added to the logits of a label that is not in <see cref="TrainedLabels"/> and has no <see cref="ModelManifest.LabelLogitOffsets"/> entry.</summary>
-    public double LogitOffset { get; init; }
+    /// <summary>
+    /// Subtracted from the offset of every label with a <see cref="ModelManifest.LabelLogitOffsets"/> entry when the
+    /// label set holds a label that is neither in <see cref="TrainedLabels"/> nor has such an entry.
+    /// </summary>
+    public double CalibratedLabelDrop { get; init; }
 
     /// <summary>Every label name the network saw in training (matched after trimming, ignoring case).</summary>
     public List<string> TrainedLabels { get; init; } = [];
@@ -26,8 +30,8 @@ public sealed class UntrainedLabelCalibration
     /// <exception cref="InvalidDataException">A rule is broken; the message names it and <paramref name="source"/>.</exception>
     internal void Check(string source)
     {
-        if (!double.IsFinite(LogitOffset))
-            throw new InvalidDataException($"{source} gives untrained labels the logit offset {LogitOffset}; it must be a finite number.");
+        if (!double.IsFinite(CalibratedLabelDrop))
+            throw new InvalidDataException($"{source} gives untrainedLabels.calibratedLabelDrop {CalibratedLabelDrop}; it must be a finite number.");
         if (TrainedLabels is not { Count: > 0 })
             throw new InvalidDataException($"{source} has untrainedLabels without trainedLabels; without the trained names every label would count as untrained.");
         if (TrainedLabels.Any(string.IsNullOrWhiteSpace))

@@ -60,9 +60,9 @@ public sealed class ModelPackageExportOptions
     public Dictionary<string, double> LabelLogitOffsets { get; set; } = new();
 
     /// <summary>
-    /// The names the network was trained with and the logit offset every other label gets
-    /// (<see cref="ModelManifest.UntrainedLabels"/>); null for none. With it, the head graph takes a
-    /// <c>label_logit_offsets</c> input and the package is written at format version 4.
+    /// The names the network was trained with, and how far the labels of <see cref="LabelLogitOffsets"/> are lowered
+    /// when a label set holds another name (<see cref="ModelManifest.UntrainedLabels"/>); null for none. Needs
+    /// <see cref="LabelLogitOffsets"/>; the package is written at format version 4.
     /// </summary>
     public UntrainedLabelCalibration? UntrainedLabels { get; set; }
 

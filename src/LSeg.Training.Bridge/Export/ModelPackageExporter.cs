@@ -55,7 +55,7 @@ public static class ModelPackageExporter
         OnnxModelFile.Save(projection.BuildModel(), Path.Combine(directory, graphs.PixelProjection), options.ExternalDataThresholdBytes);
 
         var head = new OnnxGraphBuilder("lseg_head", options.StoreWeightsAsFloat16);
-        net.ExportHeadOnnx(head, withLabelLogitOffsets: options.LabelLogitOffsets.Count > 0 || options.UntrainedLabels is not null);
+        net.ExportHeadOnnx(head, withLabelLogitOffsets: options.LabelLogitOffsets.Count > 0);
         OnnxModelFile.Save(head.BuildModel(), Path.Combine(directory, graphs.Head), options.ExternalDataThresholdBytes);
 
         foreach (var (name, source) in options.AdditionalFiles)
@@ -95,7 +95,7 @@ public static class ModelPackageExporter
             TextEncoder = textEncoder,
             Graphs = graphs,
             LabelLogitOffsets = options.LabelLogitOffsets.Count > 0 ? new Dictionary<string, double>(options.LabelLogitOffsets) : null,
-            UntrainedLabels = options.UntrainedLabels is { } untrained ? new UntrainedLabelCalibration { LogitOffset = untrained.LogitOffset, TrainedLabels = [.. untrained.TrainedLabels] } : null,
+            UntrainedLabels = options.UntrainedLabels is { } untrained ? new UntrainedLabelCalibration { CalibratedLabelDrop = untrained.CalibratedLabelDrop, TrainedLabels = [.. untrained.TrainedLabels] } : null,
             Files = files,
             Provenance = new Dictionary<string, string>(options.Provenance),
         };
@@ -117,6 +117,8 @@ public static class ModelPackageExporter
         {
             ModelManifest.CheckLabelLogitOffsets(options.LabelLogitOffsets, nameof(ModelPackageExportOptions.LabelLogitOffsets));
             options.UntrainedLabels?.Check(nameof(ModelPackageExportOptions.UntrainedLabels));
+            if (options.UntrainedLabels is not null && options.LabelLogitOffsets.Count == 0)
+                throw new InvalidDataException($"{nameof(ModelPackageExportOptions.UntrainedLabels)} lowers the labels of {nameof(ModelPackageExportOptions.LabelLogitOffsets)}, which gives none.");
         }
         catch (InvalidDataException e)
         {

@@ -16,8 +16,9 @@ namespace LSeg.MLNet.Tests.Head;
 /// trained to claim too much): the offset is added to that label's logits before the argmax, on every path that
 /// computes a mask — the C# head (one-shot and label change), the head graph, the ML.NET pipeline. The truth each
 /// path is checked against is the same network exported WITHOUT offsets, with the offsets added to its logits here.
-/// A package may also raise every label it was not trained with (manifest <c>untrainedLabels</c>): the same paths,
-/// the same truth, with the offset each label should get written out by hand.
+/// A package may also lower its calibrated labels when a label set holds a name the network was not trained with
+/// (manifest <c>untrainedLabels</c>): the same paths, the same truth, with the offset each label should get written
+/// out by hand.
 /// </summary>
 [Collection(TorchRandomCollection.Name)]
 public sealed class LabelLogitOffsetTests : IDisposable
@@ -29,9 +30,9 @@ public sealed class LabelLogitOffsetTests : IDisposable
     // "Grass" in another case than the label offered: labels match ignoring case and surrounding spaces.
     private static readonly Dictionary<string, double> Offsets = new() { [" Grass "] = 1.5, ["water"] = -2.25 };
 
-    // Trained: sky, grass, water (matched ignoring case and spaces). Road and car are untrained (+1.75), but car has
-    // its own labelLogitOffsets entry, which wins.
-    private static readonly UntrainedLabelCalibration Untrained = new() { LogitOffset = 1.75, TrainedLabels = [" SKY", "grass", "water"] };
+    // Trained: sky, grass, water (matched ignoring case and spaces). Car is calibrated (-1); road is neither, so in a
+    // set with road, car drops by 1.75 more.
+    private static readonly UntrainedLabelCalibration Untrained = new() { CalibratedLabelDrop = 1.75, TrainedLabels = [" SKY", "grass", "water"] };
     private static readonly Dictionary<string, double> UntrainedPackageOffsets = new() { ["car"] = -1.0 };
 
     private readonly TemporaryDirectory _temp = new();
@@ -81,7 +82,7 @@ public sealed class LabelLogitOffsetTests : IDisposable
     private (LanguageSegmentationModel Model, Func<string, float> OffsetOf) Package(string name) => name switch
     {
         "labelLogitOffsets" => (_withOffsets, label => label switch { "grass" => 1.5f, "water" => -2.25f, _ => 0f }),
-        "untrainedLabels" => (_withUntrained, label => label switch { "road" => 1.75f, "car" => -1f, _ => 0f }),
+        "untrainedLabels" => (_withUntrained, label => label switch { "car" => -2.75f, _ => 0f }),
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 
@@ -141,9 +142,21 @@ public sealed class LabelLogitOffsetTests : IDisposable
     public void Untrained_label_offsets_are_recorded_at_format_version_4()
     {
         Assert.Equal(4, _withUntrained.Manifest.FormatVersion);
-        Assert.Equal(1.75, _withUntrained.Manifest.UntrainedLabels!.LogitOffset);
+        Assert.Equal(1.75, _withUntrained.Manifest.UntrainedLabels!.CalibratedLabelDrop);
         Assert.Equal([" SKY", "grass", "water"], _withUntrained.Manifest.UntrainedLabels.TrainedLabels);
         Assert.Null(_withOffsets.Manifest.UntrainedLabels);
+    }
+
+    [Theory]
+    [InlineData("sky,car,water", "0,-1,0")]       // every name trained or calibrated: the offsets as written
+    [InlineData("sky,car,road", "0,-2.75,0")]     // road is untrained: car drops by 1.75
+    [InlineData(" Car , ROAD ", "-2.75,0")]       // names match after trimming, ignoring case
+    [InlineData("road,sky", "0,0")]               // nothing calibrated to lower
+    public void A_calibrated_label_drops_only_in_a_set_that_holds_an_untrained_name(string labels, string offsets)
+    {
+        var actual = _withUntrained.Manifest.LogitOffsetsOf(labels.Split(','));
+
+        Assert.Equal(offsets.Split(',').Select(o => float.Parse(o, System.Globalization.CultureInfo.InvariantCulture)), actual);
     }
 
     [Theory]
@@ -225,10 +238,11 @@ public sealed class LabelLogitOffsetTests : IDisposable
     }
 
     [Theory]
-    [InlineData(3, "{ \"logitOffset\": 2, \"trainedLabels\": [\"sky\"] }", "need package format version 4")]
-    [InlineData(4, "{ \"logitOffset\": 2 }", "without trainedLabels")]
-    [InlineData(4, "{ \"logitOffset\": 2, \"trainedLabels\": [] }", "without trainedLabels")]
-    [InlineData(4, "{ \"logitOffset\": 2, \"trainedLabels\": [\"sky\", \" \"] }", "empty name")]
+    [InlineData(3, "{ \"calibratedLabelDrop\": 2, \"trainedLabels\": [\"sky\"] }", "need package format version 4")]
+    [InlineData(4, "{ \"calibratedLabelDrop\": 2 }", "without trainedLabels")]
+    [InlineData(4, "{ \"calibratedLabelDrop\": 2, \"trainedLabels\": [] }", "without trainedLabels")]
+    [InlineData(4, "{ \"calibratedLabelDrop\": 2, \"trainedLabels\": [\"sky\", \" \"] }", "empty name")]
+    [InlineData(4, "{ \"calibratedLabelDrop\": 2, \"trainedLabels\": [\"sky\"] }", "no labelLogitOffsets")]
     public void An_invalid_untrained_label_entry_is_refused_with_the_rule_it_breaks(int formatVersion, string untrained, string message)
     {
         string json = $$"""{ "format": "lseg-model-package", "formatVersion": {{formatVersion}}, "embeddingSize": 8, "untrainedLabels": {{untrained}} }""";
