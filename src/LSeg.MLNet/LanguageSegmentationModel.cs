@@ -133,7 +133,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
             }
             RequireNames(imageEncoder, [PixelsInput], [PixelEmbeddingsName], manifest.Graphs.ImageEncoder);
             RequireNames(head, [PixelEmbeddingsName, LabelEmbeddingsInput], [LabelMapOutput, ScoresOutput], manifest.Graphs.Head);
-            if (manifest.HasLogitOffsets)
+            if (manifest.LabelLogitOffsets is { Count: > 0 })
                 RequireNames(head, [LabelLogitOffsetsInput], [], manifest.Graphs.Head);
             if (textEncoder.EmbeddingSize != manifest.EmbeddingSize)
                 throw new InvalidDataException($"The {manifest.TextEncoder.Kind} text encoder gives {textEncoder.EmbeddingSize}-d embeddings; the manifest's embeddingSize is {manifest.EmbeddingSize}.");

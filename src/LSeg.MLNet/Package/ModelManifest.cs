@@ -136,9 +136,6 @@ public sealed class ModelManifest
         : labelLogitOffsets is { Count: > 0 } ? LabelLogitOffsetsFormatVersion
         : graphs.PixelProjection is not null ? 2 : 1;
 
-    /// <summary>True when some label gets a logit offset (<see cref="LabelLogitOffsets"/> or <see cref="UntrainedLabels"/>): the head graph must take them.</summary>
-    internal bool HasLogitOffsets => LabelLogitOffsets is { Count: > 0 };
-
     /// <summary>
     /// The logit offset of each of <paramref name="labels"/>, offered together: a label's <see cref="LabelLogitOffsets"/>
     /// entry (0 without one), less <see cref="UntrainedLabels"/>' drop when the set holds a label that has no entry

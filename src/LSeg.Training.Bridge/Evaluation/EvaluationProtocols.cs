@@ -98,8 +98,8 @@ public static class EvaluationProtocols
 
     /// <summary>
     /// COCO object names that no training set here uses and that MSRC-v2's outdoor scenes do not show (kitchen, food,
-    /// electronics, sports gear): the absent names of <c>absent-untrained-labels</c>, which checks that a raised
-    /// untrained name (manifest <c>untrainedLabels</c>) does not take pixels of a scene it is absent from. Names that
+    /// electronics, sports gear): the absent names of <c>absent-untrained-labels</c>, which measures how many pixels
+    /// names the network never learned take from a scene they are absent from. Names that
     /// MSRC-v2 images could hold unlabelled or under another word (person, vehicles, animals, furniture, plants, signs)
     /// are left out.
     /// </summary>
