@@ -37,7 +37,7 @@ internal sealed record EvaluationPasses(int? InputSize, IReadOnlyList<double>? S
 internal static class EvaluationProtocolRunner
 {
     /// <summary>The protocol names <c>--protocol</c> accepts.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["msrc-v2", "camvid", "ccp", "ccp-present-plus-other", "msrc-present-plus-other", "msrc-unnamed-as-other", "absent-labels", "absent-untrained-labels", "zero-shot", "zero-shot-generalized"];
+    public static IReadOnlyList<string> Names { get; } = ["msrc-v2", "camvid", "ccp", "ccp-present-plus-other", "msrc-present-plus-other", "msrc-unnamed-as-other", "msrc-unnamed-as-other-absent", "absent-labels", "absent-untrained-labels", "zero-shot", "zero-shot-generalized"];
 
     public static int Run(CliConsole console, string name, string dataRoot, int? fold, string? modelPath, bool asJson, EvaluationPasses passes, int? gpu)
     {
@@ -93,6 +93,20 @@ internal static class EvaluationProtocolRunner
                     text += string.Create(CultureInfo.InvariantCulture,
                         $"\"other\" vs every named class together: IoU {100 * split.CatchAllIoU:F1} / {100 * split.NamedIoU:F1}; \"other\" took {100 * split.NamedLostToCatchAll:F2}% of the named pixels\n");
                 }
+                break;
+            case "msrc-unnamed-as-other-absent":
+                var withAbsent = EvaluationProtocols.MsrcUnnamedAsOtherWithAbsentName(msrc, predict, log);
+                result = Metrics(withAbsent);
+                text = withAbsent.ToTable();
+                long labelled = withAbsent.Confusion.Sum(row => row.Sum());
+                int otherColumn = withAbsent.ClassNames.Count - 2, absentColumn = withAbsent.ClassNames.Count - 1;
+                double otherTook = (double)withAbsent.Confusion.Sum(row => row[otherColumn]) / Math.Max(1, labelled);
+                double absentTook = (double)withAbsent.Confusion.Sum(row => row[absentColumn]) / Math.Max(1, labelled);
+                result["otherShare"] = Percent(otherTook);
+                result["otherIoU"] = Percent(withAbsent.ClassIoU[otherColumn]);
+                result["absentShare"] = Percent(absentTook);
+                text += string.Create(CultureInfo.InvariantCulture,
+                    $"\"other\" took {100 * otherTook:F2}% of the labelled pixels (IoU {100 * withAbsent.ClassIoU[otherColumn]:F1}); the absent name took {100 * absentTook:F2}%\n");
                 break;
             case "absent-labels" or "absent-untrained-labels":
                 var absent = name == "absent-labels"

@@ -79,6 +79,18 @@ public static class EvaluationProtocols
     }
 
     /// <summary>
+    /// <see cref="MsrcUnnamedAsOther"/> with one absent name more in every episode, drawn (seed 1) from
+    /// <see cref="UntrainedAbsentNames"/>: what an offered name the image does not show takes when "other" should have
+    /// taken the unnamed class (the case a model that lowers "other" next to untrained names is weakest in).
+    /// </summary>
+    public static SegmentationMetrics MsrcUnnamedAsOtherWithAbsentName(string msrcRoot, SegmentationPredictor predict, Action<string>? log = null)
+    {
+        var dataset = FolderDataset.Load(new FolderDatasetOptions { Name = "msrc-v2", Folder = msrcRoot, Split = "test.txt" }, log);
+        return SegmentationEvaluator.EvaluateUnnamedAsCatchAll(dataset, predict, ZeroShotFolds.OtherLabel,
+            title: "MSRC-v2 test, each class unnamed in turn + other + one absent untrained name", log: log, absentNames: UntrainedAbsentNames);
+    }
+
+    /// <summary>
     /// Absent labels on MSRC-v2 <c>test.txt</c>: each image offered its true classes plus 3 names drawn with
     /// <paramref name="seed"/> from the CamVid and CCP vocabularies (catch-all words excepted).
     /// </summary>

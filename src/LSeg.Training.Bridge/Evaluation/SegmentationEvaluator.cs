@@ -83,10 +83,13 @@ public static class SegmentationEvaluator
     /// the image is offered the names of its other classes plus <paramref name="catchAllLabel"/>, and c's pixels count as
     /// the catch-all (as the water behind a bird does for a user who offers "bird, sky, other"). One episode per (image,
     /// class); images with a single class are skipped (nothing would be named). The matrix's last class is the catch-all.
+    /// With <paramref name="absentNames"/>, every episode also offers one of them, drawn with <paramref name="seed"/>
+    /// (a name the image does not show, as a user's "dog, frisbee, other" without a frisbee): its pixels are a class
+    /// of their own after the catch-all, which no truth pixel has.
     /// </summary>
     /// <returns>The metrics over every episode; <see cref="SegmentationMetrics.Images"/> counts episodes.</returns>
     public static SegmentationMetrics EvaluateUnnamedAsCatchAll(FolderDataset dataset, SegmentationPredictor predict, string catchAllLabel,
-        string? title = null, Action<string>? log = null)
+        string? title = null, Action<string>? log = null, IReadOnlyList<string>? absentNames = null, int seed = 1)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(predict);
@@ -95,6 +98,10 @@ public static class SegmentationEvaluator
         int catchAll = classes.Count;
         var truthOfValue = TruthOfValue(classes);
         var names = classes.Select(c => dataset.TextLabels[c]).Append(catchAllLabel).ToList();
+        int absent = names.Count;
+        if (absentNames is { Count: > 0 })
+            names.Add("absent name");
+        var random = new Random(seed);
         var matrix = new ConfusionMatrix(names.Count);
         int episodes = 0;
         for (int i = 0; i < dataset.Samples.Count; i++)
@@ -107,7 +114,13 @@ public static class SegmentationEvaluator
             foreach (int unnamed in present)
             {
                 var offered = present.Where(k => k != unnamed).Append(catchAll).ToArray();
-                int[] prediction = predict(sample.Image, offered.Select(k => names[k]).ToList());
+                var offeredNames = offered.Select(k => names[k]).ToList();
+                if (absentNames is { Count: > 0 })
+                {
+                    offered = [.. offered, absent];
+                    offeredNames.Add(absentNames[random.Next(absentNames.Count)]);
+                }
+                int[] prediction = predict(sample.Image, offeredNames);
                 CheckSize(prediction, sample);
                 for (int p = 0; p < prediction.Length; p++)
                     prediction[p] = offered[prediction[p]];

@@ -153,6 +153,30 @@ public class EvaluatorTests
     }
 
     [Fact]
+    public void UnnamedAsCatchAllWithAbsentNamesOffersOneLastAndCountsItsPixelsAsAClassNoTruthHas()
+    {
+        using var folder = new TestDatasetFolder(images: 2);
+        var dataset = FolderDataset.Load(folder.Options());
+        var asked = new List<string>();
+        // Every pixel gets the name offered last: the absent one.
+        SegmentationPredictor absentWins = (image, labels) =>
+        {
+            asked.Add(string.Join("|", labels));
+            return Enumerable.Repeat(labels.Count - 1, dataset.Samples.Single(s => ReferenceEquals(s.Image, image)).Labels.Pixels.Length).ToArray();
+        };
+
+        var metrics = SegmentationEvaluator.EvaluateUnnamedAsCatchAll(dataset, absentWins, "other", absentNames: ["fork", "kite"]);
+
+        Assert.All(asked, a => Assert.Matches("^[a-z|]+\\|other\\|(fork|kite)$", a));
+        Assert.Equal(new[] { "sky", "grass", "cow", "other", "absent name" }, metrics.ClassNames);
+        long scored = dataset.Samples.Sum(s => s.Labels.Pixels.Count(v => v != 0));
+        // Every scored pixel of every episode went to the absent name, which no truth pixel is: IoU 0, left out of the mean.
+        Assert.Equal(3 * scored, metrics.Confusion.Sum(row => row[4]));
+        Assert.Equal(0, metrics.Confusion[4].Sum());
+        Assert.Equal(0.0, metrics.MeanIoU);
+    }
+
+    [Fact]
     public void APredictionOfTheWrongSizeIsReported()
     {
         using var folder = new TestDatasetFolder(images: 1);
