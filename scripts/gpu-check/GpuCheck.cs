@@ -3,7 +3,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using LSeg.MLNet;
-using LSeg.MLNet.Benchmarks;
+using LSeg.Shared;
 using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 

@@ -59,6 +59,14 @@ public sealed class EncodedImage
     /// </summary>
     public ReadOnlyMemory<float> PixelEmbeddings => Planar;
 
+    /// <summary>
+    /// Bytes of memory this encoded image holds: the grid a label change reads (and its per-pixel norms) or the
+    /// encoder's planar output, plus <see cref="PixelEmbeddings"/> once they were rebuilt from the grid. What a cache of
+    /// encoded images should count.
+    /// </summary>
+    public long MemoryBytes =>
+        ((Grid is { } grid ? (long)grid.Vectors.Length + grid.InverseNorms.Length : 0) + (Volatile.Read(ref _planar)?.LongLength ?? 0)) * sizeof(float);
+
     /// <summary>The C# correlation's pixel-major grid, or null when the model's head graph segments this image.</summary>
     internal PixelGrid? Grid { get; }
 

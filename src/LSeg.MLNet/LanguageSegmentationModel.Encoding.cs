@@ -22,14 +22,15 @@ public sealed partial class LanguageSegmentationModel
 
     /// <summary>
     /// Segments several images with the same labels, running the image encoder on batches of images that share a
-    /// model input size (see <see cref="EncodeImages"/>); each result equals <see cref="Segment(MLImage, IReadOnlyList{string})"/> for that image.
+    /// model input size (see <see cref="EncodeImages"/>); each result equals <see cref="Segment(MLImage, IReadOnlyList{string}, int?)"/> for that image.
     /// </summary>
+    /// <param name="images">The images.</param>
+    /// <param name="labels">The labels, as for <see cref="EncodeLabels"/>.</param>
+    /// <param name="inputSize">The model input size of the longer side (see <see cref="EncodeImage"/>); default: the manifest's <c>defaultInputSize</c>.</param>
     /// <returns>One result per image, in the order of <paramref name="images"/>.</returns>
     /// <exception cref="ArgumentException">See <see cref="EncodeLabels"/> and <see cref="EncodeImages"/>.</exception>
-    public IReadOnlyList<SegmentationResult> Segment(IReadOnlyList<MLImage> images, IReadOnlyList<string> labels) => Segment(images, labels, inputSize: null);
-
-    /// <summary>Batched one-shot segmentation at a chosen model input size.</summary>
-    internal IReadOnlyList<SegmentationResult> Segment(IReadOnlyList<MLImage> images, IReadOnlyList<string> labels, int? inputSize)
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="inputSize"/> is not in 32 … 2048.</exception>
+    public IReadOnlyList<SegmentationResult> Segment(IReadOnlyList<MLImage> images, IReadOnlyList<string> labels, int? inputSize = null)
     {
         using var call = BeginCall();
         var encodedLabels = EncodeLabels(labels);

@@ -165,6 +165,14 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     /// <summary>True when the application carries the default model (it references LSeg.MLNet.DefaultModel; see <see cref="LoadDefault"/>).</summary>
     public static bool HasDefaultModel => DefaultModelPackage.IsEmbedded;
 
+    /// <summary>
+    /// Extracts the default model's package as <see cref="LoadDefault"/> does (once per version, every file checked by
+    /// sha256) and returns its directory, without loading it: to read its manifest, or to give it to a tool that takes a
+    /// package path (<c>lseg info</c>, <c>lseg upgrade</c>, <c>lseg quantize</c>). Treat the directory as read-only.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The application does not reference LSeg.MLNet.DefaultModel, or it was built without a default model.</exception>
+    public static string ExtractDefaultModel() => DefaultModelPackage.Extract();
+
     private static void RequireNames(InferenceSession session, string[] inputs, string[] outputs, string graph)
     {
         foreach (string name in inputs)
@@ -465,12 +473,16 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         }
     }
 
-    /// <summary>Encodes <paramref name="image"/> and segments it with <paramref name="labels"/> in one call.</summary>
+    /// <summary>
+    /// Encodes <paramref name="image"/> and segments it with <paramref name="labels"/> in one call (the image encoder's
+    /// output goes straight to the head, nothing is kept for label changes).
+    /// </summary>
+    /// <param name="image">The image.</param>
+    /// <param name="labels">The labels, as for <see cref="EncodeLabels"/>.</param>
+    /// <param name="inputSize">The model input size of the longer side (see <see cref="EncodeImage"/>); default: the manifest's <c>defaultInputSize</c>.</param>
     /// <exception cref="ArgumentException">See <see cref="EncodeLabels"/> and <see cref="EncodeImage"/>.</exception>
-    public SegmentationResult Segment(MLImage image, IReadOnlyList<string> labels) => Segment(image, labels, inputSize: null);
-
-    /// <summary>One-shot segmentation at a chosen input size: the image encoder's output goes straight to the head graph.</summary>
-    internal SegmentationResult Segment(MLImage image, IReadOnlyList<string> labels, int? inputSize)
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="inputSize"/> is not in 32 … 2048.</exception>
+    public SegmentationResult Segment(MLImage image, IReadOnlyList<string> labels, int? inputSize = null)
     {
         ArgumentNullException.ThrowIfNull(image);
         return Segment([image], labels, inputSize)[0];

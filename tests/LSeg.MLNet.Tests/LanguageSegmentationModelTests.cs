@@ -222,6 +222,24 @@ public sealed class LanguageSegmentationModelTests : IDisposable
     }
 
     [Fact]
+    public void ModelManifest_Read_takes_the_directory_or_its_manifest_and_leaves_hashing_to_VerifyFiles()
+    {
+        string package = ColourModelPackage.Write(_temp.Path);
+        string table = Path.Combine(package, "labels.json");
+        var bytes = File.ReadAllBytes(table);
+        bytes[2] ^= 0x01;
+        File.WriteAllBytes(table, bytes);
+
+        var fromDirectory = ModelManifest.Read(package);
+        var fromFile = ModelManifest.Read(Path.Combine(package, ModelManifest.FileName));
+
+        Assert.Equal(fromDirectory.ToJson(), fromFile.ToJson());
+        var error = Assert.Throws<InvalidDataException>(() => fromDirectory.VerifyFiles(package));
+        Assert.Contains("labels.json", error.Message);
+        Assert.Throws<FileNotFoundException>(() => ModelManifest.Read(_temp.Path));
+    }
+
+    [Fact]
     public void A_directory_without_a_manifest_is_refused()
     {
         var error = Assert.Throws<FileNotFoundException>(() => LanguageSegmentationModel.Load(_temp.Path));
@@ -277,6 +295,21 @@ public sealed class LanguageSegmentationModelTests : IDisposable
         var error = Assert.Throws<InvalidOperationException>(() => LanguageSegmentationModel.LoadDefault());
 
         Assert.Contains("no default model", error.Message);
+        Assert.Contains("no default model", Assert.Throws<InvalidOperationException>(LanguageSegmentationModel.ExtractDefaultModel).Message);
+    }
+
+    [SkippableFact]
+    public void ExtractDefaultModel_gives_the_verified_package_LoadDefault_loads()
+    {
+        Skip.IfNot(LanguageSegmentationModel.HasDefaultModel, "this build embeds no default model (models/default/ was absent)");
+
+        string directory = LanguageSegmentationModel.ExtractDefaultModel();
+        using var model = LanguageSegmentationModel.LoadDefault();
+
+        Assert.Equal(model.PackagePath, directory);
+        var manifest = ModelManifest.Read(directory);
+        manifest.VerifyFiles(directory);
+        Assert.Equal(model.Manifest.ToJson(), manifest.ToJson());
     }
 
     [SkippableFact]

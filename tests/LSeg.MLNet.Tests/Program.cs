@@ -6,8 +6,8 @@ namespace LSeg.MLNet.Tests;
 /// <summary>
 /// Entry point of the test assembly as a program: the save/load test runs <c>dotnet LSeg.MLNet.Tests.dll
 /// load-and-segment …</c> so the saved model is loaded in a process that never built it; <c>export-benchmark-package
-/// DIR</c> and <c>bench-segment [DIR]</c> run the segmentation benchmark on a ResNet18 package when the build has no
-/// default model.
+/// DIR</c> writes a ResNet18 package to benchmark (<c>lseg bench segment --model DIR</c>) when the build has no default
+/// model.
 /// </summary>
 public static class Program
 {
@@ -25,12 +25,6 @@ public static class Program
             return QuietFallbackTests.SegmentAskingForGpu(args[1]);
         if (args.Length > 1 && args[0] == "export-benchmark-package")
             return BenchmarkPackage.Export(args[1]);
-        if (args.Length > 0 && args[0] == "bench-segment")
-        {
-            var result = Benchmarks.SegmentationBenchmark.Run(new Benchmarks.SegmentationBenchmark.Options(args.Length > 1 ? args[1] : null), Console.Out);
-            Console.WriteLine(result);
-            return 0;
-        }
         Console.Error.WriteLine($"usage: {SaveLoadInNewProcess.Command} <model.zip> <image folder> <output file>");
         return 2;
     }

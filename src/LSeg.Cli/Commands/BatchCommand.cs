@@ -2,10 +2,10 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using LSeg.Cli.Benchmarks;
 using LSeg.Cli.Common;
+using LSeg.Cli.Hosting;
 using LSeg.Orleans;
-using LSeg.Orleans.Benchmarks;
-using LSeg.Orleans.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using LSeg.Cli.Benchmarks;
 using LSeg.Cli.Common;
-using LSeg.MLNet.Benchmarks;
 using LSeg.Training.Bridge.Benchmarks;
 using LSeg.Training.Bridge.Network;
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using LSeg.Cli.Common;
+using LSeg.MLNet;
 using LSeg.MLNet.Package;
 
 namespace LSeg.Cli.Commands;
@@ -23,7 +24,7 @@ internal static class InfoCommand
 
     private static int Run(CliConsole console, string? modelPath, bool asJson)
     {
-        string directory = ModelLoading.Validate(modelPath) ?? DefaultModelPackage.Extract();
+        string directory = ModelLoading.Validate(modelPath) ?? LanguageSegmentationModel.ExtractDefaultModel();
         ModelManifest manifest = ModelManifest.Read(directory);
         var checks = manifest.Files.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => Check(directory, f.Key, f.Value)).ToList();
         bool allGood = checks.All(c => c.Status == "ok");

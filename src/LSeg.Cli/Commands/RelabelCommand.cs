@@ -57,9 +57,8 @@ internal static class RelabelCommand
         double loadSeconds = clock.Elapsed.TotalSeconds;
 
         using var photo = InputImages.Decode(imagePath);
-        using var mlImage = InputImages.ToMLImage(photo);
         clock.Restart();
-        var encoded = segmentationModel.EncodeImage(mlImage, size);
+        var encoded = segmentationModel.EncodeImage(photo, size);
         double encodeImageSeconds = clock.Elapsed.TotalSeconds;
 
         var reports = new List<SetReport>();

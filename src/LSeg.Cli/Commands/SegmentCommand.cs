@@ -87,9 +87,8 @@ internal static class SegmentCommand
     private static ImageReport SegmentOne(LanguageSegmentationModel model, LabelEmbeddings labels, string image, int? size, string outputDirectory)
     {
         using var photo = InputImages.Decode(image);
-        using var mlImage = InputImages.ToMLImage(photo);
         var clock = Stopwatch.StartNew();
-        var encoded = model.EncodeImage(mlImage, size);
+        var encoded = model.EncodeImage(photo, size);
         double encodeSeconds = clock.Elapsed.TotalSeconds;
         clock.Restart();
         var result = model.Segment(encoded, labels);

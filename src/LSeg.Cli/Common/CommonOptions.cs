@@ -94,7 +94,7 @@ internal static class CommonOptions
         var calibration = new UntrainedLabelCalibration { CalibratedLabelDrop = drop.Value, TrainedLabels = names };
         try
         {
-            calibration.Check($"--trained-labels '{trainedLabelsPath}'");
+            calibration.Validate($"--trained-labels '{trainedLabelsPath}'");
         }
         catch (InvalidDataException e)
         {

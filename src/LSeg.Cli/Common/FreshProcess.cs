@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using LSeg.MLNet.Benchmarks;
+using LSeg.Cli.Benchmarks;
 
 namespace LSeg.Cli.Common;
 

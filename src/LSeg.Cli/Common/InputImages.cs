@@ -1,5 +1,6 @@
 using LSeg.MLNet;
-using LSeg.MLNet.Runtime;
+using LSeg.MLNet.Imaging;
+using Microsoft.ML.Data;
 using SkiaSharp;
 
 namespace LSeg.Cli.Common;
@@ -48,7 +49,7 @@ internal static class InputImages
         }
         try
         {
-            ImageDecoder.RequireComplete(path);
+            ImageFileReader.Validate(path);
         }
         catch (InvalidDataException e)
         {
@@ -58,21 +59,17 @@ internal static class InputImages
 
     /// <summary>Decodes an image completely as 8-bit RGBA.</summary>
     /// <exception cref="CommandFailure">The file cannot be decoded, or it is truncated or corrupt.</exception>
-    public static SKBitmap Decode(string path)
+    public static MLImage Decode(string path)
     {
         try
         {
-            return ImageDecoder.DecodeRgba(path);
+            return ImageFileReader.Read(path);
         }
         catch (InvalidDataException e)
         {
             throw new CommandFailure(e.Message);
         }
     }
-
-    /// <summary>The ML.NET image of a decoded photo (same pixels, no second decode).</summary>
-    public static Microsoft.ML.Data.MLImage ToMLImage(SKBitmap photo) =>
-        Microsoft.ML.Data.MLImage.CreateFromPixels(photo.Width, photo.Height, Microsoft.ML.Data.MLPixelFormat.Rgba32, photo.GetPixelSpan());
 
     /// <summary>The base name used for an image's outputs: <c>photos/dog.jpg</c> → <c>dog</c>.</summary>
     public static string OutputName(string path) => Path.GetFileNameWithoutExtension(path);

@@ -3,7 +3,7 @@ using LSeg.Cli.Rendering;
 using LSeg.MLNet;
 using LSeg.MLNet.IO;
 using LSeg.MLNet.Rendering;
-using SkiaSharp;
+using Microsoft.ML.Data;
 
 namespace LSeg.Cli.Common;
 
@@ -14,17 +14,17 @@ internal sealed record SegmentationOutputs(string? MaskPath, string? OverlayPath
     /// Writes <c>NAME.mask.png</c> (8-bit label indices) and <c>NAME.overlay.png</c> into <paramref name="directory"/>,
     /// both or neither, and computes each label's share of the pixels.
     /// </summary>
-    public static SegmentationOutputs Write(string directory, string name, SKBitmap photo, SegmentationResult result)
+    public static SegmentationOutputs Write(string directory, string name, MLImage photo, SegmentationResult result)
     {
         if (photo.Width != result.Width || photo.Height != result.Height)
             throw new InvalidOperationException($"The mask is {result.Width}×{result.Height} but the decoded photo is {photo.Width}×{photo.Height}.");
         string maskPath = Path.Combine(directory, name + ".mask.png");
         string overlayPath = Path.Combine(directory, name + ".overlay.png");
-        using var overlay = OverlayRenderer.Render(photo, result.Mask, result.Labels);
+        byte[] overlay = SegmentationOverlay.RenderPng(photo, result);
         AtomicFile.WriteAll(
         [
             (maskPath, temporary => MaskPng.Write(temporary, result.Width, result.Height, result.Mask)),
-            (overlayPath, temporary => OverlayRenderer.WritePng(overlay, temporary)),
+            (overlayPath, temporary => File.WriteAllBytes(temporary, overlay)),
         ]);
         return new SegmentationOutputs(maskPath, overlayPath, SharesOf(result));
     }
@@ -33,7 +33,7 @@ internal sealed record SegmentationOutputs(string? MaskPath, string? OverlayPath
     public static IReadOnlyList<LabelShare> SharesOf(SegmentationResult result)
     {
         long total = (long)result.Width * result.Height;
-        return result.Labels.Select((label, i) => new LabelShare(label, i, result.PixelCounts[i], OverlayRenderer.Share(result.PixelCounts[i], total))).ToList();
+        return result.Labels.Select((label, i) => new LabelShare(label, i, result.PixelCounts[i], total == 0 ? 0 : 100.0 * result.PixelCounts[i] / total)).ToList();
     }
 
     /// <summary>Writes the share table, largest first, indented.</summary>

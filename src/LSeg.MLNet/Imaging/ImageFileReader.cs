@@ -18,4 +18,17 @@ public static class ImageFileReader
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         return Runtime.ImageDecoder.DecodeMLImage(path);
     }
+
+    /// <summary>
+    /// Checks that <paramref name="path"/> is an image that decodes completely, without keeping its pixels (it decodes
+    /// at the smallest scale its codec offers; a JPEG at 1/8 size, yet the whole file is read): to refuse a bad file
+    /// before any work starts.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a readable image, or it is truncated or corrupt (the message says which).</exception>
+    public static void Validate(string path)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        Runtime.ImageDecoder.RequireComplete(path);
+    }
 }

@@ -201,7 +201,7 @@ public sealed class ModelManifest
         {
             if (manifest.FormatVersion < UntrainedLabelsFormatVersion)
                 throw new InvalidDataException($"{source} has untrainedLabels, which need package format version {UntrainedLabelsFormatVersion}; it says {manifest.FormatVersion}.");
-            untrained.Check(source);
+            untrained.Validate(source);
             if (manifest.LabelLogitOffsets is not { Count: > 0 })
                 throw new InvalidDataException($"{source} has untrainedLabels but no labelLogitOffsets: there is no calibrated label for it to lower.");
         }
@@ -249,20 +249,23 @@ public sealed class ModelManifest
     /// <exception cref="InvalidDataException">The manifest is invalid, or a file's size or sha256 differs.</exception>
     internal static ModelManifest ReadVerified(string directory)
     {
+        directory = PackageDirectory(directory);
         var manifest = Read(directory);
         manifest.VerifyFiles(directory);
         return manifest;
     }
 
     /// <summary>
-    /// Reads and checks the manifest of the package directory <paramref name="directory"/> without hashing the files
-    /// it lists: for a caller that verifies them itself right after (<c>lseg info</c> reports each file's status; the
-    /// quantizer and upgrader read the package with <see cref="ReadVerified"/>). Loaders use <see cref="ReadVerified"/>.
+    /// Reads and checks the manifest of the package directory <paramref name="directory"/> (or of its
+    /// <c>manifest.json</c>; see <see cref="PackageDirectory"/>) without hashing the files it lists: to describe a
+    /// package, or to check each file with <see cref="VerifyFiles"/> and report on it. Loading a package
+    /// (<see cref="LanguageSegmentationModel.Load"/>) verifies every file itself.
     /// </summary>
     /// <exception cref="FileNotFoundException">The directory has no manifest.</exception>
-    /// <exception cref="InvalidDataException">The manifest is invalid.</exception>
-    internal static ModelManifest Read(string directory)
+    /// <exception cref="InvalidDataException">The manifest is invalid (the message names the rule it breaks).</exception>
+    public static ModelManifest Read(string directory)
     {
+        directory = PackageDirectory(directory);
         string manifestPath = Path.Combine(directory, FileName);
         if (!File.Exists(manifestPath))
             throw new FileNotFoundException($"'{directory}' is not an LSeg model package: it has no {FileName}.", manifestPath);

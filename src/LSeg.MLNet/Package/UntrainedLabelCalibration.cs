@@ -26,9 +26,12 @@ public sealed class UntrainedLabelCalibration
         return _trained.Contains(label);
     }
 
-    /// <summary>Checks the entry: a finite offset and at least one trained label, none empty.</summary>
+    /// <summary>
+    /// Checks the entry as a package writer or reader does: a finite drop and at least one trained label, none empty.
+    /// </summary>
+    /// <param name="source">Where the entry came from, for the message (a file, an option).</param>
     /// <exception cref="InvalidDataException">A rule is broken; the message names it and <paramref name="source"/>.</exception>
-    internal void Check(string source)
+    public void Validate(string source)
     {
         if (!double.IsFinite(CalibratedLabelDrop))
             throw new InvalidDataException($"{source} gives untrainedLabels.calibratedLabelDrop {CalibratedLabelDrop}; it must be a finite number.");

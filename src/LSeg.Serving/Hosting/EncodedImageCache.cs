@@ -59,10 +59,11 @@ internal sealed class EncodedImageCache : IDisposable
         get { lock (_lock) return _entries.Count; }
     }
 
-    /// <summary>Memory an encoded image holds: the unit-vector grid plus one norm per grid pixel, float32.</summary>
-    public static long SizeOf(EncodedImage image) => (long)image.EmbeddingWidth * image.EmbeddingHeight * (image.EmbeddingSize + 1) * sizeof(float);
-
-    /// <summary>The largest encoded image the model makes at its default input size (a square image).</summary>
+    /// <summary>
+    /// An upper bound of the memory the largest encoded image holds at the model's default input size (a square image):
+    /// C + 1 floats per grid pixel. A grid of pre-projection features (format 2 packages) holds fewer; the cache counts
+    /// each image's own <see cref="EncodedImage.MemoryBytes"/>.
+    /// </summary>
     public static long LargestImageBytes(ModelManifest manifest)
     {
         int multiple = manifest.InputSizeMultiple;
@@ -74,7 +75,7 @@ internal sealed class EncodedImageCache : IDisposable
     /// <exception cref="InvalidOperationException">The image alone is larger than the whole cache.</exception>
     public Handle Add(EncodedImage image)
     {
-        long size = SizeOf(image);
+        long size = image.MemoryBytes;
         if (size > CapacityBytes)
             throw new InvalidOperationException($"An encoded image of {size / 1048576.0:F1} MiB cannot fit the {CapacityMegabytes} MiB image cache.");
         string id = Convert.ToBase64String(RandomNumberGenerator.GetBytes(16)).TrimEnd('=').Replace('+', '-').Replace('/', '_');

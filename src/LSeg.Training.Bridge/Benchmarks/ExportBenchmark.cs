@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using LSeg.MLNet.Benchmarks;
+using LSeg.Shared;
 using LSeg.Training.Bridge.Export;
 using LSeg.Training.Bridge.Network;
 using LSeg.Training.Bridge.Network.ImageEncoders;
@@ -101,7 +101,7 @@ public static class ExportBenchmark
         {
             ModelPackageExporter.Export(net, package, new ModelPackageExportOptions { IncludeMiniLm = false, DefaultInputSize = options.Size });
             var method = backbone.StartsWith("vit", StringComparison.Ordinal) ? QuantizationMethod.Dynamic : QuantizationMethod.Static;
-            string[] calibration = method == QuantizationMethod.Static ? SegmentationBenchmark.WriteImages(work, CalibrationImages, options.Size) : [];
+            string[] calibration = method == QuantizationMethod.Static ? ColourBlockImage.WriteFiles(work, CalibrationImages, options.Size, options.Size) : [];
             ModelPackageQuantizer.Quantize(package, int8Package, new QuantizationOptions { Method = method, CalibrationImages = calibration });
             using var sessionOptions = new SessionOptions { IntraOpNumThreads = threads, InterOpNumThreads = 1 };
             using var float32 = new PackageSessions(package, sessionOptions);

@@ -116,7 +116,7 @@ public static class ModelPackageExporter
         try
         {
             ModelManifest.CheckLabelLogitOffsets(options.LabelLogitOffsets, nameof(ModelPackageExportOptions.LabelLogitOffsets));
-            options.UntrainedLabels?.Check(nameof(ModelPackageExportOptions.UntrainedLabels));
+            options.UntrainedLabels?.Validate(nameof(ModelPackageExportOptions.UntrainedLabels));
             if (options.UntrainedLabels is not null && options.LabelLogitOffsets.Count == 0)
                 throw new InvalidDataException($"{nameof(ModelPackageExportOptions.UntrainedLabels)} lowers the labels of {nameof(ModelPackageExportOptions.LabelLogitOffsets)}, which gives none.");
         }

@@ -89,6 +89,21 @@ public sealed class CorrelationHeadTests : IDisposable
         Assert.Equal(Channels, _version1Model.EncodeImage(image).Grid!.Channels);
     }
 
+    [Fact]
+    public void MemoryBytes_counts_the_grid_and_its_norms_and_then_the_pixel_embeddings_once_rebuilt()
+    {
+        using var image = TestImages.ColourBlocks(64, 64, seed: 1);
+        var projected = _model.EncodeImage(image, 64);
+        var embeddings = _version1Model.EncodeImage(image, 64);
+        long gridPixels = 32 * 32; // a 64-pixel input, embedding stride 2
+
+        // Format 2 keeps the 16 decoder features per grid pixel, format 1 the 20 embedding values; each plus one norm.
+        Assert.Equal((16 + 1) * gridPixels * sizeof(float), projected.MemoryBytes);
+        Assert.Equal((Channels + 1) * gridPixels * sizeof(float), embeddings.MemoryBytes);
+        _ = projected.PixelEmbeddings;
+        Assert.Equal((16 + 1 + Channels) * gridPixels * sizeof(float), projected.MemoryBytes);
+    }
+
     [Theory]
     [InlineData(2)]
     [InlineData(1)]

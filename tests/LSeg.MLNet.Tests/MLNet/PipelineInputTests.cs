@@ -38,6 +38,17 @@ public sealed class PipelineInputTests(PipelineFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public void ImageFileReader_Validate_refuses_a_truncated_image_and_passes_a_complete_one()
+    {
+        var error = Assert.Throws<InvalidDataException>(() => ImageFileReader.Validate(Path.Combine(fixture.ImageFolder, "cut-in-half.png")));
+        var missing = Assert.Throws<FileNotFoundException>(() => ImageFileReader.Validate(Path.Combine(fixture.ImageFolder, "no-such-image.png")));
+
+        Assert.Contains("cut-in-half.png' is incomplete or corrupt", error.Message);
+        Assert.Contains("no-such-image.png", missing.Message);
+        ImageFileReader.Validate(Path.Combine(fixture.ImageFolder, "blocks-150x70.png"));
+    }
+
+    [Fact]
     public void The_pipeline_honours_the_models_image_size_limits()
     {
         using var strict = LanguageSegmentationModel.Load(fixture.PackagePath, new LanguageSegmentationModelOptions { MaxImagePixels = 5000 });

@@ -1,8 +1,8 @@
 using Google.Protobuf;
 using LSeg.MLNet;
-using LSeg.MLNet.Benchmarks;
 using LSeg.MLNet.Package;
 using LSeg.MLNet.Pipeline;
+using LSeg.Shared;
 using LSeg.Training.Bridge.Export;
 using LSeg.Training.Bridge.Network;
 using LSeg.Training.Bridge.Quantization;
@@ -38,7 +38,7 @@ public sealed class ModelPackageQuantizerTests : IDisposable
             AdditionalFiles = { ["labels.json"] = _temp.PathOf("labels.json") },
         });
         Directory.CreateDirectory(_temp.PathOf("images"));
-        _images = SegmentationBenchmark.WriteImages(_temp.PathOf("images"), 5, 96, 64);
+        _images = ColourBlockImage.WriteFiles(_temp.PathOf("images"), 5, 96, 64);
     }
 
     public void Dispose() => _temp.Dispose();

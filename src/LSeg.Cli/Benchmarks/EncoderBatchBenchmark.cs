@@ -1,10 +1,12 @@
 using System.Diagnostics;
+using LSeg.MLNet;
+using LSeg.Shared;
 using Microsoft.ML.Data;
 
-namespace LSeg.MLNet.Benchmarks;
+namespace LSeg.Cli.Benchmarks;
 
 /// <summary>
-/// Images per second of <see cref="LanguageSegmentationModel.Segment(IReadOnlyList{MLImage}, IReadOnlyList{string})"/>
+/// Images per second of <see cref="LanguageSegmentationModel.Segment(IReadOnlyList{MLImage}, IReadOnlyList{string}, int?)"/>
 /// for several <see cref="LanguageSegmentationModelOptions.ImageBatchSize"/> values, on the same decoded images, the
 /// batch sizes timed in alternating rounds (part of <c>lseg bench segment</c>).
 /// </summary>
@@ -22,8 +24,8 @@ internal static class EncoderBatchBenchmark
         {
             foreach (int batch in batchSizes)
                 models.Add(new RuntimeSettings(ImageBatchSize: batch).Load(packagePath));
-            foreach (var model in models)
-                model.Segment(images.Take(Math.Min(images.Count, model.Options.ImageBatchSize)).ToList(), labels, inputSize);
+            for (int b = 0; b < models.Count; b++)
+                models[b].Segment(images.Take(Math.Min(images.Count, batchSizes[b])).ToList(), labels, inputSize);
             var times = batchSizes.Select(_ => new List<double>()).ToArray();
             for (int round = 0; round < rounds; round++)
             {

@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using LSeg.MLNet;
+using LSeg.Shared;
 using Microsoft.ML.Data;
 
-namespace LSeg.MLNet.Benchmarks;
+namespace LSeg.Cli.Benchmarks;
 
 /// <summary>
 /// Peak memory of one segmentation, measured in a process that does nothing else: load the model, decode one image
@@ -23,7 +25,7 @@ internal static class PeakMemory
         Directory.CreateDirectory(folder);
         try
         {
-            string file = SegmentationBenchmark.WriteImages(folder, 1, request.Width, request.Height)[0];
+            string file = ColourBlockImage.WriteFiles(folder, 1, request.Width, request.Height)[0];
             // Writing the synthetic image is the benchmark's work, not the segmentation's: hand its memory back to the
             // system first, so that the peak below is what an application pays to load the model and segment the file.
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);

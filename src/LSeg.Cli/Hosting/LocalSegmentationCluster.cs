@@ -1,10 +1,11 @@
 using System.Net;
 using System.Net.Sockets;
+using LSeg.Orleans;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Orleans.Hosting;
 
-namespace LSeg.Orleans.Hosting;
+namespace LSeg.Cli.Hosting;
 
 /// <summary>
 /// N segmentation silos and a client in this process, on localhost clustering with free loopback ports: the

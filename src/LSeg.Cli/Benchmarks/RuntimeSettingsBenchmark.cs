@@ -1,8 +1,10 @@
 using System.Diagnostics;
+using LSeg.MLNet;
+using LSeg.Shared;
 using Microsoft.ML.Data;
 using Microsoft.ML.OnnxRuntime;
 
-namespace LSeg.MLNet.Benchmarks;
+namespace LSeg.Cli.Benchmarks;
 
 /// <summary>
 /// <c>lseg bench runtime</c>: the ONNX Runtime settings of <see cref="LanguageSegmentationModelOptions"/> compared in
@@ -40,7 +42,7 @@ internal static class RuntimeSettingsBenchmark
         var models = new List<LanguageSegmentationModel>();
         try
         {
-            using var image = MLImage.CreateFromFile(SegmentationBenchmark.WriteImages(folder, 1, options.ImageSize)[0]);
+            using var image = MLImage.CreateFromFile(ColourBlockImage.WriteFiles(folder, 1, options.ImageSize, options.ImageSize)[0]);
             string[] labels = ["sky", "grass", "road", "car", "person", "tree", "building", "water"];
             foreach (var variant in variants)
                 models.Add(variant.Load(options.PackagePath));

@@ -1,6 +1,8 @@
+using LSeg.MLNet;
+using LSeg.Shared;
 using Microsoft.ML.OnnxRuntime;
 
-namespace LSeg.MLNet.Benchmarks;
+namespace LSeg.Cli.Benchmarks;
 
 /// <summary>The ONNX Runtime settings of <see cref="LanguageSegmentationModelOptions"/> that the benchmarks vary.</summary>
 internal sealed record RuntimeSettings(

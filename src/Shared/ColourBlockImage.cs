@@ -1,10 +1,11 @@
 using Microsoft.ML.Data;
 
-namespace LSeg.MLNet.Benchmarks;
+namespace LSeg.Shared;
 
 /// <summary>
-/// Deterministic test images of coloured blocks, for the benchmarks and the GPU check (scripts/gpu-check links this
-/// file, so both draw the same images from the same seed).
+/// Deterministic test images of coloured blocks, for the benchmarks (lseg's and the training bridge's) and the GPU
+/// check. Each of them compiles this one file in (it is no part of any public API), so all draw the same images from the
+/// same seed.
 /// </summary>
 internal static class ColourBlockImage
 {
@@ -24,5 +25,22 @@ internal static class ColourBlockImage
             }
         }
         return MLImage.CreateFromPixels(width, height, MLPixelFormat.Rgba32, pixels);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="count"/> PNG files <c>image-NN.png</c> of <paramref name="width"/> × <paramref name="height"/>
+    /// to <paramref name="folder"/>, drawn from seed 42, and returns their paths.
+    /// </summary>
+    public static string[] WriteFiles(string folder, int count, int width, int height)
+    {
+        var files = new string[count];
+        var generator = new Random(42);
+        for (int i = 0; i < count; i++)
+        {
+            files[i] = Path.Combine(folder, $"image-{i:D2}.png");
+            using var image = Create(width, height, generator);
+            image.Save(files[i]);
+        }
+        return files;
     }
 }

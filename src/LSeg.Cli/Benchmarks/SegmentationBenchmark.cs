@@ -1,9 +1,11 @@
 using System.Diagnostics;
+using LSeg.MLNet;
 using LSeg.MLNet.Pipeline;
+using LSeg.Shared;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
-namespace LSeg.MLNet.Benchmarks;
+namespace LSeg.Cli.Benchmarks;
 
 /// <summary>
 /// <c>lseg bench segment</c>: in one run, (1) full segmentation of one image vs a label change on the already
@@ -60,7 +62,7 @@ internal static class SegmentationBenchmark
         Directory.CreateDirectory(folder);
         try
         {
-            var files = WriteImages(folder, options.Images, options.ImageSize);
+            var files = ColourBlockImage.WriteFiles(folder, options.Images, options.ImageSize, options.ImageSize);
             string[] labelsA = Vocabulary[..options.Labels];
             string[] labelsB = Vocabulary[options.Labels..(2 * options.Labels)];
             progress.WriteLine($"model {model.Manifest.Name} ({model.Manifest.Backbone}, {(model.UsesGpu ? "GPU" : "CPU")}), {options.ImageSize}×{options.ImageSize} images, {options.Labels} labels");
@@ -82,9 +84,17 @@ internal static class SegmentationBenchmark
             double changeIntoBuffers = Median(options, () => model.SegmentInto(encoded, model.EncodeLabels(flip++ % 2 == 0 ? labelsA : labelsB), mask, scores, counts));
             progress.WriteLine($"label change into reused buffers (SegmentInto) {changeIntoBuffers:F2} ms: {full / changeIntoBuffers:F0}× faster than the full segmentation");
             // A label change must read the whole grid once; timing a plain read of it gives the memory-bandwidth floor.
-            int gridChannels = encoded.Grid?.Channels ?? 0;
-            double gridMB = encoded.Grid is { } grid ? grid.Vectors.Length * (double)sizeof(float) / 1048576 : double.NaN;
-            double gridRead = encoded.Grid is { } g ? Median(options, () => SumOf(g.Vectors)) : double.NaN;
+            // Models without spatial blocks keep the C# correlation's grid: D floats per grid pixel plus its norm, which is
+            // all MemoryBytes counts until PixelEmbeddings is read (the benchmark never reads it). Timing the sum of an
+            // array of the grid's size gives the floor.
+            bool hasGrid = model.Manifest.SpatialRegularization.Block == "none";
+            long gridPixels = (long)encoded.EmbeddingWidth * encoded.EmbeddingHeight;
+            int gridChannels = hasGrid ? (int)(encoded.MemoryBytes / sizeof(float) / gridPixels) - 1 : 0;
+            var gridSized = hasGrid ? new float[gridChannels * gridPixels] : null;
+            if (gridSized is not null)
+                Array.Fill(gridSized, 1f);
+            double gridMB = gridSized is null ? double.NaN : gridSized.Length * (double)sizeof(float) / 1048576;
+            double gridRead = gridSized is null ? double.NaN : Median(options, () => SumOf(gridSized));
             progress.WriteLine($"the label change reads the {gridMB:F1} MB grid ({gridChannels} values per pixel); reading it alone takes {gridRead:F2} ms (memory-bandwidth floor: at most {full / gridRead:F0}× for this image size)");
 
             // (2) Image-encoder batches, on decoded images (the decoding is not what is compared).
@@ -205,22 +215,6 @@ internal static class SegmentationBenchmark
         action();
         double elapsed = watch.Elapsed.TotalMilliseconds;
         return (elapsed, GC.GetTotalAllocatedBytes(precise: true) - before);
-    }
-
-    internal static string[] WriteImages(string folder, int count, int size) => WriteImages(folder, count, size, size);
-
-    /// <summary>Writes <paramref name="count"/> PNG images of deterministic colour blocks, <paramref name="width"/> × <paramref name="height"/>.</summary>
-    internal static string[] WriteImages(string folder, int count, int width, int height)
-    {
-        var files = new string[count];
-        var generator = new Random(42);
-        for (int i = 0; i < count; i++)
-        {
-            files[i] = Path.Combine(folder, $"image-{i:D2}.png");
-            using var image = ColourBlockImage.Create(width, height, generator);
-            image.Save(files[i]);
-        }
-        return files;
     }
 
     private sealed class ImageFile

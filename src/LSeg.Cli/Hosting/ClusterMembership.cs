@@ -3,7 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Orleans.Configuration;
 using Orleans.Hosting;
 
-namespace LSeg.Orleans.Hosting;
+namespace LSeg.Cli.Hosting;
 
 /// <summary>
 /// How silos find each other and clients find silos, from one command-line value: <c>localhost</c> (Orleans'

@@ -1,11 +1,12 @@
 using System.Diagnostics;
 using System.Globalization;
+using LSeg.Cli.Hosting;
 using LSeg.MLNet;
-using LSeg.Orleans.Hosting;
+using LSeg.Orleans;
 using Microsoft.ML.Data;
 using SkiaSharp;
 
-namespace LSeg.Orleans.Benchmarks;
+namespace LSeg.Cli.Benchmarks;
 
 /// <summary>
 /// Measures, in one run on the same images and model: the per-image cost of the low-level API (one image at a time,
