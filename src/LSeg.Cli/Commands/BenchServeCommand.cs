@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
+using LSeg.Cli.Benchmarks;
 using LSeg.Cli.Common;
-using LSeg.Serving.Benchmarks;
 
 namespace LSeg.Cli.Commands;
 

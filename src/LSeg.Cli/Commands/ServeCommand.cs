@@ -1,7 +1,7 @@
 using System.CommandLine;
 using LSeg.Cli.Common;
+using LSeg.Cli.Hosting;
 using LSeg.Serving;
-using LSeg.Serving.Hosting;
 
 namespace LSeg.Cli.Commands;
 

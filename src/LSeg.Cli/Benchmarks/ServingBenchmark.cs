@@ -1,23 +1,22 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
+using LSeg.Cli.Hosting;
 using LSeg.MLNet;
 using LSeg.MLNet.Imaging;
-using LSeg.Serving.Api;
-using LSeg.Serving.Hosting;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.Extensions.DependencyInjection;
+using LSeg.Serving;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.Data;
 using SkiaSharp;
 
-namespace LSeg.Serving.Benchmarks;
+namespace LSeg.Cli.Benchmarks;
 
 /// <summary>
 /// <c>lseg bench serve</c>: a load test of the HTTP service on loopback, in one process. The server is the one
 /// <c>lseg serve</c> runs, on 127.0.0.1 at a free port; concurrent clients each encode their own image once, then
 /// mix full segmentations (<c>POST /v1/segment</c>) and label changes (<c>POST /v1/images/{id}/segment</c>) until a
 /// request count or a time bound is reached. Every answered mask is compared with the low-level API's mask for the
-/// same image and labels (computed before the load), so a lost, failed or wrong answer is counted, never hidden.
+/// same image and labels (computed before the server starts, on a model loaded as the server loads its own), so a lost,
+/// failed or wrong answer is counted, never hidden. Like any client, it sees the server through its HTTP API only.
 /// </summary>
 internal static class ServingBenchmark
 {
@@ -61,7 +60,7 @@ internal static class ServingBenchmark
                 Row("label change  /segment", LabelChange),
                 Row("all", All),
                 $"label change vs full through HTTP (p50): {LabelChangeSpeedupP50:F1}x faster; first upload (encode) {UploadMs:F0} ms on average",
-                $"peak working set {PeakWorkingSetMB:F0} MB (server, clients and reference masks in one process); image cache {CacheMB:F1} MB");
+                $"peak working set {PeakWorkingSetMB:F0} MB (server, clients and reference masks in one process); image cache {CacheMB:F1} MB (the uploads' MemoryBytes)");
         }
     }
 
@@ -89,33 +88,42 @@ internal static class ServingBenchmark
         if (labelSets.Count == 0)
             throw new ArgumentException("Give at least one label set.", nameof(options));
 
-        await using var app = ServingApplication.Create(["http://127.0.0.1:0"], serving =>
-        {
-            serving.ModelPath = options.PackagePath;
-            options.Server?.Invoke(serving);
-        }, LogLevel.Warning);
-        await app.StartAsync();
-        var address = new Uri(ServingApplication.Addresses(app).Single() + "/");
-        var model = app.Services.GetRequiredService<ServedModel>().Model;
-        var queue = app.Services.GetRequiredService<InferenceQueue>();
-        progress.WriteLine($"serving {model.Manifest.Name} at {address}");
+        var serving = new LanguageSegmentationServingOptions { ModelPath = options.PackagePath };
+        options.Server?.Invoke(serving);
 
-        // Reference masks, before any load: the low-level API on the same bytes, one-shot and encode-once.
+        // Reference masks, before any load: the low-level API on the same bytes, one-shot and encode-once, on a model
+        // loaded with the server's settings (then disposed, so the two are never in memory together).
         var images = Enumerable.Range(0, ImageCount).Select(i => SyntheticPng(options.ImageSize, seed: i)).ToArray();
         var expectedFull = new byte[ImageCount, labelSets.Count][];
         var expectedChange = new byte[ImageCount, labelSets.Count][];
+        var encodedBytes = new long[ImageCount];
+        string modelName, device;
         var clock = Stopwatch.StartNew();
-        for (int i = 0; i < ImageCount; i++)
+        using (var model = LoadAsTheServerDoes(serving))
         {
-            using var image = MLImage.CreateFromStream(new MemoryStream(images[i]));
-            var encoded = model.EncodeImage(image);
-            for (int k = 0; k < labelSets.Count; k++)
+            (modelName, device) = (model.Manifest.Name, model.UsesGpu ? "GPU" : "CPU");
+            for (int i = 0; i < ImageCount; i++)
             {
-                expectedFull[i, k] = Indices(model.Segment(image, labelSets[k]));
-                expectedChange[i, k] = Indices(model.Segment(encoded, model.EncodeLabels(labelSets[k])));
+                using var image = MLImage.CreateFromStream(new MemoryStream(images[i]));
+                var encoded = model.EncodeImage(image);
+                encodedBytes[i] = encoded.MemoryBytes;
+                for (int k = 0; k < labelSets.Count; k++)
+                {
+                    expectedFull[i, k] = Indices(model.Segment(image, labelSets[k]));
+                    expectedChange[i, k] = Indices(model.Segment(encoded, model.EncodeLabels(labelSets[k])));
+                }
             }
         }
-        progress.WriteLine($"reference masks for {ImageCount} images × {labelSets.Count} label sets in {clock.Elapsed.TotalSeconds:F1} s; starting {options.Clients} clients");
+        progress.WriteLine($"reference masks for {ImageCount} images × {labelSets.Count} label sets in {clock.Elapsed.TotalSeconds:F1} s");
+
+        await using var app = ServingApplication.Create(["http://127.0.0.1:0"], server =>
+        {
+            server.ModelPath = options.PackagePath;
+            options.Server?.Invoke(server);
+        }, LogLevel.Warning);
+        await app.StartAsync();
+        var address = new Uri(ServingApplication.Addresses(app).Single() + "/");
+        progress.WriteLine($"serving {modelName} at {address}; starting {options.Clients} clients");
 
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = options.Clients + 1 })
         {
@@ -124,6 +132,7 @@ internal static class ServingBenchmark
         };
         int issued = 0;
         var uploadTimes = new double[options.Clients];
+        var uploaded = new bool[options.Clients];
         var deadline = Stopwatch.StartNew();
         var clients = Enumerable.Range(0, options.Clients).Select(client => Task.Run(async () =>
         {
@@ -133,6 +142,7 @@ internal static class ServingBenchmark
             var upload = Stopwatch.StartNew();
             string? id = await UploadAsync(http, images[own]);
             uploadTimes[client] = upload.Elapsed.TotalMilliseconds;
+            uploaded[client] = id is not null;
             while (deadline.Elapsed < options.TimeLimit && Interlocked.Increment(ref issued) <= options.Requests)
             {
                 int labels = random.Next(labelSets.Count);
@@ -146,7 +156,8 @@ internal static class ServingBenchmark
         })).ToArray();
         var all = (await Task.WhenAll(clients)).SelectMany(s => s).ToList();
         double seconds = deadline.Elapsed.TotalSeconds;
-        double cacheMB = app.Services.GetRequiredService<EncodedImageCache>().Bytes / 1048576.0;
+        // What the cache holds: each client's upload (none expires or is evicted in a run), counted as the cache counts it.
+        double cacheMB = Enumerable.Range(0, options.Clients).Where(c => uploaded[c]).Sum(c => encodedBytes[c % ImageCount]) / 1048576.0;
         await app.StopAsync();
 
         var full = all.Where(s => !s.LabelChange).ToList();
@@ -154,7 +165,7 @@ internal static class ServingBenchmark
         var failed = all.Where(s => s.Error is not null).ToList();
         var fullLatency = Summarise(full);
         var changeLatency = Summarise(changes);
-        return new Result(model.Manifest.Name, model.UsesGpu ? "GPU" : "CPU", options.Clients, queue.Slots, queue.QueueLimit, ImageCount, labelSets.Count,
+        return new Result(modelName, device, options.Clients, serving.MaxConcurrentInferences, serving.MaxQueuedRequests, ImageCount, labelSets.Count,
             Requests: all.Count, Answered: all.Count(s => s.Status != 0), Errors: failed.Count, WrongMasks: all.Count(s => s.Error is null && !s.Correct),
             ErrorKinds: failed.GroupBy(s => s.Error!).ToDictionary(g => g.Key, g => g.Count()),
             seconds, all.Count / seconds, fullLatency, changeLatency, Summarise(all),
@@ -165,8 +176,25 @@ internal static class ServingBenchmark
     private static async Task<string?> UploadAsync(HttpClient http, byte[] image)
     {
         using var response = await http.PostAsync("v1/images", Form(image, null));
-        return response.IsSuccessStatusCode ? (await response.Content.ReadFromJsonAsync<EncodedImageResponse>())?.Id : null;
+        return response.IsSuccessStatusCode ? (await response.Content.ReadFromJsonAsync<EncodedImageAnswer>())?.Id : null;
     }
+
+    /// <summary>The model as the server loads it: the same package and device settings.</summary>
+    private static LanguageSegmentationModel LoadAsTheServerDoes(LanguageSegmentationServingOptions serving)
+    {
+        var modelOptions = new LanguageSegmentationModelOptions
+        {
+            GpuDeviceId = serving.GpuDeviceId,
+            FallbackToCpu = serving.FallbackToCpu,
+            MaxImagePixels = serving.MaxImagePixels,
+        };
+        return serving.ModelPath is null ? LanguageSegmentationModel.LoadDefault(modelOptions) : LanguageSegmentationModel.Load(serving.ModelPath, modelOptions);
+    }
+
+    // The parts of the API's answers (docs/serving.md) the benchmark reads.
+    private sealed record EncodedImageAnswer(string Id);
+
+    private sealed record SegmentationAnswer(string Mask);
 
     private static async Task<Sample> TimeAsync(bool labelChange, Func<Task<HttpResponseMessage>> send, byte[] expected)
     {
@@ -174,7 +202,7 @@ internal static class ServingBenchmark
         try
         {
             using var response = await send();
-            var answer = response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync<SegmentationResponse>() : null;
+            var answer = response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync<SegmentationAnswer>() : null;
             double milliseconds = clock.Elapsed.TotalMilliseconds;
             if (answer is null)
                 return new Sample(labelChange, milliseconds, (int)response.StatusCode, false, $"HTTP {(int)response.StatusCode}");

@@ -1,3 +1,4 @@
+using LSeg.Serving;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -5,7 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace LSeg.Serving.Hosting;
+namespace LSeg.Cli.Hosting;
 
 /// <summary>
 /// The application <c>lseg serve</c> and <c>lseg bench serve</c> run: the library mapped at the root of a plain
