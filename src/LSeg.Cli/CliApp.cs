@@ -20,6 +20,7 @@ internal static class CliApp
         root.Subcommands.Add(EvaluateCommand.Create(console));
         root.Subcommands.Add(ExportCommand.Create(console));
         root.Subcommands.Add(AverageCommand.Create(console));
+        root.Subcommands.Add(TextProjectionCommand.Create(console));
         root.Subcommands.Add(ImportCommand.Create(console));
         root.Subcommands.Add(InfoCommand.Create(console));
         root.Subcommands.Add(UpgradeCommand.Create(console));

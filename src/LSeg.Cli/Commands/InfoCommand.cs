@@ -46,6 +46,7 @@ internal static class InfoCommand
                 ["defaultInputSize"] = manifest.DefaultInputSize,
                 ["inputSizeMultiple"] = manifest.InputSizeMultiple,
                 ["textEncoder"] = manifest.TextEncoder.Kind,
+                ["textProjection"] = manifest.TextEncoder.Projection,
                 ["spatialRegularization"] = $"{manifest.SpatialRegularization.Block} x{manifest.SpatialRegularization.Depth}",
                 ["labelLogitOffsets"] = new JsonObject((manifest.LabelLogitOffsets ?? []).Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))),
                 ["calibratedLabelDrop"] = manifest.UntrainedLabels?.CalibratedLabelDrop,
@@ -93,7 +94,8 @@ internal static class InfoCommand
         "clip" => $"clip (graph {text.Graph}, tokenizer {text.Tokenizer}), context {text.ContextLength}",
         "table" => $"table ({text.Table}: fixed labels only)",
         _ => text.Kind,
-    } + (text.PromptTemplates() is { Count: > 0 } prompts ? $", prompts \"{string.Join("\" | \"", prompts)}\"" : "");
+    } + (text.PromptTemplates() is { Count: > 0 } prompts ? $", prompts \"{string.Join("\" | \"", prompts)}\"" : "")
+      + (text.Projection is { } projection ? $", then the text projection {projection}" : "");
 
     private sealed record FileCheck(string Name, long ExpectedBytes, long? ActualBytes, string ExpectedSha256, string Status);
 

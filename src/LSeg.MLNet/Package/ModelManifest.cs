@@ -16,16 +16,20 @@ public sealed class ModelManifest
     /// <summary>
     /// The newest package format version this library reads and writes. Version 2 adds the pixel projection graph
     /// (<see cref="GraphFiles.PixelProjection"/>, for fast label changes) and lets a <c>minilm</c> text encoder live in
-    /// the package; version 3 adds <see cref="LabelLogitOffsets"/>; version 4 adds <see cref="UntrainedLabels"/>.
-    /// Versions 1 to 3 are still read, and a writer uses the lowest version that holds what it writes.
+    /// the package; version 3 adds <see cref="LabelLogitOffsets"/>; version 4 adds <see cref="UntrainedLabels"/>;
+    /// version 5 adds the text projection (<see cref="TextEncoderInfo.Projection"/>). Versions 1 to 4 are still read,
+    /// and a writer uses the lowest version that holds what it writes.
     /// </summary>
-    public const int CurrentFormatVersion = 4;
+    public const int CurrentFormatVersion = 5;
 
     /// <summary>The first format version with <see cref="LabelLogitOffsets"/>.</summary>
     internal const int LabelLogitOffsetsFormatVersion = 3;
 
     /// <summary>The first format version with <see cref="UntrainedLabels"/>.</summary>
     internal const int UntrainedLabelsFormatVersion = 4;
+
+    /// <summary>The first format version with <see cref="TextEncoderInfo.Projection"/>.</summary>
+    internal const int TextProjectionFormatVersion = 5;
 
     /// <summary>The manifest's file name inside a package directory.</summary>
     public const string FileName = "manifest.json";
@@ -131,8 +135,9 @@ public sealed class ModelManifest
     };
 
     /// <summary>The lowest format version that holds a package with these graphs and offsets (what a writer records).</summary>
-    internal static int MinimumFormatVersion(GraphFiles graphs, IReadOnlyDictionary<string, double>? labelLogitOffsets, UntrainedLabelCalibration? untrainedLabels = null) =>
-        untrainedLabels is not null ? UntrainedLabelsFormatVersion
+    internal static int MinimumFormatVersion(GraphFiles graphs, IReadOnlyDictionary<string, double>? labelLogitOffsets, UntrainedLabelCalibration? untrainedLabels = null, TextEncoderInfo? textEncoder = null) =>
+        textEncoder?.Projection is not null ? TextProjectionFormatVersion
+        : untrainedLabels is not null ? UntrainedLabelsFormatVersion
         : labelLogitOffsets is { Count: > 0 } ? LabelLogitOffsetsFormatVersion
         : graphs.PixelProjection is not null ? 2 : 1;
 
@@ -191,6 +196,8 @@ public sealed class ModelManifest
             throw new InvalidDataException($"{source} has embeddingSize {manifest.EmbeddingSize}; it must be positive.");
         if (manifest.FormatVersion < 2 && manifest.Graphs.PixelProjection is not null)
             throw new InvalidDataException($"{source} names a pixel projection graph (graphs.pixelProjection), which needs package format version 2; it says {manifest.FormatVersion}.");
+        if (manifest.TextEncoder.Projection is not null && manifest.FormatVersion < TextProjectionFormatVersion)
+            throw new InvalidDataException($"{source} names a text projection (textEncoder.projection), which needs package format version {TextProjectionFormatVersion}; it says {manifest.FormatVersion}.");
         if (manifest.LabelLogitOffsets is { Count: > 0 } offsets)
         {
             if (manifest.FormatVersion < LabelLogitOffsetsFormatVersion)
@@ -343,6 +350,13 @@ public sealed class TextEncoderInfo
 
     /// <summary>For <c>table</c>: JSON file mapping each label to its embedding.</summary>
     public string? Table { get; init; }
+
+    /// <summary>
+    /// Format 5, optional: a graph file mapping each label's encoder embedding (after prompt ensembling) to the label
+    /// embedding the network was trained against: input <c>text_embeddings</c> [N, D], output <c>label_embeddings</c>
+    /// [N, C] (a linear map, e.g. all-MiniLM-L6-v2 → CLIP ViT-B/32 text space). Null: the encoder's embeddings are used as given.
+    /// </summary>
+    public string? Projection { get; init; }
 
     /// <summary>Optional prompt template applied to each label before encoding, with <c>{0}</c> for the label (none in the paper).</summary>
     /// <remarks>Kept for packages that name one template; <see cref="Prompts"/> names several. A manifest sets at most one of the two.</remarks>

@@ -9,8 +9,11 @@ namespace LSeg.MLNet.Text;
 /// </summary>
 internal static class PackageTextEncoder
 {
-    /// <summary>Creates the encoder <paramref name="info"/> describes, reading its files from the package <paramref name="directory"/>.</summary>
-    /// <exception cref="InvalidDataException">The kind is unknown, a file is not named, or the prompts are invalid.</exception>
+    /// <summary>
+    /// Creates the encoder <paramref name="info"/> describes, reading its files from the package <paramref name="directory"/>:
+    /// the encoder, its prompt ensembling, then its projection when the manifest names one.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The kind is unknown, a file is not named, the prompts are invalid or the projection does not fit.</exception>
     public static ILabelTextEncoder Create(string directory, Package.TextEncoderInfo info, int embeddingSize, bool truncateLongLabels, SessionOptions sessionOptions)
     {
         ArgumentNullException.ThrowIfNull(info);
@@ -31,16 +34,23 @@ internal static class PackageTextEncoder
             _ => throw new InvalidDataException($"Unknown text encoder kind '{info.Kind}' in the manifest; expected minilm, clip or table."),
         };
         var templates = info.PromptTemplates();
-        if (templates.Count == 0)
-            return encoder;
         try
         {
-            return new PromptedTextEncoder(encoder, templates);
+            if (templates.Count > 0)
+                encoder = new PromptedTextEncoder(encoder, templates);
+            if (info.Projection is { } projection)
+                encoder = ProjectedTextEncoder.Create(encoder, Path.Combine(directory, projection), sessionOptions);
+            return encoder;
         }
         catch (ArgumentException e)
         {
             encoder.Dispose();
             throw new InvalidDataException($"The manifest's text encoder prompts are invalid: {e.Message}", e);
+        }
+        catch
+        {
+            encoder.Dispose();
+            throw;
         }
     }
 }

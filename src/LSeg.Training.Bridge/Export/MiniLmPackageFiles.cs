@@ -43,6 +43,7 @@ internal static class MiniLmPackageFiles
             ContextLength = textEncoder.ContextLength,
             Prompt = textEncoder.Prompt,
             Prompts = textEncoder.Prompts,
+            Projection = textEncoder.Projection,
         };
     }
 }

@@ -77,7 +77,7 @@ public static class ModelPackageExporter
         var normalization = net.PixelNormalization;
         var manifest = new ModelManifest
         {
-            FormatVersion = ModelManifest.MinimumFormatVersion(graphs, options.LabelLogitOffsets, options.UntrainedLabels),
+            FormatVersion = ModelManifest.MinimumFormatVersion(graphs, options.LabelLogitOffsets, options.UntrainedLabels, textEncoder),
             Name = options.Name,
             Backbone = config.Backbone,
             EmbeddingSize = config.EmbeddingSize,
@@ -152,7 +152,7 @@ public static class ModelPackageExporter
 
     private static void CheckTextEncoderFiles(TextEncoderInfo textEncoder, Dictionary<string, PackageFile> files)
     {
-        foreach (var (role, name) in new[] { ("graph", textEncoder.Graph), ("tokenizer", textEncoder.Tokenizer), ("table", textEncoder.Table) })
+        foreach (var (role, name) in new[] { ("graph", textEncoder.Graph), ("tokenizer", textEncoder.Tokenizer), ("table", textEncoder.Table), ("projection", textEncoder.Projection) })
         {
             if (name is not null && !files.ContainsKey(name))
                 throw new InvalidOperationException(

@@ -23,7 +23,7 @@ namespace LSeg.Training.Bridge.Training;
 public static class CheckpointAveraging
 {
     /// <summary>The run settings that must agree: they decide the text side of the exported package.</summary>
-    private static readonly string[] TextEncoderSettings = ["initialModel", "textPrompts", "textEncoder"];
+    private static readonly string[] TextEncoderSettings = ["initialModel", "textPrompts", "textEncoder", "textProjection"];
 
     /// <summary>
     /// Writes to <paramref name="output"/> a checkpoint folder (as <c>lseg train</c> writes them, without optimizer

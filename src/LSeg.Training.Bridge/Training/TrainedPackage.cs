@@ -27,7 +27,7 @@ public static class TrainedPackage
         ArgumentNullException.ThrowIfNull(options);
         var run = CheckpointFolder.ReadRunConfig(checkpoint);
         var prompts = run?["textPrompts"]?.AsArray().Select(p => p!.GetValue<string>()).ToList();
-        var textEncoder = RunTextEncoder.OfRun(run?["initialModel"]?.GetValue<string>(), prompts);
+        var textEncoder = RunTextEncoder.OfRun(run?["initialModel"]?.GetValue<string>(), prompts, run?["textProjection"]?.GetValue<string>());
         return Export(net, textEncoder, ValidationSizeOf(run), directory, options);
     }
 

@@ -162,6 +162,15 @@ public sealed class TrainingConfig
     public List<string>? TextPrompts { get; set; }
 
     /// <summary>
+    /// Optional text projection graph (written by <c>lseg text-projection</c>): a linear map applied to each label's
+    /// MiniLM embedding, so the network learns against the mapped space (e.g. CLIP ViT-B/32 text space predicted from
+    /// MiniLM) and any label an application gives goes through the same map. <see cref="LSegNetConfig.EmbeddingSize"/>
+    /// must be the map's output width. The exported package carries the file (package format 5). Not with
+    /// <see cref="InitialModel"/>, whose package decides the text side.
+    /// </summary>
+    public string? TextProjection { get; set; }
+
+    /// <summary>
     /// Parts of the network that stay as loaded, by state-dict name prefix (e.g. <c>pretrained.conv1</c>,
     /// <c>pretrained.bn1</c>, <c>pretrained.layer1</c>): no gradients, not in the optimizer, BatchNorm statistics kept.
     /// Freezing the first layers of the backbone saves their backward pass, the costliest per pixel on a CPU.
@@ -284,7 +293,7 @@ public sealed class TrainingConfig
             Require(backbones.Contains(network.Backbone), "network.backbone", network.Backbone, string.Join(", ", backbones));
             Require(network.Backbone == "resnet18" || !PretrainedBackbone, "network.backbone", network.Backbone,
                 "resnet18 (the only backbone with pretrained weights here); fine-tune a package of another backbone with initialModel, or set pretrainedBackbone false");
-            Require(TextEncoder == TrainingNetwork.FixedLabels || network.EmbeddingSize == 384, "network.embeddingSize", network.EmbeddingSize, "384 with the minilm text encoder");
+            Require(TextEncoder == TrainingNetwork.FixedLabels || TextProjection is not null || network.EmbeddingSize == 384, "network.embeddingSize", network.EmbeddingSize, "384 with the minilm text encoder (or the output width of textProjection)");
             try
             {
                 network.Validate();
@@ -326,6 +335,8 @@ public sealed class TrainingConfig
                 throw new InvalidDataException($"{source}: textPrompts: {e.Message}", e);
             }
         }
+        Require(TextProjection is null || (InitialModel is null && TextEncoder is null or "minilm"), "textProjection", TextProjection, "none with initialModel or a fixed-label baseline (it maps MiniLM embeddings of a run trained from scratch)");
+        Require(TextProjection is null || File.Exists(TextProjection), "textProjection", TextProjection, $"an existing graph file written by 'lseg text-projection' (relative paths resolve against '{Environment.CurrentDirectory}')");
         Require(TextPrompts is null || TextPrompts.Count == 0 || TextEncoder != "fixed", "textPrompts", "set", "none with the fixed-label baseline (it has no text encoder)");
         Require(ZeroShotFold is null or (>= 0 and <= 3), "zeroShotFold", ZeroShotFold, "0 to 3 or null");
         Require(Device is "cpu" or "cuda", "device", Device, "cpu or cuda");

@@ -46,7 +46,12 @@ internal sealed class TrainingNetwork
     {
         ArgumentNullException.ThrowIfNull(config);
         if (config.InitialModel is null)
-            return new TrainingNetwork(config.Network ?? new LSegNetConfig(), config.TextEncoder == FixedLabels, RunTextEncoder.MiniLm(config.TextPrompts ?? []), null, null);
+        {
+            var networkConfig = config.Network ?? new LSegNetConfig();
+            if (config.TextProjection is { } projection && TextProjectionFitting.OutputWidth(projection) != networkConfig.EmbeddingSize)
+                throw new InvalidDataException($"textProjection '{projection}' gives {TextProjectionFitting.OutputWidth(projection)}-d label embeddings; network.embeddingSize is {networkConfig.EmbeddingSize}. Set network.embeddingSize to the projection's width.");
+            return new TrainingNetwork(networkConfig, config.TextEncoder == FixedLabels, RunTextEncoder.MiniLm(config.TextPrompts ?? [], config.TextProjection), null, null);
+        }
 
         var weights = ModelPackageWeights.Read(config.InitialModel);
         var manifest = weights.Manifest;

@@ -1,0 +1,74 @@
+namespace LSeg.Cli.Tests;
+
+public class TextProjectionCommandTests
+{
+    private static readonly string[] Names = ["dog", "cat", "horse", "car", "bus", "tree", "grass", "cup", "spoon", "boat", "kite", "chair"];
+
+    [Fact]
+    public void A_fit_prints_its_held_out_quality_and_writes_the_graph_a_training_run_names()
+    {
+        using var temp = new TempDirectory();
+        string names = WriteNames(temp, Names);
+        string embeddings = WriteFloat32Npy(temp, Names.Length, 4);
+
+        var result = CliRunner.RunInProcess(["text-projection", "--names", names, "--embeddings", embeddings, "--out", temp.Combine("maps", "map.onnx")]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("fitted on 12 names (0 vocabulary entries excluded)", result.StdOut);
+        Assert.Contains("held out (5-fold over names)", result.StdOut);
+        Assert.True(new FileInfo(temp.Combine("maps", "map.onnx")).Length > 384 * 4 * sizeof(float));
+    }
+
+    [Fact]
+    public void Names_and_embeddings_files_that_do_not_pair_up_are_a_usage_error_that_writes_nothing()
+    {
+        using var temp = new TempDirectory();
+        string names = WriteNames(temp, Names);
+        string embeddings = WriteFloat32Npy(temp, Names.Length, 4);
+
+        var result = CliRunner.RunInProcess(["text-projection", "--names", names, "--names", names, "--embeddings", embeddings, "--out", temp.Combine("map.onnx")]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("2 names files and 1 embeddings files", Assert.Single(result.ErrorLines));
+        Assert.False(File.Exists(temp.Combine("map.onnx")));
+    }
+
+    [Fact]
+    public void An_embeddings_file_with_another_row_count_than_its_names_is_refused_naming_both_files()
+    {
+        using var temp = new TempDirectory();
+        string names = WriteNames(temp, Names);
+        string embeddings = WriteFloat32Npy(temp, Names.Length - 1, 4);
+
+        var result = CliRunner.RunInProcess(["text-projection", "--names", names, "--embeddings", embeddings, "--out", temp.Combine("map.onnx")]);
+
+        Assert.Equal(1, result.ExitCode);
+        string error = Assert.Single(result.ErrorLines);
+        Assert.Contains("lists 12 names", error);
+        Assert.Contains("holds 11 embeddings", error);
+        Assert.False(File.Exists(temp.Combine("map.onnx")));
+    }
+
+    private static string WriteNames(TempDirectory temp, string[] names)
+    {
+        string path = temp.Combine("names.txt");
+        File.WriteAllLines(path, names);
+        return path;
+    }
+
+    /// <summary>A NumPy version 1 .npy of seeded random float32 values, [rows, columns], header padded to 64 bytes.</summary>
+    private static string WriteFloat32Npy(TempDirectory temp, int rows, int columns)
+    {
+        string header = $"{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {columns}), }}";
+        header += new string(' ', (64 - (10 + header.Length + 1) % 64) % 64) + "\n";
+        var random = new Random(7);
+        string path = temp.Combine("embeddings.npy");
+        using var stream = File.Create(path);
+        stream.Write([0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 1, 0]);
+        stream.Write(BitConverter.GetBytes((ushort)header.Length));
+        stream.Write(System.Text.Encoding.ASCII.GetBytes(header));
+        for (int i = 0; i < rows * columns; i++)
+            stream.Write(BitConverter.GetBytes((float)random.NextDouble()));
+        return path;
+    }
+}
