@@ -67,6 +67,23 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     /// <summary>True when the graphs run on a CUDA device.</summary>
     public bool UsesGpu => Device.UsesGpu;
 
+    /// <summary>
+    /// The most memory one image encoded by <see cref="EncodeImage"/> at <paramref name="inputSize"/> (default: the
+    /// package's) holds, as <see cref="EncodedImage.MemoryBytes"/> counts it: a square image, whose grid is the largest.
+    /// The grid holds the decoder features (with a pixel projection) or the embeddings, plus one norm per grid pixel; for
+    /// sizing a cache of encoded images.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="inputSize"/> is not positive.</exception>
+    public long LargestEncodedImageBytes(int? inputSize = null)
+    {
+        int size = inputSize ?? Manifest.DefaultInputSize;
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size, nameof(inputSize));
+        int multiple = Manifest.InputSizeMultiple;
+        long side = (size + multiple - 1) / multiple * multiple / Manifest.EmbeddingStride;
+        long valuesPerPixel = HeadIsCorrelationOnly ? (_projection?.FeatureSize ?? Manifest.EmbeddingSize) + 1 : Manifest.EmbeddingSize;
+        return side * side * valuesPerPixel * sizeof(float);
+    }
+
     /// <summary>Why a requested GPU is not used (null when none was asked for or CUDA works).</summary>
     public string? GpuFallbackReason => Device.FallbackReason;
 

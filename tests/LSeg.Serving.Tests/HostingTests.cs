@@ -45,13 +45,14 @@ public sealed class HostingTests(ColourPackageFixture colour) : IClassFixture<Co
     public void A_cache_too_small_for_one_image_of_the_model_stops_the_start()
     {
         Skip.IfNot(LSeg.MLNet.LanguageSegmentationModel.HasDefaultModel, "this build embeds no default model (models/default/ was absent at build time)");
-        // The default model's input size is 320: a square photo leaves a 160×160 grid of 384+1 floats, 37.6 MiB.
-        using var server = new ServingFactory(modelPath: null, options => options.ImageCacheMegabytes = 16);
+        // The default model's input size is 320 and it has a pixel projection: a square photo leaves a 160×160 grid of its
+        // 128 decoder features + 1 norm, 160·160·129·4 bytes = 12.6 MiB.
+        using var server = new ServingFactory(modelPath: null, options => options.ImageCacheMegabytes = 12);
 
         var error = Assert.Throws<InvalidOperationException>(() => server.CreateClient());
 
-        Assert.Contains("ImageCacheMegabytes = 16", error.Message);
-        Assert.Contains("37.6 MiB", error.Message);
+        Assert.Contains("ImageCacheMegabytes = 12", error.Message);
+        Assert.Contains("12.6 MiB", error.Message);
     }
 
     [Fact]

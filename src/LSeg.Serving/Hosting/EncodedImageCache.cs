@@ -59,18 +59,6 @@ internal sealed class EncodedImageCache : IDisposable
         get { lock (_lock) return _entries.Count; }
     }
 
-    /// <summary>
-    /// An upper bound of the memory the largest encoded image holds at the model's default input size (a square image):
-    /// C + 1 floats per grid pixel. A grid of pre-projection features (format 2 packages) holds fewer; the cache counts
-    /// each image's own <see cref="EncodedImage.MemoryBytes"/>.
-    /// </summary>
-    public static long LargestImageBytes(ModelManifest manifest)
-    {
-        int multiple = manifest.InputSizeMultiple;
-        long side = (manifest.DefaultInputSize + multiple - 1) / multiple * multiple / manifest.EmbeddingStride;
-        return side * side * (manifest.EmbeddingSize + 1) * sizeof(float);
-    }
-
     /// <summary>Adds <paramref name="image"/> under a new random id, evicting the least recently used images to make room.</summary>
     /// <exception cref="InvalidOperationException">The image alone is larger than the whole cache.</exception>
     public Handle Add(EncodedImage image)

@@ -35,7 +35,7 @@ internal sealed partial class ServedModel(
         var model = await Task.Run(() => Load(settings), cancellationToken);
         try
         {
-            long largest = EncodedImageCache.LargestImageBytes(model.Manifest);
+            long largest = model.LargestEncodedImageBytes();
             if (largest > (long)settings.ImageCacheMegabytes * 1024 * 1024)
                 throw new InvalidOperationException(
                     $"{nameof(LanguageSegmentationServingOptions.ImageCacheMegabytes)} = {settings.ImageCacheMegabytes} cannot hold one encoded image of model '{model.Manifest.Name}' " +

@@ -104,6 +104,19 @@ public sealed class CorrelationHeadTests : IDisposable
         Assert.Equal((16 + 1 + Channels) * gridPixels * sizeof(float), projected.MemoryBytes);
     }
 
+    [Fact]
+    public void The_largest_encoded_image_bytes_are_what_a_square_image_encoded_at_that_size_holds_and_a_wide_one_holds_less()
+    {
+        using var square = TestImages.ColourBlocks(80, 80, seed: 2);
+        using var wide = TestImages.ColourBlocks(80, 40, seed: 3);
+
+        // A 64-pixel input size: the square image gives a 32×32 grid, the 2:1 one a 32×16 grid.
+        Assert.Equal(_model.EncodeImage(square, 64).MemoryBytes, _model.LargestEncodedImageBytes(64));
+        Assert.Equal(_version1Model.EncodeImage(square, 64).MemoryBytes, _version1Model.LargestEncodedImageBytes(64));
+        Assert.True(_model.EncodeImage(wide, 64).MemoryBytes < _model.LargestEncodedImageBytes(64));
+        Assert.Throws<ArgumentOutOfRangeException>(() => _model.LargestEncodedImageBytes(0));
+    }
+
     [Theory]
     [InlineData(2)]
     [InlineData(1)]
