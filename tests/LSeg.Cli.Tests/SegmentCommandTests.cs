@@ -54,6 +54,26 @@ public class SegmentCommandTests
     }
 
     [Fact]
+    public void Scales_and_flip_combine_several_passes_and_the_json_says_which()
+    {
+        using var temp = new TempDirectory();
+        string package = ColourModelPackage.Write(temp.Path);
+        string image = Images.RedLeftBlueRight(temp.Combine("in", "halves.png"));
+
+        var result = CliRunner.RunInProcess("segment", image, "--labels", "blue, red", "--model", package, "--out", temp.Combine("out"), "--scales", "0.5,1", "--flip", "--json");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var (width, height, mask) = Images.ReadMask(temp.Combine("out", "halves.mask.png"));
+        Assert.Equal((64, 48), (width, height));
+        Assert.Equal(1, mask[24 * 64 + 5]);  // red left
+        Assert.Equal(0, mask[24 * 64 + 58]); // blue right
+        using var json = JsonDocument.Parse(result.StdOut);
+        Assert.Equal([0.5, 1.0], json.RootElement.GetProperty("scales").EnumerateArray().Select(e => e.GetDouble()));
+        Assert.True(json.RootElement.GetProperty("flip").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, Assert.Single(json.RootElement.GetProperty("images").EnumerateArray()).GetProperty("encodeSeconds").ValueKind);
+    }
+
+    [Fact]
     public void Segment_of_several_images_writes_two_files_per_image_and_prints_a_table()
     {
         using var temp = new TempDirectory();
@@ -94,6 +114,7 @@ public class SegmentCommandTests
         { "bad size", ["segment", "{dir}/good.png", "--labels", "red", "--model", "{pkg}", "--size", "5"], "--size" },
         { "no --labels", ["segment", "{dir}/good.png", "--model", "{pkg}"], "--labels" },
         { "image too small", ["segment", "{dir}/tiny.png", "--labels", "red", "--model", "{pkg}"], "at least 8" },
+        { "bad scale", ["segment", "{dir}/good.png", "--labels", "red", "--model", "{pkg}", "--scales", "1,zero"], "--scales" },
         { "missing second image", ["segment", "{dir}/good.png", "{dir}/gone.jpg", "--labels", "red", "--model", "{pkg}"], "gone.jpg" },
     };
 

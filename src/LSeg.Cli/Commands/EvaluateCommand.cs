@@ -28,38 +28,21 @@ internal static class EvaluateCommand
         var maxImages = new Option<int?>("--max-images") { Description = "Evaluate at most N images, evenly spaced through the list (a quick check).", HelpName = "N" };
         var protocol = new Option<string?>("--protocol") { Description = $"Run a protocol of EVALUATION.md instead of a plain folder: {string.Join(", ", EvaluationProtocolRunner.Names)}. --data is then the folder holding msrc-v2/, camvid/ and ccp/.", HelpName = "NAME" };
         var fold = new Option<int?>("--fold") { Description = "Zero-shot fold 0-3 (protocols zero-shot and zero-shot-generalized).", HelpName = "N" };
-        var scales = new Option<string?>("--scales") { Description = "Multi-scale evaluation: comma-separated scales of the input size whose logits are summed, e.g. 0.75,1,1.25 (default: single scale).", HelpName = "LIST" };
-        var flip = new Option<bool>("--flip") { Description = "Add the logits of the mirrored image (with --scales: at every scale)." };
+        var scales = CommonOptions.Scales();
+        var flip = CommonOptions.Flip();
         var command = new Command("evaluate", "Evaluate a model on a labelled folder dataset (mIoU, pixel accuracy, per-class IoU), or run one of the evaluation protocols with --protocol.")
         {
             data, split, labels, model, json, size, gpu, maxImages, protocol, fold, scales, flip,
         };
         command.SetAction(parsed =>
         {
-            var passes = new EvaluationPasses(CommonOptions.RequireValidSize(parsed.GetValue(size)), ParseScales(parsed.GetValue(scales)), parsed.GetValue(flip));
+            var passes = new EvaluationPasses(CommonOptions.RequireValidSize(parsed.GetValue(size)), CommonOptions.ParseScales(parsed.GetValue(scales)), parsed.GetValue(flip));
             if (parsed.GetValue(protocol) is { } name)
                 return EvaluationProtocolRunner.Run(console, name, parsed.GetRequiredValue(data), parsed.GetValue(fold), parsed.GetValue(model), parsed.GetValue(json), passes, parsed.GetValue(gpu));
             return Run(console, parsed.GetRequiredValue(data), parsed.GetValue(split), parsed.GetValue(labels), parsed.GetValue(model),
                 parsed.GetValue(json), passes, parsed.GetValue(gpu), parsed.GetValue(maxImages));
         });
         return command;
-    }
-
-    /// <summary>Parses <c>--scales</c>: positive numbers separated by commas.</summary>
-    internal static IReadOnlyList<double>? ParseScales(string? text)
-    {
-        if (text is null)
-            return null;
-        var scales = new List<double>();
-        foreach (string part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-        {
-            if (!double.TryParse(part, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double scale) || !(scale is > 0 and <= 4))
-                throw new CommandFailure($"--scales '{text}': '{part}' is not a scale; give numbers in (0, 4] separated by commas, e.g. 0.75,1,1.25.");
-            scales.Add(scale);
-        }
-        if (scales.Count == 0)
-            throw new CommandFailure($"--scales '{text}' names no scale; give numbers separated by commas, e.g. 0.75,1,1.25.");
-        return scales;
     }
 
     private static int Run(CliConsole console, string dataFolder, string? splitList, string? labelText, string? modelPath, bool asJson, EvaluationPasses passes, int? gpu, int? maxImages)

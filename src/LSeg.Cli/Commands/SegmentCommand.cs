@@ -24,20 +24,31 @@ internal static class SegmentCommand
         var size = CommonOptions.Size();
         var gpu = CommonOptions.Gpu();
         var maxPixels = CommonOptions.MaxPixels();
+        var scales = CommonOptions.Scales();
+        var flip = CommonOptions.Flip();
         ParseErrors.RefuseUnknownOptions(images);
         var command = new Command("segment", "Segment images with any text labels: writes NAME.mask.png (8-bit label indices) and NAME.overlay.png (photo with coloured labels and a legend), and prints each label's share of the pixels.")
         {
-            images, labels, model, output, json, size, gpu, maxPixels,
+            images, labels, model, output, json, size, gpu, maxPixels, scales, flip,
         };
         command.SetAction(parsed => Run(console, new Request(
             parsed.GetRequiredValue(images), parsed.GetRequiredValue(labels), parsed.GetValue(model),
-            parsed.GetValue(output) ?? Directory.GetCurrentDirectory(), parsed.GetValue(json), parsed.GetValue(size), parsed.GetValue(gpu), parsed.GetValue(maxPixels))));
+            parsed.GetValue(output) ?? Directory.GetCurrentDirectory(), parsed.GetValue(json), parsed.GetValue(size), parsed.GetValue(gpu), parsed.GetValue(maxPixels),
+            parsed.GetValue(scales), parsed.GetValue(flip))));
         return command;
     }
 
-    private sealed record Request(string[] Images, string Labels, string? Model, string OutputDirectory, bool Json, int? Size, int? Gpu, long? MaxPixels);
+    private sealed record Request(string[] Images, string Labels, string? Model, string OutputDirectory, bool Json, int? Size, int? Gpu, long? MaxPixels,
+        string? Scales, bool Flip);
 
-    private sealed record ImageReport(string Image, int Width, int Height, double EncodeSeconds, double SegmentSeconds, SegmentationOutputs Outputs);
+    /// <summary>Scales and flip of a multi-pass segmentation; null: one ordinary pass.</summary>
+    private sealed record Passes(IReadOnlyList<double> Scales, bool Flip)
+    {
+        public int Count => Scales.Count * (Flip ? 2 : 1);
+    }
+
+    /// <summary>One image's outcome; <see cref="EncodeSeconds"/> is null for a multi-pass segmentation, where every pass encodes.</summary>
+    private sealed record ImageReport(string Image, int Width, int Height, double? EncodeSeconds, double SegmentSeconds, SegmentationOutputs Outputs);
 
     private static int Run(CliConsole console, Request request)
     {
@@ -46,6 +57,8 @@ internal static class SegmentCommand
         long maxPixels = CommonOptions.RequireValidMaxPixels(request.MaxPixels);
         var images = InputImages.Validate(request.Images, maxPixels);
         int? size = CommonOptions.RequireValidSize(request.Size);
+        var scaleList = CommonOptions.ParseScales(request.Scales);
+        Passes? passes = scaleList is not null || request.Flip ? new Passes(scaleList ?? [1.0], request.Flip) : null;
         string? package = ModelLoading.Validate(request.Model);
         OutputFolder.RequireWritable(request.OutputDirectory);
 
@@ -59,7 +72,7 @@ internal static class SegmentCommand
         {
             foreach (string image in images)
             {
-                reports.Add(SegmentOne(segmentationModel, encodedLabels, image, size, request.OutputDirectory));
+                reports.Add(SegmentOne(segmentationModel, encodedLabels, image, size, passes, request.OutputDirectory));
                 advance?.Invoke();
             }
         }
@@ -78,16 +91,23 @@ internal static class SegmentCommand
         }
 
         if (request.Json)
-            console.Out.WriteLine(ToJson(segmentationModel, labels, size, loadSeconds, reports));
+            console.Out.WriteLine(ToJson(segmentationModel, labels, size, passes, loadSeconds, reports));
         else
             Print(console.Out, segmentationModel, loadSeconds, reports);
         return ExitCodes.Success;
     }
 
-    private static ImageReport SegmentOne(LanguageSegmentationModel model, LabelEmbeddings labels, string image, int? size, string outputDirectory)
+    private static ImageReport SegmentOne(LanguageSegmentationModel model, LabelEmbeddings labels, string image, int? size, Passes? passes, string outputDirectory)
     {
         using var photo = InputImages.Decode(image);
         var clock = Stopwatch.StartNew();
+        if (passes is not null)
+        {
+            var combined = model.SegmentMultiScale(photo, labels, passes.Scales, passes.Flip, size);
+            double seconds = clock.Elapsed.TotalSeconds;
+            var written = SegmentationOutputs.Write(outputDirectory, InputImages.OutputName(image), photo, combined);
+            return new ImageReport(image, combined.Width, combined.Height, null, seconds, written);
+        }
         var encoded = model.EncodeImage(photo, size);
         double encodeSeconds = clock.Elapsed.TotalSeconds;
         clock.Restart();
@@ -103,14 +123,16 @@ internal static class SegmentCommand
         foreach (var report in reports)
         {
             output.WriteLine();
-            output.WriteLine($"{report.Image}  {report.Width}x{report.Height}  encode {report.EncodeSeconds:0.000} s, segment {report.SegmentSeconds:0.000} s");
+            output.WriteLine(report.EncodeSeconds is { } encode
+                ? $"{report.Image}  {report.Width}x{report.Height}  encode {encode:0.000} s, segment {report.SegmentSeconds:0.000} s"
+                : $"{report.Image}  {report.Width}x{report.Height}  segment (every pass encodes) {report.SegmentSeconds:0.000} s");
             SegmentationOutputs.PrintShares(output, report.Outputs.Shares);
             output.WriteLine($"  wrote {report.Outputs.MaskPath}");
             output.WriteLine($"  wrote {report.Outputs.OverlayPath}");
         }
     }
 
-    private static string ToJson(LanguageSegmentationModel model, IReadOnlyList<string> labels, int? size, double loadSeconds, List<ImageReport> reports)
+    private static string ToJson(LanguageSegmentationModel model, IReadOnlyList<string> labels, int? size, Passes? passes, double loadSeconds, List<ImageReport> reports)
     {
         var root = new JsonObject
         {
@@ -119,6 +141,8 @@ internal static class SegmentCommand
             ["device"] = model.UsesGpu ? "gpu" : "cpu",
             ["labels"] = new JsonArray(labels.Select(l => (JsonNode)JsonValue.Create(l)).ToArray()),
             ["inputSize"] = size ?? model.Manifest.DefaultInputSize,
+            ["scales"] = new JsonArray((passes?.Scales ?? [1.0]).Select(v => (JsonNode)JsonValue.Create(v)).ToArray()),
+            ["flip"] = passes?.Flip ?? false,
             ["loadSeconds"] = Math.Round(loadSeconds, 4),
             ["images"] = new JsonArray(reports.Select(r => (JsonNode)new JsonObject
             {
@@ -127,7 +151,7 @@ internal static class SegmentCommand
                 ["height"] = r.Height,
                 ["mask"] = Path.GetFullPath(r.Outputs.MaskPath!),
                 ["overlay"] = Path.GetFullPath(r.Outputs.OverlayPath!),
-                ["encodeSeconds"] = Math.Round(r.EncodeSeconds, 4),
+                ["encodeSeconds"] = r.EncodeSeconds is { } encode ? Math.Round(encode, 4) : null,
                 ["segmentSeconds"] = Math.Round(r.SegmentSeconds, 4),
                 ["shares"] = SegmentationOutputs.SharesJson(r.Outputs.Shares),
             }).ToArray()),

@@ -12,6 +12,29 @@ internal static class CommonOptions
 
     public static Option<bool> Json(string description = "Print the results as JSON on stdout.") => new("--json") { Description = description };
 
+    public static Option<string?> Scales() =>
+        new("--scales") { Description = "Multi-scale: comma-separated scales of the input size whose logits are summed, e.g. 0.75,1,1.25 (default: single scale; each scale is a full pass).", HelpName = "LIST" };
+
+    public static Option<bool> Flip() =>
+        new("--flip") { Description = "Add the logits of the mirrored image (with --scales: at every scale; doubles the passes)." };
+
+    /// <summary>Parses <c>--scales</c>: positive numbers separated by commas.</summary>
+    public static IReadOnlyList<double>? ParseScales(string? text)
+    {
+        if (text is null)
+            return null;
+        var scales = new List<double>();
+        foreach (string part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!double.TryParse(part, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double scale) || !(scale is > 0 and <= 4))
+                throw new CommandFailure($"--scales '{text}': '{part}' is not a scale; give numbers in (0, 4] separated by commas, e.g. 0.75,1,1.25.");
+            scales.Add(scale);
+        }
+        if (scales.Count == 0)
+            throw new CommandFailure($"--scales '{text}' names no scale; give numbers separated by commas, e.g. 0.75,1,1.25.");
+        return scales;
+    }
+
     public static Option<int?> Size() =>
         new("--size") { Description = "Model input size: the longer image side is resized to about N pixels (multiple of 32; default: the model's).", HelpName = "N" };
 

@@ -9,8 +9,8 @@ namespace LSeg.Training.Bridge.Evaluation;
 /// Segments images through an exported model package with <see cref="LanguageSegmentationModel"/> (ONNX Runtime):
 /// exactly the path an application gets. Single scale: the image is encoded at <see cref="InputSize"/> (the longer
 /// side, rounded to a multiple of 32; the package's <c>defaultInputSize</c> when null) and the label map comes back at
-/// the image's size. Multi-scale and flip (the paper's evaluation): the logits of every scale, and of the mirrored
-/// image, are resized bilinearly to the image's size and summed before the argmax.
+/// the image's size. Multi-scale and flip (the paper's evaluation): <see cref="LanguageSegmentationModel.SegmentMultiScale"/>,
+/// which sums the logits of every scale, and of the mirrored image, resized bilinearly to the image's size.
 /// Label embeddings are cached by the model, so a fixed label set is encoded once per split.
 /// </summary>
 public sealed class PackageSegmenter
@@ -53,70 +53,10 @@ public sealed class PackageSegmenter
     {
         ArgumentNullException.ThrowIfNull(image);
         var encodedLabels = _model.EncodeLabels(labels);
-        if (!CombinesPasses)
-        {
-            using var mlImage = ToMLImage(image);
-            return _model.Segment(_model.EncodeImage(mlImage, InputSize), encodedLabels).Mask;
-        }
-        int n = encodedLabels.Count, plane = image.Width * image.Height;
-        var sum = new float[n * plane];
-        int baseSize = InputSize ?? _model.Manifest.DefaultInputSize;
-        foreach (double scale in Scales)
-        {
-            int size = Math.Max(_model.Manifest.InputSizeMultiple, (int)Math.Round(baseSize * scale / _model.Manifest.InputSizeMultiple) * _model.Manifest.InputSizeMultiple);
-            AddLogits(image, encodedLabels, size, mirrored: false, sum);
-            if (Flip)
-                AddLogits(image, encodedLabels, size, mirrored: true, sum);
-        }
-        var prediction = new int[plane];
-        for (int p = 0; p < plane; p++)
-        {
-            int best = 0;
-            for (int k = 1; k < n; k++)
-            {
-                if (sum[k * plane + p] > sum[best * plane + p])
-                    best = k;
-            }
-            prediction[p] = best;
-        }
-        return prediction;
-    }
-
-    // Adds the logits of one pass, resized bilinearly (the one rule of Resampling) to the image's size, mirrored back if needed.
-    private void AddLogits(RgbImage image, LabelEmbeddings labels, int size, bool mirrored, float[] sum)
-    {
-        using var mlImage = ToMLImage(mirrored ? Mirror(image) : image);
-        var (logits, width, height) = _model.ComputeLogits(mlImage, labels, size);
-        int w = image.Width, h = image.Height, plane = w * h, inPlane = width * height;
-        var columns = Resampling.Bilinear(width, w);
-        var rows = Resampling.Bilinear(height, h);
-        for (int y = 0; y < h; y++)
-        {
-            int y0 = rows.Lower[y] * width, y1 = rows.Upper[y] * width;
-            float fy = rows.Weight[y];
-            for (int x = 0; x < w; x++)
-            {
-                int sourceX = mirrored ? w - 1 - x : x;
-                int x0 = columns.Lower[sourceX], x1 = columns.Upper[sourceX];
-                float fx = columns.Weight[sourceX];
-                for (int k = 0; k < labels.Count; k++)
-                {
-                    int o = k * inPlane;
-                    sum[k * plane + y * w + x] += Resampling.Blend(logits[o + y0 + x0], logits[o + y0 + x1], logits[o + y1 + x0], logits[o + y1 + x1], fx, fy);
-                }
-            }
-        }
-    }
-
-    private static RgbImage Mirror(RgbImage image)
-    {
-        var pixels = new byte[image.Pixels.Length];
-        for (int y = 0; y < image.Height; y++)
-        {
-            for (int x = 0; x < image.Width; x++)
-                Array.Copy(image.Pixels, (y * image.Width + x) * 3, pixels, (y * image.Width + image.Width - 1 - x) * 3, 3);
-        }
-        return new RgbImage(image.Width, image.Height, pixels);
+        using var mlImage = ToMLImage(image);
+        return CombinesPasses
+            ? _model.SegmentMultiScale(mlImage, encodedLabels, Scales, Flip, InputSize).Mask
+            : _model.Segment(_model.EncodeImage(mlImage, InputSize), encodedLabels).Mask;
     }
 
     /// <summary>An ML.NET image with the same pixels (RGBA, opaque).</summary>

@@ -1,0 +1,135 @@
+using LSeg.MLNet.Tests.Packages;
+
+namespace LSeg.MLNet.Tests;
+
+/// <summary>
+/// <see cref="LanguageSegmentationModel.SegmentMultiScale"/>: several scales and the mirrored image combined before the
+/// argmax (its agreement with the TorchSharp evaluator is held in the training bridge's PackageSegmenterTests).
+/// </summary>
+public sealed class MultiScaleSegmentationTests : IDisposable
+{
+    private readonly TemporaryDirectory _temp = new();
+    private readonly LanguageSegmentationModel _model;
+
+    public MultiScaleSegmentationTests() => _model = LanguageSegmentationModel.Load(ColourModelPackage.Write(_temp.Path));
+
+    public void Dispose()
+    {
+        _model.Dispose();
+        _temp.Dispose();
+    }
+
+    [Fact]
+    public void Scales_and_flip_keep_a_two_colour_image_labelled_by_colour_at_its_original_size()
+    {
+        using var image = TestImages.RedLeftBlueRight(100, 60);
+
+        var result = _model.SegmentMultiScale(image, _model.EncodeLabels(["blue", "green", "red"]), [0.5, 1, 1.5], flip: true);
+
+        Assert.Equal((100, 60), (result.Width, result.Height));
+        Assert.Equal(100L * 60, result.PixelCounts.Sum());
+        int wrong = 0;
+        for (int y = 0; y < 60; y++)
+            for (int x = 0; x < 100; x++)
+                if (Math.Abs(x - 50) > 4 && result.LabelAt(x, y) != (x < 50 ? "red" : "blue"))
+                    wrong++;
+        Assert.Equal(0, wrong);
+    }
+
+    [Fact]
+    public void One_pass_at_scale_1_is_the_ordinary_segmentation_when_the_image_is_the_models_output_size()
+    {
+        using var image = TestImages.ColourBlocks(64, 64, seed: 5);
+        var labels = _model.EncodeLabels(["red", "green", "blue", "yellow", "black"]);
+
+        var single = _model.Segment(_model.EncodeImage(image, 64), labels);
+        var combined = _model.SegmentMultiScale(image, labels, [1.0], flip: false, inputSize: 64);
+
+        Assert.True(single.Mask.Distinct().Count() > 1, "the blocks must not all get one label (the test would be vacuous)");
+        Assert.Equal(single.Mask, combined.Mask);
+        Assert.All(single.Scores.Zip(combined.Scores), p => Assert.Equal(p.First, p.Second, 1e-4));
+    }
+
+    [Fact]
+    public void With_flip_the_mirrored_image_gets_the_mirrored_mask()
+    {
+        using var image = TestImages.ColourBlocks(72, 48, seed: 6);
+        byte[] pixels = image.Pixels.ToArray();
+        using var mirror = TestImages.Paint(72, 48, (x, y) =>
+        {
+            int o = (y * 72 + 71 - x) * 4;
+            return (pixels[o], pixels[o + 1], pixels[o + 2]);
+        });
+        var labels = _model.EncodeLabels(["red", "green", "blue", "yellow", "black"]);
+
+        var result = _model.SegmentMultiScale(image, labels, [0.75, 1], flip: true, inputSize: 64);
+        var mirrored = _model.SegmentMultiScale(mirror, labels, [0.75, 1], flip: true, inputSize: 64);
+
+        // Resampling rounds differently on the two sides, so near-ties on a label edge may go either way; nowhere else.
+        int differ = 0, differInside = 0;
+        for (int y = 0; y < 48; y++)
+        {
+            for (int x = 0; x < 72; x++)
+            {
+                if (result.Mask[y * 72 + x] == mirrored.Mask[y * 72 + 71 - x])
+                    continue;
+                differ++;
+                differInside += OnEdge(result.Mask, 72, 48, x, y) ? 0 : 1;
+            }
+        }
+        Assert.True(result.Mask.Distinct().Count() > 1, "the blocks must not all get one label (the test would be vacuous)");
+        Assert.True(differ < 0.05 * 72 * 48, $"{differ} of {72 * 48} pixels differ from the mirror's");
+        Assert.Equal(0, differInside);
+    }
+
+    private static bool OnEdge(int[] mask, int width, int height, int x, int y)
+    {
+        for (int dy = -2; dy <= 2; dy++)
+        {
+            for (int dx = -2; dx <= 2; dx++)
+            {
+                int nx = Math.Clamp(x + dx, 0, width - 1), ny = Math.Clamp(y + dy, 0, height - 1);
+                if (mask[ny * width + nx] != mask[y * width + x])
+                    return true;
+            }
+        }
+        return false;
+    }
+
+    [Fact]
+    public void An_image_larger_than_the_largest_pass_comes_back_at_its_own_size()
+    {
+        using var image = TestImages.RedLeftBlueRight(400, 300);
+
+        var result = _model.SegmentMultiScale(image, _model.EncodeLabels(["red", "blue"]), [0.5, 1], flip: true, inputSize: 64);
+
+        Assert.Equal((400, 300), (result.Width, result.Height));
+        Assert.Equal(400L * 300, result.PixelCounts.Sum());
+        Assert.Equal("red", result.LabelAt(20, 150));
+        Assert.Equal("blue", result.LabelAt(380, 150));
+    }
+
+    [Theory]
+    [InlineData(new double[0], "at least one scale")]
+    [InlineData(new[] { 1.0, 0.0 }, "positive")]
+    [InlineData(new[] { double.NaN }, "positive")]
+    public void Scales_that_are_missing_or_not_positive_are_refused(double[] scales, string message)
+    {
+        using var image = TestImages.RedLeftBlueRight(64, 64);
+
+        var error = Assert.Throws<ArgumentException>(() => _model.SegmentMultiScale(image, _model.EncodeLabels(["red"]), scales));
+
+        Assert.Contains(message, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Labels_of_another_model_are_refused()
+    {
+        using var other = LanguageSegmentationModel.Load(ColourModelPackage.Write(_temp.Path));
+        using var image = TestImages.RedLeftBlueRight(64, 64);
+
+        var error = Assert.Throws<ArgumentException>(() => _model.SegmentMultiScale(image, other.EncodeLabels(["red"]), [1.0]));
+
+        Assert.Contains("another LanguageSegmentationModel", error.Message, StringComparison.Ordinal);
+    }
+}
