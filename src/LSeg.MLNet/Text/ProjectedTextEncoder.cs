@@ -65,7 +65,8 @@ internal sealed class ProjectedTextEncoder : ILabelTextEncoder
         for (int i = 0; i < embeddings.Length; i++)
             embeddings[i].CopyTo(flat, i * width);
         using var input = OrtValue.CreateTensorValueFromMemory(flat, [embeddings.Length, width]);
-        using var outputs = _session.Run(new RunOptions(), [InputName], [input], [OutputName]);
+        using var runOptions = new RunOptions();
+        using var outputs = _session.Run(runOptions, [InputName], [input], [OutputName]);
         var projected = outputs[0].GetTensorDataAsSpan<float>();
         var result = new float[embeddings.Length][];
         for (int i = 0; i < result.Length; i++)

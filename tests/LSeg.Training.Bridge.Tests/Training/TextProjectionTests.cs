@@ -251,7 +251,8 @@ public sealed class TextProjectionTests : IDisposable
         using var session = new InferenceSession(graph);
         float[] flat = [.. inputs.SelectMany(r => r.Select(v => (float)v))];
         using var input = OrtValue.CreateTensorValueFromMemory(flat, [inputs.Length, inputs[0].Length]);
-        using var outputs = session.Run(new RunOptions(), ["text_embeddings"], [input], ["label_embeddings"]);
+        using var runOptions = new RunOptions();
+        using var outputs = session.Run(runOptions, ["text_embeddings"], [input], ["label_embeddings"]);
         var values = outputs[0].GetTensorDataAsSpan<float>().ToArray();
         int width = values.Length / inputs.Length;
         return [.. Enumerable.Range(0, inputs.Length).Select(i => values[(i * width)..((i + 1) * width)])];
