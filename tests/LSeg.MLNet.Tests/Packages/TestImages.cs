@@ -28,6 +28,24 @@ internal static class TestImages
     public static MLImage RedLeftBlueRight(int width, int height) =>
         Paint(width, height, (x, _) => x < width / 2 ? ((byte)255, (byte)0, (byte)0) : ((byte)0, (byte)0, (byte)255));
 
+    /// <summary>
+    /// Pixels of a segmentation of <see cref="RedLeftBlueRight"/> (labels "red" and "blue") that are not their half's
+    /// colour, counting only columns more than <paramref name="margin"/> away from the seam.
+    /// </summary>
+    public static int MislabelledAwayFromTheSeam(SegmentationResult result, int margin)
+    {
+        int wrong = 0, seam = result.Width / 2;
+        for (int y = 0; y < result.Height; y++)
+        {
+            for (int x = 0; x < result.Width; x++)
+            {
+                if (Math.Abs(x - seam) > margin && result.LabelAt(x, y) != (x < seam ? "red" : "blue"))
+                    wrong++;
+            }
+        }
+        return wrong;
+    }
+
     /// <summary>Top third green, the rest yellow.</summary>
     public static MLImage GreenTopYellowBottom(int width, int height) =>
         Paint(width, height, (_, y) => y < height / 3 ? ((byte)0, (byte)255, (byte)0) : ((byte)255, (byte)255, (byte)0));
