@@ -1,3 +1,5 @@
+using LSeg.Tests.Shared;
+
 namespace LSeg.Cli.Tests;
 
 public class TextProjectionCommandTests
@@ -56,19 +58,11 @@ public class TextProjectionCommandTests
         return path;
     }
 
-    /// <summary>A NumPy version 1 .npy of seeded random float32 values, [rows, columns], header padded to 64 bytes.</summary>
+    /// <summary>A .npy of seeded random float32 values, [rows, columns].</summary>
     private static string WriteFloat32Npy(TempDirectory temp, int rows, int columns)
     {
-        string header = $"{{'descr': '<f4', 'fortran_order': False, 'shape': ({rows}, {columns}), }}";
-        header += new string(' ', (64 - (10 + header.Length + 1) % 64) % 64) + "\n";
         var random = new Random(7);
-        string path = temp.Combine("embeddings.npy");
-        using var stream = File.Create(path);
-        stream.Write([0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 1, 0]);
-        stream.Write(BitConverter.GetBytes((ushort)header.Length));
-        stream.Write(System.Text.Encoding.ASCII.GetBytes(header));
-        for (int i = 0; i < rows * columns; i++)
-            stream.Write(BitConverter.GetBytes((float)random.NextDouble()));
-        return path;
+        float[][] values = [.. Enumerable.Range(0, rows).Select(_ => Enumerable.Range(0, columns).Select(_ => (float)random.NextDouble()).ToArray())];
+        return NpyFile.Write(temp.Combine("embeddings.npy"), "<f4", values);
     }
 }

@@ -43,15 +43,28 @@ internal sealed class ProjectedTextEncoder : ILabelTextEncoder
                 throw new InvalidDataException($"Text projection '{Path.GetFileName(path)}' must have input '{InputName}' and output '{OutputName}'; it has inputs [{string.Join(", ", session.InputNames)}] and outputs [{string.Join(", ", session.OutputNames)}].");
             if (input.Dimensions.Length != 2 || input.Dimensions[1] != inner.EmbeddingSize)
                 throw new InvalidDataException($"Text projection '{Path.GetFileName(path)}' takes [{string.Join(", ", input.Dimensions)}] embeddings; its text encoder gives [N, {inner.EmbeddingSize}].");
-            if (output.Dimensions.Length != 2 || output.Dimensions[1] <= 0)
-                throw new InvalidDataException($"Text projection '{Path.GetFileName(path)}' gives [{string.Join(", ", output.Dimensions)}]; expected [N, C] with a fixed C.");
-            return new ProjectedTextEncoder(inner, session, output.Dimensions[1]);
+            return new ProjectedTextEncoder(inner, session, OutputWidth(session, path));
         }
         catch
         {
             session.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The width C of the label embeddings the projection graph at <paramref name="path"/> gives.</summary>
+    /// <exception cref="InvalidDataException">The graph has no <c>label_embeddings</c> [N, C] output with a fixed C.</exception>
+    public static int OutputWidth(string path)
+    {
+        using var session = new InferenceSession(path);
+        return OutputWidth(session, path);
+    }
+
+    private static int OutputWidth(InferenceSession session, string path)
+    {
+        if (!session.OutputMetadata.TryGetValue(OutputName, out var output) || output.Dimensions.Length != 2 || output.Dimensions[1] <= 0)
+            throw new InvalidDataException($"Text projection '{Path.GetFileName(path)}' must give '{OutputName}' [N, C] with a fixed C.");
+        return output.Dimensions[1];
     }
 
     /// <inheritdoc/>

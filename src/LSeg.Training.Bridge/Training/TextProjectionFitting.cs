@@ -1,7 +1,6 @@
 using LSeg.MLNet.Text;
 using LSeg.Training.Bridge.Data;
 using LSeg.Training.Bridge.Export;
-using Microsoft.ML.OnnxRuntime;
 using Onnx;
 using static TorchSharp.torch;
 
@@ -83,16 +82,6 @@ public static class TextProjectionFitting
         var (weight, bias) = Solve(x, y, ridge);
         Write(weight, bias, outputPath);
         return heldOut.Report(vocabulary.Length, skipped, ridge, folds);
-    }
-
-    /// <summary>The output width C of the text projection graph at <paramref name="path"/>.</summary>
-    /// <exception cref="InvalidDataException">The graph has no <c>label_embeddings</c> [N, C] output.</exception>
-    internal static int OutputWidth(string path)
-    {
-        using var session = new InferenceSession(path);
-        if (!session.OutputMetadata.TryGetValue(ProjectedTextEncoder.OutputName, out var output) || output.Dimensions.Length != 2 || output.Dimensions[1] <= 0)
-            throw new InvalidDataException($"'{path}' is not a text projection: it needs an output '{ProjectedTextEncoder.OutputName}' [N, C].");
-        return output.Dimensions[1];
     }
 
     private static string Key(string name) => name.Replace('_', ' ').Trim().ToLowerInvariant();

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using LSeg.MLNet.Text;
 using LSeg.Training.Bridge.Import;
 using LSeg.Training.Bridge.Network;
 
@@ -48,8 +49,8 @@ internal sealed class TrainingNetwork
         if (config.InitialModel is null)
         {
             var networkConfig = config.Network ?? new LSegNetConfig();
-            if (config.TextProjection is { } projection && TextProjectionFitting.OutputWidth(projection) != networkConfig.EmbeddingSize)
-                throw new InvalidDataException($"textProjection '{projection}' gives {TextProjectionFitting.OutputWidth(projection)}-d label embeddings; network.embeddingSize is {networkConfig.EmbeddingSize}. Set network.embeddingSize to the projection's width.");
+            if (config.TextProjection is { } projection && ProjectedTextEncoder.OutputWidth(projection) is int width && width != networkConfig.EmbeddingSize)
+                throw new InvalidDataException($"textProjection '{projection}' gives {width}-d label embeddings; network.embeddingSize is {networkConfig.EmbeddingSize}. Set network.embeddingSize to the projection's width.");
             return new TrainingNetwork(networkConfig, config.TextEncoder == FixedLabels, RunTextEncoder.MiniLm(config.TextPrompts ?? [], config.TextProjection), null, null);
         }
 

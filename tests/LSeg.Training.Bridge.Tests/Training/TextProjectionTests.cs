@@ -1,4 +1,3 @@
-using System.Text;
 using LSeg.MLNet;
 using LSeg.MLNet.Package;
 using LSeg.MLNet.Text;
@@ -44,7 +43,7 @@ public sealed class TextProjectionTests : IDisposable
     public void An_npy_file_that_is_not_a_2D_float_array_of_its_stated_size_is_refused_with_the_reason(string header, string reason)
     {
         string path = Path.Combine(_folder, "bad.npy");
-        File.WriteAllBytes(path, [.. NpyHeader(header), .. new byte[8]]);
+        File.WriteAllBytes(path, [.. NpyFile.Header(header), .. new byte[8]]);
 
         var error = Assert.Throws<InvalidDataException>(() => NpyMatrix.Read(path));
 
@@ -166,23 +165,7 @@ public sealed class TextProjectionTests : IDisposable
         return path;
     }
 
-    private string WriteNpy(string name, string descr, float[][] rows)
-    {
-        string path = Path.Combine(_folder, name);
-        using var stream = File.Create(path);
-        stream.Write(NpyHeader($"'descr': '{descr}', 'fortran_order': False, 'shape': ({rows.Length}, {rows[0].Length}), "));
-        foreach (float v in rows.SelectMany(r => r))
-            stream.Write(descr == "<f2" ? BitConverter.GetBytes((Half)v) : BitConverter.GetBytes(v));
-        return path;
-    }
-
-    private static byte[] NpyHeader(string dictionary)
-    {
-        string header = "{" + dictionary + "}";
-        int unpadded = 10 + header.Length + 1;
-        header += new string(' ', (64 - unpadded % 64) % 64) + "\n";
-        return [0x93, .. "NUMPY"u8.ToArray(), 1, 0, .. BitConverter.GetBytes((ushort)header.Length), .. Encoding.Latin1.GetBytes(header)];
-    }
+    private string WriteNpy(string name, string descr, float[][] rows) => NpyFile.Write(Path.Combine(_folder, name), descr, rows);
 
     private static float[][] RandomTargets(int rows, int width, int seed)
     {
