@@ -39,7 +39,7 @@ public sealed class FolderDataset
     /// <summary>Loads and decodes a dataset.</summary>
     /// <exception cref="DirectoryNotFoundException">The folder or its images/labels sub-folder is missing.</exception>
     /// <exception cref="FileNotFoundException">The class list, the split list, or an image named by the split list is missing.</exception>
-    /// <exception cref="InvalidDataException">An image and its label map differ in size, or a label name is unknown.</exception>
+    /// <exception cref="InvalidDataException">An image and its label map differ in size, a label name is unknown, or the split lists name an image twice or an empty list.</exception>
     public static FolderDataset Load(FolderDatasetOptions options, Action<string>? log = null)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -142,14 +142,24 @@ public sealed class FolderDataset
                 .Order(StringComparer.Ordinal)
                 .ToList();
         }
-        string splitPath = Path.IsPathRooted(options.Split) ? options.Split : Path.Combine(options.Folder, options.Split);
-        if (!File.Exists(splitPath))
-            throw new FileNotFoundException($"Dataset '{options.Name}': split list '{splitPath}' does not exist.", splitPath);
-        return File.ReadLines(splitPath)
-            .Select(l => l.Trim())
-            .Where(l => l.Length > 0)
-            .Select(l => Path.GetFileNameWithoutExtension(l))
-            .ToList();
+        // Several lists ("train.txt,val.txt") train a final model on every labelled split but the one it is tested on.
+        var names = new List<string>();
+        foreach (string split in options.Split.Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (split.Length == 0)
+                throw new InvalidDataException($"Dataset '{options.Name}': split '{options.Split}' names an empty list; give one file, or several separated by commas.");
+            string splitPath = Path.IsPathRooted(split) ? split : Path.Combine(options.Folder, split);
+            if (!File.Exists(splitPath))
+                throw new FileNotFoundException($"Dataset '{options.Name}': split list '{splitPath}' does not exist.", splitPath);
+            names.AddRange(File.ReadLines(splitPath)
+                .Select(l => l.Trim())
+                .Where(l => l.Length > 0)
+                .Select(l => Path.GetFileNameWithoutExtension(l)));
+        }
+        string? repeated = names.GroupBy(n => n, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1)?.Key;
+        if (repeated is not null)
+            throw new InvalidDataException($"Dataset '{options.Name}': image '{repeated}' is listed twice in split '{options.Split}'; each image must appear once.");
+        return names;
     }
 
     private static string? FindImage(string folder, string name)

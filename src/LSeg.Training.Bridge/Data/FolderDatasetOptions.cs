@@ -24,7 +24,10 @@ public sealed class FolderDatasetOptions
     /// </summary>
     public string? Classes { get; set; }
 
-    /// <summary>Split list file (one base name per line), relative to <see cref="Folder"/>; null: every labelled image.</summary>
+    /// <summary>
+    /// Split list file (one base name per line), relative to <see cref="Folder"/>, or several separated by commas (their
+    /// union; an image listed twice is refused); null: every labelled image.
+    /// </summary>
     public string? Split { get; set; }
 
     /// <summary>The label value to ignore; null: the index of the class named <c>void</c> (or none).</summary>

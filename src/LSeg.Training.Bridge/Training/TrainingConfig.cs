@@ -366,7 +366,7 @@ public sealed class DatasetConfig
     /// <summary>Class list (relative to <see cref="Folder"/>); null: <c>classes.txt</c> in the folder or its parent.</summary>
     public string? Classes { get; set; }
 
-    /// <summary>Split list relative to <see cref="Folder"/>; null: every labelled image.</summary>
+    /// <summary>Split list relative to <see cref="Folder"/>, or several separated by commas (e.g. <c>train.txt,val.txt</c>); null: every labelled image.</summary>
     public string? Split { get; set; }
 
     /// <summary>Ignored label value; null: the class named <c>void</c>.</summary>

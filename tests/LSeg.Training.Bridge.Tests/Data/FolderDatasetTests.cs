@@ -35,6 +35,30 @@ public class FolderDatasetTests
     }
 
     [Fact]
+    public void SeveralSplitListsSeparatedByCommasLoadTheirUnionInListOrder()
+    {
+        using var folder = new TestDatasetFolder(images: 4);
+        File.WriteAllLines(Path.Combine(folder.Root, "val.txt"), ["img3"]);
+
+        var dataset = FolderDataset.Load(folder.Options("train.txt, val.txt"));
+
+        Assert.Equal(new[] { "img0", "img1", "img2", "img3" }, dataset.Samples.Select(s => s.Name));
+    }
+
+    [Theory]
+    [InlineData("train.txt,train.txt", "'img0' is listed twice")]
+    [InlineData("train.txt,", "names an empty list")]
+    [InlineData("train.txt,nope.txt", "nope.txt")]
+    public void ABadListOfSplitsIsRefusedNamingTheProblem(string split, string expected)
+    {
+        using var folder = new TestDatasetFolder(images: 3);
+
+        var error = Assert.ThrowsAny<Exception>(() => FolderDataset.Load(folder.Options(split)));
+
+        Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
     public void ImageScaleResizesImagesBilinearlyAndLabelsByNearestNeighbour()
     {
         using var folder = new TestDatasetFolder(images: 1, width: 40, height: 30);
@@ -82,6 +106,18 @@ public class FolderDatasetTests
         Assert.Equal(0, dataset.IgnoreValue);
         Assert.Equal(23, dataset.LabelClassIndices.Count);
         Assert.All(dataset.Samples, s => Assert.Equal((s.Image.Width, s.Image.Height), (s.Labels.Width, s.Labels.Height)));
+    }
+
+    [SkippableFact]
+    public void MsrcV2TrainAndValTogetherHold472ImagesNoneOfThemATestImage()
+    {
+        string root = SharedData.RequireDirectory("msrc-v2");
+        var test = File.ReadLines(Path.Combine(root, "test.txt")).Select(l => l.Trim()).ToHashSet();
+
+        var dataset = FolderDataset.Load(new FolderDatasetOptions { Name = "msrc-v2", Folder = root, Split = "train.txt,val.txt" });
+
+        Assert.Equal(354 + 118, dataset.Samples.Count);
+        Assert.DoesNotContain(dataset.Samples, s => test.Contains(s.Name));
     }
 
     [SkippableFact]
