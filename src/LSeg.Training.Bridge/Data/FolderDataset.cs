@@ -144,6 +144,7 @@ public sealed class FolderDataset
         }
         // Several lists ("train.txt,val.txt") train a final model on every labelled split but the one it is tested on.
         var names = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (string split in options.Split.Split(',', StringSplitOptions.TrimEntries))
         {
             if (split.Length == 0)
@@ -151,14 +152,16 @@ public sealed class FolderDataset
             string splitPath = Path.IsPathRooted(split) ? split : Path.Combine(options.Folder, split);
             if (!File.Exists(splitPath))
                 throw new FileNotFoundException($"Dataset '{options.Name}': split list '{splitPath}' does not exist.", splitPath);
-            names.AddRange(File.ReadLines(splitPath)
-                .Select(l => l.Trim())
-                .Where(l => l.Length > 0)
-                .Select(l => Path.GetFileNameWithoutExtension(l)));
+            foreach (string line in File.ReadLines(splitPath))
+            {
+                string name = Path.GetFileNameWithoutExtension(line.Trim());
+                if (name.Length == 0)
+                    continue;
+                if (!seen.Add(name))
+                    throw new InvalidDataException($"Dataset '{options.Name}': image '{name}' is listed twice in split '{options.Split}'; each image must appear once.");
+                names.Add(name);
+            }
         }
-        string? repeated = names.GroupBy(n => n, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1)?.Key;
-        if (repeated is not null)
-            throw new InvalidDataException($"Dataset '{options.Name}': image '{repeated}' is listed twice in split '{options.Split}'; each image must appear once.");
         return names;
     }
 
