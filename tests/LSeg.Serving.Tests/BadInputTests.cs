@@ -49,6 +49,30 @@ public sealed class BadInputTests(ColourPackageFixture colour) : IClassFixture<C
     }
 
     [Fact]
+    public async Task A_multipart_body_that_ends_early_is_a_malformed_request()
+    {
+        using var client = _server.CreateClient();
+        static ByteArrayContent Multipart(string body)
+        {
+            var content = new ByteArrayContent(Encoding.ASCII.GetBytes(body));
+            content.Headers.ContentType = MediaTypeHeaderValue.Parse("multipart/form-data; boundary=XYZ");
+            return content;
+        }
+
+        string garbage = await (await client.PostAsync("v1/segment", Multipart("garbage")))
+            .AssertProblemAsync(HttpStatusCode.BadRequest, "malformed-request");
+        string unclosedPart = await (await client.PostAsync("v1/segment", Multipart(
+                "--XYZ\r\nContent-Disposition: form-data; name=\"labels\"\r\n\r\nred, blue\r\n" +
+                "--XYZ\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n\u0089PNG")))
+            .AssertProblemAsync(HttpStatusCode.BadRequest, "malformed-request");
+        var afterwards = await client.SegmentAsync(Image, "red, blue");
+
+        Assert.Contains("multipart body cannot be read", garbage);
+        Assert.Contains("multipart body cannot be read", unclosedPart);
+        Assert.Equal(HttpStatusCode.OK, afterwards.StatusCode); // the server keeps serving
+    }
+
+    [Fact]
     public async Task An_image_sent_as_text_is_a_missing_image()
     {
         using var client = _server.CreateClient();

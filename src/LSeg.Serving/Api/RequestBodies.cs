@@ -20,7 +20,7 @@ internal static class RequestBodies
     /// <summary>The JSON body of a label change.</summary>
     public sealed record LabelsBody(IReadOnlyList<string?>? Labels);
 
-    /// <exception cref="ServingProblem">Not multipart, too large, malformed, or without an <c>image</c> file.</exception>
+    /// <exception cref="ServingProblem">Not multipart, too large, malformed (including a body that ends before its closing boundary), or without an <c>image</c> file.</exception>
     public static async Task<Upload> ReadUploadAsync(HttpRequest request, LanguageSegmentationServingOptions options, CancellationToken cancellation)
     {
         if (!request.HasFormContentType || !request.ContentType!.StartsWith("multipart/", StringComparison.OrdinalIgnoreCase))
@@ -49,6 +49,12 @@ internal static class RequestBodies
         catch (InvalidDataException e)
         {
             throw Problems.MalformedBody($"The multipart body cannot be read: {e.Message}");
+        }
+        catch (IOException e) when (!request.HttpContext.RequestAborted.IsCancellationRequested)
+        {
+            // The body ends before the closing boundary (a cut-off upload, or bytes that are not multipart at all): the
+            // multipart reader says "Unexpected end of Stream". A client that went away is not answered.
+            throw Problems.MalformedBody($"The multipart body cannot be read: it ends before its closing boundary ({e.Message})");
         }
 
         var file = form.Files.GetFile("image") ?? throw Problems.MissingImage();
