@@ -10,7 +10,12 @@ namespace LSeg.MLNet.Imaging;
 /// </summary>
 public static class ImageFileReader
 {
-    /// <summary>Decodes <paramref name="path"/> (PNG, JPEG, BMP, GIF, WebP) completely, as RGBA.</summary>
+    /// <summary>
+    /// Decodes <paramref name="path"/> (PNG, JPEG, BMP, GIF, WebP) completely, into the pixels
+    /// <see cref="MLImage.CreateFromFile"/> gives for the same file, so that every path segments the same pixels: a
+    /// pixel with alpha is premultiplied (its colour composited over black, as ML.NET's <c>LoadImages</c> sees it), and
+    /// a 16-bit or grey image is converted to 32-bit colour as <see cref="MLImage"/> converts it.
+    /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not a readable image, or it is truncated or corrupt (the message says which).</exception>
     public static MLImage Read(string path)

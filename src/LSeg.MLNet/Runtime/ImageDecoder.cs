@@ -10,7 +10,10 @@ namespace LSeg.MLNet.Runtime;
 /// </summary>
 internal static class ImageDecoder
 {
-    /// <summary>Decodes <paramref name="path"/> completely as 8-bit RGBA (unpremultiplied).</summary>
+    /// <summary>
+    /// Decodes <paramref name="path"/> completely as 8-bit RGBA, unpremultiplied (training data; segmentation reads
+    /// files by <see cref="DecodeMLImage"/>, which gives ML.NET's pixels).
+    /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not an image SkiaSharp reads, or it is truncated or corrupt.</exception>
     public static SKBitmap DecodeRgba(string path)
@@ -30,13 +33,42 @@ internal static class ImageDecoder
         }
     }
 
-    /// <summary>Decodes <paramref name="path"/> completely into an <see cref="MLImage"/> (RGBA).</summary>
+    /// <summary>
+    /// Decodes <paramref name="path"/> completely into an <see cref="MLImage"/> with the pixels
+    /// <see cref="MLImage.CreateFromFile"/> gives for a complete file (the decode <c>SKBitmap.Decode</c> does:
+    /// premultiplied alpha, so a translucent pixel is its colour composited over black; no colour-space conversion;
+    /// 32-bit BGRA or RGBA kept as the codec gives it, any other colour type, such as 16-bit or grey PNGs, copied to
+    /// BGRA as MLImage does). The ML.NET pipeline, the server and this reader then segment the same pixels.
+    /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not an image SkiaSharp reads, or it is truncated or corrupt.</exception>
     public static MLImage DecodeMLImage(string path)
     {
-        using var bitmap = DecodeRgba(path);
-        return MLImage.CreateFromPixels(bitmap.Width, bitmap.Height, MLPixelFormat.Rgba32, bitmap.GetPixelSpan());
+        using var codec = OpenCodec(path);
+        var info = codec.Info;
+        if (info.AlphaType == SKAlphaType.Unpremul)
+            info.AlphaType = SKAlphaType.Premul;
+        info.ColorSpace = null;
+        using var bitmap = new SKBitmap(info);
+        RequireComplete(codec.GetPixels(info, bitmap.GetPixels()), path);
+        if (bitmap.ColorType is SKColorType.Bgra8888 or SKColorType.Rgba8888)
+            return ToMLImage(bitmap);
+        using var bgra = bitmap.Copy(SKColorType.Bgra8888)
+            ?? throw new InvalidDataException($"Image '{path}' has a pixel format ({bitmap.ColorType}) that cannot be converted to 32-bit colour.");
+        return ToMLImage(bgra);
+    }
+
+    private static MLImage ToMLImage(SKBitmap bitmap)
+    {
+        int width = bitmap.Width, height = bitmap.Height, rowBytes = bitmap.RowBytes;
+        var format = bitmap.ColorType == SKColorType.Rgba8888 ? MLPixelFormat.Rgba32 : MLPixelFormat.Bgra32;
+        if (rowBytes == width * 4)
+            return MLImage.CreateFromPixels(width, height, format, bitmap.GetPixelSpan()[..(width * height * 4)]);
+        var packed = new byte[(long)width * height * 4];
+        var source = bitmap.GetPixelSpan();
+        for (int y = 0; y < height; y++)
+            source.Slice(y * rowBytes, width * 4).CopyTo(packed.AsSpan(y * width * 4, width * 4));
+        return MLImage.CreateFromPixels(width, height, format, packed);
     }
 
     /// <summary>
