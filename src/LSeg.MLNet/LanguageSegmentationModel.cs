@@ -209,11 +209,12 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     /// cached (up to <see cref="LanguageSegmentationModelOptions.LabelCacheCapacity"/> labels), so changing the label
     /// set costs only the labels not seen recently.
     /// </summary>
-    /// <exception cref="ArgumentException">The list is empty, a label is null, empty or whitespace, a label appears twice, a label is too long for the text encoder (unless truncation is on), or two labels get the same embedding (e.g. "cat" and "Cat" with an uncased text encoder: only the first could ever win).</exception>
+    /// <exception cref="ArgumentException">The list is empty, a label is null, empty or whitespace, a label appears twice, a label is too long for the text encoder (unless truncation is on), a label has no word the text encoder knows (all of it unknown tokens to a WordPiece vocabulary such as MiniLM's: "猫", "🐱"), or two labels get the same embedding (e.g. "cat" and "Cat" with an uncased text encoder: only the first could ever win).</exception>
     public LabelEmbeddings EncodeLabels(IReadOnlyList<string> labels)
     {
         using var call = BeginCall();
         string[] checkedLabels = ValidateLabels(labels, nameof(labels));
+        RequireKnownWords(checkedLabels, nameof(labels));
         var embeddings = new float[checkedLabels.Length][];
         var missing = new List<int>();
         for (int i = 0; i < checkedLabels.Length; i++)
@@ -240,6 +241,21 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     }
 
     /// <summary>
+    /// Refuses a label the text encoder knows none of the words of (a WordPiece vocabulary reads it as unknown tokens
+    /// only): its embedding would be that of any other unreadable label, and its mask silently meaningless.
+    /// </summary>
+    private void RequireKnownWords(string[] labels, string parameterName)
+    {
+        foreach (string label in labels)
+        {
+            if (_textEncoder.KnowsNoWordOf(label))
+                throw new ArgumentException(
+                    $"Label '{label}' cannot be encoded: this model's text encoder knows none of its words (its tokenizer reads all of it as unknown tokens, or drops it), so the label would mean nothing to the model. Use words in the text encoder's vocabulary (the default model's MiniLM reads English).",
+                    parameterName);
+        }
+    }
+
+    /// <summary>
     /// Refuses labels the text encoder cannot tell apart: with identical embeddings every pixel scores them equally and
     /// the later one never wins, so the mask would silently never use it.
     /// </summary>
@@ -257,12 +273,18 @@ public sealed partial class LanguageSegmentationModel : IDisposable
             {
                 if (embeddings[j].AsSpan().SequenceEqual(embeddings[i]))
                     throw new ArgumentException(
-                        $"Labels '{labels[j]}' and '{labels[i]}' get the same embedding from this model's text encoder (it does not tell them apart, e.g. it ignores case), so '{labels[i]}' could never win a pixel; keep one of them.",
+                        $"Labels '{labels[j]}' and '{labels[i]}' get the same embedding from this model's text encoder ({WhySame(labels[j], labels[i])}), so '{labels[i]}' could never win a pixel; keep one of them.",
                         parameterName);
             }
             sameHash.Add(i);
         }
     }
+
+    /// <summary>The likely reason two labels got one embedding, for the message.</summary>
+    private static string WhySame(string first, string second) =>
+        string.Equals(first, second, StringComparison.OrdinalIgnoreCase)
+            ? "they differ only in case, which it ignores"
+            : "its tokenizer reads them as the same tokens, e.g. it ignores case, accents or punctuation";
 
     /// <summary>Checks a label list: not empty, no null/empty/whitespace label, no duplicate. Returns a copy.</summary>
     /// <exception cref="ArgumentException">The list breaks one of the rules; the message names the label.</exception>

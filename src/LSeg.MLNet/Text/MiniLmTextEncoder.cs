@@ -97,6 +97,19 @@ internal sealed class MiniLmTextEncoder : ILabelTextEncoder
     public IReadOnlyList<int> Tokenize(string label) => _tokenizer.EncodeToIds(label, addSpecialTokens: true, considerPreTokenization: true, considerNormalization: true);
 
     /// <inheritdoc/>
+    public bool KnowsNoWordOf(string label)
+    {
+        foreach (int id in Tokenize(label))
+        {
+            if (id == _tokenizer.ClassificationTokenId || id == _tokenizer.SeparatorTokenId || id == _tokenizer.PaddingTokenId)
+                continue;
+            if (id != _tokenizer.UnknownTokenId)
+                return false;
+        }
+        return true;
+    }
+
+    /// <inheritdoc/>
     /// <exception cref="ArgumentException">A label has more than <see cref="MaxTokens"/> tokens and truncation is off.</exception>
     public float[][] Encode(IReadOnlyList<string> labels)
     {

@@ -88,6 +88,9 @@ internal sealed class ProjectedTextEncoder : ILabelTextEncoder
     }
 
     /// <inheritdoc/>
+    public bool KnowsNoWordOf(string label) => _inner.KnowsNoWordOf(label);
+
+    /// <inheritdoc/>
     public void Dispose()
     {
         _session.Dispose();

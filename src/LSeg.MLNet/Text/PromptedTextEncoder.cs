@@ -82,5 +82,9 @@ internal sealed class PromptedTextEncoder : ILabelTextEncoder
     }
 
     /// <inheritdoc/>
+    /// <remarks>Asked of the label itself: the template's own words would otherwise always be known.</remarks>
+    public bool KnowsNoWordOf(string label) => _inner.KnowsNoWordOf(label);
+
+    /// <inheritdoc/>
     public void Dispose() => _inner.Dispose();
 }
