@@ -31,6 +31,7 @@ public sealed partial class LanguageSegmentationModel
             throw new ArgumentException($"Every scale must be a positive number; got {string.Join(", ", scales)}.", nameof(scales));
         if (!ReferenceEquals(labels.Model, this))
             throw new ArgumentException("The labels were encoded by another LanguageSegmentationModel; encode them with this one.", nameof(labels));
+        using var call = BeginCall(); // the passes finish even if the model is disposed between them
 
         int baseSize = inputSize ?? Manifest.DefaultInputSize, multiple = Manifest.InputSizeMultiple;
         // Largest pass first: it decides the map the passes are summed on.

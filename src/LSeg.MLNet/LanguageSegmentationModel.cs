@@ -41,6 +41,9 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     private int _callsInFlight;
     private int _sessionsReleased;
 
+    /// <summary>How many of this model's calls the current flow of execution is inside (see <see cref="BeginCall"/>).</summary>
+    private readonly AsyncLocal<int> _callDepth = new();
+
     private LanguageSegmentationModel(string packagePath, ModelManifest manifest, ExecutionDevice device, LanguageSegmentationModelOptions options,
         InferenceSession imageEncoder, InferenceSession head, ILabelTextEncoder textEncoder, PixelProjection? projection)
     {
@@ -528,19 +531,25 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     }
 
     /// <summary>
-    /// Marks a call that uses the ONNX Runtime sessions; disposing the result ends it. Throws once the model is disposed.
-    /// Every member that runs a session holds one for its whole duration, so that <see cref="Dispose"/> on another
-    /// thread never frees a session under a running call (which would crash the process in native code).
+    /// Marks a call that uses the ONNX Runtime sessions; disposing the result ends it. Throws once the model is disposed,
+    /// except inside a call that started before: the lease is re-entrant, so a composite call (one-shot
+    /// <c>Segment</c> encodes the labels, then segments; <see cref="SegmentMultiScale"/> runs several passes) finishes
+    /// after a <see cref="Dispose"/> that lands between its steps. Every member that runs a session holds one for its
+    /// whole duration, so that <see cref="Dispose"/> on another thread never frees a session under a running call
+    /// (which would crash the process in native code).
     /// </summary>
     private SessionCall BeginCall()
     {
+        int depth = _callDepth.Value;
         Interlocked.Increment(ref _callsInFlight);
-        if (Volatile.Read(ref _disposed) != 0)
+        // Sessions already released can only be seen by work that outlived the call it came from: refused as well.
+        if (Volatile.Read(ref _disposed) != 0 && (depth == 0 || Volatile.Read(ref _sessionsReleased) != 0))
         {
             EndCall();
             throw new ObjectDisposedException(GetType().FullName, "The LanguageSegmentationModel was disposed; load it again to segment.");
         }
-        return new SessionCall(this);
+        _callDepth.Value = depth + 1;
+        return new SessionCall(this, depth);
     }
 
     private void EndCall()
@@ -550,14 +559,19 @@ public sealed partial class LanguageSegmentationModel : IDisposable
             ReleaseSessions();
     }
 
-    private readonly struct SessionCall(LanguageSegmentationModel model) : IDisposable
+    private readonly struct SessionCall(LanguageSegmentationModel model, int outerDepth) : IDisposable
     {
-        public void Dispose() => model.EndCall();
+        public void Dispose()
+        {
+            model._callDepth.Value = outerDepth;
+            model.EndCall();
+        }
     }
 
     /// <summary>
     /// Releases the ONNX Runtime sessions: at once when no call is running, otherwise when the last running call ends
-    /// (calls that start after this throw <see cref="ObjectDisposedException"/>).
+    /// (a call that has started finishes, all its steps included; calls that start after this throw
+    /// <see cref="ObjectDisposedException"/>).
     /// </summary>
     public void Dispose()
     {

@@ -54,4 +54,53 @@ public sealed class DisposeWhileInUseTests
         Assert.All(results, r => Assert.True(r.SawDisposed));
         Assert.Throws<ObjectDisposedException>(() => model.EncodeLabels(["grass"]));
     }
+
+    /// <summary>A label list that disposes the model the first time it is read: inside a call that has already started.</summary>
+    private sealed class DisposingLabels(string[] labels, LanguageSegmentationModel model) : IReadOnlyList<string>
+    {
+        public bool Disposed { get; private set; }
+
+        public int Count
+        {
+            get
+            {
+                if (!Disposed)
+                {
+                    model.Dispose();
+                    Disposed = true;
+                }
+                return labels.Length;
+            }
+        }
+
+        public string this[int index] => labels[index];
+        public IEnumerator<string> GetEnumerator() => ((IEnumerable<string>)labels).GetEnumerator();
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+
+    [SkippableFact]
+    public void A_one_shot_Segment_that_has_started_finishes_with_its_mask_when_the_model_is_disposed_during_it()
+    {
+        Skip.IfNot(LanguageSegmentationModel.HasDefaultModel, "this build embeds no default model (models/default/ was absent)");
+        // The default model: its one-shot Segment encodes the labels, then runs the C# head on the encoded image, each step
+        // a member of the model's own; Dispose lands after the call began, while the labels are read.
+        var model = LanguageSegmentationModel.LoadDefault();
+        using var image = TestImages.GreenTopYellowBottom(96, 64);
+        string[] labels = ["grass", "sky", "sand"];
+        int[] expected = model.Segment(image, labels).Mask;
+        int[][] expectedBatch = [.. model.Segment([image, image], labels).Select(r => r.Mask)];
+        var batchModel = LanguageSegmentationModel.LoadDefault();
+        var disposing = new DisposingLabels(labels, model);
+        var disposingBatch = new DisposingLabels(labels, batchModel);
+
+        var result = model.Segment(image, disposing);
+        var batch = batchModel.Segment([image, image], disposingBatch);
+
+        Assert.True(disposing.Disposed && disposingBatch.Disposed);
+        Assert.Equal(expected, result.Mask);
+        Assert.Equal(expectedBatch, batch.Select(r => r.Mask));
+        // calls that start afterwards are refused
+        Assert.Throws<ObjectDisposedException>(() => model.Segment(image, labels));
+        Assert.Throws<ObjectDisposedException>(() => batchModel.EncodeLabels(labels));
+    }
 }
