@@ -40,9 +40,8 @@ public sealed class LanguageSegmentationEstimator : IEstimator<LanguageSegmentat
             throw new ArgumentException($"Give either {nameof(LanguageSegmentationOptions.Labels)} or {nameof(LanguageSegmentationOptions.LabelsColumnName)}, not both.", nameof(options));
         if (options.Labels is not null)
             _labels = LanguageSegmentationModel.ValidateLabels(options.Labels, "labels");
-        const int multiple = Package.ModelManifest.DefaultInputSizeMultiple;
-        if (options.InputSize is int size && (size < multiple || size % multiple != 0 || size > LanguageSegmentationModelOptions.Defaults.MaxInputSize))
-            throw new ArgumentOutOfRangeException(nameof(options), size, $"{nameof(LanguageSegmentationOptions.InputSize)} must be a multiple of {multiple} between {multiple} and {LanguageSegmentationModelOptions.Defaults.MaxInputSize}.");
+        if (options.InputSize is int size && (size < LanguageSegmentationModelOptions.Defaults.MinInputSize || size > LanguageSegmentationModelOptions.Defaults.MaxInputSize))
+            throw new ArgumentOutOfRangeException(nameof(options), size, $"{nameof(LanguageSegmentationOptions.InputSize)} must be {LanguageSegmentationModelOptions.Defaults.InputSizeRule}; got {size}.");
         _options = options;
         _callerDevice = callerDevice;
         var (gpu, fallback) = Device();

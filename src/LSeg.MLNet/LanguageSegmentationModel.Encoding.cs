@@ -98,9 +98,9 @@ public sealed partial class LanguageSegmentationModel
     private IEnumerable<EncoderBatch> Batches(IReadOnlyList<MLImage> images, int? inputSize)
     {
         int size = inputSize ?? Manifest.DefaultInputSize;
-        if (size < Manifest.InputSizeMultiple || size > LanguageSegmentationModelOptions.Defaults.MaxInputSize)
+        if (size < LanguageSegmentationModelOptions.Defaults.MinInputSize || size > LanguageSegmentationModelOptions.Defaults.MaxInputSize)
             throw new ArgumentOutOfRangeException(nameof(inputSize), size,
-                $"The model input size must be between {Manifest.InputSizeMultiple} and {LanguageSegmentationModelOptions.Defaults.MaxInputSize} pixels.");
+                $"The model input size must be {LanguageSegmentationModelOptions.Defaults.InputSizeRule}; got {size}.");
         var groups = Enumerable.Range(0, images.Count)
             .GroupBy(i => ModelInputSize.For(images[i].Width, images[i].Height, size, Manifest.InputSizeMultiple));
         foreach (var group in groups)

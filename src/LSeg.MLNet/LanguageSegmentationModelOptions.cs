@@ -26,6 +26,15 @@ public sealed class LanguageSegmentationModelOptions
         /// <summary>Largest model input size (longer side, pixels) accepted by <see cref="LanguageSegmentationModel.EncodeImage"/>.</summary>
         public const int MaxInputSize = 2048;
 
+        /// <summary>The smallest model input size: one stride of the image encoder.</summary>
+        public const int MinInputSize = 32;
+
+        /// <summary>
+        /// The one input-size rule every path states (the low-level API, <see cref="LanguageSegmentationOptions.InputSize"/>,
+        /// <c>lseg --size</c>): any whole number of pixels from <see cref="MinInputSize"/> to <see cref="MaxInputSize"/>.
+        /// </summary>
+        internal const string InputSizeRule = "32 to 2048 pixels (the longer image side is resized to about it, both sides rounded to multiples of 32)";
+
         /// <summary>
         /// Images per run of the image encoder in <see cref="LanguageSegmentationModel.EncodeImages"/>: 1. On the CPU a
         /// batch of 4 or 8 images of 480×480 was no faster per image than single images (docs/performance.md) and

@@ -51,7 +51,8 @@ public sealed class LanguageSegmentationOptions
     /// <summary>
     /// The model input size: the image's longer side is resized to about this many pixels, keeping its aspect ratio,
     /// both sides rounded to multiples of 32: the rule of <see cref="LanguageSegmentationModel.EncodeImage"/>, so the
-    /// pipeline and the low-level API give the same mask. Null uses the manifest's default input size.
+    /// pipeline and the low-level API give the same mask. Any whole number from 32 to 2048 (33 gives what 32 gives). Null
+    /// uses the manifest's default input size.
     /// </summary>
     public int? InputSize { get; set; }
 

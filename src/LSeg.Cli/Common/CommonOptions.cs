@@ -36,7 +36,7 @@ internal static class CommonOptions
     }
 
     public static Option<int?> Size() =>
-        new("--size") { Description = "Model input size: the longer image side is resized to about N pixels (multiple of 32; default: the model's).", HelpName = "N" };
+        new("--size") { Description = "Model input size, 32 to 2048: the longer image side is resized to about N pixels, both sides rounded to multiples of 32 (default: the model's).", HelpName = "N" };
 
     public static Option<int?> Gpu() =>
         new("--gpu") { Description = "Run on this CUDA device (needs CUDA 13 and cuDNN 9); falls back to the CPU when CUDA cannot be used.", HelpName = "ID" };
@@ -140,7 +140,7 @@ internal static class CommonOptions
     public static int? RequireValidSize(int? size)
     {
         if (size is { } n && (n < 32 || n > 2048))
-            throw new CommandFailure($"--size {n} is out of range: give the model input size in pixels, 32 to 2048.");
+            throw new CommandFailure($"--size {n} is out of range: the model input size must be 32 to 2048 pixels (the longer image side is resized to about it, both sides rounded to multiples of 32).", ExitCodes.Usage);
         return size;
     }
 }

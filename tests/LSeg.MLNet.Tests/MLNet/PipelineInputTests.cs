@@ -66,6 +66,37 @@ public sealed class PipelineInputTests(PipelineFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public void An_input_size_that_is_not_a_multiple_of_32_is_accepted_by_the_pipeline_and_the_low_level_api_alike()
+    {
+        // One rule on every path: any size from 32 to 2048, the sides rounded to multiples of 32 (so 70 gives what 64 gives).
+        var data = fixture.LoadImages(_context, "green-yellow-90x150.png");
+        string[] labels = ["green", "yellow"];
+        using var pipeline = _context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = labels, Model = fixture.Model, InputSize = 70 }).Fit(data);
+        using var photo = ImageFileReader.Read(Path.Combine(fixture.ImageFolder, "green-yellow-90x150.png"));
+
+        var row = Assert.Single(Rows(_context, pipeline.Transform(data)));
+        var lowLevel = fixture.Model.Segment(photo, labels, 70);
+        var at64 = fixture.Model.Segment(photo, labels, 64);
+
+        Assert.Equal(at64.Mask, lowLevel.Mask);
+        Assert.Equal(lowLevel.Mask.Select(i => (uint)i + 1), row.Mask);
+    }
+
+    [Fact]
+    public void An_input_size_out_of_range_is_refused_in_the_same_words_by_the_pipeline_and_the_low_level_api()
+    {
+        using var photo = TestImages.GreenTopYellowBottom(40, 30);
+
+        var pipeline = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            _context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = ["green"], Model = fixture.Model, InputSize = 3000 }));
+        var lowLevel = Assert.Throws<ArgumentOutOfRangeException>(() => fixture.Model.Segment(photo, ["green"], 31));
+
+        const string rule = "must be 32 to 2048 pixels (the longer image side is resized to about it, both sides rounded to multiples of 32); got ";
+        Assert.Contains("InputSize " + rule + "3000", pipeline.Message);
+        Assert.Contains("The model input size " + rule + "31", lowLevel.Message);
+    }
+
+    [Fact]
     public void Labels_the_text_encoder_cannot_tell_apart_are_refused_naming_both()
     {
         var error = Assert.Throws<ArgumentException>(() => fixture.Model.EncodeLabels(["red", "blue", "scarlet"]));
