@@ -48,11 +48,11 @@ public sealed class SegmentationResult
     /// The mask as an 8-bit grayscale PNG whose pixel values are label indices (0 = the first label): what
     /// <c>lseg segment</c> writes as <c>NAME.mask.png</c>. Read it back with <see cref="Imaging.IndexPng.Decode"/>.
     /// </summary>
-    /// <exception cref="InvalidOperationException">There are more than 256 labels, so an index does not fit 8 bits.</exception>
+    /// <exception cref="InvalidOperationException">There are more than 256 labels, so an index does not fit 8 bits (<see cref="Mask"/> holds any number).</exception>
     public byte[] ToMaskPng()
     {
         if (Labels.Count > 256)
-            throw new InvalidOperationException($"A mask PNG holds 8-bit label indices; this result has {Labels.Count} labels (at most 256 fit).");
+            throw new InvalidOperationException($"This result has {Labels.Count} labels; a mask PNG holds 8-bit label indices (0 to 255), so at most 256 labels. Read the indices from Mask instead, or segment with at most 256 labels.");
         var indices = new byte[Mask.Length];
         for (int i = 0; i < indices.Length; i++)
             indices[i] = (byte)Mask[i];

@@ -83,7 +83,7 @@ public sealed class BatchSegmentationJob
             : string.IsNullOrWhiteSpace(OutputDirectory) ? $"{nameof(OutputDirectory)} is empty."
             : Labels is null || Labels.Count == 0 ? $"{nameof(Labels)} is empty: give at least one label."
             : Labels.FirstOrDefault(string.IsNullOrWhiteSpace) is not null ? $"{nameof(Labels)} has an empty label."
-            : Labels.Count > 255 ? $"{nameof(Labels)} has {Labels.Count} labels; a mask holds at most 255 (8-bit label indices)."
+            : Labels.Count > 256 ? $"{nameof(Labels)} has {Labels.Count} labels; a mask PNG holds 8-bit label indices (0 to 255), so at most 256 labels."
             : Labels.GroupBy(l => l, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice ? $"{nameof(Labels)} names \"{twice.Key}\" twice."
             : InputSize is < 32 or > 2048 ? $"{nameof(InputSize)} {InputSize} is out of range: 32 to 2048 pixels."
             : ChunkSize < 1 ? $"{nameof(ChunkSize)} is {ChunkSize}; give 1 or more."

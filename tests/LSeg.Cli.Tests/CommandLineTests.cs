@@ -25,6 +25,18 @@ public class CommandLineTests
     }
 
     [Fact]
+    public void A_mask_PNG_holds_256_labels_so_256_are_accepted_and_257_refused()
+    {
+        string Labels(int count) => string.Join(", ", Enumerable.Range(0, count).Select(i => $"label {i}"));
+
+        var accepted = LabelList.Parse(Labels(256)); // indices 0 … 255, every one an 8-bit value
+        var failure = Assert.Throws<CommandFailure>(() => LabelList.Parse(Labels(257)));
+
+        Assert.Equal(256, accepted.Count);
+        Assert.Contains("has 257 labels; a mask PNG holds 8-bit label indices (0 to 255), so at most 256 labels", failure.Message);
+    }
+
+    [Fact]
     public void A_repeated_label_is_refused()
     {
         var failure = Assert.Throws<CommandFailure>(() => LabelList.Parse("dog, cat, dog"));

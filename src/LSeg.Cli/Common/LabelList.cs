@@ -3,8 +3,8 @@ namespace LSeg.Cli.Common;
 /// <summary>Turns a <c>--labels</c> value ("dog, grass, other") into the list of labels the model scores.</summary>
 internal static class LabelList
 {
-    /// <summary>The most labels one mask can hold: mask pixels are 8-bit label indices.</summary>
-    public const int MaxLabels = 255;
+    /// <summary>The most labels one mask PNG can hold: its pixels are 8-bit label indices, 0 to 255.</summary>
+    public const int MaxLabels = 256;
 
     /// <summary>Splits on commas, trims each label and drops empty entries.</summary>
     /// <exception cref="CommandFailure">No label remains, a label repeats, or there are more than <see cref="MaxLabels"/>.</exception>
@@ -16,7 +16,7 @@ internal static class LabelList
         if (labels.Length == 0)
             throw new CommandFailure($"{optionName} \"{text}\" contains no label, only commas and spaces: give comma-separated labels, e.g. {optionName} \"dog, grass, other\".");
         if (labels.Length > MaxLabels)
-            throw new CommandFailure($"{optionName} has {labels.Length} labels; a mask holds at most {MaxLabels} (8-bit label indices).");
+            throw new CommandFailure($"{optionName} has {labels.Length} labels; a mask PNG holds 8-bit label indices (0 to 255), so at most {MaxLabels} labels.");
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (string label in labels)
         {
