@@ -69,7 +69,11 @@ internal static class CliApp
         bool expected = inner is CommandFailure or FileNotFoundException or DirectoryNotFoundException or InvalidDataException
             or ArgumentException or InvalidOperationException or IOException or UnauthorizedAccessException or NotSupportedException
             or System.Text.Json.JsonException;
-        string message = TerminalText.Escape(OneLine(inner.Message));
+        string text = inner.Message;
+        // ArgumentException appends " (Parameter 'labels')": the library's parameter name, not the command line's.
+        if (inner is ArgumentException { ParamName: { } parameter })
+            text = text.Replace($" (Parameter '{parameter}')", "", StringComparison.Ordinal);
+        string message = TerminalText.Escape(OneLine(text));
         return expected ? message : $"{inner.GetType().Name}: {message}";
     }
 

@@ -138,6 +138,37 @@ public class SegmentCommandTests
         Assert.Equal(before, new TempDirectory.View(temp.Path).Files());
     }
 
+    [Theory]
+    [InlineData("--scales", "0.75,abc")]
+    [InlineData("--size", "5000")]
+    [InlineData("--size", "abc")]
+    public void A_malformed_or_out_of_range_option_value_is_a_command_line_mistake_exit_2(string option, string value)
+    {
+        using var temp = new TempDirectory();
+        string package = ColourModelPackage.Write(temp.Path);
+        string image = Images.RedLeftBlueRight(temp.Combine("a.png"));
+
+        var result = CliRunner.RunInProcess("segment", image, "--labels", "red", "--model", package, option, value, "--out", temp.Combine("out"));
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(option, Assert.Single(result.ErrorLines));
+    }
+
+    [Fact]
+    public void A_label_the_model_refuses_is_reported_without_the_librarys_parameter_name()
+    {
+        using var temp = new TempDirectory();
+        string package = ColourModelPackage.Write(temp.Path);
+        string image = Images.RedLeftBlueRight(temp.Combine("a.png"));
+
+        var result = CliRunner.RunInProcess("segment", image, "--labels", "red, zebra", "--model", package, "--out", temp.Combine("out"));
+
+        Assert.Equal(1, result.ExitCode);
+        string line = Assert.Single(result.ErrorLines);
+        Assert.Contains("zebra", line);
+        Assert.DoesNotContain("(Parameter", line);
+    }
+
     [Fact]
     public void A_missing_image_in_a_real_process_is_one_line_and_a_non_zero_exit()
     {

@@ -52,6 +52,33 @@ public class ServeCommandTests
         Assert.Contains("lseg serve: stopped", rest);
     }
 
+    [Theory]
+    [InlineData("--concurrency", "0", "lseg serve: --concurrency 0 is out of range: give how many requests run the model at once, 1 or more.")]
+    [InlineData("--queue", "-1", "lseg serve: --queue -1 is out of range: give how many requests may wait for the model, 0 or more.")]
+    [InlineData("--cache-mb", "0", "lseg serve: --cache-mb 0 is out of range: give the encoded-image cache's memory bound in MiB, 1 or more.")]
+    public void Serve_refuses_an_out_of_range_number_as_a_command_line_mistake_naming_the_flag(string flag, string value, string expected)
+    {
+        using var temp = new TempDirectory();
+
+        var result = CliRunner.RunInProcess("serve", "--model", ColourModelPackage.Write(temp.Path), flag, value);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal([expected], result.ErrorLines);
+    }
+
+    [SkippableFact]
+    public void Serve_with_a_cache_too_small_for_one_encoded_image_says_so_in_one_line_naming_the_flag()
+    {
+        Skip.IfNot(LSeg.MLNet.LanguageSegmentationModel.HasDefaultModel, "this build embeds no default model (models/default/ was absent at build time)");
+        // A real process: the host's own logging goes to the process's stderr, which an in-process run would not see.
+        // The default model's encoded image takes about 12.6 MiB at its input size; 1 MiB cannot hold one.
+        var result = CliRunner.RunProcess(Path.GetTempPath(), "serve", "--cache-mb", "1", "--urls", "http://127.0.0.1:0");
+
+        Assert.Equal(1, result.ExitCode);
+        string line = Assert.Single(result.ErrorLines);
+        Assert.StartsWith("lseg serve: --cache-mb 1 cannot hold one encoded image of model", line);
+    }
+
     [Fact]
     public void Serve_refuses_a_missing_model_and_a_bad_address_in_one_line()
     {

@@ -29,15 +29,18 @@ internal static class ServeCommand
         };
         command.SetAction(parsed =>
         {
+            int cacheMegabytes = RequireAtLeast(parsed.GetValue(cache), 1, "--cache-mb", "the encoded-image cache's memory bound in MiB");
+            int maxConcurrent = RequireAtLeast(parsed.GetValue(concurrency), 1, "--concurrency", "how many requests run the model at once");
+            int maxQueued = RequireAtLeast(parsed.GetValue(queue), 0, "--queue", "how many requests may wait for the model");
             string? package = ModelLoading.Validate(parsed.GetValue(model));
             var addresses = ParseUrls(parsed.GetRequiredValue(urls));
             var app = ServingApplication.Create(addresses, options =>
             {
                 options.ModelPath = package;
                 options.GpuDeviceId = parsed.GetValue(gpu);
-                options.ImageCacheMegabytes = parsed.GetValue(cache);
-                options.MaxConcurrentInferences = parsed.GetValue(concurrency);
-                options.MaxQueuedRequests = parsed.GetValue(queue);
+                options.ImageCacheMegabytes = cacheMegabytes;
+                options.MaxConcurrentInferences = maxConcurrent;
+                options.MaxQueuedRequests = maxQueued;
             });
             app.Lifetime.ApplicationStarted.Register(() =>
             {
@@ -45,12 +48,41 @@ internal static class ServeCommand
                     console.Out.WriteLine($"lseg serve: listening on {address} (page at {address}/, API under {address}/v1); Ctrl+C stops");
                 console.Out.Flush();
             });
-            app.Run(); // returns after Ctrl+C / SIGTERM, once the requests in flight are answered
+            try
+            {
+                app.Run(); // returns after Ctrl+C / SIGTERM, once the requests in flight are answered
+            }
+            catch (Exception e) when (e is InvalidOperationException or Microsoft.Extensions.Options.OptionsValidationException)
+            {
+                // The host refused to start (e.g. a cache too small for one encoded image of this model): its message
+                // names the library's options; say which flag sets each.
+                throw new CommandFailure(WithFlagNames(e.Message));
+            }
             console.Out.WriteLine("lseg serve: stopped");
             return ExitCodes.Success;
         });
         return command;
     }
+
+    /// <summary>The library's option names in a message, as the flags of this command that set them.</summary>
+    private static readonly (string Option, string Flag)[] Flags =
+    [
+        ($"{nameof(LanguageSegmentationServingOptions.ImageCacheMegabytes)} =", "--cache-mb"),
+        ($"{nameof(LanguageSegmentationServingOptions.ImageCacheMegabytes)} is", "--cache-mb"),
+        ($"{nameof(LanguageSegmentationServingOptions.MaxConcurrentInferences)} is", "--concurrency"),
+        ($"{nameof(LanguageSegmentationServingOptions.MaxQueuedRequests)} is", "--queue"),
+        ($"{nameof(LanguageSegmentationServingOptions.GpuDeviceId)} is", "--gpu"),
+    ];
+
+    private static string WithFlagNames(string message)
+    {
+        foreach (var (option, flag) in Flags)
+            message = message.Replace(option, flag, StringComparison.Ordinal);
+        return message;
+    }
+
+    private static int RequireAtLeast(int value, int minimum, string flag, string what) =>
+        value >= minimum ? value : throw new CommandFailure($"{flag} {value} is out of range: give {what}, {minimum} or more.", ExitCodes.Usage);
 
     private static string[] ParseUrls(string text)
     {

@@ -27,11 +27,11 @@ internal static class CommonOptions
         foreach (string part in text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         {
             if (!double.TryParse(part, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double scale) || !(scale is > 0 and <= 4))
-                throw new CommandFailure($"--scales '{text}': '{part}' is not a scale; give numbers in (0, 4] separated by commas, e.g. 0.75,1,1.25.");
+                throw new CommandFailure($"--scales '{text}': '{part}' is not a scale; give numbers in (0, 4] separated by commas, e.g. 0.75,1,1.25.", ExitCodes.Usage);
             scales.Add(scale);
         }
         if (scales.Count == 0)
-            throw new CommandFailure($"--scales '{text}' names no scale; give numbers separated by commas, e.g. 0.75,1,1.25.");
+            throw new CommandFailure($"--scales '{text}' names no scale; give numbers separated by commas, e.g. 0.75,1,1.25.", ExitCodes.Usage);
         return scales;
     }
 
@@ -132,7 +132,7 @@ internal static class CommonOptions
     public static long RequireValidMaxPixels(long? maxPixels)
     {
         if (maxPixels is { } n && n < 64)
-            throw new CommandFailure($"--max-pixels {n} is too small: give the largest image size in pixels, at least 64.");
+            throw new CommandFailure($"--max-pixels {n} is too small: give the largest image size in pixels, at least 64.", ExitCodes.Usage);
         return maxPixels ?? LanguageSegmentationModelOptions.Defaults.MaxImagePixels;
     }
 

@@ -14,6 +14,9 @@ namespace LSeg.Cli.Hosting;
 /// </summary>
 internal static class ServingApplication
 {
+    /// <summary>The category the generic host logs its start and stop under.</summary>
+    private const string HostCategory = "Microsoft.Extensions.Hosting.Internal.Host";
+
     public static WebApplication Create(IReadOnlyList<string> urls, Action<LanguageSegmentationServingOptions> configure, LogLevel logLevel = LogLevel.Information)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
@@ -23,8 +26,13 @@ internal static class ServingApplication
         builder.Logging.AddConsole(console => console.LogToStandardErrorThreshold = LogLevel.Trace);
         builder.Logging.SetMinimumLevel(logLevel);
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // Until the host has started, a start failure is thrown to the command, which prints it as its one line: the
+        // host's own "Hosting failed to start" entry (with a stack trace) would say it a second time.
+        bool started = false;
+        builder.Logging.AddFilter(HostCategory, level => level >= logLevel && (Volatile.Read(ref started) || level < LogLevel.Error));
         builder.Services.AddLanguageSegmentation(configure);
         var app = builder.Build();
+        app.Lifetime.ApplicationStarted.Register(() => Volatile.Write(ref started, true));
         app.MapLanguageSegmentation();
         return app;
     }
