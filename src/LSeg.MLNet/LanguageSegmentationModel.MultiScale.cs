@@ -37,7 +37,7 @@ public sealed partial class LanguageSegmentationModel
         // Largest pass first: it decides the map the passes are summed on.
         int[] sizes = [.. scales.Select(s => Math.Max(multiple, (int)Math.Round(baseSize * s / multiple) * multiple)).OrderDescending()];
         using var mirrored = flip ? Mirrored(image) : null;
-        int width = image.Width, height = image.Height, n = labels.Count;
+        int width = image.Width, height = image.Height, n = labels.ScoredCount;
         int sumWidth = 0, sumHeight = 0, passes = 0;
         float[]? sum = null;
         foreach (int size in sizes)
@@ -70,6 +70,7 @@ public sealed partial class LanguageSegmentationModel
             labelMap[p] = best;
             scores[p] = sum![(long)best * plane + p] / passes;
         }
+        labels.FoldAbsorbed(labelMap);
         return ToResult(labelMap, scores, sumWidth, sumHeight, width, height, labels, null);
     }
 

@@ -32,6 +32,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     private readonly InferenceSession _head;
     private readonly ILabelTextEncoder _textEncoder;
     private readonly LabelEmbeddingCache _labelCache;
+    private readonly UnofferedTrainedLabels? _unofferedTrainedLabels;
     private readonly LanguageSegmentationModelOptions _options;
     private readonly PixelProjection? _projection;
     private readonly Lazy<InferenceSession>? _projectionSession;
@@ -56,6 +57,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         _headTakesLogitOffsets = head.InputMetadata.ContainsKey(LabelLogitOffsetsInput);
         _textEncoder = textEncoder;
         _labelCache = new LabelEmbeddingCache(options.LabelCacheCapacity);
+        _unofferedTrainedLabels = UnofferedTrainedLabels.For(manifest, names => textEncoder.Encode(names));
         _projection = projection;
         if (projection is not null)
             _projectionSession = new(() => CreateSession(Path.Combine(PackagePath, Manifest.Graphs.PixelProjection!)));
@@ -236,11 +238,17 @@ public sealed partial class LanguageSegmentationModel : IDisposable
             }
         }
         RequireDistinguishable(checkedLabels, embeddings, nameof(labels));
-        int size = Manifest.EmbeddingSize;
-        var values = new float[checkedLabels.Length * size];
+        var offsets = Manifest.LogitOffsetsOf(checkedLabels);
+        var (catchAll, absorbed) = _unofferedTrainedLabels?.Absorbed(checkedLabels, embeddings) ?? (-1, []);
+        int size = Manifest.EmbeddingSize, rows = checkedLabels.Length + absorbed.Count;
+        var values = new float[rows * size];
         for (int i = 0; i < checkedLabels.Length; i++)
             embeddings[i].CopyTo(values, i * size);
-        return new LabelEmbeddings(this, checkedLabels, values, size, Manifest.LogitOffsetsOf(checkedLabels));
+        for (int k = 0; k < absorbed.Count; k++)
+            absorbed[k].CopyTo(values, (checkedLabels.Length + k) * size);
+        // Absorbed names are trained and uncalibrated: raw logits, as an offered trained name gets.
+        Array.Resize(ref offsets, rows);
+        return new LabelEmbeddings(this, checkedLabels, values, size, offsets, catchAll);
     }
 
     /// <summary>
@@ -450,13 +458,15 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     /// </summary>
     private long[] RunCorrelationHead(PixelGrid grid, LabelEmbeddings labels, int[] labelMap, float[] scores)
     {
-        var preparedLabels = WordPixelCorrelation.PrepareLabels(labels.Buffer, labels.Count, labels.EmbeddingSize, (float)Manifest.Temperature, _projection, labels.LogitOffsets);
-        var logits = ArrayPool<float>.Shared.Rent(grid.PixelCount * labels.Count);
+        var preparedLabels = WordPixelCorrelation.PrepareLabels(labels.Buffer, labels.ScoredCount, labels.EmbeddingSize, (float)Manifest.Temperature, _projection, labels.LogitOffsets);
+        var logits = ArrayPool<float>.Shared.Rent(grid.PixelCount * labels.ScoredCount);
         var gridWinners = ArrayPool<int>.Shared.Rent(grid.PixelCount);
         try
         {
             WordPixelCorrelation.Logits(grid, preparedLabels, logits, gridWinners);
-            return LogitUpsampling.ArgMaxAtTwiceTheSize(logits, gridWinners, grid.Height, grid.Width, labels.Count, labelMap, scores);
+            var counts = LogitUpsampling.ArgMaxAtTwiceTheSize(logits, gridWinners, grid.Height, grid.Width, labels.ScoredCount, labelMap, scores);
+            labels.FoldAbsorbed(labelMap.AsSpan(0, 4 * grid.PixelCount));
+            return labels.FoldAbsorbed(counts);
         }
         finally
         {
@@ -488,6 +498,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
             var source = labelMaps.Slice(b * pixels, pixels);
             for (int i = 0; i < pixels; i++)
                 map[i] = (int)source[i];
+            labels.FoldAbsorbed(map);
             maps[b] = (map, scores.Slice(b * pixels, pixels).ToArray());
         }
         return (maps, mapWidth, mapHeight);
@@ -499,8 +510,8 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     /// </summary>
     private IDisposableReadOnlyCollection<OrtValue> RunHeadGraph(OrtValue pixelEmbeddings, LabelEmbeddings labels, string[] outputNames)
     {
-        var embeddings = OrtValue.CreateTensorValueFromMemory(labels.Buffer, [labels.Count, labels.EmbeddingSize]);
-        OrtValue? offsets = _headTakesLogitOffsets ? OrtValue.CreateTensorValueFromMemory(labels.LogitOffsets, [labels.Count]) : null;
+        var embeddings = OrtValue.CreateTensorValueFromMemory(labels.Buffer, [labels.ScoredCount, labels.EmbeddingSize]);
+        OrtValue? offsets = _headTakesLogitOffsets ? OrtValue.CreateTensorValueFromMemory(labels.LogitOffsets, [labels.ScoredCount]) : null;
         try
         {
             using var runOptions = new RunOptions();

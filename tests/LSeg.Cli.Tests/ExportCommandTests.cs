@@ -128,7 +128,28 @@ public class ExportCommandTests
         Assert.Equal(["sky", "other"], manifest.UntrainedLabels.TrainedLabels);
     }
 
+    [Fact]
+    public void An_unoffered_label_similarity_is_written_beside_the_trained_names_at_format_version_6()
+    {
+        using var temp = new TempDirectory();
+        File.WriteAllText(temp.Combine("names.txt"), "sky\ngrass\n");
+
+        var result = CliRunner.RunInProcess([
+            "export", "--checkpoint", TinyCheckpoint(temp), "--out", temp.Combine("package"), "--without-minilm",
+            "--label-logit-offset", "other=2", "--calibrated-label-drop", "3.5", "--trained-labels", temp.Combine("names.txt"),
+            "--unoffered-label-similarity", "0.6",
+        ]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var manifest = ModelManifest.FromJson(File.ReadAllText(temp.Combine("package", ModelManifest.FileName)));
+        Assert.Equal(6, manifest.FormatVersion);
+        Assert.Equal(0.6, manifest.UntrainedLabels!.UnofferedLabelSimilarity);
+        Assert.Equal(["sky", "grass"], manifest.UntrainedLabels.TrainedLabels);
+    }
+
     [Theory]
+    [InlineData(new[] { "--unoffered-label-similarity", "0.6" }, "needs the names the network was trained with")]
+    [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "names.txt", "--label-logit-offset", "other=2", "--unoffered-label-similarity", "2" }, "cosine similarity")]
     [InlineData(new[] { "--calibrated-label-drop", "3" }, "needs --trained-labels")]
     [InlineData(new[] { "--trained-labels", "names.txt" }, "give both or neither")]
     [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "missing.txt" }, "does not exist")]

@@ -34,7 +34,7 @@ internal static class SegmentationBenchmark
     /// <summary>The figures of one run (milliseconds are medians unless stated; NaN where not measured).</summary>
     internal sealed record Result(
         string Model, string Device, int ImageSize, int Labels, int Images,
-        double FullSegmentationMs, double LabelChangeMs, double LabelChangeSpeedup, double LabelChangeIntoBuffersMs, double LabelChangeIntoBuffersSpeedup, int GridChannels, double GridMB, double GridReadMs,
+        double FullSegmentationMs, double LabelChangeMs, double LabelChangeSpeedup, double LabelChangeIntoBuffersMs, double LabelChangeIntoBuffersSpeedup, double CatchAllLabelChangeMs, int GridChannels, double GridMB, double GridReadMs,
         IReadOnlyDictionary<int, double> ImagesPerSecondByBatchSize,
         double MLNetTotalMs, double LowLevelTotalMs, double MLNetOverheadPercent,
         double LowLevelAllocatedMBPerImage, double MLNetAllocatedMBPerImage, double PeakWorkingSetMB,
@@ -83,6 +83,16 @@ internal static class SegmentationBenchmark
             var counts = new long[options.Labels];
             double changeIntoBuffers = Median(options, () => model.SegmentInto(encoded, model.EncodeLabels(flip++ % 2 == 0 ? labelsA : labelsB), mask, scores, counts));
             progress.WriteLine($"label change into reused buffers (SegmentInto) {changeIntoBuffers:F2} ms: {full / changeIntoBuffers:F0}× faster than the full segmentation");
+            // A package whose catch-all absorbs unoffered trained names scores them too, in sets of trained names and "other".
+            double catchAllChange = double.NaN;
+            if (model.Manifest.UntrainedLabels is { UnofferedLabelSimilarity: not null } calibration && model.Manifest.LabelLogitOffsets is { Count: > 0 } offsets)
+            {
+                string catchAll = offsets.Keys.First().Trim();
+                string[] withCatchAll = [.. calibration.TrainedLabels.Where(n => !offsets.Keys.Any(k => string.Equals(k.Trim(), n.Trim(), StringComparison.OrdinalIgnoreCase))).Take(options.Labels - 1), catchAll];
+                var encodedCatchAll = model.EncodeLabels(withCatchAll);
+                catchAllChange = Median(options, () => model.Segment(encoded, encodedCatchAll));
+                progress.WriteLine($"label change with \"{catchAll}\" and {withCatchAll.Length - 1} trained names (the unoffered trained names scored for \"{catchAll}\" too): {catchAllChange:F2} ms: {full / catchAllChange:F0}× faster than the full segmentation");
+            }
             // A label change must read the whole grid once; timing a plain read of it gives the memory-bandwidth floor.
             // Models without spatial blocks keep the C# correlation's grid: D floats per grid pixel plus its norm, which is
             // all MemoryBytes counts until PixelEmbeddings is read (the benchmark never reads it). Timing the sum of an
@@ -167,7 +177,7 @@ internal static class SegmentationBenchmark
                 progress.WriteLine($"peak memory of a process that loads the model and segments one image (model input {options.ImageSize}): {onePeak:F0} MB at {options.ImageSize}×{options.ImageSize}, {largePeak:F0} MB at {LargeWidth}×{LargeHeight}");
             }
             return new Result(model.Manifest.Name, model.UsesGpu ? "GPU" : "CPU", options.ImageSize, options.Labels, files.Length,
-                full, change, full / change, changeIntoBuffers, full / changeIntoBuffers, gridChannels, gridMB, gridRead, perSecond, mlnetMs, lowLevelMs, overhead, lowPerImage, mlnetPerImage, peak, onePeak, largePeak);
+                full, change, full / change, changeIntoBuffers, full / changeIntoBuffers, catchAllChange, gridChannels, gridMB, gridRead, perSecond, mlnetMs, lowLevelMs, overhead, lowPerImage, mlnetPerImage, peak, onePeak, largePeak);
         }
         finally
         {

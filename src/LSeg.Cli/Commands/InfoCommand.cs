@@ -50,6 +50,7 @@ internal static class InfoCommand
                 ["spatialRegularization"] = $"{manifest.SpatialRegularization.Block} x{manifest.SpatialRegularization.Depth}",
                 ["labelLogitOffsets"] = new JsonObject((manifest.LabelLogitOffsets ?? []).Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))),
                 ["calibratedLabelDrop"] = manifest.UntrainedLabels?.CalibratedLabelDrop,
+                ["unofferedLabelSimilarity"] = manifest.UntrainedLabels?.UnofferedLabelSimilarity,
                 ["trainedLabels"] = manifest.UntrainedLabels is { } untrained ? new JsonArray(untrained.TrainedLabels.Select(n => (JsonNode?)n).ToArray()) : null,
                 ["totalBytes"] = checks.Sum(c => c.ActualBytes ?? 0),
                 ["verified"] = allGood,
@@ -70,7 +71,11 @@ internal static class InfoCommand
             if (manifest.LabelLogitOffsets is { Count: > 0 } offsets)
                 console.Out.WriteLine($"Logit offsets   {string.Join(", ", offsets.Select(p => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"\"{p.Key}\" {p.Value:+0.###;-0.###}")))}");
             if (manifest.UntrainedLabels is { } calibration)
+            {
                 console.Out.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Untrained names lower the calibrated labels by {calibration.CalibratedLabelDrop:0.###} (a label set with a name not among the {calibration.TrainedLabels.Count} trained names)"));
+                if (calibration.UnofferedLabelSimilarity is double similarity)
+                    console.Out.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Catch-all takes what an unoffered trained name wins (in sets of trained names; names with cosine similarity below {similarity:0.###} to every offered name)"));
+            }
             foreach (var (key, value) in manifest.Provenance.OrderBy(p => p.Key, StringComparer.Ordinal))
                 console.Out.WriteLine($"Provenance      {key}: {value}");
             console.Out.WriteLine("Files");

@@ -86,6 +86,36 @@ internal static class CommonOptions
         HelpName = "PATH",
     };
 
+    /// <summary><c>--unoffered-label-similarity VALUE</c> of <c>export</c> and <c>upgrade</c>: read with <see cref="WithUnofferedLabelSimilarity"/>.</summary>
+    public static Option<double?> UnofferedLabelSimilarity() => new("--unoffered-label-similarity")
+    {
+        Description = "Let the catch-all label (the one given a --label-logit-offset, such as 'other') also take what a trained name the label set does not offer would win, for every trained name whose text embedding's cosine similarity to each offered name is below VALUE (so 'other' means 'none of these'). Written to the manifest (package format 6); needs the trained names (--trained-labels, or the package's own with upgrade).",
+        HelpName = "VALUE",
+    };
+
+    /// <summary>
+    /// <paramref name="calibration"/> with <c>--unoffered-label-similarity</c> added; <paramref name="calibration"/> itself
+    /// when the option is not given.
+    /// </summary>
+    /// <exception cref="CommandFailure">The option is given without trained names, or its value is not a cosine similarity.</exception>
+    public static UntrainedLabelCalibration? WithUnofferedLabelSimilarity(UntrainedLabelCalibration? calibration, double? similarity, string trainedNamesSource)
+    {
+        if (similarity is null)
+            return calibration;
+        if (calibration is null)
+            throw new CommandFailure($"--unoffered-label-similarity needs the names the network was trained with ({trainedNamesSource}).");
+        var result = new UntrainedLabelCalibration { CalibratedLabelDrop = calibration.CalibratedLabelDrop, TrainedLabels = [.. calibration.TrainedLabels], UnofferedLabelSimilarity = similarity };
+        try
+        {
+            result.Validate("--unoffered-label-similarity");
+        }
+        catch (InvalidDataException e)
+        {
+            throw new CommandFailure(e.Message);
+        }
+        return result;
+    }
+
     /// <summary>The untrained-label calibration that the two options describe, or null when neither is given.</summary>
     public static UntrainedLabelCalibration? ParseUntrainedLabels(double? drop, string? trainedLabelsPath)
     {

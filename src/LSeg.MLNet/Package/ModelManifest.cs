@@ -20,7 +20,7 @@ public sealed class ModelManifest
     /// version 5 adds the text projection (<see cref="TextEncoderInfo.Projection"/>). Versions 1 to 4 are still read,
     /// and a writer uses the lowest version that holds what it writes.
     /// </summary>
-    public const int CurrentFormatVersion = 5;
+    public const int CurrentFormatVersion = 6;
 
     /// <summary>The first format version with <see cref="LabelLogitOffsets"/>.</summary>
     internal const int LabelLogitOffsetsFormatVersion = 3;
@@ -30,6 +30,9 @@ public sealed class ModelManifest
 
     /// <summary>The first format version with <see cref="TextEncoderInfo.Projection"/>.</summary>
     internal const int TextProjectionFormatVersion = 5;
+
+    /// <summary>The first format version with <see cref="UntrainedLabelCalibration.UnofferedLabelSimilarity"/>.</summary>
+    internal const int UnofferedLabelsFormatVersion = 6;
 
     /// <summary>The manifest's file name inside a package directory.</summary>
     public const string FileName = "manifest.json";
@@ -136,10 +139,18 @@ public sealed class ModelManifest
 
     /// <summary>The lowest format version that holds a package with these graphs and offsets (what a writer records).</summary>
     internal static int MinimumFormatVersion(GraphFiles graphs, IReadOnlyDictionary<string, double>? labelLogitOffsets, UntrainedLabelCalibration? untrainedLabels = null, TextEncoderInfo? textEncoder = null) =>
-        textEncoder?.Projection is not null ? TextProjectionFormatVersion
+        untrainedLabels?.UnofferedLabelSimilarity is not null ? UnofferedLabelsFormatVersion
+        : textEncoder?.Projection is not null ? TextProjectionFormatVersion
         : untrainedLabels is not null ? UntrainedLabelsFormatVersion
         : labelLogitOffsets is { Count: > 0 } ? LabelLogitOffsetsFormatVersion
         : graphs.PixelProjection is not null ? 2 : 1;
+
+    /// <summary>True when <paramref name="label"/> has a <see cref="LabelLogitOffsets"/> entry (matched after trimming, ignoring case).</summary>
+    internal bool HasLogitOffset(string label)
+    {
+        string key = label.Trim();
+        return LabelLogitOffsets?.Keys.Any(name => string.Equals(name.Trim(), key, StringComparison.OrdinalIgnoreCase)) == true;
+    }
 
     /// <summary>
     /// The logit offset of each of <paramref name="labels"/>, offered together: a label's <see cref="LabelLogitOffsets"/>
@@ -209,6 +220,8 @@ public sealed class ModelManifest
             if (manifest.FormatVersion < UntrainedLabelsFormatVersion)
                 throw new InvalidDataException($"{source} has untrainedLabels, which need package format version {UntrainedLabelsFormatVersion}; it says {manifest.FormatVersion}.");
             untrained.Validate(source);
+            if (untrained.UnofferedLabelSimilarity is not null && manifest.FormatVersion < UnofferedLabelsFormatVersion)
+                throw new InvalidDataException($"{source} has untrainedLabels.unofferedLabelSimilarity, which needs package format version {UnofferedLabelsFormatVersion}; it says {manifest.FormatVersion}.");
             if (manifest.LabelLogitOffsets is not { Count: > 0 })
                 throw new InvalidDataException($"{source} has untrainedLabels but no labelLogitOffsets: there is no calibrated label for it to lower.");
         }

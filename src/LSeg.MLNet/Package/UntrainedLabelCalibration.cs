@@ -18,6 +18,17 @@ public sealed class UntrainedLabelCalibration
     /// <summary>Every label name the network saw in training (matched after trimming, ignoring case).</summary>
     public List<string> TrainedLabels { get; init; } = [];
 
+    /// <summary>
+    /// When set, in a label set of trained names and a calibrated label (such as "other"), the calibrated label also
+    /// takes what a trained name the set does not offer would win: every one of <see cref="TrainedLabels"/> that is not
+    /// offered, has no logit offset, and whose text embedding's cosine similarity to each offered name is below this
+    /// value is scored too, and the pixels it wins go to the calibrated label. "Other" then means "none of these" for
+    /// what the network knows (the water behind "bird, sky, tree, other"), while a name close to an offered one is not
+    /// held against it. Sets with an untrained name are left to <see cref="CalibratedLabelDrop"/>: a new object's pixels
+    /// may look like an unoffered trained name. Null: off. Needs package format version 6.
+    /// </summary>
+    public double? UnofferedLabelSimilarity { get; init; }
+
     /// <summary>True when <paramref name="label"/> (already trimmed) is one of <see cref="TrainedLabels"/>.</summary>
     internal bool IsTrained(string label)
     {
@@ -39,5 +50,7 @@ public sealed class UntrainedLabelCalibration
             throw new InvalidDataException($"{source} has untrainedLabels without trainedLabels; without the trained names every label would count as untrained.");
         if (TrainedLabels.Any(string.IsNullOrWhiteSpace))
             throw new InvalidDataException($"{source} lists an empty name among untrainedLabels.trainedLabels.");
+        if (UnofferedLabelSimilarity is double limit && !(limit > -1 && limit <= 1))
+            throw new InvalidDataException($"{source} gives untrainedLabels.unofferedLabelSimilarity {limit}; it must be a cosine similarity above -1 and at most 1.");
     }
 }

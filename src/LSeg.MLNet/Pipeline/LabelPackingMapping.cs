@@ -4,12 +4,13 @@ using Microsoft.ML.Transforms;
 
 namespace LSeg.MLNet.Pipeline;
 
-/// <summary>Input of <see cref="LabelPackingMapping"/>: [N, C, then N·C embedding values, then N logit offsets] of the row's labels.</summary>
+/// <summary>Input of <see cref="LabelPackingMapping"/>: [N, C, then N·C embedding values, then N logit offsets, then the offered-label count and the catch-all index] of the row's labels.</summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class LabelPackingInput
 {
     /// <summary>The label count N, the embedding size C, the row-major [N, C] embeddings, then the N logit offsets
-    /// (absent in models saved before packages had offsets: read as zeros).</summary>
+    /// (absent in models saved before packages had offsets: read as zeros), then the offered-label count and the
+    /// catch-all index (absent in models saved before them: N and 0).</summary>
     [ColumnName(PipelineColumns.LabelEmbeddingsRaw)]
     public float[] Raw { get; set; } = [];
 }
@@ -18,7 +19,7 @@ public sealed class LabelPackingInput
 [EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class LabelPackingOutput
 {
-    /// <summary>The [N, C] embeddings followed by the N logit offsets, zero-padded to <see cref="LabelPackingMapping.Capacity"/> values.</summary>
+    /// <summary>The [N, C] embeddings followed by the N logit offsets, the offered-label count and the catch-all index, zero-padded to <see cref="LabelPackingMapping.Capacity"/> values.</summary>
     [ColumnName(SegmentationGraph.LabelEmbeddingsColumn)]
     [VectorType(LabelPackingMapping.Capacity)]
     public float[] Embeddings { get; set; } = [];
@@ -50,24 +51,35 @@ public sealed class LabelPackingMapping : CustomMappingFactory<LabelPackingInput
     public static void Map(LabelPackingInput input, LabelPackingOutput output)
     {
         var raw = input.Raw;
-        long count = (long)raw[0], size = (long)raw[1];
-        if (count * (size + 1) > Capacity)
-            throw new ArgumentException($"A row has {count} labels of {size} values; the pipeline carries at most {Capacity} values ({Capacity / Math.Max(size + 1, 1)} labels).", nameof(input));
+        long count = (long)raw[0], size = (long)raw[1], rows = count * (size + 1);
+        if (rows + 2 > Capacity)
+            throw new ArgumentException($"A row has {count} labels of {size} values; the pipeline carries at most {Capacity} values ({(Capacity - 2) / Math.Max(size + 1, 1)} labels).", nameof(input));
         var packed = new float[Capacity];
         // Embeddings and, when present, the offsets after them; a raw vector without offsets leaves them 0.
-        Array.Copy(raw, 2, packed, 0, Math.Min(raw.Length - 2, count * (size + 1)));
+        Array.Copy(raw, 2, packed, 0, Math.Min(raw.Length - 2, rows));
+        // Then the offered-label count and the catch-all index (LabelEmbeddings.FoldAbsorbed). A raw vector saved before
+        // them scores only offered labels: count N, nothing to fold.
+        bool hasFold = raw.Length >= 2 + rows + 2;
+        packed[rows] = hasFold ? raw[2 + rows] : count;
+        packed[rows + 1] = hasFold ? raw[2 + rows + 1] : 0;
         output.Embeddings = packed;
         output.Shape = [count, size];
     }
 
-    /// <summary>The raw form <see cref="Map"/> reads: [N, C, embeddings…, logit offsets…].</summary>
+    /// <summary>
+    /// The raw form <see cref="Map"/> reads: [N, C, embeddings…, logit offsets…, offered labels, catch-all index], N
+    /// counting the trained names the catch-all absorbs after the offered labels.
+    /// </summary>
     internal static float[] Raw(LabelEmbeddings embeddings)
     {
-        var raw = new float[2 + embeddings.Buffer.Length + embeddings.Count];
-        raw[0] = embeddings.Count;
+        int rows = embeddings.ScoredCount;
+        var raw = new float[2 + embeddings.Buffer.Length + rows + 2];
+        raw[0] = rows;
         raw[1] = embeddings.EmbeddingSize;
         embeddings.Buffer.CopyTo(raw, 2);
         embeddings.LogitOffsets.CopyTo(raw, 2 + embeddings.Buffer.Length);
+        raw[^2] = embeddings.Count;
+        raw[^1] = Math.Max(embeddings.CatchAllIndex, 0);
         return raw;
     }
 

@@ -107,14 +107,19 @@ internal static class SegmentationGraph
         graph.Node.Add(Node("ReduceProd", [LabelShapeColumn], "lseg/label_values", OnnxProtos.Attribute("keepdims", 1)));
         graph.Node.Add(Node("Slice", [LabelEmbeddingsColumn, "lseg/zero", "lseg/label_values", "lseg/zero"], "lseg/label_embeddings_flat"));
         graph.Node.Add(Node("Reshape", ["lseg/label_embeddings_flat", LabelShapeColumn], HeadPrefix + "label_embeddings"));
+        // The N logit offsets follow the N·C embeddings in the packed vector, then the offered-label count and the
+        // catch-all index (LabelPackingMapping).
+        graph.Initializer.Add(Int64Constant("lseg/one", 1));
+        graph.Initializer.Add(Int64Constant("lseg/two", 2));
+        graph.Node.Add(Node("Slice", [LabelShapeColumn, "lseg/zero", "lseg/one", "lseg/zero"], "lseg/label_count"));
+        graph.Node.Add(Node("Add", ["lseg/label_values", "lseg/label_count"], "lseg/label_values_and_offsets"));
         if (h.Input.Any(input => input.Name == LanguageSegmentationModel.LabelLogitOffsetsInput))
-        {
-            // The N logit offsets follow the N·C embeddings in the packed vector (LabelPackingMapping).
-            graph.Initializer.Add(Int64Constant("lseg/one", 1));
-            graph.Node.Add(Node("Slice", [LabelShapeColumn, "lseg/zero", "lseg/one", "lseg/zero"], "lseg/label_count"));
-            graph.Node.Add(Node("Add", ["lseg/label_values", "lseg/label_count"], "lseg/label_values_and_offsets"));
             graph.Node.Add(Node("Slice", [LabelEmbeddingsColumn, "lseg/label_values", "lseg/label_values_and_offsets", "lseg/zero"], HeadPrefix + LanguageSegmentationModel.LabelLogitOffsetsInput));
-        }
+        graph.Node.Add(Node("Add", ["lseg/label_values_and_offsets", "lseg/two"], "lseg/fold_end"));
+        graph.Node.Add(Node("Slice", [LabelEmbeddingsColumn, "lseg/label_values_and_offsets", "lseg/fold_end", "lseg/zero"], "lseg/fold_values"));
+        graph.Node.Add(Node("Cast", ["lseg/fold_values"], "lseg/fold", OnnxProtos.Attribute("to", (long)TensorProto.Types.DataType.Int64)));
+        graph.Node.Add(Node("Slice", ["lseg/fold", "lseg/zero", "lseg/one", "lseg/zero"], "lseg/offered_count"));
+        graph.Node.Add(Node("Slice", ["lseg/fold", "lseg/one", "lseg/two", "lseg/zero"], "lseg/catch_all"));
         graph.Node.Add(Identity("pixel_embeddings", HeadPrefix + "pixel_embeddings"));
         foreach (var initializer in h.Initializer)
         {
@@ -137,10 +142,13 @@ internal static class SegmentationGraph
             graph.Node.Add(copy);
         }
 
-        graph.Node.Add(Identity(HeadPrefix + "label_map", LabelMapColumn));
+        // A trained name the catch-all absorbs (an index at or past the offered labels) reports as the catch-all, as
+        // LabelEmbeddings.FoldAbsorbed does on the low-level path.
+        graph.Node.Add(Node("Less", [HeadPrefix + "label_map", "lseg/offered_count"], "lseg/offered_winner"));
+        graph.Node.Add(Node("Where", ["lseg/offered_winner", HeadPrefix + "label_map", "lseg/catch_all"], LabelMapColumn));
         graph.Node.Add(Identity(HeadPrefix + "scores", ScoresColumn));
         graph.Node.Add(Identity("pixel_embeddings", PixelEmbeddingsColumn));
-        graph.Node.Add(Node("Shape", [HeadPrefix + "label_embeddings"], LabelCountColumn, OnnxProtos.Attribute("start", 0), OnnxProtos.Attribute("end", 1)));
+        graph.Node.Add(Identity("lseg/offered_count", LabelCountColumn));
 
         graph.Output.Add(Tensor(LabelMapColumn, TensorProto.Types.DataType.Int64, 1, -1, -1));
         graph.Output.Add(Tensor(ScoresColumn, TensorProto.Types.DataType.Float, 1, -1, -1));

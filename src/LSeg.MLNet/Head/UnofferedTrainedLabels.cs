@@ -1,0 +1,84 @@
+using LSeg.MLNet.Package;
+
+namespace LSeg.MLNet.Head;
+
+/// <summary>
+/// The trained names a label set's catch-all absorbs (<see cref="UntrainedLabelCalibration.UnofferedLabelSimilarity"/>):
+/// when a calibrated label such as "other" is offered beside trained names only, every trained name that is not offered,
+/// is not calibrated itself, and is less similar than the limit to each offered name is scored too, and its pixels go to
+/// the catch-all. Without
+/// it "other" competes with the offered names only, so a region the network knows as something else (the grass under
+/// "dog, other") goes to the nearest offered name. The trained names are encoded once, on first use.
+/// </summary>
+internal sealed class UnofferedTrainedLabels
+{
+    private readonly ModelManifest _manifest;
+    private readonly double _limit;
+    private readonly Lazy<(string[] Names, float[][] Embeddings)> _trained;
+
+    private UnofferedTrainedLabels(ModelManifest manifest, double limit, Func<string[], float[][]> encode)
+    {
+        _manifest = manifest;
+        _limit = limit;
+        _trained = new(() =>
+        {
+            // Calibrated names (the catch-all itself) are never absorbed.
+            string[] names = [.. manifest.UntrainedLabels!.TrainedLabels.Select(n => n.Trim()).Where(n => !manifest.HasLogitOffset(n)).Distinct(StringComparer.OrdinalIgnoreCase)];
+            return (names, encode(names));
+        }, LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    /// <summary>The absorption of <paramref name="manifest"/>'s package, or null when its manifest does not ask for it.</summary>
+    /// <param name="manifest">The package's manifest.</param>
+    /// <param name="encode">The package's text encoder (label embeddings in the order given).</param>
+    public static UnofferedTrainedLabels? For(ModelManifest manifest, Func<string[], float[][]> encode) =>
+        manifest.UntrainedLabels?.UnofferedLabelSimilarity is double limit ? new(manifest, limit, encode) : null;
+
+    /// <summary>
+    /// The catch-all's index in <paramref name="labels"/> (the first calibrated label) and the embeddings of the trained
+    /// names it absorbs; (-1, none) when the set offers no calibrated label.
+    /// </summary>
+    /// <param name="labels">The offered labels, trimmed.</param>
+    /// <param name="embeddings">Their embeddings, in the same order.</param>
+    public (int CatchAll, IReadOnlyList<float[]> Absorbed) Absorbed(IReadOnlyList<string> labels, IReadOnlyList<float[]> embeddings)
+    {
+        int catchAll = -1;
+        for (int i = 0; i < labels.Count && catchAll < 0; i++)
+        {
+            if (_manifest.HasLogitOffset(labels[i]))
+                catchAll = i;
+        }
+        // With a name the network never learned on offer, its pixels may look like a trained name the set does not
+        // offer (a giraffe like a cow): absorbing those would hand the new name's pixels to the catch-all. Such sets
+        // keep the calibrated drop alone (UntrainedLabelCalibration.CalibratedLabelDrop).
+        var calibration = _manifest.UntrainedLabels!;
+        if (catchAll < 0 || labels.Any(label => !_manifest.HasLogitOffset(label) && !calibration.IsTrained(label)))
+            return (-1, []);
+        var (names, trained) = _trained.Value;
+        var offered = new HashSet<string>(labels, StringComparer.OrdinalIgnoreCase);
+        var absorbed = new List<float[]>();
+        for (int t = 0; t < names.Length; t++)
+        {
+            if (offered.Contains(names[t]))
+                continue;
+            bool nearAnOfferedName = false;
+            for (int i = 0; i < labels.Count && !nearAnOfferedName; i++)
+                nearAnOfferedName = !_manifest.HasLogitOffset(labels[i]) && Cosine(trained[t], embeddings[i]) >= _limit;
+            if (!nearAnOfferedName)
+                absorbed.Add(trained[t]);
+        }
+        return (catchAll, absorbed);
+    }
+
+    private static double Cosine(float[] a, float[] b)
+    {
+        double dot = 0, aa = 0, bb = 0;
+        for (int i = 0; i < a.Length; i++)
+        {
+            dot += (double)a[i] * b[i];
+            aa += (double)a[i] * a[i];
+            bb += (double)b[i] * b[i];
+        }
+        return aa > 0 && bb > 0 ? dot / Math.Sqrt(aa * bb) : 0;
+    }
+}

@@ -1,0 +1,218 @@
+using System.Text.Json;
+using LSeg.MLNet.Package;
+using LSeg.MLNet.Tests.MLNet;
+using LSeg.MLNet.Tests.Packages;
+using LSeg.Training.Bridge.Export;
+using LSeg.Training.Bridge.Network;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using static TorchSharp.torch;
+
+namespace LSeg.MLNet.Tests.Head;
+
+/// <summary>
+/// A package may let its catch-all ("other") take what a trained name the label set does not offer would win
+/// (manifest <c>untrainedLabels.unofferedLabelSimilarity</c>), in sets of trained names only, leaving out trained names
+/// close to an offered one. The truth every path is checked against is the same network exported without any
+/// calibration, segmenting with the absorbed names offered explicitly (chosen here by hand), the catch-all's offset added
+/// by hand, and the absorbed names' pixels then counted as the catch-all's.
+/// </summary>
+[Collection(TorchRandomCollection.Name)]
+public sealed class UnofferedTrainedLabelTests : IDisposable
+{
+    private const int Channels = 20;
+    private const int Size = 64;
+    private const double Similarity = 0.5;
+    private const float OtherOffset = 0.5f, Drop = 1.0f;
+
+    // Trained: sky, grass, road, car, water; "boat" is not. "Water" is built close to "sky", so next to an offered "sky"
+    // it is not absorbed; grass and road are random, far from sky and car.
+    private static readonly string[] Trained = ["sky", "grass", "road", "car", "water"];
+
+    private readonly TemporaryDirectory _temp = new();
+    private readonly Dictionary<string, float[]> _table;
+    private readonly LanguageSegmentationModel _plain;
+    private readonly LanguageSegmentationModel _absorbing;
+
+    public UnofferedTrainedLabelTests()
+    {
+        random.manual_seed(12);
+        using var net = LSegNet.Create(new LSegNetConfig { EmbeddingSize = Channels, DecoderFeatures = 16 }, pretrainedBackbone: false);
+        net.eval();
+        var generator = new Random(5);
+        float[] Random() => Enumerable.Range(0, Channels).Select(_ => (float)(generator.NextDouble() * 2 - 1)).ToArray();
+        _table = new[] { "sky", "grass", "road", "car", "other", "boat" }.ToDictionary(l => l, _ => Random());
+        _table["water"] = _table["sky"].Select(v => v + 0.6f * (float)(generator.NextDouble() * 2 - 1)).ToArray();
+        string tablePath = Path.Combine(_temp.Path, "labels.json");
+        File.WriteAllText(tablePath, JsonSerializer.Serialize(_table));
+        ModelPackageExportOptions Options(Dictionary<string, double> offsets, UntrainedLabelCalibration? untrained) => new()
+        {
+            Name = "random-resnet18",
+            DefaultInputSize = Size,
+            TextEncoder = new TextEncoderInfo { Kind = "table", Table = "labels.json" },
+            AdditionalFiles = { ["labels.json"] = tablePath },
+            LabelLogitOffsets = offsets,
+            UntrainedLabels = untrained,
+        };
+        ModelPackageExporter.Export(net, Path.Combine(_temp.Path, "plain"), Options([], null));
+        ModelPackageExporter.Export(net, Path.Combine(_temp.Path, "absorbing"), Options(new() { ["other"] = OtherOffset },
+            new UntrainedLabelCalibration { CalibratedLabelDrop = Drop, TrainedLabels = [.. Trained], UnofferedLabelSimilarity = Similarity }));
+        _plain = LanguageSegmentationModel.Load(Path.Combine(_temp.Path, "plain"));
+        _absorbing = LanguageSegmentationModel.Load(Path.Combine(_temp.Path, "absorbing"));
+    }
+
+    public void Dispose()
+    {
+        _plain.Dispose();
+        _absorbing.Dispose();
+        _temp.Dispose();
+    }
+
+    private double Cosine(string a, string b)
+    {
+        float[] x = _table[a], y = _table[b];
+        double dot = x.Zip(y).Sum(p => (double)p.First * p.Second);
+        return dot / Math.Sqrt(x.Sum(v => (double)v * v) * y.Sum(v => (double)v * v));
+    }
+
+    /// <summary>
+    /// The plain package's mask for <paramref name="offered"/> plus <paramref name="absorbed"/> offered explicitly, with
+    /// <paramref name="offsetOf"/> added to the logits by hand; absorbed names' pixels become <paramref name="catchAll"/>'s.
+    /// Also the gap between the top two logits per pixel.
+    /// </summary>
+    private (int[] Mask, float[] Gap) Expected(MLImage image, string[] offered, string[] absorbed, int catchAll, Func<string, float> offsetOf)
+    {
+        string[] scored = [.. offered, .. absorbed];
+        var (logits, width, height) = _plain.ComputeLogits(image, _plain.EncodeLabels(scored), Size);
+        int plane = width * height;
+        var mask = new int[plane];
+        var gap = new float[plane];
+        for (int p = 0; p < plane; p++)
+        {
+            float best = float.NegativeInfinity, second = float.NegativeInfinity;
+            for (int k = 0; k < scored.Length; k++)
+            {
+                float value = logits[k * plane + p] + offsetOf(scored[k]);
+                if (value > best)
+                {
+                    (second, best, mask[p]) = (best, value, k);
+                }
+                else if (value > second)
+                {
+                    second = value;
+                }
+            }
+            mask[p] = mask[p] >= offered.Length ? catchAll : mask[p];
+            gap[p] = best - second;
+        }
+        return (mask, gap);
+    }
+
+    private static void AssertMask((int[] Mask, float[] Gap) expected, IReadOnlyList<int> actual, string path)
+    {
+        Assert.Equal(expected.Mask.Length, actual.Count);
+        int wrong = Enumerable.Range(0, actual.Count).Count(p => expected.Gap[p] > 1e-3f && actual[p] != expected.Mask[p]);
+        Assert.True(wrong == 0, $"{path}: {wrong} of {actual.Count} pixels differ from the expected mask");
+    }
+
+    [Fact]
+    public void The_setup_is_as_described_water_is_near_sky_and_grass_and_road_are_far_from_sky_and_car()
+    {
+        Assert.True(Cosine("water", "sky") >= Similarity);
+        foreach (string name in new[] { "grass", "road", "water" })
+            Assert.True(Cosine(name, "car") < Similarity, $"{name} vs car");
+        foreach (string name in new[] { "grass", "road" })
+            Assert.True(Cosine(name, "sky") < Similarity, $"{name} vs sky");
+    }
+
+    [Fact]
+    public void The_similarity_is_recorded_at_format_version_6()
+    {
+        Assert.Equal(6, _absorbing.Manifest.FormatVersion);
+        Assert.Equal(Similarity, _absorbing.Manifest.UntrainedLabels!.UnofferedLabelSimilarity);
+        Assert.Equal(2, _plain.Manifest.FormatVersion);
+    }
+
+    [Fact]
+    public void In_a_set_of_trained_names_other_takes_what_an_unoffered_trained_name_far_from_them_wins_on_every_path()
+    {
+        using var image = TestImages.ColourBlocks(Size, Size, seed: 31);
+        string[] labels = ["sky", "car", "other"];
+        var expected = Expected(image, labels, ["grass", "road"], catchAll: 2, label => label == "other" ? OtherOffset : 0f);
+        var withoutAbsorbing = Expected(image, labels, [], catchAll: 2, label => label == "other" ? OtherOffset : 0f);
+        Assert.True(expected.Mask.Zip(withoutAbsorbing.Mask).Count(p => p.First != p.Second) >= 20, "grass and road should win some pixels for other");
+
+        var encodedLabels = _absorbing.EncodeLabels(labels);
+        var encoded = _absorbing.EncodeImage(image);
+        var labelChange = _absorbing.Segment(encoded, encodedLabels);
+        var into = new int[Size * Size];
+        var counts = new long[labels.Length];
+        _absorbing.SegmentInto(encoded, encodedLabels, into, new float[into.Length], counts);
+
+        AssertMask(expected, _absorbing.Segment(image, labels).Mask, "one-shot");
+        AssertMask(expected, labelChange.Mask, "label change");
+        AssertMask(expected, into, "SegmentInto");
+        AssertMask(expected, _absorbing.SegmentMultiScale(image, encodedLabels, [1.0]).Mask, "multi-scale at one scale");
+        AssertMask(expected, PipelineMask(image, labels), "ML.NET pipeline");
+        // Counts and embeddings describe the offered labels only.
+        Assert.Equal(labels.Length, labelChange.PixelCounts.Length);
+        Assert.Equal(labels.Select((_, k) => (long)labelChange.Mask.Count(m => m == k)), labelChange.PixelCounts);
+        Assert.Equal(labelChange.PixelCounts, counts);
+        Assert.Equal(labels.Length * Channels, encodedLabels.Values.Length);
+    }
+
+    [Fact]
+    public void A_trained_name_near_an_offered_one_is_not_absorbed()
+    {
+        using var image = TestImages.ColourBlocks(Size, Size, seed: 32);
+        string[] labels = ["sky", "car", "other"];
+
+        // Water (near sky) is not among the absorbed: absorbing it too would hand some of sky's pixels to "other".
+        var expected = Expected(image, labels, ["grass", "road"], catchAll: 2, label => label == "other" ? OtherOffset : 0f);
+        var withWater = Expected(image, labels, ["grass", "road", "water"], catchAll: 2, label => label == "other" ? OtherOffset : 0f);
+        int decisive = Enumerable.Range(0, expected.Mask.Length).Count(p => expected.Mask[p] != withWater.Mask[p] && expected.Gap[p] > 1e-3f);
+        Assert.True(decisive >= 10, $"absorbing water should move some clearly decided pixels; it moves {decisive}");
+
+        AssertMask(expected, _absorbing.Segment(image, labels).Mask, "one-shot");
+    }
+
+    [Theory]
+    [InlineData("sky,boat,other")]   // an untrained name: the calibrated drop alone
+    [InlineData("sky,car")]          // no catch-all offered: nothing to absorb into
+    public void Sets_with_an_untrained_name_or_without_the_catch_all_absorb_nothing(string set)
+    {
+        using var image = TestImages.ColourBlocks(Size, Size, seed: 33);
+        string[] labels = set.Split(',');
+        bool untrained = labels.Contains("boat");
+        var expected = Expected(image, labels, [], catchAll: -1, label => label == "other" ? OtherOffset - (untrained ? Drop : 0f) : 0f);
+
+        AssertMask(expected, _absorbing.Segment(image, labels).Mask, set);
+        AssertMask(expected, PipelineMask(image, labels), set + " (ML.NET pipeline)");
+    }
+
+    [Theory]
+    [InlineData(5, "0.5", "needs package format version 6")]
+    [InlineData(6, "1.5", "cosine similarity")]
+    [InlineData(6, "-1", "cosine similarity")]
+    public void An_invalid_similarity_in_a_manifest_is_refused_with_the_rule_it_breaks(int formatVersion, string similarity, string message)
+    {
+        string json = $$"""{ "format": "lseg-model-package", "formatVersion": {{formatVersion}}, "embeddingSize": 8, "labelLogitOffsets": { "other": 1 }, "untrainedLabels": { "calibratedLabelDrop": 2, "trainedLabels": ["sky"], "unofferedLabelSimilarity": {{similarity}} } }""";
+
+        var error = Assert.Throws<InvalidDataException>(() => ModelManifest.FromJson(json));
+        Assert.Contains(message, error.Message);
+    }
+
+    /// <summary>The mask of the ML.NET LanguageSegment transform (keys are label index + 1) for the image saved as a PNG.</summary>
+    private int[] PipelineMask(MLImage image, string[] labels)
+    {
+        string file = Path.Combine(_temp.Path, "image.png");
+        image.Save(file);
+        var context = new MLContext(seed: 1);
+        var data = context.Data.LoadFromEnumerable([new ImageFileRow { ImagePath = file }]);
+        var pipeline = context.Transforms.LoadImages("Image", null, nameof(ImageFileRow.ImagePath))
+            .Append(context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = labels, Model = _absorbing, InputSize = Size }));
+        var output = pipeline.Fit(data).Transform(data);
+        var mask = output.GetColumn<VBuffer<uint>>(LanguageSegmentationOptions.Defaults.OutputColumnName).Single().DenseValues();
+        return mask.Select(key => (int)key - 1).ToArray();
+    }
+}
