@@ -93,18 +93,33 @@ internal static class CommonOptions
         HelpName = "VALUE",
     };
 
-    /// <summary>
-    /// <paramref name="calibration"/> with <c>--unoffered-label-similarity</c> added; <paramref name="calibration"/> itself
-    /// when the option is not given.
-    /// </summary>
-    /// <exception cref="CommandFailure">The option is given without trained names, or its value is not a cosine similarity.</exception>
-    public static UntrainedLabelCalibration? WithUnofferedLabelSimilarity(UntrainedLabelCalibration? calibration, double? similarity, string trainedNamesSource)
+    /// <summary><c>--unoffered-labels PATH</c>: the trained names <see cref="UnofferedLabelSimilarity"/> may absorb.</summary>
+    public static Option<string?> UnofferedLabels() => new("--unoffered-labels")
     {
+        Description = "The trained names the catch-all may absorb with --unoffered-label-similarity (a text file with one name per line, or a label-embeddings.json); default: every trained name. Leave out names the network cannot tell apart.",
+        HelpName = "PATH",
+    };
+
+    /// <summary>
+    /// <paramref name="calibration"/> with <c>--unoffered-label-similarity</c> (and <c>--unoffered-labels</c>) added;
+    /// <paramref name="calibration"/> itself when neither is given.
+    /// </summary>
+    /// <exception cref="CommandFailure">An option is given without what it needs, or a value breaks the manifest's rules.</exception>
+    public static UntrainedLabelCalibration? WithUnofferedLabelSimilarity(UntrainedLabelCalibration? calibration, double? similarity, string? unofferedLabelsPath, string trainedNamesSource)
+    {
+        if (unofferedLabelsPath is not null && similarity is null)
+            throw new CommandFailure("--unoffered-labels only serves --unoffered-label-similarity; give it too.");
         if (similarity is null)
             return calibration;
         if (calibration is null)
             throw new CommandFailure($"--unoffered-label-similarity needs the names the network was trained with ({trainedNamesSource}).");
-        var result = new UntrainedLabelCalibration { CalibratedLabelDrop = calibration.CalibratedLabelDrop, TrainedLabels = [.. calibration.TrainedLabels], UnofferedLabelSimilarity = similarity };
+        var result = new UntrainedLabelCalibration
+        {
+            CalibratedLabelDrop = calibration.CalibratedLabelDrop,
+            TrainedLabels = [.. calibration.TrainedLabels],
+            UnofferedLabelSimilarity = similarity,
+            UnofferedLabels = unofferedLabelsPath is null ? null : ReadNames(unofferedLabelsPath, "--unoffered-labels"),
+        };
         try
         {
             result.Validate("--unoffered-label-similarity");
@@ -125,25 +140,7 @@ internal static class CommonOptions
             throw new CommandFailure("--trained-labels only serves --calibrated-label-drop; give both or neither.");
         if (trainedLabelsPath is null)
             throw new CommandFailure("--calibrated-label-drop needs --trained-labels (the names the network was trained with), or every label would count as untrained.");
-        if (!File.Exists(trainedLabelsPath))
-            throw new CommandFailure($"--trained-labels '{trainedLabelsPath}' does not exist.");
-        List<string> names;
-        string text = File.ReadAllText(trainedLabelsPath);
-        if (trainedLabelsPath.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
-        {
-            try
-            {
-                names = System.Text.Json.JsonDocument.Parse(text).RootElement.EnumerateObject().Select(p => p.Name).ToList();
-            }
-            catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
-            {
-                throw new CommandFailure($"--trained-labels '{trainedLabelsPath}' is not a JSON object of label names (as a training run's label-embeddings.json): {e.Message}");
-            }
-        }
-        else
-        {
-            names = text.Split('\n').Select(line => line.Trim()).Where(line => line.Length > 0).ToList();
-        }
+        var names = ReadNames(trainedLabelsPath, "--trained-labels");
         var calibration = new UntrainedLabelCalibration { CalibratedLabelDrop = drop.Value, TrainedLabels = names };
         try
         {
@@ -154,6 +151,27 @@ internal static class CommonOptions
             throw new CommandFailure(e.Message);
         }
         return calibration;
+    }
+
+    /// <summary>
+    /// Label names from <paramref name="path"/>: a training run's label-embeddings.json (its keys) or a text file with one
+    /// name per line.
+    /// </summary>
+    private static List<string> ReadNames(string path, string option)
+    {
+        if (!File.Exists(path))
+            throw new CommandFailure($"{option} '{path}' does not exist.");
+        string text = File.ReadAllText(path);
+        if (!path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+            return text.Split('\n').Select(line => line.Trim()).Where(line => line.Length > 0).ToList();
+        try
+        {
+            return System.Text.Json.JsonDocument.Parse(text).RootElement.EnumerateObject().Select(p => p.Name).ToList();
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException)
+        {
+            throw new CommandFailure($"{option} '{path}' is not a JSON object of label names (as a training run's label-embeddings.json): {e.Message}");
+        }
     }
 
     public static Option<string?> OutputDirectory(string description) => new("--out", "-o") { Description = description, HelpName = "DIR" };

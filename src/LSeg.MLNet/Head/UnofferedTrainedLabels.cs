@@ -4,9 +4,9 @@ namespace LSeg.MLNet.Head;
 
 /// <summary>
 /// The trained names a label set's catch-all absorbs (<see cref="UntrainedLabelCalibration.UnofferedLabelSimilarity"/>):
-/// when a calibrated label such as "other" is offered beside trained names only, every trained name that is not offered,
-/// is not calibrated itself, and is less similar than the limit to each offered name is scored too, and its pixels go to
-/// the catch-all. Without
+/// when a calibrated label such as "other" is offered beside trained names only, every trained name (of
+/// <see cref="UntrainedLabelCalibration.UnofferedLabels"/> when given) that is not offered, is not calibrated itself, and
+/// is less similar than the limit to each offered name is scored too, and its pixels go to the catch-all. Without
 /// it "other" competes with the offered names only, so a region the network knows as something else (the grass under
 /// "dog, other") goes to the nearest offered name. The trained names are encoded once, on first use.
 /// </summary>
@@ -23,7 +23,8 @@ internal sealed class UnofferedTrainedLabels
         _trained = new(() =>
         {
             // Calibrated names (the catch-all itself) are never absorbed.
-            string[] names = [.. manifest.UntrainedLabels!.TrainedLabels.Select(n => n.Trim()).Where(n => !manifest.HasLogitOffset(n)).Distinct(StringComparer.OrdinalIgnoreCase)];
+            var calibration = manifest.UntrainedLabels!;
+            string[] names = [.. (calibration.UnofferedLabels ?? calibration.TrainedLabels).Select(n => n.Trim()).Where(n => !manifest.HasLogitOffset(n)).Distinct(StringComparer.OrdinalIgnoreCase)];
             return (names, encode(names));
         }, LazyThreadSafetyMode.ExecutionAndPublication);
     }

@@ -29,6 +29,13 @@ public sealed class UntrainedLabelCalibration
     /// </summary>
     public double? UnofferedLabelSimilarity { get; init; }
 
+    /// <summary>
+    /// The trained names <see cref="UnofferedLabelSimilarity"/> lets the calibrated label absorb; null: every one of
+    /// <see cref="TrainedLabels"/>. For a network that learned some of its names too poorly to tell them apart (the
+    /// default model's 59 clothing names), absorbing those would hand the offered ones' pixels to the catch-all.
+    /// </summary>
+    public List<string>? UnofferedLabels { get; init; }
+
     /// <summary>True when <paramref name="label"/> (already trimmed) is one of <see cref="TrainedLabels"/>.</summary>
     internal bool IsTrained(string label)
     {
@@ -52,5 +59,12 @@ public sealed class UntrainedLabelCalibration
             throw new InvalidDataException($"{source} lists an empty name among untrainedLabels.trainedLabels.");
         if (UnofferedLabelSimilarity is double limit && !(limit > -1 && limit <= 1))
             throw new InvalidDataException($"{source} gives untrainedLabels.unofferedLabelSimilarity {limit}; it must be a cosine similarity above -1 and at most 1.");
+        if (UnofferedLabels is { } unoffered)
+        {
+            if (UnofferedLabelSimilarity is null)
+                throw new InvalidDataException($"{source} lists untrainedLabels.unofferedLabels without unofferedLabelSimilarity, which they serve.");
+            if (unoffered.FirstOrDefault(name => string.IsNullOrWhiteSpace(name) || !IsTrained(name.Trim())) is { } stranger)
+                throw new InvalidDataException($"{source} lists '{stranger}' in untrainedLabels.unofferedLabels, which is not one of its trainedLabels.");
+        }
     }
 }

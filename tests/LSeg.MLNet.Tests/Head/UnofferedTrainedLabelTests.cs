@@ -33,6 +33,7 @@ public sealed class UnofferedTrainedLabelTests : IDisposable
     private readonly Dictionary<string, float[]> _table;
     private readonly LanguageSegmentationModel _plain;
     private readonly LanguageSegmentationModel _absorbing;
+    private readonly LanguageSegmentationModel _absorbingGrassOnly;
 
     public UnofferedTrainedLabelTests()
     {
@@ -57,6 +58,9 @@ public sealed class UnofferedTrainedLabelTests : IDisposable
         ModelPackageExporter.Export(net, Path.Combine(_temp.Path, "plain"), Options([], null));
         ModelPackageExporter.Export(net, Path.Combine(_temp.Path, "absorbing"), Options(new() { ["other"] = OtherOffset },
             new UntrainedLabelCalibration { CalibratedLabelDrop = Drop, TrainedLabels = [.. Trained], UnofferedLabelSimilarity = Similarity }));
+        ModelPackageExporter.Export(net, Path.Combine(_temp.Path, "grass-only"), Options(new() { ["other"] = OtherOffset },
+            new UntrainedLabelCalibration { CalibratedLabelDrop = Drop, TrainedLabels = [.. Trained], UnofferedLabelSimilarity = Similarity, UnofferedLabels = ["grass"] }));
+        _absorbingGrassOnly = LanguageSegmentationModel.Load(Path.Combine(_temp.Path, "grass-only"));
         _plain = LanguageSegmentationModel.Load(Path.Combine(_temp.Path, "plain"));
         _absorbing = LanguageSegmentationModel.Load(Path.Combine(_temp.Path, "absorbing"));
     }
@@ -65,6 +69,7 @@ public sealed class UnofferedTrainedLabelTests : IDisposable
     {
         _plain.Dispose();
         _absorbing.Dispose();
+        _absorbingGrassOnly.Dispose();
         _temp.Dispose();
     }
 
@@ -176,6 +181,20 @@ public sealed class UnofferedTrainedLabelTests : IDisposable
         AssertMask(expected, _absorbing.Segment(image, labels).Mask, "one-shot");
     }
 
+    [Fact]
+    public void A_package_that_lists_its_unoffered_labels_absorbs_only_those()
+    {
+        using var image = TestImages.ColourBlocks(Size, Size, seed: 34);
+        string[] labels = ["sky", "car", "other"];
+        var expected = Expected(image, labels, ["grass"], catchAll: 2, label => label == "other" ? OtherOffset : 0f);
+        var withRoad = Expected(image, labels, ["grass", "road"], catchAll: 2, label => label == "other" ? OtherOffset : 0f);
+        int decisive = Enumerable.Range(0, expected.Mask.Length).Count(p => expected.Mask[p] != withRoad.Mask[p] && expected.Gap[p] > 1e-3f);
+        Assert.True(decisive >= 10, $"absorbing road too should move some clearly decided pixels; it moves {decisive}");
+
+        AssertMask(expected, _absorbingGrassOnly.Segment(image, labels).Mask, "one-shot");
+        AssertMask(expected, PipelineMask(image, labels, _absorbingGrassOnly), "ML.NET pipeline");
+    }
+
     [Theory]
     [InlineData("sky,boat,other")]   // an untrained name: the calibrated drop alone
     [InlineData("sky,car")]          // no catch-all offered: nothing to absorb into
@@ -194,6 +213,8 @@ public sealed class UnofferedTrainedLabelTests : IDisposable
     [InlineData(5, "0.5", "needs package format version 6")]
     [InlineData(6, "1.5", "cosine similarity")]
     [InlineData(6, "-1", "cosine similarity")]
+    [InlineData(6, "0.5, \"unofferedLabels\": [\"road\"]", "'road' in untrainedLabels.unofferedLabels, which is not one of its trainedLabels")]
+    [InlineData(6, "null, \"unofferedLabels\": [\"sky\"]", "without unofferedLabelSimilarity")]
     public void An_invalid_similarity_in_a_manifest_is_refused_with_the_rule_it_breaks(int formatVersion, string similarity, string message)
     {
         string json = $$"""{ "format": "lseg-model-package", "formatVersion": {{formatVersion}}, "embeddingSize": 8, "labelLogitOffsets": { "other": 1 }, "untrainedLabels": { "calibratedLabelDrop": 2, "trainedLabels": ["sky"], "unofferedLabelSimilarity": {{similarity}} } }""";
@@ -203,14 +224,14 @@ public sealed class UnofferedTrainedLabelTests : IDisposable
     }
 
     /// <summary>The mask of the ML.NET LanguageSegment transform (keys are label index + 1) for the image saved as a PNG.</summary>
-    private int[] PipelineMask(MLImage image, string[] labels)
+    private int[] PipelineMask(MLImage image, string[] labels, LanguageSegmentationModel? model = null)
     {
         string file = Path.Combine(_temp.Path, "image.png");
         image.Save(file);
         var context = new MLContext(seed: 1);
         var data = context.Data.LoadFromEnumerable([new ImageFileRow { ImagePath = file }]);
         var pipeline = context.Transforms.LoadImages("Image", null, nameof(ImageFileRow.ImagePath))
-            .Append(context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = labels, Model = _absorbing, InputSize = Size }));
+            .Append(context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = labels, Model = model ?? _absorbing, InputSize = Size }));
         var output = pipeline.Fit(data).Transform(data);
         var mask = output.GetColumn<VBuffer<uint>>(LanguageSegmentationOptions.Defaults.OutputColumnName).Single().DenseValues();
         return mask.Select(key => (int)key - 1).ToArray();
