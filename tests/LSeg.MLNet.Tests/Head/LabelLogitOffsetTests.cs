@@ -95,40 +95,6 @@ public sealed class LabelLogitOffsetTests : IDisposable
         return logits.Select((value, i) => value + offsetOf(Labels[i / plane])).ToArray();
     }
 
-    /// <summary>Argmax over labels (first on ties) of [N, H·W] logits, and the gap to the runner-up per pixel.</summary>
-    private static (int[] Mask, float[] Gap) ArgMax(float[] logits, int labelCount)
-    {
-        int plane = logits.Length / labelCount;
-        var mask = new int[plane];
-        var gap = new float[plane];
-        for (int p = 0; p < plane; p++)
-        {
-            float best = float.NegativeInfinity, second = float.NegativeInfinity;
-            for (int k = 0; k < labelCount; k++)
-            {
-                float value = logits[k * plane + p];
-                if (value > best)
-                {
-                    (second, best, mask[p]) = (best, value, k);
-                }
-                else if (value > second)
-                {
-                    second = value;
-                }
-            }
-            gap[p] = best - second;
-        }
-        return (mask, gap);
-    }
-
-    /// <summary>Every pixel whose top two logits are apart by more than rounding must carry the expected label.</summary>
-    private static void AssertMask(int[] expected, float[] gap, IReadOnlyList<int> actual, string path)
-    {
-        Assert.Equal(expected.Length, actual.Count);
-        int wrong = Enumerable.Range(0, expected.Length).Count(p => gap[p] > 1e-3f && actual[p] != expected[p]);
-        Assert.True(wrong == 0, $"{path}: {wrong} of {expected.Length} pixels differ from the argmax of the offset logits");
-    }
-
     [Fact]
     public void The_manifest_records_the_offsets_at_format_version_3_and_a_package_without_them_stays_at_version_2()
     {
@@ -181,7 +147,7 @@ public sealed class LabelLogitOffsetTests : IDisposable
     {
         var (model, offsetOf) = Package(package);
         using var image = TestImages.ColourBlocks(Size, Size, seed: 22);
-        var (expected, gap) = ArgMax(ExpectedLogits(image, offsetOf), Labels.Length);
+        var (expected, gap) = HeadTruth.ArgMax(ExpectedLogits(image, offsetOf), Labels.Length);
         var plainMask = _plain.Segment(image, Labels).Mask;
         Assert.True(plainMask.Zip(expected).Count(p => p.First != p.Second) >= 20, "offsets of this size should move some pixels to another label");
 
@@ -190,23 +156,9 @@ public sealed class LabelLogitOffsetTests : IDisposable
         model.Segment(encoded, model.EncodeLabels(["road", "car"]));
         var labelChange = model.Segment(encoded, model.EncodeLabels(Labels)).Mask;
 
-        AssertMask(expected, gap, oneShot, "one-shot (C# head)");
-        AssertMask(expected, gap, labelChange, "label change (C# head)");
-        AssertMask(expected, gap, PipelineMask(model, image), "ML.NET pipeline (head graph)");
-    }
-
-    /// <summary>The mask of the ML.NET LanguageSegment transform (keys are label index + 1) for the image saved as a PNG.</summary>
-    private int[] PipelineMask(LanguageSegmentationModel model, MLImage image)
-    {
-        string file = Path.Combine(_temp.Path, "image.png");
-        image.Save(file);
-        var context = new MLContext(seed: 1);
-        var data = context.Data.LoadFromEnumerable([new ImageFileRow { ImagePath = file }]);
-        var pipeline = context.Transforms.LoadImages("Image", null, nameof(ImageFileRow.ImagePath))
-            .Append(context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = Labels, Model = model, InputSize = Size }));
-        var output = pipeline.Fit(data).Transform(data);
-        var mask = output.GetColumn<VBuffer<uint>>(LanguageSegmentationOptions.Defaults.OutputColumnName).Single().DenseValues();
-        return mask.Select(key => (int)key - 1).ToArray();
+        HeadTruth.AssertMask(expected, gap, oneShot, "one-shot (C# head)");
+        HeadTruth.AssertMask(expected, gap, labelChange, "label change (C# head)");
+        HeadTruth.AssertMask(expected, gap, HeadTruth.PipelineMask(model, image, Labels, Size, _temp.Path), "ML.NET pipeline (head graph)");
     }
 
     [Fact]

@@ -1,10 +1,8 @@
 using System.Text.Json;
 using LSeg.MLNet.Package;
-using LSeg.MLNet.Tests.MLNet;
 using LSeg.MLNet.Tests.Packages;
 using LSeg.Training.Bridge.Export;
 using LSeg.Training.Bridge.Network;
-using Microsoft.ML;
 using Microsoft.ML.Data;
 using static TorchSharp.torch;
 
@@ -90,35 +88,15 @@ public sealed class UnofferedTrainedLabelTests : IDisposable
         string[] scored = [.. offered, .. absorbed];
         var (logits, width, height) = _plain.ComputeLogits(image, _plain.EncodeLabels(scored), Size);
         int plane = width * height;
-        var mask = new int[plane];
-        var gap = new float[plane];
-        for (int p = 0; p < plane; p++)
-        {
-            float best = float.NegativeInfinity, second = float.NegativeInfinity;
-            for (int k = 0; k < scored.Length; k++)
-            {
-                float value = logits[k * plane + p] + offsetOf(scored[k]);
-                if (value > best)
-                {
-                    (second, best, mask[p]) = (best, value, k);
-                }
-                else if (value > second)
-                {
-                    second = value;
-                }
-            }
-            mask[p] = mask[p] >= offered.Length ? catchAll : mask[p];
-            gap[p] = best - second;
-        }
-        return (mask, gap);
+        var (mask, gap) = HeadTruth.ArgMax(logits.Select((value, i) => value + offsetOf(scored[i / plane])).ToArray(), scored.Length);
+        return (mask.Select(k => k >= offered.Length ? catchAll : k).ToArray(), gap);
     }
 
-    private static void AssertMask((int[] Mask, float[] Gap) expected, IReadOnlyList<int> actual, string path)
-    {
-        Assert.Equal(expected.Mask.Length, actual.Count);
-        int wrong = Enumerable.Range(0, actual.Count).Count(p => expected.Gap[p] > 1e-3f && actual[p] != expected.Mask[p]);
-        Assert.True(wrong == 0, $"{path}: {wrong} of {actual.Count} pixels differ from the expected mask");
-    }
+    private static void AssertMask((int[] Mask, float[] Gap) expected, IReadOnlyList<int> actual, string path) =>
+        HeadTruth.AssertMask(expected.Mask, expected.Gap, actual, path);
+
+    private int[] PipelineMask(MLImage image, string[] labels, LanguageSegmentationModel? model = null) =>
+        HeadTruth.PipelineMask(model ?? _absorbing, image, labels, Size, _temp.Path);
 
     [Fact]
     public void The_setup_is_as_described_water_is_near_sky_and_grass_and_road_are_far_from_sky_and_car()
@@ -221,19 +199,5 @@ public sealed class UnofferedTrainedLabelTests : IDisposable
 
         var error = Assert.Throws<InvalidDataException>(() => ModelManifest.FromJson(json));
         Assert.Contains(message, error.Message);
-    }
-
-    /// <summary>The mask of the ML.NET LanguageSegment transform (keys are label index + 1) for the image saved as a PNG.</summary>
-    private int[] PipelineMask(MLImage image, string[] labels, LanguageSegmentationModel? model = null)
-    {
-        string file = Path.Combine(_temp.Path, "image.png");
-        image.Save(file);
-        var context = new MLContext(seed: 1);
-        var data = context.Data.LoadFromEnumerable([new ImageFileRow { ImagePath = file }]);
-        var pipeline = context.Transforms.LoadImages("Image", null, nameof(ImageFileRow.ImagePath))
-            .Append(context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = labels, Model = model ?? _absorbing, InputSize = Size }));
-        var output = pipeline.Fit(data).Transform(data);
-        var mask = output.GetColumn<VBuffer<uint>>(LanguageSegmentationOptions.Defaults.OutputColumnName).Single().DenseValues();
-        return mask.Select(key => (int)key - 1).ToArray();
     }
 }

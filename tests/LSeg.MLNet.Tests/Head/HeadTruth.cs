@@ -1,0 +1,63 @@
+using LSeg.MLNet.Tests.MLNet;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace LSeg.MLNet.Tests.Head;
+
+/// <summary>
+/// What the head tests compare every path against: the argmax of logits computed independently (a plain package's
+/// head graph, offsets added by hand), and the mask each path produces, the ML.NET pipeline's included.
+/// </summary>
+internal static class HeadTruth
+{
+    /// <summary>Argmax over labels (first on ties) of [N, H·W] logits, and the gap to the runner-up per pixel.</summary>
+    public static (int[] Mask, float[] Gap) ArgMax(float[] logits, int labelCount)
+    {
+        int plane = logits.Length / labelCount;
+        var mask = new int[plane];
+        var gap = new float[plane];
+        for (int p = 0; p < plane; p++)
+        {
+            float best = float.NegativeInfinity, second = float.NegativeInfinity;
+            for (int k = 0; k < labelCount; k++)
+            {
+                float value = logits[k * plane + p];
+                if (value > best)
+                {
+                    (second, best, mask[p]) = (best, value, k);
+                }
+                else if (value > second)
+                {
+                    second = value;
+                }
+            }
+            gap[p] = best - second;
+        }
+        return (mask, gap);
+    }
+
+    /// <summary>Every pixel whose top two logits are apart by more than rounding must carry the expected label.</summary>
+    public static void AssertMask(int[] expected, float[] gap, IReadOnlyList<int> actual, string path)
+    {
+        Assert.Equal(expected.Length, actual.Count);
+        int wrong = Enumerable.Range(0, expected.Length).Count(p => gap[p] > 1e-3f && actual[p] != expected[p]);
+        Assert.True(wrong == 0, $"{path}: {wrong} of {expected.Length} pixels differ from the expected mask");
+    }
+
+    /// <summary>
+    /// The mask of the ML.NET LanguageSegment transform (keys are label index + 1) for <paramref name="image"/> saved as
+    /// a PNG in <paramref name="folder"/>.
+    /// </summary>
+    public static int[] PipelineMask(LanguageSegmentationModel model, MLImage image, string[] labels, int inputSize, string folder)
+    {
+        string file = Path.Combine(folder, "image.png");
+        image.Save(file);
+        var context = new MLContext(seed: 1);
+        var data = context.Data.LoadFromEnumerable([new ImageFileRow { ImagePath = file }]);
+        var pipeline = context.Transforms.LoadImages("Image", null, nameof(ImageFileRow.ImagePath))
+            .Append(context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = labels, Model = model, InputSize = inputSize }));
+        var output = pipeline.Fit(data).Transform(data);
+        var mask = output.GetColumn<VBuffer<uint>>(LanguageSegmentationOptions.Defaults.OutputColumnName).Single().DenseValues();
+        return mask.Select(key => (int)key - 1).ToArray();
+    }
+}
