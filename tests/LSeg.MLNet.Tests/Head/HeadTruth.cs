@@ -1,4 +1,8 @@
+using System.Text.Json;
+using LSeg.MLNet.Package;
 using LSeg.MLNet.Tests.MLNet;
+using LSeg.Training.Bridge.Export;
+using LSeg.Training.Bridge.Network;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -10,6 +14,30 @@ namespace LSeg.MLNet.Tests.Head;
 /// </summary>
 internal static class HeadTruth
 {
+    /// <summary>
+    /// Exports <paramref name="net"/> to <paramref name="folder"/>/<paramref name="name"/> with a fixed table of label
+    /// embeddings as its text encoder (written to <paramref name="folder"/> once), and the calibration given; returns the
+    /// loaded package.
+    /// </summary>
+    public static LanguageSegmentationModel ExportWithTable(LSegNet net, string folder, string name, IReadOnlyDictionary<string, float[]> table, int inputSize,
+        Dictionary<string, double> offsets, UntrainedLabelCalibration? untrained = null)
+    {
+        string tablePath = Path.Combine(folder, "labels.json");
+        if (!File.Exists(tablePath))
+            File.WriteAllText(tablePath, JsonSerializer.Serialize(table));
+        string package = Path.Combine(folder, name);
+        ModelPackageExporter.Export(net, package, new ModelPackageExportOptions
+        {
+            Name = "random-resnet18",
+            DefaultInputSize = inputSize,
+            TextEncoder = new TextEncoderInfo { Kind = "table", Table = "labels.json" },
+            AdditionalFiles = { ["labels.json"] = tablePath },
+            LabelLogitOffsets = offsets,
+            UntrainedLabels = untrained,
+        });
+        return LanguageSegmentationModel.Load(package);
+    }
+
     /// <summary>Argmax over labels (first on ties) of [N, H·W] logits, and the gap to the runner-up per pixel.</summary>
     public static (int[] Mask, float[] Gap) ArgMax(float[] logits, int labelCount)
     {

@@ -1,11 +1,8 @@
-using System.Text.Json;
 using LSeg.MLNet.Package;
 using LSeg.MLNet.Pipeline;
-using LSeg.MLNet.Tests.MLNet;
 using LSeg.MLNet.Tests.Packages;
 using LSeg.Training.Bridge.Export;
 using LSeg.Training.Bridge.Network;
-using Microsoft.ML;
 using Microsoft.ML.Data;
 using static TorchSharp.torch;
 
@@ -37,7 +34,6 @@ public sealed class LabelLogitOffsetTests : IDisposable
 
     private readonly TemporaryDirectory _temp = new();
     private readonly string _plainPackage;
-    private readonly string _offsetPackage;
     private readonly LanguageSegmentationModel _plain;
     private readonly LanguageSegmentationModel _withOffsets;
     private readonly LanguageSegmentationModel _withUntrained;
@@ -49,25 +45,10 @@ public sealed class LabelLogitOffsetTests : IDisposable
         net.eval();
         var generator = new Random(4);
         var table = Labels.ToDictionary(l => l, _ => Enumerable.Range(0, Channels).Select(_ => (float)(generator.NextDouble() * 2 - 1)).ToArray());
-        string tablePath = Path.Combine(_temp.Path, "labels.json");
-        File.WriteAllText(tablePath, JsonSerializer.Serialize(table));
-        ModelPackageExportOptions Options(Dictionary<string, double> offsets, UntrainedLabelCalibration? untrained = null) => new()
-        {
-            Name = "random-resnet18",
-            DefaultInputSize = Size,
-            TextEncoder = new TextEncoderInfo { Kind = "table", Table = "labels.json" },
-            AdditionalFiles = { ["labels.json"] = tablePath },
-            LabelLogitOffsets = offsets,
-            UntrainedLabels = untrained,
-        };
         _plainPackage = Path.Combine(_temp.Path, "plain");
-        _offsetPackage = Path.Combine(_temp.Path, "offsets");
-        ModelPackageExporter.Export(net, _plainPackage, Options([]));
-        ModelPackageExporter.Export(net, _offsetPackage, Options(Offsets));
-        ModelPackageExporter.Export(net, Path.Combine(_temp.Path, "untrained"), Options(UntrainedPackageOffsets, Untrained));
-        _plain = LanguageSegmentationModel.Load(_plainPackage);
-        _withOffsets = LanguageSegmentationModel.Load(_offsetPackage);
-        _withUntrained = LanguageSegmentationModel.Load(Path.Combine(_temp.Path, "untrained"));
+        _plain = HeadTruth.ExportWithTable(net, _temp.Path, "plain", table, Size, []);
+        _withOffsets = HeadTruth.ExportWithTable(net, _temp.Path, "offsets", table, Size, Offsets);
+        _withUntrained = HeadTruth.ExportWithTable(net, _temp.Path, "untrained", table, Size, UntrainedPackageOffsets, Untrained);
     }
 
     public void Dispose()

@@ -1,7 +1,5 @@
-using System.Text.Json;
 using LSeg.MLNet.Package;
 using LSeg.MLNet.Tests.Packages;
-using LSeg.Training.Bridge.Export;
 using LSeg.Training.Bridge.Network;
 using Microsoft.ML.Data;
 using static TorchSharp.torch;
@@ -42,25 +40,11 @@ public sealed class UnofferedTrainedLabelTests : IDisposable
         float[] Random() => Enumerable.Range(0, Channels).Select(_ => (float)(generator.NextDouble() * 2 - 1)).ToArray();
         _table = new[] { "sky", "grass", "road", "car", "other", "boat" }.ToDictionary(l => l, _ => Random());
         _table["water"] = _table["sky"].Select(v => v + 0.6f * (float)(generator.NextDouble() * 2 - 1)).ToArray();
-        string tablePath = Path.Combine(_temp.Path, "labels.json");
-        File.WriteAllText(tablePath, JsonSerializer.Serialize(_table));
-        ModelPackageExportOptions Options(Dictionary<string, double> offsets, UntrainedLabelCalibration? untrained) => new()
-        {
-            Name = "random-resnet18",
-            DefaultInputSize = Size,
-            TextEncoder = new TextEncoderInfo { Kind = "table", Table = "labels.json" },
-            AdditionalFiles = { ["labels.json"] = tablePath },
-            LabelLogitOffsets = offsets,
-            UntrainedLabels = untrained,
-        };
-        ModelPackageExporter.Export(net, Path.Combine(_temp.Path, "plain"), Options([], null));
-        ModelPackageExporter.Export(net, Path.Combine(_temp.Path, "absorbing"), Options(new() { ["other"] = OtherOffset },
-            new UntrainedLabelCalibration { CalibratedLabelDrop = Drop, TrainedLabels = [.. Trained], UnofferedLabelSimilarity = Similarity }));
-        ModelPackageExporter.Export(net, Path.Combine(_temp.Path, "grass-only"), Options(new() { ["other"] = OtherOffset },
-            new UntrainedLabelCalibration { CalibratedLabelDrop = Drop, TrainedLabels = [.. Trained], UnofferedLabelSimilarity = Similarity, UnofferedLabels = ["grass"] }));
-        _absorbingGrassOnly = LanguageSegmentationModel.Load(Path.Combine(_temp.Path, "grass-only"));
-        _plain = LanguageSegmentationModel.Load(Path.Combine(_temp.Path, "plain"));
-        _absorbing = LanguageSegmentationModel.Load(Path.Combine(_temp.Path, "absorbing"));
+        _plain = HeadTruth.ExportWithTable(net, _temp.Path, "plain", _table, Size, []);
+        _absorbing = HeadTruth.ExportWithTable(net, _temp.Path, "absorbing", _table, Size, new() { ["other"] = OtherOffset },
+            new UntrainedLabelCalibration { CalibratedLabelDrop = Drop, TrainedLabels = [.. Trained], UnofferedLabelSimilarity = Similarity });
+        _absorbingGrassOnly = HeadTruth.ExportWithTable(net, _temp.Path, "grass-only", _table, Size, new() { ["other"] = OtherOffset },
+            new UntrainedLabelCalibration { CalibratedLabelDrop = Drop, TrainedLabels = [.. Trained], UnofferedLabelSimilarity = Similarity, UnofferedLabels = ["grass"] });
     }
 
     public void Dispose()
