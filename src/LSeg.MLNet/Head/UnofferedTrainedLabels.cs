@@ -43,17 +43,13 @@ internal sealed class UnofferedTrainedLabels
     /// <param name="embeddings">Their embeddings, in the same order.</param>
     public (int CatchAll, IReadOnlyList<float[]> Absorbed) Absorbed(IReadOnlyList<string> labels, IReadOnlyList<float[]> embeddings)
     {
-        int catchAll = -1;
-        for (int i = 0; i < labels.Count && catchAll < 0; i++)
-        {
-            if (_manifest.HasLogitOffset(labels[i]))
-                catchAll = i;
-        }
+        bool[] calibrated = [.. labels.Select(_manifest.HasLogitOffset)];
+        int catchAll = Array.IndexOf(calibrated, true);
         // With a name the network never learned on offer, its pixels may look like a trained name the set does not
         // offer (a giraffe like a cow): absorbing those would hand the new name's pixels to the catch-all. Such sets
         // keep the calibrated drop alone (UntrainedLabelCalibration.CalibratedLabelDrop).
         var calibration = _manifest.UntrainedLabels!;
-        if (catchAll < 0 || labels.Any(label => !_manifest.HasLogitOffset(label) && !calibration.IsTrained(label)))
+        if (catchAll < 0 || labels.Where((label, i) => !calibrated[i] && !calibration.IsTrained(label)).Any())
             return (-1, []);
         var (names, trained) = _trained.Value;
         var offered = new HashSet<string>(labels, StringComparer.OrdinalIgnoreCase);
@@ -64,7 +60,7 @@ internal sealed class UnofferedTrainedLabels
                 continue;
             bool nearAnOfferedName = false;
             for (int i = 0; i < labels.Count && !nearAnOfferedName; i++)
-                nearAnOfferedName = !_manifest.HasLogitOffset(labels[i]) && Cosine(trained[t], embeddings[i]) >= _limit;
+                nearAnOfferedName = !calibrated[i] && Cosine(trained[t], embeddings[i]) >= _limit;
             if (!nearAnOfferedName)
                 absorbed.Add(trained[t]);
         }

@@ -146,10 +146,17 @@ public sealed class ModelManifest
         : graphs.PixelProjection is not null ? 2 : 1;
 
     /// <summary>True when <paramref name="label"/> has a <see cref="LabelLogitOffsets"/> entry (matched after trimming, ignoring case).</summary>
-    internal bool HasLogitOffset(string label)
+    internal bool HasLogitOffset(string label) => LogitOffsetEntry(label.Trim()) is not null;
+
+    /// <summary>The <see cref="LabelLogitOffsets"/> entry of a trimmed label (names match after trimming, ignoring case), or null.</summary>
+    private double? LogitOffsetEntry(string key)
     {
-        string key = label.Trim();
-        return LabelLogitOffsets?.Keys.Any(name => string.Equals(name.Trim(), key, StringComparison.OrdinalIgnoreCase)) == true;
+        foreach (var (name, offset) in LabelLogitOffsets ?? [])
+        {
+            if (string.Equals(name.Trim(), key, StringComparison.OrdinalIgnoreCase))
+                return offset;
+        }
+        return null;
     }
 
     /// <summary>
@@ -165,11 +172,8 @@ public sealed class ModelManifest
         for (int i = 0; i < labels.Count; i++)
         {
             string key = labels[i].Trim();
-            foreach (var (name, offset) in LabelLogitOffsets ?? [])
-            {
-                if (string.Equals(name.Trim(), key, StringComparison.OrdinalIgnoreCase))
-                    (offsets[i], calibrated[i]) = ((float)offset, true);
-            }
+            if (LogitOffsetEntry(key) is double offset)
+                (offsets[i], calibrated[i]) = ((float)offset, true);
             anyUntrained |= !calibrated[i] && UntrainedLabels is { } untrained && !untrained.IsTrained(key);
         }
         if (anyUntrained)
