@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
-using System.IO.Compression;
-using System.Text;
 using LSeg.MLNet.Imaging;
+using LSeg.Tests.Shared;
 using Microsoft.ML.Data;
 
 namespace LSeg.MLNet.Tests;
@@ -32,7 +31,7 @@ public sealed class ImageFileReaderPixelTests : IDisposable
                 rgba[i + 3] = (byte)((x + y * width) % 256); // every alpha from 0 to 255
             }
         string path = Path.Combine(_folder, "rgba.png");
-        File.WriteAllBytes(path, Png(width, height, bitDepth: 8, colourType: 6, rgba));
+        File.WriteAllBytes(path, RawPng.Encode(width, height, bitDepth: 8, colourType: 6, rgba));
 
         var (reader, mlImage) = BothReaders(path);
 
@@ -55,7 +54,7 @@ public sealed class ImageFileReaderPixelTests : IDisposable
                 BinaryPrimitives.WriteUInt16BigEndian(sample[4..], 30000);
             }
         string path = Path.Combine(_folder, "rgb16.png");
-        File.WriteAllBytes(path, Png(width, height, bitDepth: 16, colourType: 2, rgb16));
+        File.WriteAllBytes(path, RawPng.Encode(width, height, bitDepth: 16, colourType: 2, rgb16));
 
         var (reader, mlImage) = BothReaders(path);
 
@@ -81,54 +80,4 @@ public sealed class ImageFileReaderPixelTests : IDisposable
     }
 
     private static byte[] RowOf(byte[] rgba, int y, int width) => rgba[(y * width * 4)..((y + 1) * width * 4)];
-
-    /// <summary>A minimal PNG (no filtering, one IDAT), written here so the test does not depend on an encoder under test.</summary>
-    private static byte[] Png(int width, int height, byte bitDepth, byte colourType, byte[] samples)
-    {
-        int rowBytes = samples.Length / height;
-        var raw = new MemoryStream();
-        for (int y = 0; y < height; y++)
-        {
-            raw.WriteByte(0); // filter: none
-            raw.Write(samples, y * rowBytes, rowBytes);
-        }
-        var compressed = new MemoryStream();
-        using (var zlib = new ZLibStream(compressed, CompressionLevel.Optimal, leaveOpen: true))
-            raw.WriteTo(zlib);
-
-        var header = new byte[13];
-        BinaryPrimitives.WriteInt32BigEndian(header, width);
-        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), height);
-        header[8] = bitDepth;
-        header[9] = colourType;
-        var png = new MemoryStream();
-        png.Write([137, 80, 78, 71, 13, 10, 26, 10]);
-        Chunk(png, "IHDR", header);
-        Chunk(png, "IDAT", compressed.ToArray());
-        Chunk(png, "IEND", []);
-        return png.ToArray();
-    }
-
-    private static void Chunk(Stream png, string type, byte[] data)
-    {
-        var typeAndData = Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
-        var number = new byte[4];
-        BinaryPrimitives.WriteInt32BigEndian(number, data.Length);
-        png.Write(number);
-        png.Write(typeAndData);
-        BinaryPrimitives.WriteUInt32BigEndian(number, Crc32(typeAndData));
-        png.Write(number);
-    }
-
-    private static uint Crc32(byte[] bytes)
-    {
-        uint crc = 0xFFFFFFFF;
-        foreach (byte b in bytes)
-        {
-            crc ^= b;
-            for (int k = 0; k < 8; k++)
-                crc = (crc & 1) != 0 ? 0xEDB88320 ^ (crc >> 1) : crc >> 1;
-        }
-        return ~crc;
-    }
 }

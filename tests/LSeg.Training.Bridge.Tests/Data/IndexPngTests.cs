@@ -1,5 +1,5 @@
-using System.IO.Compression;
 using LSeg.MLNet.Imaging;
+using LSeg.Tests.Shared;
 using LSeg.Training.Bridge.Data;
 
 namespace LSeg.Training.Bridge.Tests.Data;
@@ -57,30 +57,10 @@ public class IndexPngTests
         Assert.Contains("truncated", error.Message);
     }
 
-    private static byte[] PalettePng(int width, int height, byte[][] rows, byte[] filters, byte bitDepth = 8, byte colorType = 3)
-    {
-        using var stream = new MemoryStream();
-        stream.Write([137, 80, 78, 71, 13, 10, 26, 10]);
-        var header = new byte[13];
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(header, width);
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), height);
-        header[8] = bitDepth;
-        header[9] = colorType;
-        Chunk(stream, "IHDR", header);
-        Chunk(stream, "PLTE", [0, 0, 0, 255, 0, 0, 0, 255, 0]);
-        using var raw = new MemoryStream();
-        using (var z = new ZLibStream(raw, CompressionLevel.Fastest, leaveOpen: true))
-        {
-            for (int y = 0; y < height; y++)
-            {
-                z.WriteByte(filters[y]);
-                z.Write(Filter(filters[y], rows[y], y > 0 ? rows[y - 1] : new byte[width]));
-            }
-        }
-        Chunk(stream, "IDAT", raw.ToArray());
-        Chunk(stream, "IEND", []);
-        return stream.ToArray();
-    }
+    private static byte[] PalettePng(int width, int height, byte[][] rows, byte[] filters, byte bitDepth = 8, byte colorType = 3) =>
+        RawPng.Encode(width, height, bitDepth, colorType,
+            Enumerable.Range(0, height).Select(y => (filters[y], Filter(filters[y], rows[y], y > 0 ? rows[y - 1] : new byte[width]))),
+            palette: [0, 0, 0, 255, 0, 0, 0, 255, 0]);
 
     private static byte[] Filter(byte filter, byte[] row, byte[] previous) => filter switch
     {
@@ -89,15 +69,4 @@ public class IndexPngTests
         2 => row.Select((v, x) => (byte)(v - previous[x])).ToArray(),
         _ => throw new ArgumentOutOfRangeException(nameof(filter)),
     };
-
-    // The reader does not check CRCs, so zeros are written.
-    private static void Chunk(Stream stream, string type, byte[] data)
-    {
-        var length = new byte[4];
-        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(length, data.Length);
-        stream.Write(length);
-        stream.Write(System.Text.Encoding.ASCII.GetBytes(type));
-        stream.Write(data);
-        stream.Write(new byte[4]);
-    }
 }
