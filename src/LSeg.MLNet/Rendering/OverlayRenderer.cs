@@ -62,7 +62,7 @@ internal static class OverlayRenderer
         int swatch = (int)TextSize(scale);
         for (int i = 0; i < entries.Length; i++)
         {
-            var (left, legendTop) = layout.Positions[i];
+            var (left, legendTop) = layout.Entries[i].Position;
             int top = height + legendTop;
             pixels.Fill(left, top, swatch, swatch, LegendText);
             pixels.Fill(left + scale / 2, top + scale / 2, swatch - scale / 2 * 2, swatch - scale / 2 * 2, LabelPalette.ColorOf(i));
@@ -75,8 +75,9 @@ internal static class OverlayRenderer
             var text = new SKColor(LegendText.R, LegendText.G, LegendText.B);
             for (int i = 0; i < entries.Length; i++)
             {
-                var (left, legendTop) = layout.Positions[i];
-                LegendFont.Instance.Draw(canvas, entries[i], left + swatch + 2 * scale, height + legendTop - scale, TextSize(scale), text);
+                var ((left, legendTop), lines) = layout.Entries[i];
+                for (int line = 0; line < lines.Count; line++)
+                    LegendFont.Instance.Draw(canvas, lines[line], left + swatch + 2 * scale, height + legendTop + line * LegendLayout.RowHeight(scale) - scale, TextSize(scale), text);
             }
         }
         return result;
@@ -144,28 +145,71 @@ internal static class OverlayRenderer
         public void CopyTo(IntPtr target) => System.Runtime.InteropServices.Marshal.Copy(_buffer, 0, target, _buffer.Length);
     }
 
-    /// <summary>Where each legend entry goes: entries flow left to right and wrap to new rows.</summary>
-    private sealed record LegendLayout(int Height, (int Left, int Top)[] Positions)
+    /// <summary>
+    /// Where each legend entry goes: entries flow left to right and wrap to new rows, and an entry wider than the image
+    /// wraps its own text onto several lines (at spaces where it can), so that no label is cut off at the right edge.
+    /// </summary>
+    private sealed record LegendLayout(int Height, ((int Left, int Top) Position, IReadOnlyList<string> Lines)[] Entries)
     {
+        /// <summary>Height of one line of legend text, with the gap below it.</summary>
+        public static int RowHeight(int scale) => (int)TextSize(scale) + 4 * scale;
+
         public static LegendLayout Compute(IReadOnlyList<string> entries, int width, int scale)
         {
             int margin = 3 * scale, gap = 6 * scale;
-            int rowHeight = (int)TextSize(scale) + 4 * scale;
+            int rowHeight = RowHeight(scale);
             int swatch = (int)TextSize(scale) + 2 * scale;
-            var positions = new (int, int)[entries.Count];
-            int x = margin, y = margin;
+            var placed = new ((int, int), IReadOnlyList<string>)[entries.Count];
+            int x = margin, y = margin, rowLines = 1;
             for (int i = 0; i < entries.Count; i++)
             {
-                int entryWidth = swatch + (int)Math.Ceiling(LegendFont.Instance.Measure(entries[i], TextSize(scale)));
+                var lines = WrapText(entries[i], width - 2 * margin - swatch, TextSize(scale));
+                int entryWidth = swatch + lines.Max(line => (int)Math.Ceiling(LegendFont.Instance.Measure(line, TextSize(scale))));
                 if (x > margin && x + entryWidth > width - margin)
                 {
                     x = margin;
-                    y += rowHeight;
+                    y += rowLines * rowHeight;
+                    rowLines = 1;
                 }
-                positions[i] = (x, y);
+                placed[i] = ((x, y), lines);
+                rowLines = Math.Max(rowLines, lines.Count);
                 x += entryWidth + gap;
             }
-            return new LegendLayout(y + rowHeight - 4 * scale + margin, positions);
+            return new LegendLayout(y + rowLines * rowHeight - 4 * scale + margin, placed);
+        }
+
+        /// <summary>
+        /// <paramref name="text"/> as lines no wider than <paramref name="maxWidth"/>: broken after the last space that
+        /// fits, else between characters (a line holds at least one character however narrow the image).
+        /// </summary>
+        private static IReadOnlyList<string> WrapText(string text, int maxWidth, float size)
+        {
+            var font = LegendFont.Instance;
+            if (font.Measure(text, size) <= maxWidth)
+                return [text];
+            var lines = new List<string>();
+            string rest = text;
+            while (rest.Length > 0)
+            {
+                // Skia draws without kerning, so a line's width is the sum of its characters' advances.
+                var elements = StringInfo.GetTextElementEnumerator(rest);
+                int fits = 0, lastSpace = -1;
+                float lineWidth = 0;
+                while (elements.MoveNext())
+                {
+                    string element = elements.GetTextElement();
+                    lineWidth += font.Measure(element, size);
+                    if (fits > 0 && lineWidth > maxWidth)
+                        break;
+                    if (element == " ")
+                        lastSpace = elements.ElementIndex;
+                    fits = elements.ElementIndex + element.Length;
+                }
+                int cut = fits < rest.Length && lastSpace > 0 ? lastSpace : fits;
+                lines.Add(rest[..cut].TrimEnd());
+                rest = rest[cut..].TrimStart();
+            }
+            return lines;
         }
     }
 }

@@ -76,6 +76,34 @@ public class OverlayRendererTests
         Assert.True(twelve.Height > two.Height, $"12 long labels ({twelve.Height} px) should need more legend rows than 2 short ones ({two.Height} px)");
     }
 
+    /// <summary>Legend text pixels (near-white, outside the swatch column) of a one-label overlay of a photo this wide.</summary>
+    private static int TextPixelCount(string label, int width, out int legendHeight)
+    {
+        using var photo = new SKBitmap(new SKImageInfo(width, Height, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        photo.Erase(new SKColor(100, 100, 100));
+        using var overlay = OverlayRenderer.Render(photo, new int[width * Height], [label]);
+        int scale = OverlayRenderer.FontScale(width), textLeft = 3 * scale + 10 * scale;
+        int count = 0;
+        for (int y = Height; y < overlay.Height; y++)
+            for (int x = textLeft; x < width; x++)
+                count += overlay.GetPixel(x, y).Red > 200 ? 1 : 0;
+        legendHeight = overlay.Height - Height;
+        return count;
+    }
+
+    [Fact]
+    public void A_legend_entry_wider_than_a_narrow_photo_wraps_instead_of_being_cut_off()
+    {
+        const string label = "a label much wider than the photo";
+        int wide = TextPixelCount(label, 590, out int oneLine);
+        int narrow = TextPixelCount(label, 120, out int wrapped);
+
+        // Both widths draw at the same font scale. At 120 px the text needs several lines; every glyph is still drawn (the same glyphs, so about the same
+        // number of text pixels as on one line of a wide photo: antialiasing at other sub-pixel positions differs).
+        Assert.True(wrapped > oneLine, $"the narrow legend ({wrapped} px) should be taller than one line ({oneLine} px)");
+        Assert.InRange(narrow, wide * 0.85, wide * 1.15);
+    }
+
     [Fact]
     public void Pixel_counts_and_shares_follow_the_mask()
     {
