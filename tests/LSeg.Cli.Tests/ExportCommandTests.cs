@@ -147,8 +147,32 @@ public class ExportCommandTests
         Assert.Equal(["sky", "grass"], manifest.UntrainedLabels.TrainedLabels);
     }
 
+    [Fact]
+    public void Names_to_absorb_beside_untrained_ones_are_written_with_their_limit_at_format_version_7()
+    {
+        using var temp = new TempDirectory();
+        File.WriteAllText(temp.Combine("names.txt"), "sky\ngrass\ncar\n");
+        File.WriteAllText(temp.Combine("stuff.txt"), "sky\ngrass\n");
+
+        var result = CliRunner.RunInProcess([
+            "export", "--checkpoint", TinyCheckpoint(temp), "--out", temp.Combine("package"), "--without-minilm",
+            "--label-logit-offset", "other=2", "--calibrated-label-drop", "3.5", "--trained-labels", temp.Combine("names.txt"),
+            "--unoffered-label-similarity-beside-untrained", "0.3", "--unoffered-labels-beside-untrained", temp.Combine("stuff.txt"),
+        ]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var manifest = ModelManifest.FromJson(File.ReadAllText(temp.Combine("package", ModelManifest.FileName)));
+        Assert.Equal(7, manifest.FormatVersion);
+        Assert.Null(manifest.UntrainedLabels!.UnofferedLabelSimilarity);
+        Assert.Equal(0.3, manifest.UntrainedLabels.UnofferedLabelSimilarityBesideUntrained);
+        Assert.Equal(["sky", "grass"], manifest.UntrainedLabels.UnofferedLabelsBesideUntrained);
+    }
+
     [Theory]
     [InlineData(new[] { "--unoffered-label-similarity", "0.6" }, "needs the names the network was trained with")]
+    [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "names.txt", "--label-logit-offset", "other=2", "--unoffered-label-similarity-beside-untrained", "0.3" }, "needs --unoffered-labels-beside-untrained")]
+    [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "names.txt", "--label-logit-offset", "other=2", "--unoffered-labels-beside-untrained", "names.txt" }, "only serves --unoffered-label-similarity-beside-untrained")]
+    [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "names.txt", "--label-logit-offset", "other=2", "--unoffered-label-similarity-beside-untrained", "0.3", "--unoffered-labels-beside-untrained", "strangers.txt" }, "'road' in untrainedLabels.unofferedLabelsBesideUntrained")]
     [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "names.txt", "--label-logit-offset", "other=2", "--unoffered-label-similarity", "2" }, "cosine similarity")]
     [InlineData(new[] { "--calibrated-label-drop", "3" }, "needs --trained-labels")]
     [InlineData(new[] { "--trained-labels", "names.txt" }, "give both or neither")]
@@ -158,6 +182,7 @@ public class ExportCommandTests
     {
         using var temp = new TempDirectory();
         File.WriteAllText(temp.Combine("names.txt"), "sky\nother\n");
+        File.WriteAllText(temp.Combine("strangers.txt"), "road\n");
         string[] resolved = options.Select(o => o.EndsWith(".txt", StringComparison.Ordinal) ? temp.Combine(o) : o).ToArray();
 
         var result = CliRunner.RunInProcess(["export", "--checkpoint", TinyCheckpoint(temp), "--out", temp.Combine("package"), "--without-minilm", .. resolved]);

@@ -24,14 +24,16 @@ internal static class ExportCommand
         var trainedLabels = CommonOptions.TrainedLabels();
         var unofferedLabelSimilarity = CommonOptions.UnofferedLabelSimilarity();
         var unofferedLabels = CommonOptions.UnofferedLabels();
+        var besideSimilarity = CommonOptions.UnofferedLabelSimilarityBesideUntrained();
+        var besideLabels = CommonOptions.UnofferedLabelsBesideUntrained();
         var command = new Command("export", "Export a training checkpoint to a model package (image_encoder.onnx, head.onnx, manifest.json with sha256 of every file).")
         {
-            checkpoint, output, name, overwrite, float16, withoutMiniLm, logitOffsets, calibratedLabelDrop, trainedLabels, unofferedLabelSimilarity, unofferedLabels,
+            checkpoint, output, name, overwrite, float16, withoutMiniLm, logitOffsets, calibratedLabelDrop, trainedLabels, unofferedLabelSimilarity, unofferedLabels, besideSimilarity, besideLabels,
         };
         command.SetAction(parsed => Run(console, parsed.GetRequiredValue(checkpoint), parsed.GetRequiredValue(output), parsed.GetValue(name),
             parsed.GetValue(overwrite), parsed.GetValue(float16), !parsed.GetValue(withoutMiniLm), parsed.GetValue(logitOffsets),
             CommonOptions.WithUnofferedLabelSimilarity(CommonOptions.ParseUntrainedLabels(parsed.GetValue(calibratedLabelDrop), parsed.GetValue(trainedLabels)),
-                parsed.GetValue(unofferedLabelSimilarity), parsed.GetValue(unofferedLabels), "--calibrated-label-drop with --trained-labels")));
+                parsed.GetValue(unofferedLabelSimilarity), parsed.GetValue(unofferedLabels), parsed.GetValue(besideSimilarity), parsed.GetValue(besideLabels), "--calibrated-label-drop with --trained-labels")));
         return command;
     }
 

@@ -51,6 +51,8 @@ internal static class InfoCommand
                 ["labelLogitOffsets"] = new JsonObject((manifest.LabelLogitOffsets ?? []).Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))),
                 ["calibratedLabelDrop"] = manifest.UntrainedLabels?.CalibratedLabelDrop,
                 ["unofferedLabelSimilarity"] = manifest.UntrainedLabels?.UnofferedLabelSimilarity,
+                ["unofferedLabelSimilarityBesideUntrained"] = manifest.UntrainedLabels?.UnofferedLabelSimilarityBesideUntrained,
+                ["unofferedLabelsBesideUntrained"] = manifest.UntrainedLabels?.UnofferedLabelsBesideUntrained is { } beside ? new JsonArray(beside.Select(n => (JsonNode?)n).ToArray()) : null,
                 ["trainedLabels"] = manifest.UntrainedLabels is { } untrained ? new JsonArray(untrained.TrainedLabels.Select(n => (JsonNode?)n).ToArray()) : null,
                 ["totalBytes"] = checks.Sum(c => c.ActualBytes ?? 0),
                 ["verified"] = allGood,
@@ -75,6 +77,8 @@ internal static class InfoCommand
                 console.Out.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Untrained names lower the calibrated labels by {calibration.CalibratedLabelDrop:0.###} (a label set with a name not among the {calibration.TrainedLabels.Count} trained names)"));
                 if (calibration.UnofferedLabelSimilarity is double similarity)
                     console.Out.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Catch-all takes what an unoffered trained name wins (in sets of trained names; names with cosine similarity below {similarity:0.###} to every offered name)"));
+                if (calibration.UnofferedLabelSimilarityBesideUntrained is double besideSimilarity)
+                    console.Out.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Beside an untrained name the catch-all takes what these unoffered trained names win (cosine similarity below {besideSimilarity:0.###} to every offered name): {string.Join(", ", calibration.UnofferedLabelsBesideUntrained!)}"));
             }
             foreach (var (key, value) in manifest.Provenance.OrderBy(p => p.Key, StringComparer.Ordinal))
                 console.Out.WriteLine($"Provenance      {key}: {value}");

@@ -19,18 +19,21 @@ internal static class UpgradeCommand
         var trainedLabels = CommonOptions.TrainedLabels();
         var unofferedLabelSimilarity = CommonOptions.UnofferedLabelSimilarity();
         var unofferedLabels = CommonOptions.UnofferedLabels();
-        var command = new Command("upgrade", "Rewrite a model package of an older format as packages are written today (format 2, 3 with label logit offsets, 4 with a calibrated-label drop for untrained names, 6 with a catch-all that absorbs unoffered trained names): same weights and text encoder, plus what the format adds (the pixel projection for fast label changes, the MiniLM text encoder inside the package).")
+        var besideSimilarity = CommonOptions.UnofferedLabelSimilarityBesideUntrained();
+        var besideLabels = CommonOptions.UnofferedLabelsBesideUntrained();
+        var command = new Command("upgrade", "Rewrite a model package of an older format as packages are written today (format 2, 3 with label logit offsets, 4 with a calibrated-label drop for untrained names, 6 with a catch-all that absorbs unoffered trained names, 7 also beside untrained names): same weights and text encoder, plus what the format adds (the pixel projection for fast label changes, the MiniLM text encoder inside the package).")
         {
-            model, output, overwrite, withoutMiniLm, logitOffsets, calibratedLabelDrop, trainedLabels, unofferedLabelSimilarity, unofferedLabels,
+            model, output, overwrite, withoutMiniLm, logitOffsets, calibratedLabelDrop, trainedLabels, unofferedLabelSimilarity, unofferedLabels, besideSimilarity, besideLabels,
         };
         command.SetAction(parsed => Run(console, parsed.GetRequiredValue(model), parsed.GetRequiredValue(output), parsed.GetValue(overwrite), !parsed.GetValue(withoutMiniLm),
             parsed.GetValue(logitOffsets),
-            CommonOptions.ParseUntrainedLabels(parsed.GetValue(calibratedLabelDrop), parsed.GetValue(trainedLabels)), parsed.GetValue(unofferedLabelSimilarity), parsed.GetValue(unofferedLabels)));
+            CommonOptions.ParseUntrainedLabels(parsed.GetValue(calibratedLabelDrop), parsed.GetValue(trainedLabels)), parsed.GetValue(unofferedLabelSimilarity), parsed.GetValue(unofferedLabels),
+            parsed.GetValue(besideSimilarity), parsed.GetValue(besideLabels)));
         return command;
     }
 
     private static int Run(CliConsole console, string model, string output, bool overwrite, bool includeMiniLm, string[]? logitOffsets, UntrainedLabelCalibration? untrainedLabels,
-        double? unofferedLabelSimilarity, string? unofferedLabelsPath)
+        double? unofferedLabelSimilarity, string? unofferedLabelsPath, double? besideSimilarity, string? besideLabelsPath)
     {
         var offsets = CommonOptions.ParseLabelLogitOffsets(logitOffsets);
         string source = ModelPackagePath.Require(model);
@@ -38,7 +41,7 @@ internal static class UpgradeCommand
         int from = sourceManifest.FormatVersion;
         // Without --calibrated-label-drop the package keeps its own calibration, to which the similarity is added.
         untrainedLabels = CommonOptions.WithUnofferedLabelSimilarity(untrainedLabels ?? sourceManifest.UntrainedLabels, unofferedLabelSimilarity, unofferedLabelsPath,
-            "--calibrated-label-drop with --trained-labels, or a package that has untrainedLabels");
+            besideSimilarity, besideLabelsPath, "--calibrated-label-drop with --trained-labels, or a package that has untrainedLabels");
         if (File.Exists(output))
             throw new CommandFailure($"--out '{output}' is a file; give a directory for the package.");
         if (Directory.Exists(output) && !overwrite)

@@ -100,29 +100,53 @@ internal static class CommonOptions
         HelpName = "PATH",
     };
 
+    /// <summary><c>--unoffered-label-similarity-beside-untrained VALUE</c> of <c>export</c> and <c>upgrade</c>: read with <see cref="WithUnofferedLabelSimilarity"/>.</summary>
+    public static Option<double?> UnofferedLabelSimilarityBesideUntrained() => new("--unoffered-label-similarity-beside-untrained")
+    {
+        Description = "The same absorption as --unoffered-label-similarity, with this limit, in label sets that offer an untrained name too, but only for the names of --unoffered-labels-beside-untrained (which it needs). Written to the manifest (package format 7).",
+        HelpName = "VALUE",
+    };
+
+    /// <summary><c>--unoffered-labels-beside-untrained PATH</c>: the trained names <see cref="UnofferedLabelSimilarityBesideUntrained"/> absorbs.</summary>
+    public static Option<string?> UnofferedLabelsBesideUntrained() => new("--unoffered-labels-beside-untrained")
+    {
+        Description = "The trained names the catch-all absorbs beside an untrained name (a text file with one name per line, or a label-embeddings.json): names a new object is unlikely to look like, such as sky, grass, road.",
+        HelpName = "PATH",
+    };
+
     /// <summary>
-    /// <paramref name="calibration"/> with <c>--unoffered-label-similarity</c> (and <c>--unoffered-labels</c>) added;
-    /// <paramref name="calibration"/> itself when neither is given.
+    /// <paramref name="calibration"/> with <c>--unoffered-label-similarity</c> (and <c>--unoffered-labels</c>) and
+    /// <c>--unoffered-label-similarity-beside-untrained</c> (and <c>--unoffered-labels-beside-untrained</c>) added; what
+    /// an option does not give is kept from <paramref name="calibration"/>; <paramref name="calibration"/> itself when
+    /// none is given.
     /// </summary>
     /// <exception cref="CommandFailure">An option is given without what it needs, or a value breaks the manifest's rules.</exception>
-    public static UntrainedLabelCalibration? WithUnofferedLabelSimilarity(UntrainedLabelCalibration? calibration, double? similarity, string? unofferedLabelsPath, string trainedNamesSource)
+    public static UntrainedLabelCalibration? WithUnofferedLabelSimilarity(UntrainedLabelCalibration? calibration, double? similarity, string? unofferedLabelsPath,
+        double? besideSimilarity, string? besideLabelsPath, string trainedNamesSource)
     {
         if (unofferedLabelsPath is not null && similarity is null)
             throw new CommandFailure("--unoffered-labels only serves --unoffered-label-similarity; give it too.");
-        if (similarity is null)
+        if (besideLabelsPath is not null && besideSimilarity is null)
+            throw new CommandFailure("--unoffered-labels-beside-untrained only serves --unoffered-label-similarity-beside-untrained; give it too.");
+        if (besideSimilarity is not null && besideLabelsPath is null)
+            throw new CommandFailure("--unoffered-label-similarity-beside-untrained needs --unoffered-labels-beside-untrained: the trained names to absorb beside an untrained one.");
+        if (similarity is null && besideSimilarity is null)
             return calibration;
+        string option = similarity is null ? "--unoffered-label-similarity-beside-untrained" : "--unoffered-label-similarity";
         if (calibration is null)
-            throw new CommandFailure($"--unoffered-label-similarity needs the names the network was trained with ({trainedNamesSource}).");
+            throw new CommandFailure($"{option} needs the names the network was trained with ({trainedNamesSource}).");
         var result = new UntrainedLabelCalibration
         {
             CalibratedLabelDrop = calibration.CalibratedLabelDrop,
             TrainedLabels = [.. calibration.TrainedLabels],
-            UnofferedLabelSimilarity = similarity,
-            UnofferedLabels = unofferedLabelsPath is null ? null : ReadNames(unofferedLabelsPath, "--unoffered-labels"),
+            UnofferedLabelSimilarity = similarity ?? calibration.UnofferedLabelSimilarity,
+            UnofferedLabels = similarity is null ? calibration.UnofferedLabels : unofferedLabelsPath is null ? null : ReadNames(unofferedLabelsPath, "--unoffered-labels"),
+            UnofferedLabelSimilarityBesideUntrained = besideSimilarity ?? calibration.UnofferedLabelSimilarityBesideUntrained,
+            UnofferedLabelsBesideUntrained = besideLabelsPath is null ? calibration.UnofferedLabelsBesideUntrained : ReadNames(besideLabelsPath, "--unoffered-labels-beside-untrained"),
         };
         try
         {
-            result.Validate("--unoffered-label-similarity");
+            result.Validate(option);
         }
         catch (InvalidDataException e)
         {

@@ -8,32 +8,45 @@ namespace LSeg.MLNet.Head;
 /// <see cref="UntrainedLabelCalibration.UnofferedLabels"/> when given) that is not offered, is not calibrated itself, and
 /// is less similar than the limit to each offered name is scored too, and its pixels go to the catch-all. Without
 /// it "other" competes with the offered names only, so a region the network knows as something else (the grass under
-/// "dog, other") goes to the nearest offered name. The trained names are encoded once, on first use.
+/// "dog, other") goes to the nearest offered name. Beside an untrained name the same rule applies only to the names of
+/// <see cref="UntrainedLabelCalibration.UnofferedLabelsBesideUntrained"/>, with its own limit. The trained names are
+/// encoded once, on first use.
 /// </summary>
 internal sealed class UnofferedTrainedLabels
 {
     private readonly ModelManifest _manifest;
-    private readonly double _limit;
-    private readonly Lazy<(string[] Names, float[][] Embeddings)> _trained;
+    private readonly Rule? _amongTrained;
+    private readonly Rule? _besideUntrained;
 
-    private UnofferedTrainedLabels(ModelManifest manifest, double limit, Func<string[], float[][]> encode)
+    /// <summary>One absorption rule: its similarity limit and its absorbable names with their embeddings, encoded on first use.</summary>
+    private sealed class Rule(double limit, IEnumerable<string> names, ModelManifest manifest, Func<string[], float[][]> encode)
+    {
+        public double Limit { get; } = limit;
+
+        // Calibrated names (the catch-all itself) are never absorbed.
+        public Lazy<(string[] Names, float[][] Embeddings)> Trained { get; } = new(() =>
+        {
+            string[] absorbable = [.. names.Select(n => n.Trim()).Where(n => !manifest.HasLogitOffset(n)).Distinct(StringComparer.OrdinalIgnoreCase)];
+            return (absorbable, encode(absorbable));
+        }, LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    private UnofferedTrainedLabels(ModelManifest manifest, Func<string[], float[][]> encode)
     {
         _manifest = manifest;
-        _limit = limit;
-        _trained = new(() =>
-        {
-            // Calibrated names (the catch-all itself) are never absorbed.
-            var calibration = manifest.UntrainedLabels!;
-            string[] names = [.. (calibration.UnofferedLabels ?? calibration.TrainedLabels).Select(n => n.Trim()).Where(n => !manifest.HasLogitOffset(n)).Distinct(StringComparer.OrdinalIgnoreCase)];
-            return (names, encode(names));
-        }, LazyThreadSafetyMode.ExecutionAndPublication);
+        var calibration = manifest.UntrainedLabels!;
+        if (calibration.UnofferedLabelSimilarity is double limit)
+            _amongTrained = new Rule(limit, calibration.UnofferedLabels ?? calibration.TrainedLabels, manifest, encode);
+        if (calibration.UnofferedLabelSimilarityBesideUntrained is double besideLimit)
+            _besideUntrained = new Rule(besideLimit, calibration.UnofferedLabelsBesideUntrained!, manifest, encode);
     }
 
     /// <summary>The absorption of <paramref name="manifest"/>'s package, or null when its manifest does not ask for it.</summary>
     /// <param name="manifest">The package's manifest.</param>
     /// <param name="encode">The package's text encoder (label embeddings in the order given).</param>
     public static UnofferedTrainedLabels? For(ModelManifest manifest, Func<string[], float[][]> encode) =>
-        manifest.UntrainedLabels?.UnofferedLabelSimilarity is double limit ? new(manifest, limit, encode) : null;
+        manifest.UntrainedLabels is { } calibration && (calibration.UnofferedLabelSimilarity is not null || calibration.UnofferedLabelSimilarityBesideUntrained is not null)
+            ? new(manifest, encode) : null;
 
     /// <summary>
     /// The catch-all's index in <paramref name="labels"/> (the first calibrated label) and the embeddings of the trained
@@ -47,11 +60,13 @@ internal sealed class UnofferedTrainedLabels
         int catchAll = Array.IndexOf(calibrated, true);
         // With a name the network never learned on offer, its pixels may look like a trained name the set does not
         // offer (a giraffe like a cow): absorbing those would hand the new name's pixels to the catch-all. Such sets
-        // keep the calibrated drop alone (UntrainedLabelCalibration.CalibratedLabelDrop).
+        // absorb only the names the package lists for them, if any, and otherwise keep the calibrated drop alone
+        // (UntrainedLabelCalibration.CalibratedLabelDrop).
         var calibration = _manifest.UntrainedLabels!;
-        if (catchAll < 0 || labels.Where((label, i) => !calibrated[i] && !calibration.IsTrained(label)).Any())
+        bool untrainedOffered = labels.Where((label, i) => !calibrated[i] && !calibration.IsTrained(label)).Any();
+        if (catchAll < 0 || (untrainedOffered ? _besideUntrained : _amongTrained) is not { } rule)
             return (-1, []);
-        var (names, trained) = _trained.Value;
+        var (names, trained) = rule.Trained.Value;
         var offered = new HashSet<string>(labels, StringComparer.OrdinalIgnoreCase);
         var absorbed = new List<float[]>();
         for (int t = 0; t < names.Length; t++)
@@ -60,13 +75,12 @@ internal sealed class UnofferedTrainedLabels
                 continue;
             bool nearAnOfferedName = false;
             for (int i = 0; i < labels.Count && !nearAnOfferedName; i++)
-                nearAnOfferedName = !calibrated[i] && Cosine(trained[t], embeddings[i]) >= _limit;
+                nearAnOfferedName = !calibrated[i] && Cosine(trained[t], embeddings[i]) >= rule.Limit;
             if (!nearAnOfferedName)
                 absorbed.Add(trained[t]);
         }
         return (catchAll, absorbed);
     }
-
     private static double Cosine(float[] a, float[] b)
     {
         double dot = 0, aa = 0, bb = 0;

@@ -17,10 +17,12 @@ public sealed class ModelManifest
     /// The newest package format version this library reads and writes. Version 2 adds the pixel projection graph
     /// (<see cref="GraphFiles.PixelProjection"/>, for fast label changes) and lets a <c>minilm</c> text encoder live in
     /// the package; version 3 adds <see cref="LabelLogitOffsets"/>; version 4 adds <see cref="UntrainedLabels"/>;
-    /// version 5 adds the text projection (<see cref="TextEncoderInfo.Projection"/>). Versions 1 to 4 are still read,
+    /// version 5 adds the text projection (<see cref="TextEncoderInfo.Projection"/>); version 6 adds
+    /// <see cref="UntrainedLabelCalibration.UnofferedLabelSimilarity"/>; version 7 adds
+    /// <see cref="UntrainedLabelCalibration.UnofferedLabelSimilarityBesideUntrained"/>. Older versions are still read,
     /// and a writer uses the lowest version that holds what it writes.
     /// </summary>
-    public const int CurrentFormatVersion = 6;
+    public const int CurrentFormatVersion = 7;
 
     /// <summary>The first format version with <see cref="LabelLogitOffsets"/>.</summary>
     internal const int LabelLogitOffsetsFormatVersion = 3;
@@ -33,6 +35,9 @@ public sealed class ModelManifest
 
     /// <summary>The first format version with <see cref="UntrainedLabelCalibration.UnofferedLabelSimilarity"/>.</summary>
     internal const int UnofferedLabelsFormatVersion = 6;
+
+    /// <summary>The first format version with <see cref="UntrainedLabelCalibration.UnofferedLabelSimilarityBesideUntrained"/>.</summary>
+    internal const int UnofferedLabelsBesideUntrainedFormatVersion = 7;
 
     /// <summary>The manifest's file name inside a package directory.</summary>
     public const string FileName = "manifest.json";
@@ -139,7 +144,8 @@ public sealed class ModelManifest
 
     /// <summary>The lowest format version that holds a package with these graphs and offsets (what a writer records).</summary>
     internal static int MinimumFormatVersion(GraphFiles graphs, IReadOnlyDictionary<string, double>? labelLogitOffsets, UntrainedLabelCalibration? untrainedLabels = null, TextEncoderInfo? textEncoder = null) =>
-        untrainedLabels?.UnofferedLabelSimilarity is not null ? UnofferedLabelsFormatVersion
+        untrainedLabels?.UnofferedLabelSimilarityBesideUntrained is not null ? UnofferedLabelsBesideUntrainedFormatVersion
+        : untrainedLabels?.UnofferedLabelSimilarity is not null ? UnofferedLabelsFormatVersion
         : textEncoder?.Projection is not null ? TextProjectionFormatVersion
         : untrainedLabels is not null ? UntrainedLabelsFormatVersion
         : labelLogitOffsets is { Count: > 0 } ? LabelLogitOffsetsFormatVersion
@@ -226,6 +232,8 @@ public sealed class ModelManifest
             untrained.Validate(source);
             if (untrained.UnofferedLabelSimilarity is not null && manifest.FormatVersion < UnofferedLabelsFormatVersion)
                 throw new InvalidDataException($"{source} has untrainedLabels.unofferedLabelSimilarity, which needs package format version {UnofferedLabelsFormatVersion}; it says {manifest.FormatVersion}.");
+            if (untrained.UnofferedLabelSimilarityBesideUntrained is not null && manifest.FormatVersion < UnofferedLabelsBesideUntrainedFormatVersion)
+                throw new InvalidDataException($"{source} has untrainedLabels.unofferedLabelSimilarityBesideUntrained, which needs package format version {UnofferedLabelsBesideUntrainedFormatVersion}; it says {manifest.FormatVersion}.");
             if (manifest.LabelLogitOffsets is not { Count: > 0 })
                 throw new InvalidDataException($"{source} has untrainedLabels but no labelLogitOffsets: there is no calibrated label for it to lower.");
         }

@@ -36,6 +36,22 @@ public sealed class UntrainedLabelCalibration
     /// </summary>
     public List<string>? UnofferedLabels { get; init; }
 
+    /// <summary>
+    /// When set, the calibrated label also absorbs unoffered trained names in label sets that DO offer an untrained name
+    /// (which <see cref="UnofferedLabelSimilarity"/> leaves alone), by the same rule with this limit, but only the names
+    /// of <see cref="UnofferedLabelsBesideUntrained"/>. A new object's pixels may look like an unoffered trained name
+    /// (a giraffe like a cow), so the list should hold names such a pixel is unlikely to take, such as "stuff" (sky,
+    /// grass, road); absorbing them lets "other" mean "none of these" beside a new name (the lawn behind "giraffe,
+    /// other"). Null: off. Needs package format version 7.
+    /// </summary>
+    public double? UnofferedLabelSimilarityBesideUntrained { get; init; }
+
+    /// <summary>
+    /// The trained names <see cref="UnofferedLabelSimilarityBesideUntrained"/> lets the calibrated label absorb; required
+    /// with it (there is no default: every trained name would hand a new object's pixels to the catch-all).
+    /// </summary>
+    public List<string>? UnofferedLabelsBesideUntrained { get; init; }
+
     /// <summary>True when <paramref name="label"/> (already trimmed) is one of <see cref="TrainedLabels"/>.</summary>
     internal bool IsTrained(string label)
     {
@@ -63,8 +79,26 @@ public sealed class UntrainedLabelCalibration
         {
             if (UnofferedLabelSimilarity is null)
                 throw new InvalidDataException($"{source} lists untrainedLabels.unofferedLabels without unofferedLabelSimilarity, which they serve.");
-            if (unoffered.FirstOrDefault(name => string.IsNullOrWhiteSpace(name) || !IsTrained(name.Trim())) is { } stranger)
-                throw new InvalidDataException($"{source} lists '{stranger}' in untrainedLabels.unofferedLabels, which is not one of its trainedLabels.");
+            CheckTrained(unoffered, "unofferedLabels", source);
         }
+        if (UnofferedLabelSimilarityBesideUntrained is double besideLimit)
+        {
+            if (!(besideLimit > -1 && besideLimit <= 1))
+                throw new InvalidDataException($"{source} gives untrainedLabels.unofferedLabelSimilarityBesideUntrained {besideLimit}; it must be a cosine similarity above -1 and at most 1.");
+            if (UnofferedLabelsBesideUntrained is not { Count: > 0 })
+                throw new InvalidDataException($"{source} gives untrainedLabels.unofferedLabelSimilarityBesideUntrained without unofferedLabelsBesideUntrained: name the trained names to absorb beside an untrained one.");
+        }
+        if (UnofferedLabelsBesideUntrained is { } beside)
+        {
+            if (UnofferedLabelSimilarityBesideUntrained is null)
+                throw new InvalidDataException($"{source} lists untrainedLabels.unofferedLabelsBesideUntrained without unofferedLabelSimilarityBesideUntrained, which they serve.");
+            CheckTrained(beside, "unofferedLabelsBesideUntrained", source);
+        }
+    }
+
+    private void CheckTrained(List<string> names, string property, string source)
+    {
+        if (names.FirstOrDefault(name => string.IsNullOrWhiteSpace(name) || !IsTrained(name.Trim())) is { } stranger)
+            throw new InvalidDataException($"{source} lists '{stranger}' in untrainedLabels.{property}, which is not one of its trainedLabels.");
     }
 }

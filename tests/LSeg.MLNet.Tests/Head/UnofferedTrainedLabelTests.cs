@@ -30,6 +30,7 @@ public sealed class UnofferedTrainedLabelTests : IDisposable
     private readonly LanguageSegmentationModel _plain;
     private readonly LanguageSegmentationModel _absorbing;
     private readonly LanguageSegmentationModel _absorbingGrassOnly;
+    private readonly LanguageSegmentationModel _absorbingGrassBesideUntrained;
 
     public UnofferedTrainedLabelTests()
     {
@@ -45,6 +46,15 @@ public sealed class UnofferedTrainedLabelTests : IDisposable
             new UntrainedLabelCalibration { CalibratedLabelDrop = Drop, TrainedLabels = [.. Trained], UnofferedLabelSimilarity = Similarity });
         _absorbingGrassOnly = HeadTruth.ExportWithTable(net, _temp.Path, "grass-only", _table, Size, new() { ["other"] = OtherOffset },
             new UntrainedLabelCalibration { CalibratedLabelDrop = Drop, TrainedLabels = [.. Trained], UnofferedLabelSimilarity = Similarity, UnofferedLabels = ["grass"] });
+        _absorbingGrassBesideUntrained = HeadTruth.ExportWithTable(net, _temp.Path, "grass-beside-untrained", _table, Size, new() { ["other"] = OtherOffset },
+            new UntrainedLabelCalibration
+            {
+                CalibratedLabelDrop = Drop,
+                TrainedLabels = [.. Trained],
+                UnofferedLabelSimilarity = Similarity,
+                UnofferedLabelSimilarityBesideUntrained = Similarity,
+                UnofferedLabelsBesideUntrained = ["grass"],
+            });
     }
 
     public void Dispose()
@@ -52,6 +62,7 @@ public sealed class UnofferedTrainedLabelTests : IDisposable
         _plain.Dispose();
         _absorbing.Dispose();
         _absorbingGrassOnly.Dispose();
+        _absorbingGrassBesideUntrained.Dispose();
         _temp.Dispose();
     }
 
@@ -169,6 +180,47 @@ public sealed class UnofferedTrainedLabelTests : IDisposable
 
         AssertMask(expected, _absorbing.Segment(image, labels).Mask, set);
         AssertMask(expected, PipelineMask(image, labels), set + " (ML.NET pipeline)");
+    }
+
+    [Fact]
+    public void Beside_an_untrained_name_other_absorbs_only_the_names_listed_for_such_sets_on_every_path()
+    {
+        using var image = TestImages.ColourBlocks(Size, Size, seed: 35);
+        string[] labels = ["sky", "boat", "other"];
+        // "boat" is untrained: "other" is lowered by the drop, and of the unoffered trained names only grass is absorbed
+        // (road, also far from sky and boat, would be absorbed in a set of trained names).
+        Func<string, float> offsets = label => label == "other" ? OtherOffset - Drop : 0f;
+        var expected = Expected(image, labels, ["grass"], catchAll: 2, offsets);
+        var withoutAbsorbing = Expected(image, labels, [], catchAll: 2, offsets);
+        var withRoad = Expected(image, labels, ["grass", "road"], catchAll: 2, offsets);
+        int Decisive((int[] Mask, float[] Gap) other) => Enumerable.Range(0, expected.Mask.Length).Count(p => expected.Mask[p] != other.Mask[p] && expected.Gap[p] > 1e-3f);
+        Assert.True(Decisive(withoutAbsorbing) >= 10, $"absorbing grass should move some clearly decided pixels; it moves {Decisive(withoutAbsorbing)}");
+        Assert.True(Decisive(withRoad) >= 10, $"absorbing road too should move some clearly decided pixels; it moves {Decisive(withRoad)}");
+
+        var model = _absorbingGrassBesideUntrained;
+        var encodedLabels = model.EncodeLabels(labels);
+        AssertMask(expected, model.Segment(image, labels).Mask, "one-shot");
+        AssertMask(expected, model.Segment(model.EncodeImage(image), encodedLabels).Mask, "label change");
+        AssertMask(expected, model.SegmentMultiScale(image, encodedLabels, [1.0]).Mask, "multi-scale at one scale");
+        AssertMask(expected, PipelineMask(image, labels, model), "ML.NET pipeline");
+        // In a set of trained names the package's first rule (every unoffered trained name far from the offered) holds.
+        string[] trainedSet = ["sky", "car", "other"];
+        AssertMask(Expected(image, trainedSet, ["grass", "road"], catchAll: 2, label => label == "other" ? OtherOffset : 0f), model.Segment(image, trainedSet).Mask, "trained names");
+        Assert.Equal(7, model.Manifest.FormatVersion);
+    }
+
+    [Theory]
+    [InlineData(6, "0.5, \"unofferedLabelsBesideUntrained\": [\"grass\"]", "needs package format version 7")]
+    [InlineData(7, "0.5", "without unofferedLabelsBesideUntrained")]
+    [InlineData(7, "2, \"unofferedLabelsBesideUntrained\": [\"sky\"]", "cosine similarity")]
+    [InlineData(7, "0.5, \"unofferedLabelsBesideUntrained\": [\"road\"]", "'road' in untrainedLabels.unofferedLabelsBesideUntrained, which is not one of its trainedLabels")]
+    [InlineData(7, "null, \"unofferedLabelsBesideUntrained\": [\"sky\"]", "without unofferedLabelSimilarityBesideUntrained")]
+    public void An_invalid_absorption_beside_untrained_names_is_refused_with_the_rule_it_breaks(int formatVersion, string similarity, string message)
+    {
+        string json = $$"""{ "format": "lseg-model-package", "formatVersion": {{formatVersion}}, "embeddingSize": 8, "labelLogitOffsets": { "other": 1 }, "untrainedLabels": { "calibratedLabelDrop": 2, "trainedLabels": ["sky", "grass"], "unofferedLabelSimilarityBesideUntrained": {{similarity}} } }""";
+
+        var error = Assert.Throws<InvalidDataException>(() => ModelManifest.FromJson(json));
+        Assert.Contains(message, error.Message);
     }
 
     [Theory]
