@@ -239,15 +239,17 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         }
         RequireDistinguishable(checkedLabels, embeddings, nameof(labels));
         var offsets = Manifest.LogitOffsetsOf(checkedLabels);
-        var (catchAll, absorbed) = _unofferedTrainedLabels?.Absorbed(checkedLabels, embeddings) ?? (-1, []);
+        var (catchAll, absorbed, absorbedOffset) = _unofferedTrainedLabels?.Absorbed(checkedLabels, embeddings) ?? (-1, [], 0f);
         int size = Manifest.EmbeddingSize, rows = checkedLabels.Length + absorbed.Count;
         var values = new float[rows * size];
         for (int i = 0; i < checkedLabels.Length; i++)
             embeddings[i].CopyTo(values, i * size);
         for (int k = 0; k < absorbed.Count; k++)
             absorbed[k].CopyTo(values, (checkedLabels.Length + k) * size);
-        // Absorbed names are trained and uncalibrated: raw logits, as an offered trained name gets.
+        // Absorbed names are trained and uncalibrated: raw logits, as an offered trained name gets, except beside an
+        // untrained name, where they stand for the catch-all and are lowered by its drop (UnofferedTrainedLabels).
         Array.Resize(ref offsets, rows);
+        Array.Fill(offsets, absorbedOffset, checkedLabels.Length, absorbed.Count);
         return new LabelEmbeddings(this, checkedLabels, values, size, offsets, catchAll);
     }
 

@@ -78,7 +78,7 @@ internal static class InfoCommand
                 if (calibration.UnofferedLabelSimilarity is double similarity)
                     console.Out.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Catch-all takes what an unoffered trained name wins (in sets of trained names; names with cosine similarity below {similarity:0.###} to every offered name)"));
                 if (calibration.UnofferedLabelSimilarityBesideUntrained is double besideSimilarity)
-                    console.Out.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Beside an untrained name the catch-all takes what these unoffered trained names win (cosine similarity below {besideSimilarity:0.###} to every offered name): {string.Join(", ", calibration.UnofferedLabelsBesideUntrained!)}"));
+                    console.Out.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Beside an untrained name the catch-all takes what these unoffered trained names win, lowered by the drop (cosine similarity below {besideSimilarity:0.###} to every offered name): {string.Join(", ", calibration.UnofferedLabelsBesideUntrained!)}"));
             }
             foreach (var (key, value) in manifest.Provenance.OrderBy(p => p.Key, StringComparer.Ordinal))
                 console.Out.WriteLine($"Provenance      {key}: {value}");

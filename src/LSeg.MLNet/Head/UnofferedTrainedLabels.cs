@@ -49,12 +49,14 @@ internal sealed class UnofferedTrainedLabels
             ? new(manifest, encode) : null;
 
     /// <summary>
-    /// The catch-all's index in <paramref name="labels"/> (the first calibrated label) and the embeddings of the trained
-    /// names it absorbs; (-1, none) when the set offers no calibrated label.
+    /// The catch-all's index in <paramref name="labels"/> (the first calibrated label), the embeddings of the trained
+    /// names it absorbs, and the offset added to their logits: 0 in a set of trained names; beside an untrained name
+    /// minus the calibrated drop, the catch-all's own, so that they win only where the network is as sure of them as
+    /// the catch-all must be of itself there. (-1, none, 0) when the set offers no calibrated label.
     /// </summary>
     /// <param name="labels">The offered labels, trimmed.</param>
     /// <param name="embeddings">Their embeddings, in the same order.</param>
-    public (int CatchAll, IReadOnlyList<float[]> Absorbed) Absorbed(IReadOnlyList<string> labels, IReadOnlyList<float[]> embeddings)
+    public (int CatchAll, IReadOnlyList<float[]> Absorbed, float Offset) Absorbed(IReadOnlyList<string> labels, IReadOnlyList<float[]> embeddings)
     {
         bool[] calibrated = [.. labels.Select(_manifest.HasLogitOffset)];
         int catchAll = Array.IndexOf(calibrated, true);
@@ -65,7 +67,7 @@ internal sealed class UnofferedTrainedLabels
         var calibration = _manifest.UntrainedLabels!;
         bool untrainedOffered = labels.Where((label, i) => !calibrated[i] && !calibration.IsTrained(label)).Any();
         if (catchAll < 0 || (untrainedOffered ? _besideUntrained : _amongTrained) is not { } rule)
-            return (-1, []);
+            return (-1, [], 0f);
         var (names, trained) = rule.Trained.Value;
         var offered = new HashSet<string>(labels, StringComparer.OrdinalIgnoreCase);
         var absorbed = new List<float[]>();
@@ -79,7 +81,7 @@ internal sealed class UnofferedTrainedLabels
             if (!nearAnOfferedName)
                 absorbed.Add(trained[t]);
         }
-        return (catchAll, absorbed);
+        return (catchAll, absorbed, untrainedOffered ? -(float)calibration.CalibratedLabelDrop : 0f);
     }
     private static double Cosine(float[] a, float[] b)
     {

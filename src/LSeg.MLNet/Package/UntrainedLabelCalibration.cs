@@ -42,7 +42,8 @@ public sealed class UntrainedLabelCalibration
     /// of <see cref="UnofferedLabelsBesideUntrained"/>. A new object's pixels may look like an unoffered trained name
     /// (a giraffe like a cow), so the list should hold names such a pixel is unlikely to take, such as "stuff" (sky,
     /// grass, road); absorbing them lets "other" mean "none of these" beside a new name (the lawn behind "giraffe,
-    /// other"). Null: off. Needs package format version 7.
+    /// other"). In such sets the absorbed names' logits are lowered by <see cref="CalibratedLabelDrop"/>, as the
+    /// catch-all's are: they stand for it. Null: off. Needs package format version 7.
     /// </summary>
     public double? UnofferedLabelSimilarityBesideUntrained { get; init; }
 

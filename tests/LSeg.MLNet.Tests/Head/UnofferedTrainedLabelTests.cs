@@ -188,14 +188,16 @@ public sealed class UnofferedTrainedLabelTests : IDisposable
         using var image = TestImages.ColourBlocks(Size, Size, seed: 35);
         string[] labels = ["sky", "boat", "other"];
         // "boat" is untrained: "other" is lowered by the drop, and of the unoffered trained names only grass is absorbed
-        // (road, also far from sky and boat, would be absorbed in a set of trained names).
-        Func<string, float> offsets = label => label == "other" ? OtherOffset - Drop : 0f;
+        // (road, also far from sky and boat, would be absorbed in a set of trained names), lowered by the drop too.
+        Func<string, float> offsets = label => label == "other" ? OtherOffset - Drop : label is "grass" or "road" ? -Drop : 0f;
         var expected = Expected(image, labels, ["grass"], catchAll: 2, offsets);
         var withoutAbsorbing = Expected(image, labels, [], catchAll: 2, offsets);
         var withRoad = Expected(image, labels, ["grass", "road"], catchAll: 2, offsets);
         int Decisive((int[] Mask, float[] Gap) other) => Enumerable.Range(0, expected.Mask.Length).Count(p => expected.Mask[p] != other.Mask[p] && expected.Gap[p] > 1e-3f);
         Assert.True(Decisive(withoutAbsorbing) >= 10, $"absorbing grass should move some clearly decided pixels; it moves {Decisive(withoutAbsorbing)}");
         Assert.True(Decisive(withRoad) >= 10, $"absorbing road too should move some clearly decided pixels; it moves {Decisive(withRoad)}");
+        var grassUndropped = Expected(image, labels, ["grass"], catchAll: 2, label => label == "other" ? OtherOffset - Drop : 0f);
+        Assert.True(Decisive(grassUndropped) >= 10, $"grass at raw logits should take some clearly decided pixels more; it moves {Decisive(grassUndropped)}");
 
         var model = _absorbingGrassBesideUntrained;
         var encodedLabels = model.EncodeLabels(labels);
