@@ -132,15 +132,22 @@ public sealed class FineTuningTests : IDisposable
         using var noGrad = no_grad();
         var pixels = tensor(MLNet.Runtime.ImagePixels.ToPlanarRgb(photo, encoded.InputWidth, encoded.InputHeight), [1, 3, encoded.InputHeight, encoded.InputWidth]);
         // The package calibrates "other" (manifest labelLogitOffsets), which the network does not hold: added here by hand.
-        var offsets = tensor(labels.LogitOffsets, [1, labels.Count, 1, 1]);
-        var torchMap = (net.forward(pixels, tensor(labels.Buffer, [labels.Count, labels.EmbeddingSize])) + offsets).argmax(1).flatten().data<long>().ToArray();
+        // It also scores the unoffered names "other" absorbs (package format 7): their pixels are counted as "other".
+        int scored = labels.ScoredCount;
+        var offsets = tensor(labels.LogitOffsets, [1, scored, 1, 1]);
+        var torchMap = (net.forward(pixels, tensor(labels.Buffer, [scored, labels.EmbeddingSize])) + offsets).argmax(1).flatten().data<long>().ToArray()
+            .Select(winner => (int)winner).ToArray();
+        labels.FoldAbsorbed(torchMap);
 
         Assert.Equal((384, 128), (config.EmbeddingSize, config.DecoderFeatures));
         // The shipped package calibrates "other" (a non-zero offset, so the hand-added offsets above matter); "wall" and
         // "floor" are not among its trained names, so "other" is lowered by the manifest's drop (package format 4).
         float otherOffset = (float)(model.Manifest.LabelLogitOffsets!["other"] - model.Manifest.UntrainedLabels!.CalibratedLabelDrop);
         Assert.NotEqual(0f, otherOffset);
-        Assert.Equal([0f, 0f, 0f, otherOffset], labels.LogitOffsets);
+        Assert.Equal([0f, 0f, 0f, otherOffset], labels.LogitOffsets.Take(labels.Count));
+        // Beside the untrained names "other" absorbs unoffered stuff names, lowered by the same drop (package format 7).
+        Assert.True(scored > labels.Count, "the default package should absorb stuff names next to untrained names");
+        Assert.All(labels.LogitOffsets.Skip(labels.Count), offset => Assert.Equal(-(float)model.Manifest.UntrainedLabels.CalibratedLabelDrop, offset));
         double agreement = (double)torchMap.Zip(fromPackage.LabelMap).Count(p => p.First == p.Second) / torchMap.Length;
         Assert.True(agreement >= 0.999, $"{agreement:P3} of pixels agree between the read-back network and the package");
     }
