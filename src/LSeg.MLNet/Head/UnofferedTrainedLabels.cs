@@ -83,6 +83,7 @@ internal sealed class UnofferedTrainedLabels
         }
         return (catchAll, absorbed, untrainedOffered ? -(float)calibration.CalibratedLabelDrop : 0f);
     }
+
     private static double Cosine(float[] a, float[] b)
     {
         double dot = 0, aa = 0, bb = 0;
