@@ -53,6 +53,17 @@ public sealed class UntrainedLabelCalibration
     /// </summary>
     public List<string>? UnofferedLabelsBesideUntrained { get; init; }
 
+    /// <summary>A copy with its own lists, for a writer that must not share the caller's.</summary>
+    internal UntrainedLabelCalibration Copy() => new()
+    {
+        CalibratedLabelDrop = CalibratedLabelDrop,
+        TrainedLabels = [.. TrainedLabels],
+        UnofferedLabelSimilarity = UnofferedLabelSimilarity,
+        UnofferedLabels = UnofferedLabels is { } unoffered ? [.. unoffered] : null,
+        UnofferedLabelSimilarityBesideUntrained = UnofferedLabelSimilarityBesideUntrained,
+        UnofferedLabelsBesideUntrained = UnofferedLabelsBesideUntrained is { } beside ? [.. beside] : null,
+    };
+
     /// <summary>True when <paramref name="label"/> (already trimmed) is one of <see cref="TrainedLabels"/>.</summary>
     internal bool IsTrained(string label)
     {

@@ -95,7 +95,7 @@ public static class ModelPackageExporter
             TextEncoder = textEncoder,
             Graphs = graphs,
             LabelLogitOffsets = options.LabelLogitOffsets.Count > 0 ? new Dictionary<string, double>(options.LabelLogitOffsets) : null,
-            UntrainedLabels = options.UntrainedLabels is { } untrained ? new UntrainedLabelCalibration { CalibratedLabelDrop = untrained.CalibratedLabelDrop, TrainedLabels = [.. untrained.TrainedLabels], UnofferedLabelSimilarity = untrained.UnofferedLabelSimilarity, UnofferedLabels = untrained.UnofferedLabels is { } unoffered ? [.. unoffered] : null, UnofferedLabelSimilarityBesideUntrained = untrained.UnofferedLabelSimilarityBesideUntrained, UnofferedLabelsBesideUntrained = untrained.UnofferedLabelsBesideUntrained is { } beside ? [.. beside] : null } : null,
+            UntrainedLabels = options.UntrainedLabels?.Copy(),
             Files = files,
             Provenance = new Dictionary<string, string>(options.Provenance),
         };
