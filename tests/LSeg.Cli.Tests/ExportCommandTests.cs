@@ -9,7 +9,7 @@ namespace LSeg.Cli.Tests;
 /// </summary>
 public class ExportCommandTests
 {
-    private static string TinyCheckpoint(TempDirectory temp)
+    internal static string TinyCheckpoint(TempDirectory temp)
     {
         string path = temp.Combine("tiny.ckpt");
         using var net = LSegNet.Create(new LSegNetConfig { EmbeddingSize = 8, DecoderFeatures = 8 }, pretrainedBackbone: false);

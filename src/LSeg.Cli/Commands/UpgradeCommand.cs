@@ -27,20 +27,21 @@ internal static class UpgradeCommand
         };
         command.SetAction(parsed => Run(console, parsed.GetRequiredValue(model), parsed.GetRequiredValue(output), parsed.GetValue(overwrite), !parsed.GetValue(withoutMiniLm),
             parsed.GetValue(logitOffsets),
-            CommonOptions.ParseUntrainedLabels(parsed.GetValue(calibratedLabelDrop), parsed.GetValue(trainedLabels)), parsed.GetValue(unofferedLabelSimilarity), parsed.GetValue(unofferedLabels),
+            parsed.GetValue(calibratedLabelDrop), parsed.GetValue(trainedLabels), parsed.GetValue(unofferedLabelSimilarity), parsed.GetValue(unofferedLabels),
             parsed.GetValue(besideSimilarity), parsed.GetValue(besideLabels)));
         return command;
     }
 
-    private static int Run(CliConsole console, string model, string output, bool overwrite, bool includeMiniLm, string[]? logitOffsets, UntrainedLabelCalibration? untrainedLabels,
+    private static int Run(CliConsole console, string model, string output, bool overwrite, bool includeMiniLm, string[]? logitOffsets, double? calibratedLabelDrop, string? trainedLabelsPath,
         double? unofferedLabelSimilarity, string? unofferedLabelsPath, double? besideSimilarity, string? besideLabelsPath)
     {
         var offsets = CommonOptions.ParseLabelLogitOffsets(logitOffsets);
         string source = ModelPackagePath.Require(model);
         var sourceManifest = ModelManifest.Read(source);
         int from = sourceManifest.FormatVersion;
-        // Without --calibrated-label-drop the package keeps its own calibration, to which the similarity is added.
-        untrainedLabels = CommonOptions.WithUnofferedLabelSimilarity(untrainedLabels ?? sourceManifest.UntrainedLabels, unofferedLabelSimilarity, unofferedLabelsPath,
+        // The package keeps what the options do not change: a new drop must not quietly switch absorption off.
+        var untrainedLabels = CommonOptions.WithUnofferedLabelSimilarity(
+            CommonOptions.WithCalibratedLabelDrop(sourceManifest.UntrainedLabels, calibratedLabelDrop, trainedLabelsPath), unofferedLabelSimilarity, unofferedLabelsPath,
             besideSimilarity, besideLabelsPath, "--calibrated-label-drop with --trained-labels, or a package that has untrainedLabels");
         if (File.Exists(output))
             throw new CommandFailure($"--out '{output}' is a file; give a directory for the package.");

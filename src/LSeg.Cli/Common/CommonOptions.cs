@@ -82,7 +82,7 @@ internal static class CommonOptions
     /// <summary><c>--trained-labels PATH</c>: the names the network was trained with, for <see cref="CalibratedLabelDrop"/>.</summary>
     public static Option<string?> TrainedLabels() => new("--trained-labels")
     {
-        Description = "The names the network was trained with: a training run's label-embeddings.json (its keys), or a text file with one name per line. Needed with --calibrated-label-drop.",
+        Description = "The names the network was trained with: a training run's label-embeddings.json (its keys), or a text file with one name per line. Needed with --calibrated-label-drop for export; upgrade keeps the package's own when left out.",
         HelpName = "PATH",
     };
 
@@ -175,6 +175,38 @@ internal static class CommonOptions
             throw new CommandFailure(e.Message);
         }
         return calibration;
+    }
+
+    /// <summary>
+    /// <c>--calibrated-label-drop</c> and <c>--trained-labels</c> of <c>upgrade</c> applied to the package's own
+    /// calibration: what an option does not give is kept, the absorption of unoffered names included, so changing the
+    /// drop does not quietly switch absorption off. A package without a calibration needs both options, as for
+    /// <c>export</c>.
+    /// </summary>
+    /// <exception cref="CommandFailure">An option is missing what it needs, or the result breaks the manifest's rules
+    /// (e.g. new trained names that leave out a name the package absorbs).</exception>
+    public static UntrainedLabelCalibration? WithCalibratedLabelDrop(UntrainedLabelCalibration? packageCalibration, double? drop, string? trainedLabelsPath)
+    {
+        if (packageCalibration is null || (drop is null && trainedLabelsPath is null))
+            return ParseUntrainedLabels(drop, trainedLabelsPath) ?? packageCalibration;
+        var result = new UntrainedLabelCalibration
+        {
+            CalibratedLabelDrop = drop ?? packageCalibration.CalibratedLabelDrop,
+            TrainedLabels = trainedLabelsPath is null ? [.. packageCalibration.TrainedLabels] : ReadNames(trainedLabelsPath, "--trained-labels"),
+            UnofferedLabelSimilarity = packageCalibration.UnofferedLabelSimilarity,
+            UnofferedLabels = packageCalibration.UnofferedLabels is { } unoffered ? [.. unoffered] : null,
+            UnofferedLabelSimilarityBesideUntrained = packageCalibration.UnofferedLabelSimilarityBesideUntrained,
+            UnofferedLabelsBesideUntrained = packageCalibration.UnofferedLabelsBesideUntrained is { } beside ? [.. beside] : null,
+        };
+        try
+        {
+            result.Validate(trainedLabelsPath is null ? "--calibrated-label-drop" : $"The package's untrainedLabels with --trained-labels '{trainedLabelsPath}'");
+        }
+        catch (InvalidDataException e)
+        {
+            throw new CommandFailure(e.Message);
+        }
+        return result;
     }
 
     /// <summary>

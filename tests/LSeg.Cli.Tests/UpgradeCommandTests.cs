@@ -1,0 +1,93 @@
+using LSeg.MLNet.Package;
+
+namespace LSeg.Cli.Tests;
+
+/// <summary>
+/// <c>lseg upgrade</c> on a calibrated package changes what its options give and keeps the rest of the package's
+/// <c>untrainedLabels</c>: a new drop must not quietly switch the absorption of unoffered names off.
+/// </summary>
+public class UpgradeCommandTests
+{
+    /// <summary>A tiny package at format 7: trained sky, grass, car; "other" +2, drop 3.5; both absorption rules.</summary>
+    private static string CalibratedPackage(TempDirectory temp)
+    {
+        File.WriteAllText(temp.Combine("names.txt"), "sky\ngrass\ncar\n");
+        File.WriteAllText(temp.Combine("stuff.txt"), "sky\ngrass\n");
+        var result = CliRunner.RunInProcess([
+            "export", "--checkpoint", ExportCommandTests.TinyCheckpoint(temp), "--out", temp.Combine("package"), "--without-minilm",
+            "--label-logit-offset", "other=2", "--calibrated-label-drop", "3.5", "--trained-labels", temp.Combine("names.txt"),
+            "--unoffered-label-similarity", "0.4", "--unoffered-labels", temp.Combine("stuff.txt"),
+            "--unoffered-label-similarity-beside-untrained", "0.3", "--unoffered-labels-beside-untrained", temp.Combine("stuff.txt"),
+        ]);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        return temp.Combine("package");
+    }
+
+    private static ModelManifest ManifestOf(string package) => ModelManifest.FromJson(File.ReadAllText(Path.Combine(package, ModelManifest.FileName)));
+
+    [Fact]
+    public void A_new_drop_keeps_the_packages_trained_names_and_both_absorption_rules()
+    {
+        using var temp = new TempDirectory();
+        string package = CalibratedPackage(temp);
+
+        var result = CliRunner.RunInProcess("upgrade", "--model", package, "--out", temp.Combine("upgraded"), "--without-minilm", "--calibrated-label-drop", "4");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var upgraded = ManifestOf(temp.Combine("upgraded")).UntrainedLabels!;
+        Assert.Equal(7, ManifestOf(temp.Combine("upgraded")).FormatVersion);
+        Assert.Equal(4, upgraded.CalibratedLabelDrop);
+        Assert.Equal(["sky", "grass", "car"], upgraded.TrainedLabels);
+        Assert.Equal(0.4, upgraded.UnofferedLabelSimilarity);
+        Assert.Equal(["sky", "grass"], upgraded.UnofferedLabels);
+        Assert.Equal(0.3, upgraded.UnofferedLabelSimilarityBesideUntrained);
+        Assert.Equal(["sky", "grass"], upgraded.UnofferedLabelsBesideUntrained);
+    }
+
+    [Fact]
+    public void New_trained_names_replace_the_packages_and_keep_its_drop()
+    {
+        using var temp = new TempDirectory();
+        string package = CalibratedPackage(temp);
+        File.WriteAllText(temp.Combine("more.txt"), "sky\ngrass\ncar\nroad\n");
+
+        var result = CliRunner.RunInProcess("upgrade", "--model", package, "--out", temp.Combine("upgraded"), "--without-minilm", "--trained-labels", temp.Combine("more.txt"));
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var upgraded = ManifestOf(temp.Combine("upgraded")).UntrainedLabels!;
+        Assert.Equal(3.5, upgraded.CalibratedLabelDrop);
+        Assert.Equal(["sky", "grass", "car", "road"], upgraded.TrainedLabels);
+        Assert.Equal(["sky", "grass"], upgraded.UnofferedLabelsBesideUntrained);
+    }
+
+    [Fact]
+    public void Trained_names_that_leave_out_an_absorbed_name_are_refused_naming_it_and_nothing_is_written()
+    {
+        using var temp = new TempDirectory();
+        string package = CalibratedPackage(temp);
+        File.WriteAllText(temp.Combine("fewer.txt"), "sky\ncar\n");
+
+        var result = CliRunner.RunInProcess("upgrade", "--model", package, "--out", temp.Combine("upgraded"), "--without-minilm",
+            "--calibrated-label-drop", "3", "--trained-labels", temp.Combine("fewer.txt"));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("'grass'", Assert.Single(result.ErrorLines));
+        Assert.False(Directory.Exists(temp.Combine("upgraded")));
+    }
+
+    [Fact]
+    public void A_drop_for_a_package_without_trained_names_still_needs_them()
+    {
+        using var temp = new TempDirectory();
+        var export = CliRunner.RunInProcess([
+            "export", "--checkpoint", ExportCommandTests.TinyCheckpoint(temp), "--out", temp.Combine("package"), "--without-minilm", "--label-logit-offset", "other=2",
+        ]);
+        Assert.True(export.ExitCode == 0, export.ToString());
+
+        var result = CliRunner.RunInProcess("upgrade", "--model", temp.Combine("package"), "--out", temp.Combine("upgraded"), "--without-minilm", "--calibrated-label-drop", "3");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("needs --trained-labels", Assert.Single(result.ErrorLines));
+        Assert.False(Directory.Exists(temp.Combine("upgraded")));
+    }
+}
