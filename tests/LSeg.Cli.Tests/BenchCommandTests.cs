@@ -57,6 +57,9 @@ public class BenchCommandTests
         Assert.Equal(defaultModel.Manifest.Graphs.PixelProjection is null ? 384 : 128, channels);
         Assert.Equal(channels * 32 * 32 * 4 / 1048576.0, root.GetProperty("gridMB").GetDouble(), 6);
         Assert.True(root.GetProperty("gridReadMs").GetDouble() > 0);
+        // The default model's "other" absorbs unoffered names in both kinds of label set (package format 7): both timed.
+        Assert.True(root.GetProperty("catchAllLabelChangeMs").GetDouble() > 0);
+        Assert.True(root.GetProperty("catchAllBesideUntrainedLabelChangeMs").GetDouble() > 0);
         Assert.True(root.GetProperty("mlNetTotalMs").GetDouble() > 0);
         Assert.True(root.GetProperty("lowLevelTotalMs").GetDouble() > 0);
         Assert.All(new[] { "1", "4", "8" }, batch => Assert.True(root.GetProperty("imagesPerSecondByBatchSize").GetProperty(batch).GetDouble() > 0));

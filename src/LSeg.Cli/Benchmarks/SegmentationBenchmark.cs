@@ -34,7 +34,7 @@ internal static class SegmentationBenchmark
     /// <summary>The figures of one run (milliseconds are medians unless stated; NaN where not measured).</summary>
     internal sealed record Result(
         string Model, string Device, int ImageSize, int Labels, int Images,
-        double FullSegmentationMs, double LabelChangeMs, double LabelChangeSpeedup, double LabelChangeIntoBuffersMs, double LabelChangeIntoBuffersSpeedup, double CatchAllLabelChangeMs, int GridChannels, double GridMB, double GridReadMs,
+        double FullSegmentationMs, double LabelChangeMs, double LabelChangeSpeedup, double LabelChangeIntoBuffersMs, double LabelChangeIntoBuffersSpeedup, double CatchAllLabelChangeMs, double CatchAllBesideUntrainedLabelChangeMs, int GridChannels, double GridMB, double GridReadMs,
         IReadOnlyDictionary<int, double> ImagesPerSecondByBatchSize,
         double MLNetTotalMs, double LowLevelTotalMs, double MLNetOverheadPercent,
         double LowLevelAllocatedMBPerImage, double MLNetAllocatedMBPerImage, double PeakWorkingSetMB,
@@ -92,6 +92,19 @@ internal static class SegmentationBenchmark
                 var encodedCatchAll = model.EncodeLabels(withCatchAll);
                 catchAllChange = Median(options, () => model.Segment(encoded, encodedCatchAll));
                 progress.WriteLine($"label change with \"{catchAll}\" and {withCatchAll.Length - 1} trained names (the unoffered trained names scored for \"{catchAll}\" too): {catchAllChange:F2} ms: {full / catchAllChange:F0}× faster than the full segmentation");
+            }
+            // Package format 7: beside an untrained name the catch-all absorbs the listed trained names too (at most their number more rows).
+            double besideUntrainedChange = double.NaN;
+            if (model.Manifest.UntrainedLabels is { UnofferedLabelSimilarityBesideUntrained: not null } besideCalibration && model.Manifest.LabelLogitOffsets is { Count: > 0 } besideOffsets)
+            {
+                string catchAll = besideOffsets.Keys.First().Trim();
+                string[] untrained = [.. Vocabulary.Where(n => !besideCalibration.TrainedLabels.Any(t => string.Equals(t.Trim(), n, StringComparison.OrdinalIgnoreCase))).Take(options.Labels - 1)];
+                if (untrained.Length > 0)
+                {
+                    var encodedBeside = model.EncodeLabels([.. untrained, catchAll]);
+                    besideUntrainedChange = Median(options, () => model.Segment(encoded, encodedBeside));
+                    progress.WriteLine($"label change with \"{catchAll}\" and {untrained.Length} untrained names ({string.Join(", ", untrained)}; the listed trained names not close to them scored for \"{catchAll}\" too): {besideUntrainedChange:F2} ms: {full / besideUntrainedChange:F0}× faster than the full segmentation");
+                }
             }
             // A label change must read the whole grid once; timing a plain read of it gives the memory-bandwidth floor.
             // Models without spatial blocks keep the C# correlation's grid: D floats per grid pixel plus its norm, which is
@@ -177,7 +190,7 @@ internal static class SegmentationBenchmark
                 progress.WriteLine($"peak memory of a process that loads the model and segments one image (model input {options.ImageSize}): {onePeak:F0} MB at {options.ImageSize}×{options.ImageSize}, {largePeak:F0} MB at {LargeWidth}×{LargeHeight}");
             }
             return new Result(model.Manifest.Name, model.UsesGpu ? "GPU" : "CPU", options.ImageSize, options.Labels, files.Length,
-                full, change, full / change, changeIntoBuffers, full / changeIntoBuffers, catchAllChange, gridChannels, gridMB, gridRead, perSecond, mlnetMs, lowLevelMs, overhead, lowPerImage, mlnetPerImage, peak, onePeak, largePeak);
+                full, change, full / change, changeIntoBuffers, full / changeIntoBuffers, catchAllChange, besideUntrainedChange, gridChannels, gridMB, gridRead, perSecond, mlnetMs, lowLevelMs, overhead, lowPerImage, mlnetPerImage, peak, onePeak, largePeak);
         }
         finally
         {
