@@ -7,5 +7,7 @@ builder.Services.AddLanguageSegmentation(options =>
 });
 
 var app = builder.Build();
+app.UseExceptionHandler();       // anything unhandled: a 500 problem+json, not an empty body
+app.UseStatusCodePages();        // unknown paths and wrong methods: 404 / 405 problem+json, as the API's own refusals
 app.MapLanguageSegmentation();   // the page at /, the API under /v1, /healthz, /readyz, /openapi/lseg.json
 app.Run();

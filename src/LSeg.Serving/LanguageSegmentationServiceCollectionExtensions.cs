@@ -12,7 +12,9 @@ public static class LanguageSegmentationServiceCollectionExtensions
     /// <summary>
     /// Adds what <c>app.MapLanguageSegmentation()</c> serves: one <see cref="LSeg.MLNet.LanguageSegmentationModel"/>
     /// shared by all requests (loaded when the host starts, disposed after the last request using it), a memory-bounded
-    /// cache of encoded images, a bounded queue in front of the model, a readiness check and an OpenAPI document.
+    /// cache of encoded images, a bounded queue in front of the model, a readiness check, an OpenAPI document, and
+    /// ASP.NET Core's problem-details service, so that <c>app.UseExceptionHandler()</c> and <c>app.UseStatusCodePages()</c>
+    /// answer what the app's other routes refuse (an unknown path, a wrong method) with problem+json as the API does.
     /// Options are validated when the host starts: a bad value or a missing model package stops it with a message.
     /// </summary>
     /// <param name="services">The application's services.</param>
@@ -36,6 +38,7 @@ public static class LanguageSegmentationServiceCollectionExtensions
         services.AddHostedService(provider => provider.GetRequiredService<ServedModel>());
         services.AddHealthChecks().AddCheck<ModelReadinessCheck>("lseg-model", tags: [ModelReadinessCheck.Tag]);
         OpenApiDocumentation.Register(services);
+        services.AddProblemDetails();
         return services;
     }
 }

@@ -55,7 +55,7 @@ public sealed class LanguageSegmentationServingOptions
     /// <summary>Model input size (the longer image side is resized to about this); null uses the model's default.</summary>
     public int? InputSize { get; set; }
 
-    /// <summary>Uploads larger than this many bytes are refused with 413 (default 20 MiB).</summary>
+    /// <summary>Uploads larger than this many bytes are refused with 413 (default 20 MiB; at most 2,000,000,000, since an upload is held in one array).</summary>
     public long MaxImageBytes { get; set; } = Defaults.MaxImageBytes;
 
     /// <summary>Images with more pixels than this are refused with 413 before they are decoded (default 40 megapixels).</summary>

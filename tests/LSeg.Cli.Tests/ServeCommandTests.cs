@@ -36,10 +36,14 @@ public class ServeCommandTests
                 { new StringContent("red, blue"), "labels" },
             };
             var segmented = await client.PostAsync("v1/segment", form);
+            var unknownPath = await client.GetAsync("v1/no-such-endpoint");
 
             Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
             Assert.Equal(HttpStatusCode.OK, page.StatusCode);
             Assert.Contains("\"labels\":[\"red\",\"blue\"]", await segmented.Content.ReadAsStringAsync());
+            // What no endpoint answers is problem+json too, as the API's own refusals.
+            Assert.Equal(HttpStatusCode.NotFound, unknownPath.StatusCode);
+            Assert.Equal("application/problem+json", unknownPath.Content.Headers.ContentType?.MediaType);
         }
         finally
         {

@@ -49,6 +49,68 @@ public sealed class BadInputTests(ColourPackageFixture colour) : IClassFixture<C
     }
 
     [Fact]
+    public async Task A_JSON_body_in_a_charset_the_server_cannot_read_is_415_not_a_server_error()
+    {
+        using var client = _server.CreateClient();
+        var encoded = await client.EncodeOkAsync(Image);
+        var body = new StringContent("{\"labels\": [\"red\"]}");
+        body.Headers.ContentType = MediaTypeHeaderValue.Parse("application/json; charset=no-such-charset");
+
+        string detail = await (await client.PostAsync($"v1/images/{encoded.Id}/segment", body)).AssertProblemAsync(HttpStatusCode.UnsupportedMediaType, "unsupported-media-type");
+
+        Assert.Contains("no-such-charset", detail);
+        Assert.Equal(HttpStatusCode.OK, (await client.RelabelAsync(encoded.Id, ["red", "blue"])).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_label_list_of_the_wrong_JSON_type_names_the_place_and_no_dotnet_type()
+    {
+        using var client = _server.CreateClient();
+        var encoded = await client.EncodeOkAsync(Image);
+        var body = new StringContent("{\"labels\": \"red\"}", Encoding.UTF8, "application/json");
+
+        string detail = await (await client.PostAsync($"v1/images/{encoded.Id}/segment", body)).AssertProblemAsync(HttpStatusCode.BadRequest, "malformed-request");
+
+        Assert.Contains("$.labels", detail);
+        Assert.DoesNotContain("System.", detail);
+    }
+
+    [Fact]
+    public async Task A_label_body_over_the_limit_the_label_options_allow_is_413_and_a_huge_label_length_does_not_overflow_it()
+    {
+        using var client = _server.CreateClient();
+        var encoded = await client.EncodeOkAsync(Image);
+        // Two labels padded with JSON whitespace to 2,000 bytes: over MaxLabels 4 × (MaxLabelLength 12 × 6 + 8) + 1024 =
+        // 1,344 bytes, but well within what MaxLabelLength = int.MaxValue allows (an int product overflowed to 1,032).
+        static StringContent Padded() => new($"{{\"labels\": [\"red\", \"blue\"]{new string(' ', 2000)}}}", Encoding.UTF8, "application/json");
+        using var generous = new ServingFactory(colour.PackagePath, options => options.MaxLabelLength = int.MaxValue);
+        using var generousClient = generous.CreateClient();
+        var encodedThere = await generousClient.EncodeOkAsync(Image);
+
+        string detail = await (await client.PostAsync($"v1/images/{encoded.Id}/segment", Padded())).AssertProblemAsync(HttpStatusCode.RequestEntityTooLarge, "body-too-large");
+        var accepted = await generousClient.PostAsync($"v1/images/{encodedThere.Id}/segment", Padded());
+
+        Assert.Contains("1,344 bytes", detail);
+        Assert.True(accepted.StatusCode == HttpStatusCode.OK, await accepted.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task An_unknown_path_and_a_wrong_method_are_problem_json_from_the_host()
+    {
+        using var client = _server.CreateClient();
+
+        var unknown = await client.GetAsync("v1/no-such-endpoint");
+        var wrongMethod = await client.GetAsync("v1/segment");
+
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("application/problem+json", unknown.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, wrongMethod.StatusCode);
+        Assert.Equal("application/problem+json", wrongMethod.Content.Headers.ContentType?.MediaType);
+        using var problem = System.Text.Json.JsonDocument.Parse(await wrongMethod.Content.ReadAsStringAsync());
+        Assert.Equal(405, problem.RootElement.GetProperty("status").GetInt32());
+    }
+
+    [Fact]
     public async Task A_multipart_body_that_ends_early_is_a_malformed_request()
     {
         using var client = _server.CreateClient();

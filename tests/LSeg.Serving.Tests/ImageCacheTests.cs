@@ -65,6 +65,24 @@ public sealed class ImageCacheTests(ColourPackageFixture colour) : IClassFixture
     }
 
     [Fact]
+    public async Task Deleting_an_expired_image_says_expired_as_reading_it_does()
+    {
+        var clock = new ManualClock();
+        using var server = new ServingFactory(colour.PackagePath, options => options.ImageTimeToLive = TimeSpan.FromMinutes(10), clock);
+        using var client = server.CreateClient();
+        var expired = await client.EncodeOkAsync(Pictures.RedLeftBlueRight(64, 64));
+        var deleted = await client.EncodeOkAsync(Picture(2));
+        Assert.Equal(HttpStatusCode.NoContent, (await client.DeleteAsync($"v1/images/{deleted.Id}")).StatusCode);
+
+        clock.Advance(TimeSpan.FromMinutes(11));
+
+        await (await client.DeleteAsync($"v1/images/{expired.Id}")).AssertProblemAsync(HttpStatusCode.Gone, "expired-image");
+        await (await client.GetAsync($"v1/images/{expired.Id}")).AssertProblemAsync(HttpStatusCode.Gone, "expired-image");
+        // Deleted by its client: an id this server no longer knows.
+        await (await client.DeleteAsync($"v1/images/{deleted.Id}")).AssertProblemAsync(HttpStatusCode.NotFound, "unknown-image");
+    }
+
+    [Fact]
     public async Task An_id_never_given_out_is_404()
     {
         using var server = new ServingFactory(colour.PackagePath);

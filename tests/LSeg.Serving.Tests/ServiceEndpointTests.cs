@@ -57,6 +57,9 @@ public sealed class ServiceEndpointTests(ColourPackageFixture colour) : IClassFi
         Assert.True(relabelBody.TryGetProperty("application/json", out _));
         var ok = paths.GetProperty("/v1/segment").GetProperty("post").GetProperty("responses").GetProperty("200").GetProperty("content");
         Assert.True(ok.TryGetProperty("application/json", out _) && ok.TryGetProperty("image/png", out _));
+        // Statuses the endpoints do answer: a label list over the body limit, deleting an expired image.
+        Assert.True(paths.GetProperty("/v1/images/{id}/segment").GetProperty("post").GetProperty("responses").TryGetProperty("413", out _));
+        Assert.True(paths.GetProperty("/v1/images/{id}").GetProperty("delete").GetProperty("responses").TryGetProperty("410", out _));
     }
 
     [Fact]

@@ -33,6 +33,9 @@ internal static class ServingApplication
         builder.Services.AddLanguageSegmentation(configure);
         var app = builder.Build();
         app.Lifetime.ApplicationStarted.Register(() => Volatile.Write(ref started, true));
+        // As the example host: problem+json for what the API's own endpoints do not answer (unknown paths, wrong methods).
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
         app.MapLanguageSegmentation();
         return app;
     }

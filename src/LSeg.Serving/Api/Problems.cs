@@ -17,6 +17,9 @@ internal static class Problems
     public static ServingProblem NotJson(string? contentType) => new(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
         $"The request's Content-Type is '{contentType ?? "(none)"}'; this endpoint takes application/json such as {{\"labels\": [\"cat\", \"floor\"]}}.");
 
+    public static ServingProblem UnknownCharset(string? contentType) => new(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
+        $"The request's Content-Type is '{contentType}', a charset this server cannot read; send UTF-8 JSON (application/json).");
+
     public static ServingProblem MalformedBody(string detail) => new(StatusCodes.Status400BadRequest, "malformed-request", "The request body cannot be read", detail);
 
     public static ServingProblem UnknownFormat(string format) => new(StatusCodes.Status400BadRequest, "unknown-format", "Unknown response format",
@@ -28,7 +31,9 @@ internal static class Problems
             : $"The upload is larger than the {limit:N0} bytes this server accepts (MaxImageBytes).");
 
     public static ServingProblem BodyTooLarge(long limit, long? actual) => new(StatusCodes.Status413PayloadTooLarge, "body-too-large", "The request body is too large",
-        $"The body is {(actual is long n ? $"{n:N0} bytes" : "larger than that")}; the largest label list this server accepts needs at most {limit:N0} bytes.");
+        actual is long n
+            ? $"The body is {n:N0} bytes; the largest label list this server accepts needs at most {limit:N0} bytes."
+            : $"The body is larger than the {limit:N0} bytes the largest label list this server accepts needs.");
 
     public static ServingProblem TooManyPixels(int width, int height, long limit) => new(StatusCodes.Status413PayloadTooLarge, "image-too-many-pixels", "The image has too many pixels",
         $"The image is {width}×{height} = {(long)width * height:N0} pixels; this server accepts up to {limit:N0} (MaxImagePixels). Downscale it first.");

@@ -1,6 +1,8 @@
+using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Net.Http.Headers;
 
 namespace LSeg.Serving.Api;
 
@@ -73,8 +75,11 @@ internal static class RequestBodies
     {
         if (!request.HasJsonContentType())
             throw Problems.NotJson(request.ContentType);
-        // Generous room for the largest allowed label list, escaped.
-        long limit = (long)options.MaxLabels * (options.MaxLabelLength * 6 + 8) + 1024;
+        // ReadFromJsonAsync throws InvalidOperationException (a 500) for a charset .NET does not know.
+        if (MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType) && mediaType.Charset is { Length: > 0 } charset && !IsKnownEncoding(charset.ToString()))
+            throw Problems.UnknownCharset(request.ContentType);
+        // Generous room for the largest allowed label list, escaped (in long: the options allow int.MaxValue characters).
+        long limit = options.MaxLabels * (options.MaxLabelLength * 6L + 8) + 1024;
         LimitBody(request, limit, length => Problems.BodyTooLarge(limit, length));
         try
         {
@@ -83,11 +88,28 @@ internal static class RequestBodies
         }
         catch (JsonException e)
         {
-            throw Problems.MalformedBody($"The body is not the JSON this endpoint takes ({{\"labels\": [\"cat\", \"floor\"]}}): {e.Message}");
+            // The serializer names .NET types in a wrong-type message; the client needs the place and the expected shape.
+            string reason = e.Message.Contains("could not be converted", StringComparison.Ordinal)
+                ? $"the value at {e.Path ?? "$"} has the wrong type (the body is an object whose \"labels\" is an array of strings)"
+                : e.Message;
+            throw Problems.MalformedBody($"The body is not the JSON this endpoint takes ({{\"labels\": [\"cat\", \"floor\"]}}): {reason}");
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
             throw Problems.BodyTooLarge(limit, request.ContentLength);
+        }
+    }
+
+    private static bool IsKnownEncoding(string charset)
+    {
+        try
+        {
+            Encoding.GetEncoding(charset.Trim('"'));
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
         }
     }
 

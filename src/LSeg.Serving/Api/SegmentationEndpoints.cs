@@ -49,7 +49,8 @@ internal static class SegmentationEndpoints
             .WithName("DeleteImage")
             .WithSummary("Drops an encoded image before it expires.")
             .Produces(StatusCodes.Status204NoContent)
-            .ProducesProblem(StatusCodes.Status404NotFound);
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status410Gone);
         api.MapPost("/images/{id}/segment", SegmentEncodedAsync)
             .WithName("SegmentEncodedImage")
             .WithSummary("Segments an encoded image with a label list, without encoding the image again.")
@@ -60,6 +61,7 @@ internal static class SegmentationEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status410Gone)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         api.MapGet("/model", (ServedModel served) => Results.Json(ModelDescription.Of(served.Model.Manifest)))
@@ -108,8 +110,11 @@ internal static class SegmentationEndpoints
         return Results.Ok(new EncodedImageResponse(handle.Id, image.OriginalWidth, image.OriginalHeight, handle.ExpiresAt));
     }
 
-    private static IResult DeleteImage(string id, EncodedImageCache cache) =>
-        cache.Remove(id) ? Results.NoContent() : throw Problems.UnknownImage(id);
+    private static IResult DeleteImage(string id, EncodedImageCache cache)
+    {
+        cache.Remove(id);
+        return Results.NoContent();
+    }
 
     private static async Task<IResult> SegmentEncodedAsync(string id, HttpContext context, string? format, ServedModel served, InferenceQueue queue,
         EncodedImageCache cache, IOptions<LanguageSegmentationServingOptions> options)

@@ -96,25 +96,30 @@ internal sealed class EncodedImageCache : IDisposable
                 _byRecency.AddFirst(entry.Node!);
                 return (entry.Image, new Handle(id, entry.ExpiresAt));
             }
-            if (_removed.TryGetValue(id, out var removal))
-                throw removal == Removal.Expired ? Problems.ExpiredImage(id, TimeToLive) : Problems.EvictedImage(id, CapacityMegabytes);
-            throw Problems.UnknownImage(id);
+            throw MissingLocked(id);
         }
     }
 
-    /// <summary>Drops the image with <paramref name="id"/> at its client's request; false when there is none.</summary>
-    public bool Remove(string id)
+    /// <summary>Drops the image with <paramref name="id"/> at its client's request.</summary>
+    /// <exception cref="ServingProblem">As <see cref="Get"/>: 404 for an id never given out, deleted or long forgotten; 410 for an expired or evicted one.</exception>
+    public void Remove(string id)
     {
         lock (_lock)
         {
+            RemoveExpiredLocked(_time.GetUtcNow());
             if (!_entries.TryGetValue(id, out var entry))
-                return false;
+                throw MissingLocked(id);
             _byRecency.Remove(entry.Node!);
             _entries.Remove(id);
             _bytes -= entry.Bytes;
-            return true;
         }
     }
+
+    /// <summary>Why <paramref name="id"/> is not in the cache: 410 when it was dropped lately, else 404.</summary>
+    private ServingProblem MissingLocked(string id) =>
+        !_removed.TryGetValue(id, out var removal) ? Problems.UnknownImage(id)
+        : removal == Removal.Expired ? Problems.ExpiredImage(id, TimeToLive)
+        : Problems.EvictedImage(id, CapacityMegabytes);
 
     /// <summary>Drops every image whose time is up.</summary>
     public void RemoveExpired()

@@ -7,13 +7,16 @@ namespace LSeg.Serving.Hosting;
 /// <summary>Checks <see cref="LanguageSegmentationServingOptions"/> when the application starts; each failure names the option.</summary>
 internal sealed class ServingOptionsValidator : IValidateOptions<LanguageSegmentationServingOptions>
 {
+    private const long MaxUploadBytes = 2_000_000_000;
+
     public ValidateOptionsResult Validate(string? name, LanguageSegmentationServingOptions options)
     {
         var failures = new List<string>();
+        // The options framework joins failures with "; ", so each is written without its closing full stop.
         void Require(bool condition, string failure)
         {
             if (!condition)
-                failures.Add(failure);
+                failures.Add(failure.TrimEnd('.'));
         }
 
         if (options.ModelPath is { } path)
@@ -22,7 +25,8 @@ internal sealed class ServingOptionsValidator : IValidateOptions<LanguageSegment
         else
             Require(LanguageSegmentationModel.HasDefaultModel, "ModelPath is not set and this build of LSeg.MLNet embeds no default model.");
         Require(options.GpuDeviceId is null or >= 0, $"GpuDeviceId is {options.GpuDeviceId}; give a CUDA device number (0 or more) or null for the CPU.");
-        Require(options.MaxImageBytes > 0, $"MaxImageBytes is {options.MaxImageBytes}; it must be positive.");
+        // An upload is held in one byte array, so no larger limit could be honoured.
+        Require(options.MaxImageBytes is > 0 and <= MaxUploadBytes, $"MaxImageBytes is {options.MaxImageBytes}; it must be 1 to {MaxUploadBytes:N0} (an upload is held in one array).");
         Require(options.MaxImagePixels >= (long)LanguageSegmentationModelOptions.Defaults.MinImageSide * LanguageSegmentationModelOptions.Defaults.MinImageSide,
             $"MaxImagePixels is {options.MaxImagePixels}; it must allow at least a {LanguageSegmentationModelOptions.Defaults.MinImageSide}×{LanguageSegmentationModelOptions.Defaults.MinImageSide} image.");
         Require(options.MaxLabels is >= 1 and <= LanguageSegmentationServingOptions.LabelLimit,
