@@ -18,15 +18,16 @@ public static class LanguageSegmentationCatalog
     /// the labels in the order given (<c>MapKeyToValue</c> gives label names); <c>{output}Width</c> and
     /// <c>{output}Height</c> (Int32); <c>{output}PixelCounts</c> (Int64 per label). No training: <c>Fit</c> only
     /// builds the pipeline. Images keep their aspect ratio (the rule of <c>LanguageSegmentationModel.EncodeImage</c>), so
-    /// the pipeline's mask equals the low-level API's. A truncated or corrupt image file read by <c>LoadImages</c> fails its
-    /// row with an <see cref="System.IO.InvalidDataException"/>. Needs the Microsoft.ML.OnnxRuntime.Gpu package (CPU
-    /// included); CUDA 13 + cuDNN 9 for the GPU. Thread safety: see <see cref="LanguageSegmentationTransformer"/>.
+    /// the pipeline's mask equals the low-level API's. A truncated image file read by <c>LoadImages</c> fails its row with
+    /// an <see cref="System.IO.InvalidDataException"/> (ML.NET's own decoder refuses a file it cannot read at all with an
+    /// <see cref="ArgumentException"/>). Runs on ONNX Runtime's CPU runtime; the LSeg.MLNet.Gpu package (CUDA 13 +
+    /// cuDNN 9) for the GPU. Thread safety: see <see cref="LanguageSegmentationTransformer"/>.
     /// </remarks>
     /// <param name="catalog">The transforms catalog.</param>
     /// <param name="labels">The labels; non-empty, distinct, no empty or whitespace label.</param>
     /// <param name="outputColumnName">Name of the mask column.</param>
     /// <param name="inputColumnName">Name of the image column.</param>
-    /// <param name="model">The model; null loads the default model embedded in LSeg.MLNet.</param>
+    /// <param name="model">The model; null loads the default model (the LSeg.MLNet.DefaultModel package).</param>
     /// <param name="gpuDeviceId">CUDA device; null takes the <c>MLContext</c>'s <c>GpuDeviceId</c> (null: the CPU).</param>
     /// <param name="fallbackToCpu">Run on the CPU when CUDA cannot be used instead of throwing.</param>
     /// <exception cref="ArgumentException">The labels are empty, contain an empty, whitespace or duplicate label.</exception>
@@ -42,6 +43,7 @@ public static class LanguageSegmentationCatalog
         LanguageSegmentationModel? model = null, int? gpuDeviceId = null, bool fallbackToCpu = LanguageSegmentationOptions.Defaults.FallbackToCpu)
     {
         ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(labels);
         return new LanguageSegmentationEstimator(LSeg.MLNet.Pipeline.CallerContext.DeviceOf(catalog), new LanguageSegmentationOptions
         {
             Labels = labels,

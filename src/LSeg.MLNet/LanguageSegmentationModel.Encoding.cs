@@ -30,11 +30,15 @@ public sealed partial class LanguageSegmentationModel
     /// <returns>One result per image, in the order of <paramref name="images"/>.</returns>
     /// <exception cref="ArgumentException">See <see cref="EncodeLabels"/> and <see cref="EncodeImages"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="inputSize"/> is not in 32 … 2048.</exception>
-    public IReadOnlyList<SegmentationResult> Segment(IReadOnlyList<MLImage> images, IReadOnlyList<string> labels, int? inputSize = null)
+    public IReadOnlyList<SegmentationResult> Segment(IReadOnlyList<MLImage> images, IReadOnlyList<string> labels, int? inputSize = null) =>
+        SegmentAll(images, labels, inputSize, nameof(images));
+
+    /// <summary>The body of both <c>Segment</c> overloads; <paramref name="parameterName"/> names the caller's image argument in errors.</summary>
+    private SegmentationResult[] SegmentAll(IReadOnlyList<MLImage> images, IReadOnlyList<string> labels, int? inputSize, string parameterName)
     {
         using var call = BeginCall();
         var encodedLabels = EncodeLabels(labels);
-        var results = new SegmentationResult[CheckImages(images, nameof(images))];
+        var results = new SegmentationResult[CheckImages(images, parameterName)];
         // Batch by batch, so that only one batch of encoder outputs is held at a time. Without a pixel projection (version 1
         // packages, spatial blocks) the encoder's output goes to the head graph as it is (no copy into managed memory, no grid).
         foreach (var batch in Batches(images, inputSize))
@@ -94,13 +98,19 @@ public sealed partial class LanguageSegmentationModel
     /// <summary>One run of the image encoder: images (by index) that share the model input width × height.</summary>
     private readonly record struct EncoderBatch(int[] Indices, int Width, int Height);
 
+    /// <summary>Refuses a model input size outside <see cref="LanguageSegmentationModelOptions.Defaults.InputSizeRule"/>.</summary>
+    private static void RequireInputSize(int size, string parameterName, string? why = null)
+    {
+        if (size < LanguageSegmentationModelOptions.Defaults.MinInputSize || size > LanguageSegmentationModelOptions.Defaults.MaxInputSize)
+            throw new ArgumentOutOfRangeException(parameterName, size,
+                $"The model input size must be {LanguageSegmentationModelOptions.Defaults.InputSizeRule}; got {size}{why}.");
+    }
+
     /// <summary>Groups the images by model input size (first appearance order) and cuts each group into batches.</summary>
     private IEnumerable<EncoderBatch> Batches(IReadOnlyList<MLImage> images, int? inputSize)
     {
         int size = inputSize ?? Manifest.DefaultInputSize;
-        if (size < LanguageSegmentationModelOptions.Defaults.MinInputSize || size > LanguageSegmentationModelOptions.Defaults.MaxInputSize)
-            throw new ArgumentOutOfRangeException(nameof(inputSize), size,
-                $"The model input size must be {LanguageSegmentationModelOptions.Defaults.InputSizeRule}; got {size}.");
+        RequireInputSize(size, nameof(inputSize));
         var groups = Enumerable.Range(0, images.Count)
             .GroupBy(i => ModelInputSize.For(images[i].Width, images[i].Height, size, Manifest.InputSizeMultiple));
         foreach (var group in groups)

@@ -34,8 +34,12 @@ public sealed partial class LanguageSegmentationModel
         using var call = BeginCall(); // the passes finish even if the model is disposed between them
 
         int baseSize = inputSize ?? Manifest.DefaultInputSize, multiple = Manifest.InputSizeMultiple;
+        RequireInputSize(baseSize, nameof(inputSize));
         // Largest pass first: it decides the map the passes are summed on.
         int[] sizes = [.. scales.Select(s => Math.Max(multiple, (int)Math.Round(baseSize * s / multiple) * multiple)).OrderDescending()];
+        // Named here: a pass would report only the scaled size, which the caller never gave.
+        foreach (int size in sizes)
+            RequireInputSize(size, nameof(scales), $" from a scale of {string.Join(", ", scales)} × input size {baseSize}");
         using var mirrored = flip ? Mirrored(image) : null;
         int width = image.Width, height = image.Height, n = labels.ScoredCount;
         int sumWidth = 0, sumHeight = 0, passes = 0;

@@ -540,7 +540,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     public SegmentationResult Segment(MLImage image, IReadOnlyList<string> labels, int? inputSize = null)
     {
         ArgumentNullException.ThrowIfNull(image);
-        return Segment([image], labels, inputSize)[0];
+        return SegmentAll([image], labels, inputSize, nameof(image))[0];
     }
 
     /// <summary>

@@ -26,7 +26,8 @@ public sealed class LanguageSegmentationOptions
     /// <summary>
     /// A text-vector input column holding each row's own labels. The mask is then a vector of 0-based label indices
     /// (UInt32) into that row's labels, since a key type cannot name different labels per row. Such a pipeline
-    /// encodes labels with the in-memory model and cannot be saved.
+    /// encodes each row's labels with the in-memory model: it saves, but a loaded one needs its model passed back
+    /// (<see cref="LanguageSegmentationTransformer.FromTransformerChain"/>).
     /// </summary>
     public string? LabelsColumnName { get; set; }
 
@@ -37,7 +38,7 @@ public sealed class LanguageSegmentationOptions
     public string InputColumnName { get; set; } = Defaults.InputColumnName;
 
     /// <summary>
-    /// The model; null loads the default model embedded in LSeg.MLNet, once per estimator, when the first transformer is
+    /// The model; null loads the default model (the LSeg.MLNet.DefaultModel package), once per estimator, when the first transformer is
     /// fitted (shared by the estimator's transformers and released with the last of them).
     /// </summary>
     public LanguageSegmentationModel? Model { get; set; }

@@ -118,6 +118,17 @@ public sealed class MultiScaleSegmentationTests : IDisposable
     }
 
     [Fact]
+    public void A_scale_that_takes_the_input_size_out_of_range_is_refused_naming_the_scales()
+    {
+        using var image = TestImages.RedLeftBlueRight(64, 64);
+
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => _model.SegmentMultiScale(image, _model.EncodeLabels(["red"]), [1.0, 100.0], inputSize: 64));
+
+        Assert.Equal("scales", error.ParamName);
+        Assert.Contains("got 6400 from a scale of 1, 100 × input size 64", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Labels_of_another_model_are_refused()
     {
         using var other = LanguageSegmentationModel.Load(ColourModelPackage.Write(_temp.Path));

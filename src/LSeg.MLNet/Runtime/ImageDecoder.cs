@@ -99,7 +99,9 @@ internal static class ImageDecoder
     private static SKCodec OpenCodec(string path)
     {
         if (!File.Exists(path))
-            throw new FileNotFoundException($"Image '{path}' does not exist.", path);
+            throw Directory.Exists(path)
+                ? new FileNotFoundException($"Image '{path}' is a folder, not an image file.", path)
+                : new FileNotFoundException($"Image '{path}' does not exist.", path);
         return SKCodec.Create(path, out var result)
             ?? throw new InvalidDataException($"Image '{path}' is not an image LSeg can read (PNG, JPEG, BMP, GIF or WebP): {Describe(result)}.");
     }

@@ -49,6 +49,44 @@ public sealed class PipelineInputTests(PipelineFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public void A_PNG_whose_data_fails_its_CRC_check_is_refused_by_ImageFileReader_naming_the_file()
+    {
+        byte[] png = File.ReadAllBytes(Path.Combine(fixture.ImageFolder, "blocks-150x70.png"));
+        int idat = png.AsSpan().IndexOf("IDAT"u8);
+        int length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(idat - 4));
+        png[idat + 4 + length] ^= 0xFF; // the first IDAT chunk's CRC: its data no longer checks out
+        string path = Path.Combine(fixture.ImageFolder, "bad-crc.png");
+        File.WriteAllBytes(path, png);
+
+        var read = Assert.Throws<InvalidDataException>(() => ImageFileReader.Read(path));
+        var validated = Assert.Throws<InvalidDataException>(() => ImageFileReader.Validate(path));
+
+        Assert.Contains("bad-crc.png' is incomplete or corrupt", read.Message);
+        Assert.Contains("bad-crc.png' is incomplete or corrupt", validated.Message);
+    }
+
+    [Fact]
+    public void A_folder_given_as_an_image_file_is_named_as_a_folder()
+    {
+        var error = Assert.Throws<FileNotFoundException>(() => ImageFileReader.Read(fixture.ImageFolder));
+
+        Assert.Contains("is a folder, not an image file", error.Message);
+    }
+
+    [Fact]
+    public void Bad_arguments_of_the_one_image_and_the_labels_overloads_are_named_as_the_caller_wrote_them()
+    {
+        using var tiny = ImageFileReader.Read(Path.Combine(fixture.ImageFolder, "tiny-1x1.png"));
+
+        var oneImage = Assert.Throws<ArgumentException>(() => fixture.Model.Segment(tiny, ["red", "blue"]));
+        var noLabels = Assert.Throws<ArgumentNullException>(() => _context.Transforms.LanguageSegment((string[])null!));
+
+        Assert.Equal("image", oneImage.ParamName);
+        Assert.Contains("1×1", oneImage.Message);
+        Assert.Equal("labels", noLabels.ParamName);
+    }
+
+    [Fact]
     public void The_pipeline_honours_the_models_image_size_limits()
     {
         using var strict = LanguageSegmentationModel.Load(fixture.PackagePath, new LanguageSegmentationModelOptions { MaxImagePixels = 5000 });
