@@ -34,6 +34,21 @@ public class BenchCommandTests
         Assert.Contains("32", Assert.Single(result.ErrorLines));
     }
 
+    [Theory]
+    [InlineData("--iterations", "0", "--iterations must be at least 1")]
+    [InlineData("--images", "0", "--images must be at least 1")]
+    [InlineData("--labels", "11", "--labels must be 1 to 10")]
+    [InlineData("--size", "0", "--size 0 is out of range")]
+    public void Bench_segment_refuses_out_of_range_numbers_before_loading_a_model(string option, string value, string message)
+    {
+        using var temp = new TempDirectory();
+
+        var result = CliRunner.RunInProcess("bench", "segment", "--model", temp.Combine("no-model-needed"), option, value);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(message, Assert.Single(result.ErrorLines));
+    }
+
     [SkippableFact]
     public void Bench_segment_json_reports_the_label_change_and_the_mlnet_overhead_on_the_default_model()
     {

@@ -100,6 +100,10 @@ public class EvaluateCommandTests
         { "a fold on a fixed-label protocol", ["--data", "{tmp}", "--protocol", "ccp", "--fold", "1"], "zero-shot protocols only" },
         { "a scale that is not a number", ["--data", "{data}", "--scales", "1,big"], "'big' is not a scale" },
         { "a zero scale", ["--data", "{data}", "--scales", "0"], "'0' is not a scale" },
+        { "labels a protocol would ignore", ["--data", "{tmp}", "--protocol", "msrc-v2", "--labels", "a, b"], "--labels applies to a plain folder dataset" },
+        { "a split a protocol would ignore", ["--data", "{tmp}", "--protocol", "msrc-v2", "--split", "test.txt"], "--split applies to a plain folder dataset" },
+        { "an image count a protocol would ignore", ["--data", "{tmp}", "--protocol", "camvid", "--max-images", "2"], "--max-images applies to a plain folder dataset" },
+        { "a fold a plain folder would ignore", ["--data", "{data}", "--fold", "1"], "--fold applies to the zero-shot protocols" },
     };
 
     [Fact]

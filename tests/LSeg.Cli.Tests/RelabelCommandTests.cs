@@ -60,6 +60,21 @@ public class RelabelCommandTests
     }
 
     [Fact]
+    public void A_second_set_the_model_cannot_encode_fails_before_the_first_sets_files_are_written()
+    {
+        using var temp = new TempDirectory();
+        string package = ColourModelPackage.Write(temp.Path);
+        string image = Images.RedLeftBlueRight(temp.Combine("halves.png"));
+
+        var result = CliRunner.RunInProcess("relabel", image, "--labels", "red, blue", "--labels", "red, turquoise", "--model", package, "--out", temp.Combine("out"));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("turquoise", Assert.Single(result.ErrorLines));
+        Assert.False(File.Exists(temp.Combine("out", "halves.set1.mask.png")));
+        Assert.False(File.Exists(temp.Combine("out", "halves.set1.overlay.png")));
+    }
+
+    [Fact]
     public void Relabel_with_an_empty_second_set_fails_naming_that_set_and_writes_nothing()
     {
         using var temp = new TempDirectory();

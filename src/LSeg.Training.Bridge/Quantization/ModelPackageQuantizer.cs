@@ -47,6 +47,7 @@ public static class ModelPackageQuantizer
     /// <returns>The new package's manifest.</returns>
     /// <exception cref="ArgumentException">Static quantization without calibration images, or a calibration image that cannot be read.</exception>
     /// <exception cref="IOException">The target exists and <see cref="QuantizationOptions.Overwrite"/> is false, or is the source.</exception>
+    /// <exception cref="InvalidDataException">The image encoder has nothing the method quantizes (dynamic: no matrix product, as in a ResNet; static: no float convolution, as in a quantized package).</exception>
     public static ModelManifest Quantize(string source, string target, QuantizationOptions options, TextWriter? log = null)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -69,6 +70,8 @@ public static class ModelPackageQuantizer
             if (options.Method == QuantizationMethod.Static)
             {
                 var plan = StaticConvQuantization.Plan(model, [PixelEmbeddings]);
+                if (plan.ConvolutionCount == 0)
+                    throw new InvalidDataException($"The image encoder of '{sourcePath}' has no float convolution to quantize (is the package quantized already?).");
                 log?.WriteLine($"static int8 (QDQ): {plan.ConvolutionCount} convolutions, {plan.Activations.Count} activations calibrated on {options.CalibrationImages.Count} images");
                 var ranges = ActivationCalibration.Collect(model, plan.Activations, CalibrationInputs(options.CalibrationImages, manifest), "pixels");
                 plan.Apply(ranges);
@@ -77,6 +80,10 @@ public static class ModelPackageQuantizer
             else
             {
                 int count = DynamicMatMulQuantization.Apply(model);
+                // Without matrix products (a convolutional backbone) nothing would be quantized, yet the graph would be written
+                // back larger than its float16 source, labelled int8.
+                if (count == 0)
+                    throw new InvalidDataException($"The image encoder of '{sourcePath}' has no float matrix product to quantize dynamically (a convolutional backbone such as ResNet, or a package quantized already): use static quantization with calibration images.");
                 log?.WriteLine($"dynamic int8: {count} matrix products");
                 description = $"int8 dynamic: {count} matrix products with per-column int8 weights, activations quantized at run time";
             }
@@ -110,9 +117,10 @@ public static class ModelPackageQuantizer
             MLImage image;
             try
             {
-                image = MLImage.CreateFromFile(path);
+                // ImageFileReader refuses a truncated file, which MLImage would decode with grey rows into the ranges.
+                image = LSeg.MLNet.Imaging.ImageFileReader.Read(path);
             }
-            catch (Exception e) when (e is IOException or ArgumentException or InvalidOperationException)
+            catch (Exception e) when (e is IOException or ArgumentException or InvalidOperationException or InvalidDataException)
             {
                 throw new ArgumentException($"Calibration image '{path}' cannot be read: {e.Message}", nameof(images), e);
             }
