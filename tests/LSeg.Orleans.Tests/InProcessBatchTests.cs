@@ -131,6 +131,23 @@ public sealed class InProcessBatchTests(SegmentationClusterFixture fixture) : IC
         Assert.Contains("no-such-package", failure.Message);
     }
 
+    [Fact]
+    public async Task AJobNoSiloCanStartLeavesNoJobBehindSoTheCorrectedCommandRunsWithoutResume()
+    {
+        using var temp = new TempDirectory();
+        CorpusImages.Write(temp.Combine("in"), 2);
+        var job = Job(temp.Combine("in"), temp.Combine("out"));
+
+        // The colour package's label table has no "turquoise": every silo refuses the job when it prepares it.
+        var refused = await Assert.ThrowsAsync<BatchSegmentationException>(() => fixture.Cluster.Client.SegmentBatchAsync((job with { Labels = ["red", "turquoise"] }).Build()));
+        bool leftBehind = Directory.Exists(temp.Combine("out"));
+        var corrected = await fixture.Cluster.Client.SegmentBatchAsync(job.Build());
+
+        Assert.Contains("turquoise", refused.Message);
+        Assert.False(leftBehind);
+        Assert.Equal((2, 2), (corrected.Total, corrected.Succeeded));
+    }
+
     private JobSettings Job(string input, string output) => new(input, output, fixture.Package, CorpusImages.Labels, 2, false);
 
     /// <summary>Job settings as a record, so tests can vary one of them with <c>with</c>.</summary>

@@ -19,15 +19,22 @@ internal sealed class BatchFolder : IDisposable
     public const string JobFileName = "batch.json";
 
     private readonly FileStream _index;
+    private readonly bool _createdFolder;
     private JobDescription _job;
+    private bool _appended;
 
-    private BatchFolder(string directory, JobDescription job, Dictionary<string, bool> finished, FileStream index)
+    private BatchFolder(string directory, JobDescription job, Dictionary<string, bool> finished, FileStream index, bool isNew, bool createdFolder)
     {
         Directory = directory;
         _job = job;
         Finished = finished;
         _index = index;
+        IsNew = isNew;
+        _createdFolder = createdFolder;
     }
+
+    /// <summary>True when this run started the job (no <c>--resume</c> of an earlier one).</summary>
+    public bool IsNew { get; }
 
     /// <summary>What identifies a job, so that a resumed run cannot mix masks of two different jobs.</summary>
     internal sealed record JobDescription(string Input, string[] Labels, string? Model, int? InputSize, string? ModelIdentity);
@@ -54,6 +61,7 @@ internal sealed class BatchFolder : IDisposable
         string full = Path.GetFullPath(directory);
         if (File.Exists(full))
             throw new BatchSegmentationException($"Output folder '{directory}' is a file; give a folder.");
+        bool createdFolder = !System.IO.Directory.Exists(full);
         System.IO.Directory.CreateDirectory(full);
         string jobPath = Path.Combine(full, JobFileName);
         string indexPath = Path.Combine(full, IndexFileName);
@@ -73,7 +81,23 @@ internal sealed class BatchFolder : IDisposable
             WriteJob(jobPath, job);
         }
         var index = new FileStream(indexPath, FileMode.Append, FileAccess.Write, FileShare.Read);
-        return new BatchFolder(full, job, finished, index);
+        return new BatchFolder(full, job, finished, index, isNew: !started, createdFolder);
+    }
+
+    /// <summary>
+    /// Removes a new job that never recorded an image (its job file, its empty index, and the folder when this run
+    /// created it), so that the corrected command can start it again without <c>--resume</c>; a job with any image
+    /// recorded, or a resumed one, is kept. Closes the index either way.
+    /// </summary>
+    public void AbandonIfUntouched()
+    {
+        _index.Dispose();
+        if (!IsNew || _appended)
+            return;
+        File.Delete(Path.Combine(Directory, JobFileName));
+        File.Delete(IndexPath);
+        if (_createdFolder && !System.IO.Directory.EnumerateFileSystemEntries(Directory).Any())
+            System.IO.Directory.Delete(Directory);
     }
 
     /// <summary>Records the identity of the model the first ready silo loaded.</summary>
@@ -93,6 +117,7 @@ internal sealed class BatchFolder : IDisposable
             text.Append(line).Append('\n');
         _index.Write(Encoding.UTF8.GetBytes(text.ToString()));
         _index.Flush();
+        _appended = true;
     }
 
     public void Dispose() => _index.Dispose();

@@ -220,7 +220,12 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
     private void Accept(WorkerReadiness readiness)
     {
         if (readiness.Problem is not null)
+        {
+            // A job no silo can start (labels its model refuses, a package it cannot load) leaves nothing behind when it
+            // wrote nothing yet, so the corrected command runs without --resume.
+            _folder.AbandonIfUntouched();
             throw new BatchSegmentationException($"Silo {readiness.Silo} cannot work on the job: {readiness.Problem}");
+        }
         if (_folder.ModelIdentity is null)
             _folder.RecordModelIdentity(readiness.ModelIdentity!);
         else if (_folder.ModelIdentity != readiness.ModelIdentity)
