@@ -51,6 +51,29 @@ public class TextProjectionCommandTests
         Assert.False(File.Exists(temp.Combine("map.onnx")));
     }
 
+    [Fact]
+    public void An_existing_output_file_is_kept_unless_overwrite_is_given_and_a_folder_is_refused()
+    {
+        using var temp = new TempDirectory();
+        string names = WriteNames(temp, Names);
+        string embeddings = WriteFloat32Npy(temp, Names.Length, 4);
+        File.WriteAllText(temp.Combine("map.onnx"), "an earlier map");
+        Directory.CreateDirectory(temp.Combine("maps"));
+
+        var kept = CliRunner.RunInProcess(["text-projection", "--names", names, "--embeddings", embeddings, "--out", temp.Combine("map.onnx")]);
+        string keptText = File.ReadAllText(temp.Combine("map.onnx"));
+        var folder = CliRunner.RunInProcess(["text-projection", "--names", names, "--embeddings", embeddings, "--out", temp.Combine("maps")]);
+        var replaced = CliRunner.RunInProcess(["text-projection", "--names", names, "--embeddings", embeddings, "--out", temp.Combine("map.onnx"), "--overwrite"]);
+
+        Assert.Equal(1, kept.ExitCode);
+        Assert.Contains("already exists; pass --overwrite", Assert.Single(kept.ErrorLines));
+        Assert.Equal("an earlier map", keptText);
+        Assert.Equal(1, folder.ExitCode);
+        Assert.Contains("is a folder", Assert.Single(folder.ErrorLines));
+        Assert.True(replaced.ExitCode == 0, replaced.ToString());
+        Assert.True(new FileInfo(temp.Combine("map.onnx")).Length > 384 * 4 * sizeof(float));
+    }
+
     private static string WriteNames(TempDirectory temp, string[] names)
     {
         string path = temp.Combine("names.txt");

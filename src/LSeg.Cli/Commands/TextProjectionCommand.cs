@@ -18,15 +18,17 @@ internal static class TextProjectionCommand
         var exclude = new Option<string?>("--exclude") { Description = "A file of names (one per line) to leave out of the fit, e.g. the classes of a zero-shot evaluation, so that their embeddings come from the map's generalisation.", HelpName = "FILE" };
         var ridge = new Option<double>("--ridge") { Description = "Ridge penalty on the map's weights.", DefaultValueFactory = _ => 0.3 };
         var output = new Option<string>("--out", "-o") { Description = "The ONNX graph to write (input text_embeddings [N,384], output label_embeddings [N,C]); a training configuration's textProjection names it.", Required = true, HelpName = "FILE" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing file at --out." };
         var command = new Command("text-projection", "Fit a linear map from MiniLM label embeddings to another text space known for a vocabulary of names (such as CLIP's), for a training run's 'textProjection'; prints its quality on names held out of the fit.")
         {
-            names, embeddings, exclude, ridge, output,
+            names, embeddings, exclude, ridge, output, overwrite,
         };
-        command.SetAction(parsed => Run(console, parsed.GetRequiredValue(names), parsed.GetRequiredValue(embeddings), parsed.GetValue(exclude), parsed.GetValue(ridge), parsed.GetRequiredValue(output)));
+        command.SetAction(parsed => Run(console, parsed.GetRequiredValue(names), parsed.GetRequiredValue(embeddings), parsed.GetValue(exclude), parsed.GetValue(ridge), parsed.GetRequiredValue(output),
+            parsed.GetValue(overwrite)));
         return command;
     }
 
-    private static int Run(CliConsole console, string[] names, string[] embeddings, string? exclude, double ridge, string output)
+    private static int Run(CliConsole console, string[] names, string[] embeddings, string? exclude, double ridge, string output, bool overwrite)
     {
         if (names.Length != embeddings.Length)
             throw new CommandFailure($"--names and --embeddings pair up in order; got {names.Length} names files and {embeddings.Length} embeddings files.", ExitCodes.Usage);
@@ -37,6 +39,11 @@ internal static class TextProjectionCommand
             if (!File.Exists(file))
                 throw new CommandFailure($"'{file}' does not exist.");
         }
+        // Checked before the fit, as every command that writes: a folder, or a file without --overwrite, is refused.
+        if (Directory.Exists(output))
+            throw new CommandFailure($"--out '{output}' is a folder; give the ONNX file to write.");
+        if (File.Exists(output) && !overwrite)
+            throw new CommandFailure($"--out '{output}' already exists; pass --overwrite to replace it.");
         OutputFolder.RequireWritable(Path.GetDirectoryName(Path.GetFullPath(output))!);
         string[] excluded = exclude is null ? [] : [.. File.ReadAllLines(exclude).Where(line => line.Trim().Length > 0)];
         TextProjectionFitReport report;
