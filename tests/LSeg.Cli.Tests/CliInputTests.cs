@@ -39,6 +39,7 @@ public class CliInputTests
     [InlineData("--size", "abc", "--size takes a whole number; 'abc' is not one.")]
     [InlineData("--gpu", "first", "--gpu takes a whole number; 'first' is not one.")]
     [InlineData("--max-pixels", "1e9", "--max-pixels takes a whole number; '1e9' is not one.")]
+    [InlineData("--gpu", "-1", "--gpu takes a CUDA device number, 0 or more; got -1.")]
     public void A_number_option_with_text_says_so_in_plain_words(string option, string value, string expected)
     {
         var result = CliRunner.RunInProcess("segment", "a.png", "--labels", "red", option, value);

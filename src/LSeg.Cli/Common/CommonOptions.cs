@@ -38,8 +38,18 @@ internal static class CommonOptions
     public static Option<int?> Size() =>
         new("--size") { Description = "Model input size, 32 to 2048: the longer image side is resized to about N pixels, both sides rounded to multiples of 32 (default: the model's).", HelpName = "N" };
 
-    public static Option<int?> Gpu() =>
-        new("--gpu") { Description = "Run on this CUDA device (needs CUDA 13 and cuDNN 9); falls back to the CPU when CUDA cannot be used.", HelpName = "ID" };
+    public static Option<int?> Gpu()
+    {
+        var option = new Option<int?>("--gpu") { Description = "Run on this CUDA device, 0 or more (needs CUDA 13 and cuDNN 9); falls back to the CPU when CUDA cannot be used.", HelpName = "ID" };
+        // A usage error naming the flag (exit 2), rather than the library's gpuDeviceId once the model loads.
+        option.Validators.Add(result =>
+        {
+            // Read from the token: a value that is not a number is left to the parser's own message.
+            if (result.Tokens.Count == 1 && int.TryParse(result.Tokens[0].Value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int id) && id < 0)
+                result.AddError($"--gpu takes a CUDA device number, 0 or more; got {id}.");
+        });
+        return option;
+    }
 
     public static Option<long?> MaxPixels() =>
         new("--max-pixels") { Description = $"Largest image accepted, in pixels (width × height; default {LanguageSegmentationModelOptions.Defaults.MaxImagePixels:N0}). Larger images are refused before the model loads.", HelpName = "N" };
