@@ -34,4 +34,18 @@ public sealed class ImportCommandTests
         Assert.Equal("bottleneck", spatial.GetProperty("block").GetString());
         Assert.Equal(2, spatial.GetProperty("depth").GetInt32());
     }
+
+    [Theory]
+    [InlineData("9")]
+    [InlineData("-1")]
+    public void A_spatial_depth_outside_1_to_4_is_a_usage_error_before_any_file_is_read(string depth)
+    {
+        using var temp = new TempDirectory();
+
+        var result = CliRunner.RunInProcess("import", "--checkpoint", temp.Combine("missing.ckpt"), "--clip-bpe", temp.Combine("missing.gz"), "--out", temp.Combine("package"),
+            "--spatial-block", "bottleneck", "--spatial-depth", depth);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($"--spatial-depth must be 1 to 4; got {depth}", Assert.Single(result.ErrorLines));
+    }
 }

@@ -61,7 +61,7 @@ internal static class EvaluateCommand
             throw new CommandFailure($"Dataset folder '{dataFolder}' does not exist.");
         string? split = ResolveSplit(dataFolder, splitList);
         if (maxImages is <= 0)
-            throw new CommandFailure($"--max-images {maxImages} must be positive.");
+            throw new CommandFailure($"--max-images {maxImages} must be positive.", ExitCodes.Usage);
         string? package = ModelLoading.Validate(modelPath);
 
         var options = new FolderDatasetOptions { Name = Path.GetFileName(Path.GetFullPath(dataFolder).TrimEnd('/')), Folder = dataFolder, Split = split };

@@ -40,6 +40,8 @@ internal static class ExportCommand
     private static int Run(CliConsole console, string checkpoint, string output, string? name, bool overwrite, bool float16, bool includeMiniLm, string[]? logitOffsets, UntrainedLabelCalibration? untrainedLabels)
     {
         var offsets = CommonOptions.ParseLabelLogitOffsets(logitOffsets);
+        if (untrainedLabels is not null && offsets.Count == 0)
+            throw new CommandFailure("--calibrated-label-drop lowers the labels given a --label-logit-offset (such as other=2), which gives none; add one.", ExitCodes.Usage);
         if (!File.Exists(checkpoint) && !Directory.Exists(checkpoint))
             throw new CommandFailure($"Checkpoint '{checkpoint}' does not exist.");
         if (File.Exists(output))

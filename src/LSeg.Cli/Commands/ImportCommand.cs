@@ -33,6 +33,8 @@ internal static class ImportCommand
     private static int Run(CliConsole console, string checkpoint, string clipBpe, string output, string? name, bool overwrite,
         (SpatialBlock? Block, int Depth, SpatialActivation Activation) spatial)
     {
+        if (spatial.Depth is < 0 or > 4)
+            throw new CommandFailure($"--spatial-depth must be 1 to 4; got {spatial.Depth}.", ExitCodes.Usage);
         if (!File.Exists(checkpoint))
             throw new CommandFailure($"Checkpoint '{checkpoint}' does not exist.");
         if (!File.Exists(clipBpe))

@@ -37,7 +37,7 @@ internal static class QuantizeCommand
         if (Directory.Exists(output) && !overwrite)
             throw new CommandFailure($"--out '{output}' already exists; pass --overwrite to replace it.");
         if (count < 1)
-            throw new CommandFailure($"--calibration-count must be at least 1; got {count}.");
+            throw new CommandFailure($"--calibration-count must be at least 1; got {count}.", ExitCodes.Usage);
         var chosen = method switch
         {
             "static" => QuantizationMethod.Static,

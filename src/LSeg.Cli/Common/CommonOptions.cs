@@ -75,9 +75,9 @@ internal static class CommonOptions
         {
             int equals = pair.LastIndexOf('=');
             if (equals <= 0 || !double.TryParse(pair[(equals + 1)..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double value))
-                throw new CommandFailure($"--label-logit-offset '{pair}' must be LABEL=VALUE with a number, e.g. other=1.");
+                throw new CommandFailure($"--label-logit-offset '{pair}' must be LABEL=VALUE with a number, e.g. other=1.", ExitCodes.Usage);
             if (!offsets.TryAdd(pair[..equals].Trim(), value))
-                throw new CommandFailure($"--label-logit-offset gives '{pair[..equals].Trim()}' twice.");
+                throw new CommandFailure($"--label-logit-offset gives '{pair[..equals].Trim()}' twice.", ExitCodes.Usage);
         }
         return offsets;
     }
@@ -170,6 +170,7 @@ internal static class CommonOptions
     {
         if (drop is null && trainedLabelsPath is null)
             return null;
+        RequireDropNotNegative(drop);
         if (drop is null)
             throw new CommandFailure("--trained-labels only serves --calibrated-label-drop; give both or neither.");
         if (trainedLabelsPath is null)
@@ -199,6 +200,7 @@ internal static class CommonOptions
     {
         if (packageCalibration is null || (drop is null && trainedLabelsPath is null))
             return ParseUntrainedLabels(drop, trainedLabelsPath) ?? packageCalibration;
+        RequireDropNotNegative(drop);
         var result = new UntrainedLabelCalibration
         {
             CalibratedLabelDrop = drop ?? packageCalibration.CalibratedLabelDrop,
@@ -217,6 +219,13 @@ internal static class CommonOptions
             throw new CommandFailure(e.Message);
         }
         return result;
+    }
+
+    /// <summary>A drop lowers the calibrated labels; a negative one would raise them next to every new name.</summary>
+    private static void RequireDropNotNegative(double? drop)
+    {
+        if (drop is < 0)
+            throw new CommandFailure($"--calibrated-label-drop must be 0 or more (it lowers the calibrated labels); got {drop.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)}.", ExitCodes.Usage);
     }
 
     /// <summary>
