@@ -91,6 +91,8 @@ public class EvaluateCommandTests
     {
         { "missing data folder", ["--data", "{tmp}/no-such-data"], "does not exist" },
         { "missing split list", ["--data", "{data}", "--split", "nope.txt"], "nope.txt" },
+        { "a file as the data folder", ["--data", "{data}/classes.txt"], "is a file; give a folder" },
+        { "a folder as the split list", ["--data", "{data}", "--split", "images"], "is a folder; give a file" },
         { "wrong number of labels", ["--data", "{data}", "--labels", "red, blue, green"], "2 non-void classes" },
         { "only commas", ["--data", "{data}", "--labels", ",,"], "no label" },
         { "missing model", ["--data", "{data}", "--model", "{tmp}/no-model"], "does not exist" },

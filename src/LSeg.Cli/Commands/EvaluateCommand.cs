@@ -58,7 +58,7 @@ internal static class EvaluateCommand
     private static int Run(CliConsole console, string dataFolder, string? splitList, string? labelText, string? modelPath, bool asJson, EvaluationPasses passes, int? gpu, int? maxImages)
     {
         if (!Directory.Exists(dataFolder))
-            throw new CommandFailure($"Dataset folder '{dataFolder}' does not exist.");
+            throw CommandFailure.NoFolder("Dataset folder", dataFolder);
         string? split = ResolveSplit(dataFolder, splitList);
         if (maxImages is <= 0)
             throw new CommandFailure($"--max-images {maxImages} must be positive.", ExitCodes.Usage);
@@ -103,7 +103,9 @@ internal static class EvaluateCommand
         string inFolder = Path.Combine(dataFolder, split);
         if (File.Exists(inFolder))
             return Path.GetFullPath(inFolder);
-        throw new CommandFailure($"Split list '{split}' does not exist (looked for it as given and inside '{dataFolder}').");
+        throw Directory.Exists(split) || Directory.Exists(inFolder)
+            ? CommandFailure.NoFile("Split list", Directory.Exists(split) ? split : inFolder)
+            : new CommandFailure($"Split list '{split}' does not exist (looked for it as given and inside '{dataFolder}').");
     }
 
     /// <summary>Pairs <c>--labels</c> with the non-void classes of classes.txt, in order.</summary>

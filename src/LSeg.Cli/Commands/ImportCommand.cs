@@ -36,7 +36,9 @@ internal static class ImportCommand
         if (spatial.Depth is < 0 or > 4)
             throw new CommandFailure($"--spatial-depth must be 1 to 4; got {spatial.Depth}.", ExitCodes.Usage);
         if (!File.Exists(checkpoint))
-            throw new CommandFailure($"Checkpoint '{checkpoint}' does not exist.");
+            throw CommandFailure.NoFile("Checkpoint", checkpoint);
+        if (Directory.Exists(clipBpe))
+            throw CommandFailure.NoFile("CLIP BPE file", clipBpe);
         if (!File.Exists(clipBpe))
             throw new CommandFailure($"CLIP BPE file '{clipBpe}' does not exist (it is {OfficialCheckpointImporter.ClipBpeFileName} from OpenAI's CLIP).");
         if (Directory.Exists(output) && !overwrite)

@@ -37,7 +37,7 @@ internal static class TextProjectionCommand
         foreach (string file in names.Concat(embeddings).Concat(exclude is null ? [] : [exclude]))
         {
             if (!File.Exists(file))
-                throw new CommandFailure($"'{file}' does not exist.");
+                throw CommandFailure.NoFile("File", file);
         }
         // Checked before the fit, as every command that writes: a folder, or a file without --overwrite, is refused.
         if (Directory.Exists(output))

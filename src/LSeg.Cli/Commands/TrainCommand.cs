@@ -37,7 +37,7 @@ internal static class TrainCommand
     private static int Run(CliConsole console, string configPath, bool resume, CancellationToken cancellation)
     {
         if (!File.Exists(configPath))
-            throw new CommandFailure($"Training configuration '{configPath}' does not exist.");
+            throw CommandFailure.NoFile("Training configuration", configPath);
         // Parsing checks unknown fields, values and that every dataset folder exists, before anything is written.
         var config = TrainingConfig.Load(configPath);
         foreach (var dataset in config.Datasets.Concat(config.Validation).Concat(config.Test))

@@ -8,6 +8,14 @@ internal sealed class CommandFailure(string message, int exitCode = ExitCodes.Fa
 {
     /// <summary>The process exit code to return.</summary>
     public int ExitCode { get; } = exitCode;
+
+    /// <summary>"WHAT 'PATH' does not exist", or, when PATH is a folder, that a file is wanted.</summary>
+    public static CommandFailure NoFile(string what, string path) =>
+        new(Directory.Exists(path) ? $"{what} '{path}' is a folder; give a file." : $"{what} '{path}' does not exist.");
+
+    /// <summary>"WHAT 'PATH' does not exist", or, when PATH is a file, that a folder is wanted.</summary>
+    public static CommandFailure NoFolder(string what, string path) =>
+        new(File.Exists(path) ? $"{what} '{path}' is a file; give a folder." : $"{what} '{path}' does not exist.");
 }
 
 /// <summary>Exit codes of every command.</summary>
