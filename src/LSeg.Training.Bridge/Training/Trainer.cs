@@ -100,13 +100,14 @@ public static class Trainer
     /// <summary>The run's checkpoint store; refuses to resume without a checkpoint or to start over an existing run.</summary>
     private static CheckpointStore OpenCheckpoints(string output, bool resume, out string? last)
     {
-        Directory.CreateDirectory(output);
         var store = new CheckpointStore(Path.Combine(output, "checkpoints"));
         last = store.Find("last");
         if (resume && last is null)
             throw new InvalidOperationException($"Cannot resume: '{store.Directory}' holds no complete checkpoint. Start without resume.");
         if (!resume && last is not null)
             throw new InvalidOperationException($"'{output}' already holds a training run (checkpoint '{last}'). Resume it, or choose another outputDirectory.");
+        // Only once the run may go on: a refused resume leaves no empty run folder behind.
+        Directory.CreateDirectory(output);
         return store;
     }
 

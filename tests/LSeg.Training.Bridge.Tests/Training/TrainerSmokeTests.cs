@@ -60,6 +60,7 @@ public sealed class TrainerSmokeTests : IDisposable
     {
         var resumeError = Assert.Throws<InvalidOperationException>(() => Trainer.Run(TinyConfig(1), resume: true, _ => { }));
         Assert.Contains("no complete checkpoint", resumeError.Message);
+        Assert.False(Directory.Exists(_output)); // a refused resume leaves no empty run folder
 
         Trainer.Run(TinyConfig(1), resume: false, _ => { });
         var overwriteError = Assert.Throws<InvalidOperationException>(() => Trainer.Run(TinyConfig(1), resume: false, _ => { }));
