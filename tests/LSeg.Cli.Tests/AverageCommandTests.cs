@@ -25,6 +25,22 @@ public class AverageCommandTests
     }
 
     [Fact]
+    public void Networks_of_another_width_are_refused_naming_the_setting_that_differs()
+    {
+        using var temp = new TempDirectory();
+        string a = ExportCommandTests.TinyCheckpointFolder(temp, Run, "a");
+        string wider = ExportCommandTests.TinyCheckpointFolder(temp, Run, "wider", decoderFeatures: 16);
+
+        var result = CliRunner.RunInProcess(["average", "--checkpoint", a, "--checkpoint", wider, "--out", temp.Combine("soup")]);
+
+        Assert.Equal(1, result.ExitCode);
+        string line = Assert.Single(result.ErrorLines);
+        Assert.Contains("DecoderFeatures 16 vs 8", line);
+        Assert.DoesNotContain("LSegNetConfig {", line);
+        Assert.False(Directory.Exists(temp.Combine("soup")));
+    }
+
+    [Fact]
     public void One_checkpoint_is_a_usage_error_that_writes_nothing()
     {
         using var temp = new TempDirectory();

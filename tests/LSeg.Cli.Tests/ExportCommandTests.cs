@@ -53,11 +53,11 @@ public class ExportCommandTests
     }
 
     /// <summary>A checkpoint folder as <c>lseg train</c> writes it (tiny random weights), with <paramref name="runConfig"/> as its run configuration.</summary>
-    internal static string TinyCheckpointFolder(TempDirectory temp, string runConfig, string name = "best")
+    internal static string TinyCheckpointFolder(TempDirectory temp, string runConfig, string name = "best", int decoderFeatures = 8)
     {
         string folder = temp.Combine(name);
         Directory.CreateDirectory(folder);
-        var config = new LSegNetConfig { EmbeddingSize = 8, DecoderFeatures = 8 };
+        var config = new LSegNetConfig { EmbeddingSize = 8, DecoderFeatures = decoderFeatures };
         using (var net = LSegNet.Create(config, pretrainedBackbone: false))
             net.save(Path.Combine(folder, LSeg.Training.Bridge.Training.Trainer.ModelFileName));
         File.WriteAllText(Path.Combine(folder, LSeg.Training.Bridge.Training.Trainer.NetConfigFileName),

@@ -57,7 +57,7 @@ public static class CheckpointAveraging
             var other = Checkpoint.Open(path);
             ingredients.Add(other);
             if (other.Config != first.Config)
-                throw new InvalidDataException($"'{path}' has a different network configuration ({Trainer.NetConfigFileName}) from '{full[0]}': {other.Config} vs {first.Config}; only the same network can be averaged.");
+                throw new InvalidDataException($"'{path}' has a different network from '{full[0]}' ({Differences(other.Config, first.Config)}); only the same network can be averaged.");
             if (other.Run is null)
                 continue;
             foreach (string setting in TextEncoderSettings)
@@ -167,5 +167,18 @@ public static class CheckpointAveraging
         if (!File.Exists(path))
             throw new FileNotFoundException($"'{checkpoint}' is neither a checkpoint folder nor a model package: it has no {name} (as 'lseg train' writes it) and no {ModelManifest.FileName}.", path);
         return path;
+    }
+
+    /// <summary>The settings in which two network configurations differ, e.g. "DecoderFeatures 8 vs 16".</summary>
+    private static string Differences(LSegNetConfig a, LSegNetConfig b)
+    {
+        static string Show(object? value) => value is System.Collections.IEnumerable items and not string
+            ? "[" + string.Join(", ", items.Cast<object?>()) + "]"
+            : value?.ToString() ?? "none";
+        var differing = typeof(LSegNetConfig).GetProperties()
+            .Where(p => p.GetIndexParameters().Length == 0 && Show(p.GetValue(a)) != Show(p.GetValue(b)))
+            .Select(p => $"{p.Name} {Show(p.GetValue(a))} vs {Show(p.GetValue(b))}")
+            .ToList();
+        return differing.Count > 0 ? string.Join(", ", differing) : $"{a} vs {b}";
     }
 }
