@@ -57,7 +57,7 @@ public static class CheckpointAveraging
             var other = Checkpoint.Open(path);
             ingredients.Add(other);
             if (other.Config != first.Config)
-                throw new InvalidDataException($"'{path}' has a different network from '{full[0]}' ({Differences(other.Config, first.Config)}); only the same network can be averaged.");
+                throw new InvalidDataException($"'{path}' has a different network configuration ({Trainer.NetConfigFileName}) from '{full[0]}': {Differences(other.Config, first.Config)}; only the same network can be averaged.");
             if (other.Run is null)
                 continue;
             foreach (string setting in TextEncoderSettings)
