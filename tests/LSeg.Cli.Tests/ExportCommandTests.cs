@@ -177,7 +177,17 @@ public class ExportCommandTests
     [InlineData(new[] { "--calibrated-label-drop", "3" }, "needs --trained-labels")]
     [InlineData(new[] { "--trained-labels", "names.txt" }, "give both or neither")]
     [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "missing.txt" }, "does not exist")]
-    public void A_calibrated_label_drop_without_its_trained_names_or_offsets_fails_with_one_line_and_writes_nothing(string[] options, string message)
+    public void A_calibrated_label_drop_without_its_trained_names_or_offsets_fails_with_one_line_and_writes_nothing(string[] options, string message) =>
+        AssertExportRefused(options, message, exitCode: 1);
+
+    [Theory]
+    [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "names.txt" }, "given a --label-logit-offset (such as other=2), which gives none")]
+    [InlineData(new[] { "--calibrated-label-drop", "-1", "--trained-labels", "names.txt", "--label-logit-offset", "other=2" }, "--calibrated-label-drop must be 0 or more")]
+    public void A_drop_with_nothing_to_lower_or_below_zero_is_a_usage_error_naming_the_options(string[] options, string message) =>
+        AssertExportRefused(options, message, exitCode: 2);
+
+    /// <summary>Exports a tiny checkpoint with <paramref name="options"/> (names.txt: sky, other; strangers.txt: road) and expects one error line and no package.</summary>
+    private static void AssertExportRefused(string[] options, string message, int exitCode)
     {
         using var temp = new TempDirectory();
         File.WriteAllText(temp.Combine("names.txt"), "sky\nother\n");
@@ -186,23 +196,7 @@ public class ExportCommandTests
 
         var result = CliRunner.RunInProcess(["export", "--checkpoint", TinyCheckpoint(temp), "--out", temp.Combine("package"), "--without-minilm", .. resolved]);
 
-        Assert.Equal(1, result.ExitCode);
-        Assert.Contains(message, Assert.Single(result.ErrorLines));
-        Assert.False(Directory.Exists(temp.Combine("package")));
-    }
-
-    [Theory]
-    [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "names.txt" }, "given a --label-logit-offset (such as other=2), which gives none")]
-    [InlineData(new[] { "--calibrated-label-drop", "-1", "--trained-labels", "names.txt", "--label-logit-offset", "other=2" }, "--calibrated-label-drop must be 0 or more")]
-    public void A_drop_with_nothing_to_lower_or_below_zero_is_a_usage_error_naming_the_options(string[] options, string message)
-    {
-        using var temp = new TempDirectory();
-        File.WriteAllText(temp.Combine("names.txt"), "sky\nother\n");
-        string[] resolved = options.Select(o => o.EndsWith(".txt", StringComparison.Ordinal) ? temp.Combine(o) : o).ToArray();
-
-        var result = CliRunner.RunInProcess(["export", "--checkpoint", TinyCheckpoint(temp), "--out", temp.Combine("package"), "--without-minilm", .. resolved]);
-
-        Assert.Equal(2, result.ExitCode);
+        Assert.Equal(exitCode, result.ExitCode);
         Assert.Contains(message, Assert.Single(result.ErrorLines));
         Assert.False(Directory.Exists(temp.Combine("package")));
     }

@@ -58,9 +58,6 @@ internal static class QuantizeCommand
                 throw new CommandFailure($"--calibration '{calibration[i]}' holds no PNG, JPEG or BMP image.");
             images.AddRange(found);
         }
-        // Before any work: a truncated calibration image would otherwise be decoded with grey rows into the ranges.
-        foreach (string image in images)
-            LSeg.MLNet.Imaging.ImageFileReader.Validate(image);
         if (chosen == QuantizationMethod.Static && images.Count == 0)
             throw new CommandFailure("Static quantization needs calibration images: pass --calibration DIR (training images of the kind the model will segment), or --method dynamic.");
 

@@ -154,15 +154,7 @@ internal static class CommonOptions
             UnofferedLabelSimilarityBesideUntrained = besideSimilarity ?? calibration.UnofferedLabelSimilarityBesideUntrained,
             UnofferedLabelsBesideUntrained = besideLabelsPath is null ? calibration.UnofferedLabelsBesideUntrained : ReadNames(besideLabelsPath, "--unoffered-labels-beside-untrained"),
         };
-        try
-        {
-            result.Validate(option);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new CommandFailure(e.Message);
-        }
-        return result;
+        return Checked(result, option);
     }
 
     /// <summary>The untrained-label calibration that the two options describe, or null when neither is given.</summary>
@@ -177,15 +169,7 @@ internal static class CommonOptions
             throw new CommandFailure("--calibrated-label-drop needs --trained-labels (the names the network was trained with), or every label would count as untrained.");
         var names = ReadNames(trainedLabelsPath, "--trained-labels");
         var calibration = new UntrainedLabelCalibration { CalibratedLabelDrop = drop.Value, TrainedLabels = names };
-        try
-        {
-            calibration.Validate($"--trained-labels '{trainedLabelsPath}'");
-        }
-        catch (InvalidDataException e)
-        {
-            throw new CommandFailure(e.Message);
-        }
-        return calibration;
+        return Checked(calibration, $"--trained-labels '{trainedLabelsPath}'");
     }
 
     /// <summary>
@@ -210,15 +194,21 @@ internal static class CommonOptions
             UnofferedLabelSimilarityBesideUntrained = packageCalibration.UnofferedLabelSimilarityBesideUntrained,
             UnofferedLabelsBesideUntrained = packageCalibration.UnofferedLabelsBesideUntrained is { } beside ? [.. beside] : null,
         };
+        return Checked(result, trainedLabelsPath is null ? "--calibrated-label-drop" : $"The package's untrainedLabels with --trained-labels '{trainedLabelsPath}'");
+    }
+
+    /// <summary><paramref name="calibration"/> once it passes the manifest's rules; a broken rule is the command's one-line failure.</summary>
+    private static UntrainedLabelCalibration Checked(UntrainedLabelCalibration calibration, string source)
+    {
         try
         {
-            result.Validate(trainedLabelsPath is null ? "--calibrated-label-drop" : $"The package's untrainedLabels with --trained-labels '{trainedLabelsPath}'");
+            calibration.Validate(source);
         }
         catch (InvalidDataException e)
         {
             throw new CommandFailure(e.Message);
         }
-        return result;
+        return calibration;
     }
 
     /// <summary>A drop lowers the calibrated labels; a negative one would raise them next to every new name.</summary>

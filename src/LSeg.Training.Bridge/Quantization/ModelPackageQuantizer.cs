@@ -60,6 +60,18 @@ public static class ModelPackageQuantizer
             throw new ArgumentException("Static quantization needs calibration images (images like those the model will segment, not its test images).", nameof(options));
         var manifest = ModelManifest.ReadVerified(sourcePath);
         string encoderFile = manifest.Graphs.ImageEncoder;
+        // Before any work: MLImage would decode a truncated file with grey rows into the activation ranges.
+        foreach (string path in options.CalibrationImages)
+        {
+            try
+            {
+                LSeg.MLNet.Imaging.ImageFileReader.Validate(path);
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException)
+            {
+                throw new ArgumentException($"Calibration image '{path}' cannot be read: {e.Message}", nameof(options), e);
+            }
+        }
 
         string work = Path.Combine(Path.GetTempPath(), "lseg-quantize-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(work);
@@ -117,10 +129,9 @@ public static class ModelPackageQuantizer
             MLImage image;
             try
             {
-                // ImageFileReader refuses a truncated file, which MLImage would decode with grey rows into the ranges.
-                image = LSeg.MLNet.Imaging.ImageFileReader.Read(path);
+                image = MLImage.CreateFromFile(path); // checked complete by Quantize before any work
             }
-            catch (Exception e) when (e is IOException or ArgumentException or InvalidOperationException or InvalidDataException)
+            catch (Exception e) when (e is IOException or ArgumentException or InvalidOperationException)
             {
                 throw new ArgumentException($"Calibration image '{path}' cannot be read: {e.Message}", nameof(images), e);
             }
