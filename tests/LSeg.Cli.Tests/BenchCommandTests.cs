@@ -49,6 +49,32 @@ public class BenchCommandTests
         Assert.Contains(message, Assert.Single(result.ErrorLines));
     }
 
+    [Theory]
+    [InlineData("export --backbone bogus", "'bogus' not recognized")]
+    [InlineData("export --size 50", "--size 50 must be a multiple of 32")]
+    [InlineData("export --labels 0", "--labels must be at least 1; got 0")]
+    [InlineData("export --warmup -1", "--warmup must be at least 0; got -1")]
+    [InlineData("train --batch 1", "--batch must be at least 2; got 1")]
+    [InlineData("train --decoder-features 8 --decoder-features 0", "--decoder-features must be at least 1; got 0")]
+    [InlineData("runtime --rounds 0 --model MISSING", "--rounds must be at least 1; got 0")]
+    [InlineData("runtime --size 4000 --model MISSING", "--size 4000 is out of range")]
+    [InlineData("memory --width 0 --model MISSING", "--width must be at least 1; got 0")]
+    [InlineData("memory --threads 0 --model MISSING", "--threads must be at least 1; got 0")]
+    [InlineData("serve --clients 0 --model MISSING", "--clients must be at least 1; got 0")]
+    [InlineData("serve --label-changes 1.5 --model MISSING", "--label-changes must be 0 to 1; got 1.5")]
+    [InlineData("batch --labels 13 --model MISSING", "--labels must be 1 to 12; got 13")]
+    [InlineData("batch --images 1 --model MISSING", "--images must be at least 2; got 1")]
+    public void Every_benchmark_refuses_an_out_of_range_option_by_name_with_the_usage_exit_code(string arguments, string message)
+    {
+        using var temp = new TempDirectory();
+
+        // Where the benchmark takes a model, a path that does not exist: the option must be refused before anything loads or runs.
+        var result = CliRunner.RunInProcess(["bench", .. arguments.Replace("MISSING", temp.Combine("no-model-needed"), StringComparison.Ordinal).Split(' ')]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(message, Assert.Single(result.ErrorLines));
+    }
+
     [SkippableFact]
     public void Bench_segment_json_reports_the_label_change_and_the_mlnet_overhead_on_the_default_model()
     {

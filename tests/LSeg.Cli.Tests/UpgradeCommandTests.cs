@@ -45,6 +45,20 @@ public class UpgradeCommandTests
         Assert.Equal(["sky", "grass"], upgraded.UnofferedLabelsBesideUntrained);
     }
 
+    [Theory]
+    [InlineData("--unoffered-label-similarity", "5")]
+    [InlineData("--unoffered-label-similarity-beside-untrained", "-2")]
+    public void A_similarity_that_is_no_cosine_is_a_usage_error_naming_the_flag_before_the_package_is_read(string option, string value)
+    {
+        using var temp = new TempDirectory();
+
+        var result = CliRunner.RunInProcess("upgrade", "--model", temp.Combine("no-package"), "--out", temp.Combine("upgraded"), option, value);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($"{option} must be -1 to 1; got {value}.", Assert.Single(result.ErrorLines));
+        Assert.False(Directory.Exists(temp.Combine("upgraded")));
+    }
+
     [Fact]
     public void New_trained_names_replace_the_packages_and_keep_its_drop()
     {

@@ -63,16 +63,21 @@ internal static class BatchBenchmark
         }
     }
 
+    /// <summary>The most labels per image: the size of the label pool the benchmark draws from.</summary>
+    internal const int MaxLabels = 12;
+
     private static readonly string[] LabelPool = ["sky", "tree", "grass", "road", "building", "car", "person", "other", "water", "dog", "cat", "wall"];
 
     /// <summary>Runs the benchmark, writing what it is doing to <paramref name="progress"/>.</summary>
     public static Result Run(Options options, TextWriter progress)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.Labels, 1, nameof(options));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(options.Labels, MaxLabels, nameof(options));
         string folder = Path.Combine(Path.GetTempPath(), "lseg-batch-bench-" + Guid.NewGuid().ToString("N")[..8]);
         try
         {
             var images = WriteImages(Path.Combine(folder, "images"), options);
-            string[] labels = LabelPool[..Math.Clamp(options.Labels, 1, LabelPool.Length)];
+            string[] labels = LabelPool[..options.Labels];
             progress.WriteLine($"low-level API over {images.Length} images…");
             var (modelName, lowLevel) = LowLevel(options.PackagePath, images, labels, Path.Combine(folder, "out-low-level"));
             progress.WriteLine("batch on 1 silo…");

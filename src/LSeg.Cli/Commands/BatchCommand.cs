@@ -50,9 +50,9 @@ internal static class BatchCommand
     {
         var defaults = new BatchBenchmark.Options();
         var model = CommonOptions.Model();
-        var images = new Option<int>("--images") { Description = $"Images per run (default {defaults.Images}).", DefaultValueFactory = _ => defaults.Images, HelpName = "N" };
-        var labels = new Option<int>("--labels") { Description = $"Labels per image, 1 to 12 (default {defaults.Labels}).", DefaultValueFactory = _ => defaults.Labels, HelpName = "N" };
-        var chunkSize = new Option<int>("--chunk-size") { Description = $"Images per chunk (default {defaults.ChunkSize}).", DefaultValueFactory = _ => defaults.ChunkSize, HelpName = "N" };
+        var images = new Option<int>("--images") { Description = $"Images per run, 2 or more (default {defaults.Images}).", DefaultValueFactory = _ => defaults.Images, HelpName = "N" }.InRange(2);
+        var labels = new Option<int>("--labels") { Description = $"Labels per image, 1 to {BatchBenchmark.MaxLabels} (default {defaults.Labels}).", DefaultValueFactory = _ => defaults.Labels, HelpName = "N" }.InRange(1, BatchBenchmark.MaxLabels);
+        var chunkSize = new Option<int>("--chunk-size") { Description = $"Images per chunk (default {defaults.ChunkSize}).", DefaultValueFactory = _ => defaults.ChunkSize, HelpName = "N" }.InRange(1);
         var command = new Command("batch", "Measured in one run: the low-level API's cost per image, batch images/s on 1 and 2 silos in this process, the coordination overhead per image, and the estimate of images/s on N machines.")
         {
             model, images, labels, chunkSize,
@@ -61,8 +61,6 @@ internal static class BatchCommand
         {
             string? package = ModelLoading.Validate(parsed.GetValue(model));
             var options = defaults with { PackagePath = package, Images = parsed.GetValue(images), Labels = parsed.GetValue(labels), ChunkSize = parsed.GetValue(chunkSize) };
-            if (options.Images < 2 || options.ChunkSize < 1)
-                throw new CommandFailure("--images must be 2 or more and --chunk-size 1 or more.", ExitCodes.Usage);
             console.Out.Write(BatchBenchmark.Run(options, console.Error).ToString());
             return ExitCodes.Success;
         });

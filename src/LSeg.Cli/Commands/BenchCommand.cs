@@ -5,6 +5,7 @@ using LSeg.Cli.Benchmarks;
 using LSeg.Cli.Common;
 using LSeg.Training.Bridge.Benchmarks;
 using LSeg.Training.Bridge.Network;
+using LSeg.Training.Bridge.Network.ImageEncoders;
 
 namespace LSeg.Cli.Commands;
 
@@ -28,11 +29,11 @@ internal static class BenchCommand
     {
         var defaults = new TrainingStepBenchmark.Options();
         var crop = new Option<string>("--crop") { Description = $"Crop HxW, multiples of {LSegNet.InputSizeMultiple} (default {defaults.CropHeight}x{defaults.CropWidth}).", DefaultValueFactory = _ => $"{defaults.CropHeight}x{defaults.CropWidth}", HelpName = "HxW" };
-        var batch = new Option<int>("--batch") { Description = $"Crops per step (default {defaults.BatchSize}).", DefaultValueFactory = _ => defaults.BatchSize, HelpName = "N" };
-        var labels = new Option<int>("--labels") { Description = $"Labels per step (default {defaults.Labels}).", DefaultValueFactory = _ => defaults.Labels, HelpName = "N" };
-        var rounds = new Option<int>("--rounds") { Description = $"Timed rounds; the median is reported (default {defaults.Rounds}).", DefaultValueFactory = _ => defaults.Rounds, HelpName = "N" };
-        var threads = new Option<int>("--threads") { Description = $"libtorch threads (default {defaults.Threads}).", DefaultValueFactory = _ => defaults.Threads, HelpName = "N" };
-        var decoder = new Option<int[]>("--decoder-features") { Description = "Decoder width; repeat to compare several (default 128).", HelpName = "N", Arity = ArgumentArity.ZeroOrMore };
+        var batch = new Option<int>("--batch") { Description = $"Crops per step, 2 or more (BatchNorm; default {defaults.BatchSize}).", DefaultValueFactory = _ => defaults.BatchSize, HelpName = "N" }.InRange(2);
+        var labels = new Option<int>("--labels") { Description = $"Labels per step (default {defaults.Labels}).", DefaultValueFactory = _ => defaults.Labels, HelpName = "N" }.InRange(1);
+        var rounds = new Option<int>("--rounds") { Description = $"Timed rounds; the median is reported (default {defaults.Rounds}).", DefaultValueFactory = _ => defaults.Rounds, HelpName = "N" }.InRange(1);
+        var threads = new Option<int>("--threads") { Description = $"libtorch threads (default {defaults.Threads}).", DefaultValueFactory = _ => defaults.Threads, HelpName = "N" }.InRange(1);
+        var decoder = new Option<int[]>("--decoder-features") { Description = "Decoder width; repeat to compare several (default 128).", HelpName = "N", Arity = ArgumentArity.ZeroOrMore }.InRange(1);
         var freeze = new Option<string[]>("--freeze") { Description = "Comma-separated state-dict prefixes kept frozen, or 'none'; repeat to compare several (default none).", HelpName = "LIST", Arity = ArgumentArity.ZeroOrMore };
         var command = new Command("train", "Seconds per training step (forward, loss, backward, AdamW) of the ResNet18 LSeg network on random crops, for several decoder widths and frozen parts, measured alternately in one run.")
         {
@@ -66,11 +67,13 @@ internal static class BenchCommand
     {
         var defaults = new ExportBenchmark.Options();
         var size = new Option<int>("--size") { Description = $"Image height and width, a multiple of {LSegNet.InputSizeMultiple} (default {defaults.Size}).", DefaultValueFactory = _ => defaults.Size, HelpName = "N" };
-        var labels = new Option<int>("--labels") { Description = $"Number of labels N (default {defaults.Labels}).", DefaultValueFactory = _ => defaults.Labels, HelpName = "N" };
-        var iterations = new Option<int>("--iterations") { Description = $"Timed passes per runtime; the median is reported (default {defaults.Iterations}).", DefaultValueFactory = _ => defaults.Iterations, HelpName = "N" };
-        var warmup = new Option<int>("--warmup") { Description = $"Untimed passes first (default {defaults.Warmup}).", DefaultValueFactory = _ => defaults.Warmup, HelpName = "N" };
-        var threads = new Option<int>("--threads") { Description = "Threads for both runtimes (0: all cores).", DefaultValueFactory = _ => defaults.Threads, HelpName = "N" };
+        var labels = new Option<int>("--labels") { Description = $"Number of labels N (default {defaults.Labels}).", DefaultValueFactory = _ => defaults.Labels, HelpName = "N" }.InRange(1);
+        var iterations = new Option<int>("--iterations") { Description = $"Timed passes per runtime; the median is reported (default {defaults.Iterations}).", DefaultValueFactory = _ => defaults.Iterations, HelpName = "N" }.InRange(1);
+        var warmup = new Option<int>("--warmup") { Description = $"Untimed passes first (default {defaults.Warmup}).", DefaultValueFactory = _ => defaults.Warmup, HelpName = "N" }.InRange(0);
+        var threads = new Option<int>("--threads") { Description = "Threads for both runtimes (0: all cores).", DefaultValueFactory = _ => defaults.Threads, HelpName = "N" }.InRange(0);
         var backbones = new Option<string[]>("--backbone") { Description = $"Backbone to measure; repeat for several (default: {string.Join(", ", ExportBenchmark.DefaultBackbones)}).", HelpName = "NAME", Arity = ArgumentArity.ZeroOrMore };
+        // An unknown name is a usage error naming the known ones, not a run that measures nothing and exits 0.
+        backbones.AcceptOnlyFromAmong([.. ImageBackboneCatalog.Names]);
         var json = CommonOptions.Json("Print the results as JSON on stdout (the progress lines go to stderr).");
         var command = new Command("export", "Time per image of the exported model (ONNX Runtime, CPU), of the TorchSharp eager forward, and of the int8 package of the export, on the same random weights and input, batch 1, timed alternately.")
         {
@@ -78,6 +81,9 @@ internal static class BenchCommand
         };
         command.SetAction(parsed =>
         {
+            int side = parsed.GetValue(size);
+            if (side is < LSegNet.InputSizeMultiple or > 2048 || side % LSegNet.InputSizeMultiple != 0)
+                throw new CommandFailure($"--size {side} must be a multiple of {LSegNet.InputSizeMultiple} from {LSegNet.InputSizeMultiple} to 2048.", ExitCodes.Usage);
             var chosen = parsed.GetValue(backbones);
             var options = new ExportBenchmark.Options(parsed.GetValue(size), parsed.GetValue(labels), parsed.GetValue(iterations), parsed.GetValue(warmup),
                 parsed.GetValue(threads), Backbones: chosen is { Length: > 0 } ? chosen : null);
@@ -104,9 +110,9 @@ internal static class BenchCommand
         var defaults = new SegmentationBenchmark.Options();
         var model = CommonOptions.Model();
         var size = new Option<int>("--size") { Description = $"Side of the square test images and the model input size (default {defaults.ImageSize}).", DefaultValueFactory = _ => defaults.ImageSize, HelpName = "N" };
-        var images = new Option<int>("--images") { Description = $"Images in the ML.NET vs low-level comparison (default {defaults.Images}).", DefaultValueFactory = _ => defaults.Images, HelpName = "N" };
-        var labels = new Option<int>("--labels") { Description = $"Labels per label set, 1 to {SegmentationBenchmark.MaxLabels} (default {defaults.Labels}).", DefaultValueFactory = _ => defaults.Labels, HelpName = "N" };
-        var iterations = new Option<int>("--iterations") { Description = $"Timed repetitions; the median is reported (default {defaults.Iterations}).", DefaultValueFactory = _ => defaults.Iterations, HelpName = "N" };
+        var images = new Option<int>("--images") { Description = $"Images in the ML.NET vs low-level comparison (default {defaults.Images}).", DefaultValueFactory = _ => defaults.Images, HelpName = "N" }.InRange(1);
+        var labels = new Option<int>("--labels") { Description = $"Labels per label set, 1 to {SegmentationBenchmark.MaxLabels} (default {defaults.Labels}).", DefaultValueFactory = _ => defaults.Labels, HelpName = "N" }.InRange(1, SegmentationBenchmark.MaxLabels);
+        var iterations = new Option<int>("--iterations") { Description = $"Timed repetitions; the median is reported (default {defaults.Iterations}).", DefaultValueFactory = _ => defaults.Iterations, HelpName = "N" }.InRange(1);
         var json = CommonOptions.Json("Print the results as JSON on stdout (the progress lines go to stderr).");
         var command = new Command("segment", "Measured in one run: full segmentation vs a label change on an encoded image, ML.NET Transform vs the low-level API over the same images, memory per image.")
         {
@@ -115,15 +121,7 @@ internal static class BenchCommand
         command.SetAction(parsed =>
         {
             string? package = parsed.GetValue(model);
-            // Checked before the model loads, each naming its option (exit 2), rather than failing inside the benchmark.
             CommonOptions.RequireValidSize(parsed.GetValue(size));
-            foreach (var (option, value) in new[] { ("--images", parsed.GetValue(images)), ("--iterations", parsed.GetValue(iterations)) })
-            {
-                if (value < 1)
-                    throw new CommandFailure($"{option} must be at least 1; got {value}.", ExitCodes.Usage);
-            }
-            if (parsed.GetValue(labels) is < 1 or > SegmentationBenchmark.MaxLabels)
-                throw new CommandFailure($"--labels must be 1 to {SegmentationBenchmark.MaxLabels}; got {parsed.GetValue(labels)}.", ExitCodes.Usage);
             var options = defaults with
             {
                 PackagePath = package is null ? null : ModelPackagePath.Require(package),
@@ -148,7 +146,7 @@ internal static class BenchCommand
         var defaults = new RuntimeSettingsBenchmark.Options();
         var model = CommonOptions.Model();
         var size = new Option<int>("--size") { Description = $"Side of the square test image and the model input size (default {defaults.ImageSize}).", DefaultValueFactory = _ => defaults.ImageSize, HelpName = "N" };
-        var rounds = new Option<int>("--rounds") { Description = $"Alternating timed rounds; the median is reported (default {defaults.Rounds}).", DefaultValueFactory = _ => defaults.Rounds, HelpName = "N" };
+        var rounds = new Option<int>("--rounds") { Description = $"Alternating timed rounds; the median is reported (default {defaults.Rounds}).", DefaultValueFactory = _ => defaults.Rounds, HelpName = "N" }.InRange(1);
         var json = CommonOptions.Json("Print the results as JSON on stdout (the progress lines go to stderr).");
         var command = new Command("runtime", "ONNX Runtime settings compared in one run: time of a full segmentation (alternating rounds) and peak memory of one segmentation (a fresh process each) for the defaults, the memory arena switched, each other graph optimisation level (all, extended, basic), and one thread.")
         {
@@ -157,6 +155,7 @@ internal static class BenchCommand
         command.SetAction(parsed =>
         {
             string? package = parsed.GetValue(model);
+            CommonOptions.RequireValidSize(parsed.GetValue(size));
             var options = defaults with { PackagePath = package is null ? null : ModelPackagePath.Require(package), ImageSize = parsed.GetValue(size), Rounds = parsed.GetValue(rounds) };
             bool asJson = parsed.GetValue(json);
             var results = RuntimeSettingsBenchmark.Run(options, FreshProcess.MeasurePeakMemory, asJson ? console.Error : console.Out);
@@ -170,14 +169,14 @@ internal static class BenchCommand
     private static Command CreateMemory(CliConsole console)
     {
         var model = CommonOptions.Model();
-        var width = new Option<int>("--width") { Description = "Width of the synthetic image (default 480).", DefaultValueFactory = _ => 480, HelpName = "N" };
-        var height = new Option<int>("--height") { Description = "Height of the synthetic image (default 480).", DefaultValueFactory = _ => 480, HelpName = "N" };
+        var width = new Option<int>("--width") { Description = "Width of the synthetic image (default 480).", DefaultValueFactory = _ => 480, HelpName = "N" }.InRange(1);
+        var height = new Option<int>("--height") { Description = "Height of the synthetic image (default 480).", DefaultValueFactory = _ => 480, HelpName = "N" }.InRange(1);
         var size = new Option<int>("--size") { Description = "Model input size, the longer side (default 480).", DefaultValueFactory = _ => 480, HelpName = "N" };
         var arena = new Option<string>("--arena") { Description = "ONNX Runtime's CPU memory arena: on or off (default: the option's default).", DefaultValueFactory = _ => LSeg.MLNet.LanguageSegmentationModelOptions.Defaults.EnableMemoryArena ? "on" : "off", HelpName = "on|off" };
         arena.AcceptOnlyFromAmong("on", "off");
         var optimization = new Option<string>("--optimization") { Description = "Graph optimisation: none, basic, extended or all (default: the option's default).", DefaultValueFactory = _ => RuntimeSettings.OptimizationName(LSeg.MLNet.LanguageSegmentationModelOptions.Defaults.GraphOptimization), HelpName = "LEVEL" };
         optimization.AcceptOnlyFromAmong("none", "basic", "extended", "all");
-        var threads = new Option<int?>("--threads") { Description = "Intra-op threads (default: ONNX Runtime's).", HelpName = "N" };
+        var threads = new Option<int?>("--threads") { Description = "Intra-op threads (default: ONNX Runtime's).", HelpName = "N" }.InRange(1);
         var command = new Command("memory", "Peak memory (MB, the process's peak resident set) of loading the model and segmenting one synthetic image in this process, which should do nothing else; prints the number alone.")
         {
             model, width, height, size, arena, optimization, threads,
@@ -185,6 +184,7 @@ internal static class BenchCommand
         command.SetAction(parsed =>
         {
             string? package = parsed.GetValue(model);
+            CommonOptions.RequireValidSize(parsed.GetValue(size));
             var settings = new RuntimeSettings(parsed.GetValue(arena) == "on", RuntimeSettings.ParseOptimization(parsed.GetValue(optimization)!), parsed.GetValue(threads));
             double peak = PeakMemory.Run(new PeakMemory.Request(package is null ? null : ModelPackagePath.Require(package), parsed.GetValue(width), parsed.GetValue(height), parsed.GetValue(size), settings));
             console.Out.WriteLine(peak.ToString("F1", System.Globalization.CultureInfo.InvariantCulture));

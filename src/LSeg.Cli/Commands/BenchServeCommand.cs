@@ -12,12 +12,12 @@ internal static class BenchServeCommand
     {
         var defaults = new ServingBenchmark.Options();
         var model = CommonOptions.Model();
-        var clients = new Option<int>("--clients") { Description = $"Concurrent clients (default {defaults.Clients}).", DefaultValueFactory = _ => defaults.Clients, HelpName = "N" };
-        var requests = new Option<int>("--requests") { Description = $"Requests in all, after each client's one upload (default {defaults.Requests}).", DefaultValueFactory = _ => defaults.Requests, HelpName = "N" };
-        var seconds = new Option<int>("--seconds") { Description = $"Time bound: no request starts after it (default {(int)defaults.TimeLimit.TotalSeconds}).", DefaultValueFactory = _ => (int)defaults.TimeLimit.TotalSeconds, HelpName = "N" };
-        var share = new Option<double>("--label-changes") { Description = $"Share of requests that are label changes, 0 to 1; the rest are full segmentations (default {defaults.LabelChangeShare}).", DefaultValueFactory = _ => defaults.LabelChangeShare, HelpName = "F" };
+        var clients = new Option<int>("--clients") { Description = $"Concurrent clients (default {defaults.Clients}).", DefaultValueFactory = _ => defaults.Clients, HelpName = "N" }.InRange(1);
+        var requests = new Option<int>("--requests") { Description = $"Requests in all, after each client's one upload (default {defaults.Requests}).", DefaultValueFactory = _ => defaults.Requests, HelpName = "N" }.InRange(1);
+        var seconds = new Option<int>("--seconds") { Description = $"Time bound: no request starts after it (default {(int)defaults.TimeLimit.TotalSeconds}).", DefaultValueFactory = _ => (int)defaults.TimeLimit.TotalSeconds, HelpName = "N" }.InRange(1);
+        var share = new Option<double>("--label-changes") { Description = $"Share of requests that are label changes, 0 to 1; the rest are full segmentations (default {defaults.LabelChangeShare}).", DefaultValueFactory = _ => defaults.LabelChangeShare, HelpName = "F" }.InRange(0, 1);
         var labels = new Option<string[]>("--labels") { Description = "A comma-separated label set the clients pick from; repeat for each set (default: four built-in sets).", HelpName = "LIST", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
-        var concurrency = new Option<int?>("--concurrency") { Description = "Server: requests that run the model at once (default: the server's).", HelpName = "N" };
+        var concurrency = new Option<int?>("--concurrency") { Description = "Server: requests that run the model at once (default: the server's).", HelpName = "N" }.InRange(1);
         var json = CommonOptions.Json("Print the results as JSON on stdout (the progress lines go to stderr).");
         var command = new Command("serve", "Load test of the HTTP service on 127.0.0.1 in this process: concurrent clients mixing full segmentations and label changes; throughput, p50/p95/p99 latency, errors, wrong masks (checked against the low-level API), peak memory.")
         {
@@ -33,12 +33,12 @@ internal static class BenchServeCommand
             var options = defaults with
             {
                 PackagePath = package,
-                Clients = Positive(parsed.GetValue(clients), "--clients"),
-                Requests = Positive(parsed.GetValue(requests), "--requests"),
-                Duration = TimeSpan.FromSeconds(Positive(parsed.GetValue(seconds), "--seconds")),
-                LabelChangeShare = parsed.GetValue(share) is var f and >= 0 and <= 1 ? f : throw new CommandFailure($"--label-changes {parsed.GetValue(share)} is not between 0 and 1."),
+                Clients = parsed.GetValue(clients),
+                Requests = parsed.GetValue(requests),
+                Duration = TimeSpan.FromSeconds(parsed.GetValue(seconds)),
+                LabelChangeShare = parsed.GetValue(share),
                 LabelSets = sets,
-                Server = slots is int n ? server => server.MaxConcurrentInferences = Positive(n, "--concurrency") : null,
+                Server = slots is int n ? server => server.MaxConcurrentInferences = n : null,
             };
             bool asJson = parsed.GetValue(json);
             var result = ServingBenchmark.RunAsync(options, asJson ? console.Error : console.Out).GetAwaiter().GetResult();
@@ -47,7 +47,4 @@ internal static class BenchServeCommand
         });
         return command;
     }
-
-    private static int Positive(int value, string option) =>
-        value >= 1 ? value : throw new CommandFailure($"{option} {value} must be at least 1.");
 }

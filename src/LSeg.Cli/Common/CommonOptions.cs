@@ -51,6 +51,32 @@ internal static class CommonOptions
         return option;
     }
 
+    /// <summary>
+    /// <paramref name="option"/> with its value held to [<paramref name="min"/>, <paramref name="max"/>]: a value outside is a
+    /// usage error naming the flag (exit 2), found while the command line is parsed, before any model loads or any work starts.
+    /// </summary>
+    public static TOption InRange<TOption>(this TOption option, double min, double max = double.PositiveInfinity)
+        where TOption : Option
+    {
+        option.Validators.Add(result =>
+        {
+            // Read from the tokens (each value of a repeated option): a value that is not a number is left to the parser's own message.
+            foreach (var token in result.Tokens)
+            {
+                if (double.TryParse(token.Value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double value)
+                    && !(value >= min && value <= max))
+                {
+                    string range = double.IsPositiveInfinity(max) ? $"at least {Format(min)}" : $"{Format(min)} to {Format(max)}";
+                    result.AddError($"{option.Name} must be {range}; got {token.Value}.");
+                    return;
+                }
+            }
+        });
+        return option;
+
+        static string Format(double bound) => bound.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     public static Option<long?> MaxPixels() =>
         new("--max-pixels") { Description = $"Largest image accepted, in pixels (width × height; default {LanguageSegmentationModelOptions.Defaults.MaxImagePixels:N0}). Larger images are refused before the model loads.", HelpName = "N" };
 
@@ -97,11 +123,11 @@ internal static class CommonOptions
     };
 
     /// <summary><c>--unoffered-label-similarity VALUE</c> of <c>export</c> and <c>upgrade</c>: read with <see cref="WithUnofferedLabelSimilarity"/>.</summary>
-    public static Option<double?> UnofferedLabelSimilarity() => new("--unoffered-label-similarity")
+    public static Option<double?> UnofferedLabelSimilarity() => new Option<double?>("--unoffered-label-similarity")
     {
         Description = "Let the catch-all label (the one given a --label-logit-offset, such as 'other') also take what a trained name the label set does not offer would win, for every trained name whose text embedding's cosine similarity to each offered name is below VALUE (so 'other' means 'none of these'). Written to the manifest (package format 6); needs the trained names (--trained-labels, or the package's own with upgrade).",
         HelpName = "VALUE",
-    };
+    }.InRange(-1, 1);
 
     /// <summary><c>--unoffered-labels PATH</c>: the trained names <see cref="UnofferedLabelSimilarity"/> may absorb.</summary>
     public static Option<string?> UnofferedLabels() => new("--unoffered-labels")
@@ -111,11 +137,11 @@ internal static class CommonOptions
     };
 
     /// <summary><c>--unoffered-label-similarity-beside-untrained VALUE</c> of <c>export</c> and <c>upgrade</c>: read with <see cref="WithUnofferedLabelSimilarity"/>.</summary>
-    public static Option<double?> UnofferedLabelSimilarityBesideUntrained() => new("--unoffered-label-similarity-beside-untrained")
+    public static Option<double?> UnofferedLabelSimilarityBesideUntrained() => new Option<double?>("--unoffered-label-similarity-beside-untrained")
     {
         Description = "The same absorption as --unoffered-label-similarity, with this limit, in label sets that offer an untrained name too, but only for the names of --unoffered-labels-beside-untrained (which it needs). Written to the manifest (package format 7).",
         HelpName = "VALUE",
-    };
+    }.InRange(-1, 1);
 
     /// <summary><c>--unoffered-labels-beside-untrained PATH</c>: the trained names <see cref="UnofferedLabelSimilarityBesideUntrained"/> absorbs.</summary>
     public static Option<string?> UnofferedLabelsBesideUntrained() => new("--unoffered-labels-beside-untrained")
