@@ -65,6 +65,21 @@ public class CliInputTests
     }
 
     [Fact]
+    public void An_output_folder_under_a_file_is_refused_naming_the_file_before_the_model_is_loaded()
+    {
+        using var temp = new TempDirectory();
+        string image = Images.RedLeftBlueRight(temp.Combine("a.png"));
+        string brokenModel = FakePackage.Create(temp.Combine("broken-model"), ("image_encoder.onnx", [1, 2, 3]), ("head.onnx", [4, 5, 6]));
+        File.WriteAllText(temp.Combine("notes.txt"), "not a folder");
+
+        var result = CliRunner.RunInProcess("segment", image, "--labels", "red", "--model", brokenModel, "--out", temp.Combine("notes.txt", "masks"));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"cannot be created: '{temp.Combine("notes.txt")}' is a file.", Assert.Single(result.ErrorLines));
+        Assert.Equal("not a folder", File.ReadAllText(temp.Combine("notes.txt")));
+    }
+
+    [Fact]
     public void A_truncated_jpeg_is_refused_naming_the_problem_and_nothing_is_written()
     {
         using var temp = new TempDirectory();

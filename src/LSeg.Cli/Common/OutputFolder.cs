@@ -15,7 +15,12 @@ internal static class OutputFolder
             throw new CommandFailure($"{optionName} '{directory}' is a file; give a folder.");
         string existing = full;
         while (!Directory.Exists(existing))
+        {
             existing = Path.GetDirectoryName(existing) ?? throw new CommandFailure($"{optionName} '{directory}' has no existing parent folder.");
+            // A file where a parent folder would have to be created: say so now, not with the runtime's message at the end.
+            if (File.Exists(existing))
+                throw new CommandFailure($"{optionName} '{directory}' cannot be created: '{existing}' is a file.");
+        }
         string probe = Path.Combine(existing, $".lseg-write-check-{Guid.NewGuid():N}.tmp");
         try
         {

@@ -300,7 +300,7 @@ public sealed class TrainingConfig
             }
             catch (ArgumentException e)
             {
-                throw new InvalidDataException($"{source}: network: {e.Message}", e);
+                throw new InvalidDataException($"{source}: network: {WithoutParameterName(e)}", e);
             }
         }
         Require(Train is null or "all" or "decoder" or "lastBlocks", "train", Train, "all, decoder or lastBlocks");
@@ -322,7 +322,7 @@ public sealed class TrainingConfig
         }
         catch (Exception e) when (e is ArgumentException or FileNotFoundException)
         {
-            throw new InvalidDataException($"{source}: labelSampling: {e.Message}", e);
+            throw new InvalidDataException($"{source}: labelSampling: {WithoutParameterName(e)}", e);
         }
         foreach (string template in TextPrompts ?? [])
         {
@@ -332,7 +332,7 @@ public sealed class TrainingConfig
             }
             catch (ArgumentException e)
             {
-                throw new InvalidDataException($"{source}: textPrompts: {e.Message}", e);
+                throw new InvalidDataException($"{source}: textPrompts: {WithoutParameterName(e)}", e);
             }
         }
         Require(TextProjection is null || (InitialModel is null && TextEncoder is null or "minilm"), "textProjection", TextProjection, "none with initialModel or a fixed-label baseline (it maps MiniLM embeddings of a run trained from scratch)");
@@ -343,14 +343,25 @@ public sealed class TrainingConfig
         Require(Threads > 0, "threads", Threads, "a positive count");
         Require(InitialModel is null || Directory.Exists(InitialModel), "initialModel", InitialModel, $"an existing model package folder (relative paths resolve against '{Environment.CurrentDirectory}')");
         Require(!string.IsNullOrWhiteSpace(OutputDirectory), "outputDirectory", OutputDirectory, "a folder");
+        Require(!File.Exists(OutputDirectory), "outputDirectory", $"'{OutputDirectory}', a file", "a folder to create or continue");
         try
         {
             Augmentation.Validate();
         }
         catch (ArgumentException e)
         {
-            throw new InvalidDataException($"{source}: augmentation: {e.Message}", e);
+            throw new InvalidDataException($"{source}: augmentation: {WithoutParameterName(e)}", e);
         }
+    }
+
+    /// <summary>
+    /// An argument check's message without .NET's " (Parameter 'SpatialDepth')" tail: the configuration's own field
+    /// is named by the caller, so the C# property name would only mislead.
+    /// </summary>
+    private static string WithoutParameterName(Exception e)
+    {
+        string suffix = e is ArgumentException { ParamName: { } name } ? $" (Parameter '{name}')" : "";
+        return suffix.Length > 0 && e.Message.EndsWith(suffix, StringComparison.Ordinal) ? e.Message[..^suffix.Length] : e.Message;
     }
 }
 

@@ -161,6 +161,24 @@ public class TrainingConfigTests
 
         Assert.Contains("network", error.Message);
         Assert.Contains("SpatialDepth is 0", error.Message);
+        Assert.DoesNotContain("(Parameter", error.Message);
+    }
+
+    [Fact]
+    public void An_output_directory_that_is_a_file_is_refused_naming_the_field()
+    {
+        string file = Path.GetTempFileName();
+        try
+        {
+            var error = Assert.Throws<InvalidDataException>(() => TrainingConfig.Parse(Json(Path.GetTempPath(), $$""", "outputDirectory": "{{file.Replace("\\", "/")}}" """)));
+
+            Assert.Contains("'outputDirectory'", error.Message);
+            Assert.Contains("a file", error.Message);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
     }
 
     [Fact]
