@@ -47,7 +47,7 @@ public sealed class ClipTokenizer
 
     /// <summary>Reads CLIP's BPE merges file (<c>bpe_simple_vocab_16e6.txt.gz</c>, gzipped or plain text).</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
-    /// <exception cref="InvalidDataException">The file has fewer merges than CLIP's vocabulary needs.</exception>
+    /// <exception cref="InvalidDataException">The file has fewer merges than CLIP's vocabulary needs, or lines that are not BPE merges.</exception>
     public static ClipTokenizer FromBpeFile(string path)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
@@ -84,12 +84,20 @@ public sealed class ClipTokenizer
             vocabulary.Add(new(symbol, vocabulary.Count));
         foreach (string symbol in byteSymbols)
             vocabulary.Add(new(symbol + "</w>", vocabulary.Count));
-        foreach (string merge in merges)
+        // A merges file is learned in order: each line joins two symbols that already exist (bytes or earlier merges).
+        // Checking that catches a file of the right length that is not BPE merges, rather than tokenizing with it.
+        var known = new HashSet<string>(vocabulary.Select(entry => entry.Key), StringComparer.Ordinal);
+        for (int i = 0; i < merges.Count; i++)
         {
+            string merge = merges[i];
             int space = merge.IndexOf(' ');
             if (space <= 0)
                 throw new InvalidDataException($"'{source}' has a malformed merge line '{merge}' (expected two symbols separated by a space).");
-            vocabulary.Add(new(merge.Remove(space, 1), vocabulary.Count));
+            if (!known.Contains(merge[..space]) || !known.Contains(merge[(space + 1)..]))
+                throw new InvalidDataException($"'{source}' is not a BPE merges file: merge {i + 1}, '{merge}', joins a symbol that neither the bytes nor an earlier merge made.");
+            string token = merge.Remove(space, 1);
+            known.Add(token);
+            vocabulary.Add(new(token, vocabulary.Count));
         }
         int start = vocabulary.Count, end = vocabulary.Count + 1;
         vocabulary.Add(new(StartToken, start));

@@ -100,6 +100,33 @@ public sealed class ClipTokenizerTests
         }
     }
 
+    [SkippableFact]
+    public void A_file_of_the_right_length_whose_lines_are_not_merges_in_learned_order_is_refused_naming_the_first_such_line()
+    {
+        string gz = SharedData.RequireDirectory("clip", "bpe_simple_vocab_16e6.txt.gz");
+        var lines = new List<string>();
+        using (var reader = new StreamReader(new GZipStream(File.OpenRead(gz), CompressionMode.Decompress)))
+        {
+            while (reader.ReadLine() is { } line)
+                lines.Add(line);
+        }
+        // Line 0 is the version header, so merge 5000 is line 5000: two symbols no earlier line built.
+        lines[5000] = "zqxj vwkp";
+        string broken = Path.Combine(Path.GetTempPath(), $"clip-bpe-{Guid.NewGuid():N}.txt");
+        try
+        {
+            File.WriteAllLines(broken, lines);
+
+            var error = Assert.Throws<InvalidDataException>(() => ClipTokenizer.FromBpeFile(broken));
+
+            Assert.Contains("not a BPE merges file: merge 5000, 'zqxj vwkp'", error.Message);
+        }
+        finally
+        {
+            File.Delete(broken);
+        }
+    }
+
     [Fact]
     public void A_missing_bpe_file_is_reported_by_path()
     {
