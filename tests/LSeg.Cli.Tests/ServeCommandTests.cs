@@ -83,6 +83,20 @@ public class ServeCommandTests
         Assert.StartsWith("lseg serve: --cache-mb 1 cannot hold one encoded image of model", line);
     }
 
+    [SkippableFact]
+    public void Serve_sizes_the_cache_check_with_the_input_size_given_by_flag()
+    {
+        Skip.IfNot(LSeg.MLNet.LanguageSegmentationModel.HasDefaultModel, "this build embeds no default model (models/default/ was absent at build time)");
+        // 20 MiB holds one image at the model's 320 (12.6 MiB) but not at 640 (50.4 MiB); a size out of range is the command line's mistake.
+        var tooSmall = CliRunner.RunProcess(Path.GetTempPath(), "serve", "--cache-mb", "20", "--size", "640", "--urls", "http://127.0.0.1:0");
+        var outOfRange = CliRunner.RunInProcess("serve", "--size", "4000");
+
+        Assert.Equal(1, tooSmall.ExitCode);
+        Assert.Contains("50.4 MiB at input size 640", Assert.Single(tooSmall.ErrorLines));
+        Assert.Equal(2, outOfRange.ExitCode);
+        Assert.StartsWith("lseg serve: --size 4000 is out of range", Assert.Single(outOfRange.ErrorLines));
+    }
+
     [Fact]
     public void Serve_refuses_a_missing_model_and_a_bad_address_in_one_line()
     {

@@ -31,6 +31,18 @@ public sealed class HostingTests(ColourPackageFixture colour) : IClassFixture<Co
         Assert.Contains($"{option} is {value}", error.Message);
     }
 
+    [Theory]
+    [InlineData(16)]
+    [InlineData(4096)]
+    public void An_input_size_the_model_cannot_run_at_stops_the_start_and_is_named(int size)
+    {
+        using var server = new ServingFactory(colour.PackagePath, options => options.InputSize = size);
+
+        var error = Assert.Throws<OptionsValidationException>(() => server.CreateClient());
+
+        Assert.Contains($"InputSize is {size}; it must be 32 to 2048", error.Message);
+    }
+
     [Fact]
     public void A_model_path_that_is_not_a_package_stops_the_start()
     {
@@ -54,6 +66,19 @@ public sealed class HostingTests(ColourPackageFixture colour) : IClassFixture<Co
 
         Assert.Contains("ImageCacheMegabytes = 12", error.Message);
         Assert.Contains("12.6 MiB", error.Message);
+    }
+
+    [SkippableFact]
+    public void The_cache_check_at_start_up_sizes_one_image_at_the_configured_input_size()
+    {
+        Skip.IfNot(LSeg.MLNet.LanguageSegmentationModel.HasDefaultModel, "this build embeds no default model (models/default/ was absent at build time)");
+        // At input size 640 a square photo leaves a 320×320 grid of 129 floats: 320·320·129·4 bytes = 50.4 MiB, which
+        // 40 MiB cannot hold although it holds the 12.6 MiB of the model's own size.
+        using var server = new ServingFactory(modelPath: null, options => (options.ImageCacheMegabytes, options.InputSize) = (40, 640));
+
+        var error = Assert.Throws<InvalidOperationException>(() => server.CreateClient());
+
+        Assert.Contains("50.4 MiB at input size 640", error.Message);
     }
 
     [Fact]

@@ -77,6 +77,25 @@ public sealed class SegmentEndpointTests(ColourPackageFixture colour) : IClassFi
     }
 
     [Fact]
+    public async Task The_input_size_option_is_the_size_both_paths_run_the_model_at()
+    {
+        // Colour noise: its mask changes with the size the image is resized to, so a size the server ignored would show.
+        byte[] image = Pictures.Noise(96, 64, seed: 7);
+        string[] labels = ["red", "green", "blue"];
+        using var server = new ServingFactory(colour.PackagePath, options => options.InputSize = 128);
+        using var client = server.CreateClient();
+
+        var oneShot = await (await client.SegmentAsync(image, string.Join(", ", labels))).ReadSegmentationAsync();
+        var encoded = await client.EncodeOkAsync(image);
+        var relabelled = await (await client.RelabelAsync(encoded.Id, labels)).ReadSegmentationAsync();
+
+        var at128 = Reference.Indices(Reference.OneShotAt(colour.Model, 128, image, labels));
+        Assert.NotEqual(Reference.Indices(Reference.OneShot(colour.Model, image, labels)), at128); // the package's 64 differs
+        Assert.Equal(at128, oneShot.MaskIndices);
+        Assert.Equal(Reference.Indices(Reference.EncodedAt(colour.Model, 128, image, labels)), relabelled.MaskIndices);
+    }
+
+    [Fact]
     public async Task A_label_change_with_format_png_answers_the_mask_png()
     {
         using var client = _server.CreateClient();

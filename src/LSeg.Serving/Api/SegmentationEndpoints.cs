@@ -83,7 +83,7 @@ internal static class SegmentationEndpoints
         {
             using var image = Decode(upload.Image, settings);
             EncodeLabels(model, labels);
-            result = model.Segment(image, labels);
+            result = model.Segment(image, labels, settings.InputSize);
         }
         return Answer(result, png);
     }
@@ -98,7 +98,7 @@ internal static class SegmentationEndpoints
         using (await queue.EnterAsync(InferenceQueue.Work.ImageEncoding, context.RequestAborted))
         {
             using var image = Decode(upload.Image, settings);
-            encoded = model.EncodeImage(image);
+            encoded = model.EncodeImage(image, settings.InputSize);
         }
         var handle = cache.Add(encoded);
         return Results.Created($"images/{handle.Id}", new EncodedImageResponse(handle.Id, encoded.OriginalWidth, encoded.OriginalHeight, handle.ExpiresAt));

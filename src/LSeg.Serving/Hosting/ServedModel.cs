@@ -13,7 +13,7 @@ namespace LSeg.Serving.Hosting;
 /// </summary>
 /// <remarks>
 /// Sharing is safe: <see cref="LanguageSegmentationModel"/>'s ONNX Runtime sessions accept concurrent runs, its
-/// label-embedding cache is a concurrent dictionary, and encoded images and label embeddings are immutable.
+/// label-embedding cache is guarded by a lock, and encoded images and label embeddings are immutable.
 /// </remarks>
 internal sealed partial class ServedModel(
     IOptions<LanguageSegmentationServingOptions> options, InferenceQueue queue, ILogger<ServedModel> logger) : IHostedService, IDisposable
@@ -35,11 +35,11 @@ internal sealed partial class ServedModel(
         var model = await Task.Run(() => Load(settings), cancellationToken);
         try
         {
-            long largest = model.LargestEncodedImageBytes();
+            long largest = model.LargestEncodedImageBytes(settings.InputSize);
             if (largest > (long)settings.ImageCacheMegabytes * 1024 * 1024)
                 throw new InvalidOperationException(
                     $"{nameof(LanguageSegmentationServingOptions.ImageCacheMegabytes)} = {settings.ImageCacheMegabytes} cannot hold one encoded image of model '{model.Manifest.Name}' " +
-                    $"(up to {largest / 1048576.0:F1} MiB at input size {model.Manifest.DefaultInputSize}); give at least {(largest + 1048575) / 1048576}.");
+                    $"(up to {largest / 1048576.0:F1} MiB at input size {settings.InputSize ?? model.Manifest.DefaultInputSize}); give at least {(largest + 1048575) / 1048576}.");
         }
         catch
         {

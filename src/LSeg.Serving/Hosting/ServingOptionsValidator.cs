@@ -24,6 +24,8 @@ internal sealed class ServingOptionsValidator : IValidateOptions<LanguageSegment
                 $"ModelPath '{path}' is not a model package directory (or its {ModelManifest.FileName}).");
         else
             Require(LanguageSegmentationModel.HasDefaultModel, "ModelPath is not set and this build of LSeg.MLNet embeds no default model.");
+        Require(options.InputSize is null or (>= LanguageSegmentationModelOptions.Defaults.MinInputSize and <= LanguageSegmentationModelOptions.Defaults.MaxInputSize),
+            $"InputSize is {options.InputSize}; it must be {LanguageSegmentationModelOptions.Defaults.MinInputSize} to {LanguageSegmentationModelOptions.Defaults.MaxInputSize} pixels, or null for the model's default.");
         Require(options.GpuDeviceId is null or >= 0, $"GpuDeviceId is {options.GpuDeviceId}; give a CUDA device number (0 or more) or null for the CPU.");
         // An upload is held in one byte array, so no larger limit could be honoured.
         Require(options.MaxImageBytes is > 0 and <= MaxUploadBytes, $"MaxImageBytes is {options.MaxImageBytes}; it must be 1 to {MaxUploadBytes:N0} (an upload is held in one array).");
