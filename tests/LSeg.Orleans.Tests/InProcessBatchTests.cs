@@ -148,6 +148,98 @@ public sealed class InProcessBatchTests(SegmentationClusterFixture fixture) : IC
         Assert.Equal((2, 2), (corrected.Total, corrected.Succeeded));
     }
 
+    [Fact]
+    public async Task An_image_whose_mask_name_is_too_long_for_the_file_system_is_a_failed_line_and_the_job_completes()
+    {
+        using var temp = new TempDirectory();
+        var good = CorpusImages.Write(temp.Combine("in"), 2);
+        // 215 characters: the image's own name fits the 255-byte limit, but the mask's hidden temporary file
+        // (".NAME.mask.png.GUID.tmp", 47 bytes more) does not.
+        string longName = new string('a', 215) + ".png";
+        File.Copy(good[0], temp.Combine("in", longName));
+
+        var summary = await fixture.Cluster.Client.SegmentBatchAsync(Job(temp.Combine("in"), temp.Combine("out")).Build());
+
+        Assert.Equal((3, 2, 1), (summary.Total, summary.Succeeded, summary.Failed));
+        var line = IndexFile.Read(temp.Combine("out")).For(temp.Combine("in", longName));
+        Assert.Equal("failed", line["status"]!.GetValue<string>());
+        Assert.Contains("name is too long", line["error"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task An_image_larger_than_the_pixel_limit_is_refused_from_its_header_before_it_is_decoded()
+    {
+        using var temp = new TempDirectory();
+        CorpusImages.Write(temp.Combine("in"), 1);
+        // A PNG that only declares 20000 × 20000 pixels (400 megapixels, 1.6 GB decoded): its header is all a silo may read.
+        File.WriteAllBytes(temp.Combine("in", "huge.png"), PngHeaderOnly(20000, 20000));
+
+        var summary = await fixture.Cluster.Client.SegmentBatchAsync(Job(temp.Combine("in"), temp.Combine("out")).Build());
+
+        Assert.Equal((2, 1, 1), (summary.Total, summary.Succeeded, summary.Failed));
+        string error = IndexFile.Read(temp.Combine("out")).For(temp.Combine("in", "huge.png"))["error"]!.GetValue<string>();
+        Assert.Contains("20000x20000 = 400,000,000 pixels, more than the 40,000,000 allowed", error);
+    }
+
+    [Fact]
+    public async Task A_second_run_on_a_folder_another_run_holds_is_refused_and_a_resume_removes_a_killed_runs_temporary_masks()
+    {
+        using var temp = new TempDirectory();
+        CorpusImages.Write(temp.Combine("in"), 2);
+        var job = Job(temp.Combine("in"), temp.Combine("out"));
+        await fixture.Cluster.Client.SegmentBatchAsync(job.Build());
+        // What a kill -9 between an atomic write and its rename leaves, beside a file of the user's own.
+        string leftover = temp.Combine("out", $".img00.mask.png.{Guid.NewGuid():N}.tmp");
+        File.WriteAllText(leftover, "half a mask");
+        File.WriteAllText(temp.Combine("out", ".notes.tmp"), "not ours");
+
+        BatchSegmentationException refused;
+        using (new FileStream(temp.Combine("out", ".lseg-batch.lock"), FileMode.Open, FileAccess.ReadWrite, FileShare.None))
+            refused = await Assert.ThrowsAsync<BatchSegmentationException>(() => fixture.Cluster.Client.SegmentBatchAsync((job with { Resume = true }).Build()));
+        bool leftoverKeptWhileHeld = File.Exists(leftover);
+        var resumed = await fixture.Cluster.Client.SegmentBatchAsync((job with { Resume = true }).Build());
+
+        Assert.Contains("Another lseg batch run is working on", refused.Message);
+        Assert.True(leftoverKeptWhileHeld);
+        Assert.Equal((2, 2), (resumed.Total, resumed.Resumed));
+        Assert.False(File.Exists(leftover));
+        Assert.True(File.Exists(temp.Combine("out", ".notes.tmp")));
+        Assert.Equal(2, IndexFile.Read(temp.Combine("out")).Lines.Count);
+    }
+
+    /// <summary>A PNG that declares <paramref name="width"/> × <paramref name="height"/> RGB but holds one row of pixels.</summary>
+    private static byte[] PngHeaderOnly(int width, int height)
+    {
+        var png = new List<byte>([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]);
+        void Chunk(string type, byte[] data)
+        {
+            png.AddRange(BigEndian((uint)data.Length));
+            byte[] typed = [.. System.Text.Encoding.ASCII.GetBytes(type), .. data];
+            png.AddRange(typed);
+            png.AddRange(BigEndian(Crc32(typed)));
+        }
+        Chunk("IHDR", [.. BigEndian((uint)width), .. BigEndian((uint)height), 8, 2, 0, 0, 0]);
+        var firstRow = new MemoryStream();
+        using (var zlib = new System.IO.Compression.ZLibStream(firstRow, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+            zlib.Write(new byte[1 + 3 * width]);  // one row (filter byte + RGB): a decoder would find the rest missing
+        Chunk("IDAT", firstRow.ToArray());
+        Chunk("IEND", []);
+        return [.. png];
+
+        static byte[] BigEndian(uint value) => [(byte)(value >> 24), (byte)(value >> 16), (byte)(value >> 8), (byte)value];
+        static uint Crc32(byte[] bytes)
+        {
+            uint crc = 0xFFFFFFFF;
+            foreach (byte b in bytes)
+            {
+                crc ^= b;
+                for (int k = 0; k < 8; k++)
+                    crc = (crc & 1) != 0 ? 0xEDB88320 ^ (crc >> 1) : crc >> 1;
+            }
+            return ~crc;
+        }
+    }
+
     private JobSettings Job(string input, string output) => new(input, output, fixture.Package, CorpusImages.Labels, 2, false);
 
     /// <summary>Job settings as a record, so tests can vary one of them with <c>with</c>.</summary>

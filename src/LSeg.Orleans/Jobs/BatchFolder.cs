@@ -10,7 +10,7 @@ namespace LSeg.Orleans.Jobs;
 /// and <c>index.jsonl</c> (one line per finished image, appended by the job runner alone). The index is the job's
 /// memory: a resumed job skips every image it names, after cutting off a last line that a killed run left unfinished.
 /// </summary>
-internal sealed class BatchFolder : IDisposable
+internal sealed partial class BatchFolder : IDisposable
 {
     /// <summary>The index file's name.</summary>
     public const string IndexFileName = "index.jsonl";
@@ -18,14 +18,22 @@ internal sealed class BatchFolder : IDisposable
     /// <summary>The job file's name.</summary>
     public const string JobFileName = "batch.json";
 
+    /// <summary>
+    /// The lock file's name: held exclusively by the run working on the folder, so that a second run on the same folder
+    /// (another terminal, another machine on the shared storage) is refused instead of writing the same images twice.
+    /// </summary>
+    public const string LockFileName = ".lseg-batch.lock";
+
+    private readonly FileStream _lock;
     private readonly FileStream _index;
     private readonly bool _createdFolder;
     private JobDescription _job;
     private bool _appended;
 
-    private BatchFolder(string directory, JobDescription job, Dictionary<string, bool> finished, FileStream index, bool isNew, bool createdFolder)
+    private BatchFolder(string directory, JobDescription job, Dictionary<string, bool> finished, FileStream jobLock, FileStream index, bool isNew, bool createdFolder)
     {
         Directory = directory;
+        _lock = jobLock;
         _job = job;
         Finished = finished;
         _index = index;
@@ -55,7 +63,8 @@ internal sealed class BatchFolder : IDisposable
     /// Opens <paramref name="directory"/> for <paramref name="job"/>: creates it and the job file for a new job; with
     /// <paramref name="resume"/>, checks that the folder holds the same job and reads its index.
     /// </summary>
-    /// <exception cref="BatchSegmentationException">The folder is a file, holds another job, or holds a job and <paramref name="resume"/> is false.</exception>
+    /// <exception cref="BatchSegmentationException">The folder is a file, holds another job, holds a job and <paramref name="resume"/>
+    /// is false, or another run is working on it.</exception>
     public static BatchFolder Open(string directory, JobDescription job, bool resume)
     {
         string full = Path.GetFullPath(directory);
@@ -63,6 +72,20 @@ internal sealed class BatchFolder : IDisposable
             throw new BatchSegmentationException($"Output folder '{directory}' is a file; give a folder.");
         bool createdFolder = !System.IO.Directory.Exists(full);
         System.IO.Directory.CreateDirectory(full);
+        var jobLock = Lock(directory, full);
+        try
+        {
+            return Open(directory, full, job, resume, jobLock, createdFolder);
+        }
+        catch
+        {
+            jobLock.Dispose();
+            throw;
+        }
+    }
+
+    private static BatchFolder Open(string directory, string full, JobDescription job, bool resume, FileStream jobLock, bool createdFolder)
+    {
         string jobPath = Path.Combine(full, JobFileName);
         string indexPath = Path.Combine(full, IndexFileName);
         bool started = File.Exists(jobPath) || File.Exists(indexPath);
@@ -75,14 +98,44 @@ internal sealed class BatchFolder : IDisposable
                 throw new BatchSegmentationException($"Output folder '{directory}' has an {IndexFileName} but no {JobFileName}: it was not written by a batch job, so it cannot be resumed.");
             job = RequireSameJob(directory, ReadJob(jobPath), job);
             ReadIndex(indexPath, finished);
+            RemoveTemporaryMasks(full);
         }
         else
         {
             WriteJob(jobPath, job);
         }
         var index = new FileStream(indexPath, FileMode.Append, FileAccess.Write, FileShare.Read);
-        return new BatchFolder(full, job, finished, index, isNew: !started, createdFolder);
+        return new BatchFolder(full, job, finished, jobLock, index, isNew: !started, createdFolder);
     }
+
+    /// <summary>Takes the folder's lock file (an exclusive lock the operating system drops when the process ends, however it ends).</summary>
+    private static FileStream Lock(string directory, string full)
+    {
+        try
+        {
+            return new FileStream(Path.Combine(full, LockFileName), FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException)
+        {
+            throw new BatchSegmentationException($"Another lseg batch run is working on '{directory}' (it holds {LockFileName}); wait for it to end, or stop it and resume.");
+        }
+    }
+
+    /// <summary>
+    /// Deletes the hidden temporary masks a killed run left (an atomic write's <c>.NAME.mask.png.GUID.tmp</c> before its
+    /// rename): with the folder locked, no write is in flight, and the images they belong to are redone.
+    /// </summary>
+    private static void RemoveTemporaryMasks(string full)
+    {
+        foreach (string file in System.IO.Directory.EnumerateFiles(full, ".*.mask.png.*.tmp", SearchOption.AllDirectories))
+        {
+            if (TemporaryMask().IsMatch(Path.GetFileName(file)))
+                File.Delete(file);
+        }
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\..+\.mask\.png\.[0-9a-f]{32}\.tmp$")]
+    private static partial System.Text.RegularExpressions.Regex TemporaryMask();
 
     /// <summary>
     /// Removes a new job that never recorded an image (its job file, its empty index, and the folder when this run
@@ -96,6 +149,8 @@ internal sealed class BatchFolder : IDisposable
             return;
         File.Delete(Path.Combine(Directory, JobFileName));
         File.Delete(IndexPath);
+        _lock.Dispose();
+        File.Delete(Path.Combine(Directory, LockFileName));
         if (_createdFolder && !System.IO.Directory.EnumerateFileSystemEntries(Directory).Any())
             System.IO.Directory.Delete(Directory);
     }
@@ -120,7 +175,11 @@ internal sealed class BatchFolder : IDisposable
         _appended = true;
     }
 
-    public void Dispose() => _index.Dispose();
+    public void Dispose()
+    {
+        _index.Dispose();
+        _lock.Dispose();
+    }
 
     private static JobDescription RequireSameJob(string directory, JobDescription stored, JobDescription asked)
     {

@@ -9,8 +9,8 @@ namespace LSeg.Orleans.Jobs;
 /// active silo is prepared once (model loaded, labels encoded, output folder checked), then kept holding
 /// <see cref="BatchSegmentationJob.ChunksPerSilo"/> chunks: it gets the next one when it returns one, so a faster silo
 /// takes more. A silo that leaves the cluster (or whose call fails) gives its chunks back to the front of the queue,
-/// split into single images, and so does a chunk left unanswered past its lease (see <see cref="Overdue"/>); an image
-/// lost <see cref="BatchSegmentationJob.MaxAttempts"/> times is reported as failed.
+/// split into single images, and so does a chunk left unanswered past its lease (see <see cref="Overdue"/>), whose late
+/// answer still counts; an image lost <see cref="BatchSegmentationJob.MaxAttempts"/> times is reported as failed.
 /// Delivery is at least once: an image can be segmented twice (its mask is rewritten atomically with the same bytes),
 /// but the index records it once.
 /// </summary>
@@ -22,6 +22,7 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
     private readonly LinkedList<ImageWorkItem[]> _queue = new();
     private readonly Dictionary<SiloAddress, SiloSlot> _silos = new();
     private readonly Dictionary<string, int> _imagesPerSilo = new(StringComparer.Ordinal);
+    private readonly Dictionary<SiloAddress, int> _failedPrepares = new();
     private readonly Stopwatch _coordinatorBusy = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
     private TimeSpan _slowestChunk;
@@ -39,7 +40,16 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
         public ISegmentationWorkerGrain Worker { get; } = worker;
         public Task<WorkerReadiness>? Readiness { get; set; } = readiness;
         public bool Ready { get; set; }
-        public List<(ImageWorkItem[] Items, Task<ChunkOutcome> Call, TimeSpan Sent)> Chunks { get; } = [];
+        public List<SentChunk> Chunks { get; } = [];
+    }
+
+    /// <summary>A chunk a silo is working on. <see cref="Reissued"/>: its lease ran out and its images were handed out again.</summary>
+    private sealed class SentChunk(ImageWorkItem[] items, Task<ChunkOutcome> call, TimeSpan sent)
+    {
+        public ImageWorkItem[] Items { get; } = items;
+        public Task<ChunkOutcome> Call { get; } = call;
+        public TimeSpan Sent { get; } = sent;
+        public bool Reissued { get; set; }
     }
 
     public async Task<BatchSummary> RunAsync(CancellationToken cancellationToken)
@@ -152,7 +162,7 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
                 if (items.Length == 0)
                     continue;
                 _sinceFirstChunk ??= Stopwatch.StartNew();
-                silo.Chunks.Add((items, silo.Worker.Segment(_spec, items), _clock.Elapsed));
+                silo.Chunks.Add(new SentChunk(items, silo.Worker.Segment(_spec, items), _clock.Elapsed));
             }
         }
         _coordinatorBusy.Stop();
@@ -171,32 +181,41 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
                     silo.Readiness = null;
                     if (!readiness.IsCompletedSuccessfully)
                     {
+                        RequireSomeSiloCanWork(silo.Address, readiness.Exception?.GetBaseException());
                         Drop(silo); // Unreachable now: it is prepared again if it is still listed at the next poll.
                         continue;
                     }
                     Accept(readiness.Result);
+                    _failedPrepares.Remove(silo.Address);
                     silo.Ready = true;
                 }
-                foreach (var chunk in silo.Chunks.Where(c => c.Call.IsCompleted || _clock.Elapsed - c.Sent > Overdue).ToList())
+                foreach (var chunk in silo.Chunks.ToList())
                 {
-                    silo.Chunks.Remove(chunk);
                     if (!chunk.Call.IsCompleted)
                     {
-                        // No answer long after the slowest chunk so far: its answer may have been lost with a gateway
-                        // that died, or the silo hangs. The images go to the queue again (the late answer, if any, is
-                        // ignored); the silo keeps its place.
-                        GiveBack(chunk.Items);
+                        if (!chunk.Reissued && _clock.Elapsed - chunk.Sent > Overdue)
+                        {
+                            // No answer long after the slowest chunk so far: its answer may have been lost with a gateway
+                            // that died, or the silo hangs. The images go to the queue again, but the call is still
+                            // watched: a late answer records what it holds (and lengthens the lease), and until it comes
+                            // the chunk keeps its place, so a slow silo is not handed more work on top of it.
+                            GiveBack(chunk.Items);
+                            chunk.Reissued = true;
+                        }
+                        continue;
                     }
-                    else if (chunk.Call.IsCompletedSuccessfully)
+                    silo.Chunks.Remove(chunk);
+                    if (chunk.Call.IsCompletedSuccessfully)
                     {
                         _slowestChunk = TimeSpan.FromTicks(Math.Max(_slowestChunk.Ticks, (_clock.Elapsed - chunk.Sent).Ticks));
-                        Record(chunk.Items, chunk.Call.Result);
+                        Record(chunk, chunk.Call.Result);
                     }
                     else
                     {
                         // The silo is unreachable (or hung past the call's timeout): no more chunks for it until a
                         // membership poll lists it again and it answers a new Prepare.
-                        GiveBack(chunk.Items);
+                        if (!chunk.Reissued)
+                            GiveBack(chunk.Items);
                         Drop(silo);
                         break;
                     }
@@ -233,10 +252,11 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
                 $"Silo {readiness.Silo} loaded model {readiness.ModelIdentity}, but this job's masks are made with {_folder.ModelIdentity}: every silo must see the same model package.");
     }
 
-    private void Record(ImageWorkItem[] items, ChunkOutcome outcome)
+    private void Record(SentChunk chunk, ChunkOutcome outcome)
     {
         if (outcome.Problem is not null)
             throw new BatchSegmentationException($"Silo {outcome.Silo} stopped working on the job: {outcome.Problem}");
+        var items = chunk.Items;
         var lines = new List<string>(outcome.Images.Length);
         var byIndex = items.ToDictionary(item => item.Index);
         foreach (var image in outcome.Images)
@@ -250,18 +270,41 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
         }
         _folder.Append(lines);
         var missing = items.Where(item => !_done[item.Index]).ToArray();
-        if (missing.Length > 0)
+        if (missing.Length > 0 && !chunk.Reissued)  // a reissued chunk's images are in the queue already
             GiveBack(missing);
         Report();
     }
 
-    /// <summary>Forgets a silo and gives its chunks back.</summary>
+    /// <summary>
+    /// Forgets a silo and gives back the chunks it had not answered; one it did answer (its masks are written) is
+    /// recorded first, so the images are neither redone nor counted as lost.
+    /// </summary>
     private void Drop(SiloSlot silo)
     {
         _silos.Remove(silo.Address);
-        foreach (var chunk in silo.Chunks)
-            GiveBack(chunk.Items);
+        var chunks = silo.Chunks.ToList();
         silo.Chunks.Clear();
+        foreach (var chunk in chunks)
+        {
+            if (chunk.Call.IsCompletedSuccessfully && chunk.Call.Result.Problem is null)
+                Record(chunk, chunk.Call.Result);
+            else if (!chunk.Reissued)
+                GiveBack(chunk.Items);
+        }
+    }
+
+    /// <summary>
+    /// A silo whose Prepare call failed (not answered a problem: the call itself, e.g. a silo without the worker or of
+    /// another build) is prepared again at the next poll; after <see cref="BatchSegmentationJob.MaxAttempts"/> failures
+    /// in a row, with no other silo ready or preparing, the job stops naming it rather than waiting forever.
+    /// </summary>
+    private void RequireSomeSiloCanWork(SiloAddress address, Exception? error)
+    {
+        int failures = _failedPrepares[address] = _failedPrepares.GetValueOrDefault(address) + 1;
+        bool othersCanWork = _silos.Values.Any(s => s.Address != address && (s.Ready || s.Readiness is not null));
+        if (failures >= job.MaxAttempts && !othersCanWork)
+            throw new BatchSegmentationException(
+                $"Silo {address} could not be prepared for the job {failures} times in a row ({error?.GetType().Name}: {error?.Message}) and no other silo is ready; {_remaining} images are not done. Check that every silo runs the same lseg build, then resume the job.");
     }
 
     /// <summary>

@@ -24,7 +24,7 @@ internal static class ImageSegmenter
         try
         {
             byte[] bytes = File.ReadAllBytes(item.ImagePath);
-            ImageFileCheck.RequireComplete(item.ImagePath, bytes);
+            ImageFileCheck.RequireComplete(item.ImagePath, bytes, LanguageSegmentationModelOptions.Defaults.MinImageSide, LanguageSegmentationModelOptions.Defaults.MaxImagePixels);
             using var image = MLImage.CreateFromStream(new MemoryStream(bytes, writable: false));
             var encoded = model.EncodeImage(image, job.InputSize);
             result = model.Segment(encoded, labels);
@@ -38,6 +38,13 @@ internal static class ImageSegmenter
         try
         {
             AtomicFile.WriteAllBytes(maskPath, result.ToMaskPng());
+        }
+        catch (PathTooLongException)
+        {
+            // The image's own name is at fault (its mask, or the hidden temporary file written first, exceeds the file
+            // system's limit), not the silo's folder: a failed line for this image, and the job goes on.
+            return new ImageOutcome(item.Index, 0, 0, null,
+                $"'{item.ImagePath}': its mask '{maskPath}' cannot be written, the name is too long for the file system (rename the image).", clock.Elapsed.TotalSeconds);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
