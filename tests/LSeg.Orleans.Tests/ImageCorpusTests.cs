@@ -53,4 +53,17 @@ public sealed class ImageCorpusTests
         Assert.Contains("line 2 is neither a JSON string nor an object with an \"image\" path", Assert.Throws<BatchSegmentationException>(() => ImageCorpus.List(temp.Combine("bad.jsonl"), temp.Combine("out"))).Message);
         Assert.Contains("holds no image", Assert.Throws<BatchSegmentationException>(() => ImageCorpus.List(temp.Combine("empty"), temp.Combine("out"))).Message);
     }
+
+    [Fact]
+    public void An_output_folder_that_is_or_holds_the_input_is_refused_naming_both_rather_than_called_empty()
+    {
+        using var temp = new TempDirectory();
+        CorpusImages.Write(temp.Combine("photos"), 2);
+
+        var same = Assert.Throws<BatchSegmentationException>(() => ImageCorpus.List(temp.Combine("photos"), temp.Combine("photos") + "/"));
+        var above = Assert.Throws<BatchSegmentationException>(() => ImageCorpus.List(temp.Combine("photos"), temp.Path));
+
+        Assert.All(new[] { same, above }, e => Assert.Contains("choose an output folder outside the input", e.Message));
+        Assert.Equal(2, ImageCorpus.List(temp.Combine("photos"), temp.Combine("photos", "masks")).Count); // inside it is fine: left out
+    }
 }

@@ -185,7 +185,7 @@ internal sealed partial class BatchFolder : IDisposable
     {
         string? problem =
             !stored.Labels.SequenceEqual(asked.Labels, StringComparer.Ordinal) ? $"labels \"{string.Join(", ", stored.Labels)}\", not \"{string.Join(", ", asked.Labels)}\""
-            : stored.Input != asked.Input ? $"input '{stored.Input}', not '{asked.Input}'"
+            : !SamePath(stored.Input, asked.Input) ? $"input '{stored.Input}', not '{asked.Input}'"
             : stored.Model != asked.Model ? $"model {stored.Model ?? "(default)"}, not {asked.Model ?? "(default)"}"
             : stored.InputSize != asked.InputSize ? $"input size {stored.InputSize?.ToString() ?? "(model default)"}, not {asked.InputSize?.ToString() ?? "(model default)"}"
             : null;
@@ -193,6 +193,10 @@ internal sealed partial class BatchFolder : IDisposable
             throw new BatchSegmentationException($"Cannot resume the job in '{directory}': it was started with {problem}. Resume it with the same settings, or choose another output folder.");
         return stored;
     }
+
+    /// <summary>One folder however it was typed: <c>photos/</c> and <c>photos</c> are the same input.</summary>
+    private static bool SamePath(string a, string b) =>
+        string.Equals(Path.TrimEndingDirectorySeparator(a), Path.TrimEndingDirectorySeparator(b), StringComparison.Ordinal);
 
     private static void ReadIndex(string indexPath, Dictionary<string, bool> finished)
     {

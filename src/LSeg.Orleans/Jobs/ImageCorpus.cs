@@ -27,6 +27,10 @@ internal static class ImageCorpus
         if (Directory.Exists(full))
         {
             root = full;
+            // Masks are written below --out, and images there are left out (they would be outputs), so --out must not
+            // hold the whole input.
+            if (FolderPrefix(full).StartsWith(output, StringComparison.Ordinal))
+                throw new BatchSegmentationException($"Output folder '{outputDirectory}' is the input folder '{input}' or holds it: choose an output folder outside the input.");
             images = Directory.EnumerateFiles(full, "*", SearchOption.AllDirectories)
                 .Where(path => ImageExtensions.Contains(Path.GetExtension(path), StringComparer.OrdinalIgnoreCase))
                 .Where(path => !path.StartsWith(output, StringComparison.Ordinal))
