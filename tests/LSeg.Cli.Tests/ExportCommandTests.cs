@@ -173,7 +173,6 @@ public class ExportCommandTests
     [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "names.txt", "--label-logit-offset", "other=2", "--unoffered-label-similarity-beside-untrained", "0.3" }, "needs --unoffered-labels-beside-untrained")]
     [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "names.txt", "--label-logit-offset", "other=2", "--unoffered-labels-beside-untrained", "names.txt" }, "only serves --unoffered-label-similarity-beside-untrained")]
     [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "names.txt", "--label-logit-offset", "other=2", "--unoffered-label-similarity-beside-untrained", "0.3", "--unoffered-labels-beside-untrained", "strangers.txt" }, "'road' in untrainedLabels.unofferedLabelsBesideUntrained")]
-    [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "names.txt", "--label-logit-offset", "other=2", "--unoffered-label-similarity", "2" }, "cosine similarity")]
     [InlineData(new[] { "--calibrated-label-drop", "3" }, "needs --trained-labels")]
     [InlineData(new[] { "--trained-labels", "names.txt" }, "give both or neither")]
     [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "missing.txt" }, "does not exist")]
@@ -183,6 +182,7 @@ public class ExportCommandTests
     [Theory]
     [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "names.txt" }, "given a --label-logit-offset (such as other=2), which gives none")]
     [InlineData(new[] { "--calibrated-label-drop", "-1", "--trained-labels", "names.txt", "--label-logit-offset", "other=2" }, "--calibrated-label-drop must be 0 or more")]
+    [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "names.txt", "--label-logit-offset", "other=2", "--unoffered-label-similarity", "2" }, "--unoffered-label-similarity must be -1 to 1; got 2.")]
     public void A_drop_with_nothing_to_lower_or_below_zero_is_a_usage_error_naming_the_options(string[] options, string message) =>
         AssertExportRefused(options, message, exitCode: 2);
 
