@@ -172,8 +172,9 @@ public sealed class InProcessBatchTests(SegmentationClusterFixture fixture) : IC
     {
         using var temp = new TempDirectory();
         CorpusImages.Write(temp.Combine("in"), 1);
-        // A PNG that only declares 20000 × 20000 pixels (400 megapixels, 1.6 GB decoded): its header is all a silo may read.
-        File.WriteAllBytes(temp.Combine("in", "huge.png"), PngHeaderOnly(20000, 20000));
+        // A PNG that declares 20000 × 20000 RGB pixels (400 megapixels, 1.6 GB decoded) and holds one row: its header is
+        // all a silo may read.
+        File.WriteAllBytes(temp.Combine("in", "huge.png"), LSeg.Tests.Shared.RawPng.Encode(20000, 20000, 8, 2, [((byte)0, new byte[3 * 20000])]));
 
         var summary = await fixture.Cluster.Client.SegmentBatchAsync(Job(temp.Combine("in"), temp.Combine("out")).Build());
 
@@ -206,39 +207,6 @@ public sealed class InProcessBatchTests(SegmentationClusterFixture fixture) : IC
         Assert.False(File.Exists(leftover));
         Assert.True(File.Exists(temp.Combine("out", ".notes.tmp")));
         Assert.Equal(2, IndexFile.Read(temp.Combine("out")).Lines.Count);
-    }
-
-    /// <summary>A PNG that declares <paramref name="width"/> × <paramref name="height"/> RGB but holds one row of pixels.</summary>
-    private static byte[] PngHeaderOnly(int width, int height)
-    {
-        var png = new List<byte>([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]);
-        void Chunk(string type, byte[] data)
-        {
-            png.AddRange(BigEndian((uint)data.Length));
-            byte[] typed = [.. System.Text.Encoding.ASCII.GetBytes(type), .. data];
-            png.AddRange(typed);
-            png.AddRange(BigEndian(Crc32(typed)));
-        }
-        Chunk("IHDR", [.. BigEndian((uint)width), .. BigEndian((uint)height), 8, 2, 0, 0, 0]);
-        var firstRow = new MemoryStream();
-        using (var zlib = new System.IO.Compression.ZLibStream(firstRow, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
-            zlib.Write(new byte[1 + 3 * width]);  // one row (filter byte + RGB): a decoder would find the rest missing
-        Chunk("IDAT", firstRow.ToArray());
-        Chunk("IEND", []);
-        return [.. png];
-
-        static byte[] BigEndian(uint value) => [(byte)(value >> 24), (byte)(value >> 16), (byte)(value >> 8), (byte)value];
-        static uint Crc32(byte[] bytes)
-        {
-            uint crc = 0xFFFFFFFF;
-            foreach (byte b in bytes)
-            {
-                crc ^= b;
-                for (int k = 0; k < 8; k++)
-                    crc = (crc & 1) != 0 ? 0xEDB88320 ^ (crc >> 1) : crc >> 1;
-            }
-            return ~crc;
-        }
     }
 
     private JobSettings Job(string input, string output) => new(input, output, fixture.Package, CorpusImages.Labels, 2, false);
