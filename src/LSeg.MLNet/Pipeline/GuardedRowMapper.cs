@@ -116,6 +116,9 @@ internal sealed class GuardedRow(DataViewRow inner, DataViewRow input) : DataVie
             // read so far (starting with the same column) is taken as the full set.
             if (_readAtPosition.Count > (_columnsPerPrediction?.Length ?? 0) && (_columnsPerPrediction is null || _readAtPosition[0] == _columnsPerPrediction[0]))
                 _columnsPerPrediction = [.. _readAtPosition];
+            // The previous prediction is judged by the columns just learnt: the first one (which taught them) is complete,
+            // so an engine handed to another thread between two predictions (a PredictionEnginePool) is not refused.
+            _complete |= _columnsPerPrediction is { } columns && columns.All(_readAtPosition.Contains);
             if (thread != _owner && !_complete)
                 Refuse(position);
         }

@@ -100,6 +100,46 @@ public sealed class ThreadSafetyTests(PipelineFixture fixture) : IClassFixture<P
     }
 
     [Fact]
+    public void A_PredictionEngine_handed_from_thread_to_thread_between_predictions_works_like_a_pooled_engine()
+    {
+        // What PredictionEnginePool (or an await between two Predict calls) does: one engine, one prediction at a time,
+        // each on another thread. Nothing overlaps, so nothing may be refused.
+        var context = new MLContext();
+        string[] files = [.. PipelineFixture.GoodImages, "blocks-150x70.png"];
+        var table = context.Data.LoadFromEnumerable(files.Select(f => new ImageFileRow { ImagePath = f }));
+        var pipeline = context.Transforms.LoadImages("Image", fixture.ImageFolder, nameof(ImageFileRow.ImagePath))
+            .Append(context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = ["red", "green", "blue", "yellow", "white", "black"], Model = fixture.Model, InputSize = 64 }));
+        using var fitted = pipeline.Fit(table);
+        var reference = context.Model.CreatePredictionEngine<ImageFileRow, SegmentationRow>(fitted);
+        var expected = files.Select(f => reference.Predict(new ImageFileRow { ImagePath = f }).Mask.ToArray()).ToArray();
+        var pooled = context.Model.CreatePredictionEngine<ImageFileRow, SegmentationRow>(fitted);
+
+        var masks = new uint[2 * files.Length][];
+        var errors = new Exception?[masks.Length];
+        for (int k = 0; k < masks.Length; k++)
+        {
+            int call = k;
+            var thread = new Thread(() =>
+            {
+                try
+                {
+                    masks[call] = pooled.Predict(new ImageFileRow { ImagePath = files[call % files.Length] }).Mask.ToArray();
+                }
+                catch (Exception e)
+                {
+                    errors[call] = e;
+                }
+            });
+            thread.Start();
+            thread.Join();
+        }
+
+        Assert.All(errors, Assert.Null);
+        for (int k = 0; k < masks.Length; k++)
+            Assert.Equal(expected[k % files.Length], masks[k]);
+    }
+
+    [Fact]
     public void The_model_api_used_from_4_threads_at_once_gives_the_single_threaded_masks()
     {
         var images = new[] { TestImages.ColourBlocks(150, 70, 1), TestImages.ColourBlocks(64, 96, 2), TestImages.RedLeftBlueRight(80, 80) };
