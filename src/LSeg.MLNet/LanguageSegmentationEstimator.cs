@@ -64,7 +64,7 @@ public sealed class LanguageSegmentationEstimator : IEstimator<LanguageSegmentat
         {
             var (gpu, fallback) = Device();
             var device = ExecutionDevice.Select(gpu ?? model.Device.GpuDeviceId, fallback);
-            var pipeline = new SegmentationPipeline(_options, model, device.GpuDeviceId, _context);
+            var pipeline = new SegmentationPipeline(_options, model, device.GpuDeviceId, fallback, _context);
             var chain = pipeline.Fit(input.Schema, _labels);
             return new LanguageSegmentationTransformer(chain, input.Schema, _options.OutputColumnName, _labels, pipeline.PerRowLabels, model, lease, _context);
         }

@@ -154,7 +154,9 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
             column.GetKeyValues(ref keyValues);
             labels = keyValues.DenseValues().Select(v => v.ToString()).ToArray();
         }
-        return new LanguageSegmentationTransformer(chain, schema, outputColumnName, labels, perRow, model, modelLease: null, context);
+        // The ONNX step is the loaded chain's own object: the loaded model keeps owning its session, so disposing what
+        // this returns must not close it under the loaded chain (or an engine made from it).
+        return new LanguageSegmentationTransformer(chain, schema, outputColumnName, labels, perRow, model, new SharedResources(onnx: null, modelLease: null), context);
     }
 
     // ML.NET does not save image columns in a model's input schema; the LanguageSegment part reads one.
@@ -168,7 +170,11 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
         return builder.ToSchema();
     }
 
-    /// <summary>Releases the ONNX Runtime session once no transformer shares it, and the default model this transformer's estimator loaded.</summary>
+    /// <summary>
+    /// Releases the ONNX Runtime session once no transformer shares it, and the default model this transformer's estimator
+    /// loaded. A transformer from <see cref="FromTransformerChain"/> releases nothing: the loaded model owns its session
+    /// (dispose what <c>Model.Load</c> returned).
+    /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)

@@ -44,6 +44,17 @@ public sealed class HostingTests(ColourPackageFixture colour) : IClassFixture<Co
     }
 
     [Fact]
+    public void An_image_lifetime_meant_as_never_stops_the_start_instead_of_failing_every_upload()
+    {
+        using var server = new ServingFactory(colour.PackagePath, options => options.ImageTimeToLive = TimeSpan.MaxValue);
+
+        var error = Assert.Throws<OptionsValidationException>(() => server.CreateClient());
+
+        Assert.Contains("ImageTimeToLive is", error.Message);
+        Assert.Contains("at most 365 days", error.Message);
+    }
+
+    [Fact]
     public void A_model_path_that_is_not_a_package_stops_the_start()
     {
         using var server = new ServingFactory(Path.Combine(colour.PackagePath, "no-such-folder"));

@@ -60,6 +60,8 @@ public sealed class ServiceEndpointTests(ColourPackageFixture colour) : IClassFi
         // Statuses the endpoints do answer: a label list over the body limit, deleting an expired image.
         Assert.True(paths.GetProperty("/v1/images/{id}/segment").GetProperty("post").GetProperty("responses").TryGetProperty("413", out _));
         Assert.True(paths.GetProperty("/v1/images/{id}").GetProperty("delete").GetProperty("responses").TryGetProperty("410", out _));
+        // Every GET answers 200 with its body, not only its problems.
+        Assert.True(paths.GetProperty("/v1/model").GetProperty("get").GetProperty("responses").GetProperty("200").GetProperty("content").TryGetProperty("application/json", out _));
     }
 
     [Fact]

@@ -29,11 +29,12 @@ internal sealed class SegmentationPipeline
 {
     private readonly MLContext _context;
 
-    public SegmentationPipeline(LanguageSegmentationOptions options, LanguageSegmentationModel model, int? gpuDeviceId, MLContext context)
+    public SegmentationPipeline(LanguageSegmentationOptions options, LanguageSegmentationModel model, int? gpuDeviceId, bool fallbackToCpu, MLContext context)
     {
         Options = options;
         Model = model;
         GpuDeviceId = gpuDeviceId;
+        FallbackToCpu = fallbackToCpu;
         _context = context;
         Settings = PipelineSettings.For(model, options.InputSize ?? model.Manifest.DefaultInputSize);
         // The longest model input side this pipeline can produce: the input size rule applied to a square.
@@ -45,6 +46,9 @@ internal sealed class SegmentationPipeline
     public LanguageSegmentationModel Model { get; }
 
     public int? GpuDeviceId { get; }
+
+    /// <summary>Whether the ONNX step may run on the CPU when its CUDA session cannot be created (the caller's choice, not always yes).</summary>
+    public bool FallbackToCpu { get; }
 
     public PipelineSettings Settings { get; }
 
@@ -74,7 +78,7 @@ internal sealed class SegmentationPipeline
             onnxOutputs.Add(SegmentationGraph.PixelEmbeddingsColumn);
         steps.Add(_context.Transforms.ApplyOnnxModel(onnxOutputs.ToArray(),
             [SegmentationGraph.PixelsColumn, SegmentationGraph.PixelShapeColumn, SegmentationGraph.LabelEmbeddingsColumn, SegmentationGraph.LabelShapeColumn],
-            graph, GpuDeviceId, fallbackToCpu: true));
+            graph, GpuDeviceId, FallbackToCpu));
         steps.Add(_context.Transforms.CustomMapping(new OriginalSizeMapping().GetMapping(), OriginalSizeMapping.ContractName));
         if (PerRowLabels)
         {

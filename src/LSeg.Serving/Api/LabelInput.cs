@@ -10,6 +10,23 @@ internal static class LabelInput
     /// <exception cref="ServingProblem">No label, too many, a label too long, empty or repeated.</exception>
     public static string[] FromCommaSeparated(string? text, LanguageSegmentationServingOptions options)
     {
+        // A multipart text field is bounded only by the body limit (megabytes): the limits are checked on a scan of the
+        // text first, so an oversized field costs one pass, not millions of strings.
+        int count = 0, tooLong = -1, tooLongLength = 0;
+        var span = (text ?? "").AsSpan();
+        foreach (var range in span.Split(','))
+        {
+            var label = span[range].Trim();
+            if (label.IsEmpty)
+                continue;
+            if (tooLong < 0 && label.Length > options.MaxLabelLength)
+                (tooLong, tooLongLength) = (count, label.Length);
+            count++;
+        }
+        if (count > options.MaxLabels)
+            throw Problems.TooManyLabels(count, options.MaxLabels);
+        if (tooLong >= 0)
+            throw Problems.LabelTooLong(tooLong, tooLongLength, options.MaxLabelLength);
         var labels = (text ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (labels.Length == 0)
             throw Problems.MissingLabels("send a form field 'labels' with comma-separated labels, e.g. labels=cat, floor, other");

@@ -67,6 +67,7 @@ internal static class SegmentationEndpoints
         api.MapGet("/model", (ServedModel served) => Results.Json(ModelDescription.Of(served.Model.Manifest)))
             .WithName("GetModel")
             .WithSummary("The served model package's manifest, without file hashes.")
+            .Produces<System.Text.Json.Nodes.JsonObject>(StatusCodes.Status200OK, "application/json")
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
     }
 

@@ -8,6 +8,7 @@ namespace LSeg.Serving.Hosting;
 internal sealed class ServingOptionsValidator : IValidateOptions<LanguageSegmentationServingOptions>
 {
     private const long MaxUploadBytes = 2_000_000_000;
+    private static readonly TimeSpan MaxImageTimeToLive = TimeSpan.FromDays(365);
 
     public ValidateOptionsResult Validate(string? name, LanguageSegmentationServingOptions options)
     {
@@ -35,7 +36,9 @@ internal sealed class ServingOptionsValidator : IValidateOptions<LanguageSegment
             $"MaxLabels is {options.MaxLabels}; it must be 1 to {LanguageSegmentationServingOptions.LabelLimit} (mask PNG pixels are 8-bit label indices).");
         Require(options.MaxLabelLength >= 1, $"MaxLabelLength is {options.MaxLabelLength}; it must be at least 1.");
         Require(options.ImageCacheMegabytes >= 1, $"ImageCacheMegabytes is {options.ImageCacheMegabytes}; it must be at least 1.");
-        Require(options.ImageTimeToLive > TimeSpan.Zero, $"ImageTimeToLive is {options.ImageTimeToLive}; it must be positive.");
+        // An expiry is now + ImageTimeToLive as a DateTimeOffset: a "never" such as TimeSpan.MaxValue would overflow at every upload.
+        Require(options.ImageTimeToLive > TimeSpan.Zero && options.ImageTimeToLive <= MaxImageTimeToLive,
+            $"ImageTimeToLive is {options.ImageTimeToLive}; it must be positive and at most {MaxImageTimeToLive.TotalDays:0} days.");
         Require(options.MaxConcurrentInferences >= 1, $"MaxConcurrentInferences is {options.MaxConcurrentInferences}; it must be at least 1.");
         Require(options.MaxQueuedRequests >= 0, $"MaxQueuedRequests is {options.MaxQueuedRequests}; it must be 0 or more.");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -44,6 +44,30 @@ public sealed class SavedChainTests(PipelineFixture fixture) : IClassFixture<Pip
     }
 
     [Fact]
+    public void Disposing_the_re_wrapped_transformer_leaves_the_loaded_model_working()
+    {
+        var context = new MLContext();
+        var files = context.Data.LoadFromEnumerable(new[] { new ImageFileRow { ImagePath = "red-blue-100x60.png" } });
+        var pipeline = context.Transforms.LoadImages("Image", fixture.ImageFolder, nameof(ImageFileRow.ImagePath))
+            .Append(context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = ["red", "blue"], Model = fixture.Model, InputSize = 64 }))
+            .Append(context.Transforms.Conversion.MapKeyToValue("SegmentationLabels", "SegmentationMask"));
+        using var fitted = pipeline.Fit(files);
+        string zip = Path.Combine(fixture.TempPath, "disposed-wrapper.zip");
+        context.Model.Save(fitted, files.Schema, zip);
+        var loaded = context.Model.Load(zip, out var schema);
+        var engine = context.Model.CreatePredictionEngine<ImageFileRow, NamedMaskRow>(loaded);
+
+        // The README's pattern: re-wrap to read the labels (or change them), dispose the wrapper, go on predicting with the loaded chain.
+        using (var segmenter = LanguageSegmentationTransformer.FromTransformerChain(loaded, schema))
+            Assert.Equal(["red", "blue"], segmenter.Labels);
+        var named = engine.Predict(new ImageFileRow { ImagePath = "red-blue-100x60.png" });
+
+        Assert.Equal("red", named.Labels[30 * 100 + 5]);
+        Assert.Equal("blue", named.Labels[30 * 100 + 95]);
+        (loaded as IDisposable)?.Dispose();
+    }
+
+    [Fact]
     public void A_chain_nested_two_deep_with_transforms_around_it_is_found()
     {
         var context = new MLContext();
