@@ -27,6 +27,7 @@ const state = {
   mask: null,       // Uint8Array of label indices, row-major
   overlay: null,    // canvas with the coloured mask at the current opacity
   sequence: 0,      // newest segmentation request; older answers are dropped
+  choice: 0,        // newest photo chosen; an encoding of an older one is deleted, not kept
 };
 
 function setStatus(text, isError = false) {
@@ -59,6 +60,7 @@ async function describeModel() {
 async function choose(file) {
   if (!file) return;
   state.sequence++; // answers still on their way belong to the previous photo
+  state.choice++;
   state.file = file;
   state.result = null;
   state.mask = null;
@@ -81,6 +83,7 @@ async function choose(file) {
 }
 
 async function encode() {
+  const choice = state.choice;
   const previous = state.imageId;
   state.imageId = null;
   const form = new FormData();
@@ -88,8 +91,14 @@ async function encode() {
   setStatus('Encoding the photo…');
   const response = await fetch('v1/images', { method: 'POST', body: form });
   if (!response.ok) throw new Error(await problemText(response));
-  state.imageId = (await response.json()).id;
+  const id = (await response.json()).id;
   if (previous) fetch(`v1/images/${encodeURIComponent(previous)}`, { method: 'DELETE' });
+  if (choice !== state.choice) {
+    // Another photo was chosen while this one was encoding: this encoding is nobody's, so it is deleted, not kept.
+    fetch(`v1/images/${encodeURIComponent(id)}`, { method: 'DELETE' });
+    return;
+  }
+  state.imageId = id;
 }
 
 async function segment() {
