@@ -155,7 +155,9 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
         _coordinatorBusy.Start();
         foreach (var silo in _silos.Values.Where(s => s.Ready))
         {
-            while (silo.Chunks.Count < job.ChunksPerSilo && _queue.First is { } first)
+            // A reissued chunk does not hold a slot: its answer may be lost for good with a gateway that died (the call then
+            // ends only at its 30-minute timeout), and the silo itself may be fine.
+            while (silo.Chunks.Count(c => !c.Reissued) < job.ChunksPerSilo && _queue.First is { } first)
             {
                 _queue.RemoveFirst();
                 var items = first.Value.Where(item => !_done[item.Index]).ToArray();
@@ -196,9 +198,9 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
                         if (!chunk.Reissued && _clock.Elapsed - chunk.Sent > Overdue)
                         {
                             // No answer long after the slowest chunk so far: its answer may have been lost with a gateway
-                            // that died, or the silo hangs. The images go to the queue again, but the call is still
-                            // watched: a late answer records what it holds (and lengthens the lease), and until it comes
-                            // the chunk keeps its place, so a slow silo is not handed more work on top of it.
+                            // that died, or the silo hangs. The images go to the queue again and the silo gets new
+                            // work, but the call is still watched: a late answer records what it holds (and lengthens
+                            // the lease).
                             GiveBack(chunk.Items);
                             chunk.Reissued = true;
                         }
