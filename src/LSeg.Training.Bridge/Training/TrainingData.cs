@@ -9,9 +9,11 @@ namespace LSeg.Training.Bridge.Training;
 internal sealed class TrainingData
 {
     private TrainingData(IReadOnlyList<FolderDataset> datasets, IReadOnlyList<TrainingLabelSet> labelSets, IReadOnlyList<FolderDataset> validation,
-        IReadOnlyList<string> excluded, DistractorVocabulary? distractors, IReadOnlyList<IReadOnlyDictionary<string, float>?> classWeights)
+        IReadOnlyList<string> excluded, DistractorVocabulary? distractors, IReadOnlyList<IReadOnlyDictionary<string, float>?> classWeights,
+        IReadOnlyList<IReadOnlyList<double>?> repeatFactors)
     {
         _classWeights = classWeights;
+        _repeatFactors = repeatFactors;
         Datasets = datasets;
         LabelSets = labelSets;
         Validation = validation;
@@ -37,6 +39,9 @@ internal sealed class TrainingData
     // Each training dataset's loss weight per label text, or null where the dataset is not weighted.
     private readonly IReadOnlyList<IReadOnlyDictionary<string, float>?> _classWeights;
 
+    // Each training dataset's repeat factor per sample, or null where the dataset draws each sample once.
+    private readonly IReadOnlyList<IReadOnlyList<double>?> _repeatFactors;
+
     /// <summary>
     /// The loss weight of each label of <paramref name="batch"/> in logit order, or null when its dataset is not weighted
     /// or the batch is a 2-way episode. Labels that are not the dataset's (distractors, "other") weigh 1.
@@ -53,10 +58,13 @@ internal sealed class TrainingData
     public IReadOnlyList<string> AllLabels =>
         LabelSets.SelectMany(s => s.Texts).Append(ZeroShotFolds.OtherLabel).Concat(Distractors?.AllNames ?? []).Distinct(StringComparer.Ordinal).ToList();
 
-    /// <summary>The batches of one epoch, each dataset weighted by its <see cref="DatasetConfig.SamplesPerEpoch"/>.</summary>
+    /// <summary>
+    /// The batches of one epoch, each dataset weighted by its <see cref="DatasetConfig.SamplesPerEpoch"/> or its
+    /// <see cref="DatasetConfig.RepeatFactorThreshold"/>.
+    /// </summary>
     public IReadOnlyList<PlannedBatch> PlanEpoch(TrainingConfig config, int epoch) =>
         BatchPlan.ForEpoch(Datasets.Select(d => d.Samples.Count).ToList(), config.BatchSize, config.Seed, epoch,
-            config.Datasets.Select(d => d.SamplesPerEpoch).ToList());
+            config.Datasets.Select(d => d.SamplesPerEpoch).ToList(), _repeatFactors);
 
     /// <summary>Loads what <paramref name="config"/> names.</summary>
     public static TrainingData Load(TrainingConfig config, Action<string> log)
@@ -86,6 +94,17 @@ internal sealed class TrainingData
             log($"dataset {datasets[d].Name} loss weights (median frequency, capped at {ClassFrequencyWeights.MaximumWeight:0}): " +
                 string.Join(", ", classWeights[d]!.Select(w => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{w.Key} {w.Value:0.00}"))));
         }
-        return new TrainingData(datasets, labelSets, validation, excluded, distractors, classWeights);
+        var repeatFactors = new IReadOnlyList<double>?[datasets.Count];
+        for (int d = 0; d < datasets.Count; d++)
+        {
+            if (config.Datasets[d].RepeatFactorThreshold is not double threshold)
+                continue;
+            var factors = RepeatFactors.Of(datasets[d], labelSets[d], threshold);
+            repeatFactors[d] = factors;
+            log(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"dataset {datasets[d].Name} repeat factors (threshold {threshold:G3}): {factors.Count(r => r > 1)} of {factors.Length} images repeated, " +
+                $"largest {factors.Max():0.00}, about {factors.Sum():0} draws per epoch"));
+        }
+        return new TrainingData(datasets, labelSets, validation, excluded, distractors, classWeights, repeatFactors);
     }
 }

@@ -155,6 +155,23 @@ public class TrainingConfigTests
     }
 
     [Fact]
+    public void A_repeat_factor_threshold_must_be_a_share_of_images_and_is_not_combined_with_samples_per_epoch()
+    {
+        string folder = Path.GetTempPath().Replace("\\", "/");
+        string Dataset(string fields) => $$"""{ "datasets": [ { "name": "d", "folder": "{{folder}}"{{fields}} } ] }""";
+        Assert.Null(TrainingConfig.Parse(Dataset("")).Datasets[0].RepeatFactorThreshold);
+        Assert.Equal(0.1, TrainingConfig.Parse(Dataset(""", "repeatFactorThreshold": 0.1""")).Datasets[0].RepeatFactorThreshold);
+
+        var zero = Assert.Throws<InvalidDataException>(() => TrainingConfig.Parse(Dataset(""", "repeatFactorThreshold": 0""")));
+        var above = Assert.Throws<InvalidDataException>(() => TrainingConfig.Parse(Dataset(""", "repeatFactorThreshold": 1.5""")));
+        var both = Assert.Throws<InvalidDataException>(() => TrainingConfig.Parse(Dataset(""", "repeatFactorThreshold": 0.1, "samplesPerEpoch": 20""")));
+
+        Assert.Contains("dataset 'd' repeatFactorThreshold is 0; expected a share of images in (0, 1]", zero.Message);
+        Assert.Contains("repeatFactorThreshold is 1.5", above.Message);
+        Assert.Contains("dataset 'd' has both samplesPerEpoch and repeatFactorThreshold", both.Message);
+    }
+
+    [Fact]
     public void A_network_that_cannot_be_built_is_refused_naming_the_field()
     {
         var error = Assert.Throws<InvalidDataException>(() => TrainingConfig.Parse(Json(Path.GetTempPath(), """, "network": { "spatialBlock": "depthwise" } """)));
