@@ -322,4 +322,25 @@ public sealed class LanguageSegmentationModelTests : IDisposable
         Assert.Equal((96, 64), (result.Width, result.Height));
         Assert.Equal(96L * 64, result.PixelCounts.Sum());
     }
+
+    [SkippableFact]
+    public void Labels_with_surrounding_spaces_are_scored_exactly_as_the_trimmed_labels()
+    {
+        Skip.IfNot(LanguageSegmentationModel.HasDefaultModel, "this build embeds no default model (models/default/ was absent)");
+        // "dog, grass, other".Split(',') gives " grass" and " other". The default model's "other" takes unoffered
+        // trained names by a rule for sets of trained names and another beside untrained names: " grass" must count as
+        // the trained "grass", so the scored names, their embeddings and their offsets are those of the trimmed set.
+        using var model = LanguageSegmentationModel.LoadDefault();
+
+        var spaced = model.EncodeLabels("dog, grass, other".Split(','));
+        var trimmed = model.EncodeLabels(["dog", "grass", "other"]);
+
+        Assert.Equal(["dog", " grass", " other"], spaced.Labels);
+        Assert.Equal(trimmed.ScoredCount, spaced.ScoredCount);
+        Assert.True(trimmed.ScoredCount > 3, "the trimmed set should absorb unoffered trained names into other");
+        Assert.Equal(trimmed.CatchAllIndex, spaced.CatchAllIndex);
+        Assert.Equal(trimmed.LogitOffsets, spaced.LogitOffsets);
+        Assert.Equal(trimmed.Buffer.AsSpan(0, trimmed.ScoredCount * trimmed.EmbeddingSize).ToArray(),
+            spaced.Buffer.AsSpan(0, spaced.ScoredCount * spaced.EmbeddingSize).ToArray());
+    }
 }
