@@ -80,7 +80,8 @@ internal static class EvaluationProtocolRunner
                 text = metrics.ToTable();
                 if (name.EndsWith("-other", StringComparison.Ordinal))
                 {
-                    // The share of labelled pixels the catch-all label took (for MSRC-v2 every one of them is a loss).
+                    // The share of labelled pixels the catch-all label took: a loss where every pixel is named
+                    // (present-plus-other); where a class is unnamed (unnamed-as-other) "other" is right there, and otherIoU is the measure.
                     int other = metrics.ClassNames.ToList().IndexOf(ZeroShotFolds.OtherLabel);
                     double share = (double)metrics.Confusion.Sum(row => row[other]) / Math.Max(1, metrics.Confusion.Sum(row => row.Sum()));
                     result["otherShare"] = Percent(share);

@@ -64,16 +64,44 @@ public sealed class DistractorVocabulary
 
     /// <summary>Reads an overlap table: a JSON object whose values are arrays of names.</summary>
     /// <exception cref="InvalidDataException">The file is not such an object.</exception>
-    public static IReadOnlyDictionary<string, string[]> ReadOverlaps(string path)
+    public static IReadOnlyDictionary<string, string[]> ReadOverlaps(string path) => ParseOverlaps(File.ReadAllText(path), path);
+
+    /// <summary>
+    /// The overlap table written for the MSRC-v2 + CamVid + CCP vocabularies (<c>configs/label-overlaps.json</c>,
+    /// compiled into this assembly): people wear CCP's garments, CCP's "background" is a street scene, and street
+    /// classes share poles, signs and pavement.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string[]> BuiltInOverlaps { get; } = ReadBuiltInOverlaps();
+
+    /// <summary>Whether <paramref name="name"/> may share pixels or a scene with <paramref name="label"/> by <paramref name="overlaps"/>, read both ways.</summary>
+    public static bool Overlaps(IReadOnlyDictionary<string, string[]> overlaps, string label, string name)
+    {
+        ArgumentNullException.ThrowIfNull(overlaps);
+        return Lists(overlaps, label, name) || Lists(overlaps, name, label);
+
+        static bool Lists(IReadOnlyDictionary<string, string[]> table, string key, string value) =>
+            table.Any(e => string.Equals(e.Key, key, StringComparison.OrdinalIgnoreCase) && e.Value.Contains(value, StringComparer.OrdinalIgnoreCase));
+    }
+
+    private static IReadOnlyDictionary<string, string[]> ReadBuiltInOverlaps()
+    {
+        const string resource = "LSeg.Training.Bridge.label-overlaps.json";
+        using var stream = typeof(DistractorVocabulary).Assembly.GetManifestResourceStream(resource)
+            ?? throw new InvalidOperationException($"The assembly lacks its resource '{resource}'; it was built without configs/label-overlaps.json.");
+        using var reader = new StreamReader(stream);
+        return ParseOverlaps(reader.ReadToEnd(), resource);
+    }
+
+    private static Dictionary<string, string[]> ParseOverlaps(string json, string source)
     {
         try
         {
-            return JsonSerializer.Deserialize<Dictionary<string, string[]>>(File.ReadAllText(path), new JsonSerializerOptions { ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true })
-                ?? throw new InvalidDataException($"Overlap table '{path}' is empty (null).");
+            return JsonSerializer.Deserialize<Dictionary<string, string[]>>(json, new JsonSerializerOptions { ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true })
+                ?? throw new InvalidDataException($"Overlap table '{source}' is empty (null).");
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"Overlap table '{path}' must be a JSON object of label → array of names: {e.Message}", e);
+            throw new InvalidDataException($"Overlap table '{source}' must be a JSON object of label → array of names: {e.Message}", e);
         }
     }
 

@@ -29,7 +29,7 @@ public sealed class AbsentLabelResult
 
 /// <summary>
 /// The absent-label protocol of EVALUATION.md: each image is offered its true classes plus <c>count</c> names that are
-/// not among them, drawn with a fixed seed from other vocabularies; reports the share of labelled pixels given to the
+/// not among them (nor, with an overlap table, names the image may show unlabelled), drawn with a fixed seed from other vocabularies; reports the share of labelled pixels given to the
 /// absent names and the mIoU over the true classes, beside the same evaluation with the true classes only.
 /// </summary>
 public static class AbsentLabelEvaluator
@@ -44,8 +44,13 @@ public static class AbsentLabelEvaluator
     /// <param name="count">Absent names per image.</param>
     /// <param name="seed">Seed of the draws: the same seed offers the same names to the same images.</param>
     /// <param name="log">Progress, or null.</param>
+    /// <param name="overlaps">
+    /// Names an image may show unlabelled or under its own label's pixels (an overlap table read both ways, as
+    /// <see cref="DistractorVocabulary.BuiltInOverlaps"/>: "pavement" beside "road", "shirt" beside "body"): never drawn
+    /// for an image with such a label, since their pixels there would not be a mistake. Null: only equal names are kept out.
+    /// </param>
     public static AbsentLabelResult Evaluate(FolderDataset dataset, SegmentationPredictor predict, IReadOnlyList<string> vocabulary, int count = 3, int seed = 1,
-        Action<string>? log = null)
+        Action<string>? log = null, IReadOnlyDictionary<string, string[]>? overlaps = null)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(predict);
@@ -68,7 +73,8 @@ public static class AbsentLabelEvaluator
             if (present.Count == 0)
                 continue;
             var trueNames = present.Select(k => texts[k]).ToList();
-            var candidates = pool.Where(n => !trueNames.Contains(n, StringComparer.OrdinalIgnoreCase)).ToArray();
+            var candidates = pool.Where(n => !trueNames.Contains(n, StringComparer.OrdinalIgnoreCase)
+                && (overlaps is null || !trueNames.Any(t => DistractorVocabulary.Overlaps(overlaps, t, n)))).ToArray();
             random.Shuffle(candidates);
             var absent = candidates.Take(count).ToList();
 

@@ -92,7 +92,8 @@ public static class EvaluationProtocols
 
     /// <summary>
     /// Absent labels on MSRC-v2 <c>test.txt</c>: each image offered its true classes plus 3 names drawn with
-    /// <paramref name="seed"/> from the CamVid and CCP vocabularies (catch-all words excepted).
+    /// <paramref name="seed"/> from the CamVid and CCP vocabularies (catch-all words excepted, and names the image may
+    /// show unlabelled by <see cref="DistractorVocabulary.BuiltInOverlaps"/>: no "pavement" beside "road").
     /// </summary>
     /// <param name="dataRoot">The folder holding <c>msrc-v2/</c>, <c>camvid/</c> and <c>ccp/</c>.</param>
     /// <param name="predict">The model.</param>
@@ -105,7 +106,7 @@ public static class EvaluationProtocols
     public static AbsentLabelResult MsrcAbsentLabels(string dataRoot, SegmentationPredictor predict, IReadOnlyList<string> vocabulary, int seed = 1, Action<string>? log = null)
     {
         var dataset = FolderDataset.Load(new FolderDatasetOptions { Name = "msrc-v2", Folder = Path.Combine(dataRoot, "msrc-v2"), Split = "test.txt" }, log);
-        return AbsentLabelEvaluator.Evaluate(dataset, predict, vocabulary, count: 3, seed: seed, log: log);
+        return AbsentLabelEvaluator.Evaluate(dataset, predict, vocabulary, count: 3, seed: seed, log: log, overlaps: DistractorVocabulary.BuiltInOverlaps);
     }
 
     /// <summary>

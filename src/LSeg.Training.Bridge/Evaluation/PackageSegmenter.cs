@@ -10,7 +10,8 @@ namespace LSeg.Training.Bridge.Evaluation;
 /// exactly the path an application gets. Single scale: the image is encoded at <see cref="InputSize"/> (the longer
 /// side, rounded to a multiple of 32; the package's <c>defaultInputSize</c> when null) and the label map comes back at
 /// the image's size. Multi-scale and flip (the paper's evaluation): <see cref="LanguageSegmentationModel.SegmentMultiScale"/>,
-/// which sums the logits of every scale, and of the mirrored image, resized bilinearly to the image's size.
+/// which sums the logits of every scale, and of the mirrored image, resized bilinearly to the image's size (to the
+/// largest pass's output when the image is larger, and the label map then scaled up by nearest neighbour).
 /// Label embeddings are cached by the model, so a fixed label set is encoded once per split.
 /// </summary>
 public sealed class PackageSegmenter

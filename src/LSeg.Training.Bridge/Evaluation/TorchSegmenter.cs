@@ -14,7 +14,9 @@ namespace LSeg.Training.Bridge.Evaluation;
 /// (<see cref="LSeg.MLNet.Imaging.Resampling"/>) so that its longer side is about <see cref="LongSide"/> and both sides
 /// are multiples of 32, and the label map computed at that size goes back to the original size by nearest neighbour.
 /// Optional multi-scale and flip evaluation sums the logits of every pass, each resized bilinearly to the original size,
-/// as the paper's evaluation and <see cref="PackageSegmenter"/> do.
+/// as the paper's evaluation does (<see cref="PackageSegmenter"/> does so for images no larger than its largest pass).
+/// The package's label calibration (logit offsets, the untrained-name drop, names absorbed by "other") is not applied:
+/// label sets with "other" or untrained names score differently here than through the package.
 /// </summary>
 public sealed class TorchSegmenter
 {

@@ -57,11 +57,14 @@ public static class ZeroShotEvaluator
         var all = new ConfusionMatrix(2);
         var perClass = new List<SegmentationMetrics>();
         int episodes = 0;
+        // Values that are no class of the list (stray values outside classes.txt) are ignored, as the fixed-label
+        // protocols ignore them, rather than counted as background.
+        var labelled = dataset.LabelClassIndices.ToHashSet();
         foreach (string name in foldClassNames)
         {
             int classIndex = dataset.Classes.IndexOf(name);
             string text = dataset.TextLabels[classIndex];
-            var truthOfValue = Enumerable.Range(0, 256).Select(v => v == dataset.IgnoreValue ? -1 : v == classIndex ? 1 : 0).ToArray();
+            var truthOfValue = Enumerable.Range(0, 256).Select(v => v == dataset.IgnoreValue || !labelled.Contains(v) ? -1 : v == classIndex ? 1 : 0).ToArray();
             var matrix = new ConfusionMatrix(2);
             int count = 0;
             foreach (var sample in dataset.Samples)

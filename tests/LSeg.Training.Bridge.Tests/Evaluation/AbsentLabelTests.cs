@@ -45,6 +45,39 @@ public class AbsentLabelTests
     }
 
     [Fact]
+    public void ANameThatOverlapsATrueLabelIsNeverOfferedAsAbsent()
+    {
+        // Every test image shows sky, grass and cow. "pasture" overlaps grass and "calf" is listed under cow's key in
+        // reverse ("calf" → "cow"), so with the table only "kite" and "pole" remain to draw.
+        using var folder = new TestDatasetFolder(images: 3);
+        var dataset = FolderDataset.Load(folder.Options());
+        string[] vocabulary = ["pasture", "calf", "kite", "pole"];
+        var overlaps = new Dictionary<string, string[]> { ["grass"] = ["pasture"], ["calf"] = ["cow"] };
+        List<string> Absent(IReadOnlyDictionary<string, string[]>? table)
+        {
+            var seen = new List<string>();
+            AbsentLabelEvaluator.Evaluate(dataset, (image, labels) => { seen.AddRange(labels); return new int[image.Width * image.Height]; },
+                vocabulary, count: 3, seed: 2, overlaps: table);
+            return [.. seen.Where(l => l is not ("sky" or "grass" or "cow")).Distinct().Order()];
+        }
+
+        Assert.Equal(["kite", "pole"], Absent(overlaps));
+        Assert.Equal(["calf", "kite", "pasture", "pole"], Absent(null));
+    }
+
+    [Fact]
+    public void TheBuiltInOverlapTableKeepsStreetAndClothingNamesAwayFromImagesThatMayShowThem()
+    {
+        var table = DistractorVocabulary.BuiltInOverlaps;
+
+        Assert.True(DistractorVocabulary.Overlaps(table, "road", "pavement"));
+        Assert.True(DistractorVocabulary.Overlaps(table, "sign", "sign symbol"));
+        Assert.True(DistractorVocabulary.Overlaps(table, "body", "shirt"));
+        Assert.True(DistractorVocabulary.Overlaps(table, "pedestrian", "body")); // read both ways
+        Assert.False(DistractorVocabulary.Overlaps(table, "cow", "pavement"));
+    }
+
+    [Fact]
     public void TheSameSeedOffersTheSameNames()
     {
         using var folder = new TestDatasetFolder(images: 3);

@@ -73,6 +73,24 @@ public class EvaluatorTests
     }
 
     [Fact]
+    public void ZeroShotEpisodesIgnorePixelValuesThatAreNoClassAsTheFixedLabelProtocolsDo()
+    {
+        using var folder = new TestDatasetFolder(images: 2);
+        // The class list leaves value 2 (the grass pixels) out: a stray value, neither void nor a class.
+        File.WriteAllText(Path.Combine(folder.Root, "classes.txt"), "0\tvoid\n1\tsky\n3\tcow\n");
+        var dataset = FolderDataset.Load(folder.Options());
+        // Right on sky and cow, "cow" on the stray pixels: they must not count as background called "cow".
+        var result = ZeroShotEvaluator.EvaluateFold(dataset, (image, labels) =>
+        {
+            var sample = dataset.Samples.Single(s => ReferenceEquals(s.Image, image));
+            return sample.Labels.Pixels.Select(v => v == 1 ? 0 : 1).ToArray();
+        }, ["cow"], fold: 9);
+
+        Assert.Equal(1.0, result.MeanIoU, 12);
+        Assert.Equal(1.0, result.FBIoU, 12);
+    }
+
+    [Fact]
     public void PresentLabelsPlusCatchAllOffersWhatTheImageShowsPlusOtherAndScoresTheCatchAllClassAsOther()
     {
         using var folder = new TestDatasetFolder(images: 2);
