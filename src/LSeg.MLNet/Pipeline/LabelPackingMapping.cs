@@ -70,9 +70,19 @@ public sealed class LabelPackingMapping : CustomMappingFactory<LabelPackingInput
     /// The raw form <see cref="Map"/> reads: [N, C, embeddings…, logit offsets…, offered labels, catch-all index], N
     /// counting the trained names the catch-all absorbs after the offered labels.
     /// </summary>
+    /// <exception cref="ArgumentException">The labels, with the trained names the catch-all absorbs, need more than <see cref="Capacity"/> values.</exception>
     internal static float[] Raw(LabelEmbeddings embeddings)
     {
         int rows = embeddings.ScoredCount;
+        // Checked here, where fixed labels are encoded at Fit and WithLabels, rather than only when a row is read.
+        if ((long)rows * (embeddings.EmbeddingSize + 1) + 2 > Capacity)
+        {
+            string absorbed = rows > embeddings.Count ? $" (scored as {rows} with the {rows - embeddings.Count} trained names the catch-all stands for)" : "";
+            throw new ArgumentException(
+                $"{embeddings.Count} labels{absorbed} of {embeddings.EmbeddingSize} values are more than an ML.NET LanguageSegment pipeline carries per row " +
+                $"({Capacity} values: {(Capacity - 2) / (embeddings.EmbeddingSize + 1)} scored labels with this model). Offer fewer labels, or use " +
+                $"{nameof(LanguageSegmentationModel)}.{nameof(LanguageSegmentationModel.Segment)}, which has no such limit.", nameof(embeddings));
+        }
         var raw = new float[2 + embeddings.Buffer.Length + rows + 2];
         raw[0] = rows;
         raw[1] = embeddings.EmbeddingSize;

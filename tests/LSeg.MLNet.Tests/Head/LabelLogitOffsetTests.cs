@@ -207,4 +207,19 @@ public sealed class LabelLogitOffsetTests : IDisposable
         Assert.Equal([2L, 3L], output.Shape);
         Assert.Equal([1f, 2, 3, 4, 5, 6, 0, 0], output.Embeddings[..8]);
     }
+
+    [Fact]
+    public void Labels_the_pipeline_cannot_carry_are_refused_when_packed_naming_the_offered_count_and_the_limit()
+    {
+        // 2^18 values hold (2^18 − 2) / 385 = 680 labels of 384 values; 600 offered plus 90 absorbed names are 690.
+        string[] labels = [.. Enumerable.Range(0, 600).Select(i => $"label {i}")];
+        var tooMany = new LabelEmbeddings(null!, labels, new float[690 * 384], 384, new float[690], catchAllIndex: 0);
+        var fitting = new LabelEmbeddings(null!, labels, new float[680 * 384], 384, new float[680], catchAllIndex: 0);
+
+        var error = Assert.Throws<ArgumentException>(() => LabelPackingMapping.Raw(tooMany));
+
+        Assert.Contains("600 labels (scored as 690 with the 90 trained names the catch-all stands for) of 384 values", error.Message);
+        Assert.Contains("680 scored labels with this model", error.Message);
+        Assert.Equal(2 + 680 * 385 + 2, LabelPackingMapping.Raw(fitting).Length);
+    }
 }
