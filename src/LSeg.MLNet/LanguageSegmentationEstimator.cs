@@ -66,7 +66,8 @@ public sealed class LanguageSegmentationEstimator : IEstimator<LanguageSegmentat
             var device = ExecutionDevice.Select(gpu ?? model.Device.GpuDeviceId, fallback);
             var pipeline = new SegmentationPipeline(_options, model, device.GpuDeviceId, fallback, _context);
             var chain = pipeline.Fit(input.Schema, _labels);
-            return new LanguageSegmentationTransformer(chain, input.Schema, _options.OutputColumnName, _labels, pipeline.PerRowLabels, model, lease, _context);
+            return new LanguageSegmentationTransformer(chain, input.Schema, _options.OutputColumnName, _labels, pipeline.PerRowLabels, model, lease, _context,
+                new ComposedGraph(pipeline.GraphPath!, pipeline.MaxSide));
         }
         catch
         {

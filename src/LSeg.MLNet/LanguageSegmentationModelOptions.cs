@@ -17,6 +17,12 @@ public sealed class LanguageSegmentationModelOptions
         /// <summary>Largest image accepted, in pixels (width × height): 40 megapixels.</summary>
         public const long MaxImagePixels = 40_000_000;
 
+        /// <summary>
+        /// The most <see cref="LanguageSegmentationModelOptions.MaxImagePixels"/> may allow: 500 megapixels. An image's
+        /// 4-byte pixels are read into one .NET array, which holds under 2^31 bytes.
+        /// </summary>
+        public const long LargestMaxImagePixels = 500_000_000;
+
         /// <summary>Smallest image side accepted, in pixels.</summary>
         public const int MinImageSide = 8;
 
@@ -67,7 +73,7 @@ public sealed class LanguageSegmentationModelOptions
     /// <summary>Cut labels longer than the text encoder's context instead of rejecting them. Default false.</summary>
     public bool TruncateLongLabels { get; set; } = Defaults.TruncateLongLabels;
 
-    /// <summary>Images with more pixels than this are rejected with an <see cref="ArgumentException"/> (default 40 megapixels).</summary>
+    /// <summary>Images with more pixels than this are rejected with an <see cref="ArgumentException"/> (default 40 megapixels, at most <see cref="Defaults.LargestMaxImagePixels"/>).</summary>
     public long MaxImagePixels { get; set; } = Defaults.MaxImagePixels;
 
     /// <summary>
@@ -105,6 +111,8 @@ public sealed class LanguageSegmentationModelOptions
             throw new ArgumentOutOfRangeException(nameof(MinImageSide), MinImageSide, $"{nameof(MinImageSide)} must be at least 1.");
         if (MaxImagePixels < (long)MinImageSide * MinImageSide)
             throw new ArgumentOutOfRangeException(nameof(MaxImagePixels), MaxImagePixels, $"{nameof(MaxImagePixels)} must allow an image of {MinImageSide}×{MinImageSide} ({nameof(MinImageSide)}).");
+        if (MaxImagePixels > Defaults.LargestMaxImagePixels)
+            throw new ArgumentOutOfRangeException(nameof(MaxImagePixels), MaxImagePixels, $"{nameof(MaxImagePixels)} may be at most {Defaults.LargestMaxImagePixels:N0}: an image's 4-byte pixels are held in one array, which holds under 2 GB.");
     }
 
     /// <summary>Applies the runtime settings (threads, graph optimisation, arena) to ONNX Runtime session options.</summary>

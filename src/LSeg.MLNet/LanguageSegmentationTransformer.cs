@@ -34,8 +34,8 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
     private int _disposed;
 
     internal LanguageSegmentationTransformer(TransformerChain<ITransformer> chain, DataViewSchema inputSchema, string outputColumnName,
-        string[]? labels, bool perRowLabels, LanguageSegmentationModel? model, IDisposable? modelLease, MLContext context)
-        : this(chain, inputSchema, outputColumnName, labels, perRowLabels, model, new SharedResources(chain.ElementAtOrDefault(SegmentationPipeline.OnnxStepIndex(chain)), modelLease), context)
+        string[]? labels, bool perRowLabels, LanguageSegmentationModel? model, IDisposable? modelLease, MLContext context, ComposedGraph? graph = null)
+        : this(chain, inputSchema, outputColumnName, labels, perRowLabels, model, new SharedResources(chain.ElementAtOrDefault(SegmentationPipeline.OnnxStepIndex(chain)), modelLease, graph), context)
     {
     }
 
@@ -95,7 +95,15 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
     /// Saves the inner chain (what <c>mlContext.Model.Save</c> calls); <c>Model.Load</c> returns that chain. A chain with
     /// per-row labels is saved too; loading it needs the model back (<see cref="FromTransformerChain"/>) to encode labels.
     /// </summary>
-    void ICanSaveModel.Save(ModelSaveContext ctx) => ((ICanSaveModel)_chain).Save(ctx);
+    void ICanSaveModel.Save(ModelSaveContext ctx)
+    {
+        // ML.NET's ONNX step reads its graph file again to save it. The composed graph lives in the temporary folder,
+        // where a cleaner (or another process's clean-up of graphs unused for a week) may have deleted it from under a
+        // long-lived transformer: compose it again (content-addressed, so the same path) rather than fail.
+        if (_shared.Graph is { } graph && Model is not null && !File.Exists(graph.Path))
+            SegmentationGraph.WriteComposed(Model, graph.MaxSide);
+        ((ICanSaveModel)_chain).Save(ctx);
+    }
 
     /// <summary>
     /// A transformer for another label set that shares this one's ONNX Runtime session: only the label embeddings
@@ -156,7 +164,7 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
         }
         // The ONNX step is the loaded chain's own object: the loaded model keeps owning its session, so disposing what
         // this returns must not close it under the loaded chain (or an engine made from it).
-        return new LanguageSegmentationTransformer(chain, schema, outputColumnName, labels, perRow, model, new SharedResources(onnx: null, modelLease: null), context);
+        return new LanguageSegmentationTransformer(chain, schema, outputColumnName, labels, perRow, model, new SharedResources(onnx: null, modelLease: null, graph: null), context);
     }
 
     // ML.NET does not save image columns in a model's input schema; the LanguageSegment part reads one.
@@ -183,9 +191,12 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
     }
 
     /// <summary>What transformers made by <see cref="WithLabels"/> share, released with the last of them.</summary>
-    private sealed class SharedResources(ITransformer? onnx, IDisposable? modelLease)
+    private sealed class SharedResources(ITransformer? onnx, IDisposable? modelLease, ComposedGraph? graph)
     {
         private int _references;
+
+        /// <summary>The composed graph the shared ONNX step reads when saved; null for a chain loaded from disk (ML.NET owns its copy).</summary>
+        public ComposedGraph? Graph => graph;
 
         public void AddReference() => Interlocked.Increment(ref _references);
 
@@ -198,3 +209,6 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
         }
     }
 }
+
+/// <summary>A composed graph file and the input capacity it was composed for (<see cref="SegmentationGraph.WriteComposed"/>).</summary>
+internal sealed record ComposedGraph(string Path, int MaxSide);

@@ -60,5 +60,13 @@ public sealed class SegmentationResult
     }
 
     /// <summary>The label of the pixel at (<paramref name="x"/>, <paramref name="y"/>).</summary>
-    public string LabelAt(int x, int y) => Labels[Mask[y * Width + x]];
+    /// <exception cref="ArgumentOutOfRangeException">The point is outside the image (a row index past the width would otherwise read another row's pixel).</exception>
+    public string LabelAt(int x, int y)
+    {
+        if ((uint)x >= (uint)Width)
+            throw new ArgumentOutOfRangeException(nameof(x), x, $"x must be 0 to {Width - 1} (the mask is {Width}×{Height}).");
+        if ((uint)y >= (uint)Height)
+            throw new ArgumentOutOfRangeException(nameof(y), y, $"y must be 0 to {Height - 1} (the mask is {Width}×{Height}).");
+        return Labels[Mask[y * Width + x]];
+    }
 }

@@ -51,6 +51,18 @@ public class CliInputTests
     }
 
     [Fact]
+    public void A_pixel_limit_past_what_one_array_holds_is_a_usage_error()
+    {
+        using var temp = new TempDirectory();
+        string image = Images.RedLeftBlueRight(temp.Combine("a.png"));
+
+        var result = CliRunner.RunInProcess("segment", image, "--labels", "red", "--max-pixels", "600000000", "--out", temp.Combine("out"));
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--max-pixels 600000000 is too large: at most 500000000", Assert.Single(result.ErrorLines));
+    }
+
+    [Fact]
     public void An_output_folder_that_cannot_be_written_fails_before_the_model_is_loaded()
     {
         using var temp = new TempDirectory();

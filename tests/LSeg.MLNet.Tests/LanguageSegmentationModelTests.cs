@@ -168,6 +168,26 @@ public sealed class LanguageSegmentationModelTests : IDisposable
     }
 
     [Fact]
+    public void A_pixel_limit_past_what_one_array_holds_is_refused_at_load()
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => LanguageSegmentationModel.Load(_package, new LanguageSegmentationModelOptions { MaxImagePixels = 600_000_000 }));
+
+        Assert.Contains("MaxImagePixels may be at most 500,000,000", error.Message);
+    }
+
+    [Fact]
+    public void LabelAt_outside_the_mask_is_refused_instead_of_reading_another_row()
+    {
+        using var image = TestImages.Paint(64, 32, (_, _) => ((byte)255, (byte)0, (byte)0));
+        var result = _model.Segment(image, ["red", "green"]);
+
+        Assert.Equal("red", result.LabelAt(63, 31));
+        Assert.Equal("x", Assert.Throws<ArgumentOutOfRangeException>(() => result.LabelAt(64, 0)).ParamName);
+        Assert.Equal("x", Assert.Throws<ArgumentOutOfRangeException>(() => result.LabelAt(-1, 1)).ParamName);
+        Assert.Equal("y", Assert.Throws<ArgumentOutOfRangeException>(() => result.LabelAt(0, 32)).ParamName);
+    }
+
+    [Fact]
     public void A_large_image_is_accepted_when_the_limit_is_raised()
     {
         using var model = LanguageSegmentationModel.Load(_package, new LanguageSegmentationModelOptions { MaxImagePixels = 200_000_000 });

@@ -21,6 +21,7 @@ public sealed class HostingTests(ColourPackageFixture colour) : IClassFixture<Co
     [InlineData("ImageCacheMegabytes", 0)]
     [InlineData("MaxImageBytes", -1)]
     [InlineData("MaxImageBytes", long.MaxValue)] // would overflow the body limit and refuse every upload
+    [InlineData("MaxImagePixels", 600_000_000)] // 4-byte pixels past one array's 2 GB
     public void A_bad_option_stops_the_start_and_is_named(string option, long value)
     {
         using var server = new ServingFactory(colour.PackagePath, options =>

@@ -275,6 +275,8 @@ internal static class CommonOptions
     {
         if (maxPixels is { } n && n < 64)
             throw new CommandFailure($"--max-pixels {n} is too small: give the largest image size in pixels, at least 64.", ExitCodes.Usage);
+        if (maxPixels is { } m && m > LanguageSegmentationModelOptions.Defaults.LargestMaxImagePixels)
+            throw new CommandFailure($"--max-pixels {m} is too large: at most {LanguageSegmentationModelOptions.Defaults.LargestMaxImagePixels} (an image's pixels are held in one array, under 2 GB).", ExitCodes.Usage);
         return maxPixels ?? LanguageSegmentationModelOptions.Defaults.MaxImagePixels;
     }
 

@@ -57,10 +57,13 @@ internal sealed class SegmentationPipeline
 
     public bool PerRowLabels => Options.LabelsColumnName is not null;
 
+    /// <summary>The composed graph file the ONNX step was built on (set by <see cref="Estimators"/>), or null before.</summary>
+    public string? GraphPath { get; private set; }
+
     /// <summary>The estimators of the pipeline, in order (see the class notes).</summary>
     public List<IEstimator<ITransformer>> Estimators(string[]? labels)
     {
-        string graph = SegmentationGraph.WriteComposed(Model, MaxSide);
+        string graph = GraphPath = SegmentationGraph.WriteComposed(Model, MaxSide);
         var steps = new List<IEstimator<ITransformer>>
         {
             _context.Transforms.CopyColumns(PipelineColumns.Image, Options.InputColumnName),

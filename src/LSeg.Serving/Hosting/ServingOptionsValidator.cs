@@ -32,6 +32,8 @@ internal sealed class ServingOptionsValidator : IValidateOptions<LanguageSegment
         Require(options.MaxImageBytes is > 0 and <= MaxUploadBytes, $"MaxImageBytes is {options.MaxImageBytes}; it must be 1 to {MaxUploadBytes:N0} (an upload is held in one array).");
         Require(options.MaxImagePixels >= (long)LanguageSegmentationModelOptions.Defaults.MinImageSide * LanguageSegmentationModelOptions.Defaults.MinImageSide,
             $"MaxImagePixels is {options.MaxImagePixels}; it must allow at least a {LanguageSegmentationModelOptions.Defaults.MinImageSide}×{LanguageSegmentationModelOptions.Defaults.MinImageSide} image.");
+        Require(options.MaxImagePixels <= LanguageSegmentationModelOptions.Defaults.LargestMaxImagePixels,
+            $"MaxImagePixels is {options.MaxImagePixels}; it may be at most {LanguageSegmentationModelOptions.Defaults.LargestMaxImagePixels:N0} (an image's pixels are held in one array, under 2 GB).");
         Require(options.MaxLabels is >= 1 and <= LanguageSegmentationServingOptions.LabelLimit,
             $"MaxLabels is {options.MaxLabels}; it must be 1 to {LanguageSegmentationServingOptions.LabelLimit} (mask PNG pixels are 8-bit label indices).");
         Require(options.MaxLabelLength >= 1, $"MaxLabelLength is {options.MaxLabelLength}; it must be at least 1.");

@@ -44,6 +44,31 @@ public sealed class SavedChainTests(PipelineFixture fixture) : IClassFixture<Pip
     }
 
     [Fact]
+    public void A_fitted_pipeline_still_saves_after_its_composed_graph_was_cleaned_from_the_temporary_folder()
+    {
+        // A temporary-folder cleaner (or another process's clean-up of graphs unused for a week) may delete the composed
+        // graph of a long-lived transformer; ML.NET's ONNX step reads that file again when it is saved. Input size 160
+        // is used by no other test, so no other test's graph is deleted here.
+        var context = new MLContext();
+        var files = context.Data.LoadFromEnumerable(new[] { new ImageFileRow { ImagePath = "red-blue-100x60.png" } });
+        var pipeline = context.Transforms.LoadImages("Image", fixture.ImageFolder, nameof(ImageFileRow.ImagePath))
+            .Append(context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = ["red", "blue"], Model = fixture.Model, InputSize = 160 }))
+            .Append(context.Transforms.Conversion.MapKeyToValue("SegmentationLabels", "SegmentationMask"));
+        using var fitted = pipeline.Fit(files);
+        // The pipeline's graph is content-addressed: composing it again names the same file.
+        string graph = LSeg.MLNet.Pipeline.SegmentationGraph.WriteComposed(fixture.Model, LSeg.MLNet.Pipeline.ModelInputMappings.MaxSideFor(160));
+        File.Delete(graph);
+        string zip = Path.Combine(fixture.TempPath, "cleaned-graph.zip");
+
+        context.Model.Save(fitted, files.Schema, zip);
+
+        var loaded = context.Model.Load(zip, out _);
+        var named = context.Model.CreatePredictionEngine<ImageFileRow, NamedMaskRow>(loaded).Predict(new ImageFileRow { ImagePath = "red-blue-100x60.png" });
+        Assert.Equal("red", named.Labels[30 * 100 + 5]);
+        Assert.Equal("blue", named.Labels[30 * 100 + 95]);
+    }
+
+    [Fact]
     public void Disposing_the_re_wrapped_transformer_leaves_the_loaded_model_working()
     {
         var context = new MLContext();
