@@ -61,7 +61,18 @@ internal sealed class PromptedTextEncoder : ILabelTextEncoder
             for (int t = 0; t < _templates.Length; t++)
                 prompts[l * _templates.Length + t] = string.Format(CultureInfo.InvariantCulture, _templates[t], labels[l]);
         }
-        float[][] encoded = _inner.Encode(prompts);
+        float[][] encoded;
+        try
+        {
+            encoded = _inner.Encode(prompts);
+        }
+        catch (ArgumentException e) when (Array.FindIndex(prompts, p => e.Message.Contains($"'{p}'", StringComparison.Ordinal)) is int p and >= 0)
+        {
+            // The inner encoder names the prompt it was given, a text the caller never wrote: name their label too.
+            throw new ArgumentException(
+                $"Label '{labels[p / _templates.Length]}' cannot be encoded in this model's prompt '{_templates[p % _templates.Length]}' (the prompt adds tokens): {e.Message}",
+                nameof(labels), e);
+        }
         if (_templates.Length == 1)
             return encoded;
         var result = new float[labels.Count][];

@@ -50,6 +50,33 @@ public class PromptedTextEncoderTests
             Assert.Equal(expected[i], vectors[0][i], 6);
     }
 
+    // Refuses texts over 20 characters, naming the text it was given, as the real encoders name a too-long text.
+    private sealed class ShortTextEncoder : ILabelTextEncoder
+    {
+        public int EmbeddingSize => 3;
+
+        public float[][] Encode(IReadOnlyList<string> labels) => labels.Select(l => l.Length <= 20
+            ? new float[] { 1, 2, 3 }
+            : throw new ArgumentException($"Label '{l}' has {l.Length} tokens; the text encoder accepts at most 20.", nameof(labels))).ToArray();
+
+        public void Dispose()
+        {
+        }
+    }
+
+    [Fact]
+    public void ALabelTooLongOnceInAPromptIsNamedWithThePrompt()
+    {
+        using var encoder = new PromptedTextEncoder(new ShortTextEncoder(), ["{0}", "a photo of a {0}."]);
+
+        // 12 characters pass alone and fail in the second prompt (29).
+        var error = Assert.Throws<ArgumentException>(() => encoder.Encode(["cat", "spotted bird"]));
+
+        Assert.StartsWith("Label 'spotted bird' cannot be encoded in this model's prompt 'a photo of a {0}.'", error.Message);
+        Assert.Contains("'a photo of a spotted bird.' has 26 tokens", error.Message);
+        Assert.Equal("labels", error.ParamName);
+    }
+
     [Theory]
     [InlineData("a photo")]
     [InlineData("{0} and {0}")]
