@@ -36,4 +36,38 @@ public sealed class MaskPngLimitTests
         Assert.Contains("has 300 labels; a mask PNG holds 8-bit label indices (0 to 255), so at most 256 labels", error.Message);
         Assert.Contains("Mask", error.Message);
     }
+
+    // A PNG of the given chunks (CRCs left zero: the reader does not check them).
+    private static byte[] Png(params (string Type, byte[] Data)[] chunks)
+    {
+        var bytes = new List<byte> { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A };
+        foreach (var (type, data) in chunks)
+        {
+            bytes.AddRange(BitConverter.GetBytes(System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(data.Length)));
+            bytes.AddRange(System.Text.Encoding.ASCII.GetBytes(type));
+            bytes.AddRange(data);
+            bytes.AddRange(new byte[4]);
+        }
+        return [.. bytes];
+    }
+
+    private static byte[] Header(int width, int height) =>
+        [.. BitConverter.GetBytes(System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(width)),
+         .. BitConverter.GetBytes(System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(height)), 8, 0, 0, 0, 0];
+
+    [Fact]
+    public void A_png_whose_header_chunk_is_cut_short_is_refused_as_invalid_data()
+    {
+        var error = Assert.Throws<InvalidDataException>(() => IndexPng.Decode(Png(("IHDR", [0, 0, 0, 2, 0]), ("IEND", []))));
+
+        Assert.Contains("the IHDR chunk holds 5 bytes; a PNG header has 13", error.Message);
+    }
+
+    [Fact]
+    public void A_png_header_claiming_more_pixels_than_an_array_holds_is_refused_before_anything_is_allocated()
+    {
+        var error = Assert.Throws<InvalidDataException>(() => IndexPng.Decode(Png(("IHDR", Header(100_000, 100_000)), ("IEND", []))));
+
+        Assert.Contains("100000×100000 is more than a label map may have", error.Message);
+    }
 }

@@ -48,6 +48,8 @@ public static class IndexPng
             var data = png.Slice(offset + 8, length);
             if (type == "IHDR")
             {
+                if (length < 13)
+                    throw new InvalidDataException($"the IHDR chunk holds {length} bytes; a PNG header has 13.");
                 width = BinaryPrimitives.ReadInt32BigEndian(data);
                 height = BinaryPrimitives.ReadInt32BigEndian(data[4..]);
                 byte bitDepth = data[8], colorType = data[9], interlace = data[12];
@@ -71,6 +73,9 @@ public static class IndexPng
             throw new InvalidDataException("no IHDR chunk.");
         if (width <= 0 || height <= 0)
             throw new InvalidDataException($"the image size {width}×{height} is not positive.");
+        // A header may claim any size; a mask is one byte per pixel in one array, so refuse what no array could hold.
+        if ((long)(width + 1) * height > LanguageSegmentationModelOptions.Defaults.LargestMaxImagePixels)
+            throw new InvalidDataException($"the image size {width}×{height} is more than a label map may have ({LanguageSegmentationModelOptions.Defaults.LargestMaxImagePixels:N0} pixels).");
         compressed.Position = 0;
         using var inflater = new ZLibStream(compressed, CompressionMode.Decompress);
         var raw = new byte[(width + 1) * height];
