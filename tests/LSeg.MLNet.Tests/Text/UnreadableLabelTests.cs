@@ -87,4 +87,16 @@ public sealed class UnreadableLabelTests : IClassFixture<UnreadableLabelTests.De
         Assert.Contains("'cat' and 'Cat' get the same embedding", error.Message);
         Assert.Contains("differ only in case", error.Message);
     }
+
+    [SkippableFact]
+    public void Case_variants_are_refused_even_when_one_was_encoded_before_in_a_longer_batch()
+    {
+        // "ladybird" first reaches the cache from a batch padded to a long label's length; "Ladybird" is then encoded
+        // alone. The text encoder reads both as the same tokens, so they must still count as one label.
+        Model.EncodeLabels(["ladybird", "traffic light pole beside a long brick wall"]);
+
+        var error = Assert.Throws<ArgumentException>(() => Model.EncodeLabels(["ladybird", "Ladybird"]));
+
+        Assert.Contains("'ladybird' and 'Ladybird'", error.Message);
+    }
 }
