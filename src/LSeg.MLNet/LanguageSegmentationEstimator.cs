@@ -67,7 +67,7 @@ public sealed class LanguageSegmentationEstimator : IEstimator<LanguageSegmentat
             var pipeline = new SegmentationPipeline(_options, model, device.GpuDeviceId, fallback, _context);
             var chain = pipeline.Fit(input.Schema, _labels);
             return new LanguageSegmentationTransformer(chain, input.Schema, _options.OutputColumnName, _labels, pipeline.PerRowLabels, model, lease, _context,
-                new ComposedGraph(pipeline.GraphPath!, pipeline.MaxSide));
+                new ComposedGraph(pipeline.GraphPath!, pipeline.MaxSide), new InputColumns(_options.InputColumnName, _options.LabelsColumnName));
         }
         catch
         {
@@ -90,43 +90,7 @@ public sealed class LanguageSegmentationEstimator : IEstimator<LanguageSegmentat
         ? (_options.GpuDeviceId, _options.FallbackToCpu)
         : _callerDevice is { GpuDeviceId: not null } caller ? caller : (null, _options.FallbackToCpu);
 
-    private void CheckInputSchema(SchemaShape schema)
-    {
-        var image = schema.FirstOrDefault(c => c.Name == _options.InputColumnName);
-        CheckImageColumn(image.Name is not null, image.ItemType, image.Kind == SchemaShape.Column.VectorKind.Scalar, nameof(schema));
-        if (_options.LabelsColumnName is string labelsColumn)
-        {
-            var labels = schema.FirstOrDefault(c => c.Name == labelsColumn);
-            CheckLabelsColumn(labels.Name is not null, labels.ItemType, labels.Kind == SchemaShape.Column.VectorKind.Scalar, nameof(schema));
-        }
-    }
+    private void CheckInputSchema(SchemaShape schema) => InputColumnChecks.Require(schema, _options.InputColumnName, _options.LabelsColumnName, nameof(schema));
 
-    private void CheckInputSchema(DataViewSchema schema)
-    {
-        var image = schema.GetColumnOrNull(_options.InputColumnName);
-        CheckImageColumn(image is not null, ItemType(image?.Type), image?.Type is not VectorDataViewType, nameof(schema));
-        if (_options.LabelsColumnName is string labelsColumn)
-        {
-            var labels = schema.GetColumnOrNull(labelsColumn);
-            CheckLabelsColumn(labels is not null, ItemType(labels?.Type), labels?.Type is not VectorDataViewType, nameof(schema));
-        }
-    }
-
-    private static DataViewType? ItemType(DataViewType? type) => type is VectorDataViewType vector ? vector.ItemType : type;
-
-    private void CheckImageColumn(bool found, DataViewType? itemType, bool scalar, string parameterName)
-    {
-        if (!found)
-            throw new ArgumentOutOfRangeException(parameterName, $"Input column '{_options.InputColumnName}' not found; LanguageSegment needs an image column (e.g. from LoadImages).");
-        if (itemType is not ImageDataViewType || !scalar)
-            throw new ArgumentOutOfRangeException(parameterName, $"Schema mismatch for input column '{_options.InputColumnName}': expected an image, got {itemType}{(scalar ? "" : " vector")}. Use LoadImages first.");
-    }
-
-    private void CheckLabelsColumn(bool found, DataViewType? itemType, bool scalar, string parameterName)
-    {
-        if (!found)
-            throw new ArgumentOutOfRangeException(parameterName, $"Labels column '{_options.LabelsColumnName}' not found.");
-        if (itemType is not TextDataViewType || scalar)
-            throw new ArgumentOutOfRangeException(parameterName, $"Schema mismatch for labels column '{_options.LabelsColumnName}': expected a vector of text, got {itemType}{(scalar ? "" : " vector")}.");
-    }
+    private void CheckInputSchema(DataViewSchema schema) => InputColumnChecks.Require(schema, _options.InputColumnName, _options.LabelsColumnName, nameof(schema));
 }

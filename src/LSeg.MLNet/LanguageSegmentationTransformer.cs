@@ -31,17 +31,19 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
     private readonly SharedResources _shared;
     private readonly bool _perRowLabels;
     private readonly MLContext _context;
+    private readonly InputColumns _columns;
     private int _disposed;
 
     internal LanguageSegmentationTransformer(TransformerChain<ITransformer> chain, DataViewSchema inputSchema, string outputColumnName,
-        string[]? labels, bool perRowLabels, LanguageSegmentationModel? model, IDisposable? modelLease, MLContext context, ComposedGraph? graph = null)
-        : this(chain, inputSchema, outputColumnName, labels, perRowLabels, model, new SharedResources(chain.ElementAtOrDefault(SegmentationPipeline.OnnxStepIndex(chain)), modelLease, graph), context)
+        string[]? labels, bool perRowLabels, LanguageSegmentationModel? model, IDisposable? modelLease, MLContext context, ComposedGraph? graph, InputColumns columns)
+        : this(chain, inputSchema, outputColumnName, labels, perRowLabels, model, new SharedResources(chain.ElementAtOrDefault(SegmentationPipeline.OnnxStepIndex(chain)), modelLease, graph), context, columns)
     {
     }
 
     private LanguageSegmentationTransformer(TransformerChain<ITransformer> chain, DataViewSchema inputSchema, string outputColumnName,
-        string[]? labels, bool perRowLabels, LanguageSegmentationModel? model, SharedResources shared, MLContext context)
+        string[]? labels, bool perRowLabels, LanguageSegmentationModel? model, SharedResources shared, MLContext context, InputColumns columns)
     {
+        _columns = columns;
         _chain = chain;
         _inputSchema = inputSchema;
         OutputColumnName = outputColumnName;
@@ -81,6 +83,8 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        InputColumnChecks.Require(inputSchema, _columns.Image, _columns.Labels, nameof(inputSchema));
         return new GuardedRowMapper(((ITransformer)_chain).GetRowToRowMapper(inputSchema));
     }
 
@@ -88,6 +92,8 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
     public IDataView Transform(IDataView input)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        ArgumentNullException.ThrowIfNull(input);
+        InputColumnChecks.Require(input.Schema, _columns.Image, _columns.Labels, nameof(input));
         return _chain.Transform(input);
     }
 
@@ -120,7 +126,7 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
         if (Model is null)
             throw new InvalidOperationException($"This transformer was loaded from a saved model without its {nameof(LanguageSegmentationModel)}; pass the model to {nameof(FromTransformerChain)} to change labels.");
         var chain = SegmentationPipeline.ReplaceLabels(_chain, _inputSchema, Model, OutputColumnName, checkedLabels, _context);
-        return new LanguageSegmentationTransformer(chain, _inputSchema, OutputColumnName, checkedLabels, perRowLabels: false, Model, _shared, _context);
+        return new LanguageSegmentationTransformer(chain, _inputSchema, OutputColumnName, checkedLabels, perRowLabels: false, Model, _shared, _context, _columns);
     }
 
     /// <summary>
@@ -164,7 +170,8 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
         }
         // The ONNX step is the loaded chain's own object: the loaded model keeps owning its session, so disposing what
         // this returns must not close it under the loaded chain (or an engine made from it).
-        return new LanguageSegmentationTransformer(chain, schema, outputColumnName, labels, perRow, model, new SharedResources(onnx: null, modelLease: null, graph: null), context);
+        return new LanguageSegmentationTransformer(chain, schema, outputColumnName, labels, perRow, model, new SharedResources(onnx: null, modelLease: null, graph: null), context,
+            new InputColumns(inputColumnName, Labels: null));
     }
 
     // ML.NET does not save image columns in a model's input schema; the LanguageSegment part reads one.
@@ -212,3 +219,6 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
 
 /// <summary>A composed graph file and the input capacity it was composed for (<see cref="SegmentationGraph.WriteComposed"/>).</summary>
 internal sealed record ComposedGraph(string Path, int MaxSide);
+
+/// <summary>The input columns as the caller named them: the image column, and the labels column when labels come per row (null when unknown, as for a loaded chain).</summary>
+internal sealed record InputColumns(string Image, string? Labels);

@@ -203,6 +203,29 @@ public sealed class LanguageSegmentTests(PipelineFixture fixture) : IClassFixtur
         Assert.Contains("ImagePath", error.Message);
     }
 
+    private sealed class TextImageRow
+    {
+        public string Image { get; set; } = "";
+    }
+
+    [Fact]
+    public void A_fitted_transformer_given_a_text_column_in_place_of_its_image_names_the_column_as_the_caller_did()
+    {
+        var images = _context.Transforms.LoadImages("Image", fixture.ImageFolder, nameof(ImageFileRow.ImagePath))
+            .Fit(_context.Data.LoadFromEnumerable(new[] { new ImageFileRow { ImagePath = "red-blue-64x64.png" } }));
+        using var segmenter = Fit(["red", "blue"], images.Transform(_context.Data.LoadFromEnumerable(new[] { new ImageFileRow { ImagePath = "red-blue-64x64.png" } })));
+        var text = _context.Data.LoadFromEnumerable(new[] { new TextImageRow { Image = "red-blue-64x64.png" } });
+
+        var transform = Assert.Throws<ArgumentOutOfRangeException>(() => segmenter.Transform(text));
+        var engine = Assert.Throws<ArgumentOutOfRangeException>(() => _context.Model.CreatePredictionEngine<TextImageRow, SegmentationRow>(segmenter));
+
+        foreach (var error in new[] { transform, engine })
+        {
+            Assert.Contains("Schema mismatch for input column 'Image': expected an image", error.Message);
+            Assert.DoesNotContain("__LSeg", error.Message);
+        }
+    }
+
     [Fact]
     public void Bad_label_lists_are_rejected_when_the_estimator_is_made()
     {
