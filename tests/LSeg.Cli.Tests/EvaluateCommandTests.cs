@@ -140,5 +140,8 @@ public class EvaluateCommandTests
 
         Assert.True(result.ExitCode != 0, $"{problem}: {result}");
         Assert.Contains(expected, Assert.Single(result.ErrorLines));
+        // A mistake in the command line itself (not in the files it names) is a usage error.
+        if (problem is "unknown protocol" or "zero-shot without a fold" or "a fold on a fixed-label protocol")
+            Assert.True(result.ExitCode == 2, $"{problem}: {result}");
     }
 }

@@ -98,14 +98,28 @@ public class ExportCommandTests
     }
 
     [Fact]
-    public void The_same_label_twice_ignoring_case_is_refused_by_the_manifest_rule()
+    public void The_same_label_twice_ignoring_case_is_a_usage_error_before_the_checkpoint_loads()
     {
         using var temp = new TempDirectory();
 
         var result = ExportWithOffsets(temp, "other=1", "Other=2");
 
-        Assert.Equal(1, result.ExitCode);
-        Assert.Contains("two labelLogitOffsets", Assert.Single(result.ErrorLines));
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("gives 'Other' twice (labels match ignoring case)", Assert.Single(result.ErrorLines));
+        Assert.False(Directory.Exists(temp.Combine("package")));
+    }
+
+    [Theory]
+    [InlineData("other=NaN")]
+    [InlineData("other=Infinity")]
+    public void An_offset_that_is_not_a_finite_number_is_a_usage_error(string pair)
+    {
+        using var temp = new TempDirectory();
+
+        var result = ExportWithOffsets(temp, pair);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains($"--label-logit-offset '{pair}' must give a finite number", Assert.Single(result.ErrorLines));
         Assert.False(Directory.Exists(temp.Combine("package")));
     }
 

@@ -108,7 +108,7 @@ public class ServeCommandTests
         Assert.NotEqual(0, noModel.ExitCode);
         Assert.Single(noModel.ErrorLines);
         Assert.Contains("nothing", noModel.StdErr);
-        Assert.NotEqual(0, badUrl.ExitCode);
+        Assert.Equal(2, badUrl.ExitCode);
         Assert.Equal(["lseg serve: --urls '127.0.0.1:5000' is not an http:// or https:// address, e.g. http://127.0.0.1:5000."], badUrl.ErrorLines);
     }
 

@@ -120,9 +120,56 @@ public class UpgradeCommandTests
 
         Assert.Equal(1, dynamic.ExitCode);
         Assert.Contains("no float matrix product to quantize dynamically", Assert.Single(dynamic.ErrorLines));
-        Assert.Equal(1, dynamicWithImages.ExitCode);
+        Assert.Equal(2, dynamicWithImages.ExitCode);
         Assert.Contains("--calibration only serves static quantization", Assert.Single(dynamicWithImages.ErrorLines));
         Assert.False(Directory.Exists(temp.Combine("int8")));
+    }
+
+    [Fact]
+    public void A_calibration_count_below_the_folder_count_or_with_dynamic_quantization_is_a_usage_error()
+    {
+        using var temp = new TempDirectory();
+        string package = CalibratedPackage(temp);
+        string[] folders = [temp.Combine("c1"), temp.Combine("c2"), temp.Combine("c3")];
+        foreach (string folder in folders)
+        {
+            Directory.CreateDirectory(folder);
+            Images.RedLeftBlueRight(Path.Combine(folder, "a.png"));
+        }
+
+        var fewer = CliRunner.RunInProcess("quantize", "--model", package, "--out", temp.Combine("int8"),
+            "--calibration", folders[0], "--calibration", folders[1], "--calibration", folders[2], "--calibration-count", "2");
+        var dynamic = CliRunner.RunInProcess("quantize", "--model", package, "--out", temp.Combine("int8"), "--method", "dynamic", "--calibration-count", "8");
+
+        Assert.Equal(2, fewer.ExitCode);
+        Assert.Contains("--calibration-count 2 is fewer than the 3 --calibration folders", Assert.Single(fewer.ErrorLines));
+        Assert.Equal(2, dynamic.ExitCode);
+        Assert.Contains("--calibration-count only serves static quantization", Assert.Single(dynamic.ErrorLines));
+        Assert.False(Directory.Exists(temp.Combine("int8")));
+    }
+
+    [Fact]
+    public void Overwrite_replaces_only_a_package_and_never_a_folder_holding_the_source()
+    {
+        using var temp = new TempDirectory();
+        string package = CalibratedPackage(temp);
+        string runFolder = temp.Combine("run");
+        Directory.CreateDirectory(runFolder);
+        File.WriteAllText(Path.Combine(runFolder, "notes.txt"), "keep me");
+
+        var notAPackage = CliRunner.RunInProcess("upgrade", "--model", package, "--out", runFolder, "--without-minilm", "--overwrite");
+        var parentOfSource = CliRunner.RunInProcess("upgrade", "--model", package, "--out", Path.GetDirectoryName(package)!, "--without-minilm", "--overwrite");
+        var aPackage = CliRunner.RunInProcess("upgrade", "--model", package, "--out", temp.Combine("copy"), "--without-minilm");
+        var replaced = CliRunner.RunInProcess("upgrade", "--model", package, "--out", temp.Combine("copy"), "--without-minilm", "--overwrite");
+
+        Assert.Equal(2, notAPackage.ExitCode);
+        Assert.Contains("is not a model package (it has no manifest.json)", Assert.Single(notAPackage.ErrorLines));
+        Assert.Equal("keep me", File.ReadAllText(Path.Combine(runFolder, "notes.txt")));
+        Assert.Equal(2, parentOfSource.ExitCode);
+        Assert.Contains("is or holds the input", Assert.Single(parentOfSource.ErrorLines));
+        Assert.True(File.Exists(Path.Combine(package, "manifest.json")));
+        Assert.Equal(0, aPackage.ExitCode);
+        Assert.Equal(0, replaced.ExitCode);
     }
 
     [Fact]

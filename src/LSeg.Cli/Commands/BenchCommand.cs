@@ -44,7 +44,7 @@ internal static class BenchCommand
             string cropText = parsed.GetValue(crop)!;
             var parts = cropText.Split('x', 'X');
             if (parts.Length != 2 || !int.TryParse(parts[0], out int height) || !int.TryParse(parts[1], out int width))
-                throw new CommandFailure($"--crop '{cropText}' is not HxW, e.g. 224x320.");
+                throw new CommandFailure($"--crop '{cropText}' is not HxW, e.g. 224x320.", ExitCodes.Usage);
             int[] widths = parsed.GetValue(decoder) is { Length: > 0 } d ? d : [128];
             var freezes = (parsed.GetValue(freeze) is { Length: > 0 } f ? f : ["none"])
                 .Select(text => text == "none" ? [] : text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).ToList();

@@ -44,10 +44,7 @@ internal static class ExportCommand
             throw new CommandFailure("--calibrated-label-drop lowers the labels given a --label-logit-offset (such as other=2), which gives none; add one.", ExitCodes.Usage);
         if (!File.Exists(checkpoint) && !Directory.Exists(checkpoint))
             throw new CommandFailure($"Checkpoint '{checkpoint}' does not exist.");
-        if (File.Exists(output))
-            throw new CommandFailure($"--out '{output}' is a file; give a directory for the package.");
-        if (Directory.Exists(output) && !overwrite)
-            throw new CommandFailure($"--out '{output}' already exists; pass --overwrite to replace it.");
+        OutputFolder.RequireReplaceablePackage(output, overwrite, checkpoint);
 
         using var net = Load(checkpoint);
         string modelName = name ?? Path.GetFileName(Path.GetFullPath(output).TrimEnd(Path.DirectorySeparatorChar));

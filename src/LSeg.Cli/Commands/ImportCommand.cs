@@ -41,8 +41,7 @@ internal static class ImportCommand
             throw CommandFailure.NoFile("CLIP BPE file", clipBpe);
         if (!File.Exists(clipBpe))
             throw new CommandFailure($"CLIP BPE file '{clipBpe}' does not exist (it is {OfficialCheckpointImporter.ClipBpeFileName} from OpenAI's CLIP).");
-        if (Directory.Exists(output) && !overwrite)
-            throw new CommandFailure($"--out '{output}' already exists; pass --overwrite to replace it.");
+        OutputFolder.RequireReplaceablePackage(output, overwrite, checkpoint, clipBpe);
         var report = OfficialCheckpointImporter.Import(checkpoint, clipBpe, output, new OfficialCheckpointImportOptions
         {
             Name = name,

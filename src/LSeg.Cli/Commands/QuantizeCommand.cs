@@ -17,7 +17,7 @@ internal static class QuantizeCommand
         var method = new Option<string?>("--method") { Description = "static (convolutions, calibrated; the default for ResNet backbones) or dynamic (linear layers, no calibration; the default for ViT backbones).", HelpName = "static|dynamic" };
         method.AcceptOnlyFromAmong("static", "dynamic");
         var calibration = new Option<string[]>("--calibration") { Description = "Folder of calibration images (training images, never test images); repeat for several folders.", HelpName = "DIR", Arity = ArgumentArity.ZeroOrMore };
-        var count = new Option<int>("--calibration-count") { Description = $"Calibration images in all, spread evenly over the folders (default {DefaultCalibrationCount}).", DefaultValueFactory = _ => DefaultCalibrationCount, HelpName = "N" };
+        var count = new Option<int?>("--calibration-count") { Description = $"Calibration images in all, spread evenly over the folders (default {DefaultCalibrationCount}).", HelpName = "N" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing package at --out." };
         var command = new Command("quantize", "Write an int8 copy of a model package: the image encoder's weights int8 (static QDQ with calibration images for convolutional models, dynamic for ViT linear layers); the head, the pixel projection and the text encoder stay float.")
         {
@@ -28,14 +28,12 @@ internal static class QuantizeCommand
         return command;
     }
 
-    private static int Run(CliConsole console, string model, string output, string? method, string[] calibration, int count, bool overwrite)
+    private static int Run(CliConsole console, string model, string output, string? method, string[] calibration, int? countOption, bool overwrite)
     {
+        int count = countOption ?? DefaultCalibrationCount;
         string source = ModelPackagePath.Require(model);
         var manifest = ModelManifest.Read(source);
-        if (File.Exists(output))
-            throw new CommandFailure($"--out '{output}' is a file; give a directory for the package.");
-        if (Directory.Exists(output) && !overwrite)
-            throw new CommandFailure($"--out '{output}' already exists; pass --overwrite to replace it.");
+        OutputFolder.RequireReplaceablePackage(output, overwrite, [source, .. calibration]);
         if (count < 1)
             throw new CommandFailure($"--calibration-count must be at least 1; got {count}.", ExitCodes.Usage);
         var chosen = method switch
@@ -44,8 +42,10 @@ internal static class QuantizeCommand
             "dynamic" => QuantizationMethod.Dynamic,
             _ => manifest.Backbone.StartsWith("vit", StringComparison.Ordinal) ? QuantizationMethod.Dynamic : QuantizationMethod.Static,
         };
-        if (chosen == QuantizationMethod.Dynamic && calibration.Length > 0)
-            throw new CommandFailure("--calibration only serves static quantization; dynamic quantization calibrates nothing (leave it out, or pass --method static).");
+        if (chosen == QuantizationMethod.Dynamic && (calibration.Length > 0 || countOption is not null))
+            throw new CommandFailure($"--calibration{(calibration.Length > 0 ? "" : "-count")} only serves static quantization; dynamic quantization calibrates nothing (leave it out, or pass --method static).", ExitCodes.Usage);
+        if (calibration.Length > count)
+            throw new CommandFailure($"--calibration-count {count} is fewer than the {calibration.Length} --calibration folders; each folder gives at least one image.", ExitCodes.Usage);
         var images = new List<string>();
         for (int i = 0; i < calibration.Length; i++)
         {

@@ -91,11 +91,11 @@ internal static class ServeCommand
     {
         var urls = text.Split(';', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (urls.Length == 0)
-            throw new CommandFailure("--urls is empty: give at least one address, e.g. --urls http://127.0.0.1:5000.");
+            throw new CommandFailure("--urls is empty: give at least one address, e.g. --urls http://127.0.0.1:5000.", ExitCodes.Usage);
         foreach (string url in urls)
         {
             if (!Uri.TryCreate(url.Replace("://*", "://0.0.0.0").Replace("://+", "://0.0.0.0"), UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
-                throw new CommandFailure($"--urls '{url}' is not an http:// or https:// address, e.g. http://127.0.0.1:5000.");
+                throw new CommandFailure($"--urls '{url}' is not an http:// or https:// address, e.g. http://127.0.0.1:5000.", ExitCodes.Usage);
         }
         return urls;
     }

@@ -43,10 +43,7 @@ internal static class UpgradeCommand
         var untrainedLabels = CommonOptions.WithUnofferedLabelSimilarity(
             CommonOptions.WithCalibratedLabelDrop(sourceManifest.UntrainedLabels, calibratedLabelDrop, trainedLabelsPath), unofferedLabelSimilarity, unofferedLabelsPath,
             besideSimilarity, besideLabelsPath, "--calibrated-label-drop with --trained-labels, or a package that has untrainedLabels");
-        if (File.Exists(output))
-            throw new CommandFailure($"--out '{output}' is a file; give a directory for the package.");
-        if (Directory.Exists(output) && !overwrite)
-            throw new CommandFailure($"--out '{output}' already exists; pass --overwrite to replace it.");
+        OutputFolder.RequireReplaceablePackage(output, overwrite, source);
         var manifest = ModelPackageUpgrader.Upgrade(source, output, overwrite, includeMiniLm, offsets.Count > 0 ? offsets : null, untrainedLabels);
         long bytes = manifest.Files.Values.Sum(f => f.Bytes);
         console.Out.WriteLine($"wrote {Path.GetFullPath(output)}: package format {from} → {manifest.FormatVersion}, {manifest.Files.Count} files, {Sizes.Human(bytes)}");

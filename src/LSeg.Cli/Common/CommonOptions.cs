@@ -96,14 +96,18 @@ internal static class CommonOptions
     /// <summary>Parses <c>LABEL=VALUE</c> pairs (invariant culture); the exporter checks the labels and values (one rule, in the manifest).</summary>
     public static Dictionary<string, double> ParseLabelLogitOffsets(string[]? pairs)
     {
-        var offsets = new Dictionary<string, double>();
+        // Labels match ignoring case, as the manifest matches them: "other" and "Other" are one label.
+        var offsets = new Dictionary<string, double>(StringComparer.OrdinalIgnoreCase);
         foreach (string pair in pairs ?? [])
         {
             int equals = pair.LastIndexOf('=');
-            if (equals <= 0 || !double.TryParse(pair[(equals + 1)..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double value))
+            if (equals <= 0 || string.IsNullOrWhiteSpace(pair[..equals])
+                || !double.TryParse(pair[(equals + 1)..], System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double value))
                 throw new CommandFailure($"--label-logit-offset '{pair}' must be LABEL=VALUE with a number, e.g. other=1.", ExitCodes.Usage);
+            if (!double.IsFinite(value))
+                throw new CommandFailure($"--label-logit-offset '{pair}' must give a finite number, e.g. other=1.", ExitCodes.Usage);
             if (!offsets.TryAdd(pair[..equals].Trim(), value))
-                throw new CommandFailure($"--label-logit-offset gives '{pair[..equals].Trim()}' twice.", ExitCodes.Usage);
+                throw new CommandFailure($"--label-logit-offset gives '{pair[..equals].Trim()}' twice (labels match ignoring case).", ExitCodes.Usage);
         }
         return offsets;
     }

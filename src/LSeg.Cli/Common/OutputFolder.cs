@@ -36,4 +36,32 @@ internal static class OutputFolder
             File.Delete(probe);
         }
     }
+
+    /// <summary>
+    /// Checks <c>--out</c> of a command that writes a model package: a file is refused; an existing folder needs
+    /// <c>--overwrite</c>, and even then is replaced only when it is a model package (it holds <c>manifest.json</c>) or
+    /// empty, and is neither one of <paramref name="inputs"/> nor a folder holding one. Replacing deletes the old folder,
+    /// so a mistyped <c>--out</c> (a run folder, or the parent of the source package) must not be taken for a package.
+    /// </summary>
+    /// <exception cref="CommandFailure">Any of those.</exception>
+    public static void RequireReplaceablePackage(string output, bool overwrite, params string[] inputs)
+    {
+        if (File.Exists(output))
+            throw new CommandFailure($"--out '{output}' is a file; give a directory for the package.");
+        if (!Directory.Exists(output))
+            return;
+        if (!overwrite)
+            throw new CommandFailure($"--out '{output}' already exists; pass --overwrite to replace it.");
+        string full = Trimmed(output);
+        foreach (string input in inputs)
+        {
+            string source = Trimmed(input);
+            if (string.Equals(source, full, StringComparison.Ordinal) || source.StartsWith(full + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+                throw new CommandFailure($"--out '{output}' is or holds the input '{input}'; --overwrite would delete it. Write the package to another folder.", ExitCodes.Usage);
+        }
+        if (!File.Exists(Path.Combine(full, "manifest.json")) && Directory.EnumerateFileSystemEntries(full).Any())
+            throw new CommandFailure($"--out '{output}' is not a model package (it has no manifest.json) and is not empty; --overwrite replaces only a package, deleting the folder. Give a new folder, or an existing package.", ExitCodes.Usage);
+    }
+
+    private static string Trimmed(string path) => Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
 }
