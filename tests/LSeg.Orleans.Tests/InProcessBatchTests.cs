@@ -113,8 +113,8 @@ public sealed class InProcessBatchTests(SegmentationClusterFixture fixture) : IC
         var otherLabels = await Assert.ThrowsAsync<BatchSegmentationException>(() =>
             fixture.Cluster.Client.SegmentBatchAsync((job with { Labels = ["blue", "red"], Resume = true }).Build()));
         Assert.Contains("started with labels \"red, blue\"", otherLabels.Message);
-        // The input typed with a trailing separator is the same input.
-        var nothingLeft = await fixture.Cluster.Client.SegmentBatchAsync((job with { Input = job.Input + "/", Resume = true }).Build());
+        // The input and the model typed with a trailing separator are the same input and model.
+        var nothingLeft = await fixture.Cluster.Client.SegmentBatchAsync((job with { Input = job.Input + "/", Model = job.Model + "/", Resume = true }).Build());
         Assert.Equal((2, 0, 2), (nothingLeft.Total, nothingLeft.Succeeded, nothingLeft.Resumed));
         Assert.Equal(2, IndexFile.Read(temp.Combine("out")).Lines.Count);
     }

@@ -186,7 +186,7 @@ internal sealed partial class BatchFolder : IDisposable
         string? problem =
             !stored.Labels.SequenceEqual(asked.Labels, StringComparer.Ordinal) ? $"labels \"{string.Join(", ", stored.Labels)}\", not \"{string.Join(", ", asked.Labels)}\""
             : !SamePath(stored.Input, asked.Input) ? $"input '{stored.Input}', not '{asked.Input}'"
-            : stored.Model != asked.Model ? $"model {stored.Model ?? "(default)"}, not {asked.Model ?? "(default)"}"
+            : !(stored.Model is null ? asked.Model is null : asked.Model is not null && SamePath(stored.Model, asked.Model)) ? $"model {stored.Model ?? "(default)"}, not {asked.Model ?? "(default)"}"
             : stored.InputSize != asked.InputSize ? $"input size {stored.InputSize?.ToString() ?? "(model default)"}, not {asked.InputSize?.ToString() ?? "(model default)"}"
             : null;
         if (problem is not null)

@@ -57,7 +57,7 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
         job.Validate();
         string output = Path.GetFullPath(job.OutputDirectory);
         var corpus = ImageCorpus.List(job.Input, output);
-        string? model = job.ModelPath is null ? null : Path.GetFullPath(job.ModelPath);
+        string? model = job.ModelPath is null ? null : Path.TrimEndingDirectorySeparator(Path.GetFullPath(job.ModelPath));
         var description = new BatchFolder.JobDescription(Path.GetFullPath(job.Input), [.. job.Labels], model, job.InputSize, null);
         using var folder = BatchFolder.Open(output, description, job.Resume);
         _folder = folder;

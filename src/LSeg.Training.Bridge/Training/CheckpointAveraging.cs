@@ -76,14 +76,20 @@ public static class CheckpointAveraging
                 networks.Add(ingredient.LoadNetwork());
             AverageInto(networks[0], networks.Skip(1).ToList());
 
-            Directory.CreateDirectory(output);
-            AtomicFile.Write(Path.Combine(output, Trainer.ModelFileName), temporary => networks[0].save(temporary));
-            AtomicFile.WriteAllText(Path.Combine(output, Trainer.NetConfigFileName), File.ReadAllText(Path.Combine(full[0], Trainer.NetConfigFileName)));
-            var averagedRun = run.DeepClone();
-            averagedRun["averagedFrom"] = new JsonArray(full.Select(c => (JsonNode?)JsonValue.Create(c)).ToArray());
-            AtomicFile.WriteAllText(Path.Combine(output, Trainer.RunConfigFileName), averagedRun.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-            if (first.LabelTable is not null)
-                AtomicFile.WriteAllBytes(Path.Combine(output, Trainer.LabelTableFileName), first.LabelTable);
+            // The folder appears whole or not at all: one missing its run configuration would still load, and export
+            // would then build a package without the run's prompts and text encoder. The output was checked empty above,
+            // so replacing an empty folder loses nothing.
+            AtomicDirectory.Write(output, folder =>
+            {
+                networks[0].save(Path.Combine(folder, Trainer.ModelFileName));
+                File.Copy(Path.Combine(full[0], Trainer.NetConfigFileName), Path.Combine(folder, Trainer.NetConfigFileName));
+                var averagedRun = run.DeepClone();
+                averagedRun["averagedFrom"] = new JsonArray(full.Select(c => (JsonNode?)JsonValue.Create(c)).ToArray());
+                File.WriteAllText(Path.Combine(folder, Trainer.RunConfigFileName), averagedRun.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+                if (first.LabelTable is not null)
+                    File.WriteAllBytes(Path.Combine(folder, Trainer.LabelTableFileName), first.LabelTable);
+                return 0;
+            }, overwrite: true);
         }
         finally
         {
