@@ -62,6 +62,23 @@ public sealed class BadInputTests(ColourPackageFixture colour) : IClassFixture<C
         Assert.Equal(HttpStatusCode.OK, (await client.RelabelAsync(encoded.Id, ["red", "blue"])).StatusCode);
     }
 
+    [Theory]
+    [InlineData("application/json; charset=\"utf-8\"", "utf-8")]   // quoted: legal HTTP, a 500 through ReadFromJsonAsync
+    [InlineData("application/json; charset=utf-16", "utf-16")]       // read through a transcoding stream
+    [InlineData("application/json; charset=iso-8859-1", "iso-8859-1")]
+    public async Task A_JSON_body_in_a_charset_the_server_knows_is_read_in_that_charset(string contentType, string charset)
+    {
+        using var client = _server.CreateClient();
+        var encoded = await client.EncodeOkAsync(Image);
+        var body = new ByteArrayContent(Encoding.GetEncoding(charset).GetBytes("{\"labels\": [\"red\", \"blue\"]}"));
+        body.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+
+        var response = await client.PostAsync($"v1/images/{encoded.Id}/segment", body);
+
+        Assert.True(response.StatusCode == HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        Assert.Contains("\"blue\"", await response.Content.ReadAsStringAsync());
+    }
+
     [Fact]
     public async Task A_label_list_of_the_wrong_JSON_type_names_the_place_and_no_dotnet_type()
     {

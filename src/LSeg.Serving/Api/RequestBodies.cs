@@ -2,6 +2,8 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 
 namespace LSeg.Serving.Api;
@@ -75,15 +77,23 @@ internal static class RequestBodies
     {
         if (!request.HasJsonContentType())
             throw Problems.NotJson(request.ContentType);
-        // ReadFromJsonAsync throws InvalidOperationException (a 500) for a charset .NET does not know.
-        if (MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType) && mediaType.Charset is { Length: > 0 } charset && !IsKnownEncoding(charset.ToString()))
-            throw Problems.UnknownCharset(request.ContentType);
+        // Read here rather than by ReadFromJsonAsync, which throws InvalidOperationException (a 500) for a charset .NET
+        // does not know, and for a known one in quotes (charset="utf-8", legal HTTP).
+        Encoding? encoding = null;
+        if (MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType) && mediaType.Charset is { Length: > 0 } charset)
+            encoding = EncodingOf(charset.ToString()) ?? throw Problems.UnknownCharset(request.ContentType);
         // Generous room for the largest allowed label list, escaped (in long: the options allow int.MaxValue characters).
         long limit = options.MaxLabels * (options.MaxLabelLength * 6L + 8) + 1024;
         LimitBody(request, limit, length => Problems.BodyTooLarge(limit, length));
         try
         {
-            return await request.ReadFromJsonAsync<LabelsBody>(cancellation)
+            var json = request.HttpContext.RequestServices.GetService(typeof(IOptions<JsonOptions>)) is IOptions<JsonOptions> configured
+                ? configured.Value.SerializerOptions
+                : JsonSerializerOptions.Web;
+            await using var body = encoding is null || encoding.CodePage == Encoding.UTF8.CodePage
+                ? null
+                : Encoding.CreateTranscodingStream(request.Body, encoding, Encoding.UTF8, leaveOpen: true);
+            return await JsonSerializer.DeserializeAsync<LabelsBody>(body ?? request.Body, json, cancellation)
                 ?? throw Problems.MissingLabels("the body is JSON null; send {\"labels\": [\"cat\", \"floor\", \"other\"]}");
         }
         catch (JsonException e)
@@ -98,18 +108,22 @@ internal static class RequestBodies
         {
             throw Problems.BodyTooLarge(limit, request.ContentLength);
         }
+        catch (BadHttpRequestException e)
+        {
+            // Kestrel refused the body itself (too slow: 408; bad chunked framing or shorter than its Content-Length: 400).
+            throw new ServingProblem(e.StatusCode, "malformed-request", "The request body cannot be read", $"The request body could not be read: {e.Message}");
+        }
     }
 
-    private static bool IsKnownEncoding(string charset)
+    private static Encoding? EncodingOf(string charset)
     {
         try
         {
-            Encoding.GetEncoding(charset.Trim('"'));
-            return true;
+            return Encoding.GetEncoding(charset.Trim('"'));
         }
         catch (ArgumentException)
         {
-            return false;
+            return null;
         }
     }
 

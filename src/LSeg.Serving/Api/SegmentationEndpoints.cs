@@ -82,6 +82,7 @@ internal static class SegmentationEndpoints
         SegmentationResult result;
         using (await queue.EnterAsync(InferenceQueue.Work.ImageEncoding, context.RequestAborted))
         {
+            context.RequestAborted.ThrowIfCancellationRequested(); // the client may have gone while it waited
             using var image = Decode(upload.Image, settings);
             EncodeLabels(model, labels);
             result = model.Segment(image, labels, settings.InputSize);
@@ -98,9 +99,14 @@ internal static class SegmentationEndpoints
         EncodedImage encoded;
         using (await queue.EnterAsync(InferenceQueue.Work.ImageEncoding, context.RequestAborted))
         {
+            // A slot can be granted to a client that has gone (a free slot is taken even on a cancelled token); the
+            // encoding cannot be stopped once started, so check before it and before caching what nobody will receive:
+            // an orphaned entry would hold 10+ MB for its lifetime and evict the images of clients still there.
+            context.RequestAborted.ThrowIfCancellationRequested();
             using var image = Decode(upload.Image, settings);
             encoded = model.EncodeImage(image, settings.InputSize);
         }
+        context.RequestAborted.ThrowIfCancellationRequested();
         var handle = cache.Add(encoded);
         return Results.Created($"images/{handle.Id}", new EncodedImageResponse(handle.Id, encoded.OriginalWidth, encoded.OriginalHeight, handle.ExpiresAt));
     }
@@ -128,7 +134,10 @@ internal static class SegmentationEndpoints
         var (encoded, _) = cache.Get(id);
         SegmentationResult result;
         using (await queue.EnterAsync(InferenceQueue.Work.LabelChange, context.RequestAborted))
+        {
+            context.RequestAborted.ThrowIfCancellationRequested();
             result = model.Segment(encoded, EncodeLabels(model, labels));
+        }
         return Answer(result, png);
     }
 

@@ -28,6 +28,7 @@ const state = {
   overlay: null,    // canvas with the coloured mask at the current opacity
   sequence: 0,      // newest segmentation request; older answers are dropped
   choice: 0,        // newest photo chosen; an encoding of an older one is deleted, not kept
+  encoding: null,   // { choice, promise } of the encoding under way, shared by everything that needs the image
 };
 
 function setStatus(text, isError = false) {
@@ -59,35 +60,56 @@ async function describeModel() {
 
 async function choose(file) {
   if (!file) return;
+  const choice = ++state.choice;
   state.sequence++; // answers still on their way belong to the previous photo
-  state.choice++;
   state.file = file;
   state.result = null;
   state.mask = null;
   state.overlay = null;
   el('legend').replaceChildren();
   el('download').hidden = true;
+  let photo = null;
   try {
     // The server reads the pixels as stored (no EXIF rotation): show the same pixels.
-    state.photo = await createImageBitmap(file, { imageOrientation: 'none' });
+    photo = await createImageBitmap(file, { imageOrientation: 'none' });
   } catch {
-    state.photo = null;
+    photo = null;
   }
+  if (choice !== state.choice) {
+    // Another photo was chosen while this one was decoding: it must not be drawn under the other's mask.
+    photo?.close();
+    return;
+  }
+  state.photo?.close();
+  state.photo = photo;
   draw();
   try {
-    await encode();
+    await encodeCurrent();
+    if (choice !== state.choice) return;
     await segment();
   } catch (error) {
-    setStatus(error.message, true);
+    if (choice === state.choice) setStatus(error.message, true);
   }
 }
 
-async function encode() {
+// One encoding per chosen photo at a time: a label edit or a second expired answer that needs the image again waits
+// for the encoding under way instead of uploading the photo once more (and leaving one of the two ids behind).
+function encodeCurrent() {
   const choice = state.choice;
+  if (state.encoding?.choice !== choice) {
+    const promise = encode(state.file, choice).finally(() => {
+      if (state.encoding?.promise === promise) state.encoding = null;
+    });
+    state.encoding = { choice, promise };
+  }
+  return state.encoding.promise;
+}
+
+async function encode(file, choice) {
   const previous = state.imageId;
   state.imageId = null;
   const form = new FormData();
-  form.append('image', state.file, state.file.name);
+  form.append('image', file, file.name);
   setStatus('Encoding the photo…');
   const response = await fetch('v1/images', { method: 'POST', body: form });
   if (!response.ok) throw new Error(await problemText(response));
@@ -102,24 +124,31 @@ async function encode() {
 }
 
 async function segment() {
-  if (!state.imageId) return;
+  // Every edit supersedes the answers still on their way, even an edit that sends nothing (no label yet, or the image
+  // being encoded again): an older answer must not be drawn under the labels now in the box.
+  const sequence = ++state.sequence;
   const labels = currentLabels();
   if (labels.length === 0) {
     setStatus('Type at least one label.', true);
     return;
   }
-  const sequence = ++state.sequence;
+  if (!state.imageId) {
+    if (!state.file) return;
+    await encodeCurrent(); // being encoded (again): segment the labels now in the box once it is done
+    if (sequence !== state.sequence || !state.imageId) return;
+  }
   const started = performance.now();
   setStatus('Segmenting…');
-  const post = () => fetch(`v1/images/${encodeURIComponent(state.imageId)}/segment`, {
+  const post = id => fetch(`v1/images/${encodeURIComponent(id)}/segment`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ labels }),
   });
-  let response = await post();
+  let response = await post(state.imageId);
   if (response.status === 404 || response.status === 410) {
-    await encode(); // the server dropped the encoded image (expired or evicted): encode it again, once
-    response = await post();
+    await encodeCurrent(); // the server dropped the encoded image (expired or evicted): encode it again, once
+    if (sequence !== state.sequence || !state.imageId) return;
+    response = await post(state.imageId);
   }
   if (sequence !== state.sequence) return; // a newer edit has been sent
   if (!response.ok) {
@@ -151,6 +180,7 @@ async function decodeMask(base64, width, height) {
   canvas.height = height;
   const context = canvas.getContext('2d', { willReadFrequently: true });
   context.drawImage(bitmap, 0, 0);
+  bitmap.close();
   const rgba = context.getImageData(0, 0, width, height).data;
   const mask = new Uint8Array(width * height);
   for (let i = 0; i < mask.length; i++) mask[i] = rgba[4 * i];
