@@ -136,12 +136,15 @@ public sealed class HostingTests(ColourPackageFixture colour) : IClassFixture<Co
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("readyz")).StatusCode);
 
         // A request is in flight (waiting for the model slot the test holds) when the host is told to stop.
+        var served = server.Services.GetRequiredService<ServedModel>();
         var slot = await server.Queue.EnterAsync(InferenceQueue.Work.ImageEncoding, CancellationToken.None);
         var inFlight = client.SegmentAsync(image, "green, yellow");
         await QueueTests.WaitUntil(() => server.Queue.Queued(InferenceQueue.Work.ImageEncoding) == 1);
         var stopping = server.DisposeAsync().AsTask();
         await Task.Delay(500);
         Assert.False(stopping.IsCompleted, "the host stopped with a request in flight");
+        // Shutdown has begun: not ready any more, while the request in flight is still served.
+        Assert.False(served.IsReady);
 
         slot.Dispose();
         var answer = await (await inFlight).ReadSegmentationAsync();

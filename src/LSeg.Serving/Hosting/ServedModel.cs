@@ -16,7 +16,7 @@ namespace LSeg.Serving.Hosting;
 /// label-embedding cache is guarded by a lock, and encoded images and label embeddings are immutable.
 /// </remarks>
 internal sealed partial class ServedModel(
-    IOptions<LanguageSegmentationServingOptions> options, InferenceQueue queue, ILogger<ServedModel> logger) : IHostedService, IDisposable
+    IOptions<LanguageSegmentationServingOptions> options, InferenceQueue queue, ILogger<ServedModel> logger, IHostApplicationLifetime? lifetime = null) : IHostedService, IDisposable
 {
     private LanguageSegmentationModel? _model;
     private volatile bool _stopping;
@@ -50,6 +50,9 @@ internal sealed partial class ServedModel(
             LogCpuFallback(reason);
         LogServing(model.Manifest.Name, model.PackagePath, model.UsesGpu ? "GPU" : "CPU");
         Volatile.Write(ref _model, model);
+        // Not ready from the moment shutdown begins: StopAsync runs only after the server has stopped, when no
+        // readiness probe can reach this service any more.
+        lifetime?.ApplicationStopping.Register(() => _stopping = true);
     }
 
     private static LanguageSegmentationModel Load(LanguageSegmentationServingOptions settings)
