@@ -28,7 +28,7 @@ public static class LanguageSegmentationCatalog
     /// <param name="outputColumnName">Name of the mask column.</param>
     /// <param name="inputColumnName">Name of the image column.</param>
     /// <param name="model">The model; null loads the default model (the LSeg.MLNet.DefaultModel package).</param>
-    /// <param name="gpuDeviceId">CUDA device; null takes the <c>MLContext</c>'s <c>GpuDeviceId</c> (null: the CPU).</param>
+    /// <param name="gpuDeviceId">CUDA device; null takes the <c>MLContext</c>'s <c>GpuDeviceId</c>, then the given model's own device (null there too: the CPU).</param>
     /// <param name="fallbackToCpu">Run on the CPU when CUDA cannot be used instead of throwing.</param>
     /// <exception cref="ArgumentException">The labels are empty, contain an empty, whitespace or duplicate label.</exception>
     /// <example>

@@ -15,7 +15,11 @@ public sealed partial class LanguageSegmentationModel
     /// </summary>
     /// <param name="image">The image.</param>
     /// <param name="labels">Labels encoded by this model.</param>
-    /// <param name="scales">Factors of the input size, each positive (e.g. 0.75, 1, 1.25); [1] without flip is one ordinary pass.</param>
+    /// <param name="scales">
+    /// Factors of the input size, each positive (e.g. 0.75, 1, 1.25); [1] without flip costs one ordinary pass, and its
+    /// mask can differ from <see cref="Segment(MLImage, IReadOnlyList{string}, int?)"/>'s at region boundaries, since the
+    /// logits are resized before the argmax here.
+    /// </param>
     /// <param name="flip">Also segment the mirrored image and add its logits, mirrored back.</param>
     /// <param name="inputSize">The input size at scale 1 (the longer side); default: the manifest's <c>defaultInputSize</c>.</param>
     /// <exception cref="ArgumentException">No scale, a scale that is not a positive number, or labels encoded by another model.</exception>

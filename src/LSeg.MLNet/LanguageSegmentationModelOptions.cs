@@ -107,6 +107,8 @@ public sealed class LanguageSegmentationModelOptions
             throw new ArgumentOutOfRangeException(nameof(IntraOpThreads), IntraOpThreads, $"{nameof(IntraOpThreads)} must be at least 1, or null for ONNX Runtime's default.");
         if (!Enum.IsDefined(GraphOptimization))
             throw new ArgumentOutOfRangeException(nameof(GraphOptimization), GraphOptimization, $"{nameof(GraphOptimization)} is not a GraphOptimizationLevel value.");
+        if (LabelCacheCapacity < 1)
+            throw new ArgumentOutOfRangeException(nameof(LabelCacheCapacity), LabelCacheCapacity, $"{nameof(LabelCacheCapacity)} must be at least 1.");
         if (MinImageSide < 1)
             throw new ArgumentOutOfRangeException(nameof(MinImageSide), MinImageSide, $"{nameof(MinImageSide)} must be at least 1.");
         if (MaxImagePixels < (long)MinImageSide * MinImageSide)

@@ -43,7 +43,11 @@ public sealed class LanguageSegmentationOptions
     /// </summary>
     public LanguageSegmentationModel? Model { get; set; }
 
-    /// <summary>CUDA device to run the segmentation graph on; null takes the calling <c>MLContext</c>'s <c>GpuDeviceId</c> (null there too: the CPU).</summary>
+    /// <summary>
+    /// CUDA device to run the segmentation graph on; null takes the calling <c>MLContext</c>'s <c>GpuDeviceId</c>, then the
+    /// device <see cref="Model"/> was loaded on (<see cref="LanguageSegmentationModelOptions.GpuDeviceId"/>); null there
+    /// too: the CPU.
+    /// </summary>
     public int? GpuDeviceId { get; set; }
 
     /// <summary>When CUDA was asked for here but cannot be used, run on the CPU instead of throwing. Default true. (A GPU asked for through the <c>MLContext</c> follows its <c>FallbackToCpu</c>.)</summary>

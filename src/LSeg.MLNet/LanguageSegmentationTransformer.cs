@@ -130,8 +130,9 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
     }
 
     /// <summary>
-    /// Finds the LanguageSegment transformer inside what <c>mlContext.Model.Load</c> returned, wherever it is (alone, or
-    /// in a chain with transforms before and after it, nested at any depth), and turns it back into this type. With
+    /// Finds the LanguageSegment transformer inside what <c>mlContext.Model.Load</c> returned (or what a pipeline's
+    /// <c>Fit</c> returned), wherever it is (alone, or in a chain with transforms before and after it, nested at any
+    /// depth), and turns it back into this type. With
     /// <paramref name="model"/> (the same package), <see cref="WithLabels"/> works and per-row labels can be encoded.
     /// </summary>
     /// <param name="loaded">What <c>Model.Load</c> returned.</param>
@@ -147,8 +148,14 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
     {
         ArgumentNullException.ThrowIfNull(loaded);
         ArgumentNullException.ThrowIfNull(inputSchema);
-        if (loaded is LanguageSegmentationTransformer typed)
-            return typed;
+        // An in-memory pipeline (what Fit returned, not loaded from disk) holds the transformer itself, at any depth: give
+        // a transformer that shares it, so that disposing what this returns leaves the pipeline working, as for a loaded one.
+        if (FindFitted(loaded) is { } typed)
+        {
+            ObjectDisposedException.ThrowIf(Volatile.Read(ref typed._disposed) != 0, typed);
+            return new LanguageSegmentationTransformer(typed._chain, typed._inputSchema, typed.OutputColumnName, typed.Labels is null ? null : [.. typed.Labels],
+                typed._perRowLabels, typed.Model ?? model, typed._shared, typed._context, typed._columns);
+        }
         var found = SavedChainSearch.Find(loaded, WithImageColumn(inputSchema, inputColumnName));
         var (chain, schema) = found ?? throw new ArgumentException(
             $"The model holds no LanguageSegment transformer (a chain with an ONNX step and LSeg's mappings); found: {SavedChainSearch.Describe(loaded)}.", nameof(loaded));
@@ -173,6 +180,13 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
         return new LanguageSegmentationTransformer(chain, schema, outputColumnName, labels, perRow, model, new SharedResources(onnx: null, modelLease: null, graph: null), context,
             new InputColumns(inputColumnName, Labels: null));
     }
+
+    private static LanguageSegmentationTransformer? FindFitted(ITransformer transformer) => transformer switch
+    {
+        LanguageSegmentationTransformer typed => typed,
+        IEnumerable<ITransformer> chain => chain.Select(FindFitted).FirstOrDefault(found => found is not null),
+        _ => null,
+    };
 
     // ML.NET does not save image columns in a model's input schema; the LanguageSegment part reads one.
     private static DataViewSchema WithImageColumn(DataViewSchema schema, string inputColumnName)

@@ -26,7 +26,11 @@ public sealed class SegmentationResult
     /// <summary>Row-major label indices, <see cref="Width"/> × <see cref="Height"/> elements.</summary>
     public int[] Mask { get; }
 
-    /// <summary>Row-major logit (cosine ÷ temperature) of the winning label at each pixel.</summary>
+    /// <summary>
+    /// Row-major logit of the winning label at each pixel: cosine ÷ temperature plus the label's calibrated logit offset
+    /// (the package's <c>labelLogitOffsets</c>, e.g. +2 on the default model's "other", lowered next to an untrained
+    /// name). Where the catch-all takes a pixel an unoffered trained name won, the score is that name's logit.
+    /// </summary>
     public float[] Scores { get; }
 
     /// <summary>Number of pixels of each label, in the order of <see cref="Labels"/>.</summary>

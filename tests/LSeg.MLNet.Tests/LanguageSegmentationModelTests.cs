@@ -176,6 +176,26 @@ public sealed class LanguageSegmentationModelTests : IDisposable
     }
 
     [Fact]
+    public void A_label_cache_of_no_entries_is_refused_at_load_naming_the_option()
+    {
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => LanguageSegmentationModel.Load(_package, new LanguageSegmentationModelOptions { LabelCacheCapacity = 0 }));
+
+        Assert.Equal("LabelCacheCapacity", error.ParamName);
+    }
+
+    [Fact]
+    public void A_fixed_label_table_reads_labels_with_surrounding_spaces_as_the_trimmed_labels()
+    {
+        using var image = TestImages.Paint(64, 32, (x, _) => x < 32 ? ((byte)255, (byte)0, (byte)0) : ((byte)0, (byte)0, (byte)255));
+
+        var spaced = _model.Segment(image, "red, blue".Split(','));
+        var trimmed = _model.Segment(image, ["red", "blue"]);
+
+        Assert.Equal(["red", " blue"], spaced.Labels);
+        Assert.Equal(trimmed.Mask, spaced.Mask);
+    }
+
+    [Fact]
     public void LabelAt_outside_the_mask_is_refused_instead_of_reading_another_row()
     {
         using var image = TestImages.Paint(64, 32, (_, _) => ((byte)255, (byte)0, (byte)0));

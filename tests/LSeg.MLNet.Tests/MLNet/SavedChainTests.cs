@@ -69,6 +69,28 @@ public sealed class SavedChainTests(PipelineFixture fixture) : IClassFixture<Pip
     }
 
     [Fact]
+    public void An_in_memory_fitted_pipeline_is_re_wrapped_too_and_disposing_the_wrapper_leaves_it_working()
+    {
+        var context = new MLContext();
+        var files = context.Data.LoadFromEnumerable(new[] { new ImageFileRow { ImagePath = "red-blue-100x60.png" } });
+        var pipeline = context.Transforms.LoadImages("Image", fixture.ImageFolder, nameof(ImageFileRow.ImagePath))
+            .Append(context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = ["red", "blue"], Model = fixture.Model, InputSize = 64 }))
+            .Append(context.Transforms.Conversion.MapKeyToValue("SegmentationLabels", "SegmentationMask"));
+        using var fitted = pipeline.Fit(files);
+
+        using (var segmenter = LanguageSegmentationTransformer.FromTransformerChain(fitted, files.Schema))
+        {
+            Assert.Equal(["red", "blue"], segmenter.Labels);
+            using var relabelled = segmenter.WithLabels(["blue", "red"]);
+            Assert.Equal(["blue", "red"], relabelled.Labels);
+        }
+
+        var named = context.Model.CreatePredictionEngine<ImageFileRow, NamedMaskRow>(fitted).Predict(new ImageFileRow { ImagePath = "red-blue-100x60.png" });
+        Assert.Equal("red", named.Labels[30 * 100 + 5]);
+        Assert.Equal("blue", named.Labels[30 * 100 + 95]);
+    }
+
+    [Fact]
     public void Disposing_the_re_wrapped_transformer_leaves_the_loaded_model_working()
     {
         var context = new MLContext();
