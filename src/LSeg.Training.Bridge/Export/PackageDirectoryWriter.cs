@@ -16,9 +16,16 @@ internal static class PackageDirectoryWriter
         Path.GetFullPath(directory.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar));
 
     /// <summary>Runs <paramref name="writeContents"/> on a fresh temporary directory, then moves it to <paramref name="target"/> (<see cref="AtomicDirectory"/>).</summary>
-    /// <exception cref="IOException">The target appeared meanwhile and <paramref name="overwrite"/> is false.</exception>
-    public static ModelManifest Write(string target, bool overwrite, Func<string, ModelManifest> writeContents) =>
-        AtomicDirectory.Write(target, writeContents, overwrite);
+    /// <exception cref="IOException">
+    /// The target appeared meanwhile and <paramref name="overwrite"/> is false, or it is a non-empty folder that is not a
+    /// model package (no manifest): replacing deletes the old folder, so only a package is replaced.
+    /// </exception>
+    public static ModelManifest Write(string target, bool overwrite, Func<string, ModelManifest> writeContents)
+    {
+        if (overwrite && Directory.Exists(target) && !File.Exists(Path.Combine(target, ModelManifest.FileName)) && Directory.EnumerateFileSystemEntries(target).Any())
+            throw new IOException($"'{target}' is not a model package (it has no {ModelManifest.FileName}) and is not empty; overwriting replaces only a package, deleting the folder. Write to a new folder.");
+        return AtomicDirectory.Write(target, writeContents, overwrite);
+    }
 
     /// <summary>Size and sha256 of every file under <paramref name="directory"/> (names with '/' separators).</summary>
     public static Dictionary<string, PackageFile> DescribeFiles(string directory)

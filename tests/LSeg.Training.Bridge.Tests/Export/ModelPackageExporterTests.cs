@@ -88,7 +88,7 @@ public class ModelPackageExporterTests
     }
 
     [Fact]
-    public void ExistingTargetIsKeptUnlessOverwriteIsSet()
+    public void ExistingTargetIsKeptUnlessOverwriteIsSetAndOverwriteReplacesOnlyAPackage()
     {
         using var net = ExportTestNets.Random(SmallConfig);
         using var directory = new ExportTestNets.TempDirectory();
@@ -98,10 +98,14 @@ public class ModelPackageExporterTests
 
         var error = Assert.Throws<IOException>(() => ModelPackageExporter.Export(net, package));
         Assert.Contains("already exists", error.Message);
+        // A folder that is not a package (a run folder, say) is not deleted even with Overwrite.
+        var notAPackage = Assert.Throws<IOException>(() => ModelPackageExporter.Export(net, package, new ModelPackageExportOptions { Overwrite = true }));
+        Assert.Contains("is not a model package", notAPackage.Message);
         Assert.Equal("mine", File.ReadAllText(Path.Combine(package, "keep.txt")));
 
-        ModelPackageExporter.Export(net, package, new ModelPackageExportOptions { Overwrite = true });
-        Assert.False(File.Exists(Path.Combine(package, "keep.txt")));
+        File.Delete(Path.Combine(package, "keep.txt"));
+        ModelPackageExporter.Export(net, package, new ModelPackageExportOptions { Overwrite = true }); // an empty folder
+        ModelPackageExporter.Export(net, package, new ModelPackageExportOptions { Overwrite = true }); // a package
         ModelManifest.FromJson(File.ReadAllText(Path.Combine(package, ModelManifest.FileName))).VerifyFiles(package);
         Assert.Empty(SiblingLeftovers(directory.Root));
     }
