@@ -98,6 +98,19 @@ public class ExportCommandTests
     }
 
     [Fact]
+    public void A_checkpoint_of_a_fixed_label_run_is_refused_and_writes_nothing()
+    {
+        using var temp = new TempDirectory();
+        string folder = TinyCheckpointFolder(temp, "{ \"textEncoder\": \"fixed\" }");
+
+        var result = CliRunner.RunInProcess(["export", "--checkpoint", folder, "--out", temp.Combine("package"), "--without-minilm"]);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("is of a fixed-label run", Assert.Single(result.ErrorLines));
+        Assert.False(Directory.Exists(temp.Combine("package")));
+    }
+
+    [Fact]
     public void The_same_label_twice_ignoring_case_is_a_usage_error_before_the_checkpoint_loads()
     {
         using var temp = new TempDirectory();

@@ -96,6 +96,10 @@ internal sealed partial class OnnxGraphBuilder
         long[] dims = values.shape;
         if (!StoreWeightsAsFloat16)
             return AddInitializer(name, TensorProto.Types.DataType.Float, dims, FloatBytes(values));
+        // float16 ends at 65504: a larger weight (a BatchNorm running variance, say) would be stored as infinity and
+        // silently zero or NaN its channel. Kept in float32 instead, as the MiniLM conversion keeps such tensors.
+        if (values.abs().max().item<float>() > 65504f)
+            return AddInitializer(name, TensorProto.Types.DataType.Float, dims, FloatBytes(values));
         var half = values.to(ScalarType.Float16);
         string stored = AddInitializer(name + "::fp16", TensorProto.Types.DataType.Float16, dims, HalfBytes(half));
         if (!_usedNames.Add(name))

@@ -26,6 +26,10 @@ public static class TrainedPackage
         ArgumentNullException.ThrowIfNull(checkpoint);
         ArgumentNullException.ThrowIfNull(options);
         var run = CheckpointFolder.ReadRunConfig(checkpoint);
+        // A fixed-label run learned its own label table (no text encoder): its head means nothing next to any text
+        // encoder a package could carry, which is why lseg train ships no package for it either.
+        if (run?["textEncoder"]?.GetValue<string>() == TrainingNetwork.FixedLabels)
+            throw new InvalidDataException($"Checkpoint '{checkpoint}' is of a fixed-label run (textEncoder \"{TrainingNetwork.FixedLabels}\"): its labels are a learned table, not text, so it cannot become a model package that segments by text labels.");
         var prompts = run?["textPrompts"]?.AsArray().Select(p => p!.GetValue<string>()).ToList();
         var textEncoder = RunTextEncoder.OfRun(run?["initialModel"]?.GetValue<string>(), prompts, run?["textProjection"]?.GetValue<string>());
         return Export(net, textEncoder, ValidationSizeOf(run), directory, options);

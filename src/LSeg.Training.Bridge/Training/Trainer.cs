@@ -258,9 +258,11 @@ public static class Trainer
             state.BestEpoch = record.Epoch;
         }
         void WriteFiles(string dir) => SaveCheckpointFiles(dir, net, netConfig, optimizer, labelTable, config);
-        store.Save("last", WriteFiles, state);
+        // "best" first: "last" records this epoch as the best, and a kill between the two saves must not leave a
+        // "last" that names a best epoch whose weights "best" does not hold (a resumed run would export older weights).
         if (best)
             store.Save("best", WriteFiles, state);
+        store.Save("last", WriteFiles, state);
         return best;
     }
 

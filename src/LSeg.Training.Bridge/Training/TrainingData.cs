@@ -74,6 +74,15 @@ internal sealed class TrainingData
         var labelSets = datasets.Select((d, i) => new TrainingLabelSet(d,
             (config.Datasets[i].ExcludedClasses ?? []).Concat(excluded.Where(d.Classes.Contains)).Distinct(StringComparer.OrdinalIgnoreCase))).ToList();
         var validation = config.Validation.Select(d => FolderDataset.Load(d.ToOptions(), log).EvenlySpacedSubset(config.ValidationMaxImages)).ToList();
+        // Checked now, not when the first epoch ends (its validation would throw and lose the epoch).
+        for (int v = 0; v < validation.Count; v++)
+        {
+            foreach (string name in config.Validation[v].ExcludedClasses ?? [])
+            {
+                if (!validation[v].Classes.Contains(name))
+                    throw new InvalidDataException($"Validation dataset '{config.Validation[v].Name}' excludes class '{name}', which is not one of its classes ({string.Join(", ", validation[v].Classes.LabelClasses.Select(c => c.Name))}).");
+            }
+        }
         foreach (var (set, i) in labelSets.Select((s, i) => (s, i)))
             log($"dataset {datasets[i].Name} trains with {set.Texts.Count} labels: {string.Join(", ", set.Texts)}");
 

@@ -82,6 +82,28 @@ public class LSegOnnxParityTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Float16StorageKeepsWeightsBeyondItsRangeInFloat32()
+    {
+        // A BatchNorm running variance of about 1e5 is past float16's 65504: cast, it would be infinity and the layer's
+        // output its bias alone. Such tensors stay float32, so the package still matches the network.
+        var config = new LSegNetConfig { EmbeddingSize = 32, DecoderFeatures = 16 };
+        using var net = ExportTestNets.Random(config);
+        var norm = net.modules().OfType<TorchSharp.Modules.BatchNorm2d>().First();
+        using (TorchSharp.torch.no_grad())
+        {
+            norm.running_var!.mul_(1e5);
+            norm.running_mean!.mul_(300);
+            norm.weight!.mul_(300);
+        }
+        using var directory = new ExportTestNets.TempDirectory();
+        string half = directory.PathOf("fp16");
+        ModelPackageExporter.Export(net, half, new ModelPackageExportOptions { StoreWeightsAsFloat16 = true });
+
+        using var runner = new OnnxPackageRunner(half);
+        AssertParity(net, runner, 1, 224, 352, 7, maxLogitDifference: 0.05, minArgmaxAgreement: 0.99);
+    }
+
+    [Fact]
     public void ExternalDataPackageLoadsAndMatches()
     {
         var config = new LSegNetConfig { EmbeddingSize = 32, DecoderFeatures = 16, SpatialBlock = SpatialBlock.Depthwise, SpatialDepth = 2 };

@@ -153,6 +153,26 @@ public sealed class FineTuningTests : IDisposable
     }
 
     [Fact]
+    public void A_validation_dataset_excluding_a_class_it_does_not_have_is_refused_before_the_first_epoch()
+    {
+        using var data = new TestDatasetFolder(images: 4, width: 64, height: 48);
+        var config = new TrainingConfig
+        {
+            Datasets = [new DatasetConfig { Name = "tiny", Folder = data.Root, Split = "train.txt" }],
+            Validation = [new DatasetConfig { Name = "tiny-val", Folder = data.Root, ExcludedClasses = ["horse"] }],
+            PretrainedBackbone = false,
+            Network = new LSegNetConfig { Backbone = "resnet18", EmbeddingSize = 16, DecoderFeatures = 16 },
+            TextEncoder = "fixed",
+            OutputDirectory = Path.Combine(_temp, "typo-run"),
+        };
+
+        var error = Assert.Throws<InvalidDataException>(() => Trainer.Run(config, resume: false, _ => { }));
+
+        Assert.Contains("Validation dataset 'tiny-val' excludes class 'horse', which is not one of its classes (sky, grass, cow)", error.Message);
+        Assert.False(Directory.Exists(Path.Combine(_temp, "typo-run", "checkpoints")));
+    }
+
+    [Fact]
     public void An_initial_model_that_does_not_fit_the_configuration_is_refused_naming_each_difference()
     {
         using var exported = ExportTestNets.Random(SmallNet, seed: 6);
