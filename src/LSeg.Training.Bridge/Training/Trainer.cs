@@ -47,6 +47,8 @@ public static class Trainer
         torch.manual_seed(config.Seed);
         string output = Path.GetFullPath(config.OutputDirectory);
         var store = OpenCheckpoints(output, resume, out string? last);
+        if (last is not null)
+            RequireSameRun(last, config);
         AtomicFile.WriteAllText(Path.Combine(output, RunConfigFileName), config.ToJson());
 
         var data = TrainingData.Load(config, log);
@@ -95,6 +97,34 @@ public static class Trainer
         WriteHistory(output, state, config, log);
         string bestDirectory = store.Find("best") ?? store.Find("last")!;
         return FinalEvaluation(config, network, output, bestDirectory, net, labelTable, state, data.Excluded, log);
+    }
+
+    /// <summary>
+    /// Fields a resumed run may change: they decide where it logs, how fast it runs and what it is checked on, not what
+    /// it learns, and <c>epochs</c>, to train a finished run further (the learning-rate schedule then stretches to the
+    /// new length, so the rate rises again). Any other change (prompts, data, network, optimizer, seed…) would continue
+    /// the checkpoint as a different run, with label embeddings cached for other prompts.
+    /// </summary>
+    private static readonly string[] FieldsAResumeMayChange = ["name", "threads", "device", "validation", "validationMaxImages", "validationLongSide", "test", "epochs"];
+
+    /// <summary>Refuses to resume <paramref name="checkpoint"/> with a configuration that differs in a field that shapes the run.</summary>
+    /// <exception cref="InvalidDataException">Names the fields that changed.</exception>
+    private static void RequireSameRun(string checkpoint, TrainingConfig config)
+    {
+        string path = Path.Combine(checkpoint, RunConfigFileName);
+        if (!File.Exists(path))
+            return; // checkpoints written before the configuration was saved with them
+        var saved = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))?.AsObject();
+        var now = System.Text.Json.Nodes.JsonNode.Parse(config.ToJson())!.AsObject();
+        if (saved is null)
+            return;
+        var changed = saved.Select(p => p.Key).Union(now.Select(p => p.Key))
+            .Where(key => !FieldsAResumeMayChange.Contains(key, StringComparer.OrdinalIgnoreCase))
+            .Where(key => !System.Text.Json.Nodes.JsonNode.DeepEquals(saved[key], now[key]))
+            .Order(StringComparer.Ordinal).ToList();
+        if (changed.Count > 0)
+            throw new InvalidDataException(
+                $"Cannot resume '{checkpoint}': the configuration changed since it was written ({string.Join(", ", changed)}). Restore those fields, or start a new run in another outputDirectory.");
     }
 
     /// <summary>The run's checkpoint store; refuses to resume without a checkpoint or to start over an existing run.</summary>

@@ -56,6 +56,23 @@ public sealed class TrainerSmokeTests : IDisposable
     }
 
     [Fact]
+    public void ResumeRefusesAConfigurationThatChangedWhatTheRunLearnsAndNamesTheFields()
+    {
+        Trainer.Run(TinyConfig(epochs: 1), resume: false, _ => { });
+        var changed = TinyConfig(epochs: 1);
+        changed.LearningRate = 5e-4;
+        changed.Seed = 9;
+
+        var error = Assert.Throws<InvalidDataException>(() => Trainer.Run(changed, resume: true, _ => { }));
+
+        Assert.Contains("the configuration changed since it was written (learningRate, seed)", error.Message);
+        // Where it runs and how it is checked may change: threads, and epochs to train further.
+        var further = TinyConfig(epochs: 2);
+        further.Threads = 1;
+        Assert.Equal(2, Trainer.Run(further, resume: true, _ => { }).State.EpochsCompleted);
+    }
+
+    [Fact]
     public void AFreshRunRefusesToOverwriteAnExistingRunAndResumeNeedsACheckpoint()
     {
         var resumeError = Assert.Throws<InvalidOperationException>(() => Trainer.Run(TinyConfig(1), resume: true, _ => { }));
