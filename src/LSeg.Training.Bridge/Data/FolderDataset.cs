@@ -128,6 +128,11 @@ public sealed class FolderDataset
                 throw new InvalidDataException($"Dataset '{options.Name}': labelNames renames '{className}', which is the ignore value.");
             result[index] = text;
         }
+        // Two classes under one text get one embedding: the later could never win a pixel, and its pixels would train
+        // the other's name. Refused, as an application is refused two labels with one embedding.
+        var twice = result.GroupBy(p => p.Value.Trim(), StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1);
+        if (twice is not null)
+            throw new InvalidDataException($"Dataset '{options.Name}': classes {string.Join(" and ", twice.Select(p => $"'{classes.Names[p.Key]}'"))} would both be labelled '{twice.Key}' (labelNames); give each class its own text, or merge them in the label maps.");
         return result;
     }
 

@@ -128,4 +128,18 @@ public class BatchingTests
         Assert.Equal(3, a.EpisodeLabels!.Length);
         Assert.All(a.Targets, t => Assert.True(t is 0 or 1 || t == Augmenter.IgnoreTarget));
     }
+
+    [Fact]
+    public void LabelNamesThatGiveTwoClassesOneTextAreRefusedNamingBoth()
+    {
+        using var folder = new TestDatasetFolder(images: 1);
+        var options = folder.Options();
+        options.LabelNames = new Dictionary<string, string> { ["cow"] = "Grass " };
+
+        var error = Assert.Throws<InvalidDataException>(() => FolderDataset.Load(options));
+
+        Assert.Contains("classes 'grass' and 'cow' would both be labelled 'grass'", error.Message);
+        options.LabelNames = new Dictionary<string, string> { ["cow"] = "cattle" };
+        Assert.Equal("cattle", FolderDataset.Load(options).TextLabels[3]);
+    }
 }
