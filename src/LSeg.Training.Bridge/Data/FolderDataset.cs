@@ -42,6 +42,44 @@ public sealed class FolderDataset
     /// <exception cref="InvalidDataException">An image and its label map differ in size, a label name is unknown, or the split lists name an image twice or an empty list.</exception>
     public static FolderDataset Load(FolderDatasetOptions options, Action<string>? log = null)
     {
+        var (imagesFolder, labelsFolder, classes, ignore, textLabels, names) = Prepare(options);
+        var samples = new SegmentationSample[names.Count];
+        try
+        {
+            Parallel.For(0, names.Count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i => samples[i] = LoadSample(options, imagesFolder, labelsFolder, names[i]));
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            // Report the first bad file as itself (FileNotFoundException, InvalidDataException), not as a parallel wrapper.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+        }
+        log?.Invoke($"dataset {options.Name}: {samples.Length} images, {textLabels.Count} labels, ignore value {(ignore?.ToString() ?? "none")}");
+        return new FolderDataset(options.Name, classes, ignore, samples, textLabels);
+    }
+
+    /// <summary>
+    /// Checks what <see cref="Load"/> would refuse without decoding any image: the folders, the class list, the label
+    /// names, the split lists, and that every listed image has its image and label files. A run checks its test
+    /// datasets so, at the start, instead of failing after its last epoch.
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">As <see cref="Load"/>.</exception>
+    /// <exception cref="FileNotFoundException">As <see cref="Load"/>.</exception>
+    /// <exception cref="InvalidDataException">As <see cref="Load"/>, except sizes (only decoding shows them).</exception>
+    public static void Check(FolderDatasetOptions options)
+    {
+        var (imagesFolder, labelsFolder, _, _, _, names) = Prepare(options);
+        foreach (string name in names)
+        {
+            if (FindImage(imagesFolder, name) is null)
+                throw new FileNotFoundException($"Dataset '{options.Name}': no image named '{name}' (.jpg/.png) in '{imagesFolder}'.");
+            string labelPath = Path.Combine(labelsFolder, name + ".png");
+            if (!File.Exists(labelPath))
+                throw new FileNotFoundException($"Dataset '{options.Name}': label map '{labelPath}' is missing for image '{name}'.", labelPath);
+        }
+    }
+
+    private static (string ImagesFolder, string LabelsFolder, ClassList Classes, int? Ignore, Dictionary<int, string> TextLabels, List<string> Names) Prepare(FolderDatasetOptions options)
+    {
         ArgumentNullException.ThrowIfNull(options);
         string folder = options.Folder;
         if (!Directory.Exists(folder))
@@ -60,18 +98,7 @@ public sealed class FolderDataset
             throw new ArgumentOutOfRangeException(nameof(options), options.ImageScale, $"Dataset '{options.Name}': imageScale must be in (0, 4].");
 
         var names = ListNames(options, imagesFolder, labelsFolder);
-        var samples = new SegmentationSample[names.Count];
-        try
-        {
-            Parallel.For(0, names.Count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i => samples[i] = LoadSample(options, imagesFolder, labelsFolder, names[i]));
-        }
-        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
-        {
-            // Report the first bad file as itself (FileNotFoundException, InvalidDataException), not as a parallel wrapper.
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
-        }
-        log?.Invoke($"dataset {options.Name}: {samples.Length} images, {textLabels.Count} labels, ignore value {(ignore?.ToString() ?? "none")}");
-        return new FolderDataset(options.Name, classes, ignore, samples, textLabels);
+        return (imagesFolder, labelsFolder, classes, ignore, textLabels, names);
     }
 
     private static SegmentationSample LoadSample(FolderDatasetOptions options, string imagesFolder, string labelsFolder, string name)

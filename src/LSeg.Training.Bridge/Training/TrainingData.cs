@@ -73,6 +73,9 @@ internal sealed class TrainingData
         var datasets = config.Datasets.Select(d => FolderDataset.Load(d.ToOptions(), log)).ToList();
         var labelSets = datasets.Select((d, i) => new TrainingLabelSet(d,
             (config.Datasets[i].ExcludedClasses ?? []).Concat(excluded.Where(d.Classes.Contains)).Distinct(StringComparer.OrdinalIgnoreCase))).ToList();
+        // Test datasets are loaded only after the last epoch: check now what would make them fail then.
+        foreach (var test in config.Test)
+            FolderDataset.Check(test.ToOptions());
         var validation = config.Validation.Select(d => FolderDataset.Load(d.ToOptions(), log).EvenlySpacedSubset(config.ValidationMaxImages)).ToList();
         // Checked now, not when the first epoch ends (its validation would throw and lose the epoch).
         for (int v = 0; v < validation.Count; v++)

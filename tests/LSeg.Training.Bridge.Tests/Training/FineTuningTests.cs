@@ -173,6 +173,29 @@ public sealed class FineTuningTests : IDisposable
     }
 
     [Fact]
+    public void A_test_dataset_that_would_fail_after_the_last_epoch_is_refused_before_the_first()
+    {
+        using var data = new TestDatasetFolder(images: 4, width: 64, height: 48);
+        File.Delete(Path.Combine(data.Root, "labels", "img3.png")); // img3 is not in train.txt, but the test set lists every image
+        File.WriteAllLines(Path.Combine(data.Root, "test.txt"), ["img0", "img3"]);
+        var config = new TrainingConfig
+        {
+            Datasets = [new DatasetConfig { Name = "tiny", Folder = data.Root, Split = "train.txt" }],
+            Test = [new DatasetConfig { Name = "tiny-test", Folder = data.Root, Split = "test.txt" }],
+            PretrainedBackbone = false,
+            Network = new LSegNetConfig { Backbone = "resnet18", EmbeddingSize = 16, DecoderFeatures = 16 },
+            TextEncoder = "fixed",
+            OutputDirectory = Path.Combine(_temp, "test-set-run"),
+        };
+
+        var error = Assert.Throws<FileNotFoundException>(() => Trainer.Run(config, resume: false, _ => { }));
+
+        Assert.Contains("Dataset 'tiny-test': label map", error.Message);
+        Assert.Contains("img3.png", error.Message);
+        Assert.False(Directory.Exists(Path.Combine(_temp, "test-set-run", "checkpoints")));
+    }
+
+    [Fact]
     public void An_initial_model_that_does_not_fit_the_configuration_is_refused_naming_each_difference()
     {
         using var exported = ExportTestNets.Random(SmallNet, seed: 6);
