@@ -18,15 +18,22 @@ public sealed class SavedChainTests(PipelineFixture fixture) : IClassFixture<Pip
 {
     public const string PerRowCommand = "load-per-row";
 
-    [Fact]
-    public void The_readme_pipeline_saved_and_loaded_re_wraps_and_changes_labels()
+    /// <summary>The README's pipeline (LoadImages → LanguageSegment → MapKeyToValue) fitted on one red-and-blue photo.</summary>
+    private (MLContext Context, IDataView Files, TransformerChain<Microsoft.ML.Transforms.KeyToValueMappingTransformer> Fitted) FitReadmePipeline(string[] labels, int inputSize)
     {
         var context = new MLContext();
         var files = context.Data.LoadFromEnumerable(new[] { new ImageFileRow { ImagePath = "red-blue-100x60.png" } });
         var pipeline = context.Transforms.LoadImages("Image", fixture.ImageFolder, nameof(ImageFileRow.ImagePath))
-            .Append(context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = ["red", "blue", "white"], Model = fixture.Model, InputSize = 64 }))
+            .Append(context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = labels, Model = fixture.Model, InputSize = inputSize }))
             .Append(context.Transforms.Conversion.MapKeyToValue("SegmentationLabels", "SegmentationMask"));
-        using var fitted = pipeline.Fit(files);
+        return (context, files, pipeline.Fit(files));
+    }
+
+    [Fact]
+    public void The_readme_pipeline_saved_and_loaded_re_wraps_and_changes_labels()
+    {
+        var (context, files, fitted) = FitReadmePipeline(["red", "blue", "white"], inputSize: 64);
+        using var disposeFitted = fitted;
         string zip = Path.Combine(fixture.TempPath, "readme-pipeline.zip");
         context.Model.Save(fitted, files.Schema, zip);
 
@@ -49,12 +56,8 @@ public sealed class SavedChainTests(PipelineFixture fixture) : IClassFixture<Pip
         // A temporary-folder cleaner (or another process's clean-up of graphs unused for a week) may delete the composed
         // graph of a long-lived transformer; ML.NET's ONNX step reads that file again when it is saved. Input size 160
         // is used by no other test, so no other test's graph is deleted here.
-        var context = new MLContext();
-        var files = context.Data.LoadFromEnumerable(new[] { new ImageFileRow { ImagePath = "red-blue-100x60.png" } });
-        var pipeline = context.Transforms.LoadImages("Image", fixture.ImageFolder, nameof(ImageFileRow.ImagePath))
-            .Append(context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = ["red", "blue"], Model = fixture.Model, InputSize = 160 }))
-            .Append(context.Transforms.Conversion.MapKeyToValue("SegmentationLabels", "SegmentationMask"));
-        using var fitted = pipeline.Fit(files);
+        var (context, files, fitted) = FitReadmePipeline(["red", "blue"], inputSize: 160);
+        using var disposeFitted = fitted;
         // The pipeline's graph is content-addressed: composing it again names the same file.
         string graph = LSeg.MLNet.Pipeline.SegmentationGraph.WriteComposed(fixture.Model, LSeg.MLNet.Pipeline.ModelInputMappings.MaxSideFor(160));
         File.Delete(graph);
@@ -71,12 +74,8 @@ public sealed class SavedChainTests(PipelineFixture fixture) : IClassFixture<Pip
     [Fact]
     public void An_in_memory_fitted_pipeline_is_re_wrapped_too_and_disposing_the_wrapper_leaves_it_working()
     {
-        var context = new MLContext();
-        var files = context.Data.LoadFromEnumerable(new[] { new ImageFileRow { ImagePath = "red-blue-100x60.png" } });
-        var pipeline = context.Transforms.LoadImages("Image", fixture.ImageFolder, nameof(ImageFileRow.ImagePath))
-            .Append(context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = ["red", "blue"], Model = fixture.Model, InputSize = 64 }))
-            .Append(context.Transforms.Conversion.MapKeyToValue("SegmentationLabels", "SegmentationMask"));
-        using var fitted = pipeline.Fit(files);
+        var (context, files, fitted) = FitReadmePipeline(["red", "blue"], inputSize: 64);
+        using var disposeFitted = fitted;
 
         using (var segmenter = LanguageSegmentationTransformer.FromTransformerChain(fitted, files.Schema))
         {
@@ -93,12 +92,8 @@ public sealed class SavedChainTests(PipelineFixture fixture) : IClassFixture<Pip
     [Fact]
     public void Disposing_the_re_wrapped_transformer_leaves_the_loaded_model_working()
     {
-        var context = new MLContext();
-        var files = context.Data.LoadFromEnumerable(new[] { new ImageFileRow { ImagePath = "red-blue-100x60.png" } });
-        var pipeline = context.Transforms.LoadImages("Image", fixture.ImageFolder, nameof(ImageFileRow.ImagePath))
-            .Append(context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = ["red", "blue"], Model = fixture.Model, InputSize = 64 }))
-            .Append(context.Transforms.Conversion.MapKeyToValue("SegmentationLabels", "SegmentationMask"));
-        using var fitted = pipeline.Fit(files);
+        var (context, files, fitted) = FitReadmePipeline(["red", "blue"], inputSize: 64);
+        using var disposeFitted = fitted;
         string zip = Path.Combine(fixture.TempPath, "disposed-wrapper.zip");
         context.Model.Save(fitted, files.Schema, zip);
         var loaded = context.Model.Load(zip, out var schema);
