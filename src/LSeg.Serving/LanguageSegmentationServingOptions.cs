@@ -43,6 +43,12 @@ public sealed class LanguageSegmentationServingOptions
     /// <summary>The most labels an 8-bit mask PNG can index.</summary>
     public const int LabelLimit = 256;
 
+    /// <summary>
+    /// The most <see cref="MaxLabelLength"/> may be: 10,000 characters, far past what a text encoder reads (MiniLM takes
+    /// 256 tokens, CLIP 77). The label-change body limit grows with it, and a body is read whole before labels are checked.
+    /// </summary>
+    public const int LabelLengthLimit = 10_000;
+
     /// <summary>Model package directory; null (the default) serves the default model embedded in LSeg.MLNet.</summary>
     public string? ModelPath { get; set; }
 
@@ -64,7 +70,7 @@ public sealed class LanguageSegmentationServingOptions
     /// <summary>Requests with more labels than this are refused with 400 (default 64, at most <see cref="LabelLimit"/>).</summary>
     public int MaxLabels { get; set; } = Defaults.MaxLabels;
 
-    /// <summary>Labels longer than this many characters are refused with 400 (default 100).</summary>
+    /// <summary>Labels longer than this many characters are refused with 400 (default 100, at most <see cref="LabelLengthLimit"/>).</summary>
     public int MaxLabelLength { get; set; } = Defaults.MaxLabelLength;
 
     /// <summary>

@@ -48,4 +48,21 @@ public sealed class ImportCommandTests
         Assert.Equal(2, result.ExitCode);
         Assert.Contains($"--spatial-depth must be 1 to 4; got {depth}", Assert.Single(result.ErrorLines));
     }
+
+    [Theory]
+    [InlineData("--spatial-block bottleneck", "--spatial-block bottleneck needs --spatial-depth 1 to 4")]
+    [InlineData("--spatial-depth 2", "apply only with --spatial-block")]
+    [InlineData("--spatial-activation relu", "apply only with --spatial-block")]
+    [InlineData("--spatial-block none --spatial-depth 1", "apply only with --spatial-block")]
+    public void Spatial_options_that_would_be_ignored_or_are_incomplete_are_usage_errors_before_any_file_is_read(string options, string expected)
+    {
+        using var temp = new TempDirectory();
+
+        var result = CliRunner.RunInProcess([
+            "import", "--checkpoint", temp.Combine("missing.ckpt"), "--clip-bpe", temp.Combine("missing.gz"), "--out", temp.Combine("package"),
+            .. options.Split(' ')]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains(expected, Assert.Single(result.ErrorLines));
+    }
 }

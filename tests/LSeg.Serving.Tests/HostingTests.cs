@@ -22,6 +22,7 @@ public sealed class HostingTests(ColourPackageFixture colour) : IClassFixture<Co
     [InlineData("MaxImageBytes", -1)]
     [InlineData("MaxImageBytes", long.MaxValue)] // would overflow the body limit and refuse every upload
     [InlineData("MaxImagePixels", 600_000_000)] // 4-byte pixels past one array's 2 GB
+    [InlineData("MaxLabelLength", int.MaxValue)] // a label-change body limit of terabytes
     public void A_bad_option_stops_the_start_and_is_named(string option, long value)
     {
         using var server = new ServingFactory(colour.PackagePath, options =>

@@ -19,7 +19,7 @@ internal static class ImportCommand
         // --arch_option, --block_depth, --activation), so a checkpoint trained with one needs them from the user.
         var spatialBlock = new Option<SpatialBlock?>("--spatial-block") { Description = "Spatial regularisation the checkpoint was trained with (lang-seg --arch_option: 1 = bottleneck, 2 = depthwise); needed when it has scratch.head_block weights.", HelpName = "none|depthwise|bottleneck" };
         var spatialDepth = new Option<int>("--spatial-depth") { Description = "How many times the spatial block is applied (lang-seg --block_depth), 1 to 4.", HelpName = "N" };
-        var spatialActivation = new Option<SpatialActivation>("--spatial-activation") { Description = "The spatial block's activation (lang-seg --activation; lrelu by default).", HelpName = "leakyrelu|relu|tanh", DefaultValueFactory = _ => SpatialActivation.LeakyRelu };
+        var spatialActivation = new Option<SpatialActivation?>("--spatial-activation") { Description = "The spatial block's activation (lang-seg --activation; lrelu by default).", HelpName = "leakyrelu|relu|tanh" };
         var command = new Command("import", "Import the official lang-seg checkpoint (ViT-L/16, ViT-B/32 or ResNet-101 with CLIP) into a model package with the CLIP text encoder.")
         {
             checkpoint, clipBpe, output, name, overwrite, spatialBlock, spatialDepth, spatialActivation,
@@ -31,10 +31,17 @@ internal static class ImportCommand
     }
 
     private static int Run(CliConsole console, string checkpoint, string clipBpe, string output, string? name, bool overwrite,
-        (SpatialBlock? Block, int Depth, SpatialActivation Activation) spatial)
+        (SpatialBlock? Block, int Depth, SpatialActivation? Activation) spatial)
     {
         if (spatial.Depth is < 0 or > 4)
             throw new CommandFailure($"--spatial-depth must be 1 to 4; got {spatial.Depth}.", ExitCodes.Usage);
+        // Checked before the checkpoint is read (minutes for ViT-L/16): an option that would be ignored, or a block
+        // without its depth, is a mistake in the command line.
+        bool block = spatial.Block is { } kind && kind != SpatialBlock.None;
+        if (block && spatial.Depth == 0)
+            throw new CommandFailure($"--spatial-block {spatial.Block!.Value.ToString().ToLowerInvariant()} needs --spatial-depth 1 to 4 (lang-seg --block_depth).", ExitCodes.Usage);
+        if (!block && (spatial.Depth != 0 || spatial.Activation is not null))
+            throw new CommandFailure("--spatial-depth and --spatial-activation apply only with --spatial-block bottleneck or depthwise.", ExitCodes.Usage);
         if (!File.Exists(checkpoint))
             throw CommandFailure.NoFile("Checkpoint", checkpoint);
         if (Directory.Exists(clipBpe))
@@ -48,7 +55,7 @@ internal static class ImportCommand
             Overwrite = overwrite,
             SpatialBlock = spatial.Block,
             SpatialDepth = spatial.Depth,
-            SpatialActivation = spatial.Activation,
+            SpatialActivation = spatial.Activation ?? SpatialActivation.LeakyRelu,
             // The importer logs each warning as it finds it ("warning: …"); the report's list is not printed again.
             Log = message => console.Out.WriteLine(message),
         });

@@ -36,7 +36,8 @@ internal sealed class ServingOptionsValidator : IValidateOptions<LanguageSegment
             $"MaxImagePixels is {options.MaxImagePixels}; it may be at most {LanguageSegmentationModelOptions.Defaults.LargestMaxImagePixels:N0} (an image's pixels are held in one array, under 2 GB).");
         Require(options.MaxLabels is >= 1 and <= LanguageSegmentationServingOptions.LabelLimit,
             $"MaxLabels is {options.MaxLabels}; it must be 1 to {LanguageSegmentationServingOptions.LabelLimit} (mask PNG pixels are 8-bit label indices).");
-        Require(options.MaxLabelLength >= 1, $"MaxLabelLength is {options.MaxLabelLength}; it must be at least 1.");
+        Require(options.MaxLabelLength is >= 1 and <= LanguageSegmentationServingOptions.LabelLengthLimit,
+            $"MaxLabelLength is {options.MaxLabelLength}; it must be 1 to {LanguageSegmentationServingOptions.LabelLengthLimit:N0} (the body limit of a label change grows with it).");
         Require(options.ImageCacheMegabytes >= 1, $"ImageCacheMegabytes is {options.ImageCacheMegabytes}; it must be at least 1.");
         // An expiry is now + ImageTimeToLive as a DateTimeOffset: a "never" such as TimeSpan.MaxValue would overflow at every upload.
         Require(options.ImageTimeToLive > TimeSpan.Zero && options.ImageTimeToLive <= MaxImageTimeToLive,
