@@ -17,16 +17,23 @@ internal static class TrainedModelFiles
     public static string[] TrainingLabels(TrainingConfig config)
     {
         var labels = new List<string>();
+        // Class names match ignoring case, as training matches them (ClassList.IndexOf); a zero-shot fold's classes are
+        // excluded too, as training excludes them.
+        var foldExcluded = config.ZeroShotFold is int fold ? ZeroShotFolds.MsrcFold(fold) : [];
         foreach (var dataset in config.Datasets)
         {
             var options = dataset.ToOptions();
             var classes = ClassList.Load(FolderDataset.ResolveClassesPath(options));
             int? ignore = dataset.IgnoreValue ?? classes.VoidIndex;
+            var excluded = new HashSet<string>((dataset.ExcludedClasses ?? []).Concat(foldExcluded), StringComparer.OrdinalIgnoreCase);
+            var renames = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var (className, text) in dataset.LabelNames ?? [])
+                renames[className] = text; // the last of two spellings wins, as in FolderDataset
             foreach (var (index, className) in classes.Names.OrderBy(p => p.Key))
             {
-                if (index == ignore || (dataset.ExcludedClasses?.Contains(className) ?? false))
+                if (index == ignore || excluded.Contains(className))
                     continue;
-                string text = dataset.LabelNames is not null && dataset.LabelNames.TryGetValue(className, out var renamed) ? renamed : className;
+                string text = renames.TryGetValue(className, out var renamed) ? renamed : className;
                 if (!labels.Contains(text))
                     labels.Add(text);
             }
