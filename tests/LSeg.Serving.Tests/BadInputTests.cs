@@ -93,14 +93,15 @@ public sealed class BadInputTests(ColourPackageFixture colour) : IClassFixture<C
     }
 
     [Fact]
-    public async Task A_label_body_over_the_limit_the_label_options_allow_is_413_and_a_huge_label_length_does_not_overflow_it()
+    public async Task A_label_body_over_the_limit_the_label_options_allow_is_413_and_the_largest_label_length_allows_it()
     {
         using var client = _server.CreateClient();
         var encoded = await client.EncodeOkAsync(Image);
         // Two labels padded with JSON whitespace to 2,000 bytes: over MaxLabels 4 × (MaxLabelLength 12 × 6 + 8) + 1024 =
-        // 1,344 bytes, but well within what MaxLabelLength = int.MaxValue allows (an int product overflowed to 1,032).
+        // 1,344 bytes, but well within what the largest MaxLabelLength allows (10,000: 241,056 bytes; the limit is a
+        // long product, and the start-up bound keeps it far from overflowing).
         static StringContent Padded() => new($"{{\"labels\": [\"red\", \"blue\"]{new string(' ', 2000)}}}", Encoding.UTF8, "application/json");
-        using var generous = new ServingFactory(colour.PackagePath, options => options.MaxLabelLength = int.MaxValue);
+        using var generous = new ServingFactory(colour.PackagePath, options => options.MaxLabelLength = LanguageSegmentationServingOptions.LabelLengthLimit);
         using var generousClient = generous.CreateClient();
         var encodedThere = await generousClient.EncodeOkAsync(Image);
 
