@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LSeg.Cli.Commands;
 using LSeg.Cli.Rendering;
 using LSeg.MLNet.Tests.Packages;
 
@@ -143,5 +144,25 @@ public class EvaluateCommandTests
         // A mistake in the command line itself (not in the files it names) is a usage error.
         if (problem is "unknown protocol" or "zero-shot without a fold" or "a fold on a fixed-label protocol")
             Assert.True(result.ExitCode == 2, $"{problem}: {result}");
+    }
+
+    [Fact]
+    public void A_bare_split_name_is_the_datasets_own_list_even_when_the_current_folder_holds_one_of_that_name()
+    {
+        using var temp = new TempDirectory();
+        string data = WriteDataset(temp);
+        string name = $"split-{Guid.NewGuid():N}.txt";
+        File.WriteAllText(Path.Combine(data, name), "img0\n");
+        string inCurrentFolder = Path.Combine(Environment.CurrentDirectory, name);
+        File.WriteAllText(inCurrentFolder, "img1\n");
+        try
+        {
+            Assert.Equal(Path.GetFullPath(Path.Combine(data, name)), EvaluateCommand.ResolveSplit(data, name));
+            Assert.Equal(Path.GetFullPath(inCurrentFolder), EvaluateCommand.ResolveSplit(data, Path.Combine(".", name)));
+        }
+        finally
+        {
+            File.Delete(inCurrentFolder);
+        }
     }
 }

@@ -93,14 +93,20 @@ internal static class EvaluateCommand
         return ExitCodes.Success;
     }
 
-    /// <summary>A split list given as a path, or as a file name inside the dataset folder.</summary>
-    private static string? ResolveSplit(string dataFolder, string? split)
+    /// <summary>
+    /// A split list given as a file name inside the dataset folder (a bare name such as <c>test.txt</c> is the dataset's
+    /// own list first, even when the current folder holds a file of that name), or as a path.
+    /// </summary>
+    internal static string? ResolveSplit(string dataFolder, string? split)
     {
         if (split is null)
             return null;
+        string inFolder = Path.Combine(dataFolder, split);
+        bool bareName = string.IsNullOrEmpty(Path.GetDirectoryName(split));
+        if (bareName && File.Exists(inFolder))
+            return Path.GetFullPath(inFolder);
         if (File.Exists(split))
             return Path.GetFullPath(split);
-        string inFolder = Path.Combine(dataFolder, split);
         if (File.Exists(inFolder))
             return Path.GetFullPath(inFolder);
         throw Directory.Exists(split) || Directory.Exists(inFolder)
