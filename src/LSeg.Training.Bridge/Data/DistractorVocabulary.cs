@@ -20,15 +20,7 @@ public sealed class DistractorVocabulary
     {
         ArgumentNullException.ThrowIfNull(labelSets);
         var never = new HashSet<string>(excluded ?? [], StringComparer.OrdinalIgnoreCase) { ZeroShotFolds.OtherLabel };
-        _overlaps = new Dictionary<string, HashSet<string>>(StringComparer.OrdinalIgnoreCase);
-        foreach (var (label, names) in overlaps ?? new Dictionary<string, string[]>())
-        {
-            foreach (string name in names)
-            {
-                Overlap(label).Add(name);
-                Overlap(name).Add(label);
-            }
-        }
+        _overlaps = BothWays(overlaps);
         _pools = new IReadOnlyList<string>[labelSets.Count];
         for (int d = 0; d < labelSets.Count; d++)
         {
@@ -77,10 +69,23 @@ public sealed class DistractorVocabulary
     public static bool Overlaps(IReadOnlyDictionary<string, string[]> overlaps, string label, string name)
     {
         ArgumentNullException.ThrowIfNull(overlaps);
-        return Lists(overlaps, label, name) || Lists(overlaps, name, label);
+        return BothWays(overlaps).TryGetValue(label, out var names) && names.Contains(name);
+    }
 
-        static bool Lists(IReadOnlyDictionary<string, string[]> table, string key, string value) =>
-            table.Any(e => string.Equals(e.Key, key, StringComparison.OrdinalIgnoreCase) && e.Value.Contains(value, StringComparer.OrdinalIgnoreCase));
+    /// <summary>An overlap table read both ways: each label → every name it overlaps, in either direction of the table (case ignored).</summary>
+    internal static Dictionary<string, HashSet<string>> BothWays(IReadOnlyDictionary<string, string[]>? overlaps)
+    {
+        var both = new Dictionary<string, HashSet<string>>(StringComparer.OrdinalIgnoreCase);
+        HashSet<string> Of(string label) => both.TryGetValue(label, out var set) ? set : both[label] = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (label, names) in overlaps ?? new Dictionary<string, string[]>())
+        {
+            foreach (string name in names)
+            {
+                Of(label).Add(name);
+                Of(name).Add(label);
+            }
+        }
+        return both;
     }
 
     private static IReadOnlyDictionary<string, string[]> ReadBuiltInOverlaps()
@@ -103,12 +108,5 @@ public sealed class DistractorVocabulary
         {
             throw new InvalidDataException($"Overlap table '{source}' must be a JSON object of label → array of names: {e.Message}", e);
         }
-    }
-
-    private HashSet<string> Overlap(string label)
-    {
-        if (!_overlaps.TryGetValue(label, out var set))
-            _overlaps[label] = set = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        return set;
     }
 }

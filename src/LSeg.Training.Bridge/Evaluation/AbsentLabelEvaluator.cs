@@ -59,6 +59,7 @@ public static class AbsentLabelEvaluator
         var classes = dataset.LabelClassIndices;
         var texts = classes.Select(c => dataset.TextLabels[c]).ToList();
         var truthOfValue = SegmentationEvaluator.TruthOfValue(classes);
+        var overlapping = overlaps is null ? null : DistractorVocabulary.BothWays(overlaps);
         var pool = vocabulary.Distinct(StringComparer.OrdinalIgnoreCase).Where(n => !CatchAllNames.Contains(n, StringComparer.OrdinalIgnoreCase)).ToList();
         var with = new ConfusionMatrix(classes.Count);
         var without = new ConfusionMatrix(classes.Count);
@@ -74,7 +75,7 @@ public static class AbsentLabelEvaluator
                 continue;
             var trueNames = present.Select(k => texts[k]).ToList();
             var candidates = pool.Where(n => !trueNames.Contains(n, StringComparer.OrdinalIgnoreCase)
-                && (overlaps is null || !trueNames.Any(t => DistractorVocabulary.Overlaps(overlaps, t, n)))).ToArray();
+                && (overlapping is null || !trueNames.Any(t => overlapping.TryGetValue(t, out var names) && names.Contains(n)))).ToArray();
             random.Shuffle(candidates);
             var absent = candidates.Take(count).ToList();
 
