@@ -220,26 +220,30 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         using var call = BeginCall();
         string[] checkedLabels = ValidateLabels(labels, nameof(labels));
         RequireKnownWords(checkedLabels, nameof(labels));
-        var embeddings = new float[checkedLabels.Length][];
+        // What the model reads: the label without surrounding white space (" grass" from "dog, grass".Split(',') is
+        // "grass" to the text encoder, the cache, the logit offsets and the catch-all's rules alike); the result keeps
+        // the labels as given.
+        string[] texts = [.. checkedLabels.Select(label => label.Trim())];
+        var embeddings = new float[texts.Length][];
         var missing = new List<int>();
-        for (int i = 0; i < checkedLabels.Length; i++)
+        for (int i = 0; i < texts.Length; i++)
         {
-            embeddings[i] = _labelCache.Get(checkedLabels[i])!;
+            embeddings[i] = _labelCache.Get(texts[i])!;
             if (embeddings[i] is null)
                 missing.Add(i);
         }
         if (missing.Count > 0)
         {
-            var encoded = _textEncoder.Encode(missing.Select(i => checkedLabels[i]).ToArray());
+            var encoded = _textEncoder.Encode(missing.Select(i => texts[i]).ToArray());
             for (int k = 0; k < missing.Count; k++)
             {
                 embeddings[missing[k]] = encoded[k];
-                _labelCache.Add(checkedLabels[missing[k]], encoded[k]);
+                _labelCache.Add(texts[missing[k]], encoded[k]);
             }
         }
         RequireDistinguishable(checkedLabels, embeddings, nameof(labels));
-        var offsets = Manifest.LogitOffsetsOf(checkedLabels);
-        var (catchAll, absorbed, absorbedOffset) = _unofferedTrainedLabels?.Absorbed(checkedLabels, embeddings) ?? (-1, [], 0f);
+        var offsets = Manifest.LogitOffsetsOf(texts);
+        var (catchAll, absorbed, absorbedOffset) = _unofferedTrainedLabels?.Absorbed(texts, embeddings) ?? (-1, [], 0f);
         int size = Manifest.EmbeddingSize, rows = checkedLabels.Length + absorbed.Count;
         var values = new float[rows * size];
         for (int i = 0; i < checkedLabels.Length; i++)

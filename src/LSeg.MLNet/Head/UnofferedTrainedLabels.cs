@@ -49,18 +49,15 @@ internal sealed class UnofferedTrainedLabels
             ? new(manifest, encode) : null;
 
     /// <summary>
-    /// The catch-all's index in <paramref name="offeredLabels"/> (the first calibrated label), the embeddings of the trained
+    /// The catch-all's index in <paramref name="labels"/> (the first calibrated label), the embeddings of the trained
     /// names it absorbs, and the offset added to their logits: 0 in a set of trained names; beside an untrained name
     /// minus the calibrated drop, the catch-all's own, so that they win only where the network is as sure of them as
     /// the catch-all must be of itself there. (-1, none, 0) when the set offers no calibrated label.
     /// </summary>
-    /// <param name="offeredLabels">The offered labels as given (surrounding white space is ignored, as the text encoder and the logit offsets ignore it).</param>
+    /// <param name="labels">The offered labels, trimmed (as <see cref="LanguageSegmentationModel.EncodeLabels"/> reads them).</param>
     /// <param name="embeddings">Their embeddings, in the same order.</param>
-    public (int CatchAll, IReadOnlyList<float[]> Absorbed, float Offset) Absorbed(IReadOnlyList<string> offeredLabels, IReadOnlyList<float[]> embeddings)
+    public (int CatchAll, IReadOnlyList<float[]> Absorbed, float Offset) Absorbed(IReadOnlyList<string> labels, IReadOnlyList<float[]> embeddings)
     {
-        // " grass" (from "dog, grass, other".Split(',')) must count as the trained "grass", or the set would take the
-        // rule for untrained names while the logit offsets, which trim, took the rule for trained ones.
-        string[] labels = [.. offeredLabels.Select(label => label.Trim())];
         bool[] calibrated = [.. labels.Select(_manifest.HasLogitOffset)];
         int catchAll = Array.IndexOf(calibrated, true);
         // With a name the network never learned on offer, its pixels may look like a trained name the set does not
@@ -79,7 +76,7 @@ internal sealed class UnofferedTrainedLabels
             if (offered.Contains(names[t]))
                 continue;
             bool nearAnOfferedName = false;
-            for (int i = 0; i < labels.Length && !nearAnOfferedName; i++)
+            for (int i = 0; i < labels.Count && !nearAnOfferedName; i++)
                 nearAnOfferedName = !calibrated[i] && Cosine(trained[t], embeddings[i]) >= rule.Limit;
             if (!nearAnOfferedName)
                 absorbed.Add(trained[t]);

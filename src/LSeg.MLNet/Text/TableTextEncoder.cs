@@ -49,8 +49,7 @@ internal sealed class TableTextEncoder : ILabelTextEncoder
         var result = new float[labels.Count][];
         for (int i = 0; i < labels.Count; i++)
         {
-            // Trimmed, as every text encoder reads " dog" as "dog".
-            if (!_table.TryGetValue(labels[i].Trim(), out var vector))
+            if (!_table.TryGetValue(labels[i], out var vector))
                 throw new ArgumentException(
                     $"Label '{labels[i]}' is not in this model's fixed label table, which knows {_table.Count} labels ({string.Join(", ", _table.Keys.Take(10))}{(_table.Count > 10 ? ", …" : "")}).",
                     nameof(labels));
