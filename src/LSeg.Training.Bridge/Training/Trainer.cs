@@ -61,7 +61,7 @@ public static class Trainer
         var frozen = FreezeParameters(net, frozenPrefixes);
         if (config.FreezeBatchNormStatistics)
             frozen = [.. frozen, .. net.modules().Where(m => m is TorchSharp.Modules.BatchNorm2d)];
-        using var labelTable = CreateLabelTable(config, network, output, data.AllLabels, device);
+        using var labelTable = CreateLabelTable(config, network, output, data.AllLabels, device, resuming: last is not null);
         var decoderParameters = Trainable(net.DecoderParameters()).ToList();
         if (labelTable.Learned is not null)
             decoderParameters.Add(labelTable.Learned);
@@ -338,12 +338,15 @@ public static class Trainer
     /// <summary>File of the frozen label embeddings inside a run folder: each label is encoded once per run.</summary>
     public const string LabelEmbeddingsFileName = "label-embeddings.json";
 
-    private static LabelEmbeddingTable CreateLabelTable(TrainingConfig config, TrainingNetwork network, string output, IReadOnlyList<string> labels, Device device)
+    private static LabelEmbeddingTable CreateLabelTable(TrainingConfig config, TrainingNetwork network, string output, IReadOnlyList<string> labels, Device device, bool resuming)
     {
         if (network.IsFixedLabels)
             return LabelEmbeddingTable.Learnable(labels, network.Config.EmbeddingSize, config.Seed, device);
         string cachePath = Path.Combine(output, LabelEmbeddingsFileName);
-        var cache = File.Exists(cachePath)
+        // Only a resumed run reads the cache: its configuration was checked against the checkpoint's (same text encoder
+        // and prompts). A fresh run in a folder left by an attempt stopped before its first checkpoint may have other
+        // prompts or another text encoder, and the cache is keyed by label text alone.
+        var cache = resuming && File.Exists(cachePath)
             ? JsonSerializer.Deserialize<Dictionary<string, float[]>>(File.ReadAllText(cachePath)) ?? []
             : [];
         var table = LabelEmbeddingTable.Frozen(network.Text.Create, network.Config.EmbeddingSize, cache, labels, device);

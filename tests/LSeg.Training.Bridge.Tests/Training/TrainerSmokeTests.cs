@@ -73,6 +73,42 @@ public sealed class TrainerSmokeTests : IDisposable
     }
 
     [Fact]
+    public void A_fresh_run_encodes_its_labels_again_instead_of_reading_the_label_cache_of_an_attempt_stopped_before_its_first_checkpoint()
+    {
+        TrainingConfig MiniLmConfig(string output)
+        {
+            var config = TinyConfig(epochs: 1);
+            config.Validation = [];
+            config.TextEncoder = "minilm";
+            config.Network = new() { EmbeddingSize = 384, DecoderFeatures = 16 };
+            config.OutputDirectory = output;
+            return config;
+        }
+        // What an attempt with other prompts (or another text encoder) leaves when it is stopped in its first epoch:
+        // the label cache, keyed by label text alone, and no checkpoint.
+        Directory.CreateDirectory(_output);
+        var stale = new float[384];
+        stale[0] = 1;
+        string cachePath = Path.Combine(_output, Trainer.LabelEmbeddingsFileName);
+        File.WriteAllText(cachePath, JsonSerializer.Serialize(new Dictionary<string, float[]> { ["sky"] = stale }));
+        string clean = _output + "-clean";
+        try
+        {
+            Trainer.Run(MiniLmConfig(_output), resume: false, _ => { });
+            Trainer.Run(MiniLmConfig(clean), resume: false, _ => { });
+
+            float[] Sky(string run) => JsonSerializer.Deserialize<Dictionary<string, float[]>>(File.ReadAllText(Path.Combine(run, Trainer.LabelEmbeddingsFileName)))!["sky"];
+            Assert.NotEqual(stale, Sky(_output));
+            Assert.Equal(Sky(clean), Sky(_output));
+        }
+        finally
+        {
+            if (Directory.Exists(clean))
+                Directory.Delete(clean, recursive: true);
+        }
+    }
+
+    [Fact]
     public void AFreshRunRefusesToOverwriteAnExistingRunAndResumeNeedsACheckpoint()
     {
         var resumeError = Assert.Throws<InvalidOperationException>(() => Trainer.Run(TinyConfig(1), resume: true, _ => { }));
