@@ -1,5 +1,9 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using LSeg.MLNet;
+using LSeg.Training.Bridge.Training;
 using Microsoft.ML;
 
 namespace LSeg.Cli.Tests;
@@ -10,6 +14,66 @@ namespace LSeg.Cli.Tests;
 /// </summary>
 public class TrainCommandTests
 {
+    [Fact]
+    public async Task Ctrl_C_stops_training_after_the_current_batch_says_what_was_kept_and_resume_continues_from_it()
+    {
+        using var temp = new TempDirectory();
+        string data = TinyDataset.Write(temp.Combine("data"));
+        string run = temp.Combine("run");
+        string Config(int epochs) => TinyDataset.Config(data, run).Replace("\"epochs\": 1,", $"\"epochs\": {epochs},", StringComparison.Ordinal);
+        File.WriteAllText(temp.Combine("train.json"), Config(epochs: 1000));
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = temp.Path, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string arg in new[] { CliRunner.CliDllPath, "train", "--config", "train.json" })
+            start.ArgumentList.Add(arg);
+        using var process = Process.Start(start)!;
+        var stdout = new StringBuilder();
+        var checkpointSaved = new TaskCompletionSource();
+        process.OutputDataReceived += (_, line) =>
+        {
+            if (line.Data is null)
+                return;
+            lock (stdout)
+                stdout.AppendLine(line.Data);
+            if (line.Data.Contains("checkpoint saved", StringComparison.Ordinal))
+                checkpointSaved.TrySetResult();
+        };
+        var stderr = process.StandardError.ReadToEndAsync();
+        process.BeginOutputReadLine();
+        try
+        {
+            await checkpointSaved.Task.WaitAsync(TimeSpan.FromMinutes(5));
+
+            // Ctrl+C in a terminal sends SIGINT to the process.
+            using (var interrupt = Process.Start("kill", ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)]))
+                await interrupt.WaitForExitAsync();
+            using var limit = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+            await process.WaitForExitAsync(limit.Token); // also waits for the end of the redirected output
+        }
+        finally
+        {
+            if (!process.HasExited)
+                process.Kill(entireProcessTree: true);
+        }
+
+        string output = stdout.ToString();
+        string errors = await stderr;
+        Assert.True(process.ExitCode == 130, $"exit {process.ExitCode}\n{output}\n{errors}");
+        Assert.Contains("stopping after the current batch", output);
+        int kept = CheckpointStore.ReadState(Path.Combine(run, "checkpoints", "last")).EpochsCompleted;
+        Assert.True(kept >= 1);
+        string error = Assert.Single(errors.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains($"keeps {kept} finished epoch(s)", error);
+        Assert.Contains("'lseg train --config train.json --resume' continues from it", error);
+        Assert.False(File.Exists(Path.Combine(run, "model", "manifest.json"))); // nothing is exported from an unfinished run
+
+        // Resume (epochs may be changed to finish sooner): it continues after the kept epochs and ends normally.
+        File.WriteAllText(temp.Combine("train.json"), Config(epochs: kept + 1));
+        var resumed = CliRunner.RunProcess(temp.Path, "train", "--config", "train.json", "--resume");
+        Assert.True(resumed.ExitCode == 0, resumed.ToString());
+        Assert.Contains($"{kept} epochs done", resumed.StdOut);
+        Assert.True(File.Exists(Path.Combine(run, "model", "manifest.json")), resumed.ToString());
+    }
+
     [Fact]
     public void Train_writes_the_package_the_mlnet_zip_and_the_snippet_and_each_of_them_works()
     {

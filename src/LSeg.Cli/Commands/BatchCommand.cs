@@ -89,9 +89,7 @@ internal static class BatchCommand
             Resume = request.Resume, ChunkSize = request.ChunkSize,
         };
 
-        using var interrupt = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; interrupt.Cancel(); };
-        Console.CancelKeyPress += onCancel;
+        using var interrupt = new ConsoleInterrupt();
         try
         {
             var summary = membership is null
@@ -104,13 +102,9 @@ internal static class BatchCommand
         {
             throw new CommandFailure(e.Message);
         }
-        catch (OperationCanceledException) when (interrupt.IsCancellationRequested)
+        catch (OperationCanceledException) when (interrupt.Requested)
         {
-            throw new CommandFailure($"interrupted; the finished images are in {Path.Combine(request.OutputDirectory, "index.jsonl")}: run the same command with --resume to continue.");
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
+            throw new CommandFailure($"interrupted; the finished images are in {Path.Combine(request.OutputDirectory, "index.jsonl")}: run the same command with --resume to continue.", ExitCodes.Interrupted);
         }
     }
 

@@ -30,11 +30,12 @@ internal static class TrainCommand
         {
             config, resume,
         };
-        command.SetAction((parsed, cancellation) => Task.FromResult(Run(console, parsed.GetRequiredValue(config), parsed.GetValue(resume), cancellation)));
+        // Synchronous on purpose: see ConsoleInterrupt (an asynchronous action would be ended 2 s after Ctrl+C).
+        command.SetAction(parsed => Run(console, parsed.GetRequiredValue(config), parsed.GetValue(resume)));
         return command;
     }
 
-    private static int Run(CliConsole console, string configPath, bool resume, CancellationToken cancellation)
+    private static int Run(CliConsole console, string configPath, bool resume)
     {
         if (!File.Exists(configPath))
             throw CommandFailure.NoFile("Training configuration", configPath);
@@ -50,7 +51,18 @@ internal static class TrainCommand
             }
         }
 
-        var result = Trainer.Run(config, resume, message => console.Out.WriteLine(message), cancellation);
+        TrainingResult result;
+        using (var interrupt = new ConsoleInterrupt(() => console.Out.WriteLine("stopping after the current batch (Ctrl+C again stops at once)")))
+        {
+            try
+            {
+                result = Trainer.Run(config, resume, message => console.Out.WriteLine(message), interrupt.Token);
+            }
+            catch (OperationCanceledException) when (interrupt.Requested)
+            {
+                throw Interrupted(configPath, config);
+            }
+        }
         string output = result.OutputDirectory;
         if (config.TextEncoder == "fixed")
         {
@@ -78,5 +90,16 @@ internal static class TrainCommand
         console.Out.WriteLine($"ML.NET model    {zipPath}");
         console.Out.WriteLine($"C# snippet      {snippetPath}");
         return ExitCodes.Success;
+    }
+
+    /// <summary>What an interrupted run left and how to continue it: the epochs of its last checkpoint are kept, the epoch in progress is not.</summary>
+    private static CommandFailure Interrupted(string configPath, TrainingConfig config)
+    {
+        var store = new CheckpointStore(Path.Combine(Path.GetFullPath(config.OutputDirectory), "checkpoints"));
+        string? last = store.Find("last");
+        string kept = last is null
+            ? "no epoch was finished, so nothing was kept: run the same command again to start over"
+            : $"'{last}' keeps {CheckpointStore.ReadState(last).EpochsCompleted} finished epoch(s) (the epoch in progress is redone): 'lseg train --config {configPath} --resume' continues from it";
+        return new CommandFailure($"interrupted; {kept}.", ExitCodes.Interrupted);
     }
 }

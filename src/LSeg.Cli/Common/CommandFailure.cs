@@ -29,4 +29,7 @@ internal static class ExitCodes
 
     /// <summary>The command line itself could not be parsed (unknown option, missing argument).</summary>
     public const int Usage = 2;
+
+    /// <summary>Stopped by Ctrl+C or SIGTERM before it finished (128 + SIGINT, as shells report it).</summary>
+    public const int Interrupted = 130;
 }
