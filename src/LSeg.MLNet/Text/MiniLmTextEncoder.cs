@@ -57,7 +57,7 @@ internal sealed class MiniLmTextEncoder : ILabelTextEncoder
     public static MiniLmTextEncoder Create(string assemblyPath, SessionOptions? sessionOptions, bool truncate = false)
     {
         var (model, vocabulary) = ReadAssembly(assemblyPath);
-        var tokenizer = BertTokenizer.Create(new MemoryStream(vocabulary), new BertOptions { LowerCaseBeforeTokenization = true });
+        var tokenizer = BertTokenizer.Create(new MemoryStream(vocabulary), TokenizerOptions());
         if (sessionOptions is not null)
             return new MiniLmTextEncoder(new InferenceSession(model, sessionOptions), tokenizer, truncate);
         using var quietCpu = QuietCpuOptions();  // the session keeps its own copy of the options
@@ -75,7 +75,7 @@ internal sealed class MiniLmTextEncoder : ILabelTextEncoder
         }
         BertTokenizer tokenizer;
         using (var vocabulary = File.OpenRead(vocabularyPath))
-            tokenizer = BertTokenizer.Create(vocabulary, new BertOptions { LowerCaseBeforeTokenization = true });
+            tokenizer = BertTokenizer.Create(vocabulary, TokenizerOptions());
         return new MiniLmTextEncoder(new InferenceSession(graphPath, sessionOptions), tokenizer, truncate);
     }
 
@@ -90,6 +90,17 @@ internal sealed class MiniLmTextEncoder : ILabelTextEncoder
                 assemblyPath);
         return (EmbeddedResourceReader.Read(assemblyPath, MiniLmResources.Model), EmbeddedResourceReader.Read(assemblyPath, MiniLmResources.Vocabulary));
     }
+
+    /// <summary>
+    /// BERT uncased tokenization as all-MiniLM-L6-v2's own tokenizer does it: <see cref="BertBasicNormalizer"/> (accents
+    /// off, punctuation and symbols kept as words) and a whitespace split, then WordPiece.
+    /// </summary>
+    private static BertOptions TokenizerOptions() => new()
+    {
+        LowerCaseBeforeTokenization = true,
+        Normalizer = BertBasicNormalizer.Instance,
+        PreTokenizer = PreTokenizer.CreateWhiteSpace(),
+    };
 
     private static SessionOptions QuietCpuOptions() => new() { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR };
 

@@ -68,6 +68,43 @@ public sealed class MiniLmTextEncoderTests : IClassFixture<MiniLmTextEncoderTest
         Assert.Equal([101, 4937, 102], _encoder.Tokenize("Cat"));
     }
 
+    /// <summary>Ids of whitespace-separated vocabulary entries, looked up in the package's own vocab.txt, with [CLS] and [SEP].</summary>
+    private static int[] VocabularyIds(string tokens)
+    {
+        var (_, vocabulary) = MiniLmTextEncoder.ReadAssembly(MiniLmTextEncoder.DefaultAssemblyPath);
+        var lines = System.Text.Encoding.UTF8.GetString(vocabulary).Split('\n').Select(l => l.TrimEnd('\r')).ToList();
+        return [.. ("[CLS] " + tokens + " [SEP]").Split(' ').Select(t => lines.IndexOf(t) is int id and >= 0 ? id : throw new InvalidOperationException($"'{t}' is not in the vocabulary"))];
+    }
+
+    // Expected tokens written by hand from BERT's uncased BasicTokenizer (what all-MiniLM-L6-v2's tokenizer runs before
+    // WordPiece): accents stripped after NFD, ASCII symbols and Unicode punctuation split off as words, tabs and newlines
+    // as spaces, format characters (a soft hyphen) removed, CJK ideographs one word each.
+    [Theory]
+    [InlineData("café", "cafe")]
+    [InlineData("Naïve résumé", "naive resume")]
+    [InlineData("c++", "c + +")]
+    [InlineData("$100 bill", "$ 100 bill")]
+    [InlineData("a + b = c", "a + b = c")]
+    [InlineData("hot_dog", "hot _ dog")]
+    [InlineData("whipped_cream", "whipped _ cream")]
+    [InlineData("traffic\tlight", "traffic light")]
+    [InlineData("traffic\nlight", "traffic light")]
+    [InlineData("co\u00ADat", "coat")]
+    [InlineData("t-shirt", "t - shirt")]
+    [InlineData("sign symbol", "sign symbol")]
+    public void Tokenization_is_bert_uncased_basic_tokenization_then_wordpiece(string label, string tokens)
+    {
+        Assert.Equal(VocabularyIds(tokens), _encoder.Tokenize(label));
+    }
+
+    [Fact]
+    public void An_accented_word_is_known_and_means_what_it_means_without_its_accents()
+    {
+        Assert.False(_encoder.KnowsNoWordOf("café"));
+        var e = _encoder.Encode(["café", "cafe"]);
+        Assert.True(Dot(e[0], e[1]) > 0.9999, $"cosine {Dot(e[0], e[1]):F6}");
+    }
+
     [Fact]
     public void A_label_longer_than_the_context_is_rejected_by_name()
     {
