@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using LSeg.MLNet.Package;
 using LSeg.MLNet.Tests.Packages;
 using LSeg.MLNet.Text;
@@ -130,6 +131,41 @@ public sealed class PackageFormatTests : IDisposable
         var changedAfter = after.Segment(after.EncodeImage(image), after.EncodeLabels(Labels));
         Assert.Equal(16, after.EncodeImage(image).Grid!.Channels);
         Assert.True(changedBefore.Mask.Zip(changedAfter.Mask).Count(p => p.First != p.Second) <= 1, "the label change path differs after the upgrade");
+    }
+
+    /// <summary>A manifest that passes every check: both graphs listed in files.</summary>
+    private static JsonObject ValidManifest() => JsonNode.Parse(new ModelManifest
+    {
+        EmbeddingSize = 8,
+        Files = new() { ["image_encoder.onnx"] = new PackageFile { Bytes = 1, Sha256 = "00" }, ["head.onnx"] = new PackageFile { Bytes = 1, Sha256 = "00" } },
+    }.ToJson())!.AsObject();
+
+    // Each edit would otherwise load: a temperature below zero negates every logit (the least similar label wins), zero
+    // or a null section fails later with a NullReferenceException or inside ONNX Runtime, and a graph missing from files
+    // (or outside the package) is loaded without its sha256 being checked.
+    [Theory]
+    [InlineData("temperature", "-0.07", "temperature -0.07")]
+    [InlineData("temperature", "0", "temperature 0")]
+    [InlineData("inputSizeMultiple", "0", "inputSizeMultiple 0")]
+    [InlineData("embeddingStride", "0", "embeddingStride 0")]
+    [InlineData("defaultInputSize", "4096", "defaultInputSize 4096")]
+    [InlineData("textEncoder", "null", "sets a section to null")]
+    [InlineData("graphs", "null", "sets a section to null")]
+    [InlineData("files", "null", "sets a section to null")]
+    [InlineData("files", """{"image_encoder.onnx": {"bytes": 1, "sha256": "00"}}""", "names 'head.onnx' as graphs.head but does not list it in files")]
+    [InlineData("files", """{"image_encoder.onnx": {"bytes": 1, "sha256": "00"}, "head.onnx": null}""", "lists 'head.onnx' in files without")]
+    [InlineData("graphs", """{"imageEncoder": "image_encoder.onnx", "head": "../head.onnx"}""", "names '../head.onnx' in graphs.head")]
+    [InlineData("graphs", """{"imageEncoder": "/tmp/image_encoder.onnx", "head": "head.onnx"}""", "names '/tmp/image_encoder.onnx' in graphs.imageEncoder")]
+    [InlineData("graphs", """{"imageEncoder": "image_encoder.onnx", "head": null}""", "has no graphs.head")]
+    public void A_manifest_the_model_could_not_use_as_written_is_refused_naming_the_field(string field, string value, string expected)
+    {
+        var manifest = ValidManifest();
+        manifest[field] = JsonNode.Parse(value);
+
+        var error = Assert.Throws<InvalidDataException>(() => ModelManifest.FromJson(manifest.ToJsonString()));
+
+        Assert.Contains(expected, error.Message);
+        ModelManifest.FromJson(ValidManifest().ToJsonString()); // the unedited manifest passes
     }
 
     [Fact]

@@ -61,7 +61,7 @@ internal static class DefaultModelPackage
         string directory = Path.Combine(Path.GetTempPath(), "lseg-default-model", version);
         lock (ExtractLock)
         {
-            if (File.Exists(Path.Combine(directory, ModelManifest.FileName)))
+            if (IsThisVersion(directory, manifestBytes))
             {
                 try
                 {
@@ -88,11 +88,28 @@ internal static class DefaultModelPackage
                 }, overwrite: false);
                 return (directory, manifest);
             }
-            catch (IOException) when (File.Exists(Path.Combine(directory, ModelManifest.FileName)))
+            catch (IOException) when (IsThisVersion(directory, manifestBytes))
             {
                 // Another process extracted the same version at the same time; use its copy.
                 return (directory, ModelManifest.ReadVerified(directory));
             }
+        }
+    }
+
+    /// <summary>
+    /// True when <paramref name="directory"/> holds exactly the embedded manifest: the files are then checked against
+    /// the hashes the assembly carries, not against a manifest anyone who can write to the temporary folder could edit.
+    /// </summary>
+    private static bool IsThisVersion(string directory, byte[] manifestBytes)
+    {
+        string path = Path.Combine(directory, ModelManifest.FileName);
+        try
+        {
+            return File.Exists(path) && File.ReadAllBytes(path).AsSpan().SequenceEqual(manifestBytes);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
         }
     }
 

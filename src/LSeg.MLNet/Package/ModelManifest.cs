@@ -213,8 +213,7 @@ public sealed class ModelManifest
             throw new InvalidDataException($"{source} is not an LSeg model manifest (expected \"format\": \"{FormatName}\", found \"{manifest?.Format}\").");
         if (manifest.FormatVersion < 1 || manifest.FormatVersion > CurrentFormatVersion)
             throw new InvalidDataException($"{source} has package format version {manifest.FormatVersion}; this library reads versions 1 to {CurrentFormatVersion}. Update LSeg.MLNet to read it.");
-        if (manifest.EmbeddingSize <= 0)
-            throw new InvalidDataException($"{source} has embeddingSize {manifest.EmbeddingSize}; it must be positive.");
+        CheckSections(manifest, source);
         if (manifest.FormatVersion < 2 && manifest.Graphs.PixelProjection is not null)
             throw new InvalidDataException($"{source} names a pixel projection graph (graphs.pixelProjection), which needs package format version 2; it says {manifest.FormatVersion}.");
         if (manifest.TextEncoder.Projection is not null && manifest.FormatVersion < TextProjectionFormatVersion)
@@ -237,7 +236,62 @@ public sealed class ModelManifest
             if (manifest.LabelLogitOffsets is not { Count: > 0 })
                 throw new InvalidDataException($"{source} has untrainedLabels but no labelLogitOffsets: there is no calibrated label for it to lower.");
         }
+        CheckNumbersAndFiles(manifest, source);
         return manifest;
+    }
+
+    /// <summary>
+    /// The checks that keep a malformed or edited manifest from loading into wrong masks or failing later with an unclear
+    /// error: no null section, numbers the computation can use (a temperature ≤ 0 would turn the argmax upside down),
+    /// and every file the model reads listed in <see cref="Files"/> (so it is hashed) under a name inside the package.
+    /// </summary>
+    private static void CheckSections(ModelManifest manifest, string source)
+    {
+        if (manifest.Graphs is null || manifest.TextEncoder is null || manifest.Pixels is null || manifest.SpatialRegularization is null
+            || manifest.Files is null || manifest.Provenance is null)
+            throw new InvalidDataException($"{source} sets a section to null (graphs, textEncoder, pixels, spatialRegularization, files and provenance must be objects).");
+        if (manifest.EmbeddingSize <= 0)
+            throw new InvalidDataException($"{source} has embeddingSize {manifest.EmbeddingSize}; it must be positive.");
+    }
+
+    /// <inheritdoc cref="CheckSections"/>
+    private static void CheckNumbersAndFiles(ModelManifest manifest, string source)
+    {
+        if (!double.IsFinite(manifest.Temperature) || manifest.Temperature <= 0)
+            throw new InvalidDataException($"{source} has temperature {manifest.Temperature}; it must be a positive number (0.07 in the paper).");
+        if (manifest.InputSizeMultiple <= 0 || manifest.EmbeddingStride <= 0)
+            throw new InvalidDataException($"{source} has inputSizeMultiple {manifest.InputSizeMultiple} and embeddingStride {manifest.EmbeddingStride}; both must be positive.");
+        if (manifest.DefaultInputSize < LanguageSegmentationModelOptions.Defaults.MinInputSize || manifest.DefaultInputSize > LanguageSegmentationModelOptions.Defaults.MaxInputSize)
+            throw new InvalidDataException($"{source} has defaultInputSize {manifest.DefaultInputSize}; it must be {LanguageSegmentationModelOptions.Defaults.MinInputSize} to {LanguageSegmentationModelOptions.Defaults.MaxInputSize}.");
+        foreach (var (name, file) in manifest.Files)
+        {
+            RequireNameInsidePackage(name, "files", source);
+            if (file is null)
+                throw new InvalidDataException($"{source} lists '{name}' in files without its bytes and sha256.");
+        }
+        var graphs = manifest.Graphs;
+        var text = manifest.TextEncoder;
+        foreach (var (field, name) in new[]
+        {
+            ("graphs.imageEncoder", graphs.ImageEncoder), ("graphs.head", graphs.Head), ("graphs.pixelProjection", graphs.PixelProjection),
+            ("textEncoder.graph", text.Graph), ("textEncoder.tokenizer", text.Tokenizer), ("textEncoder.table", text.Table), ("textEncoder.projection", text.Projection),
+        })
+        {
+            if (name is null && field is "graphs.imageEncoder" or "graphs.head")
+                throw new InvalidDataException($"{source} has no {field}.");
+            if (name is null)
+                continue;
+            RequireNameInsidePackage(name, field, source);
+            if (!manifest.Files.ContainsKey(name))
+                throw new InvalidDataException($"{source} names '{name}' as {field} but does not list it in files, so its size and sha256 could not be checked.");
+        }
+    }
+
+    /// <summary>A file name of the package: relative, and inside the package folder (no rooted path, no "..").</summary>
+    private static void RequireNameInsidePackage(string name, string field, string source)
+    {
+        if (string.IsNullOrWhiteSpace(name) || Path.IsPathRooted(name) || name.Replace('\\', '/').Split('/').Any(part => part is ".." or ""))
+            throw new InvalidDataException($"{source} names '{name}' in {field}; package files are named relative to the package folder, inside it.");
     }
 
     /// <summary>Checks <see cref="LabelLogitOffsets"/>: non-empty labels, each once (ignoring case), finite offsets.</summary>

@@ -1,0 +1,34 @@
+using System.Text.Json.Nodes;
+using LSeg.MLNet.Package;
+
+namespace LSeg.MLNet.Tests.Packages;
+
+/// <summary>Tests that edit the extracted default model in the temporary folder run alone: other tests load it.</summary>
+[CollectionDefinition(nameof(DefaultModelCacheCollection), DisableParallelization = true)]
+public sealed class DefaultModelCacheCollection;
+
+/// <summary>
+/// The default model is extracted once per version to the temporary folder, which anyone on the machine may write to:
+/// what is loaded from there must be what the assembly carries.
+/// </summary>
+[Collection(nameof(DefaultModelCacheCollection))]
+public sealed class DefaultModelCacheTests
+{
+    [SkippableFact]
+    public void An_extracted_manifest_edited_on_disk_is_replaced_by_the_embedded_one_before_the_model_loads()
+    {
+        Skip.IfNot(LanguageSegmentationModel.HasDefaultModel, "this build embeds no default model (models/default/ was absent)");
+        string directory = LanguageSegmentationModel.ExtractDefaultModel();
+        string manifestPath = Path.Combine(directory, ModelManifest.FileName);
+        string embedded = File.ReadAllText(manifestPath);
+        // The edit keeps every listed file's sha256 valid: only the manifest changes, and it lists no hash of itself.
+        var edited = JsonNode.Parse(embedded)!.AsObject();
+        edited["labelLogitOffsets"] = new JsonObject { ["other"] = 50.0 };
+        File.WriteAllText(manifestPath, edited.ToJsonString());
+
+        using var model = LanguageSegmentationModel.LoadDefault();
+
+        Assert.Equal(embedded, File.ReadAllText(Path.Combine(model.PackagePath, ModelManifest.FileName)));
+        Assert.NotEqual(50.0, model.Manifest.LabelLogitOffsets!["other"]);
+    }
+}
