@@ -17,6 +17,34 @@ public sealed class ImageFileReaderPixelTests : IDisposable
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     [Fact]
+    public void A_png_whose_header_claims_more_pixels_than_LSeg_reads_is_refused_before_it_is_decoded()
+    {
+        // 30000×20000 grey (600 MP) in a few hundred bytes: decoding would allocate 2.4 GB before any size check, and
+        // the byte count (width × height × 4) overflows an int.
+        string path = Path.Combine(_folder, "huge.png");
+        File.WriteAllBytes(path, RawPng.Encode(30000, 20000, bitDepth: 8, colourType: 0, [((byte)0, new byte[30000])]));
+
+        var error = Assert.Throws<InvalidDataException>(() => ImageFileReader.Read(path));
+
+        Assert.Contains("30000×20000 (600,000,000 pixels); LSeg reads at most 500,000,000", error.Message);
+    }
+
+    [Fact]
+    public void An_in_memory_image_is_checked_against_the_file_its_tag_names_only_when_that_file_has_its_size()
+    {
+        // A PNG cut short: 16 rows declared, 2 written.
+        string truncated = Path.Combine(_folder, "truncated.png");
+        File.WriteAllBytes(truncated, RawPng.Encode(16, 16, bitDepth: 8, colourType: 0, Enumerable.Range(0, 2).Select(_ => ((byte)0, new byte[16]))));
+        using var sameSize = MLImage.CreateFromPixels(16, 16, MLPixelFormat.Bgra32, new byte[16 * 16 * 4]);
+        using var otherSize = MLImage.CreateFromPixels(8, 8, MLPixelFormat.Bgra32, new byte[8 * 8 * 4]);
+        sameSize.Tag = truncated;
+        otherSize.Tag = truncated; // an application's own note, not where these pixels came from
+
+        Assert.Throws<InvalidDataException>(() => Runtime.ImageDecoder.RequireCompleteSource(sameSize));
+        Runtime.ImageDecoder.RequireCompleteSource(otherSize);
+    }
+
+    [Fact]
     public void An_RGBA_png_with_varying_alpha_reads_as_the_same_pixels_as_MLImage_CreateFromFile()
     {
         const int width = 16, height = 16;

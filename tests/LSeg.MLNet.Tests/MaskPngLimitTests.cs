@@ -37,6 +37,15 @@ public sealed class MaskPngLimitTests
         Assert.Contains("Mask", error.Message);
     }
 
+    [Fact]
+    public void A_png_header_whose_row_length_overflows_an_int_is_refused_as_invalid_data()
+    {
+        // width + 1 (the filter byte of each row) is past int.MaxValue: computed in int it wrapped negative and passed.
+        var error = Assert.Throws<InvalidDataException>(() => IndexPng.Decode(Png(("IHDR", Header(int.MaxValue, 1)), ("IEND", []))));
+
+        Assert.Contains("is more than a label map may have", error.Message);
+    }
+
     // A PNG of the given chunks (CRCs left zero: the reader does not check them).
     private static byte[] Png(params (string Type, byte[] Data)[] chunks)
     {

@@ -74,7 +74,7 @@ public static class IndexPng
         if (width <= 0 || height <= 0)
             throw new InvalidDataException($"the image size {width}×{height} is not positive.");
         // A header may claim any size; a mask is one byte per pixel in one array, so refuse what no array could hold.
-        if ((long)(width + 1) * height > LanguageSegmentationModelOptions.Defaults.LargestMaxImagePixels)
+        if (((long)width + 1) * height > LanguageSegmentationModelOptions.Defaults.LargestMaxImagePixels)
             throw new InvalidDataException($"the image size {width}×{height} is more than a label map may have ({LanguageSegmentationModelOptions.Defaults.LargestMaxImagePixels:N0} pixels).");
         compressed.Position = 0;
         using var inflater = new ZLibStream(compressed, CompressionMode.Decompress);

@@ -62,12 +62,12 @@ internal static class ImageDecoder
     {
         int width = bitmap.Width, height = bitmap.Height, rowBytes = bitmap.RowBytes;
         var format = bitmap.ColorType == SKColorType.Rgba8888 ? MLPixelFormat.Rgba32 : MLPixelFormat.Bgra32;
-        if (rowBytes == width * 4)
-            return MLImage.CreateFromPixels(width, height, format, bitmap.GetPixelSpan()[..(width * height * 4)]);
+        // Through GetPixels, not GetPixelSpan: the span's return type changed between SkiaSharp 2.88 and 3, so an
+        // application that also references SkiaSharp 3 would fail here with MissingMethodException (see ImagePixelAccess).
         var packed = new byte[(long)width * height * 4];
-        var source = bitmap.GetPixelSpan();
+        IntPtr address = bitmap.GetPixels();
         for (int y = 0; y < height; y++)
-            source.Slice(y * rowBytes, width * 4).CopyTo(packed.AsSpan(y * width * 4, width * 4));
+            System.Runtime.InteropServices.Marshal.Copy(address + (nint)y * rowBytes, packed, y * width * 4, width * 4);
         return MLImage.CreateFromPixels(width, height, format, packed);
     }
 
@@ -92,8 +92,14 @@ internal static class ImageDecoder
     /// <exception cref="InvalidDataException">The file the image was read from is truncated or corrupt.</exception>
     public static void RequireCompleteSource(MLImage image)
     {
-        if (image.Tag is { Length: > 0 } tag && File.Exists(tag))
-            RequireComplete(tag);
+        if (image.Tag is not { Length: > 0 } tag || !File.Exists(tag))
+            return;
+        // The tag is free text an application may set itself (to a TIFF it decoded elsewhere, or a file since replaced):
+        // only a file SkiaSharp reads at the image's own size is taken as its source.
+        using var codec = SKCodec.Create(tag);
+        if (codec is null || codec.Info.Width != image.Width || codec.Info.Height != image.Height)
+            return;
+        RequireComplete(tag);
     }
 
     private static SKCodec OpenCodec(string path)
@@ -102,8 +108,18 @@ internal static class ImageDecoder
             throw Directory.Exists(path)
                 ? new FileNotFoundException($"Image '{path}' is a folder, not an image file.", path)
                 : new FileNotFoundException($"Image '{path}' does not exist.", path);
-        return SKCodec.Create(path, out var result)
+        var codec = SKCodec.Create(path, out var result)
             ?? throw new InvalidDataException($"Image '{path}' is not an image LSeg can read (PNG, JPEG, BMP, GIF or WebP): {Describe(result)}.");
+        int width = codec.Info.Width, height = codec.Info.Height;
+        long pixels = (long)width * height;
+        if (pixels > LanguageSegmentationModelOptions.Defaults.LargestMaxImagePixels)
+        {
+            codec.Dispose();
+            // Checked on the header, before gigabytes are allocated and decoded for an image no option lets LSeg segment.
+            throw new InvalidDataException(
+                $"Image '{path}' is {width}×{height} ({pixels:N0} pixels); LSeg reads at most {LanguageSegmentationModelOptions.Defaults.LargestMaxImagePixels:N0}. Downscale it first.");
+        }
+        return codec;
     }
 
     private static void RequireComplete(SKCodecResult result, string path)
