@@ -303,7 +303,20 @@ public sealed partial class LanguageSegmentationModel : IDisposable
             ? "they differ only in case, which it ignores"
             : "its tokenizer reads them as the same tokens, e.g. it ignores case, accents or punctuation";
 
-    /// <summary>Checks a label list: not empty, no null/empty/whitespace label, no duplicate. Returns a copy.</summary>
+    /// <summary>True when <paramref name="text"/> is not well-formed UTF-16: every tokenizer's Unicode normalisation throws on it.</summary>
+    private static bool HasLoneSurrogate(string text)
+    {
+        for (int i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+                i++;
+            else if (char.IsSurrogate(text[i]))
+                return true;
+        }
+        return false;
+    }
+
+    /// <summary>Checks a label list: not empty, no null/empty/whitespace label, no half character, no duplicate. Returns a copy.</summary>
     /// <exception cref="ArgumentException">The list breaks one of the rules; the message names the label.</exception>
     internal static string[] ValidateLabels(IReadOnlyList<string>? labels, string parameterName)
     {
@@ -320,6 +333,8 @@ public sealed partial class LanguageSegmentationModel : IDisposable
                 throw new ArgumentException($"Label {i} is null; every label must be non-empty text.", parameterName);
             if (string.IsNullOrWhiteSpace(label))
                 throw new ArgumentException($"Label {i} ('{label}') is empty or whitespace; every label must be non-empty text.", parameterName);
+            if (HasLoneSurrogate(label))
+                throw new ArgumentException($"Label {i} ('{label}') holds half of a UTF-16 surrogate pair (text cut in the middle of a character such as an emoji); give whole characters.", parameterName);
             if (!seen.Add(label))
                 throw new ArgumentException($"Label '{label}' appears more than once (again at index {i}); labels must be distinct.", parameterName);
             copy[i] = label;

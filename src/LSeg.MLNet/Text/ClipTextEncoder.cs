@@ -55,5 +55,12 @@ internal sealed class ClipTextEncoder : ILabelTextEncoder
     }
 
     /// <inheritdoc/>
+    /// <remarks>
+    /// CLIP's byte-level tokenizer reads any text, but its clean-up may leave none ("&amp;nbsp;" is a space once
+    /// unescaped): only the start and end tokens, the embedding of an empty prompt.
+    /// </remarks>
+    public bool KnowsNoWordOf(string label) => _tokenizer.EncodeToIds(label).Count <= 2;
+
+    /// <inheritdoc/>
     public void Dispose() => _session.Dispose();
 }

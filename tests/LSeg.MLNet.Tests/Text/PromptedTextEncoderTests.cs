@@ -81,9 +81,24 @@ public class PromptedTextEncoderTests
     [InlineData("a photo")]
     [InlineData("{0} and {0}")]
     [InlineData("a {1} {0}")]
+    [InlineData("a photo of {{0}}")] // a literal "{0}": every label would be the same text
+    [InlineData("{{0}} {0} {0}")]
     public void ATemplateWithoutExactlyOneLabelPlaceholderIsRefused(string template)
     {
         var error = Assert.Throws<ArgumentException>(() => new PromptedTextEncoder(new RecordingEncoder(), [template]));
         Assert.Contains(template, error.Message);
+    }
+
+    [Theory]
+    [InlineData("{{0}} means {0}", "{0} means cat")]
+    [InlineData("a {0,-5}!", "a cat  !")]
+    public void ATemplateWhoseOnlyPlaceholderIsFormattedDifferentlyIsAccepted(string template, string prompt)
+    {
+        var inner = new RecordingEncoder();
+        using var encoder = new PromptedTextEncoder(inner, [template]);
+
+        encoder.Encode(["cat"]);
+
+        Assert.Equal([prompt], inner.Seen);
     }
 }

@@ -62,6 +62,20 @@ public sealed class UnreadableLabelTests : IClassFixture<UnreadableLabelTests.De
     }
 
     [SkippableFact]
+    public void A_label_cut_in_the_middle_of_a_character_is_refused_naming_it()
+    {
+        // "cat 🐱" cut after the emoji's first UTF-16 unit: Unicode normalisation inside the tokenizer would throw an
+        // ArgumentException about "strInput".
+        string cut = "cat 🐱"[..5];
+
+        var error = Assert.Throws<ArgumentException>(() => Model.EncodeLabels(["dog", cut]));
+
+        Assert.Equal("labels", error.ParamName);
+        Assert.Contains("Label 1", error.Message);
+        Assert.Contains("half of a UTF-16 surrogate pair", error.Message);
+    }
+
+    [SkippableFact]
     public void A_single_1000_letter_word_is_refused()
     {
         string longWord = new('a', 1000);

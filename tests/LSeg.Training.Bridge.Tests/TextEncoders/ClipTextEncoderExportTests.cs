@@ -1,3 +1,4 @@
+using LSeg.Tests.Shared;
 using LSeg.Training.Bridge.Export;
 using LSeg.Training.Bridge.Network.TextEncoders;
 using Microsoft.ML.OnnxRuntime;
@@ -36,6 +37,23 @@ public sealed class ClipTextEncoderExportTests : IDisposable
         Assert.Equal(expected.GetLength(0), actual.GetLength(0));
         Assert.Equal(Reduced.EmbeddingSize, actual.GetLength(1));
         Assert.True(MaxAbsDifference(expected, actual) <= Tolerance, $"max |Δ| = {MaxAbsDifference(expected, actual)}");
+    }
+
+    [SkippableFact]
+    public void A_label_that_CLIPs_clean_up_leaves_empty_is_one_the_encoder_knows_no_word_of()
+    {
+        // "&nbsp;" unescapes to a space, which the clean-up removes: [start, end] only, the embedding of an empty prompt
+        // for every such label. The byte-level tokenizer reads every other text, emoji and CJK included.
+        string bpe = Path.Combine(SharedData.RequireDirectory("clip"), "bpe_simple_vocab_16e6.txt.gz");
+        torch.manual_seed(11);
+        using var model = new ClipTextTransformer(Reduced);
+        string path = Path.Combine(_directory, "text_encoder.onnx");
+        ClipTextEncoderExporter.Export(model, path);
+        using var options = new SessionOptions();
+        using var encoder = new LSeg.MLNet.Text.ClipTextEncoder(path, LSeg.MLNet.Text.ClipTokenizer.FromBpeFile(bpe), 77, truncate: false, options);
+
+        Assert.All(new[] { "&nbsp;", "&#32;" }, label => Assert.True(encoder.KnowsNoWordOf(label), label));
+        Assert.All(new[] { "cat", "猫", "🐱", "&amp;" }, label => Assert.False(encoder.KnowsNoWordOf(label), label));
     }
 
     [Fact]
