@@ -8,6 +8,8 @@ namespace LSeg.Training.Bridge.Data;
 public sealed class FolderDataset
 {
     private static readonly string[] ImageExtensions = [".jpg", ".jpeg", ".png", ".bmp"];
+    private const string ImageExtensionList = ".jpg, .jpeg, .png or .bmp, in either letter case";
+    private const string LabelExtension = ".png";
 
     private FolderDataset(string name, ClassList classes, int? ignoreValue, IReadOnlyList<SegmentationSample> samples, IReadOnlyDictionary<int, string> textLabels)
     {
@@ -71,8 +73,8 @@ public sealed class FolderDataset
         foreach (string name in names)
         {
             if (FindImage(imagesFolder, name) is null)
-                throw new FileNotFoundException($"Dataset '{options.Name}': no image named '{name}' (.jpg/.png) in '{imagesFolder}'.");
-            string labelPath = Path.Combine(labelsFolder, name + ".png");
+                throw new FileNotFoundException($"Dataset '{options.Name}': no image named '{name}' ({ImageExtensionList}) in '{imagesFolder}'.");
+            string labelPath = LabelPath(labelsFolder, name);
             if (!File.Exists(labelPath))
                 throw new FileNotFoundException($"Dataset '{options.Name}': label map '{labelPath}' is missing for image '{name}'.", labelPath);
         }
@@ -104,8 +106,8 @@ public sealed class FolderDataset
     private static SegmentationSample LoadSample(FolderDatasetOptions options, string imagesFolder, string labelsFolder, string name)
     {
         string imagePath = FindImage(imagesFolder, name)
-            ?? throw new FileNotFoundException($"Dataset '{options.Name}': no image named '{name}' (.jpg/.png) in '{imagesFolder}'.");
-        string labelPath = Path.Combine(labelsFolder, name + ".png");
+            ?? throw new FileNotFoundException($"Dataset '{options.Name}': no image named '{name}' ({ImageExtensionList}) in '{imagesFolder}'.");
+        string labelPath = LabelPath(labelsFolder, name);
         if (!File.Exists(labelPath))
             throw new FileNotFoundException($"Dataset '{options.Name}': label map '{labelPath}' is missing for image '{name}'.", labelPath);
         var image = RgbImage.Load(imagePath);
@@ -167,17 +169,22 @@ public sealed class FolderDataset
     {
         if (options.Split is null)
         {
-            return Directory.EnumerateFiles(labelsFolder, "*.png")
+            // Extensions in any letter case ("x.PNG", "IMG_1.JPG"), as cameras and Windows tools write them.
+            return Directory.EnumerateFiles(labelsFolder)
+                .Where(path => string.Equals(Path.GetExtension(path), LabelExtension, StringComparison.OrdinalIgnoreCase))
                 .Select(Path.GetFileNameWithoutExtension)
                 .OfType<string>()
                 .Where(n => FindImage(imagesFolder, n) is not null)
                 .Order(StringComparer.Ordinal)
                 .ToList();
         }
-        // Several lists ("train.txt,val.txt") train a final model on every labelled split but the one it is tested on.
+        // Several lists ("train.txt,val.txt") train a final model on every labelled split but the one it is tested on;
+        // a path that itself holds a comma ("/data/msrc,v2/test.txt") is one list.
+        string single = Path.IsPathRooted(options.Split) ? options.Split : Path.Combine(options.Folder, options.Split);
+        string[] splits = options.Split.Contains(',') && File.Exists(single) ? [options.Split] : options.Split.Split(',', StringSplitOptions.TrimEntries);
         var names = new List<string>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (string split in options.Split.Split(',', StringSplitOptions.TrimEntries))
+        foreach (string split in splits)
         {
             if (split.Length == 0)
                 throw new InvalidDataException($"Dataset '{options.Name}': split '{options.Split}' names an empty list; give one file, or several separated by commas.");
@@ -186,7 +193,7 @@ public sealed class FolderDataset
                 throw new FileNotFoundException($"Dataset '{options.Name}': split list '{splitPath}' does not exist.", splitPath);
             foreach (string line in File.ReadLines(splitPath))
             {
-                string name = Path.GetFileNameWithoutExtension(line.Trim());
+                string name = WithoutFileExtension(Path.GetFileName(line.Trim()));
                 if (name.Length == 0)
                     continue;
                 if (!seen.Add(name))
@@ -194,16 +201,40 @@ public sealed class FolderDataset
                 names.Add(name);
             }
         }
+        // An empty list would give a validation score of NaN (every epoch "best") or an evaluation of nothing.
+        if (names.Count == 0)
+            throw new InvalidDataException($"Dataset '{options.Name}': split '{options.Split}' lists no image.");
         return names;
+    }
+
+    /// <summary>
+    /// A split line's image name: an image or label extension is removed ("0001.png" → "0001"), any other dot kept
+    /// ("frame.0001" stays "frame.0001", as the label file "frame.0001.png" names it).
+    /// </summary>
+    private static string WithoutFileExtension(string line)
+    {
+        string extension = Path.GetExtension(line);
+        return ImageExtensions.Contains(extension, StringComparer.OrdinalIgnoreCase) ? line[..^extension.Length] : line;
+    }
+
+    /// <summary>The label map of image <paramref name="name"/>: NAME.png, or NAME.PNG when only that exists.</summary>
+    private static string LabelPath(string folder, string name)
+    {
+        string path = Path.Combine(folder, name + LabelExtension);
+        string upper = Path.Combine(folder, name + LabelExtension.ToUpperInvariant());
+        return !File.Exists(path) && File.Exists(upper) ? upper : path;
     }
 
     private static string? FindImage(string folder, string name)
     {
         foreach (string extension in ImageExtensions)
         {
-            string path = Path.Combine(folder, name + extension);
-            if (File.Exists(path))
-                return path;
+            foreach (string spelling in new[] { extension, extension.ToUpperInvariant() })
+            {
+                string path = Path.Combine(folder, name + spelling);
+                if (File.Exists(path))
+                    return path;
+            }
         }
         return null;
     }

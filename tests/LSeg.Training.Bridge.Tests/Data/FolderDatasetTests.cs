@@ -45,6 +45,42 @@ public class FolderDatasetTests
         Assert.Equal(new[] { "img0", "img1", "img2", "img3" }, dataset.Samples.Select(s => s.Name));
     }
 
+    [Fact]
+    public void Names_with_dots_upper_case_extensions_and_a_comma_in_the_folder_are_read_as_written()
+    {
+        using var folder = new TestDatasetFolder(images: 3);
+        string images = Path.Combine(folder.Root, "images"), labels = Path.Combine(folder.Root, "labels");
+        // A video frame named with a dot, and a camera's upper-case extensions.
+        File.Move(Path.Combine(images, "img0.png"), Path.Combine(images, "frame.0001.png"));
+        File.Move(Path.Combine(labels, "img0.png"), Path.Combine(labels, "frame.0001.png"));
+        File.Move(Path.Combine(images, "img1.png"), Path.Combine(images, "IMG_1.PNG"));
+        File.Move(Path.Combine(labels, "img1.png"), Path.Combine(labels, "IMG_1.PNG"));
+        File.WriteAllLines(Path.Combine(folder.Root, "frames.txt"), ["frame.0001", "IMG_1.png", "img2"]);
+
+        var listed = FolderDataset.Load(folder.Options("frames.txt"));
+        var all = FolderDataset.Load(folder.Options());
+
+        Assert.Equal(["frame.0001", "IMG_1", "img2"], listed.Samples.Select(s => s.Name));
+        Assert.Equal(["IMG_1", "frame.0001", "img2"], all.Samples.Select(s => s.Name));
+
+        // A split given as one path whose folder holds a comma is that one list.
+        string commaFolder = Path.Combine(folder.Root, "lists,v2");
+        Directory.CreateDirectory(commaFolder);
+        File.WriteAllLines(Path.Combine(commaFolder, "test.txt"), ["img2"]);
+        Assert.Equal(["img2"], FolderDataset.Load(folder.Options(Path.Combine(commaFolder, "test.txt"))).Samples.Select(s => s.Name));
+    }
+
+    [Fact]
+    public void An_empty_split_list_is_refused_naming_it()
+    {
+        using var folder = new TestDatasetFolder(images: 3);
+        File.WriteAllLines(Path.Combine(folder.Root, "val.txt"), ["", "  "]);
+
+        var error = Assert.Throws<InvalidDataException>(() => FolderDataset.Load(folder.Options("val.txt")));
+
+        Assert.Contains("split 'val.txt' lists no image", error.Message);
+    }
+
     [Theory]
     [InlineData("train.txt,train.txt", "'img0' is listed twice")]
     [InlineData("train.txt,", "names an empty list")]
