@@ -2,6 +2,7 @@ using System.Text.Json;
 using LSeg.Cli.Commands;
 using LSeg.Cli.Rendering;
 using LSeg.MLNet.Tests.Packages;
+using LSeg.Tests.Shared;
 
 namespace LSeg.Cli.Tests;
 
@@ -164,5 +165,39 @@ public class EvaluateCommandTests
         {
             File.Delete(inCurrentFolder);
         }
+    }
+
+    [SkippableFact]
+    public void A_zero_shot_fold_class_that_no_image_of_the_split_shows_is_named_and_left_out_of_the_mean()
+    {
+        Skip.IfNot(LSeg.MLNet.LanguageSegmentationModel.HasDefaultModel, "this build embeds no default model");
+        string msrc = SharedData.RequireDirectory("msrc-v2");
+        using var temp = new TempDirectory();
+        // MSRC-v2 test images with a cow (class 4) and no horse (5): fold 0 (building, grass, tree, cow, horse, sheep)
+        // then has no horse episode, as MSRC-v2 val has none at all.
+        var chosen = File.ReadLines(Path.Combine(msrc, "test.txt")).Select(l => l.Trim()).Where(n => n.Length > 0)
+            .Where(n =>
+            {
+                var pixels = LSeg.Training.Bridge.Data.LabelMap.Load(Path.Combine(msrc, "labels", n + ".png")).Pixels;
+                return Array.IndexOf(pixels, (byte)4) >= 0 && Array.IndexOf(pixels, (byte)5) < 0;
+            })
+            .Take(2).ToList();
+        string copy = temp.Combine("data", "msrc-v2");
+        Directory.CreateDirectory(copy);
+        Directory.CreateSymbolicLink(Path.Combine(copy, "images"), Path.Combine(msrc, "images"));
+        Directory.CreateSymbolicLink(Path.Combine(copy, "labels"), Path.Combine(msrc, "labels"));
+        File.Copy(Path.Combine(msrc, "classes.txt"), Path.Combine(copy, "classes.txt"));
+        File.WriteAllLines(Path.Combine(copy, "test.txt"), chosen);
+
+        var text = CliRunner.RunInProcess("evaluate", "--protocol", "zero-shot", "--fold", "0", "--data", temp.Combine("data"), "--size", "160");
+        var json = CliRunner.RunInProcess("evaluate", "--protocol", "zero-shot", "--fold", "0", "--data", temp.Combine("data"), "--size", "160", "--json");
+
+        Assert.True(text.ExitCode == 0, text.ToString());
+        Assert.Contains("horse        no episode (no image of this split shows it)", text.StdOut);
+        Assert.DoesNotContain("NaN", text.StdOut);
+        Assert.Matches(@"mIoU \d+\.\d \(mean over [1-5] of 6 classes; none of [a-z, ]*horse", text.StdOut);
+        using var document = JsonDocument.Parse(json.StdOut);
+        Assert.Contains("horse", document.RootElement.GetProperty("classesWithoutEpisodes").EnumerateArray().Select(e => e.GetString()));
+        Assert.InRange(document.RootElement.GetProperty("classesAveraged").GetInt32(), 1, 5);
     }
 }

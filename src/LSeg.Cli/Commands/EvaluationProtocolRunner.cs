@@ -138,10 +138,21 @@ internal static class EvaluationProtocolRunner
                     ["episodes"] = fr.Episodes,
                     ["foregroundIoU"] = new JsonObject(fr.Classes.Select(c => KeyValuePair.Create(c.ClassNames[1], Percent(c.ClassIoU[1])))),
                 };
+                // A class no image of the split shows has no episode: the fold's mIoU is then over fewer classes, said here.
+                var unseen = fr.Classes.Where(c => c.Images == 0).Select(c => c.ClassNames[1]).ToList();
+                result["classesAveraged"] = fr.Classes.Count - unseen.Count;
+                result["classesWithoutEpisodes"] = new JsonArray([.. unseen.Select(c => (JsonNode)c)]);
                 var lines = new StringBuilder();
                 foreach (var c in fr.Classes)
-                    lines.AppendLine(CultureInfo.InvariantCulture, $"{c.ClassNames[1],-12} foreground IoU {100 * c.ClassIoU[1]:F1} ({c.Images} episodes)");
-                lines.AppendLine(CultureInfo.InvariantCulture, $"fold {fr.Fold} {name}: mIoU {100 * fr.MeanIoU:F1}, FB-IoU {100 * fr.FBIoU:F1} over {fr.Episodes} episodes");
+                {
+                    lines.AppendLine(c.Images == 0
+                        ? string.Create(CultureInfo.InvariantCulture, $"{c.ClassNames[1],-12} no episode (no image of this split shows it)")
+                        : string.Create(CultureInfo.InvariantCulture, $"{c.ClassNames[1],-12} foreground IoU {100 * c.ClassIoU[1]:F1} ({c.Images} episodes)"));
+                }
+                string over = unseen.Count == 0 ? "" : $" (mean over {fr.Classes.Count - unseen.Count} of {fr.Classes.Count} classes; none of {string.Join(", ", unseen)})";
+                lines.AppendLine(double.IsNaN(fr.MeanIoU)
+                    ? $"fold {fr.Fold} {name}: no episode: no image of this split shows a class of the fold"
+                    : string.Create(CultureInfo.InvariantCulture, $"fold {fr.Fold} {name}: mIoU {100 * fr.MeanIoU:F1}{over}, FB-IoU {100 * fr.FBIoU:F1} over {fr.Episodes} episodes"));
                 text = lines.ToString();
                 break;
         }

@@ -100,10 +100,12 @@ public sealed class SegmentationMetrics
             string iou = double.IsNaN(ClassIoU[c]) ? "-" : (100 * ClassIoU[c]).ToString("F1", CultureInfo.InvariantCulture);
             text.AppendLine(CultureInfo.InvariantCulture, $"{ClassNames[c].PadRight(width)}{iou,8}{ClassPixels[c],12}");
         }
-        text.AppendLine(CultureInfo.InvariantCulture, $"{"mIoU".PadRight(width)}{100 * MeanIoU,8:F1}");
-        text.AppendLine(CultureInfo.InvariantCulture, $"{"pixel acc.".PadRight(width)}{100 * PixelAccuracy,8:F1}");
+        // "-" where nothing was counted (no labelled pixel), as for a class: NaN is not a score.
+        static string Percent(double value) => double.IsNaN(value) ? "-" : (100 * value).ToString("F1", CultureInfo.InvariantCulture);
+        text.AppendLine(CultureInfo.InvariantCulture, $"{"mIoU".PadRight(width)}{Percent(MeanIoU),8}");
+        text.AppendLine(CultureInfo.InvariantCulture, $"{"pixel acc.".PadRight(width)}{Percent(PixelAccuracy),8}");
         if (FBIoU is double fb)
-            text.AppendLine(CultureInfo.InvariantCulture, $"{"FB-IoU".PadRight(width)}{100 * fb,8:F1}");
+            text.AppendLine(CultureInfo.InvariantCulture, $"{"FB-IoU".PadRight(width)}{Percent(fb),8}");
         return text.ToString();
     }
 

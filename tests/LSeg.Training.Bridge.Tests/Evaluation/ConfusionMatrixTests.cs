@@ -85,6 +85,19 @@ public class ConfusionMatrixTests
     }
 
     [Fact]
+    public void A_table_of_nothing_counted_shows_dashes_not_NaN()
+    {
+        // What --max-images 1 on an all-void image gives: no labelled pixel, so no score at all.
+        var metrics = SegmentationMetrics.From(new ConfusionMatrix(2), ["other", "cat"], "empty", 1);
+
+        string table = metrics.ToTable();
+
+        Assert.DoesNotContain("NaN", table);
+        Assert.Matches(@"mIoU\s+-\n", table.ReplaceLineEndings("\n"));
+        Assert.Matches(@"FB-IoU\s+-\n", table.ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
     public void PredictionsOutsideTheLabelSetCountAsMisses()
     {
         var matrix = new ConfusionMatrix(2);
