@@ -480,7 +480,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     private long[] RunCorrelationHead(PixelGrid grid, LabelEmbeddings labels, int[] labelMap, float[] scores)
     {
         var preparedLabels = WordPixelCorrelation.PrepareLabels(labels.Buffer, labels.ScoredCount, labels.EmbeddingSize, (float)Manifest.Temperature, _projection, labels.LogitOffsets);
-        var logits = ArrayPool<float>.Shared.Rent(grid.PixelCount * labels.ScoredCount);
+        var logits = ArrayPool<float>.Shared.Rent(WordPixelCorrelation.LogitCount(grid, labels.ScoredCount));
         var gridWinners = ArrayPool<int>.Shared.Rent(grid.PixelCount);
         try
         {

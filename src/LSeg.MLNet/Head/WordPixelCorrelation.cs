@@ -92,10 +92,21 @@ internal static class WordPixelCorrelation
             sum[f] += row[f] * factor;
     }
 
+    /// <summary>h·w·N, the logits of <paramref name="labelCount"/> labels on <paramref name="grid"/>, refused when one array cannot hold them.</summary>
+    /// <exception cref="ArgumentException">More than <see cref="Array.MaxLength"/> logits: names the label count and the grid.</exception>
+    public static int LogitCount(PixelGrid grid, int labelCount)
+    {
+        long count = (long)grid.PixelCount * labelCount;
+        if (count > Array.MaxLength)
+            throw new ArgumentException(
+                $"{labelCount} scored labels on a {grid.Width}×{grid.Height} embedding grid need {count:N0} logits, more than one array holds ({Array.MaxLength:N0}); offer fewer labels or segment at a smaller input size.", "labels");
+        return (int)count;
+    }
+
     /// <summary>Logits of every grid pixel against every label, row-major [h·w, N]; the labels come from <see cref="PrepareLabels"/>.</summary>
     public static float[] Logits(PixelGrid grid, (float[] Vectors, float[] Offsets, float[] LogitOffsets) labels)
     {
-        var logits = new float[grid.PixelCount * labels.Offsets.Length];
+        var logits = new float[LogitCount(grid, labels.Offsets.Length)];
         Logits(grid, labels, logits);
         return logits;
     }
@@ -110,8 +121,8 @@ internal static class WordPixelCorrelation
         int pixels = grid.PixelCount, labelCount = labels.Offsets.Length;
         if (labels.Vectors.Length != labelCount * grid.Channels)
             throw new ArgumentException($"The labels are {labels.Vectors.Length / Math.Max(1, labelCount)}-d; the grid's vectors are {grid.Channels}-d.", nameof(labels));
-        if (logits.Length < pixels * labelCount)
-            throw new ArgumentException($"{pixels} pixels × {labelCount} labels need {pixels * labelCount} logits; the array holds {logits.Length}.", nameof(logits));
+        if (logits.Length < (long)pixels * labelCount)
+            throw new ArgumentException($"{pixels} pixels × {labelCount} labels need {(long)pixels * labelCount} logits; the array holds {logits.Length}.", nameof(logits));
         if (winners is not null && winners.Length < pixels)
             throw new ArgumentException($"{pixels} pixels need {pixels} winners; the array holds {winners.Length}.", nameof(winners));
         int tasks = (pixels + PixelsPerTask - 1) / PixelsPerTask;

@@ -371,4 +371,20 @@ public sealed class CorrelationHeadTests : IDisposable
         for (int i = 0; i < projected.Length; i++)
             Assert.True(Math.Abs(projected[i] - encoderOutput[i]) <= 1e-5 * Math.Max(1, Math.Abs(encoderOutput[i])), $"value {i}: {projected[i]} vs {encoderOutput[i]}");
     }
+
+    [Fact]
+    public void Labels_whose_logits_one_array_cannot_hold_are_refused_naming_the_count_and_the_grid()
+    {
+        // A 2048×2048 input gives a 1024×1024 grid: 2,048 labels need 2^31 logits, which wrapped to a negative int
+        // (ArgumentOutOfRangeException from ArrayPool) and 4,096 to zero (IndexOutOfRangeException).
+        var grid = PixelGrid.FromEmbeddings(new float[1024 * 1024], 1, 1024, 1024);
+
+        Assert.Equal(1024 * 1024 * 2000, WordPixelCorrelation.LogitCount(grid, 2000));
+        foreach (int labels in new[] { 2048, 4096 })
+        {
+            var error = Assert.Throws<ArgumentException>(() => WordPixelCorrelation.LogitCount(grid, labels));
+            Assert.Equal("labels", error.ParamName);
+            Assert.Contains($"{labels} scored labels on a 1024×1024 embedding grid", error.Message);
+        }
+    }
 }
