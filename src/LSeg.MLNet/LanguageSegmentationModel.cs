@@ -159,6 +159,11 @@ public sealed partial class LanguageSegmentationModel : IDisposable
                 RequireNames(head, [LabelLogitOffsetsInput], [], manifest.Graphs.Head);
             if (textEncoder.EmbeddingSize != manifest.EmbeddingSize)
                 throw new InvalidDataException($"The {manifest.TextEncoder.Kind} text encoder gives {textEncoder.EmbeddingSize}-d embeddings; the manifest's embeddingSize is {manifest.EmbeddingSize}.");
+            // Checked here, not at the first Segment: pixel vectors of another width would be compared with the labels
+            // as the C# head reads them (silently wrong masks with a pixel projection, an unclear error without one).
+            long pixelChannels = imageEncoder.OutputMetadata[PixelEmbeddingsName].Dimensions is { Length: 4 } dims ? dims[1] : -1;
+            if (pixelChannels > 0 && pixelChannels != manifest.EmbeddingSize)
+                throw new InvalidDataException($"Graph '{manifest.Graphs.ImageEncoder}' gives {pixelChannels}-channel {PixelEmbeddingsName}; the manifest's embeddingSize is {manifest.EmbeddingSize}.");
             var projection = ReadPixelProjection(directory, manifest, imageEncoder);
             return new LanguageSegmentationModel(directory, manifest, device, options, imageEncoder, head, textEncoder, projection);
         }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using LSeg.MLNet.Head;
+using LSeg.MLNet.Package;
 using LSeg.MLNet.Runtime;
 using LSeg.MLNet.Tests.Packages;
 using LSeg.Training.Bridge.Export;
@@ -386,5 +387,31 @@ public sealed class CorrelationHeadTests : IDisposable
             Assert.Equal("labels", error.ParamName);
             Assert.Contains($"{labels} scored labels on a 1024×1024 embedding grid", error.Message);
         }
+    }
+
+    [Fact]
+    public void A_pixel_projection_graph_that_is_more_than_one_plain_convolution_is_refused_at_load()
+    {
+        // The label change folds W·x + b into the labels: a Relu after the Conv (or a strided Conv) in the graph would
+        // give masks unlike the graph's own, silently.
+        string package = Path.Combine(_temp.Path, "package");
+        string withRelu = Path.Combine(_temp.Path, "package-relu"), strided = Path.Combine(_temp.Path, "package-strided");
+        CopyDirectory(package, withRelu);
+        CopyDirectory(package, strided);
+        string file = ModelManifest.Read(package).Graphs.PixelProjection!;
+        var graph = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(package, file)));
+        var relu = graph.Clone();
+        var conv = relu.Graph.Node.Single(n => n.OpType == "Conv");
+        string output = conv.Output[0];
+        conv.Output[0] = "before_relu";
+        relu.Graph.Node.Add(OnnxProtos.Node("Relu", "relu", ["before_relu"], [output]));
+        PackageFormats.ReplaceFile(withRelu, file, Google.Protobuf.MessageExtensions.ToByteArray(relu));
+        var stride = graph.Clone();
+        stride.Graph.Node.Single(n => n.OpType == "Conv").Attribute.Add(new Onnx.AttributeProto { Name = "strides", Type = Onnx.AttributeProto.Types.AttributeType.Ints, Ints = { 2, 2 } });
+        PackageFormats.ReplaceFile(strided, file, Google.Protobuf.MessageExtensions.ToByteArray(stride));
+
+        Assert.Contains("holds Relu besides its Conv", Assert.Throws<InvalidDataException>(() => LanguageSegmentationModel.Load(withRelu)).Message);
+        Assert.Contains("its Conv sets strides to [2,2]", Assert.Throws<InvalidDataException>(() => LanguageSegmentationModel.Load(strided)).Message);
+        using var unedited = LanguageSegmentationModel.Load(package);
     }
 }

@@ -44,4 +44,13 @@ internal static class PackageFormats
         };
         File.WriteAllText(Path.Combine(package, ModelManifest.FileName), version1.ToJson());
     }
+
+    /// <summary>Replaces <paramref name="file"/> of <paramref name="package"/> and lists its new size and sha256, as an edited but consistent package.</summary>
+    public static void ReplaceFile(string package, string file, byte[] bytes)
+    {
+        var manifest = ModelManifest.Read(package);
+        File.WriteAllBytes(Path.Combine(package, file), bytes);
+        manifest.Files[file] = new PackageFile { Bytes = bytes.Length, Sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)) };
+        File.WriteAllText(Path.Combine(package, ModelManifest.FileName), manifest.ToJson());
+    }
 }
