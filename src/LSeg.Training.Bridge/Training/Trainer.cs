@@ -308,7 +308,7 @@ public static class Trainer
             var segmenter = new TorchSegmenter(net, labelTable, config.ValidationLongSide);
             foreach (var d in config.Test)
             {
-                var dataset = FolderDataset.Load(d.ToOptions(), log);
+                var dataset = FolderDataset.Load(d.ToEvaluationOptions(), log);
                 if (config.ZeroShotFold is int fold)
                 {
                     zeroShot = ZeroShotEvaluator.EvaluateFold(dataset, segmenter.Predictor, excluded, fold, log: log);

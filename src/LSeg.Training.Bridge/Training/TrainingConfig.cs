@@ -306,6 +306,9 @@ public sealed class TrainingConfig
         Require(Train is null or "all" or "decoder" or "lastBlocks", "train", Train, "all, decoder or lastBlocks");
         Require(Train == "lastBlocks" ? TrainBlocks >= 1 : TrainBlocks == 0, "trainBlocks", TrainBlocks, Train == "lastBlocks" ? "1 or more with train lastBlocks" : "0 (it is read with train lastBlocks only)");
         Require(ValidationLongSide >= 0 && ValidationLongSide % LSegNet.InputSizeMultiple == 0, "validationLongSide", ValidationLongSide, $"0 or a multiple of {LSegNet.InputSizeMultiple}");
+        if (ValidationLongSide == 0 && Validation.Concat(Test).FirstOrDefault(d => d.ImageScale != 1.0) is { } scaled)
+            throw new InvalidDataException(
+                $"{source}: validation/test dataset '{scaled.Name}' sets imageScale {scaled.ImageScale}, which would score shrunk labels; evaluation datasets are read at their own size. Set validationLongSide (e.g. 320) to choose the size the network sees.");
         Require(ValidationMaxImages >= 0, "validationMaxImages", ValidationMaxImages, "0 (all) or a positive count");
         Require(Epochs > 0, "epochs", Epochs, "a positive count");
         Require(BatchSize > 0, "batchSize", BatchSize, "a positive count");
@@ -438,7 +441,7 @@ public sealed class DatasetConfig
             throw new InvalidDataException($"{source}: dataset '{Name}' classWeighting is '{ClassWeighting}'; expected '{NoClassWeighting}' or '{MedianFrequencyWeighting}'.");
     }
 
-    /// <summary>The loader's options for this dataset.</summary>
+    /// <summary>The loader's options for this dataset, as a training dataset.</summary>
     public FolderDatasetOptions ToOptions() => new()
     {
         Name = Name,
@@ -449,4 +452,17 @@ public sealed class DatasetConfig
         ImageScale = ImageScale,
         LabelNames = LabelNames,
     };
+
+    /// <summary>
+    /// The loader's options for this dataset as a validation or test dataset: at its own size, because the segmenter
+    /// resizes each image to <c>validationLongSide</c> itself and scores the label map at the labels' size, as
+    /// <c>lseg evaluate</c> does. <c>imageScale</c> here would only shrink the ground truth (by nearest neighbour, which
+    /// moves thin classes such as poles and signs); <see cref="TrainingConfig.Validate"/> refuses it without a long side.
+    /// </summary>
+    public FolderDatasetOptions ToEvaluationOptions()
+    {
+        var options = ToOptions();
+        options.ImageScale = 1.0;
+        return options;
+    }
 }

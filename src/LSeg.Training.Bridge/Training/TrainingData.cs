@@ -75,8 +75,8 @@ internal sealed class TrainingData
             (config.Datasets[i].ExcludedClasses ?? []).Concat(excluded.Where(d.Classes.Contains)).Distinct(StringComparer.OrdinalIgnoreCase))).ToList();
         // Test datasets are loaded only after the last epoch: check now what would make them fail then.
         foreach (var test in config.Test)
-            FolderDataset.Check(test.ToOptions());
-        var validation = config.Validation.Select(d => FolderDataset.Load(d.ToOptions(), log).EvenlySpacedSubset(config.ValidationMaxImages)).ToList();
+            FolderDataset.Check(test.ToEvaluationOptions());
+        var validation = config.Validation.Select(d => FolderDataset.Load(d.ToEvaluationOptions(), log).EvenlySpacedSubset(config.ValidationMaxImages)).ToList();
         // Checked now, not when the first epoch ends (its validation would throw and lose the epoch).
         for (int v = 0; v < validation.Count; v++)
         {

@@ -1,3 +1,4 @@
+using LSeg.Training.Bridge.Data;
 using System.Text.Json.Nodes;
 using LSeg.Training.Bridge.Network;
 using LSeg.Training.Bridge.Training;
@@ -21,6 +22,28 @@ public class TrainingConfigTests
         Assert.Equal(96, config.Augmentation.CropWidth);
         Assert.Equal(0.9, config.PolyPower);
         Assert.Equal(10, config.DecoderLearningRateMultiplier);
+    }
+
+    [Fact]
+    public void Evaluation_datasets_are_read_at_their_own_size_and_imageScale_there_needs_a_validation_long_side()
+    {
+        using var data = new Data.TestDatasetFolder(images: 2, width: 64, height: 48);
+        string root = data.Root.Replace("\\", "/");
+        string Config(int longSide) => $$"""
+            { "datasets": [ { "name": "d", "folder": "{{root}}" } ],
+              "validation": [ { "name": "v", "folder": "{{root}}", "imageScale": 0.5 } ],
+              "test": [ { "name": "t", "folder": "{{root}}", "imageScale": 0.5 } ], "validationLongSide": {{longSide}} }
+            """;
+
+        var error = Assert.Throws<InvalidDataException>(() => TrainingConfig.Parse(Config(0)));
+        var config = TrainingConfig.Parse(Config(32));
+
+        Assert.Contains("validation/test dataset 'v' sets imageScale 0.5, which would score shrunk labels", error.Message);
+        // The labels a validation or test score counts are the files' own 64×48, not 32×24 shrunk by nearest neighbour;
+        // the segmenter resizes the image to validationLongSide itself. A training dataset keeps its scale.
+        foreach (var evaluation in config.Validation.Concat(config.Test))
+            Assert.All(FolderDataset.Load(evaluation.ToEvaluationOptions()).Samples, s => Assert.Equal((64, 48), (s.Labels.Width, s.Labels.Height)));
+        Assert.Equal(0.5, config.Test[0].ToOptions().ImageScale);
     }
 
     [Fact]
