@@ -1,5 +1,5 @@
-using LSeg.Training.Bridge.Data;
 using System.Text.Json.Nodes;
+using LSeg.Training.Bridge.Data;
 using LSeg.Training.Bridge.Network;
 using LSeg.Training.Bridge.Training;
 
