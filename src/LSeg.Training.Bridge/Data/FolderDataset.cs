@@ -94,6 +94,11 @@ public sealed class FolderDataset
                 throw new DirectoryNotFoundException($"Dataset '{options.Name}': folder '{sub}' does not exist (the folder format needs '{options.ImagesFolder}/' and '{options.LabelsFolder}/').");
         }
         var classes = ClassList.Load(ResolveClassesPath(options));
+        // One ignore value: a configured one that differs from the class named void would turn void into a label that
+        // is trained, offered and scored.
+        if (options.IgnoreValue is int configured && classes.VoidIndex is int voidIndex && configured != voidIndex)
+            throw new InvalidDataException(
+                $"Dataset '{options.Name}': ignoreValue is {configured}, but class {voidIndex} is named 'void', which would then be trained and scored as a label. Leave ignoreValue out to ignore the void class, or rename it in the class list.");
         int? ignore = options.IgnoreValue ?? classes.VoidIndex;
         var textLabels = BuildTextLabels(options, classes, ignore);
         if (options.ImageScale is <= 0 or > 4)

@@ -71,6 +71,20 @@ public class FolderDatasetTests
     }
 
     [Fact]
+    public void An_ignore_value_other_than_the_void_class_is_refused_rather_than_training_void_as_a_label()
+    {
+        using var folder = new TestDatasetFolder(images: 2);
+        var options = folder.Options();
+        options.IgnoreValue = 255; // the common convention, while classes.txt names class 0 "void"
+
+        var error = Assert.Throws<InvalidDataException>(() => FolderDataset.Load(options));
+
+        Assert.Contains("ignoreValue is 255, but class 0 is named 'void'", error.Message);
+        options.IgnoreValue = 0;
+        Assert.DoesNotContain("void", FolderDataset.Load(options).TextLabels.Values);
+    }
+
+    [Fact]
     public void An_empty_split_list_is_refused_naming_it()
     {
         using var folder = new TestDatasetFolder(images: 3);
