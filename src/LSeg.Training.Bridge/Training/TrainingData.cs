@@ -75,7 +75,14 @@ internal sealed class TrainingData
             (config.Datasets[i].ExcludedClasses ?? []).Concat(excluded.Where(d.Classes.Contains)).Distinct(StringComparer.OrdinalIgnoreCase))).ToList();
         // Test datasets are loaded only after the last epoch: check now what would make them fail then.
         foreach (var test in config.Test)
+        {
             FolderDataset.Check(test.ToEvaluationOptions());
+            // A zero-shot run tests its fold's classes on each test dataset: one without them would fail after the last epoch.
+            var testClasses = ClassList.Load(FolderDataset.ResolveClassesPath(test.ToEvaluationOptions()));
+            if (excluded.Where(c => !testClasses.Contains(c)).ToList() is { Count: > 0 } missing)
+                throw new InvalidDataException(
+                    $"Test dataset '{test.Name}' has no class {string.Join(", ", missing.Select(c => $"'{c}'"))} of zero-shot fold {config.ZeroShotFold}; a zero-shot run tests on datasets with the fold's classes (MSRC-v2's test split).");
+        }
         var validation = config.Validation.Select(d => FolderDataset.Load(d.ToEvaluationOptions(), log).EvenlySpacedSubset(config.ValidationMaxImages)).ToList();
         // Checked now, not when the first epoch ends (its validation would throw and lose the epoch).
         for (int v = 0; v < validation.Count; v++)

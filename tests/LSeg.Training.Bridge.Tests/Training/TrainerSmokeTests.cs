@@ -109,6 +109,21 @@ public sealed class TrainerSmokeTests : IDisposable
     }
 
     [Fact]
+    public void A_zero_shot_run_whose_test_dataset_lacks_the_folds_classes_is_refused_before_training()
+    {
+        // Fold 0 is building, grass, tree, cow, horse, sheep; the tiny dataset has sky, grass and cow only. Its test
+        // would throw only after the last epoch.
+        var config = TinyConfig(epochs: 1);
+        config.ZeroShotFold = 0;
+        config.Test = [new DatasetConfig { Name = "tiny-test", Folder = _data.Root }];
+
+        var error = Assert.Throws<InvalidDataException>(() => Trainer.Run(config, resume: false, _ => { }));
+
+        Assert.Contains("Test dataset 'tiny-test' has no class 'building', 'tree', 'horse', 'sheep' of zero-shot fold 0", error.Message);
+        Assert.False(Directory.Exists(Path.Combine(_output, "checkpoints", "last")));
+    }
+
+    [Fact]
     public void AFreshRunRefusesToOverwriteAnExistingRunAndResumeNeedsACheckpoint()
     {
         var resumeError = Assert.Throws<InvalidOperationException>(() => Trainer.Run(TinyConfig(1), resume: true, _ => { }));
