@@ -71,6 +71,15 @@ internal sealed class TrainingData
     {
         var excluded = config.ZeroShotFold is int fold ? ZeroShotFolds.MsrcFold(fold) : [];
         var datasets = config.Datasets.Select(d => FolderDataset.Load(d.ToOptions(), log)).ToList();
+        // BatchPlan keeps a partial batch only when it holds two crops (BatchNorm needs two): a dataset that gives one
+        // sample per epoch would never be trained on, silently.
+        for (int d = 0; d < datasets.Count; d++)
+        {
+            int perEpoch = config.Datasets[d].SamplesPerEpoch ?? datasets[d].Samples.Count;
+            if (perEpoch == 1 && config.BatchSize > 1)
+                throw new InvalidDataException(
+                    $"Dataset '{config.Datasets[d].Name}' gives one image per epoch, which never fills a batch of two or more crops, so it would never be trained on. Give it samplesPerEpoch (2 or more: its image repeated), add images, or set batchSize 1.");
+        }
         var labelSets = datasets.Select((d, i) => new TrainingLabelSet(d,
             (config.Datasets[i].ExcludedClasses ?? []).Concat(excluded.Where(d.Classes.Contains)).Distinct(StringComparer.OrdinalIgnoreCase))).ToList();
         // Test datasets are loaded only after the last epoch: check now what would make them fail then.

@@ -124,6 +124,20 @@ public sealed class TrainerSmokeTests : IDisposable
     }
 
     [Fact]
+    public void A_dataset_of_one_image_that_could_never_fill_a_batch_is_refused_naming_it()
+    {
+        using var single = new TestDatasetFolder(images: 1, width: 64, height: 48);
+        var config = TinyConfig(epochs: 1);
+        config.Datasets = [.. config.Datasets, new DatasetConfig { Name = "single", Folder = single.Root }];
+
+        var error = Assert.Throws<InvalidDataException>(() => Trainer.Run(config, resume: false, _ => { }));
+
+        Assert.Contains("Dataset 'single' gives one image per epoch", error.Message);
+        config.Datasets[1].SamplesPerEpoch = 2; // repeated: two crops of it fill a batch
+        Assert.Equal(1, Trainer.Run(config, resume: false, _ => { }).State.EpochsCompleted);
+    }
+
+    [Fact]
     public void AFreshRunRefusesToOverwriteAnExistingRunAndResumeNeedsACheckpoint()
     {
         var resumeError = Assert.Throws<InvalidOperationException>(() => Trainer.Run(TinyConfig(1), resume: true, _ => { }));
