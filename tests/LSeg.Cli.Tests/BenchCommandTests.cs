@@ -60,6 +60,10 @@ public class BenchCommandTests
     [InlineData("runtime --size 4000 --model MISSING", "--size 4000 is out of range")]
     [InlineData("memory --width 0 --model MISSING", "--width must be at least 1; got 0")]
     [InlineData("memory --threads 0 --model MISSING", "--threads must be at least 1; got 0")]
+    [InlineData("memory --width 4 --model MISSING", "--width 4 --height 480: the image must be at least 8 pixels on a side")]
+    [InlineData("memory --width 40000 --height 40000 --model MISSING", "and at most 40,000,000 pixels")]
+    [InlineData("train --crop 100x100", "--crop '100x100': both sides must be multiples of 32")]
+    [InlineData("serve --seconds 2200000 --model MISSING", "--seconds must be 1 to 86400")]
     [InlineData("serve --clients 0 --model MISSING", "--clients must be at least 1; got 0")]
     [InlineData("serve --label-changes 1.5 --model MISSING", "--label-changes must be 0 to 1; got 1.5")]
     [InlineData("batch --labels 13 --model MISSING", "--labels must be 1 to 12; got 13")]
@@ -91,6 +95,8 @@ public class BenchCommandTests
         Assert.Equal(2, root.GetProperty("images").GetInt32());
         Assert.True(root.GetProperty("fullSegmentationMs").GetDouble() > 0);
         Assert.True(root.GetProperty("labelChangeMs").GetDouble() > 0);
+        // Labels never seen before run the text encoder inside the timed call.
+        Assert.True(root.GetProperty("newLabelsChangeMs").GetDouble() > 0);
         // A 64-pixel input gives a 32 × 32 grid of float vectors, all read by a label change: the 384-d embeddings, or
         // the narrower decoder features of a package with a pixel projection.
         int channels = root.GetProperty("gridChannels").GetInt32();
@@ -104,6 +110,8 @@ public class BenchCommandTests
         Assert.True(root.GetProperty("mlNetTotalMs").GetDouble() > 0);
         Assert.True(root.GetProperty("lowLevelTotalMs").GetDouble() > 0);
         Assert.All(new[] { "1", "4", "8" }, batch => Assert.True(root.GetProperty("imagesPerSecondByBatchSize").GetProperty(batch).GetDouble() > 0));
+        // A batch of 8 is 8 images even with --images 2: the batch comparison writes its own.
+        Assert.Equal(8, root.GetProperty("batchImages").GetInt32());
         // Each peak is measured in a process that loaded the model and segmented one image: at least the model's weights.
         Assert.True(root.GetProperty("oneSegmentationPeakMB").GetDouble() > 50);
         Assert.True(root.GetProperty("largeImageSegmentationPeakMB").GetDouble() > root.GetProperty("oneSegmentationPeakMB").GetDouble());

@@ -39,7 +39,7 @@ internal static class EncoderBatchBenchmark
             var result = new Dictionary<int, double>();
             for (int b = 0; b < batchSizes.Count; b++)
             {
-                double median = times[b].Order().ElementAt(times[b].Count / 2);
+                double median = BenchmarkStatistics.Median(times[b]);
                 result[batchSizes[b]] = images.Count / median;
                 progress.WriteLine($"batch {batchSizes[b]}: {images.Count / median:F2} images/s ({images.Count} images of {images[0].Width}×{images[0].Height}, model input {inputSize}, median of {rounds} alternating rounds)");
             }

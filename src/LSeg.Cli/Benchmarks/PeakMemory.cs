@@ -12,8 +12,15 @@ namespace LSeg.Cli.Benchmarks;
 /// </summary>
 internal static class PeakMemory
 {
-    /// <summary>One case: the model, the image size, the model input size, and the runtime settings.</summary>
-    internal sealed record Request(string? PackagePath, int Width, int Height, int InputSize, RuntimeSettings Settings);
+    /// <summary>One case: the model, the image size, the model input size, the runtime settings and the labels.</summary>
+    internal sealed record Request(string? PackagePath, int Width, int Height, int InputSize, RuntimeSettings Settings, IReadOnlyList<string>? Labels = null)
+    {
+        /// <summary>The labels segmented: <see cref="Labels"/>, or eight common names.</summary>
+        public IReadOnlyList<string> LabelsOrDefault => Labels ?? DefaultLabels;
+    }
+
+    /// <summary>The labels of a case that names none.</summary>
+    internal static readonly string[] DefaultLabels = ["sky", "grass", "road", "car", "person", "tree", "building", "water"];
 
     /// <summary>Starts a fresh process for <see cref="Request"/> and returns its peak resident set in MB.</summary>
     internal delegate double Measurer(Request request);
@@ -32,7 +39,7 @@ internal static class PeakMemory
             var options = request.Settings.ToOptions();
             using var model = request.PackagePath is null ? LanguageSegmentationModel.LoadDefault(options) : LanguageSegmentationModel.Load(request.PackagePath, options);
             using (var image = MLImage.CreateFromFile(file))
-                model.Segment(image, ["sky", "grass", "road", "car", "person", "tree", "building", "water"], request.InputSize);
+                model.Segment(image, request.LabelsOrDefault, request.InputSize);
             return PeakResidentMB();
         }
         finally

@@ -59,7 +59,7 @@ internal static class RuntimeSettingsBenchmark
                     times[v].Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
                 }
             }
-            var medians = times.Select(t => t.Order().ElementAt(t.Count / 2)).ToArray();
+            var medians = times.Select(t => BenchmarkStatistics.Median(t)).ToArray();
             var results = new List<Result>();
             for (int v = 0; v < variants.Count; v++)
             {

@@ -45,6 +45,9 @@ internal static class BenchCommand
             var parts = cropText.Split('x', 'X');
             if (parts.Length != 2 || !int.TryParse(parts[0], out int height) || !int.TryParse(parts[1], out int width))
                 throw new CommandFailure($"--crop '{cropText}' is not HxW, e.g. 224x320.", ExitCodes.Usage);
+            // The network takes sides that are multiples of 32; a crop past 2048 is not a training crop (libtorch would run out of memory).
+            if (height % LSegNet.InputSizeMultiple != 0 || width % LSegNet.InputSizeMultiple != 0 || Math.Min(height, width) < LSegNet.InputSizeMultiple || Math.Max(height, width) > 2048)
+                throw new CommandFailure($"--crop '{cropText}': both sides must be multiples of {LSegNet.InputSizeMultiple} from {LSegNet.InputSizeMultiple} to 2048, e.g. 224x320.", ExitCodes.Usage);
             int[] widths = parsed.GetValue(decoder) is { Length: > 0 } d ? d : [128];
             var freezes = (parsed.GetValue(freeze) is { Length: > 0 } f ? f : ["none"])
                 .Select(text => text == "none" ? [] : text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).ToList();
@@ -177,16 +180,24 @@ internal static class BenchCommand
         var optimization = new Option<string>("--optimization") { Description = "Graph optimisation: none, basic, extended or all (default: the option's default).", DefaultValueFactory = _ => RuntimeSettings.OptimizationName(LSeg.MLNet.LanguageSegmentationModelOptions.Defaults.GraphOptimization), HelpName = "LEVEL" };
         optimization.AcceptOnlyFromAmong("none", "basic", "extended", "all");
         var threads = new Option<int?>("--threads") { Description = "Intra-op threads (default: ONNX Runtime's).", HelpName = "N" }.InRange(1);
+        var labels = new Option<string>("--labels") { Description = $"Comma-separated labels to segment with (default: {string.Join(", ", PeakMemory.DefaultLabels)}).", HelpName = "LABELS" };
         var command = new Command("memory", "Peak memory (MB, the process's peak resident set) of loading the model and segmenting one synthetic image in this process, which should do nothing else; prints the number alone.")
         {
-            model, width, height, size, arena, optimization, threads,
+            model, width, height, size, arena, optimization, threads, labels,
         };
         command.SetAction(parsed =>
         {
             string? package = parsed.GetValue(model);
             CommonOptions.RequireValidSize(parsed.GetValue(size));
+            // Checked before the model loads: an image the model would refuse, or one too large to write, is a usage error.
+            int w = parsed.GetValue(width), h = parsed.GetValue(height);
+            int limits = LSeg.MLNet.LanguageSegmentationModelOptions.Defaults.MinImageSide;
+            if (Math.Min(w, h) < limits || (long)w * h > LSeg.MLNet.LanguageSegmentationModelOptions.Defaults.MaxImagePixels)
+                throw new CommandFailure(
+                    $"--width {w} --height {h}: the image must be at least {limits} pixels on a side and at most {LSeg.MLNet.LanguageSegmentationModelOptions.Defaults.MaxImagePixels:N0} pixels (the model's defaults).", ExitCodes.Usage);
+            var labelList = parsed.GetValue(labels) is { } text ? LabelList.Parse(text, "--labels") : null;
             var settings = new RuntimeSettings(parsed.GetValue(arena) == "on", RuntimeSettings.ParseOptimization(parsed.GetValue(optimization)!), parsed.GetValue(threads));
-            double peak = PeakMemory.Run(new PeakMemory.Request(package is null ? null : ModelPackagePath.Require(package), parsed.GetValue(width), parsed.GetValue(height), parsed.GetValue(size), settings));
+            double peak = PeakMemory.Run(new PeakMemory.Request(package is null ? null : ModelPackagePath.Require(package), w, h, parsed.GetValue(size), settings, labelList));
             console.Out.WriteLine(peak.ToString("F1", System.Globalization.CultureInfo.InvariantCulture));
             return ExitCodes.Success;
         });

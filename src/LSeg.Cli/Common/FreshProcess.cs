@@ -20,6 +20,7 @@ internal static class FreshProcess
             arguments.AddRange(["--threads", Text(threads)]);
         if (request.PackagePath is not null)
             arguments.AddRange(["--model", request.PackagePath]);
+        arguments.AddRange(["--labels", string.Join(",", request.LabelsOrDefault)]);
         string output = RunLseg(arguments);
         return double.Parse(output.Trim(), CultureInfo.InvariantCulture);
     }

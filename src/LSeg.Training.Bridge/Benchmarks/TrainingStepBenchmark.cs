@@ -107,9 +107,5 @@ public static class TrainingStepBenchmark
         optimizer.zero_grad();
     }
 
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-    }
+    private static double Median(List<double> values) => LSeg.Shared.BenchmarkStatistics.Median(values);
 }
