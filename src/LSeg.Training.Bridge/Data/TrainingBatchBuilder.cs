@@ -69,12 +69,12 @@ public sealed class TrainingBatchBuilder
         if (episode)
             return new TrainingBatch(planned.Dataset, count, h, w, pixels, targets, [ZeroShotFolds.OtherLabel, .. labelSet.Texts], episodeLabels);
 
+        // The names the crops show, read before a subset rewrites the targets to index its own shorter list: a distractor
+        // must not overlap any of them, kept or folded into "other".
+        var present = _sampling.Distractors > 0 ? PresentTargets(targets, labelSet.Texts.Count).Select(t => labelSet.Texts[t]).ToList() : [];
         var labels = subset ? MakeSubset(targets, labelSet.Texts, _sampling.KeepProbability, random) : [.. labelSet.Texts];
         if (_sampling.Distractors > 0)
-        {
-            var present = PresentTargets(targets, labelSet.Texts.Count).Select(t => labelSet.Texts[t]).ToList();
             labels.AddRange(_distractors!.Draw(planned.Dataset, present, _sampling.Distractors, random));
-        }
         return new TrainingBatch(planned.Dataset, count, h, w, pixels, targets, labels);
     }
 

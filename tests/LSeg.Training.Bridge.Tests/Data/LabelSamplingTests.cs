@@ -90,6 +90,29 @@ public class LabelSamplingTests
     }
 
     [Fact]
+    public void Subset_batches_draw_no_distractor_that_overlaps_a_name_the_crops_show()
+    {
+        // Every batch is a subset keeping (nearly always) one present label, the others folded into "other"; "horse" overlaps "cow".
+        // A subset rewrites the targets to index its own list, so the names present must be read before it: read after,
+        // target 0 (the kept cow) was taken for "sky", and "horse" was offered as absent on a cow.
+        using var a = new TestDatasetFolder(images: 3, width: 64, height: 48);
+        var dataset = FolderDataset.Load(a.Options());
+        var own = new TrainingLabelSet(dataset);
+        var other = FakeLabelSet(["horse", "shirt", "jeans"]);
+        var augmenter = new Augmenter(new AugmentationOptions { CropHeight = 32, CropWidth = 32 });
+        var sampling = new LabelSamplingOptions { Distractors = 3, SubsetProbability = 1.0, KeepProbability = 0.01 };
+        var overlaps = new Dictionary<string, string[]> { ["cow"] = ["horse"] };
+        var builder = new TrainingBatchBuilder([dataset], [own], augmenter, seed: 7, sampling, new DistractorVocabulary([own, other], overlaps));
+
+        var batches = Enumerable.Range(0, 40).Select(b => builder.Build(new PlannedBatch(0, [0, 1]), epoch: 0, batchIndex: b)).ToList();
+        var withCow = batches.Where(b => b.Labels.Contains("cow")).ToList();
+
+        Assert.NotEmpty(withCow); // not vacuous: some batches keep the cow
+        Assert.All(withCow, b => Assert.DoesNotContain("horse", b.Labels));
+        Assert.Contains(batches, b => b.Labels.Contains("horse")); // horse is offered where no cow is shown
+    }
+
+    [Fact]
     public void ProbabilitiesThatExceedOneAreRefusedByName()
     {
         var error = Assert.Throws<ArgumentException>(() => new LabelSamplingOptions { SubsetProbability = 0.7, EpisodeProbability = 0.5 }.Validate());
