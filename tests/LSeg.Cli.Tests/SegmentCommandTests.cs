@@ -54,6 +54,44 @@ public class SegmentCommandTests
     }
 
     [Fact]
+    public void An_input_that_another_input_would_overwrite_is_refused_before_anything_is_written()
+    {
+        // An earlier run's mask beside its photo, both named again (a glob over the folder does this): a.png's new mask
+        // would replace a.mask.png, which would then be segmented as if it were a photo.
+        using var temp = new TempDirectory();
+        string package = ColourModelPackage.Write(temp.Path);
+        string photo = Images.RedLeftBlueRight(temp.Combine("photos", "a.png"));
+        string earlier = Images.GreenTopWhiteBottom(temp.Combine("photos", "a.mask.png"));
+        byte[] before = File.ReadAllBytes(earlier);
+
+        var result = CliRunner.RunInProcess("segment", photo, earlier, "--labels", "red, blue", "--model", package, "--out", temp.Combine("photos"));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"Image '{earlier}' is where the outputs of '{photo}' would be written", Assert.Single(result.ErrorLines));
+        Assert.Equal(before, File.ReadAllBytes(earlier));
+        Assert.False(File.Exists(temp.Combine("photos", "a.overlay.png")));
+        // Into another folder nothing collides: both are segmented.
+        var elsewhere = CliRunner.RunInProcess("segment", photo, earlier, "--labels", "red, blue", "--model", package, "--out", temp.Combine("out"));
+        Assert.True(elsewhere.ExitCode == 0, elsewhere.ToString());
+        Assert.Equal(before, File.ReadAllBytes(earlier));
+    }
+
+    [Fact]
+    public void A_file_name_holding_terminal_codes_is_printed_escaped()
+    {
+        // A name from an untrusted archive: printed raw, ESC[2J clears the user's terminal.
+        using var temp = new TempDirectory();
+        string package = ColourModelPackage.Write(temp.Path);
+        string image = Images.RedLeftBlueRight(temp.Combine("in", "\u001b[2Jx.png"));
+
+        var result = CliRunner.RunInProcess("segment", image, "--labels", "red, blue", "--model", package, "--out", temp.Combine("out"));
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.DoesNotContain('\u001b', result.StdOut);
+        Assert.Contains("[2Jx.png", result.StdOut);
+    }
+
+    [Fact]
     public void Scales_and_flip_combine_several_passes_and_the_json_says_which()
     {
         using var temp = new TempDirectory();

@@ -110,7 +110,7 @@ internal static class RelabelCommand
         }
 
         var output = console.Out;
-        output.WriteLine($"load model     {loadSeconds * 1000,9:0.0} ms  ({segmentationModel.Manifest.Name}, {(segmentationModel.UsesGpu ? "GPU" : "CPU")})");
+        output.WriteLine($"load model     {loadSeconds * 1000,9:0.0} ms  ({TerminalText.Escape(segmentationModel.Manifest.Name)}, {(segmentationModel.UsesGpu ? "GPU" : "CPU")})");
         output.WriteLine($"encode image   {encodeImageSeconds * 1000,9:0.0} ms  ({encoded.OriginalWidth}x{encoded.OriginalHeight} -> {encoded.InputWidth}x{encoded.InputHeight}, once)");
         foreach (var report in reports)
         {
@@ -120,7 +120,7 @@ internal static class RelabelCommand
             output.WriteLine($"  segment       {report.SegmentSeconds * 1000,8:0.0} ms  (head only)");
             SegmentationOutputs.PrintShares(output, report.Outputs.Shares);
             if (report.Outputs.OverlayPath is not null)
-                output.WriteLine($"  wrote {report.Outputs.MaskPath}, {report.Outputs.OverlayPath}");
+                output.WriteLine($"  wrote {TerminalText.Escape(report.Outputs.MaskPath ?? "")}, {TerminalText.Escape(report.Outputs.OverlayPath)}");
         }
         return ExitCodes.Success;
     }

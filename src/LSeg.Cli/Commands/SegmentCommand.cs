@@ -55,7 +55,7 @@ internal static class SegmentCommand
         // Everything that can be checked is checked before the model loads or any file is written.
         var labels = LabelList.Parse(request.Labels);
         long maxPixels = CommonOptions.RequireValidMaxPixels(request.MaxPixels);
-        var images = InputImages.Validate(request.Images, maxPixels);
+        var images = InputImages.Validate(request.Images, maxPixels, request.OutputDirectory);
         int? size = CommonOptions.RequireValidSize(request.Size);
         var scaleList = CommonOptions.ParseScales(request.Scales);
         Passes? passes = scaleList is not null || request.Flip ? new Passes(scaleList ?? [1.0], request.Flip) : null;
@@ -119,16 +119,17 @@ internal static class SegmentCommand
 
     private static void Print(TextWriter output, LanguageSegmentationModel model, double loadSeconds, List<ImageReport> reports)
     {
-        output.WriteLine($"Model {model.Manifest.Name} ({model.Manifest.Backbone}, {model.Manifest.TextEncoder.Kind}) loaded in {loadSeconds:0.00} s on {(model.UsesGpu ? "GPU" : "CPU")}");
+        // Paths and the manifest's name are text from outside, escaped like labels: a file name may hold terminal codes.
+        output.WriteLine($"Model {TerminalText.Escape(model.Manifest.Name)} ({TerminalText.Escape(model.Manifest.Backbone)}, {TerminalText.Escape(model.Manifest.TextEncoder.Kind)}) loaded in {loadSeconds:0.00} s on {(model.UsesGpu ? "GPU" : "CPU")}");
         foreach (var report in reports)
         {
             output.WriteLine();
             output.WriteLine(report.EncodeSeconds is { } encode
-                ? $"{report.Image}  {report.Width}x{report.Height}  encode {encode:0.000} s, segment {report.SegmentSeconds:0.000} s"
-                : $"{report.Image}  {report.Width}x{report.Height}  segment (every pass encodes) {report.SegmentSeconds:0.000} s");
+                ? $"{TerminalText.Escape(report.Image)}  {report.Width}x{report.Height}  encode {encode:0.000} s, segment {report.SegmentSeconds:0.000} s"
+                : $"{TerminalText.Escape(report.Image)}  {report.Width}x{report.Height}  segment (every pass encodes) {report.SegmentSeconds:0.000} s");
             SegmentationOutputs.PrintShares(output, report.Outputs.Shares);
-            output.WriteLine($"  wrote {report.Outputs.MaskPath}");
-            output.WriteLine($"  wrote {report.Outputs.OverlayPath}");
+            output.WriteLine($"  wrote {TerminalText.Escape(report.Outputs.MaskPath ?? "")}");
+            output.WriteLine($"  wrote {TerminalText.Escape(report.Outputs.OverlayPath ?? "")}");
         }
     }
 

@@ -12,22 +12,38 @@ internal static class InputImages
     /// Checks that every path exists and holds a complete image SkiaSharp can decode (PNG, JPEG, BMP, GIF, WebP…) within
     /// the size limits.
     /// </summary>
-    /// <exception cref="CommandFailure">An image is missing, unreadable, truncated, too small or too large, or two images would write the same output names.</exception>
-    public static IReadOnlyList<string> Validate(IReadOnlyList<string>? paths, long maxPixels)
+    /// <exception cref="CommandFailure">An image is missing, unreadable, truncated, too small or too large, two images would write the same output names, or an image is where another one's output would be written.</exception>
+    public static IReadOnlyList<string> Validate(IReadOnlyList<string>? paths, long maxPixels, string outputDirectory)
     {
         if (paths is null || paths.Count == 0)
             throw new CommandFailure("No image given: name at least one image file.");
-        var byOutputName = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var byOutputName = new Dictionary<string, string>(FileNames);
+        var outputs = new Dictionary<string, string>(FileNames);
         foreach (string path in paths)
         {
-            RequireReadable(path, maxPixels);
             string name = OutputName(path);
             if (byOutputName.TryGetValue(name, out string? other))
                 throw new CommandFailure($"Images '{other}' and '{path}' would both write '{name}.mask.png': rename one or segment them separately.");
             byOutputName[name] = path;
+            foreach (string suffix in OutputSuffixes)
+                outputs[Path.GetFullPath(Path.Combine(outputDirectory, name + suffix))] = path;
+        }
+        foreach (string path in paths)
+        {
+            // "lseg segment a.png a.mask.png" (or a glob over a folder that holds an earlier run's outputs, with --out
+            // that folder) would replace the input a.mask.png with a.png's mask, then segment the replacement.
+            if (outputs.TryGetValue(Path.GetFullPath(path), out string? writer))
+                throw new CommandFailure($"Image '{path}' is where the outputs of '{writer}' would be written, so it would be replaced before it is read: leave it out (it may be an earlier run's output) or give --out another folder.");
+            RequireReadable(path, maxPixels);
         }
         return paths;
     }
+
+    /// <summary>The files written per image, after its base name.</summary>
+    private static readonly string[] OutputSuffixes = [".mask.png", ".overlay.png"];
+
+    /// <summary>File names compare as the file system does: case-sensitively on Linux, not on Windows and macOS.</summary>
+    private static StringComparer FileNames => OperatingSystem.IsLinux() ? StringComparer.Ordinal : StringComparer.OrdinalIgnoreCase;
 
     /// <summary>Checks one image path: it exists, decodes completely, and its size is within the limits.</summary>
     public static void RequireReadable(string path, long maxPixels)
