@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Globalization;
 using SkiaSharp;
 
@@ -40,11 +41,32 @@ internal static class OverlayRenderer
         var entries = labels.Select((label, i) => string.Create(CultureInfo.InvariantCulture, $"{label} {Share(counts[i], total):0.0}%")).ToArray();
         var layout = LegendLayout.Compute(entries, width, scale);
 
+        // The legend adds rows to an image that may already be near the largest array: refuse rather than overflow.
+        long bytes = (long)width * (height + layout.Height) * 4;
+        if (bytes > Array.MaxLength)
+            throw new ArgumentException($"The overlay of a {width}×{height} photo with a {layout.Height}-pixel legend needs {bytes:N0} bytes, more than one array holds; write the mask alone, or downscale the photo.", nameof(photo));
+        // Pixels are read and written through GetPixels, never GetPixelSpan, whose return type changed in SkiaSharp 3
+        // (an application that also references SkiaSharp 3 would get MissingMethodException; see ImagePixelAccess).
+        int sourceStride = photo.RowBytes;
+        var source = new byte[(long)sourceStride * height];
+        Marshal.Copy(photo.GetPixels(), source, 0, source.Length);
         var canvasInfo = new SKImageInfo(width, height + layout.Height, SKColorType.Rgba8888, SKAlphaType.Opaque);
         var result = new SKBitmap(canvasInfo);
-        var pixels = new Painter(result.GetPixelSpan().Length, width, height + layout.Height);
-        ReadOnlySpan<byte> source = photo.GetPixelSpan();
-        int sourceStride = photo.RowBytes;
+        try
+        {
+            return Paint(result, photo, mask, entries, layout, scale, source, sourceStride);
+        }
+        catch
+        {
+            result.Dispose();
+            throw;
+        }
+    }
+
+    private static SKBitmap Paint(SKBitmap result, SKBitmap photo, ReadOnlySpan<int> mask, string[] entries, LegendLayout layout, int scale, byte[] source, int sourceStride)
+    {
+        int width = photo.Width, height = photo.Height;
+        var pixels = new Painter(checked(width * (height + layout.Height) * 4), width, height + layout.Height);
 
         for (int y = 0; y < height; y++)
         {
@@ -68,7 +90,7 @@ internal static class OverlayRenderer
             pixels.Fill(left + scale / 2, top + scale / 2, swatch - scale / 2 * 2, swatch - scale / 2 * 2, LabelPalette.ColorOf(i));
         }
 
-        // SkiaSharp 2.88's GetPixelSpan is read-only: copy into the bitmap's own pixel memory, then draw the text on it.
+        // Copied into the bitmap's own pixel memory, then the text is drawn on it.
         pixels.CopyTo(result.GetPixels());
         using (var canvas = new SKCanvas(result))
         {

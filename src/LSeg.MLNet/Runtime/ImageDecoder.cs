@@ -11,15 +11,16 @@ namespace LSeg.MLNet.Runtime;
 internal static class ImageDecoder
 {
     /// <summary>
-    /// Decodes <paramref name="path"/> completely as 8-bit RGBA, unpremultiplied (training data; segmentation reads
-    /// files by <see cref="DecodeMLImage"/>, which gives ML.NET's pixels).
+    /// Decodes <paramref name="path"/> completely as 8-bit RGBA with premultiplied alpha (training data), so that a
+    /// translucent pixel's colour is composited over black as in <see cref="DecodeMLImage"/>, which gives the pixels
+    /// segmentation sees: a network trained on cut-outs sees their backgrounds as it will at inference.
     /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not an image SkiaSharp reads, or it is truncated or corrupt.</exception>
     public static SKBitmap DecodeRgba(string path)
     {
         using var codec = OpenCodec(path);
-        var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        var info = new SKImageInfo(codec.Info.Width, codec.Info.Height, SKColorType.Rgba8888, SKAlphaType.Premul) { ColorSpace = null };
         var bitmap = new SKBitmap(info);
         try
         {

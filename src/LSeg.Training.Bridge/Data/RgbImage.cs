@@ -26,15 +26,18 @@ public sealed class RgbImage
     /// <summary>Interleaved RGB bytes.</summary>
     public byte[] Pixels { get; }
 
-    /// <summary>Decodes a JPEG, PNG or other image SkiaSharp reads, as 8-bit RGB (alpha dropped).</summary>
+    /// <summary>Decodes a JPEG, PNG or other image SkiaSharp reads, as 8-bit RGB (translucent pixels composited over black, as segmentation reads them).</summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file cannot be decoded as an image, or it is truncated or corrupt (a training
     /// image cut short would otherwise teach the model that grey is whatever its label map says).</exception>
     public static RgbImage Load(string path)
     {
         using var rgba = LSeg.MLNet.Runtime.ImageDecoder.DecodeRgba(path);
-        var span = rgba.GetPixelSpan();
         int width = rgba.Width, height = rgba.Height, stride = rgba.RowBytes;
+        // Through GetPixels: GetPixelSpan's return type differs between SkiaSharp 2.88 and 3.
+        var all = new byte[(long)stride * height];
+        System.Runtime.InteropServices.Marshal.Copy(rgba.GetPixels(), all, 0, all.Length);
+        ReadOnlySpan<byte> span = all;
         var pixels = new byte[width * height * 3];
         for (int y = 0; y < height; y++)
         {

@@ -32,6 +32,45 @@ public class OneResamplingRuleTests
         Assert.Equal(new[] { 0, 1, 1, 2 }, Resampling.Nearest(3, 4));
     }
 
+    [Fact]
+    public void A_translucent_png_gives_training_the_pixels_inference_reads()
+    {
+        // Every alpha from 0 to 255 over a white colour: segmentation composites it over black (ML.NET's decode);
+        // training decoded it unpremultiplied and kept the white under a transparent pixel.
+        const int width = 16, height = 16;
+        var rgba = new byte[width * height * 4];
+        for (int i = 0; i < width * height; i++)
+        {
+            rgba[i * 4] = 255;
+            rgba[i * 4 + 1] = (byte)(i * 7);
+            rgba[i * 4 + 2] = 200;
+            rgba[i * 4 + 3] = (byte)i;
+        }
+        string path = Path.Combine(Path.GetTempPath(), $"lseg-translucent-{Guid.NewGuid():N}.png");
+        File.WriteAllBytes(path, RawPng.Encode(width, height, bitDepth: 8, colourType: 6, rgba));
+        try
+        {
+            var training = RgbImage.Load(path);
+            using var inference = ImageFileReader.Read(path);
+            var expected = new byte[width * height * 3];
+            var pixels = inference.Pixels.ToArray();
+            bool bgra = inference.PixelFormat == Microsoft.ML.Data.MLPixelFormat.Bgra32;
+            for (int i = 0; i < width * height; i++)
+            {
+                expected[i * 3] = pixels[i * 4 + (bgra ? 2 : 0)];
+                expected[i * 3 + 1] = pixels[i * 4 + 1];
+                expected[i * 3 + 2] = pixels[i * 4 + (bgra ? 0 : 2)];
+            }
+
+            Assert.Equal(expected, training.Pixels);
+            Assert.Equal([0, 0, 0], training.Pixels[..3]); // alpha 0: black, not the stored white
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     [SkippableFact]
     public void TrainingEvaluationAndInferenceSeeTheSamePixelsForTheSamePhoto()
     {
