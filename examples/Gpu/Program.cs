@@ -3,7 +3,7 @@
 // The project references LSeg.MLNet.Gpu (ONNX Runtime's CUDA build, which also runs on the CPU) and no default model.
 using LSeg.Examples;
 using LSeg.MLNet;
-using Microsoft.ML.Data;
+using LSeg.MLNet.Imaging;
 using Microsoft.ML.OnnxRuntime;
 
 if (args.Length == 0)
@@ -21,7 +21,7 @@ Console.WriteLine($"default model carried: {LanguageSegmentationModel.HasDefault
 using var model = LanguageSegmentationModel.Load(args[0], new LanguageSegmentationModelOptions { GpuDeviceId = 0, FallbackToCpu = true });
 Console.WriteLine(model.UsesGpu ? "running on GPU 0" : $"running on the CPU: {model.GpuFallbackReason}");
 
-using var image = MLImage.CreateFromFile(imagePath);
+using var image = ImageFileReader.Read(imagePath); // refuses a truncated or corrupt file (MLImage.CreateFromFile paints the missing part grey)
 var result = model.Segment(image, labels);
 long total = (long)result.Width * result.Height;
 for (int i = 0; i < result.Labels.Count; i++)

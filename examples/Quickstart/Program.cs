@@ -3,7 +3,7 @@
 // e.g. dotnet run --project examples/Quickstart -- examples/images/chelsea.png "cat, wall, other"
 using LSeg.Examples;
 using LSeg.MLNet;
-using Microsoft.ML.Data;
+using LSeg.MLNet.Imaging;
 
 string imagePath = args.Length > 0 ? args[0] : ExampleFiles.Image("chelsea.png");
 string[] labels = (args.Length > 1 ? args[1] : "cat, wall, other")
@@ -11,7 +11,7 @@ string[] labels = (args.Length > 1 ? args[1] : "cat, wall, other")
 
 // The default model ships inside LSeg.MLNet; a package directory can be given instead.
 using var model = args.Length > 2 ? LanguageSegmentationModel.Load(args[2]) : LanguageSegmentationModel.LoadDefault();
-using var image = MLImage.CreateFromFile(imagePath);
+using var image = ImageFileReader.Read(imagePath); // refuses a truncated or corrupt file (MLImage.CreateFromFile paints the missing part grey)
 
 SegmentationResult result = model.Segment(image, labels);
 

@@ -4,7 +4,7 @@
 using System.Diagnostics;
 using LSeg.Examples;
 using LSeg.MLNet;
-using Microsoft.ML.Data;
+using LSeg.MLNet.Imaging;
 
 string imagePath = args.Length > 0 ? args[0] : ExampleFiles.Image("chelsea.png");
 string[][] labelSets = args.Length > 2
@@ -15,7 +15,7 @@ var clock = Stopwatch.StartNew();
 using var model = args.Length > 1 && args[1].Length > 0 ? LanguageSegmentationModel.Load(args[1]) : LanguageSegmentationModel.LoadDefault();
 Console.WriteLine($"load model      {clock.Elapsed.TotalMilliseconds,8:0.0} ms  ({model.Manifest.Name})");
 
-using var image = MLImage.CreateFromFile(imagePath);
+using var image = ImageFileReader.Read(imagePath); // refuses a truncated or corrupt file (MLImage.CreateFromFile paints the missing part grey)
 clock.Restart();
 EncodedImage encoded = model.EncodeImage(image);
 Console.WriteLine($"encode image    {clock.Elapsed.TotalMilliseconds,8:0.0} ms  ({encoded.OriginalWidth}x{encoded.OriginalHeight} at {encoded.InputWidth}x{encoded.InputHeight}, once)");
