@@ -23,7 +23,7 @@ public sealed class SegmentationResult
     /// <summary>The labels; <see cref="Mask"/> holds indices into this list.</summary>
     public IReadOnlyList<string> Labels { get; }
 
-    /// <summary>Row-major label indices, <see cref="Width"/> × <see cref="Height"/> elements.</summary>
+    /// <summary>Row-major label indices, <see cref="Width"/> × <see cref="Height"/> elements (the result's own array, not a copy: read it, or copy it before changing it).</summary>
     public int[] Mask { get; }
 
     /// <summary>
@@ -52,14 +52,19 @@ public sealed class SegmentationResult
     /// The mask as an 8-bit grayscale PNG whose pixel values are label indices (0 = the first label): what
     /// <c>lseg segment</c> writes as <c>NAME.mask.png</c>. Read it back with <see cref="Imaging.IndexPng.Decode"/>.
     /// </summary>
-    /// <exception cref="InvalidOperationException">There are more than 256 labels, so an index does not fit 8 bits (<see cref="Mask"/> holds any number).</exception>
+    /// <exception cref="InvalidOperationException">There are more than 256 labels, so an index does not fit 8 bits (<see cref="Mask"/> holds any number), or <see cref="Mask"/> was changed to hold a value that is no label's index.</exception>
     public byte[] ToMaskPng()
     {
         if (Labels.Count > 256)
             throw new InvalidOperationException($"This result has {Labels.Count} labels; a mask PNG holds 8-bit label indices (0 to 255), so at most 256 labels. Read the indices from Mask instead, or segment with at most 256 labels.");
         var indices = new byte[Mask.Length];
         for (int i = 0; i < indices.Length; i++)
+        {
+            // The arrays are the caller's to read: a value written into Mask that is no label would wrap into a wrong byte.
+            if ((uint)Mask[i] >= (uint)Labels.Count)
+                throw new InvalidOperationException($"Mask holds {Mask[i]} at pixel ({i % Width}, {i / Width}), which is no label's index (0 to {Labels.Count - 1}); the result's arrays must not be changed.");
             indices[i] = (byte)Mask[i];
+        }
         return Imaging.IndexPng.Encode(Width, Height, indices);
     }
 

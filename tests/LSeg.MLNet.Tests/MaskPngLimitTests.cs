@@ -46,6 +46,17 @@ public sealed class MaskPngLimitTests
         Assert.Contains("is more than a label map may have", error.Message);
     }
 
+    [Fact]
+    public void A_mask_value_that_is_no_label_is_refused_rather_than_wrapped_into_a_byte()
+    {
+        var result = Result(3);
+        result.Mask[1] = 300; // a caller's edit: 300 would be written as 44
+
+        var error = Assert.Throws<InvalidOperationException>(() => result.ToMaskPng());
+
+        Assert.Contains("Mask holds 300 at pixel (1, 0), which is no label's index (0 to 2)", error.Message);
+    }
+
     // A PNG of the given chunks (CRCs left zero: the reader does not check them).
     private static byte[] Png(params (string Type, byte[] Data)[] chunks)
     {

@@ -63,13 +63,18 @@ internal sealed class LegendFont
     /// <summary>True when a shipped font has <paramref name="codePoint"/>.</summary>
     public bool Covers(int codePoint) => _faces.Any(face => face.ContainsGlyph(codePoint));
 
-    /// <summary>Control and format characters (escape sequences, bidi overrides) as visible <c>\uXXXX</c>.</summary>
+    /// <summary>
+    /// Control and format characters (escape sequences, bidi overrides) as visible <c>\uXXXX</c>; the zero-width joiner
+    /// and non-joiner, which are part of ordinary spelling (Persian "درخت‌ها"), are left out of the drawing instead.
+    /// </summary>
     internal static string Printable(string text)
     {
         var builder = new StringBuilder(text.Length);
         foreach (var rune in text.EnumerateRunes())
         {
             var category = Rune.GetUnicodeCategory(rune);
+            if (rune.Value is 0x200C or 0x200D)
+                continue;
             if (category is System.Globalization.UnicodeCategory.Control or System.Globalization.UnicodeCategory.Format)
                 builder.Append($"\\u{rune.Value:X4}");
             else

@@ -6,9 +6,10 @@ namespace LSeg.MLNet.Rendering;
 
 /// <summary>
 /// The overlay picture <c>lseg segment</c> writes, for applications: the photo tinted with each label's colour, label
-/// boundaries in black, and a legend (colour, label, share of the pixels) below it. Labels in any script are drawn with
-/// the fonts shipped in LSeg.MLNet (Latin, Greek, Cyrillic, Hebrew, Arabic, Japanese kana and common CJK ideographs, not Hangul or Indic scripts; see
-/// <c>Rendering/Fonts/README.md</c>). Needs only LSeg.MLNet and SkiaSharp 2.88 (which ML.NET brings).
+/// boundaries in black, and a legend (colour, label, share of the pixels) below it. Labels are drawn with the fonts
+/// shipped in LSeg.MLNet (Latin, Greek, Cyrillic, Hebrew, Arabic, Japanese kana and common CJK ideographs, not Hangul or
+/// Indic scripts), letter by letter from left to right: a Hebrew or Arabic label reads reversed and Arabic letters are
+/// not joined (SkiaSharp 2.88 has no text shaper; see <c>Rendering/Fonts/README.md</c>). Needs only LSeg.MLNet and SkiaSharp 2.88 (which ML.NET brings).
 /// </summary>
 public static class SegmentationOverlay
 {

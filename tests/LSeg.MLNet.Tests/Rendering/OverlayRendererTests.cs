@@ -145,6 +145,9 @@ public class OverlayRendererTests
     {
         Assert.Equal("red\\u001B[31m", LegendFont.Printable("red\u001b[31m"));
         Assert.Equal(LegendPixels("a\\u0007"), LegendPixels("a\u0007"));
+        // Bidi overrides stay visible; the zero-width (non-)joiner of ordinary Persian spelling is not shown as a code.
+        Assert.Equal("a\\u202Eb", LegendFont.Printable("a\u202Eb"));
+        Assert.Equal("درختها", LegendFont.Printable("درخت\u200Cها"));
     }
 
     private static void AssertNear((double R, double G, double B) expected, (byte R, byte G, byte B) actual)
