@@ -43,6 +43,12 @@ public static class Trainer
         ArgumentNullException.ThrowIfNull(log);
         config.Validate();
         var network = TrainingNetwork.Resolve(config);
+        // An episode runs the network on every training label and keeps two channels ("other", c). Two or more bottleneck
+        // blocks add the maximum over all offered labels before a non-linearity, so those two channels would depend on
+        // labels the test's ["other", c] does not offer; one block adds it after the last activation, where it cancels.
+        if (config.LabelSampling.EpisodeProbability > 0 && network.Config.SpatialBlock == SpatialBlock.Bottleneck && network.Config.SpatialDepth >= 2)
+            throw new InvalidDataException(
+                $"labelSampling.episodeProbability {config.LabelSampling.EpisodeProbability} with {network.Config.SpatialDepth} bottleneck spatial blocks: an episode would train its two labels against the maximum over all labels, which a test offering [\"other\", c] does not see. Use one bottleneck block, depthwise blocks, or no episodes.");
         torch.set_num_threads(config.Threads);
         torch.manual_seed(config.Seed);
         string output = Path.GetFullPath(config.OutputDirectory);

@@ -80,8 +80,11 @@ internal sealed class TrainingData
                 throw new InvalidDataException(
                     $"Dataset '{config.Datasets[d].Name}' gives one image per epoch, which never fills a batch of two or more crops, so it would never be trained on. Give it samplesPerEpoch (2 or more: its image repeated), add images, or set batchSize 1.");
         }
+        // A fold's names never reach the loss: its classes by name, and any class that labelNames renames to one of them.
         var labelSets = datasets.Select((d, i) => new TrainingLabelSet(d,
-            (config.Datasets[i].ExcludedClasses ?? []).Concat(excluded.Where(d.Classes.Contains)).Distinct(StringComparer.OrdinalIgnoreCase))).ToList();
+            (config.Datasets[i].ExcludedClasses ?? []).Concat(excluded.Where(d.Classes.Contains))
+                .Concat(d.TextLabels.Where(p => excluded.Contains(p.Value.Trim(), StringComparer.OrdinalIgnoreCase)).Select(p => d.Classes.Names[p.Key]))
+                .Distinct(StringComparer.OrdinalIgnoreCase))).ToList();
         // Test datasets are loaded only after the last epoch: check now what would make them fail then.
         foreach (var test in config.Test)
         {

@@ -138,6 +138,35 @@ public sealed class TrainerSmokeTests : IDisposable
     }
 
     [Fact]
+    public void Episodes_with_two_bottleneck_blocks_are_refused_before_training()
+    {
+        // Trained on every label and gathered to ["other", c], two such blocks would see a maximum the test never sees.
+        var config = TinyConfig(epochs: 1);
+        config.Network = new() { EmbeddingSize = 16, DecoderFeatures = 16, SpatialBlock = SpatialBlock.Bottleneck, SpatialDepth = 2 };
+        config.LabelSampling = new() { EpisodeProbability = 0.5 };
+
+        var error = Assert.Throws<InvalidDataException>(() => Trainer.Run(config, resume: false, _ => { }));
+
+        Assert.Contains("with 2 bottleneck spatial blocks", error.Message);
+        config.Network = new() { EmbeddingSize = 16, DecoderFeatures = 16, SpatialBlock = SpatialBlock.Bottleneck, SpatialDepth = 1 };
+        Assert.Equal(1, Trainer.Run(config, resume: false, _ => { }).State.EpochsCompleted);
+    }
+
+    [Fact]
+    public void A_class_renamed_to_a_zero_shot_folds_name_is_excluded_with_the_fold()
+    {
+        // Fold 1 holds sky and car: "cow" renamed "Car" would train the fold's name "car".
+        var config = TinyConfig(epochs: 1);
+        config.ZeroShotFold = 1;
+        config.Validation = [];
+        config.Datasets[0].LabelNames = new() { ["cow"] = "Car" };
+
+        var data = TrainingData.Load(config, _ => { });
+
+        Assert.Equal(["grass"], data.LabelSets[0].Texts);
+    }
+
+    [Fact]
     public void AFreshRunRefusesToOverwriteAnExistingRunAndResumeNeedsACheckpoint()
     {
         var resumeError = Assert.Throws<InvalidOperationException>(() => Trainer.Run(TinyConfig(1), resume: true, _ => { }));
