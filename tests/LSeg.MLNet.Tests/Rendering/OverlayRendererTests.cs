@@ -141,6 +141,28 @@ public class OverlayRendererTests
     }
 
     [Fact]
+    public void Every_label_past_the_twentieth_gets_a_colour_clearly_apart_from_every_earlier_label()
+    {
+        // CIELAB (D65, ΔE 1976) computed here from the sRGB formulas; ΔE below about 10 is hard to tell apart once
+        // tinted at half opacity. Golden-angle hues gave labels 8 and 32 ΔE 5.5.
+        static (double L, double A, double B) Lab((byte R, byte G, byte B) c)
+        {
+            static double Linear(byte v) => v / 255.0 <= 0.04045 ? v / 255.0 / 12.92 : Math.Pow((v / 255.0 + 0.055) / 1.055, 2.4);
+            double r = Linear(c.R), g = Linear(c.G), b = Linear(c.B);
+            double x = (0.412453 * r + 0.357580 * g + 0.180423 * b) / 0.950456, y = 0.212671 * r + 0.715160 * g + 0.072169 * b, z = (0.019334 * r + 0.119193 * g + 0.950227 * b) / 1.088754;
+            static double F(double t) => t > 0.008856 ? Math.Cbrt(t) : 7.787 * t + 16.0 / 116;
+            return (116 * F(y) - 16, 500 * (F(x) - F(y)), 200 * (F(y) - F(z)));
+        }
+        var colours = Enumerable.Range(0, 256).Select(i => { var c = LabelPalette.ColorOf(i); return Lab((c.R, c.G, c.B)); }).ToList();
+        double Delta(int i, int j) => Math.Sqrt(Math.Pow(colours[i].L - colours[j].L, 2) + Math.Pow(colours[i].A - colours[j].A, 2) + Math.Pow(colours[i].B - colours[j].B, 2));
+
+        for (int i = 20; i < 64; i++)
+            for (int j = 0; j < i; j++)
+                Assert.True(Delta(i, j) > 10, $"labels {j} and {i}: ΔE {Delta(i, j):F1}");
+        Assert.Equal(256, colours.Distinct().Count());
+    }
+
+    [Fact]
     public void Control_characters_and_escape_sequences_in_a_label_are_drawn_escaped()
     {
         Assert.Equal("red\\u001B[31m", LegendFont.Printable("red\u001b[31m"));
