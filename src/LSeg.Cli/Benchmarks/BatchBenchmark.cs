@@ -120,11 +120,18 @@ internal static class BatchBenchmark
         try
         {
             double startSeconds = start.Elapsed.TotalSeconds;
-            // A one-image job first, so that every silo has loaded the model before the timed job.
+            // A warm-up job first, so that every silo has loaded the model and run it (first-run costs: arena growth, first
+            // touch of the activations) before the timed job: two chunks per silo, repeated until each silo has taken one.
             var warm = Path.Combine(folder, "warm-" + name);
             Directory.CreateDirectory(warm);
-            File.Copy(Path.Combine(folder, "images", "bench00.jpg"), Path.Combine(warm, "warm.jpg"));
-            cluster.Client.SegmentBatchAsync(Job(warm, Path.Combine(folder, "warm-out-" + name), options, labels)).GetAwaiter().GetResult();
+            for (int i = 0; i < 2 * silos * options.ChunkSize; i++)
+                File.Copy(Path.Combine(folder, "images", "bench00.jpg"), Path.Combine(warm, $"warm{i:D3}.jpg"));
+            for (int attempt = 0; attempt < 3; attempt++)
+            {
+                var warmed = cluster.Client.SegmentBatchAsync(Job(warm, Path.Combine(folder, $"warm-out-{name}-{attempt}"), options, labels)).GetAwaiter().GetResult();
+                if (warmed.ImagesPerSilo.Count(p => p.Value > 0) >= silos)
+                    break;
+            }
             var summary = cluster.Client.SegmentBatchAsync(Job(Path.Combine(folder, "images"), Path.Combine(folder, "out-" + name), options, labels)).GetAwaiter().GetResult();
             int n = summary.Succeeded + summary.Failed;
             double elapsed = summary.Elapsed.TotalSeconds;
