@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
+using LSeg.MLNet.Runtime;
 using SkiaSharp;
 
 namespace LSeg.MLNet.Rendering;
@@ -45,11 +45,9 @@ internal static class OverlayRenderer
         long bytes = (long)width * (height + layout.Height) * 4;
         if (bytes > Array.MaxLength)
             throw new ArgumentException($"The overlay of a {width}×{height} photo with a {layout.Height}-pixel legend needs {bytes:N0} bytes, more than one array holds; write the mask alone, or downscale the photo.", nameof(photo));
-        // Pixels are read and written through GetPixels, never GetPixelSpan, whose return type changed in SkiaSharp 3
-        // (an application that also references SkiaSharp 3 would get MissingMethodException; see ImagePixelAccess).
-        int sourceStride = photo.RowBytes;
-        var source = new byte[(long)sourceStride * height];
-        Marshal.Copy(photo.GetPixels(), source, 0, source.Length);
+        // Pixels are read and written through GetPixels, never GetPixelSpan (see ImagePixelAccess).
+        var source = ImagePixelAccess.CopyPacked(photo);
+        int sourceStride = width * 4;
         var canvasInfo = new SKImageInfo(width, height + layout.Height, SKColorType.Rgba8888, SKAlphaType.Opaque);
         var result = new SKBitmap(canvasInfo);
         try

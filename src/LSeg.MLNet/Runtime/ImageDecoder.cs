@@ -61,15 +61,8 @@ internal static class ImageDecoder
 
     private static MLImage ToMLImage(SKBitmap bitmap)
     {
-        int width = bitmap.Width, height = bitmap.Height, rowBytes = bitmap.RowBytes;
         var format = bitmap.ColorType == SKColorType.Rgba8888 ? MLPixelFormat.Rgba32 : MLPixelFormat.Bgra32;
-        // Through GetPixels, not GetPixelSpan: the span's return type changed between SkiaSharp 2.88 and 3, so an
-        // application that also references SkiaSharp 3 would fail here with MissingMethodException (see ImagePixelAccess).
-        var packed = new byte[(long)width * height * 4];
-        IntPtr address = bitmap.GetPixels();
-        for (int y = 0; y < height; y++)
-            System.Runtime.InteropServices.Marshal.Copy(address + (nint)y * rowBytes, packed, y * width * 4, width * 4);
-        return MLImage.CreateFromPixels(width, height, format, packed);
+        return MLImage.CreateFromPixels(bitmap.Width, bitmap.Height, format, ImagePixelAccess.CopyPacked(bitmap));
     }
 
     /// <summary>

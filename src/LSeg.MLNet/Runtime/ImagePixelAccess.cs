@@ -22,16 +22,23 @@ internal static class ImagePixelAccess
     {
         if (BitmapField?.GetValue(image) is SKBitmap bitmap && bitmap.BytesPerPixel == 4
             && bitmap.ColorType is SKColorType.Bgra8888 or SKColorType.Rgba8888)
-        {
-            int width = bitmap.Width, height = bitmap.Height, rowBytes = bitmap.RowBytes;
-            var pixels = new byte[(long)width * height * 4];
-            IntPtr address = bitmap.GetPixels();
-            for (int y = 0; y < height; y++)
-                Marshal.Copy(address + y * rowBytes, pixels, y * width * 4, width * 4);
-            return (pixels, bitmap.ColorType == SKColorType.Bgra8888);
-        }
+            return (CopyPacked(bitmap), bitmap.ColorType == SKColorType.Bgra8888);
         if (image.BitsPerPixel != 32)
             throw new NotSupportedException($"Images with {image.BitsPerPixel} bits per pixel are not supported; expected 32 (RGBA or BGRA).");
         return (image.Pixels.ToArray(), image.PixelFormat == MLPixelFormat.Bgra32);
+    }
+
+    /// <summary>
+    /// A copy of a 4-byte-per-pixel bitmap's pixels, rows packed (width × 4 bytes each), read through the pixel address
+    /// and row stride rather than <c>GetPixelSpan()</c>, for the reason above.
+    /// </summary>
+    public static byte[] CopyPacked(SKBitmap bitmap)
+    {
+        int width = bitmap.Width, height = bitmap.Height, rowBytes = bitmap.RowBytes;
+        var pixels = new byte[(long)width * height * 4];
+        IntPtr address = bitmap.GetPixels();
+        for (int y = 0; y < height; y++)
+            Marshal.Copy(address + (nint)y * rowBytes, pixels, y * width * 4, width * 4);
+        return pixels;
     }
 }

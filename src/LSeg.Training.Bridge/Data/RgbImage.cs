@@ -33,11 +33,8 @@ public sealed class RgbImage
     public static RgbImage Load(string path)
     {
         using var rgba = LSeg.MLNet.Runtime.ImageDecoder.DecodeRgba(path);
-        int width = rgba.Width, height = rgba.Height, stride = rgba.RowBytes;
-        // Through GetPixels: GetPixelSpan's return type differs between SkiaSharp 2.88 and 3.
-        var all = new byte[(long)stride * height];
-        System.Runtime.InteropServices.Marshal.Copy(rgba.GetPixels(), all, 0, all.Length);
-        ReadOnlySpan<byte> span = all;
+        int width = rgba.Width, height = rgba.Height, stride = width * 4;
+        ReadOnlySpan<byte> span = LSeg.MLNet.Runtime.ImagePixelAccess.CopyPacked(rgba);
         var pixels = new byte[width * height * 3];
         for (int y = 0; y < height; y++)
         {

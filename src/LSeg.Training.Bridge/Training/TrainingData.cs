@@ -88,9 +88,8 @@ internal sealed class TrainingData
         // Test datasets are loaded only after the last epoch: check now what would make them fail then.
         foreach (var test in config.Test)
         {
-            FolderDataset.Check(test.ToEvaluationOptions());
+            var testClasses = FolderDataset.Check(test.ToEvaluationOptions());
             // A zero-shot run tests its fold's classes on each test dataset: one without them would fail after the last epoch.
-            var testClasses = ClassList.Load(FolderDataset.ResolveClassesPath(test.ToEvaluationOptions()));
             if (excluded.Where(c => !testClasses.Contains(c)).ToList() is { Count: > 0 } missing)
                 throw new InvalidDataException(
                     $"Test dataset '{test.Name}' has no class {string.Join(", ", missing.Select(c => $"'{c}'"))} of zero-shot fold {config.ZeroShotFold}; a zero-shot run tests on datasets with the fold's classes (MSRC-v2's test split).");
