@@ -67,7 +67,7 @@ public sealed class EncodedImage
     public long MemoryBytes =>
         ((Grid is { } grid ? (long)grid.Vectors.Length + grid.InverseNorms.Length : 0) + (Volatile.Read(ref _planar)?.LongLength ?? 0)) * sizeof(float);
 
-    /// <summary>The C# correlation's pixel-major grid, or null when the model's head graph segments this image.</summary>
+    /// <summary>The grid the C# correlation reads (blocks of pixels, channel by channel), or null when the model's head graph segments this image.</summary>
     internal PixelGrid? Grid { get; }
 
     /// <summary>The planar embeddings, rebuilt once from the grid when needed.</summary>

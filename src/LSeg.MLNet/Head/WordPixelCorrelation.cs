@@ -125,109 +125,160 @@ internal static class WordPixelCorrelation
             throw new ArgumentException($"{pixels} pixels × {labelCount} labels need {(long)pixels * labelCount} logits; the array holds {logits.Length}.", nameof(logits));
         if (winners is not null && winners.Length < pixels)
             throw new ArgumentException($"{pixels} pixels need {pixels} winners; the array holds {winners.Length}.", nameof(winners));
-        int tasks = (pixels + PixelsPerTask - 1) / PixelsPerTask;
-        Parallel.For(0, tasks, task =>
+        int block = PixelGrid.BlockPixels, blocksPerTask = PixelsPerTask / block;
+        int tasks = (grid.BlockCount + blocksPerTask - 1) / blocksPerTask;
+        Parallel.For(0, tasks, () => new float[block * LabelsPerPass], (task, _, scratch) =>
         {
-            int p0 = task * PixelsPerTask;
-            int p1 = Math.Min(pixels, p0 + PixelsPerTask);
-            LogitsOfRange(grid.Vectors, grid.Channels, labels.Vectors, labelCount, logits, p0, p1);
-            OffsetAndScale(logits, labelCount, labels.Offsets, labels.LogitOffsets, grid.InverseNorms, p0, p1);
-            if (winners is not null)
-                LogitUpsampling.GridWinners(logits, labelCount, winners, p0, p1);
-        });
+            int b1 = Math.Min(grid.BlockCount, (task + 1) * blocksPerTask);
+            for (int b = task * blocksPerTask; b < b1; b++)
+            {
+                int p0 = b * block, count = Math.Min(block, pixels - p0);
+                LogitsOfBlock(grid, b, labels, logits, scratch, p0, count, winners);
+            }
+            return scratch;
+        }, _ => { });
     }
 
-    /// <summary>logit = (vector · label + offset) / ‖e‖ + logit offset, applied to a block of pixels while it is still in cache.</summary>
+    // Labels scored per sweep over a block's channels: 2 × 4 accumulators, two pixel registers and a weight fit the
+    // 16 SIMD registers of AVX2 without spilling.
+    private const int LabelsPerPass = 4;
+
+    /// <summary>
+    /// The logits of one block of B pixels against every label, written pixel-major to <paramref name="logits"/>:
+    /// for each channel, the B pixels' values (two SIMD registers) times each label's weight for that channel are
+    /// added to that label's two accumulators, so each lane sums one pixel's dot product in channel order; then
+    /// logit = (sum + offset) × the pixel's inverse norm + logit offset, for the whole register at once.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void OffsetAndScale(float[] logits, int labelCount, float[] offsets, float[] logitOffsets, float[] inverseNorms, int p0, int p1)
+    private static void LogitsOfBlock(PixelGrid grid, int blockIndex, (float[] Vectors, float[] Offsets, float[] LogitOffsets) labels, float[] logits, float[] scratch, int p0, int count, int[]? winners)
     {
-        for (int p = p0; p < p1; p++)
+        int lanes = Vector<float>.Count, block = PixelGrid.BlockPixels, channels = grid.Channels, labelCount = labels.Offsets.Length;
+        ref float x = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(grid.Vectors), (nuint)blockIndex * (nuint)block * (nuint)channels);
+        ref float t = ref MemoryMarshal.GetArrayDataReference(labels.Vectors);
+        // The last block may be short: its missing pixels get norm 0 (their lanes are never written out).
+        Vector<float> norm0, norm1;
+        if (count == block)
         {
-            float inverseNorm = inverseNorms[p];
-            var row = logits.AsSpan(p * labelCount, labelCount);
-            for (int k = 0; k < row.Length; k++)
-                row[k] = (row[k] + offsets[k]) * inverseNorm + logitOffsets[k];
+            norm0 = new Vector<float>(grid.InverseNorms.AsSpan(p0, lanes));
+            norm1 = new Vector<float>(grid.InverseNorms.AsSpan(p0 + lanes, lanes));
         }
+        else
+        {
+            Span<float> norms = stackalloc float[block];
+            norms.Clear();
+            grid.InverseNorms.AsSpan(p0, count).CopyTo(norms);
+            norm0 = new Vector<float>(norms[..lanes]);
+            norm1 = new Vector<float>(norms[lanes..]);
+        }
+        var best = new BlockWinners();
+        for (int k0 = 0; k0 < labelCount; k0 += LabelsPerPass)
+        {
+            int passLabels = Math.Min(LabelsPerPass, labelCount - k0);
+            var scaled = scratch.AsSpan(0, block * LabelsPerPass);
+            nuint w0 = (nuint)k0 * (nuint)channels;
+            if (passLabels == LabelsPerPass)
+            {
+                nuint w1 = w0 + (nuint)channels, w2 = w1 + (nuint)channels, w3 = w2 + (nuint)channels;
+                Vector<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+                for (nuint c = 0, o = 0; c < (nuint)channels; c++, o += (nuint)block)
+                {
+                    var x0 = Vector.LoadUnsafe(ref x, o);
+                    var x1 = Vector.LoadUnsafe(ref x, o + (nuint)lanes);
+                    var v = new Vector<float>(Unsafe.Add(ref t, w0 + c));
+                    a0 = Vector.FusedMultiplyAdd(x0, v, a0);
+                    b0 = Vector.FusedMultiplyAdd(x1, v, b0);
+                    v = new Vector<float>(Unsafe.Add(ref t, w1 + c));
+                    a1 = Vector.FusedMultiplyAdd(x0, v, a1);
+                    b1 = Vector.FusedMultiplyAdd(x1, v, b1);
+                    v = new Vector<float>(Unsafe.Add(ref t, w2 + c));
+                    a2 = Vector.FusedMultiplyAdd(x0, v, a2);
+                    b2 = Vector.FusedMultiplyAdd(x1, v, b2);
+                    v = new Vector<float>(Unsafe.Add(ref t, w3 + c));
+                    a3 = Vector.FusedMultiplyAdd(x0, v, a3);
+                    b3 = Vector.FusedMultiplyAdd(x1, v, b3);
+                }
+                Finish(a0, b0, norm0, norm1, labels.Offsets[k0], labels.LogitOffsets[k0], k0, ref best, scaled[..block]);
+                Finish(a1, b1, norm0, norm1, labels.Offsets[k0 + 1], labels.LogitOffsets[k0 + 1], k0 + 1, ref best, scaled.Slice(block, block));
+                Finish(a2, b2, norm0, norm1, labels.Offsets[k0 + 2], labels.LogitOffsets[k0 + 2], k0 + 2, ref best, scaled.Slice(2 * block, block));
+                Finish(a3, b3, norm0, norm1, labels.Offsets[k0 + 3], labels.LogitOffsets[k0 + 3], k0 + 3, ref best, scaled.Slice(3 * block, block));
+            }
+            else
+            {
+                // The last one to three labels, one at a time (each pass re-reads the block, from cache).
+                for (int j = 0; j < passLabels; j++)
+                {
+                    nuint w = w0 + (nuint)j * (nuint)channels;
+                    Vector<float> low = default, high = default;
+                    for (nuint c = 0, o = 0; c < (nuint)channels; c++, o += (nuint)block)
+                    {
+                        var v = new Vector<float>(Unsafe.Add(ref t, w + c));
+                        low = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref x, o), v, low);
+                        high = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref x, o + (nuint)lanes), v, high);
+                    }
+                    Finish(low, high, norm0, norm1, labels.Offsets[k0 + j], labels.LogitOffsets[k0 + j], k0 + j, ref best, scaled.Slice(j * block, block));
+                }
+            }
+            // Pixel-major out: each pixel's logits of this pass's labels are contiguous in the output.
+            for (int i = 0; i < count; i++)
+            {
+                var row = logits.AsSpan((p0 + i) * labelCount + k0, passLabels);
+                for (int j = 0; j < row.Length; j++)
+                    row[j] = scaled[j * block + i];
+            }
+        }
+        if (winners is not null)
+            best.CopyTo(winners.AsSpan(p0, count));
     }
 
     /// <summary>
-    /// Two pixels × four labels per inner loop: each pixel vector loaded is used four times and each label vector
-    /// twice, which keeps the loop on the multiply-add units rather than on memory. Compiled fully optimised at once:
-    /// a label change calls it a few dozen times, too few for tiered compilation to replace its slow first version.
+    /// (sum + offset) × inverse norm + logit offset for label <paramref name="k"/>'s two registers, stored to
+    /// <paramref name="target"/> and kept in <paramref name="best"/> where it beats the labels before it.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void LogitsOfRange(float[] unitPixels, int channels, float[] labels, int labelCount, float[] logits, int p0, int p1)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Finish(Vector<float> low, Vector<float> high, Vector<float> norm0, Vector<float> norm1, float offset, float logitOffset, int k, ref BlockWinners best, Span<float> target)
     {
-        int lanes = Vector<float>.Count;
-        int vectorEnd = channels - channels % lanes;
-        ref float x = ref MemoryMarshal.GetArrayDataReference(unitPixels);
-        ref float t = ref MemoryMarshal.GetArrayDataReference(labels);
-        int p = p0;
-        for (; p + 1 < p1; p += 2)
-        {
-            nuint a = (nuint)p * (nuint)channels, b = a + (nuint)channels;
-            int k = 0;
-            for (; k + 3 < labelCount; k += 4)
-            {
-                nuint t0 = (nuint)k * (nuint)channels, t1 = t0 + (nuint)channels, t2 = t1 + (nuint)channels, t3 = t2 + (nuint)channels;
-                Vector<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
-                for (nuint i = 0; i < (nuint)vectorEnd; i += (nuint)lanes)
-                {
-                    var xa = Vector.LoadUnsafe(ref x, a + i);
-                    var xb = Vector.LoadUnsafe(ref x, b + i);
-                    var v = Vector.LoadUnsafe(ref t, t0 + i);
-                    a0 = Vector.FusedMultiplyAdd(xa, v, a0);
-                    b0 = Vector.FusedMultiplyAdd(xb, v, b0);
-                    v = Vector.LoadUnsafe(ref t, t1 + i);
-                    a1 = Vector.FusedMultiplyAdd(xa, v, a1);
-                    b1 = Vector.FusedMultiplyAdd(xb, v, b1);
-                    v = Vector.LoadUnsafe(ref t, t2 + i);
-                    a2 = Vector.FusedMultiplyAdd(xa, v, a2);
-                    b2 = Vector.FusedMultiplyAdd(xb, v, b2);
-                    v = Vector.LoadUnsafe(ref t, t3 + i);
-                    a3 = Vector.FusedMultiplyAdd(xa, v, a3);
-                    b3 = Vector.FusedMultiplyAdd(xb, v, b3);
-                }
-                int ra = p * labelCount + k, rb = ra + labelCount;
-                logits[ra] = Vector.Sum(a0) + Tail(ref x, a, ref t, t0, vectorEnd, channels);
-                logits[ra + 1] = Vector.Sum(a1) + Tail(ref x, a, ref t, t1, vectorEnd, channels);
-                logits[ra + 2] = Vector.Sum(a2) + Tail(ref x, a, ref t, t2, vectorEnd, channels);
-                logits[ra + 3] = Vector.Sum(a3) + Tail(ref x, a, ref t, t3, vectorEnd, channels);
-                logits[rb] = Vector.Sum(b0) + Tail(ref x, b, ref t, t0, vectorEnd, channels);
-                logits[rb + 1] = Vector.Sum(b1) + Tail(ref x, b, ref t, t1, vectorEnd, channels);
-                logits[rb + 2] = Vector.Sum(b2) + Tail(ref x, b, ref t, t2, vectorEnd, channels);
-                logits[rb + 3] = Vector.Sum(b3) + Tail(ref x, b, ref t, t3, vectorEnd, channels);
-            }
-            for (; k < labelCount; k++)
-            {
-                nuint tk = (nuint)k * (nuint)channels;
-                logits[p * labelCount + k] = DotAt(ref x, a, ref t, tk, vectorEnd, channels);
-                logits[(p + 1) * labelCount + k] = DotAt(ref x, b, ref t, tk, vectorEnd, channels);
-            }
-        }
-        for (; p < p1; p++)
-        {
-            nuint a = (nuint)p * (nuint)channels;
-            for (int k = 0; k < labelCount; k++)
-                logits[p * labelCount + k] = DotAt(ref x, a, ref t, (nuint)k * (nuint)channels, vectorEnd, channels);
-        }
+        var offsetVector = new Vector<float>(offset);
+        var logitOffsetVector = new Vector<float>(logitOffset);
+        low = (low + offsetVector) * norm0 + logitOffsetVector;
+        high = (high + offsetVector) * norm1 + logitOffsetVector;
+        low.CopyTo(target);
+        high.CopyTo(target[Vector<float>.Count..]);
+        best.Offer(low, high, k);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float DotAt(ref float x, nuint xOffset, ref float t, nuint tOffset, int vectorEnd, int channels)
+    /// <summary>
+    /// Each lane's best logit so far and its label: the argmax over the labels in order, first label on ties (a later
+    /// label must be strictly greater), as a scalar loop starting from label 0 (so a NaN at label 0 keeps label 0 too).
+    /// </summary>
+    private struct BlockWinners
     {
-        Vector<float> sum = default;
-        for (nuint i = 0; i < (nuint)vectorEnd; i += (nuint)Vector<float>.Count)
-            sum = Vector.FusedMultiplyAdd(Vector.LoadUnsafe(ref x, xOffset + i), Vector.LoadUnsafe(ref t, tOffset + i), sum);
-        return Vector.Sum(sum) + Tail(ref x, xOffset, ref t, tOffset, vectorEnd, channels);
-    }
+        private Vector<float> _best0, _best1;
+        private Vector<int> _label0, _label1;
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Tail(ref float x, nuint xOffset, ref float t, nuint tOffset, int from, int channels)
-    {
-        float sum = 0;
-        for (int i = from; i < channels; i++)
-            sum += Unsafe.Add(ref x, xOffset + (nuint)i) * Unsafe.Add(ref t, tOffset + (nuint)i);
-        return sum;
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Offer(Vector<float> low, Vector<float> high, int k)
+        {
+            if (k == 0)
+            {
+                (_best0, _best1) = (low, high);
+                return;
+            }
+            var label = new Vector<int>(k);
+            var better0 = Vector.GreaterThan(low, _best0);
+            var better1 = Vector.GreaterThan(high, _best1);
+            _best0 = Vector.ConditionalSelect(better0, low, _best0);
+            _best1 = Vector.ConditionalSelect(better1, high, _best1);
+            _label0 = Vector.ConditionalSelect(better0, label, _label0);
+            _label1 = Vector.ConditionalSelect(better1, label, _label1);
+        }
+
+        /// <summary>The first <paramref name="target"/>.Length lanes' labels.</summary>
+        public readonly void CopyTo(Span<int> target)
+        {
+            Span<int> all = stackalloc int[2 * Vector<int>.Count];
+            _label0.CopyTo(all);
+            _label1.CopyTo(all[Vector<int>.Count..]);
+            all[..target.Length].CopyTo(target);
+        }
     }
 }

@@ -272,11 +272,29 @@ public sealed class CorrelationHeadTests : IDisposable
     [InlineData(1, 4, 3)]
     [InlineData(6, 1, 2)]
     [InlineData(24, 40, 9)]
+    [InlineData(12, 20, 8)]
+    [InlineData(10, 14, 17)]
+    [InlineData(7, 9, 33)]
     public void Upsampling_and_argmax_match_TorchSharp_interpolate_with_align_corners(int height, int width, int labelCount)
     {
         var generator = new Random(height * 31 + width);
         // Independent random logits: neighbours mostly disagree, so nearly every output pixel interpolates all labels.
         var logits = Enumerable.Range(0, height * width * labelCount).Select(_ => (float)(generator.NextDouble() * 10)).ToArray();
+
+        AssertUpsamplingMatchesTorchSharp(logits, height, width, labelCount);
+    }
+
+    [Theory]
+    [InlineData(8)]
+    [InlineData(17)]
+    [InlineData(3)]
+    public void Interpolated_ties_go_to_the_first_label_as_TorchSharps_argmax(int labelCount)
+    {
+        var generator = new Random(labelCount);
+        // Logits of 0, 1 or 2: many labels tie at a corner and their blends tie exactly between corners, across and
+        // within SIMD registers of labels; argmax must still pick the first of the tied labels.
+        const int height = 11, width = 13;
+        var logits = Enumerable.Range(0, height * width * labelCount).Select(_ => (float)generator.Next(3)).ToArray();
 
         AssertUpsamplingMatchesTorchSharp(logits, height, width, labelCount);
     }
