@@ -85,7 +85,7 @@ internal static class LogitUpsampling
 
     /// <summary>The argmax (first label on ties) of grid pixels [<paramref name="p0"/>, <paramref name="p1"/>) of logits [h·w, N].</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void GridWinners(float[] logits, int labelCount, int[] winners, int p0, int p1)
+    private static void GridWinners(float[] logits, int labelCount, int[] winners, int p0, int p1)
     {
         for (int p = p0; p < p1; p++)
             winners[p] = ArgMax(logits.AsSpan(p * labelCount, labelCount));
