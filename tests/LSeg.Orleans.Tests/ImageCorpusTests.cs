@@ -52,6 +52,9 @@ public sealed class ImageCorpusTests
         Assert.Contains("would both write 'dog.mask.png'", Assert.Throws<BatchSegmentationException>(() => ImageCorpus.List(temp.Combine("twice.txt"), temp.Combine("out"))).Message);
         Assert.Contains("line 2 is neither a JSON string nor an object with an \"image\" path", Assert.Throws<BatchSegmentationException>(() => ImageCorpus.List(temp.Combine("bad.jsonl"), temp.Combine("out"))).Message);
         Assert.Contains("holds no image", Assert.Throws<BatchSegmentationException>(() => ImageCorpus.List(temp.Combine("empty"), temp.Combine("out"))).Message);
+        // One photo given as the input: named as an image, not read as a manifest (whose lines hold a NUL).
+        File.WriteAllBytes(temp.Combine("photo.PNG"), [0x89, (byte)'P', (byte)'N', (byte)'G', 0, 0, 0, 13]);
+        Assert.Contains("is an image, not a folder or a manifest", Assert.Throws<BatchSegmentationException>(() => ImageCorpus.List(temp.Combine("photo.PNG"), temp.Combine("out"))).Message);
     }
 
     [Fact]

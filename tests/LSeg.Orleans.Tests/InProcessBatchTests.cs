@@ -1,5 +1,6 @@
 using LSeg.Cli.Tests;
 using LSeg.MLNet.Imaging;
+using LSeg.Orleans.Workers;
 
 namespace LSeg.Orleans.Tests;
 
@@ -67,6 +68,61 @@ public sealed class InProcessBatchTests(SegmentationClusterFixture fixture) : IC
             Assert.False(File.Exists(temp.Combine("out", Path.GetFileNameWithoutExtension(name) + ".mask.png")));
         }
         Assert.All(good, image => Assert.Equal("ok", index.For(image)["status"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public async Task ASiloThatDoesNotSeeAnInputFolderRefusesTheJobBeforeAnyImage()
+    {
+        using var temp = new TempDirectory();
+        var worker = fixture.Cluster.Client.GetGrain<ISegmentationWorkerGrain>(SiloTargetedPlacement.KeyOf(fixture.Cluster.Silos[0].SiloAddress));
+        Directory.CreateDirectory(temp.Combine("out"));
+        Directory.CreateDirectory(temp.Combine("in"));
+        // What a silo whose mount of the input is missing sees: a folder the job runner listed images in is not there.
+        var spec = new SegmentationJobSpec(fixture.Package, CorpusImages.Labels, null, temp.Combine("out"), [temp.Combine("in"), temp.Combine("mount", "photos")]);
+
+        var readiness = await worker.Prepare(spec);
+
+        Assert.Contains($"the input folder '{temp.Combine("mount", "photos")}' does not exist on this silo", readiness.Problem);
+        Assert.Null((await worker.Prepare(spec with { InputFolders = [temp.Combine("in")] })).Problem);
+    }
+
+    [Fact]
+    public void AModelThatFailsOnACompleteImageIsTheSilosFaultNotAFailedLineForTheImage()
+    {
+        using var temp = new TempDirectory();
+        var images = CorpusImages.Write(temp.Combine("in"), 1);
+        var model = LSeg.MLNet.LanguageSegmentationModel.Load(fixture.Package);
+        var labels = model.EncodeLabels(CorpusImages.Labels);
+        var spec = new SegmentationJobSpec(fixture.Package, CorpusImages.Labels, null, temp.Path, [temp.Combine("in")]);
+        var item = new ImageWorkItem(0, images[0], "img00.mask.png");
+        Assert.True(ImageSegmenter.Segment(model, labels, spec, item).Succeeded);
+        // A model whose runtime fails (here: disposed; in practice ONNX Runtime out of GPU memory, a device in a bad
+        // state) would otherwise turn every image the silo is given into a failed line that --resume never retries.
+        model.Dispose();
+
+        var fault = Assert.Throws<SiloFaultException>(() => ImageSegmenter.Segment(model, labels, spec, item));
+
+        Assert.Contains("the model failed on", fault.Message);
+        Assert.Contains("ObjectDisposedException", fault.Message);
+        // A bad image is still the image's failed line.
+        File.WriteAllText(temp.Combine("in", "notes.png"), "not a PNG");
+        Assert.Contains("not a readable image", ImageSegmenter.Segment(model, labels, spec, item with { ImagePath = temp.Combine("in", "notes.png") }).Error);
+    }
+
+    [Fact]
+    public async Task ATemporaryMaskLeftByAKilledSiloIsGoneWhenTheJobEnds()
+    {
+        using var temp = new TempDirectory();
+        CorpusImages.Write(temp.Combine("in"), 2);
+        // What a silo killed during its atomic write of a mask leaves, while the other silos finish the job.
+        string leftOver = temp.Combine("out", "sub", $".img00.mask.png.{Guid.NewGuid():N}.tmp");
+        Directory.CreateDirectory(Path.GetDirectoryName(leftOver)!);
+        File.WriteAllText(leftOver, "half a PNG");
+
+        var summary = await fixture.Cluster.Client.SegmentBatchAsync(Job(temp.Combine("in"), temp.Combine("out")).Build());
+
+        Assert.Equal(2, summary.Succeeded);
+        Assert.False(File.Exists(leftOver), "the temporary mask should be removed at the end of the job");
     }
 
     [Fact]

@@ -165,7 +165,8 @@ internal static class BatchCommand
                 return;
             _last = value;
             _sinceLast.Restart();
-            string eta = value.Remaining is { } left ? $", {left:hh\\:mm\\:ss} left" : "";
+            // Whole hours, not the hours component ("hh" would print a 55-hour estimate as 07).
+            string eta = value.Remaining is { } left ? $", {(long)left.TotalHours}:{left:mm\\:ss} left" : "";
             error.WriteLine($"batch: {value.Done}/{value.Total} images ({value.Failed} failed, {value.Resumed} resumed), {value.ImagesPerSecond:0.00} images/s on {value.Silos} silos{eta}");
         }
     }

@@ -122,6 +122,12 @@ internal sealed partial class BatchFolder : IDisposable
     }
 
     /// <summary>
+    /// Deletes the hidden temporary masks that silos killed while writing left in the folder, at the end of a job (every
+    /// image is in the index by then).
+    /// </summary>
+    public void RemoveTemporaryMasks() => RemoveTemporaryMasks(Directory);
+
+    /// <summary>
     /// Deletes the hidden temporary masks a killed run left (an atomic write's <c>.NAME.mask.png.GUID.tmp</c> before its
     /// rename): with the folder locked, no write is in flight, and the images they belong to are redone.
     /// </summary>

@@ -61,7 +61,11 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
         var description = new BatchFolder.JobDescription(Path.GetFullPath(job.Input), [.. job.Labels], model, job.InputSize, null);
         using var folder = BatchFolder.Open(output, description, job.Resume);
         _folder = folder;
-        _spec = new SegmentationJobSpec(model, [.. job.Labels], job.InputSize, output);
+        // The folders the images are in, among those this process sees (a listed image in a folder that exists nowhere is
+        // that image's failed line, not a silo's fault).
+        string[] inputFolders = [.. corpus.Select(image => Path.GetDirectoryName(image.ImagePath)!).Distinct(StringComparer.Ordinal)
+            .Where(Directory.Exists).Take(SegmentationJobSpec.MaxInputFolders)];
+        _spec = new SegmentationJobSpec(model, [.. job.Labels], job.InputSize, output, inputFolders);
         Plan(corpus);
 
         var management = cluster.GetGrain<IManagementGrain>(0);
@@ -95,6 +99,9 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
             Collect();
         }
         Report();
+        // Every image is in the index: a temporary mask still here was left by a silo killed while writing it (a silo
+        // still writing one late finds its rename fails, and its answer is not counted any more).
+        folder.RemoveTemporaryMasks();
         var elapsed = _sinceFirstChunk?.Elapsed ?? TimeSpan.Zero;
         int finished = _succeeded + _failed;
         return new BatchSummary(corpus.Count, _succeeded, _failed, _resumed, elapsed, elapsed > TimeSpan.Zero ? finished / elapsed.TotalSeconds : 0,

@@ -41,6 +41,9 @@ internal static class ImageCorpus
         }
         else if (File.Exists(full))
         {
+            // Read as lines, an image's bytes would give a path with a NUL in it and a message about that.
+            if (ImageExtensions.Contains(Path.GetExtension(full), StringComparer.OrdinalIgnoreCase))
+                throw new BatchSegmentationException($"Input '{input}' is an image, not a folder or a manifest: put it in a folder (or list it in a manifest file), or segment it with lseg segment.");
             images = ReadManifest(full);
             if (images.Count == 0)
                 throw new BatchSegmentationException($"Manifest '{input}' lists no image.");

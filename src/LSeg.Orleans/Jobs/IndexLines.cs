@@ -58,6 +58,9 @@ internal static class IndexLines
         ["status"] = Failed,
         ["labels"] = LabelArray(labels),
         ["error"] = $"the silo segmenting it stopped {attempts} times (the image may crash the decoder or exhaust the silo's memory); given up.",
+        // No silo answered for it: present and null, so that a reader of failed lines finds the keys of the others.
+        ["silo"] = null,
+        ["seconds"] = null,
     }.ToJsonString();
 
     private static JsonArray LabelArray(IReadOnlyList<string> labels) => new(labels.Select(l => (JsonNode)JsonValue.Create(l)).ToArray());

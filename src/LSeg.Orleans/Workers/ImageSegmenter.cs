@@ -14,24 +14,41 @@ internal static class ImageSegmenter
 {
     /// <summary>
     /// Segments <paramref name="item"/>. Anything wrong with the image (missing, unreadable, cut short, too small or
-    /// too large) is returned as the outcome's error; a mask that cannot be written throws <see cref="MaskWriteException"/>
-    /// because it is the silo's problem, not the image's.
+    /// too large) is returned as the outcome's error. What is wrong with the silo throws <see cref="SiloFaultException"/>
+    /// instead, so that the job stops naming the silo rather than writing a failed line for every image it is given: a
+    /// mask that cannot be written, or a failure of the model itself on a complete image (ONNX Runtime out of GPU memory,
+    /// a device in a bad state). An input folder this silo does not see is found before any image, by
+    /// <see cref="ISegmentationWorkerGrain.Prepare"/>.
     /// </summary>
     public static ImageOutcome Segment(LanguageSegmentationModel model, LabelEmbeddings labels, SegmentationJobSpec job, ImageWorkItem item)
     {
         var clock = Stopwatch.StartNew();
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(item.ImagePath);
+            ImageFileCheck.RequireComplete(item.ImagePath, bytes, LanguageSegmentationModelOptions.Defaults.MinImageSide, LanguageSegmentationModelOptions.Defaults.MaxImagePixels);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException)
+        {
+            return new ImageOutcome(item.Index, 0, 0, null, Describe(item.ImagePath, e), clock.Elapsed.TotalSeconds);
+        }
+
         SegmentationResult result;
         try
         {
-            byte[] bytes = File.ReadAllBytes(item.ImagePath);
-            ImageFileCheck.RequireComplete(item.ImagePath, bytes, LanguageSegmentationModelOptions.Defaults.MinImageSide, LanguageSegmentationModelOptions.Defaults.MaxImagePixels);
             using var image = MLImage.CreateFromStream(new MemoryStream(bytes, writable: false));
             var encoded = model.EncodeImage(image, job.InputSize);
             result = model.Segment(encoded, labels);
         }
+        catch (Exception e) when (e is ArgumentException or InvalidDataException)
+        {
+            // The model's own checks of this image (its size against the model's limits).
+            return new ImageOutcome(item.Index, 0, 0, null, Describe(item.ImagePath, e), clock.Elapsed.TotalSeconds);
+        }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
-            return new ImageOutcome(item.Index, 0, 0, null, Describe(item.ImagePath, e), clock.Elapsed.TotalSeconds);
+            throw new SiloFaultException($"the model failed on '{item.ImagePath}', a complete image: {e.GetType().Name}: {e.Message}", e);
         }
 
         string maskPath = Path.Combine(job.OutputDirectory, item.MaskPath);
@@ -48,7 +65,7 @@ internal static class ImageSegmenter
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new MaskWriteException($"cannot write mask '{maskPath}': {e.Message}", e);
+            throw new SiloFaultException($"cannot write mask '{maskPath}': {e.Message}", e);
         }
         return new ImageOutcome(item.Index, result.Width, result.Height, result.PixelCounts, null, clock.Elapsed.TotalSeconds);
     }
@@ -59,9 +76,12 @@ internal static class ImageSegmenter
         UnauthorizedAccessException => $"'{path}' cannot be read: {e.Message}",
         InvalidDataException => e.Message,
         ArgumentException { ParamName: { } parameter } => $"'{path}': {e.Message.Replace($" (Parameter '{parameter}')", "", StringComparison.Ordinal)}",
-        _ => $"'{path}' could not be segmented: {e.GetType().Name}: {e.Message}",
+        _ => $"'{path}' could not be read: {e.GetType().Name}: {e.Message}",
     };
 }
 
-/// <summary>A mask could not be written: the output folder is unusable on this silo, which stops the job.</summary>
-internal sealed class MaskWriteException(string message, Exception inner) : Exception(message, inner);
+/// <summary>
+/// The silo cannot do the job's work (its output folder is not writable, its model fails on complete images): the job
+/// stops naming the silo, and <c>--resume</c> goes on once it is mended.
+/// </summary>
+internal sealed class SiloFaultException(string message, Exception inner) : Exception(message, inner);

@@ -23,6 +23,7 @@ internal sealed class SegmentationWorkerGrain(SiloModels models, ParallelImageGa
         {
             var (model, _) = await Task.Run(() => Load(job));
             await Task.Run(() => ProbeOutputDirectory(job.OutputDirectory));
+            await Task.Run(() => RequireInputFolders(job.InputFolders));
             return new WorkerReadiness(SiloName, model.Identity, model.Model.UsesGpu ? "gpu" : "cpu", null);
         }
         catch (Exception e)
@@ -49,7 +50,7 @@ internal sealed class SegmentationWorkerGrain(SiloModels models, ParallelImageGa
                 gate.Run(() => ImageSegmenter.Segment(model.Model, labels, job, item))));
             return new ChunkOutcome(SiloName, outcomes, null);
         }
-        catch (MaskWriteException e)
+        catch (SiloFaultException e)
         {
             return new ChunkOutcome(SiloName, [], e.Message);
         }
@@ -59,6 +60,16 @@ internal sealed class SegmentationWorkerGrain(SiloModels models, ParallelImageGa
     {
         var model = models.Get(job.ModelPath);
         return (model, models.Labels(model, job.Labels));
+    }
+
+    /// <summary>Checks, before any image, that this silo sees the job's input folders (another machine's mount may be missing).</summary>
+    private static void RequireInputFolders(string[] folders)
+    {
+        foreach (string folder in folders)
+        {
+            if (!Directory.Exists(folder))
+                throw new DirectoryNotFoundException($"the input folder '{folder}' does not exist on this silo; every silo must see the input at the same path (shared storage).");
+        }
     }
 
     /// <summary>Checks, before any image, that this silo can create files in the output folder (it may be another machine's mount).</summary>

@@ -5,8 +5,15 @@ namespace LSeg.Orleans.Workers;
 /// <param name="Labels">The labels, in mask-index order.</param>
 /// <param name="InputSize">Model input size (longer side); null for the model's default.</param>
 /// <param name="OutputDirectory">Folder the masks are written under, as every silo sees it.</param>
+/// <param name="InputFolders">Folders holding the job's images, as the job runner sees them (at most
+/// <see cref="SegmentationJobSpec.MaxInputFolders"/>): a silo that does not see one of them at the same path refuses the job
+/// before any image, instead of failing every image it is given as missing.</param>
 [GenerateSerializer, Immutable]
-internal sealed record SegmentationJobSpec(string? ModelPath, string[] Labels, int? InputSize, string OutputDirectory);
+internal sealed record SegmentationJobSpec(string? ModelPath, string[] Labels, int? InputSize, string OutputDirectory, string[] InputFolders)
+{
+    /// <summary>How many of a job's input folders the silos check (a manifest may list images in thousands of folders).</summary>
+    public const int MaxInputFolders = 16;
+}
 
 /// <summary>One image to segment: its position in the job, its path and its mask's path relative to the output folder.</summary>
 [GenerateSerializer, Immutable]
@@ -16,7 +23,8 @@ internal sealed record ImageWorkItem(int Index, string ImagePath, string MaskPat
 /// <param name="Silo">The silo that answered.</param>
 /// <param name="ModelIdentity">Name and manifest hash of the loaded model: every silo of a job must report the same.</param>
 /// <param name="Device">"cpu" or "gpu".</param>
-/// <param name="Problem">Why the silo cannot take part (model or labels unusable, output folder not writable); null when ready.</param>
+/// <param name="Problem">Why the silo cannot take part (model or labels unusable, output folder not writable, an input folder
+/// it does not see); null when ready.</param>
 [GenerateSerializer, Immutable]
 internal sealed record WorkerReadiness(string Silo, string? ModelIdentity, string? Device, string? Problem);
 
