@@ -11,6 +11,8 @@ namespace Microsoft.AspNetCore.Builder;
 /// <summary>Maps the LSeg segmentation service's endpoints and page.</summary>
 public static class LanguageSegmentationEndpointRouteBuilderExtensions
 {
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IServiceProvider, string> MappedPrefixes = [];
+
     /// <summary>
     /// Maps, under <paramref name="prefix"/>: the page (<c>/</c>), the API (<c>POST /v1/segment</c>, <c>POST /v1/images</c>,
     /// <c>GET|DELETE /v1/images/{id}</c>, <c>POST /v1/images/{id}/segment</c>, <c>GET /v1/model</c>), liveness
@@ -20,13 +22,21 @@ public static class LanguageSegmentationEndpointRouteBuilderExtensions
     /// <param name="endpoints">The application's routes.</param>
     /// <param name="prefix">Route prefix, e.g. <c>/lseg</c>; empty (the default) maps at the root.</param>
     /// <returns>The group of all these endpoints, to add conventions such as authorization.</returns>
-    /// <exception cref="InvalidOperationException"><c>AddLanguageSegmentation</c> was not called.</exception>
+    /// <exception cref="InvalidOperationException"><c>AddLanguageSegmentation</c> was not called, or the service is already
+    /// mapped in this application (one model, one set of endpoints: map it once, under one prefix).</exception>
     public static RouteGroupBuilder MapLanguageSegmentation(this IEndpointRouteBuilder endpoints, string prefix = "")
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(prefix);
         if (endpoints.ServiceProvider.GetService<ServedModel>() is null)
             throw new InvalidOperationException("MapLanguageSegmentation needs the services of builder.Services.AddLanguageSegmentation(...); add them first.");
+        // A second map would register the same endpoint names again, which ASP.NET Core reports only at the first
+        // request, by failing every request of the application.
+        if (!MappedPrefixes.TryAdd(endpoints.ServiceProvider, prefix))
+        {
+            MappedPrefixes.TryGetValue(endpoints.ServiceProvider, out string? first);
+            throw new InvalidOperationException($"MapLanguageSegmentation was already called in this application (prefix '{first}'); map the service once, under one prefix.");
+        }
 
         var group = endpoints.MapGroup(prefix);
         PageEndpoints.Map(group);

@@ -1,6 +1,8 @@
 using System.Net;
+using System.Net.Http.Json;
 using LSeg.Serving.Hosting;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -102,6 +104,49 @@ public sealed class HostingTests(ColourPackageFixture colour) : IClassFixture<Co
         var error = Assert.Throws<InvalidOperationException>(() => app.MapLanguageSegmentation());
 
         Assert.Contains("AddLanguageSegmentation", error.Message);
+    }
+
+    [Fact]
+    public async Task The_hosts_own_endpoint_names_and_json_settings_leave_the_service_and_its_wire_format_alone()
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddLanguageSegmentation(options => options.ModelPath = colour.PackagePath);
+        // A host with a PascalCase API of its own, and an endpoint named as one of the service's operations.
+        builder.Services.ConfigureHttpJsonOptions(options => (options.SerializerOptions.PropertyNamingPolicy, options.SerializerOptions.PropertyNameCaseInsensitive) = (null, false));
+        await using var app = builder.Build();
+        app.MapGet("/photos/{id}", (string id) => Results.Ok(new { Id = id })).WithName("GetImage");
+        app.MapLanguageSegmentation("/lseg");
+        await app.StartAsync();
+        using var client = app.GetTestClient();
+        byte[] image = Pictures.RedLeftBlueRight(96, 64);
+
+        var created = await client.PostAsync("lseg/v1/images", ApiClient.Upload(image, labels: null));
+        var body = System.Text.Json.Nodes.JsonNode.Parse(await created.Content.ReadAsStringAsync())!;
+        string id = body["id"]!.GetValue<string>();
+        var relabelled = await client.PostAsync($"lseg/v1/images/{id}/segment", JsonContent.Create(new { labels = new[] { "red", "blue" } }));
+        var photo = await client.GetStringAsync("photos/7");
+
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal($"/lseg/v1/images/{id}", created.Headers.Location?.OriginalString);
+        Assert.Equal(96, body["width"]!.GetValue<int>());
+        Assert.Equal(HttpStatusCode.OK, relabelled.StatusCode);
+        Assert.Equal(["red", "blue"], System.Text.Json.Nodes.JsonNode.Parse(await relabelled.Content.ReadAsStringAsync())!["labels"]!.AsArray().Select(l => l!.GetValue<string>()));
+        Assert.Equal("{\"Id\":\"7\"}", photo);
+    }
+
+    [Fact]
+    public void Mapping_the_service_twice_is_refused_naming_the_first_prefix()
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.Services.AddLanguageSegmentation(options => options.ModelPath = colour.PackagePath);
+        var app = builder.Build();
+        app.MapLanguageSegmentation("/a");
+
+        var error = Assert.Throws<InvalidOperationException>(() => app.MapLanguageSegmentation("/b"));
+
+        Assert.Contains("already called in this application (prefix '/a')", error.Message);
     }
 
     [Fact]

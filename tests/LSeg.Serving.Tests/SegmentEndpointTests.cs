@@ -61,7 +61,7 @@ public sealed class SegmentEndpointTests(ColourPackageFixture colour) : IClassFi
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         var encoded = (await response.Content.ReadFromJsonAsync<EncodedImageAnswer>())!;
         Assert.Equal((96, 64), (encoded.Width, encoded.Height));
-        Assert.Equal($"images/{encoded.Id}", response.Headers.Location?.OriginalString);
+        Assert.Equal($"/v1/images/{encoded.Id}", response.Headers.Location?.OriginalString);
 
         string[][] labelLists = [["red", "blue"], ["blue", "red", "white"], ["magenta", "cyan"]];
         foreach (var labels in labelLists)

@@ -2,8 +2,6 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Http.Json;
-using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 
 namespace LSeg.Serving.Api;
@@ -15,8 +13,16 @@ namespace LSeg.Serving.Api;
 /// </summary>
 internal static class RequestBodies
 {
-    /// <summary>Room for the multipart boundaries, part headers and the labels field beside the image bytes.</summary>
+    /// <summary>Room for the multipart boundaries and part headers beside the image bytes and the labels field.</summary>
     private const long MultipartOverheadBytes = 64 * 1024;
+
+    /// <summary>
+    /// Room for the multipart body beyond the image: boundaries and headers, and the largest labels field the options
+    /// allow (up to 4 UTF-8 bytes per character, a comma between labels), so that long label lists are not answered as
+    /// an image too large.
+    /// </summary>
+    private static long MultipartOverhead(LanguageSegmentationServingOptions options) =>
+        MultipartOverheadBytes + options.MaxLabels * (options.MaxLabelLength * 4L + 1);
 
     /// <summary>The uploaded image's bytes and the form's text fields.</summary>
     public sealed record Upload(byte[] Image, IFormCollection Form);
@@ -29,12 +35,13 @@ internal static class RequestBodies
     {
         if (!request.HasFormContentType || !request.ContentType!.StartsWith("multipart/", StringComparison.OrdinalIgnoreCase))
             throw Problems.NotMultipart(request.ContentType);
-        LimitBody(request, options.MaxImageBytes + MultipartOverheadBytes, length => Problems.TooManyBytes(options.MaxImageBytes, length));
+        long overhead = MultipartOverhead(options);
+        LimitBody(request, options.MaxImageBytes + overhead, length => Problems.TooManyBytes(options.MaxImageBytes, length));
         request.HttpContext.Features.Set<IFormFeature>(new FormFeature(request, new FormOptions
         {
             MultipartBodyLengthLimit = options.MaxImageBytes,
             ValueCountLimit = 16,
-            ValueLengthLimit = (int)MultipartOverheadBytes,
+            ValueLengthLimit = (int)Math.Min(int.MaxValue, overhead),
         }));
 
         IFormCollection form;
@@ -53,6 +60,12 @@ internal static class RequestBodies
         catch (InvalidDataException e)
         {
             throw Problems.MalformedBody($"The multipart body cannot be read: {e.Message}");
+        }
+        catch (BadHttpRequestException e)
+        {
+            // Kestrel refused the body itself (too slow: 408; bad chunked framing: 400): its status, not a malformed form.
+            // Caught before IOException, which it derives from.
+            throw new ServingProblem(e.StatusCode, "malformed-request", "The request body cannot be read", $"The request body could not be read: {e.Message}");
         }
         catch (IOException e) when (!request.HttpContext.RequestAborted.IsCancellationRequested)
         {
@@ -87,13 +100,10 @@ internal static class RequestBodies
         LimitBody(request, limit, length => Problems.BodyTooLarge(limit, length));
         try
         {
-            var json = request.HttpContext.RequestServices.GetService(typeof(IOptions<JsonOptions>)) is IOptions<JsonOptions> configured
-                ? configured.Value.SerializerOptions
-                : JsonSerializerOptions.Web;
             await using var body = encoding is null || encoding.CodePage == Encoding.UTF8.CodePage
                 ? null
                 : Encoding.CreateTranscodingStream(request.Body, encoding, Encoding.UTF8, leaveOpen: true);
-            return await JsonSerializer.DeserializeAsync<LabelsBody>(body ?? request.Body, json, cancellation)
+            return await JsonSerializer.DeserializeAsync<LabelsBody>(body ?? request.Body, ServingJson.Options, cancellation)
                 ?? throw Problems.MissingLabels("the body is JSON null; send {\"labels\": [\"cat\", \"floor\", \"other\"]}");
         }
         catch (JsonException e)

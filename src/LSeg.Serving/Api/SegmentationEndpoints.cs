@@ -16,11 +16,17 @@ internal static class SegmentationEndpoints
 {
     private const string PngFormat = "png";
 
+    /// <summary>
+    /// Endpoint names are global in an ASP.NET Core app (a duplicate fails every request of the app, the host's too), so
+    /// the library's are qualified: a host's own "GetImage" does not collide with this one.
+    /// </summary>
+    internal const string EndpointNamePrefix = "LSeg.";
+
     public static void Map(RouteGroupBuilder api)
     {
         api.WithTags("LSeg");
         api.MapPost("/segment", SegmentAsync)
-            .WithName("Segment")
+            .WithName(EndpointNamePrefix + "Segment")
             .WithSummary("Segments an uploaded image with comma-separated labels.")
             .WithDescription("multipart/form-data with a file 'image' and a text 'labels' (\"cat, floor, other\"). ?format=png answers the mask PNG itself.")
             .AddOpenApiOperationTransformer(OpenApiDocumentation.MultipartBody(withLabels: true))
@@ -31,7 +37,7 @@ internal static class SegmentationEndpoints
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         api.MapPost("/images", EncodeImageAsync)
-            .WithName("EncodeImage")
+            .WithName(EndpointNamePrefix + "EncodeImage")
             .WithSummary("Encodes an uploaded image once, for segmentations with any labels.")
             .AddOpenApiOperationTransformer(OpenApiDocumentation.MultipartBody(withLabels: false))
             .Produces<EncodedImageResponse>(StatusCodes.Status201Created)
@@ -40,19 +46,19 @@ internal static class SegmentationEndpoints
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         api.MapGet("/images/{id}", DescribeImage)
-            .WithName("GetImage")
+            .WithName(EndpointNamePrefix + "GetImage")
             .WithSummary("Describes an encoded image (and counts as a use, so its expiry moves on).")
             .Produces<EncodedImageResponse>()
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status410Gone);
         api.MapDelete("/images/{id}", DeleteImage)
-            .WithName("DeleteImage")
+            .WithName(EndpointNamePrefix + "DeleteImage")
             .WithSummary("Drops an encoded image before it expires.")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status410Gone);
         api.MapPost("/images/{id}/segment", SegmentEncodedAsync)
-            .WithName("SegmentEncodedImage")
+            .WithName(EndpointNamePrefix + "SegmentEncodedImage")
             .WithSummary("Segments an encoded image with a label list, without encoding the image again.")
             .WithDescription("application/json {\"labels\": [\"cat\", \"floor\", \"other\"]}. ?format=png answers the mask PNG itself.")
             .AddOpenApiOperationTransformer(OpenApiDocumentation.LabelsBody)
@@ -64,8 +70,8 @@ internal static class SegmentationEndpoints
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
-        api.MapGet("/model", (ServedModel served) => Results.Json(ModelDescription.Of(served.Model.Manifest)))
-            .WithName("GetModel")
+        api.MapGet("/model", (ServedModel served) => Results.Json(ModelDescription.Of(served.Model.Manifest), ServingJson.Options))
+            .WithName(EndpointNamePrefix + "GetModel")
             .WithSummary("The served model package's manifest, without file hashes.")
             .Produces<System.Text.Json.Nodes.JsonObject>(StatusCodes.Status200OK, "application/json")
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
@@ -108,13 +114,17 @@ internal static class SegmentationEndpoints
         }
         context.RequestAborted.ThrowIfCancellationRequested();
         var handle = cache.Add(encoded);
-        return Results.Created($"images/{handle.Id}", new EncodedImageResponse(handle.Id, encoded.OriginalWidth, encoded.OriginalHeight, handle.ExpiresAt));
+        // Absolute (with the path base): a relative "images/{id}" resolves wrongly against ".../v1/images/", which routing
+        // also matches.
+        context.Response.Headers.Location = $"{context.Request.PathBase}{context.Request.Path.Value!.TrimEnd('/')}/{handle.Id}";
+        return Results.Json(new EncodedImageResponse(handle.Id, encoded.OriginalWidth, encoded.OriginalHeight, handle.ExpiresAt), ServingJson.Options,
+            statusCode: StatusCodes.Status201Created);
     }
 
     private static IResult DescribeImage(string id, EncodedImageCache cache)
     {
         var (image, handle) = cache.Get(id);
-        return Results.Ok(new EncodedImageResponse(handle.Id, image.OriginalWidth, image.OriginalHeight, handle.ExpiresAt));
+        return Results.Json(new EncodedImageResponse(handle.Id, image.OriginalWidth, image.OriginalHeight, handle.ExpiresAt), ServingJson.Options);
     }
 
     private static IResult DeleteImage(string id, EncodedImageCache cache)
@@ -167,5 +177,5 @@ internal static class SegmentationEndpoints
     }
 
     private static IResult Answer(SegmentationResult result, bool png) =>
-        png ? Results.File(result.ToMaskPng(), "image/png") : Results.Ok(SegmentationResponse.From(result));
+        png ? Results.File(result.ToMaskPng(), "image/png") : Results.Json(SegmentationResponse.From(result), ServingJson.Options);
 }
