@@ -12,7 +12,7 @@ public class ExportCommandTests
     internal static string TinyCheckpoint(TempDirectory temp)
     {
         string path = temp.Combine("tiny.ckpt");
-        using var net = LSegNet.Create(new LSegNetConfig { EmbeddingSize = 8, DecoderFeatures = 8 }, pretrainedBackbone: false);
+        using var net = LSegNet.Create(new LSegNetConfig { EmbeddingSize = 384, DecoderFeatures = 8 }, pretrainedBackbone: false);
         net.SaveCheckpoint(path);
         return path;
     }
@@ -23,6 +23,21 @@ public class ExportCommandTests
             "export", "--checkpoint", TinyCheckpoint(temp), "--out", temp.Combine("package"), "--without-minilm",
             .. offsets.SelectMany(offset => new[] { "--label-logit-offset", offset }),
         ]);
+
+    [Fact]
+    public void A_checkpoint_whose_width_is_not_MiniLMs_is_refused_instead_of_exported_unloadable()
+    {
+        using var temp = new TempDirectory();
+        string path = temp.Combine("wide.ckpt");
+        using (var net = LSegNet.Create(new LSegNetConfig { EmbeddingSize = 512, DecoderFeatures = 8 }, pretrainedBackbone: false))
+            net.SaveCheckpoint(path);
+
+        var result = CliRunner.RunInProcess(["export", "--checkpoint", path, "--out", temp.Combine("package"), "--without-minilm"]);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("MiniLM (384-d label embeddings, no projection), but the network's embeddingSize is 512", result.StdErr);
+        Assert.False(Directory.Exists(temp.Combine("package")));
+    }
 
     [Fact]
     public void Label_logit_offsets_are_written_to_the_manifest_at_format_version_3()
@@ -57,7 +72,8 @@ public class ExportCommandTests
     {
         string folder = temp.Combine(name);
         Directory.CreateDirectory(folder);
-        var config = new LSegNetConfig { EmbeddingSize = 8, DecoderFeatures = decoderFeatures };
+        // 384-d: the width of the MiniLM text side a run without text settings exports with.
+        var config = new LSegNetConfig { EmbeddingSize = 384, DecoderFeatures = decoderFeatures };
         using (var net = LSegNet.Create(config, pretrainedBackbone: false))
             net.save(Path.Combine(folder, LSeg.Training.Bridge.Training.Trainer.ModelFileName));
         File.WriteAllText(Path.Combine(folder, LSeg.Training.Bridge.Training.Trainer.NetConfigFileName),

@@ -1,3 +1,4 @@
+using LSeg.MLNet;
 using LSeg.MLNet.Package;
 using LSeg.Training.Bridge.Network;
 
@@ -29,7 +30,6 @@ public static class ModelPackageExporter
         options ??= new ModelPackageExportOptions();
         string target = PackageDirectoryWriter.TargetPath(directory);
         CheckOptions(options, target);
-
         bool wasTraining = net.training;
         net.eval();
         try
@@ -111,8 +111,10 @@ public static class ModelPackageExporter
             throw new IOException($"'{target}' already exists; set {nameof(ModelPackageExportOptions.Overwrite)} to replace it, or choose another directory.");
         if (options.ExternalDataThresholdBytes < 0)
             throw new ArgumentException($"{nameof(ModelPackageExportOptions.ExternalDataThresholdBytes)} must be 0 or more; got {options.ExternalDataThresholdBytes}.", nameof(options));
-        if (options.DefaultInputSize <= 0 || options.DefaultInputSize % LSegNet.InputSizeMultiple != 0)
-            throw new ArgumentException($"{nameof(ModelPackageExportOptions.DefaultInputSize)} must be a positive multiple of {LSegNet.InputSizeMultiple}; got {options.DefaultInputSize}.", nameof(options));
+        // The reader's range (ModelManifest): a package with another default size would be written, then refused at load.
+        int minSize = LanguageSegmentationModelOptions.Defaults.MinInputSize, maxSize = LanguageSegmentationModelOptions.Defaults.MaxInputSize;
+        if (options.DefaultInputSize < minSize || options.DefaultInputSize > maxSize || options.DefaultInputSize % LSegNet.InputSizeMultiple != 0)
+            throw new ArgumentException($"{nameof(ModelPackageExportOptions.DefaultInputSize)} must be a multiple of {LSegNet.InputSizeMultiple} from {minSize} to {maxSize}; got {options.DefaultInputSize}.", nameof(options));
         try
         {
             ModelManifest.CheckLabelLogitOffsets(options.LabelLogitOffsets, nameof(ModelPackageExportOptions.LabelLogitOffsets));

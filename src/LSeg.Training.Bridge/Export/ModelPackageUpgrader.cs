@@ -31,6 +31,8 @@ public static class ModelPackageUpgrader
     {
         ArgumentException.ThrowIfNullOrEmpty(source);
         ArgumentException.ThrowIfNullOrEmpty(target);
+        // A package directory or its manifest.json, as every package reader takes.
+        source = ModelManifest.PackageDirectory(source);
         string sourcePath = Path.GetFullPath(source), targetPath = Path.GetFullPath(target);
         if (string.Equals(sourcePath.TrimEnd(Path.DirectorySeparatorChar), targetPath.TrimEnd(Path.DirectorySeparatorChar), StringComparison.Ordinal))
             throw new IOException($"The upgraded package must go to another directory than '{sourcePath}'.");

@@ -50,6 +50,8 @@ internal sealed class ModelPackageWeights
     /// <exception cref="InvalidDataException">The package is damaged or was not written by this project's exporter.</exception>
     public static ModelPackageWeights Read(string packagePath)
     {
+        // A package directory or its manifest.json, as every package reader takes.
+        packagePath = ModelManifest.PackageDirectory(packagePath);
         var manifest = ModelManifest.ReadVerified(packagePath);
         var tensors = new Dictionary<string, CheckpointTensor>(StringComparer.Ordinal);
         bool float16 = false;

@@ -51,6 +51,9 @@ public static class ModelPackageQuantizer
     public static ModelManifest Quantize(string source, string target, QuantizationOptions options, TextWriter? log = null)
     {
         ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrEmpty(source);
+        // A package directory or its manifest.json, as every package reader takes.
+        source = ModelManifest.PackageDirectory(source);
         string sourcePath = Path.GetFullPath(source), targetPath = PackageDirectoryWriter.TargetPath(target);
         if (string.Equals(sourcePath.TrimEnd(Path.DirectorySeparatorChar), targetPath, StringComparison.Ordinal))
             throw new IOException($"The quantized package must go to another directory than '{sourcePath}'.");

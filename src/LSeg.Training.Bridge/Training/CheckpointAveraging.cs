@@ -65,6 +65,11 @@ public static class CheckpointAveraging
                 if (!JsonNode.DeepEquals(run[setting], other.Run[setting]))
                     throw new InvalidDataException($"'{path}' has a different '{setting}' from '{full[0]}'; the averaged model's text side would be one run's only.");
             }
+            // Without an initial model the decoder starts from random weights drawn with the run's seed: runs of
+            // different seeds are unrelated networks, whose mean is no soup of either.
+            if (run["initialModel"] is null && SeedOf(run) != SeedOf(other.Run))
+                throw new InvalidDataException(
+                    $"'{path}' (seed {SeedOf(other.Run)}) and '{full[0]}' (seed {SeedOf(run)}) were trained without an initial model, from different random starts; only fine-tunes of one initial model (or runs of one seed) can be averaged.");
             if (!SameBytes(first.LabelTable, other.LabelTable))
                 throw new InvalidDataException($"'{path}' has a different learned label table ({Trainer.LabelTableFileName}) from '{full[0]}'; averaging learned labels is not supported.");
         }
@@ -164,6 +169,9 @@ public static class CheckpointAveraging
         string path = Path.Combine(checkpoint, Trainer.LabelTableFileName);
         return File.Exists(path) ? File.ReadAllBytes(path) : null;
     }
+
+    /// <summary>The run's seed (<see cref="TrainingConfig.Seed"/>, 1 when the configuration leaves it out).</summary>
+    private static int SeedOf(JsonNode runConfig) => runConfig["seed"]?.GetValue<int>() ?? new TrainingConfig().Seed;
 
     private static bool SameBytes(byte[]? a, byte[]? b) => a is null ? b is null : b is not null && a.AsSpan().SequenceEqual(b);
 

@@ -1,3 +1,4 @@
+using LSeg.MLNet;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
@@ -305,7 +306,10 @@ public sealed class TrainingConfig
         }
         Require(Train is null or "all" or "decoder" or "lastBlocks", "train", Train, "all, decoder or lastBlocks");
         Require(Train == "lastBlocks" ? TrainBlocks >= 1 : TrainBlocks == 0, "trainBlocks", TrainBlocks, Train == "lastBlocks" ? "1 or more with train lastBlocks" : "0 (it is read with train lastBlocks only)");
-        Require(ValidationLongSide >= 0 && ValidationLongSide % LSegNet.InputSizeMultiple == 0, "validationLongSide", ValidationLongSide, $"0 or a multiple of {LSegNet.InputSizeMultiple}");
+        // The exported package's default input size, so within what a package may declare.
+        Require(ValidationLongSide == 0 || (ValidationLongSide % LSegNet.InputSizeMultiple == 0
+                && ValidationLongSide >= LanguageSegmentationModelOptions.Defaults.MinInputSize && ValidationLongSide <= LanguageSegmentationModelOptions.Defaults.MaxInputSize),
+            "validationLongSide", ValidationLongSide, $"0 or a multiple of {LSegNet.InputSizeMultiple} from {LanguageSegmentationModelOptions.Defaults.MinInputSize} to {LanguageSegmentationModelOptions.Defaults.MaxInputSize}");
         if (ValidationLongSide == 0 && Validation.Concat(Test).FirstOrDefault(d => d.ImageScale != 1.0) is { } scaled)
             throw new InvalidDataException(
                 $"{source}: validation/test dataset '{scaled.Name}' sets imageScale {scaled.ImageScale}, which would score shrunk labels; evaluation datasets are read at their own size. Set validationLongSide (e.g. 320) to choose the size the network sees.");

@@ -123,6 +123,22 @@ public class ModelPackageExporterTests
         Assert.False(Directory.Exists(package));
     }
 
+    [Theory]
+    [InlineData(2560)]
+    [InlineData(16)]
+    [InlineData(100)]
+    public void ADefaultInputSizeThePackageReaderRefusesIsRefusedBeforeAnythingIsWritten(int size)
+    {
+        using var net = ExportTestNets.Random(SmallConfig);
+        using var directory = new ExportTestNets.TempDirectory();
+        string package = directory.PathOf("package");
+
+        var error = Assert.Throws<ArgumentException>(() => ModelPackageExporter.Export(net, package, new ModelPackageExportOptions { DefaultInputSize = size }));
+
+        Assert.Contains($"a multiple of 32 from 32 to 2048; got {size}", error.Message);
+        Assert.False(Directory.Exists(package));
+    }
+
     [Fact]
     public void MissingAdditionalSourceIsReportedBeforeAnythingIsWritten()
     {

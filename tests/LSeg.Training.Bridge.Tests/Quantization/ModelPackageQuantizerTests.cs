@@ -125,6 +125,17 @@ public sealed class ModelPackageQuantizerTests : IDisposable
     }
 
     [Fact]
+    public void A_package_named_by_its_manifest_json_is_quantized_like_its_directory()
+    {
+        string target = _temp.PathOf("from-manifest");
+
+        var manifest = ModelPackageQuantizer.Quantize(Path.Combine(_package, "manifest.json"), target, new QuantizationOptions { CalibrationImages = _images[..2] });
+
+        Assert.Equal(manifest.Files.Keys.Order(), ModelManifest.ReadVerified(target).Files.Keys.Order());
+        Assert.Throws<IOException>(() => ModelPackageQuantizer.Quantize(Path.Combine(_package, "manifest.json"), _package, new QuantizationOptions { CalibrationImages = _images[..2] }));
+    }
+
+    [Fact]
     public void Static_quantization_without_calibration_images_is_refused_before_anything_is_written()
     {
         var error = Assert.Throws<ArgumentException>(() => ModelPackageQuantizer.Quantize(_package, _temp.PathOf("none"), new QuantizationOptions()));

@@ -148,6 +148,24 @@ public sealed class CheckpointAveragingTests : IDisposable
     }
 
     [Fact]
+    public void Runs_from_random_starts_of_different_seeds_are_refused_and_of_one_seed_are_averaged()
+    {
+        // No initial model: each run's decoder started from random weights drawn with its seed.
+        const string scratch = "{ \"textPrompts\": [\"{0}\"], \"seed\": 1 }";
+        string a = Checkpoint("a", 1, scratch);
+        string b = Checkpoint("b", 2, scratch.Replace("\"seed\": 1", "\"seed\": 2"));
+        string c = Checkpoint("c", 3, scratch.Replace(", \"seed\": 1", ""));
+
+        var error = Assert.Throws<InvalidDataException>(() => CheckpointAveraging.AverageFolders([a, b], Path.Combine(_root, "soup")));
+
+        Assert.Contains("(seed 2)", error.Message);
+        Assert.Contains("without an initial model", error.Message);
+        // The seed left out is the default seed, 1: the same random start as 'a'.
+        CheckpointAveraging.AverageFolders([a, c], Path.Combine(_root, "soup"));
+        Assert.True(File.Exists(Path.Combine(_root, "soup", Trainer.ModelFileName)));
+    }
+
+    [Fact]
     public void Checkpoints_of_another_network_are_refused_naming_the_network_configuration()
     {
         string a = Checkpoint("a", 1);

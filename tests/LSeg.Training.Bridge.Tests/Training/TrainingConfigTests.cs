@@ -237,6 +237,7 @@ public class TrainingConfigTests
     [InlineData(""", "network": { "backbone": "vit-l16-384" } """, "'network.backbone' is vit-l16-384; expected resnet18 (the only backbone with pretrained weights here)")]
     [InlineData(""", "network": { "backbone": "vit-h14" } """, "'network.backbone' is vit-h14; expected resnet101, resnet18, vit-b32-384, vit-l16-384")]
     [InlineData(""", "learningRate": -0.1 """, "'learningRate' is -0.1; expected a rate ≥ 0")]
+    [InlineData(""", "validationLongSide": 2560 """, "'validationLongSide' is 2560; expected 0 or a multiple of 32 from 32 to 2048")]
     public void AFineTuningSettingThatCannotWorkIsRefusedByName(string extra, string expected)
     {
         var error = Assert.Throws<InvalidDataException>(() => TrainingConfig.Parse(Json(Path.GetTempPath(), extra)));
