@@ -1,7 +1,7 @@
-using LSeg.MLNet;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using LSeg.MLNet;
 using LSeg.Training.Bridge.Data;
 using LSeg.Training.Bridge.Network;
 using LSeg.Training.Bridge.Network.ImageEncoders;
