@@ -74,7 +74,15 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
     public bool IsRowToRowMapper => ((ITransformer)_chain).IsRowToRowMapper;
 
     /// <inheritdoc/>
-    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema) => _chain.GetOutputSchema(inputSchema);
+    /// <exception cref="ArgumentException">The image column (or the labels column of per-row labels) is missing or of another type; the message names it.</exception>
+    public DataViewSchema GetOutputSchema(DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(inputSchema);
+        // ML.NET's TransformerChain asks every step for its schema before any Transform: checked here too, so a wrong
+        // column is named as the caller's, not as the inner chain's internal column.
+        InputColumnChecks.Require(inputSchema, _columns.Image, _columns.Labels, nameof(inputSchema));
+        return _chain.GetOutputSchema(inputSchema);
+    }
 
     /// <summary>
     /// The row mapper a PredictionEngine uses: the chain's, with one call at a time through this transformer's columns
@@ -150,13 +158,22 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
         ArgumentNullException.ThrowIfNull(inputSchema);
         // An in-memory pipeline (what Fit returned, not loaded from disk) holds the transformer itself, at any depth: give
         // a transformer that shares it, so that disposing what this returns leaves the pipeline working, as for a loaded one.
-        if (FindFitted(loaded) is { } typed)
+        var fitted = new List<LanguageSegmentationTransformer>();
+        CollectFitted(loaded, fitted);
+        if (fitted.Count > 0)
         {
+            // A pipeline may hold several LanguageSegment steps: the one whose mask column was asked for.
+            var typed = fitted.FirstOrDefault(t => t.OutputColumnName == outputColumnName)
+                ?? throw new ArgumentException(
+                    $"The pipeline's LanguageSegment transformers write the mask columns {string.Join(", ", fitted.Select(t => $"'{t.OutputColumnName}'"))}, not '{outputColumnName}'; pass the mask column's name as {nameof(outputColumnName)}.",
+                    nameof(outputColumnName));
             ObjectDisposedException.ThrowIf(Volatile.Read(ref typed._disposed) != 0, typed);
             return new LanguageSegmentationTransformer(typed._chain, typed._inputSchema, typed.OutputColumnName, typed.Labels is null ? null : [.. typed.Labels],
                 typed._perRowLabels, typed.Model ?? model, typed._shared, typed._context, typed._columns);
         }
-        var found = SavedChainSearch.Find(loaded, WithImageColumn(inputSchema, inputColumnName));
+        var found = SavedChainSearch.Find(loaded, WithImageColumn(inputSchema, inputColumnName),
+            (candidate, schema) => Writes(candidate, WithImageColumn(schema, inputColumnName), outputColumnName))
+            ?? SavedChainSearch.Find(loaded, WithImageColumn(inputSchema, inputColumnName));
         var (chain, schema) = found ?? throw new ArgumentException(
             $"The model holds no LanguageSegment transformer (a chain with an ONNX step and LSeg's mappings); found: {SavedChainSearch.Describe(loaded)}.", nameof(loaded));
         schema = WithImageColumn(schema, inputColumnName);
@@ -181,12 +198,30 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
             new InputColumns(inputColumnName, Labels: null));
     }
 
-    private static LanguageSegmentationTransformer? FindFitted(ITransformer transformer) => transformer switch
+    /// <summary>Every LanguageSegment transformer in <paramref name="transformer"/>, depth first.</summary>
+    private static void CollectFitted(ITransformer transformer, List<LanguageSegmentationTransformer> found)
     {
-        LanguageSegmentationTransformer typed => typed,
-        IEnumerable<ITransformer> chain => chain.Select(FindFitted).FirstOrDefault(found => found is not null),
-        _ => null,
-    };
+        if (transformer is LanguageSegmentationTransformer typed)
+            found.Add(typed);
+        else if (transformer is IEnumerable<ITransformer> chain)
+        {
+            foreach (var step in chain)
+                CollectFitted(step, found);
+        }
+    }
+
+    /// <summary>Whether a saved LanguageSegment chain writes <paramref name="outputColumnName"/> (a pipeline may hold several).</summary>
+    private static bool Writes(TransformerChain<ITransformer> chain, DataViewSchema schema, string outputColumnName)
+    {
+        try
+        {
+            return chain.GetOutputSchema(schema).GetColumnOrNull(outputColumnName) is not null;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            return false;
+        }
+    }
 
     // ML.NET does not save image columns in a model's input schema; the LanguageSegment part reads one.
     private static DataViewSchema WithImageColumn(DataViewSchema schema, string inputColumnName)

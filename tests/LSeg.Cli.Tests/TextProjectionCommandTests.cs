@@ -72,6 +72,22 @@ public class TextProjectionCommandTests
         Assert.Contains("is a folder", Assert.Single(folder.ErrorLines));
         Assert.True(replaced.ExitCode == 0, replaced.ToString());
         Assert.True(new FileInfo(temp.Combine("map.onnx")).Length > 384 * 4 * sizeof(float));
+        Assert.Empty(Directory.GetFiles(temp.Path, "*.tmp", SearchOption.AllDirectories));
+    }
+
+    [Fact]
+    public void Overwrite_never_replaces_an_input_of_the_fit()
+    {
+        using var temp = new TempDirectory();
+        string names = WriteNames(temp, Names);
+        string embeddings = WriteFloat32Npy(temp, Names.Length, 4);
+        byte[] before = File.ReadAllBytes(embeddings);
+
+        var result = CliRunner.RunInProcess(["text-projection", "--names", names, "--embeddings", embeddings, "--out", embeddings, "--overwrite"]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("is an input of the fit", Assert.Single(result.ErrorLines));
+        Assert.Equal(before, File.ReadAllBytes(embeddings));
     }
 
     private static string WriteNames(TempDirectory temp, string[] names)

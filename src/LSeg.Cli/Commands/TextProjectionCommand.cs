@@ -44,6 +44,10 @@ internal static class TextProjectionCommand
             throw new CommandFailure($"--out '{output}' is a folder; give the ONNX file to write.");
         if (File.Exists(output) && !overwrite)
             throw new CommandFailure($"--out '{output}' already exists; pass --overwrite to replace it.");
+        // --overwrite replaces an earlier map, never an input of this fit.
+        string outputPath = Path.GetFullPath(output);
+        if (names.Concat(embeddings).Concat(exclude is null ? [] : [exclude]).FirstOrDefault(file => Path.GetFullPath(file) == outputPath) is { } input)
+            throw new CommandFailure($"--out '{output}' is an input of the fit ('{input}'); write the map to another file.", ExitCodes.Usage);
         OutputFolder.RequireWritable(Path.GetDirectoryName(Path.GetFullPath(output))!);
         string[] excluded = exclude is null ? [] : [.. File.ReadAllLines(exclude).Where(line => line.Trim().Length > 0)];
         TextProjectionFitReport report;

@@ -12,17 +12,24 @@ namespace LSeg.MLNet.Pipeline;
 /// </summary>
 internal static class SavedChainSearch
 {
-    /// <summary>The first LanguageSegment chain in <paramref name="loaded"/> (depth first) and the schema that feeds it; null if there is none.</summary>
-    public static (TransformerChain<ITransformer> Chain, DataViewSchema InputSchema)? Find(ITransformer loaded, DataViewSchema inputSchema)
+    /// <summary>
+    /// The first LanguageSegment chain in <paramref name="loaded"/> (depth first) that <paramref name="accept"/> takes
+    /// (any, without it), and the schema that feeds it; null if there is none.
+    /// </summary>
+    public static (TransformerChain<ITransformer> Chain, DataViewSchema InputSchema)? Find(ITransformer loaded, DataViewSchema inputSchema,
+        Func<TransformerChain<ITransformer>, DataViewSchema, bool>? accept = null)
     {
         if (loaded is not IEnumerable<ITransformer> chain)
             return null;
         if (IsLanguageSegmentChain(chain))
-            return (chain as TransformerChain<ITransformer> ?? new TransformerChain<ITransformer>(chain.ToArray()), inputSchema);
+        {
+            var found = chain as TransformerChain<ITransformer> ?? new TransformerChain<ITransformer>(chain.ToArray());
+            return accept is null || accept(found, inputSchema) ? (found, inputSchema) : null;
+        }
         var schema = inputSchema;
         foreach (var step in chain)
         {
-            if (Find(step, schema) is { } found)
+            if (Find(step, schema, accept) is { } found)
                 return found;
             schema = step.GetOutputSchema(schema);
         }

@@ -136,7 +136,9 @@ public static class TextProjectionFitting
         string? folder = Path.GetDirectoryName(Path.GetFullPath(outputPath));
         if (folder is not null)
             Directory.CreateDirectory(folder);
-        OnnxModelFile.Save(graph.BuildModel(), outputPath, long.MaxValue);
+        // Atomic: a kill or a full disk mid-write leaves the previous map, not a truncated one.
+        var model = graph.BuildModel();
+        LSeg.MLNet.IO.AtomicFile.Write(outputPath, temporary => OnnxModelFile.Save(model, temporary, long.MaxValue));
     }
 
     /// <summary>Accumulates the held-out measurements of the k folds.</summary>

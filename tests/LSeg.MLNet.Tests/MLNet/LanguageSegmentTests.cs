@@ -218,8 +218,10 @@ public sealed class LanguageSegmentTests(PipelineFixture fixture) : IClassFixtur
 
         var transform = Assert.Throws<ArgumentOutOfRangeException>(() => segmenter.Transform(text));
         var engine = Assert.Throws<ArgumentOutOfRangeException>(() => _context.Model.CreatePredictionEngine<TextImageRow, SegmentationRow>(segmenter));
+        // In a chain, ML.NET asks every step for its output schema before any step transforms.
+        var inChain = Assert.Throws<ArgumentOutOfRangeException>(() => new TransformerChain<ITransformer>(segmenter).Transform(text));
 
-        foreach (var error in new[] { transform, engine })
+        foreach (var error in new[] { transform, engine, inChain })
         {
             Assert.Contains("Schema mismatch for input column 'Image': expected an image", error.Message);
             Assert.DoesNotContain("__LSeg", error.Message);

@@ -129,6 +129,29 @@ public sealed class SavedChainTests(PipelineFixture fixture) : IClassFixture<Pip
     }
 
     [Fact]
+    public void With_two_LanguageSegment_steps_the_one_writing_the_named_mask_column_is_found_in_memory_and_saved()
+    {
+        var context = new MLContext();
+        var data = fixture.LoadImages(context, "red-blue-64x64.png");
+        using var coarse = context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = ["red", "blue"], Model = fixture.Model, InputSize = 64, OutputColumnName = "Coarse" }).Fit(data);
+        using var fine = context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = ["blue", "red"], Model = fixture.Model, InputSize = 64, OutputColumnName = "Fine" }).Fit(coarse.Transform(data));
+        var both = new TransformerChain<ITransformer>(coarse, fine);
+        using var stream = new MemoryStream();
+        context.Model.Save(both, data.Schema, stream);
+        stream.Position = 0;
+        var loaded = context.Model.Load(stream, out var schema);
+
+        using var inMemory = LanguageSegmentationTransformer.FromTransformerChain(both, data.Schema, outputColumnName: "Fine");
+        using var saved = LanguageSegmentationTransformer.FromTransformerChain(loaded, schema, outputColumnName: "Fine");
+        var error = Assert.Throws<ArgumentException>(() => LanguageSegmentationTransformer.FromTransformerChain(both, data.Schema, outputColumnName: "Medium"));
+
+        Assert.Equal(["blue", "red"], inMemory.Labels);
+        Assert.Equal(["blue", "red"], saved.Labels);
+        Assert.Equal("Fine", saved.OutputColumnName);
+        Assert.Contains("'Coarse', 'Fine', not 'Medium'", error.Message);
+    }
+
+    [Fact]
     public void A_model_without_LanguageSegment_is_refused_with_what_was_found()
     {
         var context = new MLContext();
