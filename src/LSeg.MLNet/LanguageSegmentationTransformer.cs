@@ -24,7 +24,7 @@ namespace LSeg.MLNet;
 /// <para><see cref="WithLabels"/> returns a transformer for another label set that shares the ONNX Runtime session
 /// (no model reload). Dispose releases the session once every transformer sharing it is disposed.</para>
 /// </remarks>
-public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
+public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable, ISessionCalls
 {
     private readonly TransformerChain<ITransformer> _chain;
     private readonly DataViewSchema _inputSchema;
@@ -93,7 +93,7 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         ArgumentNullException.ThrowIfNull(inputSchema);
         InputColumnChecks.Require(inputSchema, _columns.Image, _columns.Labels, nameof(inputSchema));
-        return new GuardedRowMapper(((ITransformer)_chain).GetRowToRowMapper(inputSchema));
+        return new GuardedRowMapper(((ITransformer)_chain).GetRowToRowMapper(inputSchema), this);
     }
 
     /// <summary>Lazily segments every row of <paramref name="input"/>.</summary>
@@ -102,7 +102,7 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         ArgumentNullException.ThrowIfNull(input);
         InputColumnChecks.Require(input.Schema, _columns.Image, _columns.Labels, nameof(input));
-        return _chain.Transform(input);
+        return new GuardedDataView(_chain.Transform(input), this);
     }
 
     /// <summary>
@@ -239,6 +239,12 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
     /// loaded. A transformer from <see cref="FromTransformerChain"/> releases nothing: the loaded model owns its session
     /// (dispose what <c>Model.Load</c> returned).
     /// </summary>
+    /// <remarks>
+    /// Afterwards, cursors opened on views from <see cref="Transform"/> and predictions of engines made from this
+    /// transformer throw <see cref="ObjectDisposedException"/>. What runs when Dispose is called finishes first: a cursor
+    /// opened before goes on to its end, a prediction in progress completes, and the session is released when the last
+    /// of them ends (never under a running call, which would crash the process in native code).
+    /// </remarks>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -246,20 +252,71 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable
         _shared.Release();
     }
 
+    SessionCall ISessionCalls.Enter()
+    {
+        // Checked before and by the shared resources: transformers made by WithLabels share the session, which stays
+        // open while one of them lives, but a disposed transformer's views and engines are refused either way.
+        if (Volatile.Read(ref _disposed) != 0 || !_shared.TryEnter())
+            throw new ObjectDisposedException(nameof(LanguageSegmentationTransformer), "The LanguageSegment transformer was disposed; its data views and prediction engines cannot run any more.");
+        return new SessionCall(_shared.Exit);
+    }
+
     /// <summary>What transformers made by <see cref="WithLabels"/> share, released with the last of them.</summary>
     private sealed class SharedResources(ITransformer? onnx, IDisposable? modelLease, ComposedGraph? graph)
     {
+        private readonly object _gate = new();
         private int _references;
+        private int _callsRunning;
+        private bool _closed;
 
         /// <summary>The composed graph the shared ONNX step reads when saved; null for a chain loaded from disk (ML.NET owns its copy).</summary>
         public ComposedGraph? Graph => graph;
 
-        public void AddReference() => Interlocked.Increment(ref _references);
+        public void AddReference()
+        {
+            lock (_gate)
+                _references++;
+        }
 
+        /// <summary>Starts a call that runs the session; false once the last transformer sharing it was disposed.</summary>
+        public bool TryEnter()
+        {
+            lock (_gate)
+            {
+                if (_closed)
+                    return false;
+                _callsRunning++;
+                return true;
+            }
+        }
+
+        /// <summary>Ends a call; the last one to end after the last transformer was disposed releases the session.</summary>
+        public void Exit()
+        {
+            lock (_gate)
+            {
+                if (--_callsRunning != 0 || !_closed)
+                    return;
+            }
+            Free();
+        }
+
+        /// <summary>Called by each transformer's Dispose: the last one releases the session, at once or when the running calls end.</summary>
         public void Release()
         {
-            if (Interlocked.Decrement(ref _references) != 0)
-                return;
+            lock (_gate)
+            {
+                if (--_references != 0)
+                    return;
+                _closed = true;
+                if (_callsRunning != 0)
+                    return;
+            }
+            Free();
+        }
+
+        private void Free()
+        {
             (onnx as IDisposable)?.Dispose();
             modelLease?.Dispose();
         }

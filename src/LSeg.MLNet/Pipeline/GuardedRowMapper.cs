@@ -7,7 +7,7 @@ namespace LSeg.MLNet.Pipeline;
 /// The row mapper <see cref="LanguageSegmentationTransformer"/> gives a PredictionEngine: the chain's own, whose rows
 /// run one getter call at a time and refuse to serve two threads at once (see <see cref="GuardedRow"/>).
 /// </summary>
-internal sealed class GuardedRowMapper(IRowToRowMapper inner) : IRowToRowMapper
+internal sealed class GuardedRowMapper(IRowToRowMapper inner, ISessionCalls calls) : IRowToRowMapper
 {
     public DataViewSchema InputSchema => inner.InputSchema;
 
@@ -16,11 +16,13 @@ internal sealed class GuardedRowMapper(IRowToRowMapper inner) : IRowToRowMapper
     public IEnumerable<DataViewSchema.Column> GetDependencies(IEnumerable<DataViewSchema.Column> dependingColumns) => inner.GetDependencies(dependingColumns);
 
     public DataViewRow GetRow(DataViewRow input, IEnumerable<DataViewSchema.Column> activeColumns) =>
-        new GuardedRow(inner.GetRow(input, activeColumns), input);
+        new GuardedRow(inner.GetRow(input, activeColumns), input, calls);
 }
 
 /// <summary>
-/// A row of the LanguageSegment chain that one PredictionEngine (or cursor) owns. ML.NET's engine is not thread-safe:
+/// A row of the LanguageSegment chain that one PredictionEngine (or cursor) owns. Each getter call runs inside an
+/// <see cref="ISessionCalls"/> call of the transformer (a disposed transformer's engine throws
+/// <see cref="ObjectDisposedException"/>, and disposal during a call waits for it to end before freeing the session). ML.NET's engine is not thread-safe:
 /// a second thread's <c>Predict</c> replaces the input under the first, and the chain's steps cache and dispose their
 /// per-row values (images, ONNX Runtime outputs), which is how a shared engine used to crash. Here every getter runs
 /// under one lock (so the steps never run concurrently: no crash), and a call is refused with an
@@ -39,7 +41,7 @@ internal sealed class GuardedRowMapper(IRowToRowMapper inner) : IRowToRowMapper
 /// These rules expect every prediction to read its columns in one order and every position to be read, as a
 /// PredictionEngine does. Once seen, every position up to the latest is refused, so both threads of an overlap get the exception.
 /// </summary>
-internal sealed class GuardedRow(DataViewRow inner, DataViewRow input) : DataViewRow
+internal sealed class GuardedRow(DataViewRow inner, DataViewRow input, ISessionCalls calls) : DataViewRow
 {
     private readonly object _gate = new();
     private readonly List<int> _readAtPosition = [];
@@ -70,6 +72,8 @@ internal sealed class GuardedRow(DataViewRow inner, DataViewRow input) : DataVie
             lock (_gate)
             {
                 long position = input.Position;
+                // A disposed transformer's engine is refused here, before the position is taken.
+                using var call = calls.Enter();
                 Enter(position, index);
                 try
                 {

@@ -238,6 +238,66 @@ public sealed class LanguageSegmentTests(PipelineFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public void After_dispose_its_views_and_engines_throw_ObjectDisposedException_while_a_label_sibling_goes_on()
+    {
+        var files = _context.Data.LoadFromEnumerable(new[] { new ImageFileRow { ImagePath = "red-blue-100x60.png" } });
+        var images = _context.Transforms.LoadImages("Image", fixture.ImageFolder, nameof(ImageFileRow.ImagePath)).Fit(files);
+        var data = images.Transform(files);
+        var transformer = Fit(["red", "blue"], data);
+        var sibling = transformer.WithLabels(["blue", "red"]);
+        var view = transformer.Transform(data);
+        var engine = _context.Model.CreatePredictionEngine<ImageFileRow, SegmentationRow>(new TransformerChain<ITransformer>(images, transformer));
+        var row = new ImageFileRow { ImagePath = "red-blue-100x60.png" };
+        Assert.Equal(100 * 60, engine.Predict(row).Mask.Length);
+
+        transformer.Dispose();
+
+        // Before: the view and the engine ran ONNX Runtime's session after it was freed (a NullReferenceException from
+        // inside ONNX Runtime, or a crash); the sibling shares the session, which stays open while it lives.
+        AssertDisposed(() => Rows(_context, view).ToList());
+        AssertDisposed(() => engine.Predict(row));
+        var mask = Rows(_context, sibling.Transform(data)).Single().Mask;
+        Assert.Equal(1u, mask[30 * 100 + 95]); // key 1: "blue", the sibling's first label, on the right half
+        sibling.Dispose();
+        AssertDisposed(() => Rows(_context, sibling.Transform(data)).ToList());
+    }
+
+    /// <summary>ObjectDisposedException, possibly wrapped by ML.NET's parallel cursors.</summary>
+    private static void AssertDisposed(Action action)
+    {
+        var error = Assert.ThrowsAny<Exception>(action);
+        for (Exception? e = error; e is not null; e = e.InnerException)
+        {
+            if (e is ObjectDisposedException)
+                return;
+        }
+        Assert.Fail($"expected an ObjectDisposedException, got {error}");
+    }
+
+    [Fact]
+    public void A_cursor_open_when_the_last_transformer_is_disposed_finishes_and_later_ones_are_refused()
+    {
+        var data = fixture.LoadImages(_context, "red-blue-100x60.png");
+        var transformer = Fit(["red", "blue"], data);
+        var view = transformer.Transform(data);
+        var calls = (LSeg.MLNet.Pipeline.ISessionCalls)transformer;
+
+        // A cursor opened before Dispose (an enumeration in progress on another thread) finishes its rows.
+        using (var cursor = view.GetRowCursor(view.Schema))
+        {
+            transformer.Dispose();
+            var getter = cursor.GetGetter<VBuffer<uint>>(view.Schema["SegmentationMask"]);
+            Assert.True(cursor.MoveNext());
+            VBuffer<uint> mask = default;
+            getter(ref mask);
+            Assert.Equal(100 * 60, mask.Length);
+        }
+
+        Assert.Throws<ObjectDisposedException>(() => calls.Enter());
+        AssertDisposed(() => Rows(_context, view).ToList());
+    }
+
+    [Fact]
     public void An_unreadable_image_file_fails_the_row_with_an_exception_not_a_wrong_mask()
     {
         var data = fixture.LoadImages(_context, "broken.png");
