@@ -47,24 +47,46 @@ internal static class SafetensorsCheckpoint
         }
         using (document)
         {
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+                throw new InvalidDataException($"'{path}' has a safetensors header that is not a JSON object of tensors.");
             foreach (var property in document.RootElement.EnumerateObject())
             {
                 if (property.Name == "__metadata__")
                     continue;
-                var entry = property.Value;
-                var dtype = ParseDType(entry.GetProperty("dtype").GetString(), property.Name, path);
-                long[] shape = entry.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64()).ToArray();
-                long[] offsets = entry.GetProperty("data_offsets").EnumerateArray().Select(d => d.GetInt64()).ToArray();
-                int elementSize = CheckpointTensor.ElementSize(dtype);
-                long expectedBytes = shape.Aggregate(1L, (a, b) => a * b) * elementSize;
-                if (offsets.Length != 2 || offsets[1] - offsets[0] != expectedBytes || offsets[0] % elementSize != 0)
-                    throw new InvalidDataException($"'{path}': tensor '{property.Name}' of shape [{string.Join(", ", shape)}] has data offsets [{string.Join(", ", offsets)}], which do not hold {expectedBytes} bytes.");
-                if (offsets[1] > storage.ByteLength)
-                    throw new InvalidDataException($"'{path}': tensor '{property.Name}' ends at byte {offsets[1]} of a data section of {storage.ByteLength}: the file is truncated.");
-                tensors[property.Name] = new CheckpointTensor(dtype, shape, ContiguousStrides(shape), offsets[0] / elementSize, storage);
+                tensors[property.Name] = ReadEntry(property, storage, path);
             }
         }
         return tensors;
+    }
+
+    /// <summary>One tensor's header entry; a hostile or damaged entry is an <see cref="InvalidDataException"/> naming the tensor.</summary>
+    private static CheckpointTensor ReadEntry(JsonProperty property, FileRangeStorage storage, string path)
+    {
+        long[] shape, offsets;
+        ScalarType dtype;
+        long expectedBytes;
+        int elementSize;
+        try
+        {
+            var entry = property.Value;
+            dtype = ParseDType(entry.GetProperty("dtype").GetString(), property.Name, path);
+            shape = entry.GetProperty("shape").EnumerateArray().Select(d => d.GetInt64()).ToArray();
+            offsets = entry.GetProperty("data_offsets").EnumerateArray().Select(d => d.GetInt64()).ToArray();
+            if (shape.Any(d => d < 0))
+                throw new InvalidDataException($"'{path}': tensor '{property.Name}' has a negative dimension in shape [{string.Join(", ", shape)}].");
+            elementSize = CheckpointTensor.ElementSize(dtype);
+            expectedBytes = checked(shape.Aggregate(1L, (a, b) => a * b) * elementSize);
+        }
+        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException or OverflowException)
+        {
+            // Missing fields, values of the wrong JSON kind, non-integers, or a shape whose size overflows.
+            throw new InvalidDataException($"'{path}': tensor '{property.Name}' has a header entry that is not {{\"dtype\": …, \"shape\": [integers], \"data_offsets\": [begin, end]}}: {e.Message}", e);
+        }
+        if (offsets.Length != 2 || offsets[0] < 0 || offsets[1] - offsets[0] != expectedBytes || offsets[0] % elementSize != 0)
+            throw new InvalidDataException($"'{path}': tensor '{property.Name}' of shape [{string.Join(", ", shape)}] has data offsets [{string.Join(", ", offsets)}], which do not hold {expectedBytes} bytes.");
+        if (offsets[1] > storage.ByteLength)
+            throw new InvalidDataException($"'{path}': tensor '{property.Name}' ends at byte {offsets[1]} of a data section of {storage.ByteLength}: the file is truncated.");
+        return new CheckpointTensor(dtype, shape, ContiguousStrides(shape), offsets[0] / elementSize, storage);
     }
 
     private static ScalarType ParseDType(string? name, string key, string path) => name switch

@@ -132,6 +132,41 @@ public sealed class CheckpointReaderTests : IDisposable
         Assert.Contains("safetensors", error.Message);
     }
 
+    [Theory]
+    [InlineData("""{"w":{"dtype":"F32","shape":[1]}}""")]
+    [InlineData("""{"w":{"dtype":"F32","shape":[1.5],"data_offsets":[0,4]}}""")]
+    [InlineData("""{"w":1}""")]
+    [InlineData("""{"w":{"dtype":"F32","shape":[-1],"data_offsets":[4,0]}}""")]
+    [InlineData("""{"w":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,4]}}""")]
+    public void A_damaged_safetensors_header_entry_is_refused_naming_the_tensor(string header)
+    {
+        // The length-prefixed JSON header of safetensors, then 8 bytes of data.
+        byte[] json = System.Text.Encoding.UTF8.GetBytes(header);
+        byte[] file = [.. BitConverter.GetBytes((long)json.Length), .. json, .. new byte[8]];
+        File.WriteAllBytes(PathOf("damaged.safetensors"), file);
+
+        var error = Assert.Throws<InvalidDataException>(() => CheckpointFile.Open(PathOf("damaged.safetensors")));
+
+        Assert.Contains("tensor 'w'", error.Message);
+    }
+
+    [Theory]
+    [InlineData(new byte[] { 0x80, 0x02, (byte)'X', 0xFF, 0xFF, 0xFF, 0x7F })]                 // BINUNICODE of 2 GB in 7 bytes
+    [InlineData(new byte[] { 0x80, 0x02, 0x8e, 0, 0, 0, 0x70, 0, 0, 0, 0 })]                   // BINBYTES8 of 1.8 GB
+    [InlineData(new byte[] { 0x80, 0x02, (byte)'I', (byte)'x', (byte)'y', (byte)'\n', (byte)'.' })] // INT that is not a number
+    [InlineData(new byte[] { 0x80, 0x02, (byte)'g', (byte)'9', (byte)'9', (byte)'9', (byte)'9', (byte)'9', (byte)'9', (byte)'9', (byte)'9', (byte)'9', (byte)'9', (byte)'9', (byte)'9', (byte)'9', (byte)'9', (byte)'9', (byte)'9', (byte)'9', (byte)'9', (byte)'9', (byte)'9', (byte)'\n', (byte)'.' })] // GET past long
+    public void A_hostile_pickle_is_refused_as_malformed_without_allocating_what_it_declares(byte[] pickle)
+    {
+        var unpickler = new LSeg.Training.Bridge.Import.Pickle.RestrictedUnpickler(
+            LSeg.Training.Bridge.Import.Pickle.PickleAllowList.ForCheckpoints([]), _ => null, "data.pkl");
+        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+
+        var error = Assert.Throws<InvalidDataException>(() => unpickler.Load(new MemoryStream(pickle)));
+
+        Assert.Contains("data.pkl", error.Message);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - allocatedBefore < 64 << 20, "a few bytes must not allocate what they declare");
+    }
+
     [Fact]
     public void A_truncated_checkpoint_is_reported_as_truncated()
     {

@@ -56,8 +56,9 @@ internal sealed class RestrictedUnpickler
         {
             throw new InvalidDataException($"{_source} has a malformed pickle ({e.Message}).", e);
         }
-        catch (ArgumentOutOfRangeException e)
+        catch (Exception e) when (e is ArgumentOutOfRangeException or FormatException or OverflowException)
         {
+            // Out-of-range indices, and text numbers (INT, LONG, FLOAT, PUT, GET) that are not numbers or do not fit.
             throw new InvalidDataException($"{_source} has a malformed pickle ({e.Message}).", e);
         }
     }
@@ -263,12 +264,29 @@ internal sealed class RestrictedUnpickler
     private int CheckedLength(long length)
         => length is >= 0 and <= int.MaxValue ? (int)length : throw new InvalidDataException($"{_source} declares a pickled item of {length} bytes.");
 
+    /// <summary>
+    /// <paramref name="count"/> bytes, or <see cref="EndOfStreamException"/>. The count comes from the file: a large one is
+    /// read a chunk at a time, so that a few bytes declaring a 2 GB item end as a truncated file, not a 2 GB allocation.
+    /// </summary>
     private static byte[] ReadExactly(BinaryReader reader, int count)
     {
-        byte[] bytes = reader.ReadBytes(count);
-        if (bytes.Length != count)
+        const int Chunk = 1 << 20;
+        if (count <= Chunk)
+        {
+            byte[] small = reader.ReadBytes(count);
+            return small.Length == count ? small : throw new EndOfStreamException();
+        }
+        if (reader.BaseStream.CanSeek && count > reader.BaseStream.Length - reader.BaseStream.Position)
             throw new EndOfStreamException();
-        return bytes;
+        using var buffer = new MemoryStream();
+        while (buffer.Length < count)
+        {
+            byte[] part = reader.ReadBytes((int)Math.Min(Chunk, count - buffer.Length));
+            if (part.Length == 0)
+                throw new EndOfStreamException();
+            buffer.Write(part);
+        }
+        return buffer.ToArray();
     }
 
     private static string ReadLine(BinaryReader reader)
