@@ -109,10 +109,7 @@ public sealed class HostingTests(ColourPackageFixture colour) : IClassFixture<Co
     [Fact]
     public async Task The_hosts_own_endpoint_names_and_json_settings_leave_the_service_and_its_wire_format_alone()
     {
-        var builder = WebApplication.CreateBuilder();
-        builder.WebHost.UseTestServer();
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddLanguageSegmentation(options => options.ModelPath = colour.PackagePath);
+        var builder = TestHostServing();
         // A host with a PascalCase API of its own, and an endpoint named as one of the service's operations.
         builder.Services.ConfigureHttpJsonOptions(options => (options.SerializerOptions.PropertyNamingPolicy, options.SerializerOptions.PropertyNameCaseInsensitive) = (null, false));
         await using var app = builder.Build();
@@ -152,11 +149,7 @@ public sealed class HostingTests(ColourPackageFixture colour) : IClassFixture<Co
     [Fact]
     public async Task Under_a_route_prefix_the_api_and_the_page_live_below_it()
     {
-        var builder = WebApplication.CreateBuilder();
-        builder.WebHost.UseTestServer();
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddLanguageSegmentation(options => options.ModelPath = colour.PackagePath);
-        await using var app = builder.Build();
+        await using var app = TestHostServing().Build();
         app.MapLanguageSegmentation("/lseg");
         await app.StartAsync();
         using var client = app.GetTestClient();
@@ -198,5 +191,15 @@ public sealed class HostingTests(ColourPackageFixture colour) : IClassFixture<Co
 
         Assert.Equal(Reference.Indices(Reference.OneShot(colour.Model, image, "green", "yellow")), answer.MaskIndices);
         await Assert.ThrowsAnyAsync<HttpRequestException>(() => client.GetAsync("readyz"));
+    }
+
+    /// <summary>A host of the application's own (on the in-memory test server) with the service's services for the colour package.</summary>
+    private WebApplicationBuilder TestHostServing()
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddLanguageSegmentation(options => options.ModelPath = colour.PackagePath);
+        return builder;
     }
 }
