@@ -103,6 +103,23 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     internal string HeadPath => Path.Combine(PackagePath, Manifest.Graphs.Head);
 
     /// <summary>
+    /// Makes sure the package's image encoder and head files are still on disk, for an ML.NET pipeline that composes its
+    /// graph from them (at Fit, and at Save when a temporary-folder cleaner removed the composed graph): the default
+    /// model's extracted copy is extracted again (to the same folder), another package's absence is explained.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The package this model was loaded from is gone (moved or deleted).</exception>
+    internal void RequirePackageFiles()
+    {
+        if (File.Exists(ImageEncoderPath) && File.Exists(HeadPath))
+            return;
+        if (DefaultModelPackage.IsEmbedded && string.Equals(Path.GetFullPath(PackagePath), Path.GetFullPath(DefaultModelPackage.Extract()), StringComparison.Ordinal)
+            && File.Exists(ImageEncoderPath) && File.Exists(HeadPath))
+            return;
+        throw new InvalidOperationException(
+            $"The model package '{PackagePath}' this model was loaded from is gone (moved or deleted): an ML.NET pipeline composes its graph from the package's files. Load the model from where the package is now, and fit again.");
+    }
+
+    /// <summary>
     /// True when the head is only correlation + upsampling (no spatial regularisation block): the low-level API then
     /// computes it in C# on a grid made once per encoded image (<see cref="WordPixelCorrelation"/>, <see cref="LogitUpsampling"/>),
     /// which makes a label change cost a few milliseconds; heads with spatial blocks run the head graph.

@@ -30,8 +30,10 @@ internal static class SegmentationGraph
     /// Writes (once per content, content-addressed) the composed graph for model inputs of up to <paramref name="maxSide"/> ×
     /// <paramref name="maxSide"/> pixels under the temporary folder and returns its path.
     /// </summary>
+    /// <exception cref="InvalidOperationException">The model's package is gone from disk (see <see cref="LanguageSegmentationModel.RequirePackageFiles"/>).</exception>
     public static string WriteComposed(LanguageSegmentationModel model, int maxSide)
     {
+        model.RequirePackageFiles();
         var encoder = ReadWithExternalData(model.ImageEncoderPath);
         var head = ReadWithExternalData(model.HeadPath);
         var composed = Compose(encoder, head, maxSide, model.Manifest.EmbeddingSize);

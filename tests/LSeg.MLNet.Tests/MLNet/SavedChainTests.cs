@@ -72,6 +72,28 @@ public sealed class SavedChainTests(PipelineFixture fixture) : IClassFixture<Pip
     }
 
     [Fact]
+    public void Saving_after_both_the_composed_graph_and_the_model_package_are_gone_names_the_package()
+    {
+        // A package that was moved or deleted after the model was loaded (for the default model, a temporary-folder
+        // cleaner that removed its extracted copy too): the graph cannot be composed again from it.
+        string parent = Path.Combine(fixture.TempPath, "moved-" + Guid.NewGuid().ToString("N")[..8]);
+        string package = LSeg.MLNet.Tests.Packages.ColourModelPackage.Write(parent);
+        using var model = LanguageSegmentationModel.Load(package);
+        var context = new MLContext();
+        var files = context.Data.LoadFromEnumerable(new[] { new ImageFileRow { ImagePath = "red-blue-100x60.png" } });
+        // Input size 288 is used by no other test, so no other test's graph is deleted here.
+        using var fitted = context.Transforms.LoadImages("Image", fixture.ImageFolder, nameof(ImageFileRow.ImagePath))
+            .Append(context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = ["red", "blue"], Model = model, InputSize = 288 }))
+            .Fit(files);
+        File.Delete(LSeg.MLNet.Pipeline.SegmentationGraph.WriteComposed(model, LSeg.MLNet.Pipeline.ModelInputMappings.MaxSideFor(288)));
+        Directory.Delete(parent, recursive: true);
+
+        var error = Assert.Throws<InvalidOperationException>(() => context.Model.Save(fitted, files.Schema, Path.Combine(fixture.TempPath, "gone.zip")));
+
+        Assert.Contains($"The model package '{package}' this model was loaded from is gone", error.Message);
+    }
+
+    [Fact]
     public void An_in_memory_fitted_pipeline_is_re_wrapped_too_and_disposing_the_wrapper_leaves_it_working()
     {
         var (context, files, fitted) = FitReadmePipeline(["red", "blue"], inputSize: 64);
