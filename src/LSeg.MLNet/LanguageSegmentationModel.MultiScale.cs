@@ -39,9 +39,18 @@ public sealed partial class LanguageSegmentationModel
 
         int baseSize = inputSize ?? Manifest.DefaultInputSize, multiple = Manifest.InputSizeMultiple;
         RequireInputSize(baseSize, nameof(inputSize));
+        // Each scaled size is checked before it is rounded to the multiple (rounding and the clamp to one multiple would
+        // otherwise turn a scale of 0.01 into a silent 32-pixel pass, and a huge one overflow), and named here: a pass
+        // would report only the scaled size, which the caller never gave.
+        foreach (double scale in scales)
+        {
+            double scaled = baseSize * scale;
+            if (scaled < LanguageSegmentationModelOptions.Defaults.MinInputSize || scaled > LanguageSegmentationModelOptions.Defaults.MaxInputSize)
+                throw new ArgumentOutOfRangeException(nameof(scales), scale,
+                    $"A scale of {scale} × input size {baseSize} is {scaled:0.#} pixels; each scaled input size must be {LanguageSegmentationModelOptions.Defaults.MinInputSize} to {LanguageSegmentationModelOptions.Defaults.MaxInputSize}.");
+        }
         // Largest pass first: it decides the map the passes are summed on.
         int[] sizes = [.. scales.Select(s => Math.Max(multiple, (int)Math.Round(baseSize * s / multiple) * multiple)).OrderDescending()];
-        // Named here: a pass would report only the scaled size, which the caller never gave.
         foreach (int size in sizes)
             RequireInputSize(size, nameof(scales), $" from a scale of {string.Join(", ", scales)} × input size {baseSize}");
         using var mirrored = flip ? Mirrored(image) : null;

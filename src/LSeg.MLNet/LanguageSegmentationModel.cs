@@ -151,7 +151,8 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     /// <summary>Loads the package in <paramref name="directory"/>, whose files have just been verified against <paramref name="manifest"/>.</summary>
     private static LanguageSegmentationModel LoadVerified(string directory, ModelManifest manifest, LanguageSegmentationModelOptions? options)
     {
-        options ??= new LanguageSegmentationModelOptions();
+        // A private copy: validated once here, and read on every call after.
+        options = options?.Copy() ?? new LanguageSegmentationModelOptions();
         foreach (string graph in new[] { manifest.Graphs.ImageEncoder, manifest.Graphs.Head })
         {
             if (!File.Exists(Path.Combine(directory, graph)))
@@ -346,7 +347,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
             throw new ArgumentNullException(parameterName);
         if (labels.Count == 0)
             throw new ArgumentException("The label list is empty; give at least one label.", parameterName);
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var seen = new Dictionary<string, string>(StringComparer.Ordinal);
         var copy = new string[labels.Count];
         for (int i = 0; i < labels.Count; i++)
         {
@@ -357,8 +358,11 @@ public sealed partial class LanguageSegmentationModel : IDisposable
                 throw new ArgumentException($"Label {i} ('{label}') is empty or whitespace; every label must be non-empty text.", parameterName);
             if (HasLoneSurrogate(label))
                 throw new ArgumentException($"Label {i} ('{label}') holds half of a UTF-16 surrogate pair (text cut in the middle of a character such as an emoji); give whole characters.", parameterName);
-            if (!seen.Add(label))
-                throw new ArgumentException($"Label '{label}' appears more than once (again at index {i}); labels must be distinct.", parameterName);
+            // Compared as the model reads them, without surrounding spaces ("cat" and "cat " are one label).
+            if (!seen.TryAdd(label.Trim(), label))
+                throw new ArgumentException(seen[label.Trim()] == label
+                    ? $"Label '{label}' appears more than once (again at index {i}); labels must be distinct."
+                    : $"Label '{label}' appears more than once (again at index {i}, differing only in surrounding spaces, which labels are read without); labels must be distinct.", parameterName);
             copy[i] = label;
         }
         return copy;

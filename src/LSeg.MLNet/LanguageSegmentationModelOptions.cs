@@ -97,6 +97,12 @@ public sealed class LanguageSegmentationModelOptions
     /// <summary>Use ONNX Runtime's CPU memory arena for activations (see <see cref="Defaults.EnableMemoryArena"/>; default true).</summary>
     public bool EnableMemoryArena { get; set; } = Defaults.EnableMemoryArena;
 
+    /// <summary>
+    /// A copy the model keeps: it validates the options once, at load, so it must not see the caller change them
+    /// afterwards (a batch size of 0, or a pixel limit past the cap, set on the caller's object after Load).
+    /// </summary>
+    internal LanguageSegmentationModelOptions Copy() => (LanguageSegmentationModelOptions)MemberwiseClone();
+
     /// <summary>Checks the values; called when a model is loaded.</summary>
     /// <exception cref="ArgumentOutOfRangeException">A value is out of range; the message names the option.</exception>
     internal void Validate()

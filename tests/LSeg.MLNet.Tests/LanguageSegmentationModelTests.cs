@@ -140,6 +140,31 @@ public sealed class LanguageSegmentationModelTests : IDisposable
     }
 
     [Fact]
+    public void Labels_that_differ_only_in_surrounding_spaces_are_refused_as_duplicates_saying_so()
+    {
+        // The model reads labels without surrounding spaces; before, this failed later as labels "the text encoder
+        // cannot tell apart", blaming case, accents or punctuation.
+        var error = Assert.Throws<ArgumentException>(() => _model.EncodeLabels(["red", "red "]));
+
+        Assert.Contains("Label 'red ' appears more than once (again at index 1, differing only in surrounding spaces", error.Message);
+    }
+
+    [Fact]
+    public void Options_changed_after_load_do_not_reach_the_model_which_validated_them_at_load()
+    {
+        var options = new LanguageSegmentationModelOptions { ImageBatchSize = 2 };
+        using var model = LanguageSegmentationModel.Load(_package, options);
+        using var image = TestImages.ColourBlocks(64, 48, seed: 3);
+        // Invalid values, which Load would have refused: set on the caller's object afterwards.
+        options.ImageBatchSize = 0;
+        options.MaxImagePixels = 10;
+
+        var result = model.Segment(image, ["red", "blue"]);
+
+        Assert.Equal((64, 48), (result.Width, result.Height));
+    }
+
+    [Fact]
     public void A_label_the_fixed_table_does_not_know_is_rejected_by_name()
     {
         var error = Assert.Throws<ArgumentException>(() => _model.EncodeLabels(["red", "sky"]));

@@ -117,15 +117,21 @@ public sealed class MultiScaleSegmentationTests : IDisposable
         Assert.Contains(message, error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void A_scale_that_takes_the_input_size_out_of_range_is_refused_naming_the_scales()
+    [Theory]
+    [InlineData(100.0, "A scale of 100 × input size 64 is 6400 pixels")]
+    [InlineData(0.25, "A scale of 0.25 × input size 64 is 16 pixels")]
+    [InlineData(0.01, "A scale of 0.01 × input size 64 is 0.6 pixels")]
+    [InlineData(1e12, "A scale of 1000000000000 × input size 64 is")]
+    public void A_scale_that_takes_the_input_size_out_of_range_is_refused_naming_the_scale(double scale, string expected)
     {
         using var image = TestImages.RedLeftBlueRight(64, 64);
 
-        var error = Assert.Throws<ArgumentOutOfRangeException>(() => _model.SegmentMultiScale(image, _model.EncodeLabels(["red"]), [1.0, 100.0], inputSize: 64));
+        // Before: a small scale was rounded up to one 32-pixel pass and a huge one overflowed to it, silently.
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => _model.SegmentMultiScale(image, _model.EncodeLabels(["red"]), [1.0, scale], inputSize: 64));
 
         Assert.Equal("scales", error.ParamName);
-        Assert.Contains("got 6400 from a scale of 1, 100 × input size 64", error.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+        Assert.Contains("must be 32 to 2048", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

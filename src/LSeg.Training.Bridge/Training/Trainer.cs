@@ -226,7 +226,10 @@ public static class Trainer
         {
             cancellation.ThrowIfCancellationRequested();
             var batch = builder.Build(plan[b], epoch, b);
-            double loss = TrainBatch(net, labelTable, batch, data.LossWeightsOf(batch), config.GradientAccumulation);
+            // Each batch's share of its optimizer step: 1 / the batches in its accumulation window, which the epoch's last
+            // window may have fewer of (a full window's divisor there would shrink that step's gradient).
+            int windowStart = b / config.GradientAccumulation * config.GradientAccumulation;
+            double loss = TrainBatch(net, labelTable, batch, data.LossWeightsOf(batch), Math.Min(config.GradientAccumulation, plan.Count - windowStart));
             if (!double.IsNaN(loss))
             {
                 lossSum += loss;
