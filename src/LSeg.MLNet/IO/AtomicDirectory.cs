@@ -48,15 +48,19 @@ internal static class AtomicDirectory
 
     private static void MoveIntoPlace(string temporary, string target, bool overwrite, string? aside)
     {
-        if (aside is not null && Directory.Exists(aside))
-            Directory.Delete(aside, recursive: true);
         if (!Directory.Exists(target) && !File.Exists(target))
         {
             Directory.Move(temporary, target);
+            // Only now: with no target, an aside left by an earlier swap that was killed half-way is the only complete
+            // copy until the new one is in place (deleting it first, a kill in between left only the hidden temporary).
+            if (aside is not null && Directory.Exists(aside))
+                Directory.Delete(aside, recursive: true);
             return;
         }
         if (!overwrite)
             throw new IOException($"'{target}' appeared while it was being written; it was left as it is.");
+        if (aside is not null && Directory.Exists(aside))
+            Directory.Delete(aside, recursive: true);
         string old = aside ?? Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.old-{Guid.NewGuid():N}");
         Directory.Move(target, old);
         try
