@@ -172,7 +172,8 @@ public sealed partial class LanguageSegmentationModel : IDisposable
                 textEncoder = PackageTextEncoder.Create(directory, manifest.TextEncoder, manifest.EmbeddingSize, options.TruncateLongLabels, sessionOptions);
             }
             RequireNames(imageEncoder, [PixelsInput], [PixelEmbeddingsName], manifest.Graphs.ImageEncoder);
-            RequireNames(head, [PixelEmbeddingsName, LabelEmbeddingsInput], [LabelMapOutput, ScoresOutput], manifest.Graphs.Head);
+            // logits: what multi-scale and the evaluator read (checked here rather than at the first SegmentMultiScale).
+            RequireNames(head, [PixelEmbeddingsName, LabelEmbeddingsInput], [LabelMapOutput, ScoresOutput, LogitsOutput], manifest.Graphs.Head);
             if (manifest.LabelLogitOffsets is { Count: > 0 })
                 RequireNames(head, [LabelLogitOffsetsInput], [], manifest.Graphs.Head);
             if (textEncoder.EmbeddingSize != manifest.EmbeddingSize)

@@ -165,6 +165,21 @@ public sealed class LanguageSegmentationModelTests : IDisposable
     }
 
     [Fact]
+    public void A_head_graph_without_the_logits_output_is_refused_at_load_naming_it()
+    {
+        // Multi-scale segmentation and the evaluator read the head's logits; before, such a package loaded and failed
+        // at the first SegmentMultiScale with an ONNX Runtime error.
+        string package = LSeg.MLNet.Tests.Packages.ColourModelPackage.Write(_temp.Path);
+        var head = Onnx.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(package, "head.onnx")));
+        head.Graph.Output.Remove(head.Graph.Output.Single(o => o.Name == "logits"));
+        LSeg.MLNet.Tests.Packages.PackageFormats.ReplaceFile(package, "head.onnx", Google.Protobuf.MessageExtensions.ToByteArray(head));
+
+        var error = Assert.Throws<InvalidDataException>(() => LanguageSegmentationModel.Load(package));
+
+        Assert.Contains("has no output 'logits'", error.Message);
+    }
+
+    [Fact]
     public void A_label_the_fixed_table_does_not_know_is_rejected_by_name()
     {
         var error = Assert.Throws<ArgumentException>(() => _model.EncodeLabels(["red", "sky"]));
