@@ -110,11 +110,16 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     /// <exception cref="InvalidOperationException">The package this model was loaded from is gone (moved or deleted).</exception>
     internal void RequirePackageFiles()
     {
-        if (File.Exists(ImageEncoderPath) && File.Exists(HeadPath))
+        bool FilesThere() => File.Exists(ImageEncoderPath) && File.Exists(HeadPath);
+        if (FilesThere())
             return;
-        if (DefaultModelPackage.IsEmbedded && string.Equals(Path.GetFullPath(PackagePath), Path.GetFullPath(DefaultModelPackage.Extract()), StringComparison.Ordinal)
-            && File.Exists(ImageEncoderPath) && File.Exists(HeadPath))
-            return;
+        // The default model is extracted to a folder named by its manifest's hash: extracting it again restores this path.
+        if (DefaultModelPackage.IsEmbedded)
+        {
+            string extracted = DefaultModelPackage.Extract();
+            if (string.Equals(Path.GetFullPath(PackagePath), Path.GetFullPath(extracted), StringComparison.Ordinal) && FilesThere())
+                return;
+        }
         throw new InvalidOperationException(
             $"The model package '{PackagePath}' this model was loaded from is gone (moved or deleted): an ML.NET pipeline composes its graph from the package's files. Load the model from where the package is now, and fit again.");
     }

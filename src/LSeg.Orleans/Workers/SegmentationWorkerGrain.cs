@@ -22,8 +22,11 @@ internal sealed class SegmentationWorkerGrain(SiloModels models, ParallelImageGa
         try
         {
             var (model, _) = await Task.Run(() => Load(job));
-            await Task.Run(() => ProbeOutputDirectory(job.OutputDirectory));
-            await Task.Run(() => RequireInputFolders(job.InputFolders));
+            await Task.Run(() =>
+            {
+                ProbeOutputDirectory(job.OutputDirectory);
+                RequireInputFolders(job.InputFolders);
+            });
             return new WorkerReadiness(SiloName, model.Identity, model.Model.UsesGpu ? "gpu" : "cpu", null);
         }
         catch (Exception e)

@@ -9,5 +9,5 @@ namespace LSeg.Serving.Api;
 /// </summary>
 internal static class ServingJson
 {
-    public static readonly JsonSerializerOptions Options = new(JsonSerializerDefaults.Web);
+    public static JsonSerializerOptions Options => JsonSerializerOptions.Web;
 }

@@ -30,6 +30,7 @@ public static class ModelPackageExporter
         options ??= new ModelPackageExportOptions();
         string target = PackageDirectoryWriter.TargetPath(directory);
         CheckOptions(options, target);
+
         bool wasTraining = net.training;
         net.eval();
         try

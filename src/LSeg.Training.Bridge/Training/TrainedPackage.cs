@@ -57,9 +57,6 @@ public static class TrainedPackage
             new ModelPackageExportOptions { Name = name, Overwrite = true, Provenance = provenance });
     }
 
-    /// <summary>The width of all-MiniLM-L6-v2's sentence embeddings.</summary>
-    private const int MiniLmEmbeddingSize = 384;
-
     /// <summary>
     /// Exports <paramref name="net"/> to <paramref name="directory"/> (atomic) with <paramref name="textEncoder"/>'s settings
     /// in <paramref name="options"/>; <paramref name="validationSize"/>, when the run set one, is the default input size
@@ -72,9 +69,9 @@ public static class TrainedPackage
         textEncoder.ApplyTo(options);
         // A run's MiniLM without a projection gives 384-d label embeddings: a network of another width (a checkpoint file
         // without its run's settings, say) would be exported, then refused at load.
-        if (options.TextEncoder is { Kind: "minilm", Projection: null } && net.Config.EmbeddingSize != MiniLmEmbeddingSize)
+        if (options.TextEncoder is { Kind: "minilm", Projection: null } && net.Config.EmbeddingSize != TrainingNetwork.MiniLmEmbeddingSize)
             throw new ArgumentException(
-                $"The package's text encoder would be MiniLM ({MiniLmEmbeddingSize}-d label embeddings, no projection), but the network's embeddingSize is {net.Config.EmbeddingSize}: export the checkpoint folder of its run (whose settings name its text encoder), or fit a projection to {net.Config.EmbeddingSize}-d (lseg text-projection).",
+                $"The package's text encoder would be MiniLM ({TrainingNetwork.MiniLmEmbeddingSize}-d label embeddings, no projection), but the network's embeddingSize is {net.Config.EmbeddingSize}: export the checkpoint folder of its run (whose settings name its text encoder), or fit a projection to {net.Config.EmbeddingSize}-d (lseg text-projection).",
                 nameof(net));
         return ModelPackageExporter.Export(net, directory, options);
     }

@@ -294,7 +294,7 @@ public sealed class TrainingConfig
             Require(backbones.Contains(network.Backbone), "network.backbone", network.Backbone, string.Join(", ", backbones));
             Require(network.Backbone == "resnet18" || !PretrainedBackbone, "network.backbone", network.Backbone,
                 "resnet18 (the only backbone with pretrained weights here); fine-tune a package of another backbone with initialModel, or set pretrainedBackbone false");
-            Require(TextEncoder == TrainingNetwork.FixedLabels || TextProjection is not null || network.EmbeddingSize == 384, "network.embeddingSize", network.EmbeddingSize, "384 with the minilm text encoder (or the output width of textProjection)");
+            Require(TextEncoder == TrainingNetwork.FixedLabels || TextProjection is not null || network.EmbeddingSize == TrainingNetwork.MiniLmEmbeddingSize, "network.embeddingSize", network.EmbeddingSize, $"{TrainingNetwork.MiniLmEmbeddingSize} with the minilm text encoder (or the output width of textProjection)");
             try
             {
                 network.Validate();

@@ -18,6 +18,9 @@ internal sealed class TrainingNetwork
     /// <summary>The text-encoder setting of the fixed-label baseline (a learned 1×1 classifier, no text encoder).</summary>
     public const string FixedLabels = "fixed";
 
+    /// <summary>The width of all-MiniLM-L6-v2's sentence embeddings: the label width of a run (and package) with MiniLM and no text projection.</summary>
+    public const int MiniLmEmbeddingSize = 384;
+
     private ModelPackageWeights? _initialWeights;
 
     private TrainingNetwork(LSegNetConfig config, bool fixedLabels, RunTextEncoder text, string? initialModel, ModelPackageWeights? weights)
