@@ -67,10 +67,10 @@ public sealed class FolderDataset
     /// <exception cref="DirectoryNotFoundException">As <see cref="Load"/>.</exception>
     /// <exception cref="FileNotFoundException">As <see cref="Load"/>.</exception>
     /// <exception cref="InvalidDataException">As <see cref="Load"/>, except sizes (only decoding shows them).</exception>
-    /// <returns>The dataset's class list.</returns>
-    public static ClassList Check(FolderDatasetOptions options)
+    /// <returns>The dataset's class list, and the text label of every class that is a label, by class index.</returns>
+    public static (ClassList Classes, IReadOnlyDictionary<int, string> TextLabels) Check(FolderDatasetOptions options)
     {
-        var (imagesFolder, labelsFolder, classes, _, _, names) = Prepare(options);
+        var (imagesFolder, labelsFolder, classes, _, textLabels, names) = Prepare(options);
         foreach (string name in names)
         {
             if (FindImage(imagesFolder, name) is null)
@@ -79,7 +79,7 @@ public sealed class FolderDataset
             if (!File.Exists(labelPath))
                 throw new FileNotFoundException($"Dataset '{options.Name}': label map '{labelPath}' is missing for image '{name}'.", labelPath);
         }
-        return classes;
+        return (classes, textLabels);
     }
 
     private static (string ImagesFolder, string LabelsFolder, ClassList Classes, int? Ignore, Dictionary<int, string> TextLabels, List<string> Names) Prepare(FolderDatasetOptions options)

@@ -53,8 +53,7 @@ public static class Trainer
         torch.manual_seed(config.Seed);
         string output = Path.GetFullPath(config.OutputDirectory);
         var store = OpenCheckpoints(output, resume, out string? last);
-        if (last is not null)
-            RequireSameRun(last, config);
+        var validationChanges = last is null ? [] : RequireSameRun(last, config);
         AtomicFile.WriteAllText(Path.Combine(output, RunConfigFileName), config.ToJson());
 
         var data = TrainingData.Load(config, log);
@@ -67,12 +66,21 @@ public static class Trainer
         var frozen = FreezeParameters(net, frozenPrefixes);
         if (config.FreezeBatchNormStatistics)
             frozen = [.. frozen, .. net.modules().Where(m => m is TorchSharp.Modules.BatchNorm2d)];
+        if (network.IsFixedLabels)
+            RequireFixedLabelsEvaluable(config, data);
         using var labelTable = CreateLabelTable(config, network, output, data.AllLabels, device, resuming: last is not null);
         var decoderParameters = Trainable(net.DecoderParameters()).ToList();
         if (labelTable.Learned is not null)
             decoderParameters.Add(labelTable.Learned);
         using var optimizer = CreateOptimizer(config, Trainable(net.BackboneParameters()), decoderParameters);
         var state = last is null ? new TrainingState() : RestoreCheckpoint(last, net, optimizer, labelTable, log);
+        if (validationChanges.Count > 0 && !double.IsNaN(state.BestScore))
+        {
+            // The best score so far was measured on other validation images: no score of this run can be compared with it.
+            log($"the validation changed since the checkpoint ({string.Join(", ", validationChanges)}): the best epoch so far ({state.BestEpoch + 1}, " +
+                $"mIoU {Percent(state.BestScore)} on the old validation) is replaced by the next validated epoch, which then competes with the later ones");
+            state.BestScore = double.NaN;
+        }
 
         var builder = new TrainingBatchBuilder(data.Datasets, data.LabelSets, new Augmenter(config.Augmentation), config.Seed, config.LabelSampling, data.Distractors);
         int batchesPerEpoch = data.PlanEpoch(config, 0).Count;
@@ -113,24 +121,29 @@ public static class Trainer
     /// </summary>
     private static readonly string[] FieldsAResumeMayChange = ["name", "threads", "device", "validation", "validationMaxImages", "validationLongSide", "test", "epochs"];
 
+    /// <summary>The fields that decide which score picks the best checkpoint.</summary>
+    private static readonly string[] ValidationFields = ["validation", "validationMaxImages", "validationLongSide"];
+
     /// <summary>Refuses to resume <paramref name="checkpoint"/> with a configuration that differs in a field that shapes the run.</summary>
+    /// <returns>The validation fields that changed (a best score measured before cannot be compared with the next ones).</returns>
     /// <exception cref="InvalidDataException">Names the fields that changed.</exception>
-    private static void RequireSameRun(string checkpoint, TrainingConfig config)
+    private static IReadOnlyList<string> RequireSameRun(string checkpoint, TrainingConfig config)
     {
         string path = Path.Combine(checkpoint, RunConfigFileName);
         if (!File.Exists(path))
-            return; // checkpoints written before the configuration was saved with them
+            return []; // checkpoints written before the configuration was saved with them
         var saved = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))?.AsObject();
         var now = System.Text.Json.Nodes.JsonNode.Parse(config.ToJson())!.AsObject();
         if (saved is null)
-            return;
+            return [];
         var changed = saved.Select(p => p.Key).Union(now.Select(p => p.Key))
-            .Where(key => !FieldsAResumeMayChange.Contains(key, StringComparer.OrdinalIgnoreCase))
             .Where(key => !System.Text.Json.Nodes.JsonNode.DeepEquals(saved[key], now[key]))
             .Order(StringComparer.Ordinal).ToList();
-        if (changed.Count > 0)
+        var shaping = changed.Where(key => !FieldsAResumeMayChange.Contains(key, StringComparer.OrdinalIgnoreCase)).ToList();
+        if (shaping.Count > 0)
             throw new InvalidDataException(
-                $"Cannot resume '{checkpoint}': the configuration changed since it was written ({string.Join(", ", changed)}). Restore those fields, or start a new run in another outputDirectory.");
+                $"Cannot resume '{checkpoint}': the configuration changed since it was written ({string.Join(", ", shaping)}). Restore those fields, or start a new run in another outputDirectory.");
+        return changed.Where(key => ValidationFields.Contains(key, StringComparer.OrdinalIgnoreCase)).ToList();
     }
 
     /// <summary>The run's checkpoint store; refuses to resume without a checkpoint or to start over an existing run.</summary>
@@ -277,7 +290,7 @@ public static class Trainer
         var segmenter = new TorchSegmenter(net, labelTable, config.ValidationLongSide);
         foreach (var (v, i) in data.Validation.Select((v, i) => (v, i)))
         {
-            var classes = ValidationClasses(v, config.Validation[i], data.Excluded);
+            var classes = TrainingData.EvaluatedClasses(v.Classes, v.TextLabels, config.Validation[i], data.Excluded);
             var metrics = SegmentationEvaluator.EvaluateFixedLabels(v, segmenter.Predictor, classes);
             record.Validation[v.Name] = metrics.MeanIoU;
             log($"epoch {record.Epoch + 1} validation {v.Name}: mIoU {Percent(metrics.MeanIoU)}, pixel accuracy {Percent(metrics.PixelAccuracy)}");
@@ -326,7 +339,8 @@ public static class Trainer
                 }
                 else
                 {
-                    var metrics = SegmentationEvaluator.EvaluateFixedLabels(dataset, segmenter.Predictor, title: $"{dataset.Name} test, best checkpoint (epoch {state.BestEpoch + 1})");
+                    var classes = TrainingData.EvaluatedClasses(dataset.Classes, dataset.TextLabels, d, excluded);
+                    var metrics = SegmentationEvaluator.EvaluateFixedLabels(dataset, segmenter.Predictor, classes, title: $"{dataset.Name} test, best checkpoint (epoch {state.BestEpoch + 1})");
                     log(metrics.ToTable());
                     AtomicFile.WriteAllText(Path.Combine(output, $"test-{dataset.Name}.json"), metrics.ToJson());
                     test.Add(metrics);
@@ -363,6 +377,26 @@ public static class Trainer
         return table;
     }
 
+    /// <summary>
+    /// A fixed-label classifier scores only the labels it learns a row for: a validation or test label outside them
+    /// would fail after the first (or last) epoch's work, and a zero-shot fold's unseen classes are such labels by design.
+    /// </summary>
+    /// <exception cref="InvalidDataException">Names the run's fold, or the dataset and its labels the classifier will not know.</exception>
+    private static void RequireFixedLabelsEvaluable(TrainingConfig config, TrainingData data)
+    {
+        if (config.ZeroShotFold is int fold)
+            throw new InvalidDataException(
+                $"A fixed-label classifier cannot be tested on zero-shot fold {fold}: its unseen classes get no learned row. Train the fold with a text encoder (minilm), or drop zeroShotFold.");
+        var known = data.AllLabels.ToHashSet(StringComparer.Ordinal);
+        foreach (var (dataset, labels) in data.EvaluationLabels)
+        {
+            if (labels.Where(l => !known.Contains(l)).ToList() is { Count: > 0 } unknown)
+                throw new InvalidDataException(
+                    $"Dataset '{dataset}' is scored with {string.Join(", ", unknown.Select(l => $"'{l}'"))}, which no training dataset gives the fixed-label classifier to learn. " +
+                    "Exclude those classes from it (excludedClasses), name them as a training label (labelNames), or train with a text encoder.");
+        }
+    }
+
     private static Device ResolveDevice(string name)
     {
         if (name == "cuda" && !torch.cuda.is_available())
@@ -384,13 +418,6 @@ public static class Trainer
             : SegmentationLoss.EpisodeCrossEntropy(logits, targets, batch.EpisodeLabels);
         (loss / accumulation).backward();
         return loss.item<float>();
-    }
-
-    private static IReadOnlyList<int> ValidationClasses(FolderDataset dataset, DatasetConfig config, IReadOnlyList<string> zeroShotExcluded)
-    {
-        var excluded = (config.ExcludedClasses ?? []).Concat(zeroShotExcluded.Where(dataset.Classes.Contains))
-            .Select(dataset.Classes.IndexOf).ToHashSet();
-        return dataset.LabelClassIndices.Where(c => !excluded.Contains(c)).ToList();
     }
 
     private static TorchSharp.Modules.OptimizerHelper CreateOptimizer(TrainingConfig config, IEnumerable<TorchSharp.Modules.Parameter> backbone, IEnumerable<TorchSharp.Modules.Parameter> decoder)

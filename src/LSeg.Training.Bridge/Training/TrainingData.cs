@@ -10,8 +10,9 @@ internal sealed class TrainingData
 {
     private TrainingData(IReadOnlyList<FolderDataset> datasets, IReadOnlyList<TrainingLabelSet> labelSets, IReadOnlyList<FolderDataset> validation,
         IReadOnlyList<string> excluded, DistractorVocabulary? distractors, IReadOnlyList<IReadOnlyDictionary<string, float>?> classWeights,
-        IReadOnlyList<IReadOnlyList<double>?> repeatFactors)
+        IReadOnlyList<IReadOnlyList<double>?> repeatFactors, IReadOnlyList<(string Dataset, IReadOnlyList<string> Labels)> evaluationLabels)
     {
+        EvaluationLabels = evaluationLabels;
         _classWeights = classWeights;
         _repeatFactors = repeatFactors;
         Datasets = datasets;
@@ -32,6 +33,23 @@ internal sealed class TrainingData
 
     /// <summary>Zero-shot unseen class names (empty without a fold).</summary>
     public IReadOnlyList<string> Excluded { get; }
+
+    /// <summary>
+    /// The label texts each validation dataset, and each test dataset of a run without a zero-shot fold, is scored
+    /// against (a fold's test episodes offer its unseen classes, which are never training labels).
+    /// </summary>
+    public IReadOnlyList<(string Dataset, IReadOnlyList<string> Labels)> EvaluationLabels { get; }
+
+    /// <summary>
+    /// The classes of a validation or test dataset that are scored: its label classes but those its configuration
+    /// excludes and the zero-shot fold's.
+    /// </summary>
+    public static IReadOnlyList<int> EvaluatedClasses(ClassList classes, IReadOnlyDictionary<int, string> textLabels, DatasetConfig config, IReadOnlyList<string> zeroShotExcluded)
+    {
+        var excluded = (config.ExcludedClasses ?? []).Concat(zeroShotExcluded.Where(classes.Contains))
+            .Select(classes.IndexOf).ToHashSet();
+        return textLabels.Keys.Order().Where(c => !excluded.Contains(c)).ToList();
+    }
 
     /// <summary>Distractor names for full-set and subset batches, or null when none are asked for.</summary>
     public DistractorVocabulary? Distractors { get; }
@@ -86,24 +104,29 @@ internal sealed class TrainingData
                 .Concat(d.TextLabels.Where(p => excluded.Contains(p.Value.Trim(), StringComparer.OrdinalIgnoreCase)).Select(p => d.Classes.Names[p.Key]))
                 .Distinct(StringComparer.OrdinalIgnoreCase))).ToList();
         // Test datasets are loaded only after the last epoch: check now what would make them fail then.
-        foreach (var test in config.Test)
+        var tests = config.Test.Select(test => FolderDataset.Check(test.ToEvaluationOptions())).ToList();
+        for (int t = 0; t < tests.Count; t++)
         {
-            var testClasses = FolderDataset.Check(test.ToEvaluationOptions());
             // A zero-shot run tests its fold's classes on each test dataset: one without them would fail after the last epoch.
-            if (excluded.Where(c => !testClasses.Contains(c)).ToList() is { Count: > 0 } missing)
+            if (excluded.Where(c => !tests[t].Classes.Contains(c)).ToList() is { Count: > 0 } missing)
                 throw new InvalidDataException(
-                    $"Test dataset '{test.Name}' has no class {string.Join(", ", missing.Select(c => $"'{c}'"))} of zero-shot fold {config.ZeroShotFold}; a zero-shot run tests on datasets with the fold's classes (MSRC-v2's test split).");
+                    $"Test dataset '{config.Test[t].Name}' has no class {string.Join(", ", missing.Select(c => $"'{c}'"))} of zero-shot fold {config.ZeroShotFold}; a zero-shot run tests on datasets with the fold's classes (MSRC-v2's test split).");
         }
         var validation = config.Validation.Select(d => FolderDataset.Load(d.ToEvaluationOptions(), log).EvenlySpacedSubset(config.ValidationMaxImages)).ToList();
-        // Checked now, not when the first epoch ends (its validation would throw and lose the epoch).
-        for (int v = 0; v < validation.Count; v++)
+        // Checked now, not when the first epoch ends (its validation would throw and lose the epoch) or after the last.
+        var evaluated = validation.Select((v, i) => (Kind: "Validation", Config: config.Validation[i], v.Classes, v.TextLabels))
+            .Concat(tests.Select((t, i) => (Kind: "Test", Config: config.Test[i], t.Classes, t.TextLabels))).ToList();
+        foreach (var (kind, datasetConfig, classes, _) in evaluated)
         {
-            foreach (string name in config.Validation[v].ExcludedClasses ?? [])
+            foreach (string name in datasetConfig.ExcludedClasses ?? [])
             {
-                if (!validation[v].Classes.Contains(name))
-                    throw new InvalidDataException($"Validation dataset '{config.Validation[v].Name}' excludes class '{name}', which is not one of its classes ({string.Join(", ", validation[v].Classes.LabelClasses.Select(c => c.Name))}).");
+                if (!classes.Contains(name))
+                    throw new InvalidDataException($"{kind} dataset '{datasetConfig.Name}' excludes class '{name}', which is not one of its classes ({string.Join(", ", classes.LabelClasses.Select(c => c.Name))}).");
             }
         }
+        var evaluationLabels = evaluated.Where(e => e.Kind == "Validation" || config.ZeroShotFold is null)
+            .Select(e => (e.Config.Name, (IReadOnlyList<string>)EvaluatedClasses(e.Classes, e.TextLabels, e.Config, excluded).Select(c => e.TextLabels[c]).ToList()))
+            .ToList();
         foreach (var (set, i) in labelSets.Select((s, i) => (s, i)))
             log($"dataset {datasets[i].Name} trains with {set.Texts.Count} labels: {string.Join(", ", set.Texts)}");
 
@@ -135,6 +158,6 @@ internal sealed class TrainingData
                 $"dataset {datasets[d].Name} repeat factors (threshold {threshold:G3}): {factors.Count(r => r > 1)} of {factors.Length} images repeated, " +
                 $"largest {factors.Max():0.00}, about {factors.Sum():0} draws per epoch"));
         }
-        return new TrainingData(datasets, labelSets, validation, excluded, distractors, classWeights, repeatFactors);
+        return new TrainingData(datasets, labelSets, validation, excluded, distractors, classWeights, repeatFactors, evaluationLabels);
     }
 }

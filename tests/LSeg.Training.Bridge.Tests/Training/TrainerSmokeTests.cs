@@ -124,6 +124,61 @@ public sealed class TrainerSmokeTests : IDisposable
     }
 
     [Fact]
+    public void A_fixed_label_run_validated_on_a_class_it_never_trains_is_refused_before_the_first_epoch()
+    {
+        // The training dataset leaves "cow" out, so the classifier learns rows for sky and grass only; the validation
+        // set would be scored with "cow" and fail after the first epoch's work.
+        var config = TinyConfig(epochs: 1);
+        config.Datasets[0].ExcludedClasses = ["cow"];
+
+        var error = Assert.Throws<InvalidDataException>(() => Trainer.Run(config, resume: false, _ => { }));
+
+        Assert.Contains("Dataset 'tiny-val' is scored with 'cow', which no training dataset gives the fixed-label classifier to learn", error.Message);
+        Assert.False(Directory.Exists(Path.Combine(_output, "checkpoints", "last")));
+        var zeroShot = TinyConfig(epochs: 1);
+        zeroShot.ZeroShotFold = 3;
+        Assert.Contains("cannot be tested on zero-shot fold 3", Assert.Throws<InvalidDataException>(() => Trainer.Run(zeroShot, resume: false, _ => { })).Message);
+    }
+
+    [Fact]
+    public void A_test_dataset_scores_without_the_classes_it_excludes()
+    {
+        var config = TinyConfig(epochs: 1);
+        config.Datasets[0].ExcludedClasses = ["cow"];
+        config.Validation[0].ExcludedClasses = ["cow"];
+        config.Test = [new DatasetConfig { Name = "tiny-test", Folder = _data.Root, ExcludedClasses = ["cow"] }];
+
+        var result = Trainer.Run(config, resume: false, _ => { });
+
+        Assert.Equal(["sky", "grass"], Assert.Single(result.Test).ClassNames);
+        var typo = TinyConfig(epochs: 1);
+        typo.OutputDirectory = _output + "-typo";
+        typo.Test = [new DatasetConfig { Name = "tiny-test", Folder = _data.Root, ExcludedClasses = ["horse"] }];
+        Assert.Contains("Test dataset 'tiny-test' excludes class 'horse', which is not one of its classes", Assert.Throws<InvalidDataException>(() => Trainer.Run(typo, resume: false, _ => { })).Message);
+    }
+
+    [Fact]
+    public void A_resume_with_other_validation_settings_does_not_compare_its_scores_with_the_old_best()
+    {
+        Trainer.Run(TinyConfig(epochs: 1), resume: false, _ => { });
+        // A best score no later epoch can reach, as a validation set on which the old weights happened to be perfect.
+        string stateFile = Path.Combine(_output, "checkpoints", "last", CheckpointStore.StateFileName);
+        var state = TrainingState.FromJson(File.ReadAllText(stateFile));
+        state.BestScore = 1.0;
+        File.WriteAllText(stateFile, state.ToJson());
+
+        var sameValidation = TinyConfig(epochs: 2);
+        Assert.Equal(0, Trainer.Run(sameValidation, resume: true, _ => { }).State.BestEpoch);
+        var lines = new List<string>();
+        var otherValidation = TinyConfig(epochs: 3);
+        otherValidation.ValidationMaxImages = 2;
+        var resumed = Trainer.Run(otherValidation, resume: true, lines.Add);
+
+        Assert.Equal(2, resumed.State.BestEpoch);
+        Assert.Contains(lines, l => l.Contains("the validation changed since the checkpoint (validationMaxImages)", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_dataset_of_one_image_that_could_never_fill_a_batch_is_refused_naming_it()
     {
         using var single = new TestDatasetFolder(images: 1, width: 64, height: 48);
