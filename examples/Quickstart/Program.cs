@@ -1,4 +1,4 @@
-// Quickstart: segment a photo with any text labels on the default model embedded in LSeg.MLNet.
+// Quickstart: segment a photo with any text labels on the default model (LSeg.MLNet.DefaultModel, referenced by this project).
 //   dotnet run --project examples/Quickstart [IMAGE [LABELS [MODEL_PACKAGE]]]
 // e.g. dotnet run --project examples/Quickstart -- examples/images/chelsea.png "cat, wall, other"
 using LSeg.Examples;
@@ -9,7 +9,7 @@ string imagePath = args.Length > 0 ? args[0] : ExampleFiles.Image("chelsea.png")
 string[] labels = (args.Length > 1 ? args[1] : "cat, wall, other")
     .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
 
-// The default model ships inside LSeg.MLNet; a package directory can be given instead.
+// The default model comes from LSeg.MLNet.DefaultModel; a package directory can be given instead.
 using var model = args.Length > 2 ? LanguageSegmentationModel.Load(args[2]) : LanguageSegmentationModel.LoadDefault();
 using var image = ImageFileReader.Read(imagePath); // refuses a truncated or corrupt file (MLImage.CreateFromFile paints the missing part grey)
 

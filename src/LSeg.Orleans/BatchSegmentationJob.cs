@@ -43,7 +43,7 @@ public sealed class BatchSegmentationJob
     /// <summary>Where <c>NAME.mask.png</c> files (mirroring the input's sub-folders), <c>index.jsonl</c> and <c>batch.json</c> go; created when missing.</summary>
     public required string OutputDirectory { get; init; }
 
-    /// <summary>Model package directory; null for the default model embedded in the silos' build.</summary>
+    /// <summary>Model package directory; null for the default model, which the silos carry when they reference LSeg.MLNet.DefaultModel.</summary>
     public string? ModelPath { get; init; }
 
     /// <summary>Model input size (longer image side, pixels); null for the model's default.</summary>

@@ -18,7 +18,7 @@ public static class LanguageSegmentationServiceCollectionExtensions
     /// Options are validated when the host starts: a bad value or a missing model package stops it with a message.
     /// </summary>
     /// <param name="services">The application's services.</param>
-    /// <param name="configure">Sets the model, device and limits; the defaults serve the model embedded in LSeg.MLNet on the CPU.</param>
+    /// <param name="configure">Sets the model, device and limits; the defaults serve the default model (from LSeg.MLNet.DefaultModel, which the application must reference) on the CPU.</param>
     /// <returns><paramref name="services"/>, for chaining.</returns>
     public static IServiceCollection AddLanguageSegmentation(this IServiceCollection services, Action<LanguageSegmentationServingOptions>? configure = null)
     {

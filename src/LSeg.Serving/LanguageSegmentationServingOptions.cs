@@ -49,7 +49,10 @@ public sealed class LanguageSegmentationServingOptions
     /// </summary>
     public const int LabelLengthLimit = 10_000;
 
-    /// <summary>Model package directory; null (the default) serves the default model embedded in LSeg.MLNet.</summary>
+    /// <summary>
+    /// Model package directory; null (the default) serves the default model, which the application carries only when
+    /// it references LSeg.MLNet.DefaultModel (the host refuses to start otherwise).
+    /// </summary>
     public string? ModelPath { get; set; }
 
     /// <summary>CUDA device to run on; null (the default) runs on the CPU.</summary>

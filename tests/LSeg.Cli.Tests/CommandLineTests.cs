@@ -22,6 +22,7 @@ public class CommandLineTests
     {
         var failure = Assert.Throws<CommandFailure>(() => LabelList.Parse(text));
         Assert.Contains("--labels", failure.Message);
+        Assert.Equal(ExitCodes.Usage, failure.ExitCode);
     }
 
     [Fact]
@@ -34,6 +35,7 @@ public class CommandLineTests
 
         Assert.Equal(256, accepted.Count);
         Assert.Contains("has 257 labels; a mask PNG holds 8-bit label indices (0 to 255), so at most 256 labels", failure.Message);
+        Assert.Equal(ExitCodes.Usage, failure.ExitCode);
     }
 
     [Fact]
@@ -41,6 +43,7 @@ public class CommandLineTests
     {
         var failure = Assert.Throws<CommandFailure>(() => LabelList.Parse("dog, cat, dog"));
         Assert.Contains("\"dog\"", failure.Message);
+        Assert.Equal(ExitCodes.Usage, failure.ExitCode);
     }
 
     [Fact]

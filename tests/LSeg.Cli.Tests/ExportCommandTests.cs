@@ -213,20 +213,21 @@ public class ExportCommandTests
 
     [Theory]
     [InlineData(new[] { "--unoffered-label-similarity", "0.6" }, "needs the names the network was trained with")]
-    [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "names.txt", "--label-logit-offset", "other=2", "--unoffered-label-similarity-beside-untrained", "0.3" }, "needs --unoffered-labels-beside-untrained")]
-    [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "names.txt", "--label-logit-offset", "other=2", "--unoffered-labels-beside-untrained", "names.txt" }, "only serves --unoffered-label-similarity-beside-untrained")]
     [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "names.txt", "--label-logit-offset", "other=2", "--unoffered-label-similarity-beside-untrained", "0.3", "--unoffered-labels-beside-untrained", "strangers.txt" }, "'road' in untrainedLabels.unofferedLabelsBesideUntrained")]
-    [InlineData(new[] { "--calibrated-label-drop", "3" }, "needs --trained-labels")]
-    [InlineData(new[] { "--trained-labels", "names.txt" }, "give both or neither")]
     [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "missing.txt" }, "does not exist")]
-    public void A_calibrated_label_drop_without_its_trained_names_or_offsets_fails_with_one_line_and_writes_nothing(string[] options, string message) =>
+    public void A_calibration_whose_names_do_not_hold_fails_with_one_line_and_writes_nothing(string[] options, string message) =>
         AssertExportRefused(options, message, exitCode: 1);
 
     [Theory]
     [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "names.txt" }, "given a --label-logit-offset (such as other=2), which gives none")]
     [InlineData(new[] { "--calibrated-label-drop", "-1", "--trained-labels", "names.txt", "--label-logit-offset", "other=2" }, "--calibrated-label-drop must be 0 or more")]
-    [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "names.txt", "--label-logit-offset", "other=2", "--unoffered-label-similarity", "2" }, "--unoffered-label-similarity must be -1 to 1; got 2.")]
-    public void A_drop_with_nothing_to_lower_or_below_zero_is_a_usage_error_naming_the_options(string[] options, string message) =>
+    [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "names.txt", "--label-logit-offset", "other=2", "--unoffered-label-similarity", "2" }, "--unoffered-label-similarity must be above -1 and at most 1; got 2.")]
+    [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "names.txt", "--label-logit-offset", "other=2", "--unoffered-label-similarity", "-1" }, "--unoffered-label-similarity must be above -1 and at most 1; got -1.")]
+    [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "names.txt", "--label-logit-offset", "other=2", "--unoffered-label-similarity-beside-untrained", "0.3" }, "needs --unoffered-labels-beside-untrained")]
+    [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "names.txt", "--label-logit-offset", "other=2", "--unoffered-labels-beside-untrained", "names.txt" }, "only serves --unoffered-label-similarity-beside-untrained")]
+    [InlineData(new[] { "--calibrated-label-drop", "3" }, "needs --trained-labels")]
+    [InlineData(new[] { "--trained-labels", "names.txt" }, "give both or neither")]
+    public void A_calibration_option_without_its_companion_or_out_of_range_is_a_usage_error_naming_the_options(string[] options, string message) =>
         AssertExportRefused(options, message, exitCode: 2);
 
     /// <summary>Exports a tiny checkpoint with <paramref name="options"/> (names.txt: sky, other; strangers.txt: road) and expects one error line and no package.</summary>

@@ -63,6 +63,23 @@ public class InfoCommandTests
     }
 
     [Fact]
+    public void Info_json_gives_a_file_of_another_size_the_documented_status_and_both_sizes_as_fields()
+    {
+        using var temp = new TempDirectory();
+        string package = FakePackage.Create(temp.Combine("pkg"), ("image_encoder.onnx", EncoderBytes), ("head.onnx", HeadBytes));
+        File.WriteAllBytes(Path.Combine(package, "head.onnx"), [1, 2, 3]); // 3 bytes where the manifest says 5
+
+        var result = CliRunner.RunInProcess("info", "--model", package, "--json");
+
+        Assert.Equal(1, result.ExitCode);
+        using var json = JsonDocument.Parse(result.StdOut);
+        var head = json.RootElement.GetProperty("files").EnumerateArray().Single(f => f.GetProperty("name").GetString() == "head.onnx");
+        Assert.Equal("size mismatch", head.GetProperty("status").GetString());
+        Assert.Equal((5, 3), (head.GetProperty("bytes").GetInt64(), head.GetProperty("actualBytes").GetInt64()));
+        Assert.Contains("'head.onnx' is size mismatch (3 bytes, manifest says 5)", Assert.Single(result.ErrorLines));
+    }
+
+    [Fact]
     public void Info_on_a_missing_model_path_fails_with_one_line()
     {
         using var temp = new TempDirectory();

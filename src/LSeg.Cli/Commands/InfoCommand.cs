@@ -85,14 +85,14 @@ internal static class InfoCommand
             console.Out.WriteLine("Files");
             int nameWidth = Math.Max(4, checks.Select(c => c.Name.Length).DefaultIfEmpty(4).Max());
             foreach (var c in checks)
-                console.Out.WriteLine($"  {c.Name.PadRight(nameWidth)}  {Sizes.Human(c.ActualBytes ?? c.ExpectedBytes),10}  {c.Status}");
+                console.Out.WriteLine($"  {c.Name.PadRight(nameWidth)}  {Sizes.Human(c.ActualBytes ?? c.ExpectedBytes),10}  {c.Described}");
             console.Out.WriteLine($"Total           {Sizes.Human(checks.Sum(c => c.ActualBytes ?? 0))} in {checks.Count} files; sha256 {(allGood ? "verified" : "check FAILED")}");
         }
 
         if (!allGood)
         {
             var bad = checks.First(c => c.Status != "ok");
-            throw new CommandFailure($"Model package '{directory}' failed verification: '{bad.Name}' is {bad.Status}.");
+            throw new CommandFailure($"Model package '{directory}' failed verification: '{bad.Name}' is {bad.Described}.");
         }
         return ExitCodes.Success;
     }
@@ -108,7 +108,12 @@ internal static class InfoCommand
     } + (text.PromptTemplates() is { Count: > 0 } prompts ? $", prompts \"{string.Join("\" | \"", prompts)}\"" : "")
       + (text.Projection is { } projection ? $", then the text projection {projection}" : "");
 
-    private sealed record FileCheck(string Name, long ExpectedBytes, long? ActualBytes, string ExpectedSha256, string Status);
+    /// <summary>One file's check; <see cref="Status"/> is one of the four documented words (the sizes are fields of their own).</summary>
+    private sealed record FileCheck(string Name, long ExpectedBytes, long? ActualBytes, string ExpectedSha256, string Status)
+    {
+        /// <summary>The status with the sizes where they differ, for people.</summary>
+        public string Described => Status == "size mismatch" ? $"{Status} ({ActualBytes} bytes, manifest says {ExpectedBytes})" : Status;
+    }
 
     private static FileCheck Check(string directory, string name, PackageFile file)
     {
@@ -117,7 +122,7 @@ internal static class InfoCommand
             return new FileCheck(name, file.Bytes, null, file.Sha256, "missing");
         long bytes = new FileInfo(path).Length;
         if (bytes != file.Bytes)
-            return new FileCheck(name, file.Bytes, bytes, file.Sha256, $"size mismatch ({bytes} bytes, manifest says {file.Bytes})");
+            return new FileCheck(name, file.Bytes, bytes, file.Sha256, "size mismatch");
         string sha = ModelManifest.Sha256OfFile(path);
         return string.Equals(sha, file.Sha256, StringComparison.OrdinalIgnoreCase)
             ? new FileCheck(name, file.Bytes, bytes, file.Sha256, "ok")

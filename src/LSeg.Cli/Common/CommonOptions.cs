@@ -55,7 +55,11 @@ internal static class CommonOptions
     /// <paramref name="option"/> with its value held to [<paramref name="min"/>, <paramref name="max"/>]: a value outside is a
     /// usage error naming the flag (exit 2), found while the command line is parsed, before any model loads or any work starts.
     /// </summary>
-    public static TOption InRange<TOption>(this TOption option, double min, double max = double.PositiveInfinity)
+    /// <param name="option">The option to check.</param>
+    /// <param name="min">The smallest value allowed (or, with <paramref name="minExclusive"/>, the bound every value must exceed).</param>
+    /// <param name="max">The largest value allowed.</param>
+    /// <param name="minExclusive">True when <paramref name="min"/> itself is refused (a cosine limit of −1 absorbs nothing).</param>
+    public static TOption InRange<TOption>(this TOption option, double min, double max = double.PositiveInfinity, bool minExclusive = false)
         where TOption : Option
     {
         option.Validators.Add(result =>
@@ -64,9 +68,10 @@ internal static class CommonOptions
             foreach (var token in result.Tokens)
             {
                 if (double.TryParse(token.Value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double value)
-                    && !(value >= min && value <= max))
+                    && !((minExclusive ? value > min : value >= min) && value <= max))
                 {
-                    string range = double.IsPositiveInfinity(max) ? $"at least {Format(min)}" : $"{Format(min)} to {Format(max)}";
+                    string range = minExclusive ? $"above {Format(min)}{(double.IsPositiveInfinity(max) ? "" : $" and at most {Format(max)}")}"
+                        : double.IsPositiveInfinity(max) ? $"at least {Format(min)}" : $"{Format(min)} to {Format(max)}";
                     result.AddError($"{option.Name} must be {range}; got {token.Value}.");
                     return;
                 }
@@ -131,7 +136,7 @@ internal static class CommonOptions
     {
         Description = "Let the catch-all label (the one given a --label-logit-offset, such as 'other') also take what a trained name the label set does not offer would win, for every trained name whose text embedding's cosine similarity to each offered name is below VALUE (so 'other' means 'none of these'). Written to the manifest (package format 6); needs the trained names (--trained-labels, or the package's own with upgrade).",
         HelpName = "VALUE",
-    }.InRange(-1, 1);
+    }.InRange(-1, 1, minExclusive: true);
 
     /// <summary><c>--unoffered-labels PATH</c>: the trained names <see cref="UnofferedLabelSimilarity"/> may absorb.</summary>
     public static Option<string?> UnofferedLabels() => new("--unoffered-labels")
@@ -145,7 +150,7 @@ internal static class CommonOptions
     {
         Description = "The same absorption as --unoffered-label-similarity, with this limit, in label sets that offer an untrained name too, but only for the names of --unoffered-labels-beside-untrained (which it needs). Written to the manifest (package format 7).",
         HelpName = "VALUE",
-    }.InRange(-1, 1);
+    }.InRange(-1, 1, minExclusive: true);
 
     /// <summary><c>--unoffered-labels-beside-untrained PATH</c>: the trained names <see cref="UnofferedLabelSimilarityBesideUntrained"/> absorbs.</summary>
     public static Option<string?> UnofferedLabelsBesideUntrained() => new("--unoffered-labels-beside-untrained")
@@ -165,11 +170,11 @@ internal static class CommonOptions
         double? besideSimilarity, string? besideLabelsPath, string trainedNamesSource)
     {
         if (unofferedLabelsPath is not null && similarity is null)
-            throw new CommandFailure("--unoffered-labels only serves --unoffered-label-similarity; give it too.");
+            throw new CommandFailure("--unoffered-labels only serves --unoffered-label-similarity; give it too.", ExitCodes.Usage);
         if (besideLabelsPath is not null && besideSimilarity is null)
-            throw new CommandFailure("--unoffered-labels-beside-untrained only serves --unoffered-label-similarity-beside-untrained; give it too.");
+            throw new CommandFailure("--unoffered-labels-beside-untrained only serves --unoffered-label-similarity-beside-untrained; give it too.", ExitCodes.Usage);
         if (besideSimilarity is not null && besideLabelsPath is null)
-            throw new CommandFailure("--unoffered-label-similarity-beside-untrained needs --unoffered-labels-beside-untrained: the trained names to absorb beside an untrained one.");
+            throw new CommandFailure("--unoffered-label-similarity-beside-untrained needs --unoffered-labels-beside-untrained: the trained names to absorb beside an untrained one.", ExitCodes.Usage);
         if (similarity is null && besideSimilarity is null)
             return calibration;
         string option = similarity is null ? "--unoffered-label-similarity-beside-untrained" : "--unoffered-label-similarity";
@@ -194,9 +199,9 @@ internal static class CommonOptions
             return null;
         RequireDropNotNegative(drop);
         if (drop is null)
-            throw new CommandFailure("--trained-labels only serves --calibrated-label-drop; give both or neither.");
+            throw new CommandFailure("--trained-labels only serves --calibrated-label-drop; give both or neither.", ExitCodes.Usage);
         if (trainedLabelsPath is null)
-            throw new CommandFailure("--calibrated-label-drop needs --trained-labels (the names the network was trained with), or every label would count as untrained.");
+            throw new CommandFailure("--calibrated-label-drop needs --trained-labels (the names the network was trained with), or every label would count as untrained.", ExitCodes.Usage);
         var names = ReadNames(trainedLabelsPath, "--trained-labels");
         var calibration = new UntrainedLabelCalibration { CalibratedLabelDrop = drop.Value, TrainedLabels = names };
         return Checked(calibration, $"--trained-labels '{trainedLabelsPath}'");

@@ -7,21 +7,21 @@ internal static class LabelList
     public const int MaxLabels = 256;
 
     /// <summary>Splits on commas, trims each label and drops empty entries.</summary>
-    /// <exception cref="CommandFailure">No label remains, a label repeats, or there are more than <see cref="MaxLabels"/>.</exception>
+    /// <exception cref="CommandFailure">A usage error (exit 2): no label remains, a label repeats, or there are more than <see cref="MaxLabels"/>.</exception>
     public static IReadOnlyList<string> Parse(string? text, string optionName = "--labels")
     {
         if (string.IsNullOrWhiteSpace(text))
-            throw new CommandFailure($"{optionName} is empty: give comma-separated labels, e.g. {optionName} \"dog, grass, other\".");
+            throw new CommandFailure($"{optionName} is empty: give comma-separated labels, e.g. {optionName} \"dog, grass, other\".", ExitCodes.Usage);
         var labels = text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (labels.Length == 0)
-            throw new CommandFailure($"{optionName} \"{text}\" contains no label, only commas and spaces: give comma-separated labels, e.g. {optionName} \"dog, grass, other\".");
+            throw new CommandFailure($"{optionName} \"{text}\" contains no label, only commas and spaces: give comma-separated labels, e.g. {optionName} \"dog, grass, other\".", ExitCodes.Usage);
         if (labels.Length > MaxLabels)
-            throw new CommandFailure($"{optionName} has {labels.Length} labels; a mask PNG holds 8-bit label indices (0 to 255), so at most {MaxLabels} labels.");
+            throw new CommandFailure($"{optionName} has {labels.Length} labels; a mask PNG holds 8-bit label indices (0 to 255), so at most {MaxLabels} labels.", ExitCodes.Usage);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (string label in labels)
         {
             if (!seen.Add(label))
-                throw new CommandFailure($"{optionName} names \"{label}\" twice: each label must appear once.");
+                throw new CommandFailure($"{optionName} names \"{label}\" twice: each label must appear once.", ExitCodes.Usage);
         }
         return labels;
     }

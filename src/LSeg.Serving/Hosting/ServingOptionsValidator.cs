@@ -24,7 +24,7 @@ internal sealed class ServingOptionsValidator : IValidateOptions<LanguageSegment
             Require(Directory.Exists(ModelManifest.PackageDirectory(path)),
                 $"ModelPath '{path}' is not a model package directory (or its {ModelManifest.FileName}).");
         else
-            Require(LanguageSegmentationModel.HasDefaultModel, "ModelPath is not set and this build of LSeg.MLNet embeds no default model.");
+            Require(LanguageSegmentationModel.HasDefaultModel, "ModelPath is not set and the application carries no default model: reference LSeg.MLNet.DefaultModel (the package, or a project reference to src/LSeg.MLNet.DefaultModel), or set ModelPath to a model package.");
         Require(options.InputSize is null or (>= LanguageSegmentationModelOptions.Defaults.MinInputSize and <= LanguageSegmentationModelOptions.Defaults.MaxInputSize),
             $"InputSize is {options.InputSize}; it must be {LanguageSegmentationModelOptions.Defaults.MinInputSize} to {LanguageSegmentationModelOptions.Defaults.MaxInputSize} pixels, or null for the model's default.");
         Require(options.GpuDeviceId is null or >= 0, $"GpuDeviceId is {options.GpuDeviceId}; give a CUDA device number (0 or more) or null for the CPU.");
