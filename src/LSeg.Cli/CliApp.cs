@@ -71,8 +71,9 @@ internal static class CliApp
             or System.Text.Json.JsonException;
         string text = inner.Message;
         // ArgumentException appends " (Parameter 'labels')": the library's parameter name, not the command line's.
-        if (inner is ArgumentException { ParamName: { } parameter })
-            text = text.Replace($" (Parameter '{parameter}')", "", StringComparison.Ordinal);
+        // ArgumentOutOfRangeException then adds "Actual value was …" on a line of its own: cut both.
+        if (inner is ArgumentException { ParamName: { } parameter } && text.IndexOf($" (Parameter '{parameter}')", StringComparison.Ordinal) is int at and >= 0)
+            text = text[..at];
         string message = TerminalText.Escape(OneLine(text));
         return expected ? message : $"{inner.GetType().Name}: {message}";
     }

@@ -50,7 +50,7 @@ public sealed partial class LanguageSegmentationModel
                     $"A scale of {scale} × input size {baseSize} is {scaled:0.#} pixels; each scaled input size must be {LanguageSegmentationModelOptions.Defaults.MinInputSize} to {LanguageSegmentationModelOptions.Defaults.MaxInputSize}.");
         }
         // Largest pass first: it decides the map the passes are summed on.
-        int[] sizes = [.. scales.Select(s => Math.Max(multiple, (int)Math.Round(baseSize * s / multiple) * multiple)).OrderDescending()];
+        int[] sizes = ModelInputSize.ForScales(baseSize, scales, multiple);
         foreach (int size in sizes)
             RequireInputSize(size, nameof(scales), $" from a scale of {string.Join(", ", scales)} × input size {baseSize}");
         using var mirrored = flip ? Mirrored(image) : null;

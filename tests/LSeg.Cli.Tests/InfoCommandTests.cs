@@ -1,5 +1,6 @@
 using System.Text.Json;
 using LSeg.MLNet;
+using LSeg.MLNet.Package;
 
 namespace LSeg.Cli.Tests;
 
@@ -77,6 +78,26 @@ public class InfoCommandTests
         Assert.Equal("size mismatch", head.GetProperty("status").GetString());
         Assert.Equal((5, 3), (head.GetProperty("bytes").GetInt64(), head.GetProperty("actualBytes").GetInt64()));
         Assert.Contains("'head.onnx' is size mismatch (3 bytes, manifest says 5)", Assert.Single(result.ErrorLines));
+    }
+
+    [Fact]
+    public void Info_prints_an_escape_sequence_in_a_manifest_as_text_so_it_cannot_hide_the_verification_line()
+    {
+        using var temp = new TempDirectory();
+        string package = FakePackage.Create(temp.Combine("pkg"), ("image_encoder.onnx", EncoderBytes), ("head.onnx", HeadBytes));
+        string manifestPath = Path.Combine(package, ModelManifest.FileName);
+        var manifest = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(manifestPath))!;
+        manifest["name"] = "fake\u001b[8m"; // "conceal": a terminal would hide everything printed after it
+        manifest["provenance"] = new System.Text.Json.Nodes.JsonObject { ["note"] = "line\rover" };
+        File.WriteAllText(manifestPath, manifest.ToJsonString());
+
+        var result = CliRunner.RunInProcess("info", "--model", package);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.DoesNotContain('\u001b', result.StdOut);
+        Assert.DoesNotContain('\r', result.StdOut);
+        Assert.Contains("fake\\u001B[8m", result.StdOut);
+        Assert.Contains("line\\u000Dover", result.StdOut);
     }
 
     [Fact]

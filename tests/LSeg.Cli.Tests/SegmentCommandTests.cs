@@ -111,6 +111,24 @@ public class SegmentCommandTests
         Assert.Equal(JsonValueKind.Null, Assert.Single(json.RootElement.GetProperty("images").EnumerateArray()).GetProperty("encodeSeconds").ValueKind);
     }
 
+    [Theory]
+    [InlineData("0.05", "--scales: A scale of 0.05 × input size 320 is 16 pixels")]
+    [InlineData("1,1.04", "--scales: The scales 1 and 1.04 × input size 320 both give an input of 320 pixels")]
+    public void A_scale_that_gives_no_usable_pass_is_a_usage_error_naming_the_flag_and_writes_nothing(string scales, string expected)
+    {
+        using var temp = new TempDirectory();
+        string package = ColourModelPackage.Write(temp.Path);
+        string image = Images.RedLeftBlueRight(temp.Combine("in", "halves.png"));
+
+        var result = CliRunner.RunInProcess("segment", image, "--labels", "blue, red", "--model", package, "--out", temp.Combine("out"), "--size", "320", "--scales", scales);
+
+        Assert.Equal(2, result.ExitCode);
+        string line = Assert.Single(result.ErrorLines);
+        Assert.Contains(expected, line);
+        Assert.DoesNotContain("Actual value", line);
+        Assert.False(File.Exists(temp.Combine("out", "halves.mask.png")));
+    }
+
     [Fact]
     public void Segment_of_several_images_writes_two_files_per_image_and_prints_a_table()
     {

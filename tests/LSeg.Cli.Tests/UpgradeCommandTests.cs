@@ -45,6 +45,21 @@ public class UpgradeCommandTests
         Assert.Equal(["sky", "grass"], upgraded.UnofferedLabelsBesideUntrained);
     }
 
+    [Fact]
+    public void A_new_similarity_limit_keeps_the_packages_list_of_absorbed_names()
+    {
+        using var temp = new TempDirectory();
+        string package = CalibratedPackage(temp);
+
+        var result = CliRunner.RunInProcess("upgrade", "--model", package, "--out", temp.Combine("upgraded"), "--without-minilm", "--unoffered-label-similarity", "0.45");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var upgraded = ManifestOf(temp.Combine("upgraded")).UntrainedLabels!;
+        Assert.Equal(0.45, upgraded.UnofferedLabelSimilarity);
+        Assert.Equal(["sky", "grass"], upgraded.UnofferedLabels); // not null, which would absorb every trained name, car included
+        Assert.Equal(["sky", "grass"], upgraded.UnofferedLabelsBesideUntrained);
+    }
+
     [Theory]
     [InlineData("--unoffered-label-similarity", "5")]
     [InlineData("--unoffered-label-similarity-beside-untrained", "-2")]
@@ -55,7 +70,7 @@ public class UpgradeCommandTests
         var result = CliRunner.RunInProcess("upgrade", "--model", temp.Combine("no-package"), "--out", temp.Combine("upgraded"), option, value);
 
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains($"{option} must be -1 to 1; got {value}.", Assert.Single(result.ErrorLines));
+        Assert.Contains($"{option} must be above -1 and at most 1; got {value}.", Assert.Single(result.ErrorLines));
         Assert.False(Directory.Exists(temp.Combine("upgraded")));
     }
 
@@ -199,7 +214,7 @@ public class UpgradeCommandTests
 
         var result = CliRunner.RunInProcess("upgrade", "--model", temp.Combine("package"), "--out", temp.Combine("upgraded"), "--without-minilm", "--calibrated-label-drop", "3");
 
-        Assert.Equal(1, result.ExitCode);
+        Assert.Equal(2, result.ExitCode); // a companion option the command line leaves out
         Assert.Contains("needs --trained-labels", Assert.Single(result.ErrorLines));
         Assert.False(Directory.Exists(temp.Combine("upgraded")));
     }

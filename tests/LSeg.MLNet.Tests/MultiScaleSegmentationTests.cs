@@ -46,6 +46,34 @@ public sealed class MultiScaleSegmentationTests : IDisposable
     }
 
     [Fact]
+    public void At_scale_1_an_input_size_between_two_multiples_of_32_is_rounded_as_the_single_pass_rounds_it()
+    {
+        // 80 is 2.5 × 32: the single pass rounds it away from zero, to 96. Multi-scale rounded it to even (64), so
+        // "scale 1" (and every --flip run) encoded at another size than the pass it claims to repeat. The image is
+        // 96 × 96, the single pass's output size, so that neither result is resized after the head.
+        using var image = TestImages.ColourBlocks(96, 96, seed: 7);
+        var labels = _model.EncodeLabels(["red", "green", "blue", "yellow", "black"]);
+
+        var single = _model.Segment(_model.EncodeImage(image, 80), labels);
+        var combined = _model.SegmentMultiScale(image, labels, [1.0], flip: false, inputSize: 80);
+
+        Assert.Equal(single.Mask, combined.Mask);
+        Assert.All(single.Scores.Zip(combined.Scores), p => Assert.Equal(p.First, p.Second, 1e-4));
+    }
+
+    [Fact]
+    public void Two_scales_that_give_the_same_encoder_input_are_refused_instead_of_counting_one_pass_twice()
+    {
+        using var image = TestImages.RedLeftBlueRight(64, 64);
+
+        // 320 × 1.04 = 332.8: its longer side rounds to 320 as scale 1's does.
+        var error = Assert.Throws<ArgumentException>(() => _model.SegmentMultiScale(image, _model.EncodeLabels(["red"]), [1.0, 1.04], inputSize: 320));
+
+        Assert.Equal("scales", error.ParamName);
+        Assert.Contains("The scales 1 and 1.04 × input size 320 both give an input of 320 pixels", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void With_flip_the_mirrored_image_gets_the_mirrored_mask()
     {
         using var image = TestImages.ColourBlocks(72, 48, seed: 6);
@@ -57,8 +85,8 @@ public sealed class MultiScaleSegmentationTests : IDisposable
         });
         var labels = _model.EncodeLabels(["red", "green", "blue", "yellow", "black"]);
 
-        var result = _model.SegmentMultiScale(image, labels, [0.75, 1], flip: true, inputSize: 64);
-        var mirrored = _model.SegmentMultiScale(mirror, labels, [0.75, 1], flip: true, inputSize: 64);
+        var result = _model.SegmentMultiScale(image, labels, [0.5, 1], flip: true, inputSize: 64);
+        var mirrored = _model.SegmentMultiScale(mirror, labels, [0.5, 1], flip: true, inputSize: 64);
 
         // Resampling rounds differently on the two sides, so near-ties on a label edge may go either way; nowhere else.
         int differ = 0, differInside = 0;

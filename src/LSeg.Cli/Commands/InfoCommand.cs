@@ -62,31 +62,34 @@ internal static class InfoCommand
         }
         else
         {
-            console.Out.WriteLine($"Model package   {Path.GetFullPath(directory)}");
-            console.Out.WriteLine($"Name            {manifest.Name}");
-            console.Out.WriteLine($"Architecture    {manifest.Architecture} (backbone {manifest.Backbone})");
-            console.Out.WriteLine($"Embedding size  {manifest.EmbeddingSize}");
-            console.Out.WriteLine($"Temperature     {manifest.Temperature}");
-            console.Out.WriteLine($"Input size      {manifest.DefaultInputSize} px default, multiple of {manifest.InputSizeMultiple}");
-            console.Out.WriteLine($"Text encoder    {DescribeTextEncoder(manifest.TextEncoder)}");
-            console.Out.WriteLine($"Spatial reg.    {manifest.SpatialRegularization.Block} x{manifest.SpatialRegularization.Depth} ({manifest.SpatialRegularization.Activation})");
+            // Every field comes from the manifest, a file a package's author wrote: an escape sequence in it must not
+            // recolour the terminal or hide the verification line below.
+            void Line(string text) => console.Out.WriteLine(TerminalText.Escape(text));
+            Line($"Model package   {Path.GetFullPath(directory)}");
+            Line($"Name            {manifest.Name}");
+            Line($"Architecture    {manifest.Architecture} (backbone {manifest.Backbone})");
+            Line($"Embedding size  {manifest.EmbeddingSize}");
+            Line($"Temperature     {manifest.Temperature}");
+            Line($"Input size      {manifest.DefaultInputSize} px default, multiple of {manifest.InputSizeMultiple}");
+            Line($"Text encoder    {DescribeTextEncoder(manifest.TextEncoder)}");
+            Line($"Spatial reg.    {manifest.SpatialRegularization.Block} x{manifest.SpatialRegularization.Depth} ({manifest.SpatialRegularization.Activation})");
             if (manifest.LabelLogitOffsets is { Count: > 0 } offsets)
-                console.Out.WriteLine($"Logit offsets   {string.Join(", ", offsets.Select(p => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"\"{p.Key}\" {p.Value:+0.###;-0.###}")))}");
+                Line($"Logit offsets   {string.Join(", ", offsets.Select(p => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"\"{p.Key}\" {p.Value:+0.###;-0.###}")))}");
             if (manifest.UntrainedLabels is { } calibration)
             {
-                console.Out.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Untrained names lower the calibrated labels by {calibration.CalibratedLabelDrop:0.###} (a label set with a name not among the {calibration.TrainedLabels.Count} trained names)"));
+                Line(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Untrained names lower the calibrated labels by {calibration.CalibratedLabelDrop:0.###} (a label set with a name not among the {calibration.TrainedLabels.Count} trained names)"));
                 if (calibration.UnofferedLabelSimilarity is double similarity)
-                    console.Out.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Catch-all takes what an unoffered trained name wins (in sets of trained names; names with cosine similarity below {similarity:0.###} to every offered name)"));
+                    Line(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Catch-all takes what an unoffered trained name wins (in sets of trained names; names with cosine similarity below {similarity:0.###} to every offered name)"));
                 if (calibration.UnofferedLabelSimilarityBesideUntrained is double besideSimilarity)
-                    console.Out.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Beside an untrained name the catch-all takes what these unoffered trained names win, lowered by the drop (cosine similarity below {besideSimilarity:0.###} to every offered name): {string.Join(", ", calibration.UnofferedLabelsBesideUntrained!)}"));
+                    Line(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"Beside an untrained name the catch-all takes what these unoffered trained names win, lowered by the drop (cosine similarity below {besideSimilarity:0.###} to every offered name): {string.Join(", ", calibration.UnofferedLabelsBesideUntrained!)}"));
             }
             foreach (var (key, value) in manifest.Provenance.OrderBy(p => p.Key, StringComparer.Ordinal))
-                console.Out.WriteLine($"Provenance      {key}: {value}");
-            console.Out.WriteLine("Files");
+                Line($"Provenance      {key}: {value}");
+            Line("Files");
             int nameWidth = Math.Max(4, checks.Select(c => c.Name.Length).DefaultIfEmpty(4).Max());
             foreach (var c in checks)
-                console.Out.WriteLine($"  {c.Name.PadRight(nameWidth)}  {Sizes.Human(c.ActualBytes ?? c.ExpectedBytes),10}  {c.Described}");
-            console.Out.WriteLine($"Total           {Sizes.Human(checks.Sum(c => c.ActualBytes ?? 0))} in {checks.Count} files; sha256 {(allGood ? "verified" : "check FAILED")}");
+                Line($"  {c.Name.PadRight(nameWidth)}  {Sizes.Human(c.ActualBytes ?? c.ExpectedBytes),10}  {c.Described}");
+            Line($"Total           {Sizes.Human(checks.Sum(c => c.ActualBytes ?? 0))} in {checks.Count} files; sha256 {(allGood ? "verified" : "check FAILED")}");
         }
 
         if (!allGood)

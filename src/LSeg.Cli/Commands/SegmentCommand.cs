@@ -103,7 +103,16 @@ internal static class SegmentCommand
         var clock = Stopwatch.StartNew();
         if (passes is not null)
         {
-            var combined = model.SegmentMultiScale(photo, labels, passes.Scales, passes.Flip, size);
+            SegmentationResult combined;
+            try
+            {
+                combined = model.SegmentMultiScale(photo, labels, passes.Scales, passes.Flip, size);
+            }
+            catch (ArgumentException e) when (e.ParamName == "scales")
+            {
+                // Checked before any pass, so the first image fails before anything is written.
+                throw new CommandFailure($"--scales: {CliApp.Describe(e)}", ExitCodes.Usage);
+            }
             double seconds = clock.Elapsed.TotalSeconds;
             var written = SegmentationOutputs.Write(outputDirectory, InputImages.OutputName(image), photo, combined);
             return new ImageReport(image, combined.Width, combined.Height, null, seconds, written);

@@ -185,7 +185,7 @@ internal static class CommonOptions
             CalibratedLabelDrop = calibration.CalibratedLabelDrop,
             TrainedLabels = [.. calibration.TrainedLabels],
             UnofferedLabelSimilarity = similarity ?? calibration.UnofferedLabelSimilarity,
-            UnofferedLabels = similarity is null ? calibration.UnofferedLabels : unofferedLabelsPath is null ? null : ReadNames(unofferedLabelsPath, "--unoffered-labels"),
+            UnofferedLabels = unofferedLabelsPath is null ? calibration.UnofferedLabels : ReadNames(unofferedLabelsPath, "--unoffered-labels"),
             UnofferedLabelSimilarityBesideUntrained = besideSimilarity ?? calibration.UnofferedLabelSimilarityBesideUntrained,
             UnofferedLabelsBesideUntrained = besideLabelsPath is null ? calibration.UnofferedLabelsBesideUntrained : ReadNames(besideLabelsPath, "--unoffered-labels-beside-untrained"),
         };

@@ -13,6 +13,23 @@ internal static class ModelInputSize
         return (RoundToMultiple(width * scale, multiple), RoundToMultiple(height * scale, multiple));
     }
 
+    /// <summary>
+    /// The input sizes of a multi-scale segmentation's passes, largest first: each scale × <paramref name="baseSize"/>
+    /// to the nearest pixel, which <see cref="For"/> then rounds as it rounds a single pass's size, so that a scale of 1
+    /// is exactly the single pass.
+    /// </summary>
+    /// <exception cref="ArgumentException">Two scales give the same encoder input (the longer side rounds to the same multiple): one pass would be counted twice.</exception>
+    public static int[] ForScales(int baseSize, IReadOnlyList<double> scales, int multiple)
+    {
+        int[] sizes = [.. scales.Select(s => (int)Math.Round(baseSize * s, MidpointRounding.AwayFromZero)).OrderDescending()];
+        var byEncoderSize = scales.GroupBy(s => RoundToMultiple(Math.Round(baseSize * s, MidpointRounding.AwayFromZero), multiple)).FirstOrDefault(g => g.Count() > 1);
+        if (byEncoderSize is not null)
+            throw new ArgumentException(
+                $"The scales {string.Join(" and ", byEncoderSize)} × input size {baseSize} both give an input of {byEncoderSize.Key} pixels (the longer side is rounded to a multiple of {multiple}), so one pass would count twice; give scales that differ more.",
+                nameof(scales));
+        return sizes;
+    }
+
     private static int RoundToMultiple(double value, int multiple) =>
         Math.Max(multiple, (int)Math.Round(value / multiple, MidpointRounding.AwayFromZero) * multiple);
 }

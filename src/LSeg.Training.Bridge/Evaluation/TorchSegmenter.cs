@@ -68,9 +68,8 @@ public sealed class TorchSegmenter
             return LabelMapResampler.Resample<int, int>(map, width, 0, 0, width, height, image.Width, image.Height, static v => v);
         }
         Tensor? sum = null;
-        foreach (double scale in Scales)
+        foreach (int size in ModelInputSize.ForScales(baseSize, Scales, LSegNet.InputSizeMultiple))
         {
-            int size = Math.Max(LSegNet.InputSizeMultiple, (int)Math.Round(baseSize * scale / LSegNet.InputSizeMultiple) * LSegNet.InputSizeMultiple);
             sum = Add(sum, ToOriginalSize(InputLogits(image, embeddings, size).Logits, image));
             if (Flip)
                 sum = Add(sum, ToOriginalSize(InputLogits(image, embeddings, size, mirrored: true).Logits, image));
