@@ -18,17 +18,34 @@ internal sealed class UnofferedTrainedLabels
     private readonly Rule? _amongTrained;
     private readonly Rule? _besideUntrained;
 
-    /// <summary>One absorption rule: its similarity limit and its absorbable names with their embeddings, encoded on first use.</summary>
+    /// <summary>
+    /// One absorption rule: its similarity limit and its absorbable names with their embeddings, encoded on first use.
+    /// A failed encoding (the text encoder out of memory under load) is not kept: the next call encodes again, where a
+    /// <see cref="Lazy{T}"/> would rethrow the first failure for every later label set with the catch-all.
+    /// </summary>
     private sealed class Rule(double limit, IEnumerable<string> names, ModelManifest manifest, Func<string[], float[][]> encode)
     {
+        private readonly Lock _gate = new();
+        private (string[] Names, float[][] Embeddings)? _trained;
+
         public double Limit { get; } = limit;
 
-        // Calibrated names (the catch-all itself) are never absorbed.
-        public Lazy<(string[] Names, float[][] Embeddings)> Trained { get; } = new(() =>
+        public (string[] Names, float[][] Embeddings) Trained
         {
-            string[] absorbable = [.. names.Select(n => n.Trim()).Where(n => !manifest.HasLogitOffset(n)).Distinct(StringComparer.OrdinalIgnoreCase)];
-            return (absorbable, encode(absorbable));
-        }, LazyThreadSafetyMode.ExecutionAndPublication);
+            get
+            {
+                lock (_gate)
+                {
+                    if (_trained is { } done)
+                        return done;
+                    // Calibrated names (the catch-all itself) are never absorbed.
+                    string[] absorbable = [.. names.Select(LabelNameKey.Of).Where(n => !manifest.HasLogitOffset(n)).Distinct(LabelNameKey.Comparer)];
+                    var encoded = (absorbable, encode(absorbable));
+                    _trained = encoded;
+                    return encoded;
+                }
+            }
+        }
     }
 
     private UnofferedTrainedLabels(ModelManifest manifest, Func<string[], float[][]> encode)
@@ -68,8 +85,8 @@ internal sealed class UnofferedTrainedLabels
         bool untrainedOffered = labels.Where((label, i) => !calibrated[i] && !calibration.IsTrained(label)).Any();
         if (catchAll < 0 || (untrainedOffered ? _besideUntrained : _amongTrained) is not { } rule)
             return (-1, [], 0f);
-        var (names, trained) = rule.Trained.Value;
-        var offered = new HashSet<string>(labels, StringComparer.OrdinalIgnoreCase);
+        var (names, trained) = rule.Trained;
+        var offered = new HashSet<string>(labels.Select(LabelNameKey.Of), LabelNameKey.Comparer);
         var absorbed = new List<float[]>();
         for (int t = 0; t < names.Length; t++)
         {

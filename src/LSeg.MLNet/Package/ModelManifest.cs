@@ -151,15 +151,15 @@ public sealed class ModelManifest
         : labelLogitOffsets is { Count: > 0 } ? LabelLogitOffsetsFormatVersion
         : graphs.PixelProjection is not null ? 2 : 1;
 
-    /// <summary>True when <paramref name="label"/> has a <see cref="LabelLogitOffsets"/> entry (matched after trimming, ignoring case).</summary>
-    internal bool HasLogitOffset(string label) => LogitOffsetEntry(label.Trim()) is not null;
+    /// <summary>True when <paramref name="label"/> has a <see cref="LabelLogitOffsets"/> entry (matched as <see cref="LabelNameKey"/> reads names).</summary>
+    internal bool HasLogitOffset(string label) => LogitOffsetEntry(LabelNameKey.Of(label)) is not null;
 
-    /// <summary>The <see cref="LabelLogitOffsets"/> entry of a trimmed label (names match after trimming, ignoring case), or null.</summary>
+    /// <summary>The <see cref="LabelLogitOffsets"/> entry of a label's <see cref="LabelNameKey"/>, or null.</summary>
     private double? LogitOffsetEntry(string key)
     {
         foreach (var (name, offset) in LabelLogitOffsets ?? [])
         {
-            if (string.Equals(name.Trim(), key, StringComparison.OrdinalIgnoreCase))
+            if (LabelNameKey.Comparer.Equals(LabelNameKey.Of(name), key))
                 return offset;
         }
         return null;
@@ -168,7 +168,8 @@ public sealed class ModelManifest
     /// <summary>
     /// The logit offset of each of <paramref name="labels"/>, offered together: a label's <see cref="LabelLogitOffsets"/>
     /// entry (0 without one), less <see cref="UntrainedLabels"/>' drop when the set holds a label that has no entry
-    /// and is not one of the trained labels. Labels match after trimming, ignoring case.
+    /// and is not one of the trained labels. Labels match as <see cref="LabelNameKey"/> reads them (trimmed, white space
+    /// collapsed, format characters dropped, ignoring case).
     /// </summary>
     internal float[] LogitOffsetsOf(IReadOnlyList<string> labels)
     {
@@ -177,7 +178,7 @@ public sealed class ModelManifest
         bool anyUntrained = false;
         for (int i = 0; i < labels.Count; i++)
         {
-            string key = labels[i].Trim();
+            string key = LabelNameKey.Of(labels[i]);
             if (LogitOffsetEntry(key) is double offset)
                 (offsets[i], calibrated[i]) = ((float)offset, true);
             anyUntrained |= !calibrated[i] && UntrainedLabels is { } untrained && !untrained.IsTrained(key);

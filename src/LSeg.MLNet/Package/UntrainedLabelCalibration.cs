@@ -64,12 +64,12 @@ public sealed class UntrainedLabelCalibration
         UnofferedLabelsBesideUntrained = UnofferedLabelsBesideUntrained is { } beside ? [.. beside] : null,
     };
 
-    /// <summary>True when <paramref name="label"/> (already trimmed) is one of <see cref="TrainedLabels"/>.</summary>
+    /// <summary>True when <paramref name="label"/> is one of <see cref="TrainedLabels"/> (matched as <see cref="LabelNameKey"/> reads names).</summary>
     internal bool IsTrained(string label)
     {
         // Built once; two threads building it at the same time build the same set.
-        _trained ??= new HashSet<string>(TrainedLabels.Select(name => name.Trim()), StringComparer.OrdinalIgnoreCase);
-        return _trained.Contains(label);
+        _trained ??= new HashSet<string>(TrainedLabels.Select(LabelNameKey.Of), LabelNameKey.Comparer);
+        return _trained.Contains(LabelNameKey.Of(label));
     }
 
     /// <summary>

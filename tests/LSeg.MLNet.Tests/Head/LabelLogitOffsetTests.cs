@@ -99,11 +99,33 @@ public sealed class LabelLogitOffsetTests : IDisposable
     [InlineData("sky,car,road", "0,-2.75,0")]     // road is untrained: car drops by 1.75
     [InlineData(" Car , ROAD ", "-2.75,0")]       // names match after trimming, ignoring case
     [InlineData("road,sky", "0,0")]               // nothing calibrated to lower
+    [InlineData("sky,\u200Bcar", "0,-1")]         // a zero-width space pasted with "car" is still car (MiniLM drops it)
     public void A_calibrated_label_drops_only_in_a_set_that_holds_an_untrained_name(string labels, string offsets)
     {
         var actual = _withUntrained.Manifest.LogitOffsetsOf(labels.Split(','));
 
         Assert.Equal(offsets.Split(',').Select(o => float.Parse(o, System.Globalization.CultureInfo.InvariantCulture)), actual);
+    }
+
+    [Theory]
+    [InlineData("sign  symbol")]  // two spaces
+    [InlineData("sign\tsymbol")]  // a tab
+    [InlineData("Sign Symbol")]
+    public void A_trained_name_written_with_other_white_space_is_still_trained_as_the_text_encoder_reads_it(string written)
+    {
+        // MiniLM gives "sign  symbol" the embedding of "sign symbol": the calibration must not call it untrained and
+        // drop "other" from +2 to −2 for it.
+        var manifest = new ModelManifest
+        {
+            Name = "calibrated",
+            EmbeddingSize = 2,
+            LabelLogitOffsets = new() { ["other"] = 2 },
+            UntrainedLabels = new UntrainedLabelCalibration { CalibratedLabelDrop = 4, TrainedLabels = ["sign symbol", "road"] },
+        };
+
+        Assert.Equal([0f, 2f], manifest.LogitOffsetsOf([written, "other"]));
+        Assert.Equal([0f, 2f], manifest.LogitOffsetsOf(["road", "other\u200B"]));
+        Assert.Equal([0f, -2f], manifest.LogitOffsetsOf(["signsymbol", "other"])); // another word: untrained
     }
 
     [Theory]

@@ -1,4 +1,5 @@
 using LSeg.MLNet.Package;
+using LSeg.MLNet.Head;
 using LSeg.MLNet.Tests.Packages;
 using LSeg.Training.Bridge.Network;
 using Microsoft.ML.Data;
@@ -237,5 +238,33 @@ public sealed class UnofferedTrainedLabelTests : IDisposable
 
         var error = Assert.Throws<InvalidDataException>(() => ModelManifest.FromJson(json));
         Assert.Contains(message, error.Message);
+    }
+
+    [Fact]
+    public void A_failed_encoding_of_the_trained_names_is_tried_again_on_the_next_label_set_instead_of_failing_every_later_one()
+    {
+        var manifest = new ModelManifest
+        {
+            Name = "calibrated",
+            EmbeddingSize = 2,
+            LabelLogitOffsets = new() { ["other"] = 2 },
+            UntrainedLabels = new UntrainedLabelCalibration { CalibratedLabelDrop = 1, TrainedLabels = ["sky", "grass"], UnofferedLabelSimilarity = 0.5 },
+        };
+        int calls = 0;
+        float[][] Encode(string[] names) => ++calls == 1
+            ? throw new InvalidOperationException("out of memory (transient)")
+            : [.. names.Select(n => n == "sky" ? new[] { 1f, 0f } : new[] { 0f, 1f })];
+        var absorption = UnofferedTrainedLabels.For(manifest, Encode)!;
+        string[] labels = ["sky", "other"];
+        float[][] embeddings = [[1f, 0f], [0.7f, 0.7f]];
+
+        Assert.Throws<InvalidOperationException>(() => absorption.Absorbed(labels, embeddings));
+        var (catchAll, absorbed, offset) = absorption.Absorbed(labels, embeddings);
+
+        Assert.Equal(1, catchAll);
+        Assert.Equal([[0f, 1f]], absorbed); // grass, far from the offered sky
+        Assert.Equal(0f, offset);
+        absorption.Absorbed(labels, embeddings);
+        Assert.Equal(2, calls); // encoded once it succeeded
     }
 }
