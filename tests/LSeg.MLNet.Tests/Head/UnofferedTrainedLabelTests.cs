@@ -1,5 +1,5 @@
-using LSeg.MLNet.Package;
 using LSeg.MLNet.Head;
+using LSeg.MLNet.Package;
 using LSeg.MLNet.Tests.Packages;
 using LSeg.Training.Bridge.Network;
 using Microsoft.ML.Data;
