@@ -187,7 +187,7 @@ public sealed partial class LanguageSegmentationModel
         using var call = BeginCall();
         using var features = OrtValue.CreateTensorValueFromMemory(grid.ToPlanar(), [1, grid.Channels, grid.Height, grid.Width]);
         using var runOptions = new RunOptions();
-        using var outputs = _projectionSession!.Value.Run(runOptions, [PixelFeaturesName], [features], [PixelEmbeddingsName]);
+        using var outputs = _projectionSession!.Run(runOptions, [PixelFeaturesName], [features], [PixelEmbeddingsName]);
         return outputs[0].GetTensorDataAsSpan<float>().ToArray();
     }
 
@@ -213,11 +213,5 @@ public sealed partial class LanguageSegmentationModel
         var sessionOptions = device.CreateSessionOptions();
         options.ApplyTo(sessionOptions);
         return sessionOptions;
-    }
-
-    private InferenceSession CreateSession(string path)
-    {
-        using var sessionOptions = CreateSessionOptions(Device, _options);
-        return new InferenceSession(path, sessionOptions);
     }
 }

@@ -35,7 +35,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     private readonly UnofferedTrainedLabels? _unofferedTrainedLabels;
     private readonly LanguageSegmentationModelOptions _options;
     private readonly PixelProjection? _projection;
-    private readonly Lazy<InferenceSession>? _projectionSession;
+    private readonly InferenceSession? _projectionSession;
     // Whether the head graph takes label logit offsets (format 3): decided once at load, fed on every head run.
     private readonly bool _headTakesLogitOffsets;
     private int _disposed;
@@ -46,7 +46,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     private readonly AsyncLocal<int> _callDepth = new();
 
     private LanguageSegmentationModel(string packagePath, ModelManifest manifest, ExecutionDevice device, LanguageSegmentationModelOptions options,
-        InferenceSession imageEncoder, InferenceSession head, ILabelTextEncoder textEncoder, PixelProjection? projection)
+        InferenceSession imageEncoder, InferenceSession head, ILabelTextEncoder textEncoder, (PixelProjection Weights, InferenceSession Session)? projection)
     {
         PackagePath = packagePath;
         Manifest = manifest;
@@ -58,9 +58,8 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         _textEncoder = textEncoder;
         _labelCache = new LabelEmbeddingCache(options.LabelCacheCapacity);
         _unofferedTrainedLabels = UnofferedTrainedLabels.For(manifest, names => textEncoder.Encode(names));
-        _projection = projection;
-        if (projection is not null)
-            _projectionSession = new(() => CreateSession(Path.Combine(PackagePath, Manifest.Graphs.PixelProjection!)));
+        _projection = projection?.Weights;
+        _projectionSession = projection?.Session;
     }
 
     /// <summary>Full path of the package directory the model was loaded from.</summary>
@@ -166,16 +165,14 @@ public sealed partial class LanguageSegmentationModel : IDisposable
 
         options.Validate();
         var device = ExecutionDevice.Select(options.GpuDeviceId, options.FallbackToCpu);
-        InferenceSession? imageEncoder = null, head = null;
+        InferenceSession? imageEncoder = null, head = null, projectionSession = null;
         ILabelTextEncoder? textEncoder = null;
         try
         {
-            using (var sessionOptions = CreateSessionOptions(device, options))
-            {
-                imageEncoder = new InferenceSession(Path.Combine(directory, manifest.Graphs.ImageEncoder), sessionOptions);
-                head = new InferenceSession(Path.Combine(directory, manifest.Graphs.Head), sessionOptions);
-                textEncoder = PackageTextEncoder.Create(directory, manifest.TextEncoder, manifest.EmbeddingSize, options.TruncateLongLabels, sessionOptions);
-            }
+            using var sessionOptions = CreateSessionOptions(device, options);
+            imageEncoder = new InferenceSession(Path.Combine(directory, manifest.Graphs.ImageEncoder), sessionOptions);
+            head = new InferenceSession(Path.Combine(directory, manifest.Graphs.Head), sessionOptions);
+            textEncoder = PackageTextEncoder.Create(directory, manifest.TextEncoder, manifest.EmbeddingSize, options.TruncateLongLabels, sessionOptions);
             RequireNames(imageEncoder, [PixelsInput], [PixelEmbeddingsName], manifest.Graphs.ImageEncoder);
             // logits: what multi-scale and the evaluator read (checked here rather than at the first SegmentMultiScale).
             RequireNames(head, [PixelEmbeddingsName, LabelEmbeddingsInput], [LabelMapOutput, ScoresOutput, LogitsOutput], manifest.Graphs.Head);
@@ -189,13 +186,19 @@ public sealed partial class LanguageSegmentationModel : IDisposable
             if (pixelChannels > 0 && pixelChannels != manifest.EmbeddingSize)
                 throw new InvalidDataException($"Graph '{manifest.Graphs.ImageEncoder}' gives {pixelChannels}-channel {PixelEmbeddingsName}; the manifest's embeddingSize is {manifest.EmbeddingSize}.");
             var projection = ReadPixelProjection(directory, manifest, imageEncoder);
-            return new LanguageSegmentationModel(directory, manifest, device, options, imageEncoder, head, textEncoder, projection);
+            // Opened now, with the files just verified: opened at the first PixelEmbeddings read it would read the graph
+            // again, days later, from a folder a cleaner may have emptied or a re-export replaced.
+            if (projection is not null)
+                projectionSession = new InferenceSession(Path.Combine(directory, manifest.Graphs.PixelProjection!), sessionOptions);
+            return new LanguageSegmentationModel(directory, manifest, device, options, imageEncoder, head, textEncoder,
+                projection is null ? null : (projection, projectionSession!));
         }
         catch
         {
             imageEncoder?.Dispose();
             head?.Dispose();
             textEncoder?.Dispose();
+            projectionSession?.Dispose();
             throw;
         }
     }
@@ -652,7 +655,6 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         _imageEncoder.Dispose();
         _head.Dispose();
         _textEncoder.Dispose();
-        if (_projectionSession is { IsValueCreated: true })
-            _projectionSession.Value.Dispose();
+        _projectionSession?.Dispose();
     }
 }

@@ -392,6 +392,20 @@ public sealed class CorrelationHeadTests : IDisposable
     }
 
     [Fact]
+    public void The_pixel_embeddings_are_projected_with_the_graph_read_at_load_even_after_the_package_folder_went()
+    {
+        string copy = Path.Combine(_temp.Path, "package-removed-later");
+        CopyDirectory(Path.Combine(_temp.Path, "package"), copy);
+        using var model = LanguageSegmentationModel.Load(copy);
+        using var image = TestImages.ColourBlocks(96, 64, seed: 6);
+        var encoded = model.EncodeImage(image, 96);
+        // What a temp cleaner does to an extracted package (or a re-export replacing the folder) while the model serves.
+        Directory.Delete(copy, recursive: true);
+
+        Assert.Equal(_model.EncodeImage(image, 96).PixelEmbeddings.ToArray(), encoded.PixelEmbeddings.ToArray());
+    }
+
+    [Fact]
     public void Labels_whose_logits_one_array_cannot_hold_are_refused_naming_the_count_and_the_grid()
     {
         // A 2048×2048 input gives a 1024×1024 grid: 2,048 labels need 2^31 logits, which wrapped to a negative int
