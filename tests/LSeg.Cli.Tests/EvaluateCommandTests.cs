@@ -126,6 +126,27 @@ public class EvaluateCommandTests
         Assert.InRange(double.Parse(mIoU.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture), 90, 100);
     }
 
+    [Fact]
+    public void The_json_of_a_folder_evaluation_says_how_it_was_computed()
+    {
+        using var temp = new TempDirectory();
+        string data = WriteDataset(temp);
+        string package = ColourModelPackage.Write(temp.Path);
+
+        var multi = CliRunner.RunInProcess("evaluate", "--model", package, "--data", data, "--scales", "0.5,1", "--flip", "--size", "64", "--json");
+        var single = CliRunner.RunInProcess("evaluate", "--model", package, "--data", data, "--json");
+
+        Assert.True(multi.ExitCode == 0, multi.ToString());
+        Assert.True(single.ExitCode == 0, single.ToString());
+        using var multiJson = System.Text.Json.JsonDocument.Parse(multi.StdOut);
+        using var singleJson = System.Text.Json.JsonDocument.Parse(single.StdOut);
+        Assert.Equal([0.5, 1.0], multiJson.RootElement.GetProperty("scales").EnumerateArray().Select(e => e.GetDouble()));
+        Assert.True(multiJson.RootElement.GetProperty("flip").GetBoolean());
+        Assert.Equal(64, multiJson.RootElement.GetProperty("inputSize").GetInt32());
+        Assert.Equal([1.0], singleJson.RootElement.GetProperty("scales").EnumerateArray().Select(e => e.GetDouble()));
+        Assert.False(singleJson.RootElement.GetProperty("flip").GetBoolean());
+    }
+
     [Theory]
     [MemberData(nameof(BadInputs))]
     public void Bad_input_fails_with_one_line(string problem, string[] args, string expected)

@@ -83,7 +83,7 @@ internal static class EvaluateCommand
 
         if (asJson)
         {
-            console.Out.WriteLine(ToJson(segmentationModel, dataset, split, metrics, seconds));
+            console.Out.WriteLine(ToJson(segmentationModel, dataset, split, metrics, seconds, passes));
         }
         else
         {
@@ -127,7 +127,7 @@ internal static class EvaluateCommand
         return named.Zip(labels).ToDictionary(p => p.First, p => p.Second);
     }
 
-    private static string ToJson(LanguageSegmentationModel model, FolderDataset dataset, string? split, SegmentationMetrics metrics, double seconds)
+    private static string ToJson(LanguageSegmentationModel model, FolderDataset dataset, string? split, SegmentationMetrics metrics, double seconds, EvaluationPasses passes)
     {
         static JsonNode? Percent(double value) => double.IsNaN(value) ? null : JsonValue.Create(Math.Round(100 * value, 4));
         var classes = new JsonArray();
@@ -154,8 +154,13 @@ internal static class EvaluateCommand
             ["split"] = split,
             ["images"] = metrics.Images,
             ["seconds"] = Math.Round(seconds, 3),
+            // How it was computed, as the protocols' JSON says it: a multi-scale run must not read as a single-scale one.
+            ["inputSize"] = passes.InputSize ?? model.Manifest.DefaultInputSize,
+            ["scales"] = new JsonArray([.. (passes.Scales ?? [1.0]).Select(s => (JsonNode?)JsonValue.Create(s))]),
+            ["flip"] = passes.Flip,
             ["mIoU"] = Percent(metrics.MeanIoU),
             ["pixelAccuracy"] = Percent(metrics.PixelAccuracy),
+            ["fbIoU"] = metrics.FBIoU is double fb ? Percent(fb) : null,
             ["perClassIoU"] = perClass,
             ["classes"] = classes,
         };

@@ -92,7 +92,7 @@ internal static class EvaluationProtocolRunner
                     result["namedIoU"] = Percent(split.NamedIoU);
                     result["namedLostToOther"] = Percent(split.NamedLostToCatchAll);
                     text += string.Create(CultureInfo.InvariantCulture,
-                        $"\"other\" vs every named class together: IoU {100 * split.CatchAllIoU:F1} / {100 * split.NamedIoU:F1}; \"other\" took {100 * split.NamedLostToCatchAll:F2}% of the named pixels\n");
+                        $"\"other\" vs every named class together: IoU {PercentText(split.CatchAllIoU, "F1")} / {PercentText(split.NamedIoU, "F1")}; \"other\" took {PercentText(split.NamedLostToCatchAll, "F2")}% of the named pixels\n");
                 }
                 break;
             case "msrc-unnamed-as-other-absent":
@@ -174,6 +174,10 @@ internal static class EvaluationProtocolRunner
     }
 
     private static JsonNode? Percent(double value) => double.IsNaN(value) ? null : JsonValue.Create(Math.Round(100 * value, 2));
+
+    /// <summary>A share as text; "none" where it is undefined (0/0: "other" won no pixel and was never the truth), as the JSON's null.</summary>
+    private static string PercentText(double value, string format) =>
+        double.IsNaN(value) ? "none" : (100 * value).ToString(format, CultureInfo.InvariantCulture);
 
     private static JsonObject Metrics(SegmentationMetrics metrics) => new()
     {
