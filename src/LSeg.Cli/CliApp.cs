@@ -37,6 +37,9 @@ internal static class CliApp
     {
         // Numbers in tables and JSON never depend on the machine's locale.
         System.Globalization.CultureInfo.CurrentCulture = System.Globalization.CultureInfo.InvariantCulture;
+        // Nor do messages: System.CommandLine ships translated parse errors, which the plain-words rewrite
+        // (ParseErrors) matches in English only.
+        System.Globalization.CultureInfo.CurrentUICulture = System.Globalization.CultureInfo.InvariantCulture;
         var console = new CliConsole(stdout, stderr);
         var root = BuildRootCommand(console);
         ParseResult parsed = root.Parse(args);

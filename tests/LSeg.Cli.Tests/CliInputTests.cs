@@ -140,6 +140,66 @@ public class CliInputTests
         Assert.True(allowed.ExitCode == 0, allowed.ToString());
     }
 
+    [Theory]
+    [InlineData("segment")]
+    [InlineData("relabel")]
+    public void An_empty_out_folder_is_a_usage_error_naming_the_flag(string command)
+    {
+        using var temp = new TempDirectory();
+        string image = Images.RedLeftBlueRight(temp.Combine("a.png"));
+
+        var result = CliRunner.RunInProcess(command, image, "--labels", "red", "--out", "");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--out is empty: give a folder", Assert.Single(result.ErrorLines));
+    }
+
+    [Fact]
+    public void An_image_larger_than_any_limit_is_told_to_be_downscaled_not_to_raise_the_limit_past_its_cap()
+    {
+        using var temp = new TempDirectory();
+        string package = ColourModelPackage.Write(temp.Path);
+        string image = temp.Combine("huge.png");
+        File.WriteAllBytes(image, PngHeaderOnly(30_000, 20_000)); // 600 megapixels; only the header is read
+
+        var result = CliRunner.RunInProcess("segment", image, "--labels", "red, blue", "--model", package, "--out", temp.Combine("out"));
+
+        Assert.Equal(1, result.ExitCode);
+        string line = Assert.Single(result.ErrorLines);
+        Assert.Contains("more than the 500,000,000 any --max-pixels allows: downscale it", line);
+        Assert.DoesNotContain("raise the limit", line);
+    }
+
+    /// <summary>A PNG signature, an IHDR of <paramref name="width"/> × <paramref name="height"/> 8-bit RGB, one byte of IDAT and IEND.</summary>
+    private static byte[] PngHeaderOnly(int width, int height)
+    {
+        var png = new List<byte> { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A };
+        void Chunk(string type, byte[] data)
+        {
+            png.AddRange(BigEndian(data.Length));
+            byte[] typed = [.. type.Select(c => (byte)c), .. data];
+            png.AddRange(typed);
+            png.AddRange(BigEndian((int)Crc32(typed)));
+        }
+        Chunk("IHDR", [.. BigEndian(width), .. BigEndian(height), 8, 2, 0, 0, 0]);
+        Chunk("IDAT", [0x78, 0x9C, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01]); // one zero byte, zlib-compressed
+        Chunk("IEND", []);
+        return [.. png];
+
+        static byte[] BigEndian(int value) => [(byte)(value >> 24), (byte)(value >> 16), (byte)(value >> 8), (byte)value];
+        static uint Crc32(byte[] bytes)
+        {
+            uint crc = 0xFFFFFFFF;
+            foreach (byte b in bytes)
+            {
+                crc ^= b;
+                for (int k = 0; k < 8; k++)
+                    crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320 : crc >> 1;
+            }
+            return ~crc;
+        }
+    }
+
     [Fact]
     public void The_same_image_gives_the_same_mask_through_the_cli_the_low_level_api_and_the_pipeline()
     {

@@ -111,6 +111,22 @@ public class SegmentCommandTests
         Assert.Equal(JsonValueKind.Null, Assert.Single(json.RootElement.GetProperty("images").EnumerateArray()).GetProperty("encodeSeconds").ValueKind);
     }
 
+    [Fact]
+    public void An_image_whose_long_name_leaves_room_for_its_outputs_is_written_although_a_temporary_name_would_not_fit()
+    {
+        using var temp = new TempDirectory();
+        string package = ColourModelPackage.Write(temp.Path);
+        string stem = new('n', 210); // NAME.overlay.png is 222 bytes, its temporary .NAME.GUID.tmp would be 260 (> 255)
+        string image = Images.RedLeftBlueRight(temp.Combine("in", stem + ".png"));
+
+        var result = CliRunner.RunInProcess("segment", image, "--labels", "blue, red", "--model", package, "--out", temp.Combine("out"));
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.True(File.Exists(temp.Combine("out", stem + ".mask.png")));
+        Assert.True(File.Exists(temp.Combine("out", stem + ".overlay.png")));
+        Assert.Equal(2, Directory.GetFiles(temp.Combine("out"), "*", SearchOption.AllDirectories).Length); // no temporary left
+    }
+
     [Theory]
     [InlineData("0.05", "--scales: A scale of 0.05 × input size 320 is 16 pixels")]
     [InlineData("1,1.04", "--scales: The scales 1 and 1.04 × input size 320 both give an input of 320 pixels")]

@@ -277,7 +277,17 @@ internal static class CommonOptions
         }
     }
 
-    public static Option<string?> OutputDirectory(string description) => new("--out", "-o") { Description = description, HelpName = "DIR" };
+    public static Option<string?> OutputDirectory(string description)
+    {
+        var option = new Option<string?>("--out", "-o") { Description = description, HelpName = "DIR" };
+        // An empty value ("--out $DIR" with DIR unset) would reach Path.GetFullPath as "The value cannot be an empty string".
+        option.Validators.Add(result =>
+        {
+            if (result.Tokens.Any(t => string.IsNullOrWhiteSpace(t.Value)))
+                result.AddError("--out is empty: give a folder, or leave --out out for the default.");
+        });
+        return option;
+    }
 
     /// <summary>Checks a <c>--max-pixels</c> value and returns the limit to use.</summary>
     public static long RequireValidMaxPixels(long? maxPixels)

@@ -61,7 +61,12 @@ internal static class InputImages
             if (width < minSide || height < minSide)
                 throw new CommandFailure($"Image '{path}' is {width}x{height} pixels; segmentation needs at least {minSide} on each side.");
             if ((long)width * height > maxPixels)
-                throw new CommandFailure($"Image '{path}' is {width}x{height} = {(long)width * height:N0} pixels, more than the {maxPixels:N0} allowed: downscale it, or raise the limit with --max-pixels {(long)width * height}.");
+            {
+                long pixels = (long)width * height, largest = LanguageSegmentationModelOptions.Defaults.LargestMaxImagePixels;
+                throw new CommandFailure(pixels <= largest
+                    ? $"Image '{path}' is {width}x{height} = {pixels:N0} pixels, more than the {maxPixels:N0} allowed: downscale it, or raise the limit with --max-pixels {pixels}."
+                    : $"Image '{path}' is {width}x{height} = {pixels:N0} pixels, more than the {largest:N0} any --max-pixels allows: downscale it.");
+            }
         }
         try
         {

@@ -79,13 +79,24 @@ public static class AtomicFile
         }
     }
 
-    /// <summary>A fresh hidden temporary path beside <paramref name="path"/>, whose folder is created when missing.</summary>
-    private static string TemporarySibling(string path)
+    /// <summary>
+    /// A fresh hidden temporary path beside <paramref name="path"/>, whose folder is created when missing. The name is
+    /// <c>.NAME.GUID.tmp</c>, 38 bytes longer than NAME: where that would pass the 255 bytes a file name may have, NAME
+    /// loses characters from its start (its end, such as <c>.mask.png</c>, is what cleaners match), so a long but valid
+    /// output name is still written.
+    /// </summary>
+    internal static string TemporarySibling(string path)
     {
         string directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(directory);
-        return Path.Combine(directory, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        string name = Path.GetFileName(path), suffix = $".{Guid.NewGuid():N}.tmp";
+        while (name.Length > 1 && System.Text.Encoding.UTF8.GetByteCount(name) + suffix.Length + 1 > MaxFileNameBytes)
+            name = name[(char.IsHighSurrogate(name[0]) ? 2 : 1)..];
+        return Path.Combine(directory, $".{name}{suffix}");
     }
+
+    /// <summary>The longest file name (in UTF-8 bytes) common file systems allow (ext4, XFS, NTFS in UTF-16 units alike).</summary>
+    private const int MaxFileNameBytes = 255;
 
     /// <summary>Flushes the written file to the disk, so that the rename never exposes a file whose bytes are still only in memory.</summary>
     private static void FlushToDisk(string path)
