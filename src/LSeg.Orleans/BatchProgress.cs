@@ -22,5 +22,11 @@ public sealed record BatchProgress(int Total, int Done, int Failed, int Resumed,
 /// <param name="ImagesPerSilo">Images each silo finished in this run.</param>
 /// <param name="IndexPath">Full path of <c>index.jsonl</c>.</param>
 /// <param name="ModelIdentity">The model every silo used: its name and manifest hash.</param>
+/// <param name="DevicePerSilo">
+/// Where each silo that took part ran the model, <c>gpu</c> or <c>cpu</c>: a silo asked for a GPU (its
+/// <see cref="SegmentationWorkerOptions.GpuDeviceId"/>) that could not use CUDA falls back to the CPU when
+/// <see cref="SegmentationWorkerOptions.FallbackToCpu"/> allows it, and this says so.
+/// </param>
 public sealed record BatchSummary(int Total, int Succeeded, int Failed, int Resumed, TimeSpan Elapsed, double ImagesPerSecond,
-    double SegmentSeconds, double CoordinatorSeconds, IReadOnlyDictionary<string, int> ImagesPerSilo, string IndexPath, string? ModelIdentity);
+    double SegmentSeconds, double CoordinatorSeconds, IReadOnlyDictionary<string, int> ImagesPerSilo, string IndexPath, string? ModelIdentity,
+    IReadOnlyDictionary<string, string>? DevicePerSilo = null);

@@ -62,4 +62,22 @@ public sealed class ProcessBatchTests
         Assert.Contains("Input 'no-such-folder' does not exist", missing.StdErr);
         Assert.False(Directory.Exists(temp.Combine("out")));
     }
+
+    [Fact]
+    public void A_batch_asked_for_a_GPU_it_cannot_use_says_so_on_stderr_and_records_each_silos_device()
+    {
+        using var temp = new TempDirectory();
+        string package = ColourModelPackage.Write(temp.Path);
+        CorpusImages.Write(temp.Combine("in"), 4, 64, 48);
+
+        var result = LsegProcess.Run(temp.Path, "batch", "in", "--labels", "red, blue", "--out", "out", "--model", package, "--silos", "2", "--gpu", "0", "--json");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var devices = System.Text.Json.Nodes.JsonNode.Parse(result.StdOut)!["devicePerSilo"]!.AsObject();
+        Assert.NotEmpty(devices);
+        Assert.All(devices, p => Assert.Contains(p.Value!.GetValue<string>(), new[] { "gpu", "cpu" }));
+        // On a machine without CUDA (CI) every silo falls back, and the note must say so, as segment's does.
+        bool anyOnCpu = devices.Any(p => p.Value!.GetValue<string>() == "cpu");
+        Assert.Equal(anyOnCpu, result.StdErr.Contains("note: --gpu 0 could not be used", StringComparison.Ordinal));
+    }
 }

@@ -95,6 +95,9 @@ internal static class BatchCommand
             var summary = membership is null
                 ? RunLocal(console, job, request.Silos ?? 1, request.Parallel, request.Gpu, interrupt.Token).GetAwaiter().GetResult()
                 : RunJoined(console, job, membership, request.ClusterId, interrupt.Token).GetAwaiter().GetResult();
+            // As every --gpu command: a fallback to the CPU is said on stderr (the silos ran the model where they could).
+            if (request.Gpu is int gpu && summary.DevicePerSilo?.Where(p => p.Value != "gpu").Select(p => p.Key).ToList() is { Count: > 0 } onCpu)
+                console.Error.WriteLine($"note: --gpu {gpu} could not be used (CUDA 13 and cuDNN 9 are needed): {string.Join(", ", onCpu)} ran on the CPU.");
             console.Out.WriteLine(request.Json ? ToJson(summary) : Describe(summary));
             return ExitCodes.Success;
         }
@@ -149,6 +152,7 @@ internal static class BatchCommand
         ["seconds"] = Math.Round(s.Elapsed.TotalSeconds, 3), ["imagesPerSecond"] = Math.Round(s.ImagesPerSecond, 3),
         ["imagesPerSilo"] = new JsonObject(s.ImagesPerSilo.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))),
         ["model"] = s.ModelIdentity, ["index"] = s.IndexPath,
+        ["devicePerSilo"] = s.DevicePerSilo is { } devices ? new JsonObject(devices.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))) : null,
     }.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
 
     /// <summary>Progress on stderr, at most one line a second: done/total, failures, images/s, silos, time left.</summary>

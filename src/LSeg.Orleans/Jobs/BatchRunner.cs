@@ -22,6 +22,7 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
     private readonly LinkedList<ImageWorkItem[]> _queue = new();
     private readonly Dictionary<SiloAddress, SiloSlot> _silos = new();
     private readonly Dictionary<string, int> _imagesPerSilo = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _devicePerSilo = new(StringComparer.Ordinal);
     private readonly Dictionary<SiloAddress, int> _failedPrepares = new();
     private readonly Stopwatch _coordinatorBusy = new();
     private readonly Stopwatch _clock = Stopwatch.StartNew();
@@ -105,7 +106,8 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
         var elapsed = _sinceFirstChunk?.Elapsed ?? TimeSpan.Zero;
         int finished = _succeeded + _failed;
         return new BatchSummary(corpus.Count, _succeeded, _failed, _resumed, elapsed, elapsed > TimeSpan.Zero ? finished / elapsed.TotalSeconds : 0,
-            _segmentSeconds, _coordinatorBusy.Elapsed.TotalSeconds, new Dictionary<string, int>(_imagesPerSilo), _folder.IndexPath, _folder.ModelIdentity);
+            _segmentSeconds, _coordinatorBusy.Elapsed.TotalSeconds, new Dictionary<string, int>(_imagesPerSilo), _folder.IndexPath, _folder.ModelIdentity,
+            new Dictionary<string, string>(_devicePerSilo));
     }
 
     /// <summary>Numbers the images, leaves out those the index already holds, and cuts the rest into chunks.</summary>
@@ -254,6 +256,8 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
             _folder.AbandonIfUntouched();
             throw new BatchSegmentationException($"Silo {readiness.Silo} cannot work on the job: {readiness.Problem}");
         }
+        if (readiness.Device is { } device)
+            _devicePerSilo[readiness.Silo] = device;
         if (_folder.ModelIdentity is null)
             _folder.RecordModelIdentity(readiness.ModelIdentity!);
         else if (_folder.ModelIdentity != readiness.ModelIdentity)
