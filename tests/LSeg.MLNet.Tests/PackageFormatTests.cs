@@ -177,4 +177,33 @@ public sealed class PackageFormatTests : IDisposable
 
         Assert.Contains("format version 2", error.Message);
     }
+
+    [Fact]
+    public void A_manifest_of_a_newer_format_that_changed_a_field_says_to_update_not_that_it_is_malformed()
+    {
+        var manifest = ValidManifest();
+        manifest["formatVersion"] = ModelManifest.CurrentFormatVersion + 1;
+        manifest["labelLogitOffsets"] = JsonNode.Parse("""{"other": {"offset": 2, "rule": "catch-all"}}"""); // what a later format might write
+
+        var error = Assert.Throws<InvalidDataException>(() => ModelManifest.FromJson(manifest.ToJsonString()));
+
+        Assert.Contains($"has package format version {ModelManifest.CurrentFormatVersion + 1}; this library reads versions 1 to {ModelManifest.CurrentFormatVersion}. Update LSeg.MLNet", error.Message);
+    }
+
+    [Theory]
+    [InlineData(null, "has no formatVersion")]
+    [InlineData("\"7\"", "gives formatVersion \"7\"; it must be a whole number")]
+    [InlineData("2.5", "gives formatVersion 2.5; it must be a whole number")]
+    public void A_manifest_without_a_whole_format_version_is_refused_rather_than_read_as_the_current_one(string? version, string expected)
+    {
+        var manifest = ValidManifest();
+        if (version is null)
+            manifest.Remove("formatVersion");
+        else
+            manifest["formatVersion"] = JsonNode.Parse(version);
+
+        var error = Assert.Throws<InvalidDataException>(() => ModelManifest.FromJson(manifest.ToJsonString()));
+
+        Assert.Contains(expected, error.Message);
+    }
 }

@@ -201,6 +201,7 @@ public sealed class ModelManifest
     /// <exception cref="InvalidDataException">The text is not an LSeg manifest, or its version is unknown.</exception>
     public static ModelManifest FromJson(string json, string source = "manifest.json")
     {
+        RequireReadableVersion(json, source);
         ModelManifest? manifest;
         try
         {
@@ -208,12 +209,10 @@ public sealed class ModelManifest
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{source} is not valid JSON: {e.Message}", e);
+            throw new InvalidDataException($"{source} is not a valid version {CurrentFormatVersion} manifest: {e.Message}", e);
         }
-        if (manifest is null || manifest.Format != FormatName)
-            throw new InvalidDataException($"{source} is not an LSeg model manifest (expected \"format\": \"{FormatName}\", found \"{manifest?.Format}\").");
-        if (manifest.FormatVersion < 1 || manifest.FormatVersion > CurrentFormatVersion)
-            throw new InvalidDataException($"{source} has package format version {manifest.FormatVersion}; this library reads versions 1 to {CurrentFormatVersion}. Update LSeg.MLNet to read it.");
+        if (manifest is null)
+            throw new InvalidDataException($"{source} is not an LSeg model manifest (it is JSON null).");
         CheckSections(manifest, source);
         if (manifest.FormatVersion < 2 && manifest.Graphs.PixelProjection is not null)
             throw new InvalidDataException($"{source} names a pixel projection graph (graphs.pixelProjection), which needs package format version 2; it says {manifest.FormatVersion}.");
@@ -239,6 +238,37 @@ public sealed class ModelManifest
         }
         CheckNumbersAndFiles(manifest, source);
         return manifest;
+    }
+
+    /// <summary>
+    /// Reads <c>format</c> and <c>formatVersion</c> before the rest: a newer format may change what a field holds, and
+    /// must then be reported as newer ("update LSeg.MLNet"), not as malformed; and a manifest without a version is
+    /// refused rather than read as the current one (the property's default when it is missing).
+    /// </summary>
+    private static void RequireReadableVersion(string json, string source)
+    {
+        JsonElement root;
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            root = document.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{source} is not valid JSON: {e.Message}", e);
+        }
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("format", out var format)
+            || format.ValueKind != JsonValueKind.String || format.GetString() != FormatName)
+        {
+            string found = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("format", out var given) ? given.GetRawText() : "none";
+            throw new InvalidDataException($"{source} is not an LSeg model manifest (expected \"format\": \"{FormatName}\", found {found}).");
+        }
+        if (!root.TryGetProperty("formatVersion", out var version))
+            throw new InvalidDataException($"{source} has no formatVersion; a package states the format version it was written in (1 to {CurrentFormatVersion} are read here).");
+        if (version.ValueKind != JsonValueKind.Number || !version.TryGetInt32(out int number))
+            throw new InvalidDataException($"{source} gives formatVersion {version.GetRawText()}; it must be a whole number (1 to {CurrentFormatVersion} are read here).");
+        if (number < 1 || number > CurrentFormatVersion)
+            throw new InvalidDataException($"{source} has package format version {number}; this library reads versions 1 to {CurrentFormatVersion}. Update LSeg.MLNet to read it.");
     }
 
     /// <summary>
