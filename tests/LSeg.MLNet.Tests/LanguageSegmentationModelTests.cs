@@ -322,12 +322,14 @@ public sealed class LanguageSegmentationModelTests : IDisposable
     }
 
     [Fact]
-    public void An_unreadable_image_file_fails_when_it_is_read_not_later()
+    public void An_unreadable_image_file_fails_when_it_is_read_naming_it_not_later()
     {
         string path = Path.Combine(_temp.Path, "broken.png");
         File.WriteAllText(path, "this is not a PNG");
 
-        Assert.ThrowsAny<Exception>(() => Microsoft.ML.Data.MLImage.CreateFromFile(path));
+        var error = Assert.Throws<InvalidDataException>(() => LSeg.MLNet.Imaging.ImageFileReader.Read(path));
+
+        Assert.Contains("broken.png", error.Message);
     }
 
     [Fact]
@@ -344,13 +346,16 @@ public sealed class LanguageSegmentationModelTests : IDisposable
     public void Several_threads_segmenting_at_once_get_the_single_thread_results()
     {
         using var image = TestImages.GreenTopYellowBottom(96, 64);
-        var expected = _model.Segment(image, ["green", "yellow", "red"]).Mask;
+        string[][] labelSets = [["green", "yellow", "red"], ["red", "yellow", "green"]];
+        var expected = labelSets.Select(labels => _model.Segment(image, labels).Mask).ToArray();
+        Assert.NotEqual(expected[0], expected[1]); // the two sets index the colours differently
 
+        // Two label sets interleaved: calls with different labels run at once and must not mix their labels or buffers.
         var results = Enumerable.Range(0, 8).AsParallel().WithDegreeOfParallelism(4)
-            .Select(i => _model.Segment(image, i % 2 == 0 ? ["green", "yellow", "red"] : ["green", "yellow", "red"]).Mask)
+            .Select(i => (Set: i % 2, _model.Segment(image, labelSets[i % 2]).Mask))
             .ToArray();
 
-        Assert.All(results, mask => Assert.Equal(expected, mask));
+        Assert.All(results, r => Assert.Equal(expected[r.Set], r.Mask));
     }
 
     [Fact]

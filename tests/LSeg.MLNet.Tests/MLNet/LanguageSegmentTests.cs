@@ -303,7 +303,16 @@ public sealed class LanguageSegmentTests(PipelineFixture fixture) : IClassFixtur
         var data = fixture.LoadImages(_context, "broken.png");
         using var transformer = Fit(["red", "blue"], data);
 
-        Assert.ThrowsAny<Exception>(() => Rows(_context, transformer.Transform(data)).ToList());
+        var error = Assert.ThrowsAny<Exception>(() => Rows(_context, transformer.Transform(data)).ToList());
+
+        // Not any exception (a NullReferenceException from a bug in LSeg would do): ML.NET's image loader refusing the
+        // file before LSeg sees the row, as docs/mlnet.md says (it names no file; ImageFileReader.Validate does).
+        Assert.Contains(Chain(error), e => e is ArgumentException && e.Message.Contains("Invalid input stream contents", StringComparison.Ordinal));
+        static IEnumerable<Exception> Chain(Exception? e)
+        {
+            for (; e is not null; e = e.InnerException)
+                yield return e;
+        }
     }
 
     [Fact]
