@@ -1,9 +1,12 @@
 using System.Text.Json;
 using LSeg.MLNet;
 using LSeg.Tests.Shared;
+using LSeg.Training.Bridge.Data;
+using LSeg.Training.Bridge.Evaluation;
 using LSeg.Training.Bridge.Import;
 using LSeg.Training.Bridge.Tests.TextEncoders;
 using Microsoft.ML.Data;
+using TorchSharp;
 
 namespace LSeg.Training.Bridge.Tests.Import;
 
@@ -59,6 +62,29 @@ public sealed class ImportedPackageEndToEndTests : IDisposable
         Assert.Equal(["cat", "grass", "sky"], result.Labels);
         Assert.Equal((long)photo.Width * photo.Height, result.PixelCounts.Sum());
         Assert.All(result.Mask, m => Assert.InRange(m, 0, 2));
+
+        // The masks themselves, against the TorchSharp network of the same weights with the reference embeddings: a
+        // 256 × 192 crop of the photo, so that the model input is the image itself and nothing is resized after the head.
+        var whole = RgbImage.Load(Path.Combine(images, "chelsea.png"));
+        var cropPixels = new byte[256 * 192 * 3];
+        for (int y = 0; y < 192; y++)
+            Array.Copy(whole.Pixels, y * whole.Width * 3, cropPixels, y * 256 * 3, 256 * 3);
+        using var crop = PackageSegmenter.ToMLImage(new RgbImage(256, 192, cropPixels));
+        var segmented = model.Segment(model.EncodeImage(crop, 256), labels);
+        using (torch.no_grad())
+        {
+            using var pixels = torch.tensor(LSeg.MLNet.Runtime.ImagePixels.ToPlanarRgb(crop, 256, 192), [1, 3, 192, 256]);
+            using var embeddings = torch.tensor(expected.Cast<float>().ToArray(), [reference.Length, size]);
+            using var logits = source.Network.forward(pixels, embeddings);
+            long[] truth = logits.argmax(1).flatten().data<long>().ToArray();
+            float[] truthScores = logits.max(1).values.flatten().data<float>().ToArray();
+            Assert.Equal(truth.Length, segmented.Mask.Length);
+            double agreement = (double)truth.Zip(segmented.Mask).Count(p => p.First == p.Second) / truth.Length;
+            Assert.True(agreement >= 0.999, $"{agreement:P3} of the crop's pixels agree with the TorchSharp network");
+            // Random weights may give one label most of the crop: the winning logits are compared too.
+            float worst = truthScores.Zip(segmented.Scores, (t, s) => Math.Abs(t - s)).Max();
+            Assert.True(worst <= 1e-4f, $"the winning logits differ from TorchSharp's by up to {worst}");
+        }
     }
 
     private sealed record TokenizedText(string text, int[] ids);
