@@ -210,9 +210,10 @@ public sealed class InProcessBatchTests(SegmentationClusterFixture fixture) : IC
     {
         using var temp = new TempDirectory();
         var good = CorpusImages.Write(temp.Combine("in"), 2);
-        // 215 characters: the image's own name fits the 255-byte limit, but the mask's hidden temporary file
-        // (".NAME.mask.png.GUID.tmp", 47 bytes more) does not.
-        string longName = new string('a', 215) + ".png";
+        // 250 characters: the image's own name fits the 255-byte limit (254 bytes), its mask's (NAME.mask.png, 259) does
+        // not. (A name whose mask fits but whose temporary .NAME.mask.png.GUID.tmp would not is written: AtomicFile
+        // shortens the temporary name.)
+        string longName = new string('a', 250) + ".png";
         File.Copy(good[0], temp.Combine("in", longName));
 
         var summary = await fixture.Cluster.Client.SegmentBatchAsync(Job(temp.Combine("in"), temp.Combine("out")).Build());
