@@ -206,4 +206,36 @@ public sealed class PackageFormatTests : IDisposable
 
         Assert.Contains(expected, error.Message);
     }
+
+    [Theory]
+    [InlineData("../outside.bin", 8, "outside the package folder")]
+    [InlineData("{absolute}", 8, "outside the package folder")]
+    [InlineData("weights.bin", 9, "reads 9 bytes at offset 0 of 'weights.bin', which holds 8")]
+    public void External_data_outside_the_graphs_folder_or_its_file_is_refused(string location, int length, string expected)
+    {
+        string folder = Path.Combine(_temp.Path, "external-" + Guid.NewGuid().ToString("N")[..8]);
+        string package = Path.Combine(folder, "package");
+        Directory.CreateDirectory(package);
+        File.WriteAllBytes(Path.Combine(folder, "outside.bin"), new byte[8]); // a file of the machine, not of the package
+        File.WriteAllBytes(Path.Combine(package, "weights.bin"), [1, 2, 3, 4, 5, 6, 7, 8]);
+        string graph = Path.Combine(package, "pixel_projection.onnx");
+        WriteGraphWithExternalWeight(graph, location.Replace("{absolute}", Path.Combine(folder, "outside.bin")), length);
+
+        var error = Assert.Throws<InvalidDataException>(() => Pipeline.SegmentationGraph.ReadWithExternalData(graph));
+
+        Assert.Contains(expected, error.Message);
+        WriteGraphWithExternalWeight(graph, "weights.bin", 8);
+        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8], Pipeline.SegmentationGraph.ReadWithExternalData(graph).Graph.Initializer[0].RawData.ToByteArray());
+    }
+
+    private static void WriteGraphWithExternalWeight(string path, string location, int length)
+    {
+        var tensor = new Onnx.TensorProto { Name = "weight", DataType = (int)Onnx.TensorProto.Types.DataType.Float, DataLocation = Onnx.TensorProto.Types.DataLocation.External };
+        tensor.Dims.Add(2);
+        tensor.ExternalData.Add(new Onnx.StringStringEntryProto { Key = "location", Value = location });
+        tensor.ExternalData.Add(new Onnx.StringStringEntryProto { Key = "length", Value = length.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        var model = new Onnx.ModelProto { Graph = new Onnx.GraphProto { Name = "projection" } };
+        model.Graph.Initializer.Add(tensor);
+        File.WriteAllBytes(path, Google.Protobuf.MessageExtensions.ToByteArray(model));
+    }
 }

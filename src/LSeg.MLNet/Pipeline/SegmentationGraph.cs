@@ -196,17 +196,38 @@ internal static class SegmentationGraph
         return widened;
     }
 
-    /// <summary>Reads an ONNX file and moves any external-data weights inside it (ApplyOnnxModel saves one file only).</summary>
+    /// <summary>
+    /// Reads an ONNX file and moves any external-data weights inside it (ApplyOnnxModel saves one file only). External
+    /// data must be a file in the graph's own folder, read within its bounds: as ONNX Runtime requires of its sessions,
+    /// a graph may not pull in bytes from elsewhere on the machine (<c>/home/…</c>, <c>../…</c>), and a length taken
+    /// from the file is checked before anything is allocated.
+    /// </summary>
+    /// <exception cref="InvalidDataException">An initializer's external data lies outside the folder, or outside its file.</exception>
     internal static ModelProto ReadWithExternalData(string path)
     {
         var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
-        string directory = Path.GetDirectoryName(path)!;
+        string directory = Path.GetFullPath(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        string name = Path.GetFileName(path);
         foreach (var tensor in model.Graph.Initializer.Where(t => t.DataLocation == TensorProto.Types.DataLocation.External))
         {
             var entries = tensor.ExternalData.ToDictionary(kv => kv.Key, kv => kv.Value);
-            string file = Path.Combine(directory, entries["location"]);
-            long offset = entries.TryGetValue("offset", out var o) ? long.Parse(o, System.Globalization.CultureInfo.InvariantCulture) : 0;
-            long length = entries.TryGetValue("length", out var l) ? long.Parse(l, System.Globalization.CultureInfo.InvariantCulture) : new FileInfo(file).Length - offset;
+            if (!entries.TryGetValue("location", out string? location) || string.IsNullOrEmpty(location))
+                throw new InvalidDataException($"'{name}': initializer '{tensor.Name}' keeps its data externally but names no location.");
+            string file = Path.GetFullPath(Path.Combine(directory, location));
+            if (Path.IsPathRooted(location) || !file.StartsWith(directory + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+                throw new InvalidDataException($"'{name}': initializer '{tensor.Name}' keeps its data in '{location}', outside the package folder; external data must be a file beside the graph.");
+            if (!File.Exists(file))
+                throw new FileNotFoundException($"'{name}': initializer '{tensor.Name}' keeps its data in '{location}', which is missing.", file);
+            long fileLength = new FileInfo(file).Length;
+            long offset = 0, length;
+            if (entries.TryGetValue("offset", out var o) && !long.TryParse(o, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out offset))
+                throw new InvalidDataException($"'{name}': initializer '{tensor.Name}' has external data offset '{o}'; it must be a whole number of bytes.");
+            if (!entries.TryGetValue("length", out var l))
+                length = fileLength - offset;
+            else if (!long.TryParse(l, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out length))
+                throw new InvalidDataException($"'{name}': initializer '{tensor.Name}' has external data length '{l}'; it must be a whole number of bytes.");
+            if (offset > fileLength || length < 0 || length > fileLength - offset || length > Array.MaxLength)
+                throw new InvalidDataException($"'{name}': initializer '{tensor.Name}' reads {length} bytes at offset {offset} of '{location}', which holds {fileLength}.");
             var buffer = new byte[length];
             using (var stream = File.OpenRead(file))
             {
