@@ -172,8 +172,20 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable,
                 typed._perRowLabels, typed.Model ?? model, typed._shared, typed._context, typed._columns);
         }
         var found = SavedChainSearch.Find(loaded, WithImageColumn(inputSchema, inputColumnName),
-            (candidate, schema) => Writes(candidate, WithImageColumn(schema, inputColumnName), outputColumnName))
-            ?? SavedChainSearch.Find(loaded, WithImageColumn(inputSchema, inputColumnName));
+            (candidate, schema) => Writes(candidate, WithImageColumn(schema, inputColumnName), outputColumnName));
+        if (found is null && SavedChainSearch.Find(loaded, WithImageColumn(inputSchema, inputColumnName)) is not null)
+        {
+            // Every LanguageSegment step is visited (none accepted) to say which mask columns there are, as for a pipeline in memory.
+            var written = new List<string>();
+            SavedChainSearch.Find(loaded, WithImageColumn(inputSchema, inputColumnName), (candidate, schema) =>
+            {
+                written.AddRange(ColumnsWritten(candidate, WithImageColumn(schema, inputColumnName)));
+                return false;
+            });
+            throw new ArgumentException(
+                $"The loaded model's LanguageSegment transformers write the columns {string.Join(", ", written.Distinct().Select(c => $"'{c}'"))}, not '{outputColumnName}'; pass the mask column's name as {nameof(outputColumnName)} (and the image column's as {nameof(inputColumnName)}).",
+                nameof(outputColumnName));
+        }
         var (chain, schema) = found ?? throw new ArgumentException(
             $"The model holds no LanguageSegment transformer (a chain with an ONNX step and LSeg's mappings); found: {SavedChainSearch.Describe(loaded)}.", nameof(loaded));
         schema = WithImageColumn(schema, inputColumnName);
@@ -207,6 +219,19 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable,
         {
             foreach (var step in chain)
                 CollectFitted(step, found);
+        }
+    }
+
+    /// <summary>The visible columns <paramref name="chain"/> adds to <paramref name="schema"/> (none when the schema does not fit it).</summary>
+    private static IEnumerable<string> ColumnsWritten(TransformerChain<ITransformer> chain, DataViewSchema schema)
+    {
+        try
+        {
+            return [.. chain.GetOutputSchema(schema).Where(c => !c.IsHidden && schema.GetColumnOrNull(c.Name) is null && !c.Name.StartsWith("__", StringComparison.Ordinal)).Select(c => c.Name)];
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            return [];
         }
     }
 

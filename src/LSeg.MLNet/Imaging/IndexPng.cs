@@ -30,7 +30,7 @@ public static class IndexPng
     }
 
     /// <summary>Decodes PNG bytes; see <see cref="Read"/>.</summary>
-    /// <exception cref="InvalidDataException">The bytes are not an 8-bit grayscale or palette PNG, or are cut short.</exception>
+    /// <exception cref="InvalidDataException">The bytes are not an 8-bit grayscale or palette PNG, are cut short, or fail a CRC or zlib check.</exception>
     public static IndexImage Decode(ReadOnlySpan<byte> png)
     {
         if (png.Length < 8 || !png[..8].SequenceEqual(Signature))
@@ -38,7 +38,7 @@ public static class IndexPng
         int width = 0, height = 0;
         using var compressed = new MemoryStream();
         int offset = 8;
-        bool sawHeader = false;
+        bool sawHeader = false, sawEnd = false;
         while (offset + 8 <= png.Length)
         {
             int length = BinaryPrimitives.ReadInt32BigEndian(png[offset..]);
@@ -46,6 +46,9 @@ public static class IndexPng
                 throw new InvalidDataException($"a chunk at byte {offset} runs past the end of the file (truncated PNG).");
             string type = Encoding.ASCII.GetString(png.Slice(offset + 4, 4));
             var data = png.Slice(offset + 8, length);
+            // A flipped bit in the image data may still inflate, into wrong label indices: the chunk's CRC says so.
+            if (Crc(png.Slice(offset + 4, 4 + length)) != BinaryPrimitives.ReadUInt32BigEndian(png[(offset + 8 + length)..]))
+                throw new InvalidDataException($"the {type} chunk at byte {offset} fails its CRC check (corrupt PNG).");
             if (type == "IHDR")
             {
                 if (length < 13)
@@ -65,12 +68,15 @@ public static class IndexPng
             }
             else if (type == "IEND")
             {
+                sawEnd = true;
                 break;
             }
             offset += 12 + length;
         }
         if (!sawHeader)
             throw new InvalidDataException("no IHDR chunk.");
+        if (!sawEnd)
+            throw new InvalidDataException("no IEND chunk: the file ends early (truncated PNG).");
         if (width <= 0 || height <= 0)
             throw new InvalidDataException($"the image size {width}×{height} is not positive.");
         // A header may claim any size; a mask is one byte per pixel in one array, so refuse what no array could hold.
@@ -87,6 +93,9 @@ public static class IndexPng
         {
             throw new InvalidDataException("the image data ends before the last row (truncated PNG).", e);
         }
+        // Read to the stream's end, where zlib checks its Adler-32 of the rows.
+        if (inflater.ReadByte() >= 0)
+            throw new InvalidDataException("the image data holds more than its rows (corrupt PNG).");
         var pixels = new byte[width * height];
         var previous = new byte[width];
         for (int y = 0; y < height; y++)
@@ -183,11 +192,17 @@ public static class IndexPng
         byte[] typeBytes = Encoding.ASCII.GetBytes(type);
         stream.Write(typeBytes);
         stream.Write(data);
-        uint crc = 0xFFFFFFFFu;
-        foreach (byte b in typeBytes) crc = CrcTable[(crc ^ b) & 0xFF] ^ (crc >> 8);
-        foreach (byte b in data) crc = CrcTable[(crc ^ b) & 0xFF] ^ (crc >> 8);
-        BinaryPrimitives.WriteUInt32BigEndian(four, crc ^ 0xFFFFFFFFu);
+        BinaryPrimitives.WriteUInt32BigEndian(four, Crc([.. typeBytes, .. data]));
         stream.Write(four);
+    }
+
+    /// <summary>The PNG CRC-32 of a chunk's type and data.</summary>
+    private static uint Crc(ReadOnlySpan<byte> typeAndData)
+    {
+        uint crc = 0xFFFFFFFFu;
+        foreach (byte b in typeAndData)
+            crc = CrcTable[(crc ^ b) & 0xFF] ^ (crc >> 8);
+        return crc ^ 0xFFFFFFFFu;
     }
 
     private static uint[] BuildCrcTable()

@@ -166,11 +166,15 @@ public sealed class SavedChainTests(PipelineFixture fixture) : IClassFixture<Pip
         using var inMemory = LanguageSegmentationTransformer.FromTransformerChain(both, data.Schema, outputColumnName: "Fine");
         using var saved = LanguageSegmentationTransformer.FromTransformerChain(loaded, schema, outputColumnName: "Fine");
         var error = Assert.Throws<ArgumentException>(() => LanguageSegmentationTransformer.FromTransformerChain(both, data.Schema, outputColumnName: "Medium"));
+        var savedError = Assert.Throws<ArgumentException>(() => LanguageSegmentationTransformer.FromTransformerChain(loaded, schema, outputColumnName: "Medium"));
 
         Assert.Equal(["blue", "red"], inMemory.Labels);
         Assert.Equal(["blue", "red"], saved.Labels);
         Assert.Equal("Fine", saved.OutputColumnName);
         Assert.Contains("'Coarse', 'Fine', not 'Medium'", error.Message);
+        Assert.Contains("not 'Medium'", savedError.Message);
+        Assert.Contains("'Coarse'", savedError.Message);
+        Assert.Contains("'Fine'", savedError.Message);
     }
 
     [Fact]

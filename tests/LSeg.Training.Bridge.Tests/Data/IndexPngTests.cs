@@ -57,6 +57,30 @@ public class IndexPngTests
         Assert.Contains("truncated", error.Message);
     }
 
+    [Fact]
+    public void A_label_map_with_a_flipped_bit_in_its_image_data_is_refused_by_the_chunk_CRC_not_read_as_other_labels()
+    {
+        var values = Enumerable.Range(0, 16 * 16).Select(i => (byte)(i % 3)).ToArray();
+        byte[] png = IndexPng.Encode(16, 16, values);
+        int idatData = png.AsSpan().IndexOf("IDAT"u8) + 4;
+        png[idatData + 10] ^= 0x01; // one bit of the compressed rows
+
+        var error = Assert.Throws<InvalidDataException>(() => IndexPng.Decode(png));
+
+        Assert.Contains("IDAT chunk at byte", error.Message);
+        Assert.Contains("fails its CRC check", error.Message);
+    }
+
+    [Fact]
+    public void A_label_map_without_its_IEND_chunk_is_refused_as_truncated()
+    {
+        byte[] png = IndexPng.Encode(16, 16, new byte[16 * 16]);
+
+        var error = Assert.Throws<InvalidDataException>(() => IndexPng.Decode(png.AsSpan(0, png.Length - 12)));
+
+        Assert.Contains("no IEND chunk", error.Message);
+    }
+
     private static byte[] PalettePng(int width, int height, byte[][] rows, byte[] filters, byte bitDepth = 8, byte colorType = 3) =>
         RawPng.Encode(width, height, bitDepth, colorType,
             Enumerable.Range(0, height).Select(y => (filters[y], Filter(filters[y], rows[y], y > 0 ? rows[y - 1] : new byte[width]))),
