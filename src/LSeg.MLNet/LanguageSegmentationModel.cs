@@ -33,6 +33,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     private readonly ILabelTextEncoder _textEncoder;
     private readonly LabelEmbeddingCache _labelCache;
     private readonly UnofferedTrainedLabels? _unofferedTrainedLabels;
+    private readonly ModelManifest _calibration;
     private readonly LanguageSegmentationModelOptions _options;
     private readonly PixelProjection? _projection;
     private readonly InferenceSession? _projectionSession;
@@ -57,7 +58,10 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         _headTakesLogitOffsets = head.InputMetadata.ContainsKey(LabelLogitOffsetsInput);
         _textEncoder = textEncoder;
         _labelCache = new LabelEmbeddingCache(options.LabelCacheCapacity);
-        _unofferedTrainedLabels = UnofferedTrainedLabels.For(manifest, names => textEncoder.Encode(names));
+        // The calibration is read on every EncodeLabels from a copy of its own: the public Manifest's collections are
+        // writable, and a caller editing them (or setting an offset to NaN) must not change, or break, calls under way.
+        _calibration = ModelManifest.FromJson(manifest.ToJson(), Path.Combine(packagePath, ModelManifest.FileName));
+        _unofferedTrainedLabels = UnofferedTrainedLabels.For(_calibration, names => textEncoder.Encode(names));
         _projection = projection?.Weights;
         _projectionSession = projection?.Session;
     }
@@ -65,7 +69,10 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     /// <summary>Full path of the package directory the model was loaded from.</summary>
     public string PackagePath { get; }
 
-    /// <summary>The package's manifest.</summary>
+    /// <summary>
+    /// The package's manifest, as it was loaded. The model reads its calibration (logit offsets, trained names) from a
+    /// copy of its own: editing this object's collections changes nothing the model computes.
+    /// </summary>
     public ModelManifest Manifest { get; }
 
     /// <summary>True when the graphs run on a CUDA device.</summary>
@@ -274,7 +281,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
             }
         }
         RequireDistinguishable(checkedLabels, embeddings, nameof(labels));
-        var offsets = Manifest.LogitOffsetsOf(texts);
+        var offsets = _calibration.LogitOffsetsOf(texts);
         var (catchAll, absorbed, absorbedOffset) = _unofferedTrainedLabels?.Absorbed(texts, embeddings) ?? (-1, [], 0f);
         int size = Manifest.EmbeddingSize, rows = checkedLabels.Length + absorbed.Count;
         var values = new float[rows * size];

@@ -180,10 +180,10 @@ public sealed class HostingTests(ColourPackageFixture colour) : IClassFixture<Co
         var inFlight = client.SegmentAsync(image, "green, yellow");
         await QueueTests.WaitUntil(() => server.Queue.Queued(InferenceQueue.Work.ImageEncoding) == 1);
         var stopping = server.DisposeAsync().AsTask();
-        await Task.Delay(500);
+        // Shutdown has begun (not ready any more); the request in flight is still waiting, and the host with it.
+        await QueueTests.WaitUntil(() => !served.IsReady);
+        Assert.False(inFlight.IsCompleted, "the request in flight was answered or dropped while its model slot was held");
         Assert.False(stopping.IsCompleted, "the host stopped with a request in flight");
-        // Shutdown has begun: not ready any more, while the request in flight is still served.
-        Assert.False(served.IsReady);
 
         slot.Dispose();
         var answer = await (await inFlight).ReadSegmentationAsync();

@@ -107,6 +107,19 @@ public sealed class LabelLogitOffsetTests : IDisposable
         Assert.Equal(offsets.Split(',').Select(o => float.Parse(o, System.Globalization.CultureInfo.InvariantCulture)), actual);
     }
 
+    [Fact]
+    public void Editing_the_models_public_manifest_changes_nothing_it_computes()
+    {
+        using var model = LanguageSegmentationModel.Load(_withOffsets.PackagePath);
+        var before = model.EncodeLabels(["grass", "sky"]).LogitOffsets.ToArray();
+
+        model.Manifest.LabelLogitOffsets![" Grass "] = double.NaN; // a caller's edit of the collection it was handed
+        model.Manifest.LabelLogitOffsets["sky"] = 5;
+
+        Assert.Equal([1.5f, 0f], before);
+        Assert.Equal(before, model.EncodeLabels(["grass", "sky"]).LogitOffsets.ToArray());
+    }
+
     [Theory]
     [InlineData("sign  symbol")]  // two spaces
     [InlineData("sign\tsymbol")]  // a tab
