@@ -7,7 +7,7 @@ using LSeg.MLNet.Imaging;
 namespace LSeg.Serving.Tests;
 
 /// <summary>The segmentation JSON as a client reads it.</summary>
-internal sealed record Segmentation(int Width, int Height, string[] Labels, double[] Shares, string Mask)
+internal sealed record Segmentation(int Width, int Height, string[] Labels, double[] Shares, string Mask, string[] Colours)
 {
     /// <summary>The decoded mask PNG's label indices.</summary>
     public byte[] MaskIndices => DecodeMask(Convert.FromBase64String(Mask), Width, Height);

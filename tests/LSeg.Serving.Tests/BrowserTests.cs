@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using LSeg.MLNet;
+using LSeg.MLNet.Tests.Packages;
 using OpenQA.Selenium;
 using OpenQA.Selenium.Chrome;
 using OpenQA.Selenium.Interactions;
@@ -78,6 +79,53 @@ public sealed class BrowserTests
         var foreign = ((IJavaScriptExecutor)browser).ExecuteScript(
             "return performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.startsWith(location.origin));");
         Assert.Empty(Assert.IsAssignableFrom<System.Collections.IEnumerable>(foreign));
+    }
+
+    [SkippableFact]
+    public void A_phone_photo_stored_sideways_is_shown_as_stored_under_its_mask_with_the_servers_colours()
+    {
+        bool installed = File.Exists(Chromium) && File.Exists(ChromeDriver);
+        Assert.False(!installed && Environment.GetEnvironmentVariable("CI") == "true", $"CI must have {Chromium} and {ChromeDriver} (apt-get install chromium chromium-driver).");
+        Skip.IfNot(installed, $"{Chromium} and {ChromeDriver} are not installed (apt-get install chromium chromium-driver): the browser test cannot run here.");
+        using var temp = new TemporaryDirectory();
+        using var server = new ServingFactory(ColourModelPackage.Write(temp.Path));
+        Uri address = server.StartOnLoopback();
+        // Stored 96 × 64, red left half, blue right half, with EXIF orientation 6 ("rotate 90° clockwise to view"):
+        // a browser decodes it upright (64 × 96); the server segments the stored pixels.
+        string photo = Path.Combine(temp.Path, "sideways.jpg");
+        File.WriteAllBytes(photo, WithExifOrientation(Pictures.Encode(96, 64, (x, _) => x < 48 ? Pictures.Red : Pictures.Blue, SkiaSharp.SKEncodedImageFormat.Jpeg), 6));
+
+        using var browser = StartChromium();
+        browser.Navigate().GoToUrl(address);
+        var labels = browser.FindElement(By.Id("labels"));
+        labels.Clear();
+        labels.SendKeys("red, blue");
+        var file = browser.FindElement(By.Id("file"));
+        ((IJavaScriptExecutor)browser).ExecuteScript("arguments[0].style.display = 'block';", file);
+        file.SendKeys(photo);
+        WaitFor(browser, () => Legend(browser).SequenceEqual(["red", "blue"]) && browser.FindElement(By.Id("canvas")).GetDomAttribute("data-state") == "segmented", "the legend");
+        // The overlay faded out, the photo alone is read back from the canvas.
+        var script = (IJavaScriptExecutor)browser;
+        script.ExecuteScript("const o = document.getElementById('opacity'); o.value = 0; o.dispatchEvent(new Event('input'));");
+        var canvas = browser.FindElement(By.Id("canvas"));
+        long[] Pixel(int x, int y) => [.. ((System.Collections.IEnumerable)script.ExecuteScript(
+            $"const d = document.getElementById('canvas').getContext('2d').getImageData({x}, {y}, 1, 1).data; return [d[0], d[1], d[2]];")!).Cast<long>()];
+        var swatches = browser.FindElements(By.CssSelector("#legend .swatch")).Select(s => s.GetCssValue("background-color")).ToArray();
+
+        Assert.Equal((96, 64), (int.Parse(canvas.GetDomProperty("width")!), int.Parse(canvas.GetDomProperty("height")!)));
+        Assert.True(Pixel(10, 32) is [> 200, < 80, < 80], $"the stored left half is red, read {string.Join(",", Pixel(10, 32))}");
+        Assert.True(Pixel(86, 32) is [< 80, < 80, > 200], $"the stored right half is blue, read {string.Join(",", Pixel(86, 32))}");
+        Assert.Contains("230, 25, 75", swatches[0]); // the answer's colours: those of lseg segment
+        Assert.Contains("60, 180, 75", swatches[1]);
+    }
+
+    /// <summary><paramref name="jpeg"/> with an EXIF APP1 segment right after its start marker giving <paramref name="orientation"/>.</summary>
+    private static byte[] WithExifOrientation(byte[] jpeg, ushort orientation)
+    {
+        byte[] tiff = [(byte)'M', (byte)'M', 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, (byte)(orientation >> 8), (byte)orientation, 0, 0, 0, 0, 0, 0];
+        byte[] payload = [.. "Exif"u8, 0, 0, .. tiff];
+        int length = payload.Length + 2;
+        return [jpeg[0], jpeg[1], 0xFF, 0xE1, (byte)(length >> 8), (byte)length, .. payload, .. jpeg[2..]];
     }
 
     private static string[] Legend(IWebDriver browser) =>

@@ -36,6 +36,26 @@ public sealed class SegmentEndpointTests(ColourPackageFixture colour) : IClassFi
     }
 
     [Fact]
+    public async Task Each_label_comes_with_the_overlay_colour_lseg_segment_draws_it_in()
+    {
+        using var client = _server.CreateClient();
+        byte[] image = Pictures.RedLeftBlueRight(96, 64);
+
+        var answer = await (await client.SegmentAsync(image, "red, blue, green")).ReadSegmentationAsync();
+        // 22 labels (the colour package knows 9): past the 20 fixed colours, where the page's own table once differed.
+        string[] many = [.. Enumerable.Range(0, 22).Select(i => $"label {i}")];
+        var wide = Api.SegmentationResponse.From(new LSeg.MLNet.SegmentationResult(2, 1, many, [0, 21], [0f, 0f], new long[22], null));
+
+        Assert.Equal(["#e6194b", "#3cb44b", "#ffe119"], answer.Colours); // the first three of the 20 fixed colours
+        Assert.Equal(22, wide.Colours.Count);
+        for (int i = 0; i < many.Length; i++)
+        {
+            var expected = LSeg.MLNet.Rendering.LabelPalette.ColorOf(i);
+            Assert.Equal($"#{expected.R:x2}{expected.G:x2}{expected.B:x2}", wide.Colours[i]);
+        }
+    }
+
+    [Fact]
     public async Task Segment_with_format_png_answers_the_mask_png_itself()
     {
         using var client = _server.CreateClient();

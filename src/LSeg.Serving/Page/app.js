@@ -2,20 +2,61 @@
 // The LSeg page: upload a photo once (POST v1/images), then every label edit segments the encoded image
 // (POST v1/images/{id}/segment) and redraws the overlay, legend and hover label. Served by the app itself; no CDN.
 
-// The colours of `lseg segment` overlays (LSeg.Cli/Rendering/LabelPalette.cs): 20 distinct colours, then golden-angle hues.
-const DISTINCT = [
-  [230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48],
-  [145, 30, 180], [70, 240, 240], [240, 50, 230], [210, 245, 60], [250, 190, 212],
-  [0, 128, 128], [220, 190, 255], [170, 110, 40], [255, 250, 200], [128, 0, 0],
-  [170, 255, 195], [128, 128, 0], [255, 215, 180], [0, 0, 128], [128, 128, 128],
-];
+// Each label's colour comes with the answer ("colours", "#rrggbb"): the server's palette, the one `lseg segment` draws.
+function rgbOf(hex) {
+  return [1, 3, 5].map(at => parseInt(hex.slice(at, at + 2), 16));
+}
 
-function colourOf(index) {
-  if (index < DISTINCT.length) return DISTINCT[index];
-  const hue = (index * 137.50776) % 360, s = 0.75, v = 0.9;
-  const c = v * s, x = c * (1 - Math.abs((hue / 60) % 2 - 1)), m = v - c;
-  const [r, g, b] = [[c, x, 0], [x, c, 0], [0, c, x], [0, x, c], [x, 0, c], [c, 0, x]][Math.min(5, Math.floor(hue / 60))];
-  return [r, g, b].map(value => Math.round((value + m) * 255));
+// The EXIF orientation (1 to 8) of a JPEG, or 1. The server segments the pixels as stored; browsers decode photos
+// upright (EXIF applied), so the page turns them back to the stored pixels to lay the mask over the same ones.
+async function exifOrientation(file) {
+  const bytes = new DataView(await file.slice(0, 131072).arrayBuffer());
+  if (bytes.byteLength < 4 || bytes.getUint16(0) !== 0xFFD8) return 1;
+  let offset = 2;
+  while (offset + 4 <= bytes.byteLength) {
+    const marker = bytes.getUint16(offset), length = bytes.getUint16(offset + 2);
+    if (marker === 0xFFE1 && offset + 10 <= bytes.byteLength && bytes.getUint32(offset + 4) === 0x45786966) { // "Exif"
+      const tiff = offset + 10;
+      if (tiff + 8 > bytes.byteLength) return 1;
+      const little = bytes.getUint16(tiff) === 0x4949;
+      const ifd = tiff + bytes.getUint32(tiff + 4, little);
+      if (ifd + 2 > bytes.byteLength) return 1;
+      const entries = bytes.getUint16(ifd, little);
+      for (let e = 0; e < entries && ifd + 2 + 12 * e + 12 <= bytes.byteLength; e++) {
+        const entry = ifd + 2 + 12 * e;
+        if (bytes.getUint16(entry, little) === 0x0112) {
+          const value = bytes.getUint16(entry + 8, little);
+          return value >= 1 && value <= 8 ? value : 1;
+        }
+      }
+      return 1;
+    }
+    if ((marker & 0xFF00) !== 0xFF00 || marker === 0xFFDA) return 1; // not a marker, or the image data begins
+    offset += 2 + length;
+  }
+  return 1;
+}
+
+// The photo's pixels as stored: the upright bitmap the browser decodes, turned back by the inverse of its orientation.
+async function storedPixels(file) {
+  const upright = await createImageBitmap(file);
+  const orientation = await exifOrientation(file).catch(() => 1);
+  if (orientation === 1) return upright;
+  const swapped = orientation >= 5;
+  const width = swapped ? upright.height : upright.width, height = swapped ? upright.width : upright.height;
+  const canvas = document.createElement('canvas');
+  canvas.width = width;
+  canvas.height = height;
+  const context = canvas.getContext('2d');
+  // Maps the upright picture's (u, v) to the stored image's (x, y), for each EXIF orientation.
+  const transforms = {
+    2: [-1, 0, 0, 1, width, 0], 3: [-1, 0, 0, -1, width, height], 4: [1, 0, 0, -1, 0, height],
+    5: [0, 1, 1, 0, 0, 0], 6: [0, -1, 1, 0, 0, height], 7: [0, -1, -1, 0, width, height], 8: [0, 1, -1, 0, width, 0],
+  };
+  context.setTransform(...transforms[orientation]);
+  context.drawImage(upright, 0, 0);
+  upright.close();
+  return createImageBitmap(canvas);
 }
 
 const el = id => document.getElementById(id);
@@ -68,10 +109,13 @@ async function choose(file) {
   state.overlay = null;
   el('legend').replaceChildren();
   el('download').hidden = true;
+  // The previous photo's encoded image is nobody's now: deleted at once, and never segmented with the new labels.
+  if (state.imageId) fetch(`v1/images/${encodeURIComponent(state.imageId)}`, { method: 'DELETE' });
+  state.imageId = null;
   let photo = null;
   try {
     // The server reads the pixels as stored (no EXIF rotation): show the same pixels.
-    photo = await createImageBitmap(file, { imageOrientation: 'none' });
+    photo = await storedPixels(file);
   } catch {
     photo = null;
   }
@@ -190,16 +234,20 @@ async function decodeMask(base64, width, height) {
 function overlayCanvas() {
   if (state.overlay) return state.overlay;
   const { width, height } = state.result;
-  const alpha = Math.round(2.55 * Number(el('opacity').value));
   const canvas = document.createElement('canvas');
   canvas.width = width;
   canvas.height = height;
   const context = canvas.getContext('2d');
   const image = context.createImageData(width, height);
-  const colours = state.result.labels.map((_, i) => colourOf(i));
+  // Opaque here; the opacity slider fades it when it is drawn, without building it again.
+  const colours = state.result.colours.map(rgbOf);
+  const data = image.data;
   for (let i = 0; i < state.mask.length; i++) {
-    const [r, g, b] = colours[state.mask[i]];
-    image.data.set([r, g, b, alpha], 4 * i);
+    const colour = colours[state.mask[i]] ?? [0, 0, 0];
+    data[4 * i] = colour[0];
+    data[4 * i + 1] = colour[1];
+    data[4 * i + 2] = colour[2];
+    data[4 * i + 3] = 255;
   }
   context.putImageData(image, 0, 0);
   state.overlay = canvas;
@@ -215,7 +263,11 @@ function draw() {
   const context = canvas.getContext('2d');
   context.clearRect(0, 0, width, height);
   if (state.photo) context.drawImage(state.photo, 0, 0, width, height);
-  if (state.result) context.drawImage(overlayCanvas(), 0, 0);
+  if (state.result) {
+    context.globalAlpha = Number(el('opacity').value) / 100;
+    context.drawImage(overlayCanvas(), 0, 0);
+    context.globalAlpha = 1;
+  }
 }
 
 function showLegend() {
@@ -224,7 +276,7 @@ function showLegend() {
     item.dataset.label = label;
     const swatch = document.createElement('span');
     swatch.className = 'swatch';
-    swatch.style.background = `rgb(${colourOf(i).join(',')})`;
+    swatch.style.background = state.result.colours[i];
     const name = document.createElement('span');
     name.className = 'name';
     name.textContent = label;
@@ -294,10 +346,7 @@ function start() {
   el('labels').addEventListener('keydown', event => {
     if (event.key === 'Enter') resegment();
   });
-  el('opacity').addEventListener('input', () => {
-    state.overlay = null;
-    draw();
-  });
+  el('opacity').addEventListener('input', draw);
   el('canvas').addEventListener('mousemove', showHover);
   el('canvas').addEventListener('mouseleave', () => { el('hover').hidden = true; });
   describeModel().catch(() => {});
