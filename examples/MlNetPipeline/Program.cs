@@ -8,8 +8,13 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 
 var mlContext = new MLContext(seed: 1);
-if (args.Length == 3 && args[0] == "--consume")
-    return Consume(mlContext, args[1], args[2]);
+if (args.Length > 0 && args[0] == "--consume")
+{
+    if (args.Length == 3)
+        return Consume(mlContext, args[1], args[2]);
+    Console.Error.WriteLine("usage: dotnet run --project examples/MlNetPipeline -- --consume MODEL.zip IMAGE");
+    return 2;
+}
 
 string[] labels = Split(args.Length > 1 ? args[1] : "horse, grass, sky, other");
 string[] otherLabels = Split(args.Length > 2 ? args[2] : "animal, background");
@@ -21,21 +26,29 @@ var files = mlContext.Data.LoadFromEnumerable(new[] { new ImageFile { ImagePath 
 var pipeline = mlContext.Transforms.LoadImages("Image", imageFolder, nameof(ImageFile.ImagePath))
     .Append(mlContext.Transforms.LanguageSegment(labels, model: model))
     .Append(mlContext.Transforms.Conversion.MapKeyToValue("SegmentationLabels", "SegmentationMask"));
-var fitted = pipeline.Fit(files); // no training: Fit builds the chain
+using var fitted = pipeline.Fit(files); // no training: Fit builds the chain (disposing it releases its ONNX Runtime session)
 
 // 2. A PredictionEngine for one image at a time.
-var engine = mlContext.Model.CreatePredictionEngine<ImageFile, NamedMask>(fitted);
+using var engine = mlContext.Model.CreatePredictionEngine<ImageFile, NamedMask>(fitted);
 var horse = engine.Predict(new ImageFile { ImagePath = "horse.png" });
 Console.WriteLine($"horse.png {horse.Width}x{horse.Height}, centre pixel: {horse.Labels[(horse.Height / 2) * horse.Width + horse.Width / 2]}");
 PrintShares(labels, horse.PixelCounts);
 
 // 3. Save and load: the zip holds the whole chain (ONNX graphs included); the loaded model gives the same mask.
 string zip = Path.Combine(Path.GetTempPath(), $"lseg-pipeline-{Environment.ProcessId}.zip");
-mlContext.Model.Save(fitted, files.Schema, zip);
-var loaded = mlContext.Model.Load(zip, out _);
-var again = mlContext.Model.CreatePredictionEngine<ImageFile, NamedMask>(loaded).Predict(new ImageFile { ImagePath = "horse.png" });
-Console.WriteLine($"saved to {Path.GetFileName(zip)} ({new FileInfo(zip).Length / 1024} KiB) and loaded: same mask = {again.Labels.SequenceEqual(horse.Labels)}");
-File.Delete(zip);
+try
+{
+    mlContext.Model.Save(fitted, files.Schema, zip);
+    var loaded = mlContext.Model.Load(zip, out _);
+    using var loadedOwner = loaded as IDisposable; // the loaded chain owns its own session
+    using var loadedEngine = mlContext.Model.CreatePredictionEngine<ImageFile, NamedMask>(loaded);
+    var again = loadedEngine.Predict(new ImageFile { ImagePath = "horse.png" });
+    Console.WriteLine($"saved to {Path.GetFileName(zip)} ({new FileInfo(zip).Length / 1024} KiB) and loaded: same mask = {again.Labels.SequenceEqual(horse.Labels)}");
+}
+finally
+{
+    File.Delete(zip);
+}
 
 // 4. WithLabels: another label set on the same encoder session, no re-fitting.
 var segmenter = fitted.OfType<LanguageSegmentationTransformer>().Single();
@@ -52,6 +65,7 @@ return 0;
 static int Consume(MLContext mlContext, string zipPath, string imagePath)
 {
     var loaded = mlContext.Model.Load(zipPath, out var inputSchema);
+    using var loadedOwner = loaded as IDisposable; // what Model.Load returned owns the session; the segmenter shares it
     using var segmenter = LanguageSegmentationTransformer.FromTransformerChain(loaded, inputSchema);
     var file = mlContext.Data.LoadFromEnumerable(new[] { new ImageFile { ImagePath = Path.GetFullPath(imagePath) } });
     var image = mlContext.Transforms.LoadImages("Image", null, nameof(ImageFile.ImagePath)).Fit(file).Transform(file);

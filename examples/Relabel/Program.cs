@@ -6,6 +6,12 @@ using LSeg.Examples;
 using LSeg.MLNet;
 using LSeg.MLNet.Imaging;
 
+if (args.Length > 1 && args[1].Contains(',') && !Directory.Exists(args[1]) && !File.Exists(args[1]))
+{
+    // Quickstart takes IMAGE LABELS; here the model comes second, so that several label sets can follow it.
+    Console.Error.WriteLine($"'{args[1]}' looks like labels, not a model package: usage: dotnet run --project examples/Relabel [IMAGE [MODEL_PACKAGE [LABELS]...]] (pass \"\" for the default model, e.g. photo.jpg \"\" \"cat, other\")");
+    return 2;
+}
 string imagePath = args.Length > 0 ? args[0] : ExampleFiles.Image("chelsea.png");
 string[][] labelSets = args.Length > 2
     ? args[2..].Select(Split).ToArray()
@@ -34,5 +40,6 @@ foreach (string[] labels in labelSets)
     Console.WriteLine($"[{string.Join(", ", labels)}]");
     Console.WriteLine($"  encode labels {encodeMs,8:0.0} ms, segment {segmentMs,8:0.0} ms: {shares}");
 }
+return 0;
 
 static string[] Split(string text) => text.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
