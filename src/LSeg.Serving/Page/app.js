@@ -70,6 +70,7 @@ const state = {
   sequence: 0,      // newest segmentation request; older answers are dropped
   choice: 0,        // newest photo chosen; an encoding of an older one is deleted, not kept
   encoding: null,   // { choice, promise } of the encoding under way, shared by everything that needs the image
+  refused: 0,       // a photo choice the server refused (too large, unreadable): not uploaded again on label edits
 };
 
 function setStatus(text, isError = false) {
@@ -156,7 +157,11 @@ async function encode(file, choice) {
   form.append('image', file, file.name);
   setStatus('Encoding the photo…');
   const response = await fetch('v1/images', { method: 'POST', body: form });
-  if (!response.ok) throw new Error(await problemText(response));
+  if (!response.ok) {
+    // A refusal of the photo itself (4xx) stands until another photo is chosen; a server error may pass.
+    if (response.status >= 400 && response.status < 500) state.refused = choice;
+    throw new Error(await problemText(response));
+  }
   const id = (await response.json()).id;
   if (previous) fetch(`v1/images/${encodeURIComponent(previous)}`, { method: 'DELETE' });
   if (choice !== state.choice) {
@@ -177,7 +182,7 @@ async function segment() {
     return;
   }
   if (!state.imageId) {
-    if (!state.file) return;
+    if (!state.file || state.refused === state.choice) return;
     await encodeCurrent(); // being encoded (again): segment the labels now in the box once it is done
     if (sequence !== state.sequence || !state.imageId) return;
   }
