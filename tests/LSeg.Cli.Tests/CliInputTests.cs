@@ -171,34 +171,12 @@ public class CliInputTests
     }
 
     /// <summary>A PNG signature, an IHDR of <paramref name="width"/> × <paramref name="height"/> 8-bit RGB, one byte of IDAT and IEND.</summary>
-    private static byte[] PngHeaderOnly(int width, int height)
-    {
-        var png = new List<byte> { 0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A };
-        void Chunk(string type, byte[] data)
-        {
-            png.AddRange(BigEndian(data.Length));
-            byte[] typed = [.. type.Select(c => (byte)c), .. data];
-            png.AddRange(typed);
-            png.AddRange(BigEndian((int)Crc32(typed)));
-        }
-        Chunk("IHDR", [.. BigEndian(width), .. BigEndian(height), 8, 2, 0, 0, 0]);
-        Chunk("IDAT", [0x78, 0x9C, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01]); // one zero byte, zlib-compressed
-        Chunk("IEND", []);
-        return [.. png];
+    private static byte[] PngHeaderOnly(int width, int height) => LSeg.Tests.Shared.RawPng.Chunks(
+        ("IHDR", [.. BigEndian(width), .. BigEndian(height), 8, 2, 0, 0, 0]),
+        ("IDAT", [0x78, 0x9C, 0x63, 0x00, 0x00, 0x00, 0x01, 0x00, 0x01]), // one zero byte, zlib-compressed
+        ("IEND", []));
 
-        static byte[] BigEndian(int value) => [(byte)(value >> 24), (byte)(value >> 16), (byte)(value >> 8), (byte)value];
-        static uint Crc32(byte[] bytes)
-        {
-            uint crc = 0xFFFFFFFF;
-            foreach (byte b in bytes)
-            {
-                crc ^= b;
-                for (int k = 0; k < 8; k++)
-                    crc = (crc & 1) != 0 ? (crc >> 1) ^ 0xEDB88320 : crc >> 1;
-            }
-            return ~crc;
-        }
-    }
+    private static byte[] BigEndian(int value) => [(byte)(value >> 24), (byte)(value >> 16), (byte)(value >> 8), (byte)value];
 
     [Fact]
     public void The_same_image_gives_the_same_mask_through_the_cli_the_low_level_api_and_the_pipeline()

@@ -57,19 +57,8 @@ public sealed class MaskPngLimitTests
         Assert.Contains("Mask holds 300 at pixel (1, 0), which is no label's index (0 to 2)", error.Message);
     }
 
-    // A PNG of the given chunks (CRCs left zero: the reader does not check them).
-    private static byte[] Png(params (string Type, byte[] Data)[] chunks)
-    {
-        var bytes = new List<byte> { 0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A };
-        foreach (var (type, data) in chunks)
-        {
-            bytes.AddRange(BitConverter.GetBytes(System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(data.Length)));
-            bytes.AddRange(System.Text.Encoding.ASCII.GetBytes(type));
-            bytes.AddRange(data);
-            bytes.AddRange(new byte[4]);
-        }
-        return [.. bytes];
-    }
+    // A PNG of the given chunks, each with a correct CRC (the reader checks them before it reads a chunk).
+    private static byte[] Png(params (string Type, byte[] Data)[] chunks) => LSeg.Tests.Shared.RawPng.Chunks(chunks);
 
     private static byte[] Header(int width, int height) =>
         [.. BitConverter.GetBytes(System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(width)),

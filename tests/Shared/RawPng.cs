@@ -44,6 +44,16 @@ internal static class RawPng
         return Encode(width, height, bitDepth, colourType, Enumerable.Range(0, height).Select(y => ((byte)0, samples[(y * rowBytes)..((y + 1) * rowBytes)])));
     }
 
+    /// <summary>The PNG signature and <paramref name="chunks"/> as given, each with its length and a correct CRC (what a malformed header needs to reach the checks after the CRC's).</summary>
+    public static byte[] Chunks(params (string Type, byte[] Data)[] chunks)
+    {
+        using var png = new MemoryStream();
+        png.Write([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]);
+        foreach (var (type, data) in chunks)
+            Chunk(png, type, data);
+        return png.ToArray();
+    }
+
     private static void Chunk(Stream png, string type, byte[] data)
     {
         var typeAndData = Encoding.ASCII.GetBytes(type).Concat(data).ToArray();
