@@ -62,6 +62,17 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         // writable, and a caller editing them (or setting an offset to NaN) must not change, or break, calls under way.
         _calibration = ModelManifest.FromJson(manifest.ToJson(), Path.Combine(packagePath, ModelManifest.FileName));
         _unofferedTrainedLabels = UnofferedTrainedLabels.For(_calibration, names => textEncoder.Encode(names));
+        if (manifest.TextEncoder.Kind == "table")
+        {
+            try
+            {
+                _unofferedTrainedLabels?.EncodeNow();
+            }
+            catch (ArgumentException e)
+            {
+                throw new InvalidDataException($"{Path.Combine(packagePath, ModelManifest.FileName)}: untrainedLabels names a trained label its fixed label table lacks: {e.Message}", e);
+            }
+        }
         _projection = projection?.Weights;
         _projectionSession = projection?.Session;
     }

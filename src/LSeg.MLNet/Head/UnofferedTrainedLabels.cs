@@ -58,6 +58,17 @@ internal sealed class UnofferedTrainedLabels
             _besideUntrained = new Rule(besideLimit, calibration.UnofferedLabelsBesideUntrained!, manifest, encode);
     }
 
+    /// <summary>
+    /// Encodes the absorbed names of both rules now rather than on first use: for a fixed label table, whose lookups
+    /// cost nothing and fail for a name it lacks, so that such a package is refused at load, not at its first "other".
+    /// </summary>
+    /// <exception cref="ArgumentException">The text encoder cannot encode an absorbed name.</exception>
+    public void EncodeNow()
+    {
+        _ = _amongTrained?.Trained;
+        _ = _besideUntrained?.Trained;
+    }
+
     /// <summary>The absorption of <paramref name="manifest"/>'s package, or null when its manifest does not ask for it.</summary>
     /// <param name="manifest">The package's manifest.</param>
     /// <param name="encode">The package's text encoder (label embeddings in the order given).</param>

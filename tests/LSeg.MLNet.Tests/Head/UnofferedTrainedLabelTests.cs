@@ -241,6 +241,21 @@ public sealed class UnofferedTrainedLabelTests : IDisposable
     }
 
     [Fact]
+    public void A_table_package_whose_trained_names_the_table_lacks_is_refused_at_load_not_at_its_first_other()
+    {
+        random.manual_seed(12);
+        using var net = LSegNet.Create(new LSegNetConfig { EmbeddingSize = Channels, DecoderFeatures = 16 }, pretrainedBackbone: false);
+        string folder = Path.Combine(_temp.Path, "lacking");
+        Directory.CreateDirectory(folder);
+
+        var error = Assert.Throws<InvalidDataException>(() => HeadTruth.ExportWithTable(net, folder, "package", _table, Size, new() { ["other"] = OtherOffset },
+            new UntrainedLabelCalibration { CalibratedLabelDrop = Drop, TrainedLabels = [.. Trained, "mountain"], UnofferedLabelSimilarity = Similarity }));
+
+        Assert.Contains("untrainedLabels names a trained label its fixed label table lacks", error.Message);
+        Assert.Contains("'mountain'", error.Message);
+    }
+
+    [Fact]
     public void A_failed_encoding_of_the_trained_names_is_tried_again_on_the_next_label_set_instead_of_failing_every_later_one()
     {
         var manifest = new ModelManifest
