@@ -110,7 +110,9 @@ public sealed class BrowserTests
         var canvas = browser.FindElement(By.Id("canvas"));
         long[] Pixel(int x, int y) => [.. ((System.Collections.IEnumerable)script.ExecuteScript(
             $"const d = document.getElementById('canvas').getContext('2d').getImageData({x}, {y}, 1, 1).data; return [d[0], d[1], d[2]];")!).Cast<long>()];
-        var swatches = browser.FindElements(By.CssSelector("#legend .swatch")).Select(s => s.GetCssValue("background-color")).ToArray();
+        // Read in one script: the label edit's own (debounced) segmentation may redraw the legend between two reads.
+        string[] swatches = [.. ((System.Collections.IEnumerable)script.ExecuteScript(
+            "return [...document.querySelectorAll('#legend .swatch')].map(s => getComputedStyle(s).backgroundColor);")!).Cast<string>()];
 
         Assert.Equal((96, 64), (int.Parse(canvas.GetDomProperty("width")!), int.Parse(canvas.GetDomProperty("height")!)));
         Assert.True(Pixel(10, 32) is [> 200, < 80, < 80], $"the stored left half is red, read {string.Join(",", Pixel(10, 32))}");
