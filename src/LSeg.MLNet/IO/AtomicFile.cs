@@ -85,7 +85,7 @@ public static class AtomicFile
     /// loses characters from its start (its end, such as <c>.mask.png</c>, is what cleaners match), so a long but valid
     /// output name is still written.
     /// </summary>
-    internal static string TemporarySibling(string path)
+    private static string TemporarySibling(string path)
     {
         string directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(directory);

@@ -192,15 +192,17 @@ public static class IndexPng
         byte[] typeBytes = Encoding.ASCII.GetBytes(type);
         stream.Write(typeBytes);
         stream.Write(data);
-        BinaryPrimitives.WriteUInt32BigEndian(four, Crc([.. typeBytes, .. data]));
+        BinaryPrimitives.WriteUInt32BigEndian(four, Crc(typeBytes, data));
         stream.Write(four);
     }
 
-    /// <summary>The PNG CRC-32 of a chunk's type and data.</summary>
-    private static uint Crc(ReadOnlySpan<byte> typeAndData)
+    /// <summary>The PNG CRC-32 of a chunk's type and data (given as one span, or as two).</summary>
+    private static uint Crc(ReadOnlySpan<byte> typeAndData, ReadOnlySpan<byte> more = default)
     {
         uint crc = 0xFFFFFFFFu;
         foreach (byte b in typeAndData)
+            crc = CrcTable[(crc ^ b) & 0xFF] ^ (crc >> 8);
+        foreach (byte b in more)
             crc = CrcTable[(crc ^ b) & 0xFF] ^ (crc >> 8);
         return crc ^ 0xFFFFFFFFu;
     }

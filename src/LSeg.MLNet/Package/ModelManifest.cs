@@ -201,11 +201,11 @@ public sealed class ModelManifest
     /// <exception cref="InvalidDataException">The text is not an LSeg manifest, or its version is unknown.</exception>
     public static ModelManifest FromJson(string json, string source = "manifest.json")
     {
-        RequireReadableVersion(json, source);
+        var root = ParseWithReadableVersion(json, source);
         ModelManifest? manifest;
         try
         {
-            manifest = JsonSerializer.Deserialize<ModelManifest>(json, JsonOptions);
+            manifest = root.Deserialize<ModelManifest>(JsonOptions);
         }
         catch (JsonException e)
         {
@@ -245,7 +245,8 @@ public sealed class ModelManifest
     /// must then be reported as newer ("update LSeg.MLNet"), not as malformed; and a manifest without a version is
     /// refused rather than read as the current one (the property's default when it is missing).
     /// </summary>
-    private static void RequireReadableVersion(string json, string source)
+    /// <returns>The parsed JSON, which the manifest is then read from (the text is parsed once).</returns>
+    private static JsonElement ParseWithReadableVersion(string json, string source)
     {
         JsonElement root;
         try
@@ -269,6 +270,7 @@ public sealed class ModelManifest
             throw new InvalidDataException($"{source} gives formatVersion {version.GetRawText()}; it must be a whole number (1 to {CurrentFormatVersion} are read here).");
         if (number < 1 || number > CurrentFormatVersion)
             throw new InvalidDataException($"{source} has package format version {number}; this library reads versions 1 to {CurrentFormatVersion}. Update LSeg.MLNet to read it.");
+        return root;
     }
 
     /// <summary>

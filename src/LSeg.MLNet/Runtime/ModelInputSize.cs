@@ -21,13 +21,12 @@ internal static class ModelInputSize
     /// <exception cref="ArgumentException">Two scales give the same encoder input (the longer side rounds to the same multiple): one pass would be counted twice.</exception>
     public static int[] ForScales(int baseSize, IReadOnlyList<double> scales, int multiple)
     {
-        int[] sizes = [.. scales.Select(s => (int)Math.Round(baseSize * s, MidpointRounding.AwayFromZero)).OrderDescending()];
-        var byEncoderSize = scales.GroupBy(s => RoundToMultiple(Math.Round(baseSize * s, MidpointRounding.AwayFromZero), multiple)).FirstOrDefault(g => g.Count() > 1);
-        if (byEncoderSize is not null)
+        var passes = scales.Select(s => (Scale: s, Size: (int)Math.Round(baseSize * s, MidpointRounding.AwayFromZero))).ToList();
+        if (passes.GroupBy(p => RoundToMultiple(p.Size, multiple)).FirstOrDefault(g => g.Count() > 1) is { } same)
             throw new ArgumentException(
-                $"The scales {string.Join(" and ", byEncoderSize)} × input size {baseSize} both give an input of {byEncoderSize.Key} pixels (the longer side is rounded to a multiple of {multiple}), so one pass would count twice; give scales that differ more.",
+                $"The scales {string.Join(" and ", same.Select(p => p.Scale))} × input size {baseSize} both give an input of {same.Key} pixels (the longer side is rounded to a multiple of {multiple}), so one pass would count twice; give scales that differ more.",
                 nameof(scales));
-        return sizes;
+        return [.. passes.Select(p => p.Size).OrderDescending()];
     }
 
     private static int RoundToMultiple(double value, int multiple) =>
