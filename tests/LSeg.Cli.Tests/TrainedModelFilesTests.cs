@@ -18,4 +18,20 @@ public sealed class TrainedModelFilesTests
 
         Assert.Equal(["red", "grass"], TrainedModelFiles.TrainingLabels(config));
     }
+
+    [Fact]
+    public void A_label_two_datasets_spell_differently_is_one_label_of_the_zip_as_the_package_reads_labels()
+    {
+        using var temp = new TempDirectory();
+        string first = TinyDataset.Write(temp.Combine("first"));
+        string second = TinyDataset.Write(temp.Combine("second"));
+        // The second dataset writes "Red" and " GRASS": the package ignores case and surrounding spaces, and refuses a
+        // label set that holds both spellings (this was found only after the last epoch, when the zip was written).
+        var config = TrainingConfig.Parse($$"""
+            { "datasets": [ { "name": "first", "folder": {{System.Text.Json.JsonSerializer.Serialize(first)}}, "labelNames": { "green": "grass" } },
+                            { "name": "second", "folder": {{System.Text.Json.JsonSerializer.Serialize(second)}}, "labelNames": { "red": "Red", "green": " GRASS" } } ] }
+            """);
+
+        Assert.Equal(["red", "blue", "grass"], TrainedModelFiles.TrainingLabels(config));
+    }
 }

@@ -34,7 +34,9 @@ internal static class TrainedModelFiles
                 if (index == ignore || excluded.Contains(className))
                     continue;
                 string text = renames.TryGetValue(className, out var renamed) ? renamed : className;
-                if (!labels.Contains(text))
+                // One label per text as the package reads it (trimmed, ignoring case): "car" in one dataset and "Car" in
+                // another are one label there, and the package refuses a set with both.
+                if (!labels.Any(l => string.Equals(l.Trim(), text.Trim(), StringComparison.OrdinalIgnoreCase)))
                     labels.Add(text);
             }
         }

@@ -84,6 +84,10 @@ public sealed class LabelEmbeddingTable : IDisposable
         if (_encoderFactory is null)
             throw new ArgumentException($"The fixed-label classifier knows only the labels it was trained with ({string.Join(", ", _rows.Keys)}); got unknown '{string.Join("', '", missing)}'.");
         _encoder ??= _encoderFactory();
+        // As LanguageSegmentationModel.EncodeLabels refuses it: such a label's embedding is that of any unreadable text.
+        if (missing.FirstOrDefault(_encoder.KnowsNoWordOf) is { } unreadable)
+            throw new InvalidDataException(
+                $"Label '{unreadable}' cannot be encoded: the text encoder knows none of its words, so it would mean nothing to the model (and the trained package would refuse it). Name the class with words the encoder reads (labelNames), or exclude it (excludedClasses).");
         float[][] vectors = _encoder.Encode(missing);
         for (int i = 0; i < missing.Count; i++)
         {
@@ -92,6 +96,30 @@ public sealed class LabelEmbeddingTable : IDisposable
         }
         _frozenTensor?.Dispose();
         _frozenTensor = null;
+    }
+
+    /// <summary>Encodes every label of <paramref name="labels"/> not in the table yet (a frozen table), so that one the encoder refuses fails now.</summary>
+    internal void Prepare(IEnumerable<string> labels) => Add(labels);
+
+    /// <summary>
+    /// Refuses a label set of a frozen table in which two labels have one embedding (e.g. "car" and "Car" for an
+    /// uncased encoder): the later could never win a pixel, in training or in the trained package, which refuses the set.
+    /// </summary>
+    /// <exception cref="InvalidDataException">Names <paramref name="setName"/> and the two labels.</exception>
+    internal void RequireDistinguishable(string setName, IReadOnlyList<string> labels)
+    {
+        if (Learned is not null)
+            return;
+        Add(labels);
+        for (int i = 0; i < labels.Count; i++)
+        {
+            for (int j = 0; j < i; j++)
+            {
+                if (_frozen[_rows[labels[j]]].AsSpan().SequenceEqual(_frozen[_rows[labels[i]]]))
+                    throw new InvalidDataException(
+                        $"{setName} has labels '{labels[j]}' and '{labels[i]}', which the text encoder gives one embedding (it ignores case, accents or punctuation), so '{labels[i]}' could never win a pixel. Rename one of them (labelNames) or exclude it (excludedClasses).");
+            }
+        }
     }
 
     /// <summary>Embeddings [N, C] of <paramref name="labels"/> in that order (differentiable for a learned table).</summary>

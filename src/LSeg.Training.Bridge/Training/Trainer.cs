@@ -69,6 +69,7 @@ public static class Trainer
         if (network.IsFixedLabels)
             RequireFixedLabelsEvaluable(config, data);
         using var labelTable = CreateLabelTable(config, network, output, data.AllLabels, device, resuming: last is not null);
+        RequireEncodable(labelTable, data);
         var decoderParameters = Trainable(net.DecoderParameters()).ToList();
         if (labelTable.Learned is not null)
             decoderParameters.Add(labelTable.Learned);
@@ -375,6 +376,21 @@ public static class Trainer
         var table = LabelEmbeddingTable.Frozen(network.Text.Create, network.Config.EmbeddingSize, cache, labels, device);
         AtomicFile.WriteAllText(cachePath, JsonSerializer.Serialize(table.FrozenEmbeddings));
         return table;
+    }
+
+    /// <summary>
+    /// Encodes the validation and test labels now (they are kept out of the label cache, which lists what was trained)
+    /// and checks that every label set can be told apart: a label the encoder refuses, or two with one embedding, would
+    /// otherwise fail after an epoch's work, or after the last when the package is written.
+    /// </summary>
+    private static void RequireEncodable(LabelEmbeddingTable labelTable, TrainingData data)
+    {
+        if (labelTable.Learned is not null)
+            return;
+        for (int d = 0; d < data.Datasets.Count; d++)
+            labelTable.RequireDistinguishable($"Training dataset '{data.Datasets[d].Name}'", data.LabelSets[d].Texts);
+        foreach (var (dataset, labels) in data.EvaluationLabels)
+            labelTable.RequireDistinguishable($"Dataset '{dataset}'", labels);
     }
 
     /// <summary>

@@ -285,6 +285,24 @@ public sealed class TrainingConfig
         Require(Datasets.Count > 0, nameof(Datasets).ToLowerInvariant(), "empty", "at least one dataset");
         foreach (var d in Datasets.Concat(Validation).Concat(Test))
             d.Validate(source);
+        foreach (var (kind, datasets) in new[] { ("validation", Validation), ("test", Test) })
+        {
+            // Scores are recorded by name (the best epoch is chosen on their mean; test-NAME.json per dataset): an unnamed
+            // or repeated name would silently drop a dataset from both.
+            if (datasets.FirstOrDefault(d => string.IsNullOrWhiteSpace(d.Name)) is { } unnamed)
+                throw new InvalidDataException($"{source}: the {kind} dataset in '{unnamed.Folder}' has no 'name'; {kind} scores are recorded by name.");
+            if (datasets.GroupBy(d => d.Name.Trim(), StringComparer.OrdinalIgnoreCase).FirstOrDefault(g => g.Count() > 1) is { } repeated)
+                throw new InvalidDataException($"{source}: {repeated.Count()} {kind} datasets are named '{repeated.Key}'; give each its own name ({kind} scores are recorded by name).");
+            foreach (var d in datasets)
+            {
+                // These shape what an epoch trains on; an evaluation dataset is read once, every image at its weight.
+                string? trainingOnly = d.ClassWeighting != DatasetConfig.NoClassWeighting ? "classWeighting"
+                    : d.SamplesPerEpoch is not null ? "samplesPerEpoch"
+                    : d.RepeatFactorThreshold is not null ? "repeatFactorThreshold" : null;
+                if (trainingOnly is not null)
+                    throw new InvalidDataException($"{source}: {kind} dataset '{d.Name}' sets '{trainingOnly}', which only training datasets read; remove it there.");
+            }
+        }
         Require(TextEncoder is null or "minilm" or "fixed" or "clip" or "table", "textEncoder", TextEncoder, "minilm, fixed, or with initialModel the package's (clip, table)");
         Require(InitialModel is not null || TextEncoder is not ("clip" or "table"), "textEncoder", TextEncoder, "minilm or fixed without initialModel (a clip or table encoder comes from the package)");
         // With an initial model the network is the package's: given fields are compared with it when the package is read.
@@ -304,6 +322,9 @@ public sealed class TrainingConfig
                 throw new InvalidDataException($"{source}: network: {WithoutParameterName(e)}", e);
             }
         }
+        // Kept statistics are the initial model's; from scratch they are the untrained ones (a run like that did not learn).
+        Require(!FreezeBatchNormStatistics || InitialModel is not null, "freezeBatchNormStatistics", "true without initialModel",
+            "false, or an initialModel whose BatchNorm statistics are kept (without one they are the untrained statistics, and the network does not learn)");
         Require(Train is null or "all" or "decoder" or "lastBlocks", "train", Train, "all, decoder or lastBlocks");
         Require(Train == "lastBlocks" ? TrainBlocks >= 1 : TrainBlocks == 0, "trainBlocks", TrainBlocks, Train == "lastBlocks" ? "1 or more with train lastBlocks" : "0 (it is read with train lastBlocks only)");
         // The exported package's default input size, so within what a package may declare.

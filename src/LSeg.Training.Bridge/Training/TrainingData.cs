@@ -103,6 +103,18 @@ internal sealed class TrainingData
             (config.Datasets[i].ExcludedClasses ?? []).Concat(excluded.Where(d.Classes.Contains))
                 .Concat(d.TextLabels.Where(p => excluded.Contains(p.Value.Trim(), StringComparer.OrdinalIgnoreCase)).Select(p => d.Classes.Names[p.Key]))
                 .Distinct(StringComparer.OrdinalIgnoreCase))).ToList();
+        // Subsets and episodes add their own catch-all "other" (whatever the kept labels do not name): a dataset class of
+        // that name would be a second channel of the same text, trained toward other pixels.
+        if (config.LabelSampling.SubsetProbability > 0 || config.LabelSampling.EpisodeProbability > 0)
+        {
+            for (int d = 0; d < labelSets.Count; d++)
+            {
+                if (labelSets[d].Texts.FirstOrDefault(t => string.Equals(t.Trim(), ZeroShotFolds.OtherLabel, StringComparison.OrdinalIgnoreCase)) is { } other)
+                    throw new InvalidDataException(
+                        $"Dataset '{config.Datasets[d].Name}' trains a label '{other}', and labelSampling adds its own \"{ZeroShotFolds.OtherLabel}\" (everything a subset or episode does not name) to its batches: " +
+                        $"rename that class (labelNames), exclude it (excludedClasses), or set subsetProbability and episodeProbability to 0.");
+            }
+        }
         // Test datasets are loaded only after the last epoch: check now what would make them fail then.
         var tests = config.Test.Select(test => FolderDataset.Check(test.ToEvaluationOptions())).ToList();
         for (int t = 0; t < tests.Count; t++)
@@ -137,6 +149,9 @@ internal sealed class TrainingData
             distractors = new DistractorVocabulary(labelSets, overlaps, excluded);
             for (int d = 0; d < datasets.Count; d++)
                 log($"dataset {datasets[d].Name}: {distractors.PoolOf(d).Count} distractor names before overlaps");
+            if (Enumerable.Range(0, datasets.Count).All(d => distractors.PoolOf(d).Count == 0))
+                throw new InvalidDataException(
+                    $"labelSampling.distractors is {config.LabelSampling.Distractors}, but no dataset has a distractor name: they are drawn from the other training datasets' labels, and {(datasets.Count == 1 ? "this run trains one dataset" : "every such label is one of the dataset's own")}. Add a dataset or set distractors to 0.");
         }
         var classWeights = new IReadOnlyDictionary<string, float>?[datasets.Count];
         for (int d = 0; d < datasets.Count; d++)

@@ -208,6 +208,61 @@ public sealed class TrainerSmokeTests : IDisposable
     }
 
     [Fact]
+    public void A_dataset_class_named_other_is_refused_when_label_sampling_adds_its_own_other()
+    {
+        var config = TinyConfig(epochs: 1);
+        config.Datasets[0].LabelNames = new() { ["cow"] = "Other" };
+        config.LabelSampling = new() { SubsetProbability = 0.5 };
+
+        var error = Assert.Throws<InvalidDataException>(() => TrainingData.Load(config, _ => { }));
+
+        Assert.Contains("Dataset 'tiny' trains a label 'Other', and labelSampling adds its own \"other\"", error.Message);
+        // Without subsets or episodes no catch-all is added: the class is an ordinary label.
+        config.LabelSampling = new();
+        Assert.Contains("Other", TrainingData.Load(config, _ => { }).LabelSets[0].Texts);
+    }
+
+    [Fact]
+    public void Distractors_are_refused_when_no_other_training_dataset_gives_a_name_to_draw()
+    {
+        var config = TinyConfig(epochs: 1);
+        config.LabelSampling = new() { SubsetProbability = 0.5, Distractors = 2 };
+
+        var error = Assert.Throws<InvalidDataException>(() => TrainingData.Load(config, _ => { }));
+
+        Assert.Contains("labelSampling.distractors is 2, but no dataset has a distractor name", error.Message);
+        Assert.Contains("this run trains one dataset", error.Message);
+    }
+
+    [Fact]
+    public void Labels_the_text_encoder_cannot_tell_apart_or_read_are_refused_before_the_first_epoch()
+    {
+        TrainingConfig MiniLmConfig()
+        {
+            var config = TinyConfig(epochs: 1);
+            config.TextEncoder = "minilm";
+            config.Network = new() { EmbeddingSize = 384, DecoderFeatures = 16 };
+            return config;
+        }
+        // MiniLM strips accents: "café" and "cafe" are one embedding, so the second could never win a pixel (and the
+        // package written after the last epoch would refuse the set). Names differing only in case are refused earlier.
+        var sameEmbedding = MiniLmConfig();
+        sameEmbedding.Datasets[0].LabelNames = new() { ["sky"] = "café", ["grass"] = "cafe" };
+        // A validation label of no word MiniLM reads (a symbol outside its vocabulary: unknown tokens only).
+        var unreadable = MiniLmConfig();
+        unreadable.Validation[0].LabelNames = new() { ["cow"] = "\u2603" };
+        var lines = new List<string>();
+
+        var same = Assert.Throws<InvalidDataException>(() => Trainer.Run(sameEmbedding, resume: false, lines.Add));
+        Directory.Delete(_output, recursive: true);
+        var unknown = Assert.Throws<InvalidDataException>(() => Trainer.Run(unreadable, resume: false, lines.Add));
+
+        Assert.Contains("Training dataset 'tiny' has labels 'café' and 'cafe', which the text encoder gives one embedding", same.Message);
+        Assert.Contains("Label '\u2603' cannot be encoded: the text encoder knows none of its words", unknown.Message);
+        Assert.DoesNotContain(lines, l => l.StartsWith("epoch ", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_class_renamed_to_a_zero_shot_folds_name_is_excluded_with_the_fold()
     {
         // Fold 1 holds sky and car: "cow" renamed "Car" would train the fold's name "car".

@@ -245,6 +245,21 @@ public class TrainingConfigTests
         Assert.Contains(expected, error.Message);
     }
 
+    [Theory]
+    [InlineData(""", "validation": [ { "folder": "F" } ] """, "the validation dataset in 'F' has no 'name'; validation scores are recorded by name")]
+    [InlineData(""", "test": [ { "name": "a", "folder": "F" }, { "name": "A ", "folder": "F" } ] """, "2 test datasets are named 'a'; give each its own name")]
+    [InlineData(""", "test": [ { "name": "t", "folder": "F", "classWeighting": "median-frequency" } ] """, "test dataset 't' sets 'classWeighting', which only training datasets read")]
+    [InlineData(""", "validation": [ { "name": "v", "folder": "F", "repeatFactorThreshold": 0.1 } ] """, "validation dataset 'v' sets 'repeatFactorThreshold', which only training datasets read")]
+    [InlineData(""", "freezeBatchNormStatistics": true """, "'freezeBatchNormStatistics' is true without initialModel; expected false, or an initialModel")]
+    public void An_evaluation_or_fine_tuning_setting_that_would_be_silently_lost_is_refused_by_name(string extra, string expected)
+    {
+        string folder = Path.GetTempPath().Replace("\\", "/");
+
+        var error = Assert.Throws<InvalidDataException>(() => TrainingConfig.Parse(Json(folder, extra.Replace("\"F\"", $"\"{folder}\""))));
+
+        Assert.Contains(expected.Replace("'F'", $"'{folder}'"), error.Message);
+    }
+
     [Fact]
     public void TheConfigurationOfTheShippedDefaultModelParses()
     {
