@@ -113,8 +113,9 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable,
     {
         // ML.NET's ONNX step reads its graph file again to save it. The composed graph lives in the temporary folder,
         // where a cleaner (or another process's clean-up of graphs unused for a week) may have deleted it from under a
-        // long-lived transformer: compose it again (content-addressed, so the same path) rather than fail.
-        if (_shared.Graph is { } graph && Model is not null && !File.Exists(graph.Path))
+        // long-lived transformer, or something may have altered it: compose it again (content-addressed, so the same
+        // path) rather than fail or save another graph than the one this transformer runs.
+        if (_shared.Graph is { } graph && Model is not null && !SegmentationGraph.IsIntact(graph.Path))
             SegmentationGraph.WriteComposed(Model, graph.MaxSide);
         ((ICanSaveModel)_chain).Save(ctx);
     }

@@ -58,7 +58,7 @@ internal static class DefaultModelPackage
         var assembly = Assembly.Value;
         byte[] manifestBytes = ReadResource(assembly, ModelManifest.FileName);
         string version = Convert.ToHexStringLower(SHA256.HashData(manifestBytes))[..16];
-        string directory = Path.Combine(Path.GetTempPath(), "lseg-default-model", version);
+        string directory = Path.Combine(PrivateTempFolder.Create("lseg-default-model"), version);
         lock (ExtractLock)
         {
             if (IsThisVersion(directory, manifestBytes))

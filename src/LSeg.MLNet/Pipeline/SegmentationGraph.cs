@@ -38,20 +38,50 @@ internal static class SegmentationGraph
         var head = ReadWithExternalData(model.HeadPath);
         var composed = Compose(encoder, head, maxSide, model.Manifest.EmbeddingSize);
         byte[] bytes = composed.ToByteArray();
-        string hash = Convert.ToHexStringLower(SHA256.HashData(bytes))[..24];
-        string directory = Path.Combine(Path.GetTempPath(), "lseg-mlnet-graphs");
-        Directory.CreateDirectory(directory);
-        string path = Path.Combine(directory, $"segmentation-{maxSide}-{hash}.onnx");
-        if (!File.Exists(path) || new FileInfo(path).Length != bytes.Length)
+        string hash = Convert.ToHexStringLower(SHA256.HashData(bytes))[..HashLength];
+        string directory = PrivateTempFolder.Create("lseg-mlnet-graphs");
+        string path = Path.Combine(directory, $"{FilePrefix}{maxSide}-{hash}.onnx");
+        if (!IsIntact(path))
         {
             AtomicFile.WriteAllBytes(path, bytes);
         }
         else
         {
-            File.SetLastWriteTimeUtc(path, DateTime.UtcNow);  // marks it in use for the clean-up below
+            try
+            {
+                File.SetLastWriteTimeUtc(path, DateTime.UtcNow);  // marks it in use for the clean-up below
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Only the clean-up's age check reads it: at worst the graph is composed again after a week.
+            }
         }
         DeleteUnusedGraphs(directory, path);
         return path;
+    }
+
+    private const string FilePrefix = "segmentation-";
+    private const int HashLength = 24;
+
+    /// <summary>
+    /// True when <paramref name="path"/> exists and its content hashes to the hash its name carries: a composed graph is
+    /// run and, at <c>Model.Save</c>, copied into the zip as it is on disk, so a file altered or truncated since it was
+    /// written (or written by someone else) is composed again instead of trusted on its name.
+    /// </summary>
+    internal static bool IsIntact(string path)
+    {
+        string name = Path.GetFileNameWithoutExtension(path);
+        if (!name.StartsWith(FilePrefix, StringComparison.Ordinal) || name.Length < HashLength || !File.Exists(path))
+            return false;
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete);
+            return Convert.ToHexStringLower(SHA256.HashData(stream)).AsSpan(0, HashLength).SequenceEqual(name.AsSpan(name.Length - HashLength));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
     }
 
     /// <summary>How long a composed graph no pipeline has asked for stays in the temporary folder.</summary>

@@ -8,8 +8,7 @@ public sealed class ComposedGraphCacheTests(PipelineFixture fixture) : IClassFix
     [Fact]
     public void Composing_a_graph_deletes_graphs_unused_for_a_week_and_keeps_recent_ones()
     {
-        string directory = Path.Combine(Path.GetTempPath(), "lseg-mlnet-graphs");
-        Directory.CreateDirectory(directory);
+        string directory = Path.GetDirectoryName(SegmentationGraph.WriteComposed(fixture.Model, 64))!;
         string stale = Path.Combine(directory, $"segmentation-32-stale{Guid.NewGuid():N}.onnx");
         string recent = Path.Combine(directory, $"segmentation-32-recent{Guid.NewGuid():N}.onnx");
         string unrelated = Path.Combine(directory, $"notes-{Guid.NewGuid():N}.txt");
@@ -32,5 +31,40 @@ public sealed class ComposedGraphCacheTests(PipelineFixture fixture) : IClassFix
             foreach (string file in new[] { stale, recent, unrelated })
                 File.Delete(file);
         }
+    }
+
+    [Fact]
+    public void A_composed_graph_altered_on_disk_is_composed_again_not_trusted_on_its_name_and_length()
+    {
+        string composed = SegmentationGraph.WriteComposed(fixture.Model, 64);
+        byte[] written = File.ReadAllBytes(composed);
+        var altered = (byte[])written.Clone();
+        altered[altered.Length / 2] ^= 0xFF;  // same name, same length, other content
+        File.WriteAllBytes(composed, altered);
+
+        string again = SegmentationGraph.WriteComposed(fixture.Model, 64);
+
+        Assert.Equal(composed, again);
+        Assert.Equal(written, File.ReadAllBytes(again));
+    }
+
+    [Fact]
+    public void The_graph_folder_belongs_to_the_current_user_and_no_one_else_may_write_to_it()
+    {
+        string directory = Path.GetDirectoryName(SegmentationGraph.WriteComposed(fixture.Model, 64))!;
+
+        Assert.EndsWith("-" + LSeg.MLNet.IO.PrivateTempFolder.UserKey(Environment.UserName), directory, StringComparison.Ordinal);
+        if (!OperatingSystem.IsWindows())
+            Assert.Equal(UnixFileMode.None, File.GetUnixFileMode(directory) & (UnixFileMode.GroupWrite | UnixFileMode.OtherWrite));
+    }
+
+    [Theory]
+    [InlineData("alice", "alice")]
+    [InlineData("DOMAIN\\bob smith", "DOMAIN_bob_smith")]
+    [InlineData("..", "user")]
+    [InlineData("", "user")]
+    public void A_user_name_becomes_a_safe_part_of_the_folder_name(string userName, string key)
+    {
+        Assert.Equal(key, LSeg.MLNet.IO.PrivateTempFolder.UserKey(userName));
     }
 }

@@ -72,6 +72,28 @@ public sealed class SavedChainTests(PipelineFixture fixture) : IClassFixture<Pip
     }
 
     [Fact]
+    public void A_fitted_pipeline_saves_the_graph_it_runs_even_when_the_file_on_disk_was_damaged_since()
+    {
+        // ML.NET's ONNX step copies the graph file into the zip as it is on disk at Save: a file truncated (or altered)
+        // since the pipeline was fitted would be saved as it is, and the zip fail (or segment differently) when loaded.
+        var (context, files, fitted) = FitReadmePipeline(["red", "blue"], inputSize: 160);
+        using var disposeFitted = fitted;
+        string graph = LSeg.MLNet.Pipeline.SegmentationGraph.WriteComposed(fixture.Model, LSeg.MLNet.Pipeline.ModelInputMappings.MaxSideFor(160));
+        byte[] intact = File.ReadAllBytes(graph);
+        File.WriteAllBytes(graph, intact[..(intact.Length / 2)]);
+        string zip = Path.Combine(fixture.TempPath, "damaged-graph.zip");
+
+        context.Model.Save(fitted, files.Schema, zip);
+
+        Assert.Equal(intact, File.ReadAllBytes(graph));
+        var loaded = context.Model.Load(zip, out _);
+        using var disposeLoaded = loaded as IDisposable;
+        var named = context.Model.CreatePredictionEngine<ImageFileRow, NamedMaskRow>(loaded).Predict(new ImageFileRow { ImagePath = "red-blue-100x60.png" });
+        Assert.Equal("red", named.Labels[30 * 100 + 5]);
+        Assert.Equal("blue", named.Labels[30 * 100 + 95]);
+    }
+
+    [Fact]
     public void Saving_after_both_the_composed_graph_and_the_model_package_are_gone_names_the_package()
     {
         // A package that was moved or deleted after the model was loaded (for the default model, a temporary-folder
