@@ -21,7 +21,7 @@ public static class LanguageSegmentationEndpointRouteBuilderExtensions
     /// </summary>
     /// <param name="endpoints">The application's routes.</param>
     /// <param name="prefix">Route prefix, e.g. <c>/lseg</c>; empty (the default) maps at the root.</param>
-    /// <returns>The group of all these endpoints, to add conventions such as authorization.</returns>
+    /// <returns>The group of all these endpoints, to add conventions such as authorization (the two probes stay anonymous).</returns>
     /// <exception cref="InvalidOperationException"><c>AddLanguageSegmentation</c> was not called, or the service is already
     /// mapped in this application (one model, one set of endpoints: map it once, under one prefix).</exception>
     public static RouteGroupBuilder MapLanguageSegmentation(this IEndpointRouteBuilder endpoints, string prefix = "")
@@ -44,8 +44,10 @@ public static class LanguageSegmentationEndpointRouteBuilderExtensions
         api.WithGroupName(OpenApiDocumentation.DocumentName);
         api.AddEndpointFilter<ProblemFilter>();
         SegmentationEndpoints.Map(api);
-        group.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
-        group.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ModelReadinessCheck.Tag) });
+        // Probes stay anonymous under the group's conventions (RequireAuthorization): a kubelet or load balancer sends no
+        // credentials, and a 401 there would keep the instance out of rotation or restart it. They tell nothing but up/ready.
+        group.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false }).AllowAnonymous();
+        group.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains(ModelReadinessCheck.Tag) }).AllowAnonymous();
         group.MapGet("/openapi/lseg.json", OpenApiDocumentation.Write).ExcludeFromDescription();
         return group;
     }

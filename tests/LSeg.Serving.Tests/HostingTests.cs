@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using LSeg.Serving.Hosting;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.TestHost;
@@ -163,6 +164,37 @@ public sealed class HostingTests(ColourPackageFixture colour) : IClassFixture<Co
         Assert.Contains("<base href=\"/lseg/\">", page);
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await client.PostAsync("v1/segment", ApiClient.Upload(image, "red"))).StatusCode);
+    }
+
+    [Fact]
+    public async Task Authorization_on_the_group_guards_the_api_and_page_while_the_probes_stay_anonymous()
+    {
+        // As docs/serving.md shows it: app.MapLanguageSegmentation().RequireAuthorization(), here with a scheme that never
+        // authenticates. A kubelet's probe carries no credentials; a 401 on /readyz would keep the pod out of service.
+        var builder = TestHostServing();
+        builder.Services.AddAuthentication(NoCredentialsHandler.SchemeName).AddScheme<AuthenticationSchemeOptions, NoCredentialsHandler>(NoCredentialsHandler.SchemeName, null);
+        builder.Services.AddAuthorization();
+        await using var app = builder.Build();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapLanguageSegmentation().RequireAuthorization();
+        await app.StartAsync();
+        using var client = app.GetTestClient();
+
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("healthz")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("readyz")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("v1/model")).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.PostAsync("v1/segment", ApiClient.Upload(Pictures.RedLeftBlueRight(96, 64), "red, blue"))).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync("")).StatusCode);
+    }
+
+    /// <summary>An authentication scheme that finds no credentials in any request.</summary>
+    private sealed class NoCredentialsHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, System.Text.Encodings.Web.UrlEncoder encoder)
+        : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    {
+        public const string SchemeName = "NoCredentials";
+
+        protected override Task<AuthenticateResult> HandleAuthenticateAsync() => Task.FromResult(AuthenticateResult.NoResult());
     }
 
     [Fact]
