@@ -75,6 +75,69 @@ public sealed class QueueTests(ColourPackageFixture colour) : IClassFixture<Colo
         Assert.Equal(Reference.Indices(Reference.Encoded(colour.Model, image, "blue", "red")), (await (await second).ReadSegmentationAsync()).MaskIndices);
     }
 
+    [Fact]
+    public async Task A_full_lane_refuses_an_upload_before_reading_its_body()
+    {
+        using var server = new ServingFactory(colour.PackagePath, options =>
+        {
+            options.MaxConcurrentInferences = 1;
+            options.MaxQueuedRequests = 1;
+        });
+        Uri address = server.StartOnLoopback();
+        using var client = new HttpClient { BaseAddress = address };
+        byte[] image = Pictures.RedLeftBlueRight(96, 64);
+        // The test holds the lane's one slot as an admitted request would; one request waits for it.
+        using var admission = server.Queue.Admit(InferenceQueue.Work.ImageEncoding);
+        var slot = await server.Queue.EnterAsync(InferenceQueue.Work.ImageEncoding, CancellationToken.None);
+        var queued = client.SegmentAsync(image, "red, blue");
+        await WaitUntil(() => server.Queue.Queued(InferenceQueue.Work.ImageEncoding) == 1);
+
+        // A 10 MB upload of which only the first bytes arrive: a server that reads the body before asking the queue
+        // waits for the rest and never answers.
+        using var socket = new System.Net.Sockets.TcpClient();
+        await socket.ConnectAsync(address.Host, address.Port);
+        var stream = socket.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(
+            $"POST /v1/segment HTTP/1.1\r\nHost: {address.Authority}\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 10000000\r\n\r\n" +
+            "--b\r\nContent-Disposition: form-data; name=\"image\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n"));
+        string answer = "";
+        var buffer = new byte[4096];
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!answer.Contains("server-busy") && DateTime.UtcNow < deadline)
+        {
+            int read = await stream.ReadAsync(buffer).AsTask().WaitAsync(deadline - DateTime.UtcNow);
+            if (read == 0)
+                break;
+            answer += System.Text.Encoding.ASCII.GetString(buffer, 0, read);
+        }
+
+        Assert.StartsWith("HTTP/1.1 503", answer);
+        Assert.Contains("server-busy", answer);
+        slot.Dispose();
+        Assert.Equal(HttpStatusCode.OK, (await queued).StatusCode);
+    }
+
+    [Fact]
+    public async Task An_upload_that_is_no_image_or_too_large_is_refused_from_its_header_without_waiting_for_a_model_slot()
+    {
+        using var server = new ServingFactory(colour.PackagePath, options =>
+        {
+            options.MaxConcurrentInferences = 1;
+            options.MaxQueuedRequests = 0;
+            options.MaxImagePixels = 10_000;
+        });
+        using var client = server.CreateClient();
+        // Every model slot is taken and nothing may wait: a request that needs a slot is answered 503.
+        var slot = await server.Queue.EnterAsync(InferenceQueue.Work.ImageEncoding, CancellationToken.None);
+
+        var text = await client.SegmentAsync("not an image"u8.ToArray(), "red, blue");
+        var large = await client.EncodeAsync(Pictures.RedLeftBlueRight(200, 100));
+
+        await text.AssertProblemAsync(HttpStatusCode.BadRequest, "unreadable-image");
+        await large.AssertProblemAsync(HttpStatusCode.RequestEntityTooLarge, "image-too-many-pixels");
+        slot.Dispose();
+    }
+
     internal static async Task WaitUntil(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);

@@ -83,8 +83,11 @@ internal static class SegmentationEndpoints
         var settings = options.Value;
         bool png = WantsPng(format);
         var model = served.Model;
+        // Admitted before the upload is read (a full lane refuses it unread); its header is checked before a model slot.
+        using var admission = queue.Admit(InferenceQueue.Work.ImageEncoding);
         var upload = await RequestBodies.ReadUploadAsync(context.Request, settings, context.RequestAborted);
         var labels = LabelInput.FromCommaSeparated(upload.Form["labels"], settings);
+        CheckHeader(upload.Image, settings);
         SegmentationResult result;
         using (await queue.EnterAsync(InferenceQueue.Work.ImageEncoding, context.RequestAborted))
         {
@@ -101,7 +104,9 @@ internal static class SegmentationEndpoints
     {
         var settings = options.Value;
         var model = served.Model;
+        using var admission = queue.Admit(InferenceQueue.Work.ImageEncoding);
         var upload = await RequestBodies.ReadUploadAsync(context.Request, settings, context.RequestAborted);
+        CheckHeader(upload.Image, settings);
         EncodedImage encoded;
         using (await queue.EnterAsync(InferenceQueue.Work.ImageEncoding, context.RequestAborted))
         {
@@ -143,6 +148,7 @@ internal static class SegmentationEndpoints
         var labels = LabelInput.FromList(body.Labels, settings);
         var (encoded, _) = cache.Get(id);
         SegmentationResult result;
+        using var admission = queue.Admit(InferenceQueue.Work.LabelChange);
         using (await queue.EnterAsync(InferenceQueue.Work.LabelChange, context.RequestAborted))
         {
             context.RequestAborted.ThrowIfCancellationRequested();
@@ -157,6 +163,10 @@ internal static class SegmentationEndpoints
         PngFormat => true,
         _ => throw Problems.UnknownFormat(format),
     };
+
+    /// <summary>Format, pixel count and size from the header, before a request waits for a model slot it would only be refused in.</summary>
+    private static void CheckHeader(byte[] bytes, LanguageSegmentationServingOptions settings) =>
+        UploadedImageDecoder.CheckHeader(bytes, settings.MaxImagePixels, LanguageSegmentationModelOptions.Defaults.MinImageSide);
 
     private static Microsoft.ML.Data.MLImage Decode(byte[] bytes, LanguageSegmentationServingOptions settings) =>
         UploadedImageDecoder.Decode(bytes, settings.MaxImagePixels, LanguageSegmentationModelOptions.Defaults.MinImageSide);

@@ -14,17 +14,20 @@ namespace LSeg.Serving.Api;
 /// <remarks>Kept in this one file so it can give way to an equivalent check in LSeg.MLNet.</remarks>
 internal static class UploadedImageDecoder
 {
+    /// <summary>The checks of <see cref="Decode"/> that need only the header (format, pixel count, size), without decoding a pixel.</summary>
+    /// <exception cref="ServingProblem">The bytes are not an image, or the image is too small or has too many pixels.</exception>
+    public static void CheckHeader(byte[] bytes, long maxPixels, int minSide)
+    {
+        using var data = SKData.CreateCopy(bytes);
+        using var codec = OpenChecked(data, bytes.Length, maxPixels, minSide);
+    }
+
     /// <exception cref="ServingProblem">The bytes are not an image, the image is truncated, too small or has too many pixels.</exception>
     public static MLImage Decode(byte[] bytes, long maxPixels, int minSide)
     {
         using var data = SKData.CreateCopy(bytes);
-        using var codec = SKCodec.Create(data)
-            ?? throw Problems.UnreadableImage($"The {bytes.Length:N0} uploaded bytes are not an image format this server reads (JPEG, PNG, WebP, GIF, BMP).");
+        using var codec = OpenChecked(data, bytes.Length, maxPixels, minSide);
         var info = codec.Info;
-        if ((long)info.Width * info.Height > maxPixels)
-            throw Problems.TooManyPixels(info.Width, info.Height, maxPixels);
-        if (info.Width < minSide || info.Height < minSide)
-            throw Problems.ImageTooSmall(info.Width, info.Height, minSide);
 
         // As SKBitmap.Decode: premultiplied alpha and no colour space, so the pixels equal ML.NET's.
         if (info.AlphaType == SKAlphaType.Unpremul)
@@ -37,6 +40,21 @@ internal static class UploadedImageDecoder
         if (result != SKCodecResult.Success)
             throw Problems.UnreadableImage($"The {info.Width}×{info.Height} image could not be decoded ({result}).");
         return ToMLImage(bitmap);
+    }
+
+    private static SKCodec OpenChecked(SKData data, int length, long maxPixels, int minSide)
+    {
+        var codec = SKCodec.Create(data)
+            ?? throw Problems.UnreadableImage($"The {length:N0} uploaded bytes are not an image format this server reads (JPEG, PNG, WebP, GIF, BMP).");
+        var info = codec.Info;
+        if ((long)info.Width * info.Height > maxPixels || info.Width < minSide || info.Height < minSide)
+        {
+            codec.Dispose();
+            throw (long)info.Width * info.Height > maxPixels
+                ? Problems.TooManyPixels(info.Width, info.Height, maxPixels)
+                : Problems.ImageTooSmall(info.Width, info.Height, minSide);
+        }
+        return codec;
     }
 
     /// <summary>As MLImage's constructor: BGRA and RGBA stay as they are, other colour types become BGRA.</summary>

@@ -54,6 +54,35 @@ internal sealed class InferenceQueue : IDisposable
         get { lock (_lock) return _running; }
     }
 
+    /// <summary>
+    /// Admits a request of kind <paramref name="work"/> before its body is read: at most slots + queue bound requests of
+    /// a kind are admitted at once, so a full lane answers 503 before an upload of up to <c>MaxImageBytes</c> is
+    /// buffered for a request that would be refused anyway. Dispose the returned admission when the request is done;
+    /// <see cref="EnterAsync"/> then never finds the queue full for an admitted request unless slots were taken without one.
+    /// </summary>
+    /// <exception cref="ServingProblem">503: as many requests of this kind as can run and wait are admitted, or the server is shutting down.</exception>
+    public IDisposable Admit(Work work)
+    {
+        if (Volatile.Read(ref _closed))
+            throw Problems.ShuttingDown();
+        var lane = _lanes[(int)work];
+        RateLimitLease admission;
+        try
+        {
+            admission = lane.Admission.AttemptAcquire(1);
+        }
+        catch (ObjectDisposedException)
+        {
+            throw Problems.ShuttingDown();
+        }
+        if (!admission.IsAcquired)
+        {
+            admission.Dispose();
+            throw Busy(work, lane);
+        }
+        return admission;
+    }
+
     /// <summary>Waits for a slot; dispose the returned lease when the model work is done.</summary>
     /// <exception cref="ServingProblem">503: the queue is full, or the server is shutting down.</exception>
     public async ValueTask<IDisposable> EnterAsync(Work work, CancellationToken cancellation)
@@ -73,7 +102,7 @@ internal sealed class InferenceQueue : IDisposable
         if (!lease.IsAcquired)
         {
             lease.Dispose();
-            throw Problems.Busy(RetryAfterSeconds(lane), work == Work.LabelChange ? "label changes" : "image encodings", (int)Queued(work));
+            throw Busy(work, lane);
         }
         lock (_lock)
         {
@@ -111,6 +140,9 @@ internal sealed class InferenceQueue : IDisposable
         }
     }
 
+    private ServingProblem Busy(Work work, Lane lane) =>
+        Problems.Busy(RetryAfterSeconds(lane), work == Work.LabelChange ? "label changes" : "image encodings", (int)Queued(work));
+
     /// <summary>Seconds until a slot of <paramref name="lane"/> is likely free: the work ahead (queue + running) spread over its slots.</summary>
     private int RetryAfterSeconds(Lane lane)
     {
@@ -136,7 +168,10 @@ internal sealed class InferenceQueue : IDisposable
     public void Dispose()
     {
         foreach (var lane in _lanes)
+        {
             lane.Limiter.Dispose();
+            lane.Admission.Dispose();
+        }
     }
 
     /// <summary>One kind of work's slots and queue, and the moving average of the time a request holds a slot.</summary>
@@ -147,6 +182,13 @@ internal sealed class InferenceQueue : IDisposable
             PermitLimit = slots,
             QueueLimit = queueLimit,
             QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+        });
+
+        /// <summary>Requests of this kind admitted (reading their body, waiting or running): at most slots + queue bound.</summary>
+        public ConcurrencyLimiter Admission { get; } = new(new ConcurrencyLimiterOptions
+        {
+            PermitLimit = slots + queueLimit,
+            QueueLimit = 0,
         });
 
         public double AverageSeconds { get; set; } = 1;
