@@ -19,7 +19,8 @@ public static class LanguageSegmentationCatalog
     /// <c>{output}Height</c> (Int32); <c>{output}PixelCounts</c> (Int64 per label). No training: <c>Fit</c> only
     /// builds the pipeline. Images keep their aspect ratio (the rule of <c>LanguageSegmentationModel.EncodeImage</c>), so
     /// the pipeline's mask equals the low-level API's. A truncated image file read by <c>LoadImages</c> fails its row with
-    /// an <see cref="System.IO.InvalidDataException"/> (ML.NET's own decoder refuses a file it cannot read at all with an
+    /// an <see cref="System.IO.InvalidDataException"/> (through <c>Transform</c> and cursors, ML.NET delivers it as the
+    /// inner exception of an <see cref="InvalidOperationException"/>; ML.NET's own decoder refuses a file it cannot read at all with an
     /// <see cref="ArgumentException"/>). Runs on ONNX Runtime's CPU runtime; the LSeg.MLNet.Gpu package (CUDA 13 +
     /// cuDNN 9) for the GPU. Thread safety: see <see cref="LanguageSegmentationTransformer"/>.
     /// </remarks>
@@ -29,7 +30,7 @@ public static class LanguageSegmentationCatalog
     /// <param name="inputColumnName">Name of the image column.</param>
     /// <param name="model">The model; null loads the default model (the LSeg.MLNet.DefaultModel package).</param>
     /// <param name="gpuDeviceId">CUDA device; null takes the <c>MLContext</c>'s <c>GpuDeviceId</c>, then the given model's own device (null there too: the CPU).</param>
-    /// <param name="fallbackToCpu">Run on the CPU when CUDA cannot be used instead of throwing.</param>
+    /// <param name="fallbackToCpu">Run on the CPU when the CUDA device of <paramref name="gpuDeviceId"/> cannot be used, instead of throwing. A GPU asked for through the <c>MLContext</c> (<paramref name="gpuDeviceId"/> null) follows the context's own <c>FallbackToCpu</c> instead.</param>
     /// <exception cref="ArgumentException">The labels are empty, contain an empty, whitespace or duplicate label.</exception>
     /// <example>
     /// <code>

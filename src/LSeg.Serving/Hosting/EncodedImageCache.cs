@@ -32,8 +32,11 @@ internal sealed class EncodedImageCache : IDisposable
         CapacityMegabytes = options.Value.ImageCacheMegabytes;
         CapacityBytes = (long)CapacityMegabytes * 1024 * 1024;
         TimeToLive = options.Value.ImageTimeToLive;
-        // Expired images give their memory back even when no request comes.
-        _sweeper = time.CreateTimer(_ => RemoveExpired(), null, SweepInterval, SweepInterval);
+        // Expired images give their memory back even when no request comes. The cache is created inside the first request
+        // that needs it: without SuppressFlow the timer would keep that request's execution context (its trace activity,
+        // log scopes) alive for the application's lifetime, and every sweep would run inside it.
+        using (ExecutionContext.SuppressFlow())
+            _sweeper = time.CreateTimer(_ => RemoveExpired(), null, SweepInterval, SweepInterval);
     }
 
     private enum Removal { Expired, Evicted }
