@@ -35,6 +35,10 @@ internal static class AtomicDirectory
         {
             Directory.CreateDirectory(temporary);
             var result = writeContents(temporary);
+            // As AtomicFile: after a power loss or a host crash the renamed directory must not hold files whose bytes were
+            // still only in the page cache (zero-length checkpoints a resume would then load, with the old one deleted).
+            foreach (string file in Directory.EnumerateFiles(temporary, "*", SearchOption.AllDirectories))
+                AtomicFile.FlushToDisk(file);
             MoveIntoPlace(temporary, target, overwrite, aside);
             return result;
         }

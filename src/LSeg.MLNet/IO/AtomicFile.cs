@@ -99,7 +99,7 @@ public static class AtomicFile
     private const int MaxFileNameBytes = 255;
 
     /// <summary>Flushes the written file to the disk, so that the rename never exposes a file whose bytes are still only in memory.</summary>
-    private static void FlushToDisk(string path)
+    internal static void FlushToDisk(string path)
     {
         if (!File.Exists(path))
             return;  // the writer wrote nothing; the rename reports the missing file
