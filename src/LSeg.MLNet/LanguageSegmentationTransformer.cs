@@ -178,11 +178,17 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable,
         {
             // Every LanguageSegment step is visited (none accepted) to say which mask columns there are, as for a pipeline in memory.
             var written = new List<string>();
+            string? schemaError = null;
             SavedChainSearch.Find(loaded, WithImageColumn(inputSchema, inputColumnName), (candidate, schema) =>
             {
-                written.AddRange(ColumnsWritten(candidate, WithImageColumn(schema, inputColumnName)));
+                written.AddRange(ColumnsWritten(candidate, WithImageColumn(schema, inputColumnName), ref schemaError));
                 return false;
             });
+            // No step could even run: it reads another image (or labels) column than the one given.
+            if (written.Count == 0 && schemaError is not null)
+                throw new ArgumentException(
+                    $"The loaded model's LanguageSegment transformer does not run with the image in a column '{inputColumnName}' ({schemaError}); pass the image column it was fitted on as {nameof(inputColumnName)}.",
+                    nameof(inputColumnName));
             throw new ArgumentException(
                 $"The loaded model's LanguageSegment transformers write the columns {string.Join(", ", written.Distinct().Select(c => $"'{c}'"))}, not '{outputColumnName}'; pass the mask column's name as {nameof(outputColumnName)} (and the image column's as {nameof(inputColumnName)}).",
                 nameof(outputColumnName));
@@ -223,8 +229,8 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable,
         }
     }
 
-    /// <summary>The visible columns <paramref name="chain"/> adds to <paramref name="schema"/> (none when the schema does not fit it).</summary>
-    private static IEnumerable<string> ColumnsWritten(TransformerChain<ITransformer> chain, DataViewSchema schema)
+    /// <summary>The visible columns <paramref name="chain"/> adds to <paramref name="schema"/> (none when the schema does not fit it: the first such error is kept in <paramref name="schemaError"/>).</summary>
+    private static IEnumerable<string> ColumnsWritten(TransformerChain<ITransformer> chain, DataViewSchema schema, ref string? schemaError)
     {
         try
         {
@@ -232,6 +238,7 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable,
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
+            schemaError ??= e.Message;
             return [];
         }
     }

@@ -51,6 +51,30 @@ public sealed class SavedChainTests(PipelineFixture fixture) : IClassFixture<Pip
     }
 
     [Fact]
+    public void Re_wrapping_a_saved_chain_fitted_on_another_image_column_names_the_input_column_not_the_mask()
+    {
+        var context = new MLContext();
+        var files = context.Data.LoadFromEnumerable(new[] { new ImageFileRow { ImagePath = "red-blue-100x60.png" } });
+        // The LanguageSegment step alone, saved with the schema of the images it reads (ML.NET does not save image columns).
+        var images = context.Transforms.LoadImages("Photo", fixture.ImageFolder, nameof(ImageFileRow.ImagePath)).Fit(files).Transform(files);
+        using var fitted = context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = ["red", "blue"], Model = fixture.Model, InputSize = 64, InputColumnName = "Photo" })
+            .Fit(images);
+        string zip = Path.Combine(fixture.TempPath, "photo-column.zip");
+        context.Model.Save(fitted, images.Schema, zip);
+        var loaded = context.Model.Load(zip, out var schema);
+        using var disposeLoaded = loaded as IDisposable;
+
+        // The default image column name "Image" is not the one it was fitted on: the mask column is not what is wrong.
+        var error = Assert.Throws<ArgumentException>(() => LanguageSegmentationTransformer.FromTransformerChain(loaded, schema, fixture.Model));
+        using var rewrapped = LanguageSegmentationTransformer.FromTransformerChain(loaded, schema, fixture.Model, inputColumnName: "Photo");
+
+        Assert.Equal("inputColumnName", error.ParamName);
+        Assert.Contains("does not run with the image in a column 'Image'", error.Message);
+        Assert.Contains("Photo", error.Message);
+        Assert.Equal(["red", "blue"], rewrapped.Labels);
+    }
+
+    [Fact]
     public void A_fitted_pipeline_still_saves_after_its_composed_graph_was_cleaned_from_the_temporary_folder()
     {
         // A temporary-folder cleaner (or another process's clean-up of graphs unused for a week) may delete the composed
