@@ -40,6 +40,10 @@ internal static class RequestBodies
         request.HttpContext.Features.Set<IFormFeature>(new FormFeature(request, new FormOptions
         {
             MultipartBodyLengthLimit = options.MaxImageBytes,
+            // The file part is kept in memory (it is copied into an array next anyway): beyond the default 64 KiB the form
+            // spilled it to a temporary file, so a full or read-only temporary folder (a container with a read-only root)
+            // failed every real photo, as a 400 "malformed" the client would not retry. Admission bounds how many are read.
+            MemoryBufferThreshold = (int)Math.Min(int.MaxValue, options.MaxImageBytes + overhead),
             ValueCountLimit = 16,
             ValueLengthLimit = (int)Math.Min(int.MaxValue, overhead),
         }));
