@@ -56,7 +56,34 @@ public sealed class FolderDataset
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
         }
         log?.Invoke($"dataset {options.Name}: {samples.Length} images, {textLabels.Count} labels, ignore value {(ignore?.ToString() ?? "none")}");
+        if (UnlistedValues(samples, classes, ignore) is { Pixels: > 0 } unlisted)
+        {
+            // Such pixels are ignored in training and scoring. A class list numbered from 1 for maps numbered from 0 shows
+            // up here (every class then trains under its neighbour's name), as does a map written with another palette.
+            log?.Invoke(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"dataset {options.Name}: warning: {unlisted.Pixels:N0} of {unlisted.Total:N0} label pixels ({100.0 * unlisted.Pixels / unlisted.Total:0.##}%) have values {string.Join(", ", unlisted.Values)} that the class list does not name; they are ignored (check that the class list numbers the classes as the label maps do)"));
+        }
         return new FolderDataset(options.Name, classes, ignore, samples, textLabels);
+    }
+
+    /// <summary>Label pixels whose value is neither a listed class nor the ignore value: their count, the total, and the values.</summary>
+    private static (long Pixels, long Total, IReadOnlyList<int> Values) UnlistedValues(IReadOnlyList<SegmentationSample> samples, ClassList classes, int? ignore)
+    {
+        var listed = new bool[256];
+        foreach (int index in classes.Names.Keys.Where(k => k is >= 0 and < 256))
+            listed[index] = true;
+        if (ignore is >= 0 and < 256)
+            listed[ignore.Value] = true;
+        var counts = new long[256];
+        long total = 0;
+        foreach (var sample in samples)
+        {
+            foreach (byte value in sample.Labels.Pixels)
+                counts[value]++;
+            total += sample.Labels.Pixels.Length;
+        }
+        var values = Enumerable.Range(0, 256).Where(v => !listed[v] && counts[v] > 0).ToList();
+        return (values.Sum(v => counts[v]), total, values);
     }
 
     /// <summary>

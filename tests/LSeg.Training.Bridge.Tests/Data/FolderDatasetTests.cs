@@ -25,6 +25,24 @@ public class FolderDatasetTests
     }
 
     [Fact]
+    public void Label_values_the_class_list_does_not_name_are_counted_in_a_warning()
+    {
+        using var folder = new TestDatasetFolder(images: 3);
+        // The maps hold 0 (void), 1, 2 and 3 (the cow block, x 21..39 and y 16..29 of each 40 × 30 map: 19 × 14 pixels),
+        // but this class list stops at 2, as one numbered for other maps would.
+        File.WriteAllText(Path.Combine(folder.Root, "classes.txt"), "0\tvoid\n1\tsky\n2\tgrass\n");
+        var lines = new List<string>();
+
+        FolderDataset.Load(folder.Options(), lines.Add);
+        var listed = new List<string>();
+        using var complete = new TestDatasetFolder(images: 3);
+        FolderDataset.Load(complete.Options(), listed.Add);
+
+        Assert.Contains(lines, l => l.Contains("warning: 798 of 3,600 label pixels (22.17%) have values 3 that the class list does not name"));
+        Assert.DoesNotContain(listed, l => l.Contains("warning"));
+    }
+
+    [Fact]
     public void ASplitListSelectsAndOrdersTheImages()
     {
         using var folder = new TestDatasetFolder(images: 3);
