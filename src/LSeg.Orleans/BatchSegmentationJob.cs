@@ -104,4 +104,9 @@ public sealed class BatchSegmentationException : Exception
     public BatchSegmentationException(string message) : base(message)
     {
     }
+
+    /// <summary>Creates the exception with a message that names the problem and the exception that caused it.</summary>
+    public BatchSegmentationException(string message, Exception inner) : base(message, inner)
+    {
+    }
 }

@@ -23,6 +23,23 @@ public sealed class ImageCorpusTests
     }
 
     [Fact]
+    public void Links_to_folders_are_not_followed_so_no_image_is_listed_twice_while_links_to_files_are()
+    {
+        using var temp = new TempDirectory();
+        Directory.CreateDirectory(temp.Combine("in", "2024"));
+        Directory.CreateDirectory(temp.Combine("elsewhere"));
+        File.WriteAllText(temp.Combine("in", "2024", "a.png"), "");
+        File.WriteAllText(temp.Combine("elsewhere", "b.png"), "");
+        Directory.CreateSymbolicLink(temp.Combine("in", "latest"), temp.Combine("in", "2024"));  // the same images again
+        Directory.CreateSymbolicLink(temp.Combine("in", "all"), temp.Combine("in"));             // a loop
+        File.CreateSymbolicLink(temp.Combine("in", "b.png"), temp.Combine("elsewhere", "b.png"));
+
+        var corpus = ImageCorpus.List(temp.Combine("in"), temp.Combine("out"));
+
+        Assert.Equal([temp.Combine("in", "2024", "a.png"), temp.Combine("in", "b.png")], corpus.Select(c => c.ImagePath));
+    }
+
+    [Fact]
     public void AJsonLinesManifestResolvesAgainstItsFolderDropsRepeatsAndMasksBelowTheCommonFolder()
     {
         using var temp = new TempDirectory();

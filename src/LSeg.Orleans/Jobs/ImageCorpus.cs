@@ -31,7 +31,7 @@ internal static class ImageCorpus
             // hold the whole input.
             if (FolderPrefix(full).StartsWith(output, StringComparison.Ordinal))
                 throw new BatchSegmentationException($"Output folder '{outputDirectory}' is the input folder '{input}' or holds it: choose an output folder outside the input.");
-            images = Directory.EnumerateFiles(full, "*", SearchOption.AllDirectories)
+            images = FilesBelow(full, input)
                 .Where(path => ImageExtensions.Contains(Path.GetExtension(path), StringComparer.OrdinalIgnoreCase))
                 .Where(path => !path.StartsWith(output, StringComparison.Ordinal))
                 .Order(StringComparer.Ordinal)
@@ -54,6 +54,39 @@ internal static class ImageCorpus
             throw new BatchSegmentationException($"Input '{input}' does not exist: give a folder of images or a manifest file of image paths.");
         }
         return WithMaskPaths(images, root);
+    }
+
+    /// <summary>
+    /// Every file below <paramref name="folder"/>, through sub-folders but not through links to folders: a link to a folder
+    /// already listed (<c>latest -> 2024-06</c>) gave every image there twice, two masks and two index lines for one file,
+    /// and a link to a parent (<c>all -> .</c>) listed the tree again and again. Links to files are followed.
+    /// </summary>
+    /// <exception cref="BatchSegmentationException">A sub-folder cannot be read (permission denied), naming it.</exception>
+    private static IEnumerable<string> FilesBelow(string folder, string input)
+    {
+        var files = new EnumerationOptions { RecurseSubdirectories = false, AttributesToSkip = 0, IgnoreInaccessible = false };
+        var folders = new EnumerationOptions { RecurseSubdirectories = false, AttributesToSkip = FileAttributes.ReparsePoint, IgnoreInaccessible = false };
+        var pending = new Stack<string>([folder]);
+        while (pending.Count > 0)
+        {
+            string current = pending.Pop();
+            string[] here, below;
+            try
+            {
+                here = Directory.GetFiles(current, "*", files);
+                below = Directory.GetDirectories(current, "*", folders);
+            }
+            catch (UnauthorizedAccessException e)
+            {
+                // Skipping it would leave its images out of the job without a word.
+                throw new BatchSegmentationException(
+                    $"Folder '{current}' below the input '{input}' cannot be read ({e.Message}): give this user read access, or list the images to segment in a manifest file and pass that as the input.", e);
+            }
+            foreach (string file in here)
+                yield return file;
+            foreach (string sub in below)
+                pending.Push(sub);
+        }
     }
 
     private static List<string> ReadManifest(string manifest)
