@@ -157,6 +157,39 @@ public sealed class InProcessBatchTests(SegmentationClusterFixture fixture) : IC
     }
 
     [Fact]
+    public async Task A_resumed_manifest_job_keeps_its_first_runs_mask_layout_and_refuses_an_image_outside_it()
+    {
+        using var temp = new TempDirectory();
+        // First run: two images in d/a/x and d/a/y, so the masks mirror d/a: x/img00.mask.png, y/img00.mask.png.
+        string[] x = CorpusImages.Write(temp.Combine("d", "a", "x"), 2);
+        string[] y = CorpusImages.Write(temp.Combine("d", "a", "y"), 1);
+        string manifest = temp.Combine("list.txt");
+        File.WriteAllLines(manifest, [x[0], y[0]]);
+        var job = Job(manifest, temp.Combine("out"));
+        await fixture.Cluster.Client.SegmentBatchAsync(job.Build());
+        Assert.True(File.Exists(temp.Combine("out", "x", "img00.mask.png")));
+
+        // The list changes: y's image goes, x's second comes. Alone, the two x images would mirror d/a/x (img01.mask.png at
+        // the top); the resumed job keeps d/a, so the new mask lands beside its sibling's.
+        File.WriteAllLines(manifest, [x[0], x[1]]);
+        var resumed = await fixture.Cluster.Client.SegmentBatchAsync((job with { Resume = true }).Build());
+
+        Assert.Equal((1, 1), (resumed.Succeeded, resumed.Resumed));
+        Assert.True(File.Exists(temp.Combine("out", "x", "img01.mask.png")), "the new image's mask is not beside its sibling's");
+        Assert.False(File.Exists(temp.Combine("out", "img01.mask.png")));
+
+        // An image outside d/a, at d/x/img00.png: under the new deepest common folder d it would write x/img00.mask.png,
+        // the finished mask of d/a/x/img00.png, which the index still names for that image.
+        string[] above = CorpusImages.Write(temp.Combine("d", "x"), 1);
+        File.WriteAllLines(manifest, [x[0], x[1], above[0]]);
+        byte[] finished = File.ReadAllBytes(temp.Combine("out", "x", "img00.mask.png"));
+        var refused = await Assert.ThrowsAsync<BatchSegmentationException>(() => fixture.Cluster.Client.SegmentBatchAsync((job with { Resume = true }).Build()));
+
+        Assert.Contains($"now lists '{above[0]}', outside '{temp.Combine("d", "a")}', the folder this job's masks mirror", refused.Message);
+        Assert.Equal(finished, File.ReadAllBytes(temp.Combine("out", "x", "img00.mask.png")));
+    }
+
+    [Fact]
     public async Task AFolderHoldingAJobIsRefusedWithoutResumeAndWithOtherLabels()
     {
         using var temp = new TempDirectory();

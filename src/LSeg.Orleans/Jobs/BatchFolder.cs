@@ -45,7 +45,7 @@ internal sealed partial class BatchFolder : IDisposable
     public bool IsNew { get; }
 
     /// <summary>What identifies a job, so that a resumed run cannot mix masks of two different jobs.</summary>
-    internal sealed record JobDescription(string Input, string[] Labels, string? Model, int? InputSize, string? ModelIdentity);
+    internal sealed record JobDescription(string Input, string[] Labels, string? Model, int? InputSize, string? ModelIdentity, string? MaskRoot = null);
 
     /// <summary>Full path of the folder.</summary>
     public string Directory { get; }
@@ -58,6 +58,9 @@ internal sealed partial class BatchFolder : IDisposable
 
     /// <summary>The identity of the model the job's masks were made with; null until a silo first reported it.</summary>
     public string? ModelIdentity => _job.ModelIdentity;
+
+    /// <summary>The folder the job's mask paths mirror, as its first run listed it; null for a job written before it was recorded.</summary>
+    public string? MaskRoot => _job.MaskRoot;
 
     /// <summary>
     /// Opens <paramref name="directory"/> for <paramref name="job"/>: creates it and the job file for a new job; with

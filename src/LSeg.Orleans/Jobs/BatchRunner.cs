@@ -57,11 +57,14 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
     {
         job.Validate();
         string output = Path.GetFullPath(job.OutputDirectory);
-        var corpus = ImageCorpus.List(job.Input, output);
+        var corpus = ImageCorpus.List(job.Input, output, null, out string maskRoot);
         string? model = job.ModelPath is null ? null : Path.TrimEndingDirectorySeparator(Path.GetFullPath(job.ModelPath));
-        var description = new BatchFolder.JobDescription(Path.GetFullPath(job.Input), [.. job.Labels], model, job.InputSize, null);
+        var description = new BatchFolder.JobDescription(Path.GetFullPath(job.Input), [.. job.Labels], model, job.InputSize, null, maskRoot);
         using var folder = BatchFolder.Open(output, description, job.Resume);
         _folder = folder;
+        // A resumed job keeps its first run's mask layout (its manifest may list other images now).
+        if (folder.MaskRoot is { } kept && kept != maskRoot)
+            corpus = ImageCorpus.List(job.Input, output, kept, out _);
         // The folders the images are in, among those this process sees (a listed image in a folder that exists nowhere is
         // that image's failed line, not a silo's fault).
         string[] inputFolders = [.. corpus.Select(image => Path.GetDirectoryName(image.ImagePath)!).Distinct(StringComparer.Ordinal)

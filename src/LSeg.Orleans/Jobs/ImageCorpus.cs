@@ -18,7 +18,14 @@ internal static class ImageCorpus
 
     /// <summary>Lists the images of <paramref name="input"/>, leaving out anything under <paramref name="outputDirectory"/>.</summary>
     /// <exception cref="BatchSegmentationException">The input is missing or empty, a manifest line is malformed, or two images would write the same mask.</exception>
-    public static IReadOnlyList<CorpusImage> List(string input, string outputDirectory)
+    public static IReadOnlyList<CorpusImage> List(string input, string outputDirectory) => List(input, outputDirectory, null, out _);
+
+    /// <summary>
+    /// The same, with the folder the masks mirror: <paramref name="keepMaskRoot"/> when given (a resumed job's, from its
+    /// first run), else the input folder or the manifest images' deepest common folder, returned in <paramref name="maskRoot"/>.
+    /// </summary>
+    /// <exception cref="BatchSegmentationException">As above, or a manifest lists an image outside <paramref name="keepMaskRoot"/>.</exception>
+    public static IReadOnlyList<CorpusImage> List(string input, string outputDirectory, string? keepMaskRoot, out string maskRoot)
     {
         string full = Path.GetFullPath(input);
         string output = FolderPrefix(Path.GetFullPath(outputDirectory));
@@ -48,13 +55,26 @@ internal static class ImageCorpus
             if (images.Count == 0)
                 throw new BatchSegmentationException($"Manifest '{input}' lists no image.");
             root = CommonFolder(images);
+            if (keepMaskRoot is not null && !SamePath(root, keepMaskRoot))
+            {
+                // The manifest changed since the job started: its masks keep the layout of the first run, or a new image
+                // could take a finished one's mask name (the deepest common folder moves up when an image is added higher).
+                if (images.FirstOrDefault(image => !image.StartsWith(FolderPrefix(keepMaskRoot), StringComparison.Ordinal)) is { } outside)
+                    throw new BatchSegmentationException(
+                        $"Manifest '{input}' now lists '{outside}', outside '{keepMaskRoot}', the folder this job's masks mirror (where all the images of its first run were): its mask could take the name of a finished one. Segment images outside it in a new job with another output folder.");
+                root = keepMaskRoot;
+            }
         }
         else
         {
             throw new BatchSegmentationException($"Input '{input}' does not exist: give a folder of images or a manifest file of image paths.");
         }
+        maskRoot = root;
         return WithMaskPaths(images, root);
     }
+
+    private static bool SamePath(string a, string b) =>
+        string.Equals(Path.TrimEndingDirectorySeparator(a), Path.TrimEndingDirectorySeparator(b), StringComparison.Ordinal);
 
     /// <summary>
     /// Every file below <paramref name="folder"/>, through sub-folders but not through links to folders: a link to a folder
