@@ -90,7 +90,7 @@ public static class ModelPackageQuantizer
                 log?.WriteLine($"static int8 (QDQ): {plan.ConvolutionCount} convolutions, {plan.Activations.Count} activations calibrated on {options.CalibrationImages.Count} images");
                 var ranges = ActivationCalibration.Collect(model, plan.Activations, CalibrationInputs(options.CalibrationImages, manifest), "pixels");
                 plan.Apply(ranges);
-                description = $"int8 static QDQ: {plan.ConvolutionCount} convolutions with per-channel int8 weights, uint8 activations calibrated (min/max) on {options.CalibrationImages.Count} images at input {manifest.DefaultInputSize}";
+                description = $"int8 static QDQ: {plan.ConvolutionCount} convolutions with per-channel 8-bit weights (255 levels, stored as uint8 around 128), uint8 activations calibrated (min/max) on {options.CalibrationImages.Count} images at input {manifest.DefaultInputSize}";
             }
             else
             {
@@ -100,7 +100,7 @@ public static class ModelPackageQuantizer
                 if (count == 0)
                     throw new InvalidDataException($"The image encoder of '{sourcePath}' has no float matrix product to quantize dynamically (a convolutional backbone such as ResNet, or a package quantized already): use static quantization with calibration images.");
                 log?.WriteLine($"dynamic int8: {count} matrix products");
-                description = $"int8 dynamic: {count} matrix products with per-column int8 weights, activations quantized at run time";
+                description = $"int8 dynamic: {count} matrix products with per-column 8-bit weights (255 levels, stored as uint8 around 128), activations quantized at run time";
             }
 
             var provenance = new Dictionary<string, string>(manifest.Provenance) { ["quantization"] = description };

@@ -73,17 +73,18 @@ internal sealed class StaticConvQuantization
         var activationParameters = Activations.ToDictionary(a => a, a => QuantizedValues.Uint8(ranges[a].Min, ranges[a].Max), StringComparer.Ordinal);
         var weightNodes = new List<NodeProto>();
 
-        // Convolutions: int8 weights and int32 bias behind DequantizeLinear; a following ReLU folds into the output.
+        // Convolutions: 8-bit weights and int32 bias behind DequantizeLinear; a following ReLU folds into the output.
         foreach (var conv in _convolutions)
         {
             var weight = initializers[conv.Input[1]];
             int channels = (int)weight.Dims[0];
-            var (values, scales) = QuantizedValues.SymmetricInt8(OnnxTensors.ReadFloats(weight), channels, channelsFirst: true);
+            // uint8 around 128, not int8: see QuantizedValues.SymmetricUint8 (int8 weights saturate on CPUs without VNNI).
+            var (values, scales) = QuantizedValues.SymmetricUint8(OnnxTensors.ReadFloats(weight), channels, channelsFirst: true);
             string name = conv.Name.Length > 0 ? conv.Name : conv.Output[0];
-            graph.Initializer.Add(OnnxTensors.Int8(name + "::weight_int8", values, [.. weight.Dims]));
+            graph.Initializer.Add(OnnxTensors.UInt8(name + "::weight_uint8", values, [.. weight.Dims]));
             graph.Initializer.Add(OnnxTensors.Float(name + "::weight_scale", scales, channels));
-            graph.Initializer.Add(OnnxTensors.Int8(name + "::weight_zero_point", new sbyte[channels], channels));
-            weightNodes.Add(OnnxProtos.Node("DequantizeLinear", name + "::weight_dq", [name + "::weight_int8", name + "::weight_scale", name + "::weight_zero_point"], [name + "::weight"], OnnxProtos.Attribute("axis", 0)));
+            graph.Initializer.Add(OnnxTensors.UInt8(name + "::weight_zero_point", Enumerable.Repeat(QuantizedValues.Uint8WeightZeroPoint, channels).ToArray(), channels));
+            weightNodes.Add(OnnxProtos.Node("DequantizeLinear", name + "::weight_dq", [name + "::weight_uint8", name + "::weight_scale", name + "::weight_zero_point"], [name + "::weight"], OnnxProtos.Attribute("axis", 0)));
             conv.Input[1] = name + "::weight";
             if (conv.Input.Count > 2 && conv.Input[2].Length > 0)
             {
