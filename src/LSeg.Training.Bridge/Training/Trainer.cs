@@ -151,7 +151,11 @@ public static class Trainer
     private static CheckpointStore OpenCheckpoints(string output, bool resume, out string? last)
     {
         var store = new CheckpointStore(Path.Combine(output, "checkpoints"));
+        // "best" is saved before "last": a kill between the two leaves "best" one epoch ahead (or, in the first epoch, the
+        // only checkpoint). The run goes on from whichever holds more epochs, "last" on a tie.
         last = store.Find("last");
+        if (store.Find("best") is { } best && (last is null || CheckpointStore.ReadState(best).EpochsCompleted > CheckpointStore.ReadState(last).EpochsCompleted))
+            last = best;
         if (resume && last is null)
             throw new InvalidOperationException($"Cannot resume: '{store.Directory}' holds no complete checkpoint. Start without resume.");
         if (!resume && last is not null)

@@ -56,6 +56,21 @@ public sealed class TrainerSmokeTests : IDisposable
     }
 
     [Fact]
+    public void A_run_killed_after_saving_best_but_before_last_resumes_from_best()
+    {
+        var lines = new List<string>();
+        Trainer.Run(TinyConfig(epochs: 1), resume: false, lines.Add);
+        // What a kill between the two saves of the first epoch leaves: "best" complete, "last" never written.
+        Directory.Delete(Path.Combine(_output, "checkpoints", "last"), recursive: true);
+
+        var resumed = Trainer.Run(TinyConfig(epochs: 2), resume: true, lines.Add);
+
+        Assert.Equal(2, resumed.State.EpochsCompleted);
+        Assert.Equal(new[] { 0, 1 }, resumed.State.History.Select(h => h.Epoch));
+        Assert.Contains(lines, l => l.StartsWith("resumed from", StringComparison.Ordinal) && l.Contains("best"));
+    }
+
+    [Fact]
     public void ResumeRefusesAConfigurationThatChangedWhatTheRunLearnsAndNamesTheFields()
     {
         Trainer.Run(TinyConfig(epochs: 1), resume: false, _ => { });
