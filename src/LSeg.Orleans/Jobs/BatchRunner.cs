@@ -32,6 +32,9 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
     private SegmentationJobSpec _spec = null!;
     private bool[] _done = [];
     private int[] _attempts = [];
+
+    /// <summary>Per image (by index), the silos it was lost on: it goes to another ready silo while there is one.</summary>
+    private readonly Dictionary<int, HashSet<SiloAddress>> _lostOn = [];
     private int _remaining, _succeeded, _failed, _failedBefore, _resumed;
     private double _segmentSeconds;
 
@@ -169,9 +172,9 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
         {
             // A reissued chunk does not hold a slot: its answer may be lost for good with a gateway that died (the call then
             // ends only at its 30-minute timeout), and the silo itself may be fine.
-            while (silo.Chunks.Count(c => !c.Reissued) < job.ChunksPerSilo && _queue.First is { } first)
+            while (silo.Chunks.Count(c => !c.Reissued) < job.ChunksPerSilo && NextFor(silo) is { } first)
             {
-                _queue.RemoveFirst();
+                _queue.Remove(first);
                 var items = first.Value.Where(item => !_done[item.Index]).ToArray();
                 if (items.Length == 0)
                     continue;
@@ -180,6 +183,27 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
             }
         }
         _coordinatorBusy.Stop();
+    }
+
+    /// <summary>
+    /// The first queued chunk for <paramref name="silo"/>: not one holding an image this silo lost before while another
+    /// ready silo has not lost it. A silo that hangs while the cluster still lists it has its chunks handed out again
+    /// when they are overdue; without this it took those very images back at once (its slots were the free ones), and
+    /// after three such losses they were written as failed, good images given up.
+    /// </summary>
+    private LinkedListNode<ImageWorkItem[]>? NextFor(SiloSlot silo)
+    {
+        for (var node = _queue.First; node is not null; node = node.Next)
+        {
+            bool lostHere = node.Value.Any(item => _lostOn.TryGetValue(item.Index, out var silos) && silos.Contains(silo.Address));
+            if (!lostHere)
+                return node;
+            bool elsewhere = _silos.Values.Any(other => other != silo && other.Ready
+                && !node.Value.Any(item => _lostOn.TryGetValue(item.Index, out var silos) && silos.Contains(other.Address)));
+            if (!elsewhere)
+                return node;
+        }
+        return null;
     }
 
     /// <summary>Handles every readiness answer and chunk outcome that has arrived.</summary>
@@ -213,7 +237,7 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
                             // that died, or the silo hangs. The images go to the queue again and the silo gets new
                             // work, but the call is still watched: a late answer records what it holds (and lengthens
                             // the lease).
-                            GiveBack(chunk.Items);
+                            GiveBack(chunk.Items, silo.Address);
                             chunk.Reissued = true;
                         }
                         continue;
@@ -222,14 +246,14 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
                     if (chunk.Call.IsCompletedSuccessfully)
                     {
                         _slowestChunk = TimeSpan.FromTicks(Math.Max(_slowestChunk.Ticks, (_clock.Elapsed - chunk.Sent).Ticks));
-                        Record(chunk, chunk.Call.Result);
+                        Record(chunk, chunk.Call.Result, silo.Address);
                     }
                     else
                     {
                         // The silo is unreachable (or hung past the call's timeout): no more chunks for it until a
                         // membership poll lists it again and it answers a new Prepare.
                         if (!chunk.Reissued)
-                            GiveBack(chunk.Items);
+                            GiveBack(chunk.Items, silo.Address);
                         Drop(silo);
                         break;
                     }
@@ -268,7 +292,7 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
                 $"Silo {readiness.Silo} loaded model {readiness.ModelIdentity}, but this job's masks are made with {_folder.ModelIdentity}: every silo must see the same model package.");
     }
 
-    private void Record(SentChunk chunk, ChunkOutcome outcome)
+    private void Record(SentChunk chunk, ChunkOutcome outcome, SiloAddress from)
     {
         if (outcome.Problem is not null)
             throw new BatchSegmentationException($"Silo {outcome.Silo} stopped working on the job: {outcome.Problem}");
@@ -287,7 +311,7 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
         _folder.Append(lines);
         var missing = items.Where(item => !_done[item.Index]).ToArray();
         if (missing.Length > 0 && !chunk.Reissued)  // a reissued chunk's images are in the queue already
-            GiveBack(missing);
+            GiveBack(missing, from);
         Report();
     }
 
@@ -303,9 +327,9 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
         foreach (var chunk in chunks)
         {
             if (chunk.Call.IsCompletedSuccessfully && chunk.Call.Result.Problem is null)
-                Record(chunk, chunk.Call.Result);
+                Record(chunk, chunk.Call.Result, silo.Address);
             else if (!chunk.Reissued)
-                GiveBack(chunk.Items);
+                GiveBack(chunk.Items, silo.Address);
         }
     }
 
@@ -327,11 +351,14 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
     /// Puts lost images back at the front of the queue, one per chunk, so that an image that kills silos is isolated and
     /// given up after <see cref="BatchSegmentationJob.MaxAttempts"/> losses instead of taking its neighbours with it.
     /// </summary>
-    private void GiveBack(ImageWorkItem[] items)
+    private void GiveBack(ImageWorkItem[] items, SiloAddress lostOn)
     {
         var lost = new List<string>();
         foreach (var item in items.Where(item => !_done[item.Index]).Reverse())
         {
+            if (!_lostOn.TryGetValue(item.Index, out var silos))
+                _lostOn[item.Index] = silos = [];
+            silos.Add(lostOn);
             if (++_attempts[item.Index] >= job.MaxAttempts)
             {
                 lost.Add(IndexLines.Lost(item, job.Labels, _attempts[item.Index]));
