@@ -64,6 +64,23 @@ public sealed class ProcessBatchTests
     }
 
     [Fact]
+    public void Resume_on_a_folder_without_a_job_says_a_new_job_starts_and_a_real_resume_does_not()
+    {
+        using var temp = new TempDirectory();
+        string package = ColourModelPackage.Write(temp.Path);
+        CorpusImages.Write(temp.Combine("in"), 2, 64, 48);
+        string[] command = ["batch", "in", "--labels", "red, blue", "--model", package, "--silos", "1", "--resume", "--out"];
+
+        var typo = LsegProcess.Run(temp.Path, [.. command, "maks"]);
+        var again = LsegProcess.Run(temp.Path, [.. command, "maks"]);
+
+        Assert.True(typo.ExitCode == 0, typo.ToString());
+        Assert.Contains("note: --resume: 'maks' holds no batch job (no batch.json); a new job starts there.", typo.StdErr);
+        Assert.True(again.ExitCode == 0, again.ToString());
+        Assert.DoesNotContain("holds no batch job", again.StdErr);
+    }
+
+    [Fact]
     public void A_batch_asked_for_a_GPU_it_cannot_use_says_so_on_stderr_and_records_each_silos_device()
     {
         using var temp = new TempDirectory();

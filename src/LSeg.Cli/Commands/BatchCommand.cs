@@ -89,6 +89,9 @@ internal static class BatchCommand
             Resume = request.Resume, ChunkSize = request.ChunkSize,
         };
 
+        // A mistyped --out with --resume would otherwise redo every image into a new folder without a word.
+        if (request.Resume && !File.Exists(Path.Combine(request.OutputDirectory, "batch.json")) && !File.Exists(Path.Combine(request.OutputDirectory, "index.jsonl")))
+            console.Error.WriteLine($"note: --resume: '{request.OutputDirectory}' holds no batch job (no batch.json); a new job starts there.");
         using var interrupt = new ConsoleInterrupt();
         try
         {
