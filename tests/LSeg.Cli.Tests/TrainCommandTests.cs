@@ -43,8 +43,11 @@ public class TrainCommandTests
         {
             await checkpointSaved.Task.WaitAsync(TimeSpan.FromMinutes(5));
 
-            // Ctrl+C in a terminal sends SIGINT to the process.
-            using (var interrupt = Process.Start("kill", ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)]))
+            // Ctrl+C in a terminal sends SIGINT to the process. A test run started in the background by a non-interactive
+            // shell (`cmd &`) ignores SIGINT, and so does every process it starts, lseg too (as Unix programs should, and
+            // .NET does): then SIGTERM, which lseg handles the same way, stands in for it.
+            string signal = SigIntIgnoredHere() ? "-TERM" : "-INT";
+            using (var interrupt = Process.Start("kill", [signal, process.Id.ToString(CultureInfo.InvariantCulture)]))
                 await interrupt.WaitForExitAsync();
             // A hang guard, not a speed check: under a full parallel test run (other test hosts training on the same two
             // cores) a batch and a checkpoint save took long enough for a 2-minute guard to fire twice.
@@ -201,5 +204,15 @@ public class TrainCommandTests
 
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("no-such-config.json", Assert.Single(result.ErrorLines));
+    }
+
+    /// <summary>Whether this process ignores SIGINT (bit 2 of SigIgn in /proc/self/status), as background jobs of non-interactive shells do.</summary>
+    private static bool SigIntIgnoredHere()
+    {
+        const string status = "/proc/self/status";
+        if (!File.Exists(status))
+            return false;
+        string? line = File.ReadLines(status).FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        return line is not null && (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & (1UL << (2 - 1))) != 0;
     }
 }
