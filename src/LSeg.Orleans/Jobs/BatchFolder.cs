@@ -204,7 +204,7 @@ internal sealed partial class BatchFolder : IDisposable
     }
 
     /// <summary>One folder however it was typed: <c>photos/</c> and <c>photos</c> are the same input.</summary>
-    private static bool SamePath(string a, string b) =>
+    internal static bool SamePath(string a, string b) =>
         string.Equals(Path.TrimEndingDirectorySeparator(a), Path.TrimEndingDirectorySeparator(b), StringComparison.Ordinal);
 
     private static void ReadIndex(string indexPath, Dictionary<string, bool> finished)

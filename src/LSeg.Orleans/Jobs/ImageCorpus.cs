@@ -55,7 +55,7 @@ internal static class ImageCorpus
             if (images.Count == 0)
                 throw new BatchSegmentationException($"Manifest '{input}' lists no image.");
             root = CommonFolder(images);
-            if (keepMaskRoot is not null && !SamePath(root, keepMaskRoot))
+            if (keepMaskRoot is not null && !BatchFolder.SamePath(root, keepMaskRoot))
             {
                 // The manifest changed since the job started: its masks keep the layout of the first run, or a new image
                 // could take a finished one's mask name (the deepest common folder moves up when an image is added higher).
@@ -72,9 +72,6 @@ internal static class ImageCorpus
         maskRoot = root;
         return WithMaskPaths(images, root);
     }
-
-    private static bool SamePath(string a, string b) =>
-        string.Equals(Path.TrimEndingDirectorySeparator(a), Path.TrimEndingDirectorySeparator(b), StringComparison.Ordinal);
 
     /// <summary>
     /// Every file below <paramref name="folder"/>, through sub-folders but not through links to folders: a link to a folder

@@ -5,13 +5,12 @@ namespace LSeg.Training.Bridge.Quantization;
 
 /// <summary>
 /// Dynamic 8-bit quantization of the matrix products with constant weights (a ViT's linear layers): the weights
-/// become 8-bit (symmetric, stored as uint8 around 128) with one scale per output column, and the activations are quantized to uint8 at run time
-/// (DynamicQuantizeLinear → MatMulInteger → Cast → Mul by both scales, the pattern ONNX Runtime fuses into one
-/// DynamicQuantizeMatMul). No calibration is needed. Products of two activations (attention) stay float.
+/// become 8-bit (symmetric, stored as uint8 around 128) with one scale per output column, and the activations are
+/// quantized to uint8 at run time (DynamicQuantizeLinear → MatMulInteger → Cast → Mul by both scales, the pattern
+/// ONNX Runtime fuses into one DynamicQuantizeMatMul). No calibration is needed. Products of two activations (attention) stay float.
 /// </summary>
 internal static class DynamicMatMulQuantization
 {
-
     /// <summary>Rewrites <paramref name="model"/> (a preprocessed graph) in place; returns how many products were quantized.</summary>
     public static int Apply(ModelProto model)
     {
@@ -33,7 +32,7 @@ internal static class DynamicMatMulQuantization
             var (values, scales) = QuantizedValues.SymmetricUint8(OnnxTensors.ReadFloats(weight), columns, channelsFirst: false);
             graph.Initializer.Add(OnnxTensors.UInt8(name + "::weight_uint8", values, [.. weight.Dims]));
             graph.Initializer.Add(OnnxTensors.Float(name + "::weight_scale", scales, columns));
-            graph.Initializer.Add(OnnxTensors.UInt8(name + "::weight_zero_point", Enumerable.Repeat(QuantizedValues.Uint8WeightZeroPoint, columns).ToArray(), columns));
+            graph.Initializer.Add(QuantizedValues.Uint8WeightZeroPoints(name + "::weight_zero_point", columns));
             string input = node.Input[0];
             nodes.Add(OnnxProtos.Node("DynamicQuantizeLinear", name + "::quantize_input", [input], [name + "::input_uint8", name + "::input_scale", name + "::input_zero_point"]));
             nodes.Add(OnnxProtos.Node("MatMulInteger", name + "::matmul_integer",

@@ -1,9 +1,12 @@
+using LSeg.MLNet.Package;
+using Onnx;
+
 namespace LSeg.Training.Bridge.Quantization;
 
 /// <summary>
-/// The arithmetic of int8 quantization as ONNX Runtime's kernels expect it: weights int8, symmetric (zero point 0), one
-/// scale per output channel; activations uint8, asymmetric, one scale and zero point per tensor, the range widened to
-/// contain 0 so that 0 (padding, ReLU) is exact.
+/// The arithmetic of int8 quantization as ONNX Runtime's kernels expect it: weights 8-bit and symmetric (stored as
+/// uint8 around 128, see SymmetricUint8), one scale per output channel; activations uint8, asymmetric, one scale and
+/// zero point per tensor, the range widened to contain 0 so that 0 (padding, ReLU) is exact.
 /// </summary>
 internal static class QuantizedValues
 {
@@ -34,6 +37,10 @@ internal static class QuantizedValues
 
     /// <summary>The zero point of <see cref="SymmetricUint8"/>'s values.</summary>
     public const byte Uint8WeightZeroPoint = 128;
+
+    /// <summary>The zero points of <paramref name="channels"/> channels of <see cref="SymmetricUint8"/> weights, as an initializer.</summary>
+    public static TensorProto Uint8WeightZeroPoints(string name, int channels) =>
+        OnnxTensors.UInt8(name, Enumerable.Repeat(Uint8WeightZeroPoint, channels).ToArray(), channels);
 
     /// <summary>
     /// <see cref="SymmetricInt8"/>'s values stored as uint8 around a zero point of 128 (the same 255 levels and scales).

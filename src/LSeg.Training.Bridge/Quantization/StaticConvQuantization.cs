@@ -83,7 +83,7 @@ internal sealed class StaticConvQuantization
             string name = conv.Name.Length > 0 ? conv.Name : conv.Output[0];
             graph.Initializer.Add(OnnxTensors.UInt8(name + "::weight_uint8", values, [.. weight.Dims]));
             graph.Initializer.Add(OnnxTensors.Float(name + "::weight_scale", scales, channels));
-            graph.Initializer.Add(OnnxTensors.UInt8(name + "::weight_zero_point", Enumerable.Repeat(QuantizedValues.Uint8WeightZeroPoint, channels).ToArray(), channels));
+            graph.Initializer.Add(QuantizedValues.Uint8WeightZeroPoints(name + "::weight_zero_point", channels));
             weightNodes.Add(OnnxProtos.Node("DequantizeLinear", name + "::weight_dq", [name + "::weight_uint8", name + "::weight_scale", name + "::weight_zero_point"], [name + "::weight"], OnnxProtos.Attribute("axis", 0)));
             conv.Input[1] = name + "::weight";
             if (conv.Input.Count > 2 && conv.Input[2].Length > 0)
