@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using LSeg.MLNet;
 using LSeg.Shared;
+using Microsoft.ML;
 using Microsoft.ML.Data;
 
 namespace LSeg.Cli.Benchmarks;
@@ -12,8 +13,12 @@ namespace LSeg.Cli.Benchmarks;
 /// </summary>
 internal static class PeakMemory
 {
-    /// <summary>One case: the model, the image size, the model input size, the runtime settings and the labels.</summary>
-    internal sealed record Request(string? PackagePath, int Width, int Height, int InputSize, RuntimeSettings Settings, IReadOnlyList<string>? Labels = null)
+    /// <summary>
+    /// One case: the model, the image size, the model input size, the runtime settings and the labels; through the
+    /// low-level API (<c>Segment</c>), or, with <paramref name="ThroughMLNet"/>, through an ML.NET pipeline
+    /// (LoadImages → LanguageSegment, the mask column read), as the README's pipeline does.
+    /// </summary>
+    internal sealed record Request(string? PackagePath, int Width, int Height, int InputSize, RuntimeSettings Settings, IReadOnlyList<string>? Labels = null, bool ThroughMLNet = false)
     {
         /// <summary>The labels segmented: <see cref="Labels"/>, or eight common names.</summary>
         public IReadOnlyList<string> LabelsOrDefault => Labels ?? DefaultLabels;
@@ -38,14 +43,38 @@ internal static class PeakMemory
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
             var options = request.Settings.ToOptions();
             using var model = request.PackagePath is null ? LanguageSegmentationModel.LoadDefault(options) : LanguageSegmentationModel.Load(request.PackagePath, options);
-            using (var image = MLImage.CreateFromFile(file))
-                model.Segment(image, request.LabelsOrDefault, request.InputSize);
+            if (request.ThroughMLNet)
+                ReadMaskThroughMLNet(model, file, request);
+            else
+                using (var image = MLImage.CreateFromFile(file))
+                    model.Segment(image, request.LabelsOrDefault, request.InputSize);
             return PeakResidentMB();
         }
         finally
         {
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    private static void ReadMaskThroughMLNet(LanguageSegmentationModel model, string file, Request request)
+    {
+        var context = new MLContext();
+        var table = context.Data.LoadFromEnumerable(new[] { new ImageFile { Path = file } });
+        var pipeline = context.Transforms.LoadImages("Image", null, nameof(ImageFile.Path))
+            .Append(context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = [.. request.LabelsOrDefault], Model = model, InputSize = request.InputSize }));
+        using var fitted = pipeline.Fit(table);
+        var output = fitted.Transform(table);
+        var mask = output.Schema[LanguageSegmentationOptions.Defaults.OutputColumnName];
+        using var cursor = output.GetRowCursor([mask]);
+        var getter = cursor.GetGetter<VBuffer<uint>>(mask);
+        VBuffer<uint> value = default;
+        while (cursor.MoveNext())
+            getter(ref value);
+    }
+
+    private sealed class ImageFile
+    {
+        public string Path { get; set; } = "";
     }
 
     /// <summary>The process's peak resident set so far, in MB.</summary>

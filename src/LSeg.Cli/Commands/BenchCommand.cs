@@ -181,9 +181,11 @@ internal static class BenchCommand
         optimization.AcceptOnlyFromAmong("none", "basic", "extended", "all");
         var threads = new Option<int?>("--threads") { Description = "Intra-op threads (default: ONNX Runtime's).", HelpName = "N" }.InRange(1);
         var labels = new Option<string>("--labels") { Description = $"Comma-separated labels to segment with (default: {string.Join(", ", PeakMemory.DefaultLabels)}).", HelpName = "LABELS" };
+        var through = new Option<string>("--through") { Description = "low-level: LanguageSegmentationModel.Segment (default); mlnet: an ML.NET pipeline (LoadImages, LanguageSegment) whose mask column is read.", DefaultValueFactory = _ => "low-level", HelpName = "low-level|mlnet" };
+        through.AcceptOnlyFromAmong("low-level", "mlnet");
         var command = new Command("memory", "Peak memory (MB, the process's peak resident set) of loading the model and segmenting one synthetic image in this process, which should do nothing else; prints the number alone.")
         {
-            model, width, height, size, arena, optimization, threads, labels,
+            model, width, height, size, arena, optimization, threads, labels, through,
         };
         command.SetAction(parsed =>
         {
@@ -197,7 +199,7 @@ internal static class BenchCommand
                     $"--width {w} --height {h}: the image must be at least {limits} pixels on a side and at most {LSeg.MLNet.LanguageSegmentationModelOptions.Defaults.MaxImagePixels:N0} pixels (the model's defaults).", ExitCodes.Usage);
             var labelList = parsed.GetValue(labels) is { } text ? LabelList.Parse(text, "--labels") : null;
             var settings = new RuntimeSettings(parsed.GetValue(arena) == "on", RuntimeSettings.ParseOptimization(parsed.GetValue(optimization)!), parsed.GetValue(threads));
-            double peak = PeakMemory.Run(new PeakMemory.Request(package is null ? null : ModelPackagePath.Require(package), w, h, parsed.GetValue(size), settings, labelList));
+            double peak = PeakMemory.Run(new PeakMemory.Request(package is null ? null : ModelPackagePath.Require(package), w, h, parsed.GetValue(size), settings, labelList, parsed.GetValue(through) == "mlnet"));
             console.Out.WriteLine(peak.ToString("F1", System.Globalization.CultureInfo.InvariantCulture));
             return ExitCodes.Success;
         });

@@ -21,6 +21,8 @@ internal static class FreshProcess
         if (request.PackagePath is not null)
             arguments.AddRange(["--model", request.PackagePath]);
         arguments.AddRange(["--labels", string.Join(",", request.LabelsOrDefault)]);
+        if (request.ThroughMLNet)
+            arguments.AddRange(["--through", "mlnet"]);
         string output = RunLseg(arguments);
         return double.Parse(output.Trim(), CultureInfo.InvariantCulture);
     }

@@ -14,6 +14,7 @@ internal static class PipelineColumns
     public const string RowLabels = Prefix + "RowLabels";
     public const string LabelEmbeddingsRaw = Prefix + "LabelEmbeddingsRaw";
     public const string MaskIndices = Prefix + "MaskIndices";
+    public const string LabelNames = Prefix + "LabelNames";
     public const string MaskText = Prefix + "MaskText";
     public const string FullScores = Prefix + "FullScores";
     public const string PixelCounts = Prefix + "PixelCounts";

@@ -17,13 +17,15 @@ namespace LSeg.MLNet.Pipeline;
 /// CustomMapping    "LSeg.PackLabels": into a fixed-size vector (ApplyOnnxModel takes known sizes only) + shape
 /// ApplyOnnxModel   slice pixels and labels back out, image encoder, head: one session serves every label set and size
 /// CustomMapping    "LSeg.OriginalSize": back to the original size (the low-level API's function), pixel counts
-/// MapValue         label index → label name                       (per row: the indices are the mask)
+/// MapValue         key → label names                              (per row, once)
+/// CustomMapping    "LSeg.MaskText": each pixel's label index → its label's name
 /// MapValueToKey    label name → key whose key values are the labels
 /// CopyColumns      helper columns → output names
 /// DropColumns      helper columns
 /// </code>
 /// The label embeddings, label names and label keys depend on the labels; <c>WithLabels</c> rebuilds only those
-/// three steps and shares the rest.
+/// three steps and shares the rest. Models saved before the "LSeg.MaskText" step map index → name per pixel with
+/// <c>MapValue</c> instead; they load, segment and change labels as they were saved.
 /// </summary>
 internal sealed class SegmentationPipeline
 {
@@ -89,7 +91,8 @@ internal sealed class SegmentationPipeline
         }
         else
         {
-            steps.Add(LabelNameEstimator(_context, labels!));
+            steps.Add(LabelNamesEstimator(_context, labels!));
+            steps.Add(_context.Transforms.CustomMapping(new MaskTextMapping().GetMapping(), MaskTextMapping.ContractName));
             steps.Add(LabelKeyEstimator(_context, Options.OutputColumnName, labels!));
         }
         steps.Add(_context.Transforms.CopyColumns(Options.WidthColumnName, PipelineColumns.OriginalWidth));
@@ -140,7 +143,10 @@ internal sealed class SegmentationPipeline
         yield return PipelineColumns.PixelCounts;
         yield return PipelineColumns.EmbeddingsShape;
         if (!PerRowLabels)
+        {
+            yield return PipelineColumns.LabelNames;
             yield return PipelineColumns.MaskText;
+        }
     }
 
     /// <summary>Fits every step on an empty view of <paramref name="inputSchema"/> and returns the chain.</summary>
@@ -172,8 +178,10 @@ internal sealed class SegmentationPipeline
             bool adds(string column) => schema.GetColumnOrNull(column) is null && next.GetColumnOrNull(column) is not null;
             if (steps[i] is ValueMappingTransformer && adds(PipelineColumns.LabelEmbeddingsRaw))
                 (steps[i], replaced) = (LabelEmbeddingsEstimator(context, model, labels).Fit(new EmptyDataView(schema)), replaced + 1);
+            else if (steps[i] is ValueMappingTransformer && adds(PipelineColumns.LabelNames))
+                (steps[i], replaced) = (LabelNamesEstimator(context, labels).Fit(new EmptyDataView(schema)), replaced + 1);
             else if (steps[i] is ValueMappingTransformer && adds(PipelineColumns.MaskText))
-                (steps[i], replaced) = (LabelNameEstimator(context, labels).Fit(new EmptyDataView(schema)), replaced + 1);
+                (steps[i], replaced) = (PerPixelLabelNameEstimator(context, labels).Fit(new EmptyDataView(schema)), replaced + 1);
             else if (steps[i] is ValueToKeyMappingTransformer && next.GetColumnOrNull(outputColumnName) is { } key && key.Type is VectorDataViewType { ItemType: KeyDataViewType }
                      && schema.GetColumnOrNull(PipelineColumns.MaskText) is not null)
                 (steps[i], replaced) = (LabelKeyEstimator(context, outputColumnName, labels).Fit(new EmptyDataView(schema)), replaced + 1);
@@ -215,7 +223,13 @@ internal sealed class SegmentationPipeline
             new[] { new KeyValuePair<uint, float[]>(1u, embeddings) }, PipelineColumns.Constant);
     }
 
-    private static IEstimator<ITransformer> LabelNameEstimator(MLContext context, string[] labels) =>
+    private static IEstimator<ITransformer> LabelNamesEstimator(MLContext context, string[] labels) =>
+        context.Transforms.Conversion.MapValue(PipelineColumns.LabelNames,
+            new[] { new KeyValuePair<uint, string[]>(1u, labels) }, PipelineColumns.Constant);
+
+    // The names step of models saved before "LSeg.MaskText": index → name for every pixel. Kept so that WithLabels
+    // rebuilds such a chain in its own layout.
+    internal static IEstimator<ITransformer> PerPixelLabelNameEstimator(MLContext context, string[] labels) =>
         context.Transforms.Conversion.MapValue(PipelineColumns.MaskText,
             labels.Select((label, index) => new KeyValuePair<uint, string>((uint)index, label)), PipelineColumns.MaskIndices);
 

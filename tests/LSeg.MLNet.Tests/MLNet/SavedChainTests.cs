@@ -1,5 +1,7 @@
+using LSeg.MLNet.Pipeline;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Transforms;
 
 namespace LSeg.MLNet.Tests.MLNet;
 
@@ -281,5 +283,48 @@ public sealed class SavedChainTests(PipelineFixture fixture) : IClassFixture<Pip
 
         Assert.True(exitCode == 0, stderr);
         Assert.Equal(expected, File.ReadAllLines(output));
+    }
+
+    [Fact]
+    public void A_model_saved_in_the_earlier_layout_with_per_pixel_name_mapping_segments_and_changes_labels_as_saved()
+    {
+        // Until the "LSeg.MaskText" step, a pipeline named each pixel with MapValue (index → name) straight from the
+        // mask. Zips saved then hold that layout; the chain here is rebuilt in it from today's steps.
+        var context = new MLContext();
+        var files = context.Data.LoadFromEnumerable(new[] { new ImageFileRow { ImagePath = "red-blue-100x60.png" } });
+        var images = context.Transforms.LoadImages("Image", fixture.ImageFolder, nameof(ImageFileRow.ImagePath)).Fit(files).Transform(files);
+        string[] labels = ["red", "blue", "white"];
+        using var current = context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = labels, Model = fixture.Model, InputSize = 64 }).Fit(images);
+        var earlier = new List<ITransformer>();
+        var schema = images.Schema;
+        foreach (var step in current.Chain)
+        {
+            if (step is ValueMappingTransformer && step.GetOutputSchema(schema).GetColumnOrNull(PipelineColumns.LabelNames) is not null && schema.GetColumnOrNull(PipelineColumns.LabelNames) is null)
+                continue;
+            var replacement = step switch
+            {
+                CustomMappingTransformer<MaskTextInput, MaskTextOutput> => SegmentationPipeline.PerPixelLabelNameEstimator(context, labels).Fit(new EmptyDataView(schema)),
+                ColumnSelectingTransformer => context.Transforms.DropColumns(schema.Select(c => c.Name).Where(n => n.StartsWith(PipelineColumns.Prefix)).ToArray()).Fit(new EmptyDataView(schema)),
+                _ => step,
+            };
+            earlier.Add(replacement);
+            schema = replacement.GetOutputSchema(schema);
+        }
+        string zip = Path.Combine(fixture.TempPath, "earlier-layout.zip");
+        context.Model.Save(new TransformerChain<ITransformer>(earlier.ToArray()), images.Schema, zip);
+
+        var loaded = context.Model.Load(zip, out var loadedSchema);
+        using var disposeLoaded = loaded as IDisposable;
+        using var segmenter = LanguageSegmentationTransformer.FromTransformerChain(loaded, loadedSchema, fixture.Model);
+        using var relabelled = segmenter.WithLabels(["blue", "red"]);
+        using var currentRelabelled = current.WithLabels(["blue", "red"]);
+        uint[] mask(ITransformer t) => context.Data.CreateEnumerable<SegmentationRow>(t.Transform(images), reuseRowObject: false).Single().Mask;
+
+        Assert.DoesNotContain(segmenter.Chain, s => s is CustomMappingTransformer<MaskTextInput, MaskTextOutput>);
+        Assert.DoesNotContain(relabelled.Chain, s => s is CustomMappingTransformer<MaskTextInput, MaskTextOutput>);
+        Assert.Equal(earlier.Count, relabelled.Chain.Count());
+        Assert.Equal(mask(current), mask(segmenter));
+        Assert.Equal(mask(currentRelabelled), mask(relabelled));
+        Assert.Equal(2u, mask(relabelled)[30 * 100 + 5]); // red is key 2 of ["blue", "red"]
     }
 }
