@@ -38,7 +38,7 @@ internal static class SegmentationBenchmark
         IReadOnlyDictionary<int, double> ImagesPerSecondByBatchSize, int BatchImages,
         double MLNetTotalMs, double LowLevelTotalMs, double MLNetOverheadPercent,
         double LowLevelAllocatedMBPerImage, double MLNetAllocatedMBPerImage, double PeakWorkingSetMB,
-        double OneSegmentationPeakMB, double LargeImageSegmentationPeakMB, double LargeImageMLNetPeakMB);
+        double OneSegmentationPeakMB, double LargeImageSegmentationPeakMB, double OneSegmentationMLNetPeakMB, double LargeImageMLNetPeakMB);
 
     private const int PassesPerSide = 3;
 
@@ -205,16 +205,17 @@ internal static class SegmentationBenchmark
             progress.WriteLine($"memory: {lowPerImage:F1} MB allocated per image (low-level), {mlnetPerImage:F1} MB (ML.NET); this process's peak working set {peak:F0} MB");
 
             // (5) Peak memory of one segmentation, each in a process that does nothing else.
-            double onePeak = double.NaN, largePeak = double.NaN, largeMLNetPeak = double.NaN;
+            double onePeak = double.NaN, largePeak = double.NaN, oneMLNetPeak = double.NaN, largeMLNetPeak = double.NaN;
             if (measureInFreshProcess is not null)
             {
                 onePeak = measureInFreshProcess(new PeakMemory.Request(options.PackagePath, options.ImageSize, options.ImageSize, options.ImageSize, new RuntimeSettings(), labelsA));
                 largePeak = measureInFreshProcess(new PeakMemory.Request(options.PackagePath, LargeWidth, LargeHeight, options.ImageSize, new RuntimeSettings(), labelsA));
+                oneMLNetPeak = measureInFreshProcess(new PeakMemory.Request(options.PackagePath, options.ImageSize, options.ImageSize, options.ImageSize, new RuntimeSettings(), labelsA, ThroughMLNet: true));
                 largeMLNetPeak = measureInFreshProcess(new PeakMemory.Request(options.PackagePath, LargeWidth, LargeHeight, options.ImageSize, new RuntimeSettings(), labelsA, ThroughMLNet: true));
-                progress.WriteLine($"peak memory of a process that loads the model and segments one image (model input {options.ImageSize}): {onePeak:F0} MB at {options.ImageSize}×{options.ImageSize}, {largePeak:F0} MB at {LargeWidth}×{LargeHeight}; through an ML.NET pipeline reading the mask column, {largeMLNetPeak:F0} MB at {LargeWidth}×{LargeHeight}");
+                progress.WriteLine($"peak memory of a process that loads the model and segments one image (model input {options.ImageSize}): {onePeak:F0} MB at {options.ImageSize}×{options.ImageSize}, {largePeak:F0} MB at {LargeWidth}×{LargeHeight}; through an ML.NET pipeline reading the mask column, {oneMLNetPeak:F0} MB and {largeMLNetPeak:F0} MB");
             }
             return new Result(model.Manifest.Name, model.UsesGpu ? "GPU" : "CPU", options.ImageSize, options.Labels, files.Length,
-                full, change, full / change, newLabelsChange, full / newLabelsChange, changeIntoBuffers, full / changeIntoBuffers, catchAllChange, besideUntrainedChange, gridChannels, gridMB, gridRead, perSecond, batchCount, mlnetMs, lowLevelMs, overhead, lowPerImage, mlnetPerImage, peak, onePeak, largePeak, largeMLNetPeak);
+                full, change, full / change, newLabelsChange, full / newLabelsChange, changeIntoBuffers, full / changeIntoBuffers, catchAllChange, besideUntrainedChange, gridChannels, gridMB, gridRead, perSecond, batchCount, mlnetMs, lowLevelMs, overhead, lowPerImage, mlnetPerImage, peak, onePeak, largePeak, oneMLNetPeak, largeMLNetPeak);
         }
         finally
         {
