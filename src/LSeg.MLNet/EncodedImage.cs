@@ -55,8 +55,10 @@ public sealed class EncodedImage
     /// <summary>
     /// Dense pixel embeddings, planar [C, EmbeddingHeight, EmbeddingWidth] (not normalised), as the image encoder gave
     /// them (for models segmented by the C# correlation they are rebuilt on first use from its grid: transposed back,
-    /// or projected again from the pre-projection features, equal to the encoder output within float rounding).
+    /// or projected again from the pre-projection features, equal to the encoder output within float rounding; the
+    /// projection runs in the model, so with such a package read them before disposing the model).
     /// </summary>
+    /// <exception cref="ObjectDisposedException">The embeddings had to be projected again and the model was disposed.</exception>
     public ReadOnlyMemory<float> PixelEmbeddings => Planar;
 
     /// <summary>

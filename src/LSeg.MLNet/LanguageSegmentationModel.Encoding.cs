@@ -184,7 +184,17 @@ public sealed partial class LanguageSegmentationModel
         var grid = image.Grid ?? throw new InvalidOperationException("The image keeps its planar embeddings already.");
         if (_projection is null)
             return grid.ToPlanar();
-        using var call = BeginCall();
+        SessionCall call;
+        try
+        {
+            call = BeginCall();
+        }
+        catch (ObjectDisposedException)
+        {
+            throw new ObjectDisposedException(GetType().FullName,
+                "This encoded image's pixel embeddings are rebuilt on first read by its model's pixel projection, and the LanguageSegmentationModel was disposed: read PixelEmbeddings before disposing the model.");
+        }
+        using var _ = call;
         using var features = OrtValue.CreateTensorValueFromMemory(grid.ToPlanar(), [1, grid.Channels, grid.Height, grid.Width]);
         using var runOptions = new RunOptions();
         using var outputs = _projectionSession!.Run(runOptions, [PixelFeaturesName], [features], [PixelEmbeddingsName]);

@@ -28,31 +28,14 @@ public sealed partial class LanguageSegmentationModel
     {
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(labels);
-        ArgumentNullException.ThrowIfNull(scales);
-        if (scales.Count == 0)
-            throw new ArgumentException("Give at least one scale (1 is the ordinary pass).", nameof(scales));
-        if (scales.Any(s => !double.IsFinite(s) || s <= 0))
-            throw new ArgumentException($"Every scale must be a positive number; got {string.Join(", ", scales)}.", nameof(scales));
         if (!ReferenceEquals(labels.Model, this))
             throw new ArgumentException("The labels were encoded by another LanguageSegmentationModel; encode them with this one.", nameof(labels));
         using var call = BeginCall(); // the passes finish even if the model is disposed between them
 
-        int baseSize = inputSize ?? Manifest.DefaultInputSize, multiple = Manifest.InputSizeMultiple;
-        RequireInputSize(baseSize, nameof(inputSize));
-        // Each scaled size is checked before it is rounded to the multiple (rounding and the clamp to one multiple would
-        // otherwise turn a scale of 0.01 into a silent 32-pixel pass, and a huge one overflow), and named here: a pass
-        // would report only the scaled size, which the caller never gave.
-        foreach (double scale in scales)
-        {
-            double scaled = baseSize * scale;
-            if (scaled < LanguageSegmentationModelOptions.Defaults.MinInputSize || scaled > LanguageSegmentationModelOptions.Defaults.MaxInputSize)
-                throw new ArgumentOutOfRangeException(nameof(scales), scale,
-                    $"A scale of {scale} × input size {baseSize} is {scaled:0.#} pixels; each scaled input size must be {LanguageSegmentationModelOptions.Defaults.MinInputSize} to {LanguageSegmentationModelOptions.Defaults.MaxInputSize}.");
-        }
-        // Largest pass first: it decides the map the passes are summed on.
-        int[] sizes = ModelInputSize.ForScales(baseSize, scales, multiple);
-        foreach (int size in sizes)
-            RequireInputSize(size, nameof(scales), $" from a scale of {string.Join(", ", scales)} × input size {baseSize}");
+        int[] sizes = PassSizes(scales, inputSize);
+        // The image's limits before the mirrored copy (each pass checks them again): a 300-megapixel photo is refused
+        // without first copying it twice.
+        CheckImages([image], nameof(image));
         using var mirrored = flip ? Mirrored(image) : null;
         int width = image.Width, height = image.Height, n = labels.ScoredCount;
         int sumWidth = 0, sumHeight = 0, passes = 0;
@@ -127,5 +110,37 @@ public sealed partial class LanguageSegmentationModel
                 Array.Copy(pixels, ((long)y * width + x) * 4, mirrored, ((long)y * width + width - 1 - x) * 4, 4);
         }
         return MLImage.CreateFromPixels(width, height, bgra ? MLPixelFormat.Bgra32 : MLPixelFormat.Rgba32, mirrored);
+    }
+
+    /// <summary>
+    /// The model input size of each pass of <see cref="SegmentMultiScale"/>, largest first; throws for a scale the
+    /// passes cannot run, before any image is read (callers such as an evaluation check their scales with it up front).
+    /// </summary>
+    /// <exception cref="ArgumentException">No scale, or one that is not a positive number (parameter <c>scales</c>).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A scaled input size outside the model's limits (parameter <c>scales</c>), or an invalid <paramref name="inputSize"/>.</exception>
+    internal int[] PassSizes(IReadOnlyList<double> scales, int? inputSize)
+    {
+        ArgumentNullException.ThrowIfNull(scales);
+        if (scales.Count == 0)
+            throw new ArgumentException("Give at least one scale (1 is the ordinary pass).", nameof(scales));
+        if (scales.Any(s => !double.IsFinite(s) || s <= 0))
+            throw new ArgumentException($"Every scale must be a positive number; got {string.Join(", ", scales)}.", nameof(scales));
+        int baseSize = inputSize ?? Manifest.DefaultInputSize, multiple = Manifest.InputSizeMultiple;
+        RequireInputSize(baseSize, nameof(inputSize));
+        // Each scaled size is checked before it is rounded to the multiple (rounding and the clamp to one multiple would
+        // otherwise turn a scale of 0.01 into a silent 32-pixel pass, and a huge one overflow), and named here: a pass
+        // would report only the scaled size, which the caller never gave.
+        foreach (double scale in scales)
+        {
+            double scaled = baseSize * scale;
+            if (scaled < LanguageSegmentationModelOptions.Defaults.MinInputSize || scaled > LanguageSegmentationModelOptions.Defaults.MaxInputSize)
+                throw new ArgumentOutOfRangeException(nameof(scales), scale,
+                    $"A scale of {scale} × input size {baseSize} is {scaled:0.#} pixels; each scaled input size must be {LanguageSegmentationModelOptions.Defaults.MinInputSize} to {LanguageSegmentationModelOptions.Defaults.MaxInputSize}.");
+        }
+        // Largest pass first: it decides the map the passes are summed on.
+        int[] sizes = ModelInputSize.ForScales(baseSize, scales, multiple);
+        foreach (int size in sizes)
+            RequireInputSize(size, nameof(scales), $" from a scale of {string.Join(", ", scales)} × input size {baseSize}");
+        return sizes;
     }
 }

@@ -93,7 +93,8 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     /// The most memory one image encoded by <see cref="EncodeImage"/> at <paramref name="inputSize"/> (default: the
     /// package's) holds, as <see cref="EncodedImage.MemoryBytes"/> counts it: a square image, whose grid is the largest.
     /// The grid holds the decoder features (with a pixel projection) or the embeddings, plus one norm per grid pixel; for
-    /// sizing a cache of encoded images.
+    /// sizing a cache of encoded images. An image whose <see cref="EncodedImage.PixelEmbeddings"/> were read holds those
+    /// too (C values per grid pixel more), which this figure leaves out.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="inputSize"/> is not positive.</exception>
     public long LargestEncodedImageBytes(int? inputSize = null)
@@ -157,7 +158,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     /// Loads the model package in <paramref name="packagePath"/> (a directory written by the exporter, or its
     /// <c>manifest.json</c>), after checking every file's size and sha256 against the manifest.
     /// </summary>
-    /// <exception cref="DirectoryNotFoundException">The directory does not exist.</exception>
+    /// <exception cref="DirectoryNotFoundException">The directory does not exist, or the path is a file other than the manifest.</exception>
     /// <exception cref="FileNotFoundException">The manifest or a file it lists is missing.</exception>
     /// <exception cref="InvalidDataException">The manifest is invalid or of an unknown version, or a file's size or sha256 differs.</exception>
     /// <exception cref="InvalidOperationException">A GPU was asked for without fallback and CUDA cannot be used.</exception>
@@ -165,6 +166,8 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(packagePath);
         string directory = ModelManifest.PackageDirectory(Path.GetFullPath(packagePath));
+        if (File.Exists(directory))
+            throw new DirectoryNotFoundException($"'{directory}' is a file, not a model package directory (a folder holding manifest.json and its graphs); a saved ML.NET model (.zip) loads with mlContext.Model.Load.");
         if (!Directory.Exists(directory))
             throw new DirectoryNotFoundException($"Model package directory '{directory}' does not exist.");
         return LoadVerified(directory, ModelManifest.ReadVerified(directory), options);
@@ -183,6 +186,24 @@ public sealed partial class LanguageSegmentationModel : IDisposable
 
         options.Validate();
         var device = ExecutionDevice.Select(options.GpuDeviceId, options.FallbackToCpu);
+        if (!device.UsesGpu)
+            return LoadOn(device, directory, manifest, options);
+        try
+        {
+            return LoadOn(device, directory, manifest, options);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            // The probe only loads the CUDA provider; a device that is missing (a container without the GPU passed
+            // through, an id beyond the GPUs present, a driver too old) fails only here, when a session is created.
+            var cpu = ExecutionDevice.CpuInsteadOf(device, e.Message.Trim(), options.FallbackToCpu);
+            return LoadOn(cpu, directory, manifest, options);
+        }
+    }
+
+    /// <summary>Creates the package's sessions on <paramref name="device"/> and checks them against the manifest.</summary>
+    private static LanguageSegmentationModel LoadOn(ExecutionDevice device, string directory, ModelManifest manifest, LanguageSegmentationModelOptions options)
+    {
         InferenceSession? imageEncoder = null, head = null, projectionSession = null;
         ILabelTextEncoder? textEncoder = null;
         try
@@ -259,6 +280,9 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         }
     }
 
+    /// <summary>Most labels the text encoder reads in one run (a longer list is encoded in several).</summary>
+    internal const int LabelsPerTextEncoderRun = 64;
+
     /// <summary>
     /// Encodes <paramref name="labels"/> with the package's text encoder. Each label is encoded once per model and
     /// cached (up to <see cref="LanguageSegmentationModelOptions.LabelCacheCapacity"/> labels), so changing the label
@@ -282,13 +306,16 @@ public sealed partial class LanguageSegmentationModel : IDisposable
             if (embeddings[i] is null)
                 missing.Add(i);
         }
-        if (missing.Count > 0)
+        // In runs of at most LabelsPerTextEncoderRun: one run pads every label to the longest, and a transformer's
+        // attention grows with labels × tokens² (a thousand new labels, one of them long, would need gigabytes at once).
+        for (int start = 0; start < missing.Count; start += LabelsPerTextEncoderRun)
         {
-            var encoded = _textEncoder.Encode(missing.Select(i => texts[i]).ToArray());
-            for (int k = 0; k < missing.Count; k++)
+            var run = missing.GetRange(start, Math.Min(LabelsPerTextEncoderRun, missing.Count - start));
+            var encoded = _textEncoder.Encode(run.Select(i => texts[i]).ToArray());
+            for (int k = 0; k < run.Count; k++)
             {
-                embeddings[missing[k]] = encoded[k];
-                _labelCache.Add(texts[missing[k]], encoded[k]);
+                embeddings[run[k]] = encoded[k];
+                _labelCache.Add(texts[run[k]], encoded[k]);
             }
         }
         RequireDistinguishable(checkedLabels, embeddings, nameof(labels));

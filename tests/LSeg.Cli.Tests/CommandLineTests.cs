@@ -47,6 +47,16 @@ public class CommandLineTests
     }
 
     [Fact]
+    public void A_label_repeated_in_another_case_is_refused_as_a_usage_error()
+    {
+        // The text encoders lower-case their input: "Dog" and "dog" get one embedding, which the model refuses later
+        // with exit 1 and without naming the flag.
+        var failure = Assert.Throws<CommandFailure>(() => LabelList.Parse("Dog, cat, dog"));
+        Assert.Contains("as \"Dog\" and \"dog\"", failure.Message);
+        Assert.Equal(ExitCodes.Usage, failure.ExitCode);
+    }
+
+    [Fact]
     public void The_root_help_lists_the_commands_and_exits_zero()
     {
         var result = CliRunner.RunProcess(Path.GetTempPath(), "--help");

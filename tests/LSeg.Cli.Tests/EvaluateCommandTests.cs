@@ -56,6 +56,21 @@ public class EvaluateCommandTests
     }
 
     [Fact]
+    public void Label_values_the_class_list_does_not_name_are_warned_about_on_stderr_even_with_the_output_redirected()
+    {
+        using var temp = new TempDirectory();
+        string data = WriteDataset(temp);
+        // Blue (value 2) is missing from the list: its pixels drop out of the scores, so the figures mean little.
+        File.WriteAllText(Path.Combine(data, "classes.txt"), "0\tvoid\n1\tred\n");
+        string package = ColourModelPackage.Write(temp.Path);
+
+        var result = CliRunner.RunProcess(temp.Path, "evaluate", "--model", package, "--data", data, "--json");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains(result.ErrorLines, l => l.Contains("have values 2 that the class list does not name"));
+    }
+
+    [Fact]
     public void Evaluate_with_swapped_text_labels_scores_near_zero()
     {
         using var temp = new TempDirectory();
@@ -104,6 +119,8 @@ public class EvaluateCommandTests
         { "a fold on a fixed-label protocol", ["--data", "{tmp}", "--protocol", "ccp", "--fold", "1"], "zero-shot protocols only" },
         { "a scale that is not a number", ["--data", "{data}", "--scales", "1,big"], "'big' is not a scale" },
         { "a zero scale", ["--data", "{data}", "--scales", "0"], "'0' is not a scale" },
+        { "a scale too small for the input size", ["--data", "{data}", "--scales", "0.01"], "--scales: A scale of 0.01" },
+        { "a scale too small for the input size, with a protocol", ["--data", "{tmp}", "--protocol", "msrc-v2", "--scales", "1,0.01"], "--scales: A scale of 0.01" },
         { "labels a protocol would ignore", ["--data", "{tmp}", "--protocol", "msrc-v2", "--labels", "a, b"], "--labels applies to a plain folder dataset" },
         { "a split a protocol would ignore", ["--data", "{tmp}", "--protocol", "msrc-v2", "--split", "test.txt"], "--split applies to a plain folder dataset" },
         { "an image count a protocol would ignore", ["--data", "{tmp}", "--protocol", "camvid", "--max-images", "2"], "--max-images applies to a plain folder dataset" },
@@ -164,7 +181,7 @@ public class EvaluateCommandTests
         Assert.True(result.ExitCode != 0, $"{problem}: {result}");
         Assert.Contains(expected, Assert.Single(result.ErrorLines));
         // A mistake in the command line itself (not in the files it names) is a usage error.
-        if (problem is "unknown protocol" or "zero-shot without a fold" or "a fold on a fixed-label protocol")
+        if (problem is "unknown protocol" or "zero-shot without a fold" or "a fold on a fixed-label protocol" or "a scale too small for the input size" or "a scale too small for the input size, with a protocol")
             Assert.True(result.ExitCode == 2, $"{problem}: {result}");
     }
 

@@ -359,6 +359,54 @@ public sealed class LanguageSegmentationModelTests : IDisposable
     }
 
     [Fact]
+    public void A_file_given_as_the_package_is_refused_as_a_file_not_as_a_missing_directory()
+    {
+        string zip = Path.Combine(_temp.Path, "model.zip");
+        File.WriteAllBytes(zip, [0x50, 0x4B, 0x03, 0x04]);
+
+        var error = Assert.Throws<DirectoryNotFoundException>(() => LanguageSegmentationModel.Load(zip));
+
+        Assert.Contains("is a file, not a model package directory", error.Message);
+        Assert.DoesNotContain("does not exist", error.Message);
+    }
+
+    [SkippableFact]
+    public void More_labels_than_one_text_encoder_run_takes_get_the_embeddings_each_gets_alone()
+    {
+        Skip.IfNot(LanguageSegmentationModel.HasDefaultModel, "this build embeds no default model (models/default/ was absent)");
+        string[] labels = [.. Enumerable.Range(0, LanguageSegmentationModel.LabelsPerTextEncoderRun * 2 + 5).Select(i => $"object number {i}")];
+        using var together = LanguageSegmentationModel.LoadDefault();
+        using var alone = LanguageSegmentationModel.LoadDefault();
+
+        var all = together.EncodeLabels(labels);
+
+        for (int i = 0; i < labels.Length; i += 17)
+        {
+            var one = alone.EncodeLabels([labels[i]]);
+            var expected = one.Buffer.AsSpan(0, one.EmbeddingSize).ToArray();
+            var actual = all.Buffer.AsSpan(i * all.EmbeddingSize, all.EmbeddingSize).ToArray();
+            Assert.All(expected.Zip(actual), pair => Assert.Equal(pair.First, pair.Second, 1e-4f));
+        }
+    }
+
+    [SkippableFact]
+    public void Pixel_embeddings_rebuilt_by_the_projection_say_to_read_them_before_the_model_is_disposed()
+    {
+        Skip.IfNot(LanguageSegmentationModel.HasDefaultModel, "this build embeds no default model (models/default/ was absent)");
+        var model = LanguageSegmentationModel.LoadDefault();
+        using var image = TestImages.GreenTopYellowBottom(96, 64);
+        var readFirst = model.EncodeImage(image);
+        var readLater = model.EncodeImage(image);
+        int length = readFirst.PixelEmbeddings.Length;
+        model.Dispose();
+
+        var error = Assert.Throws<ObjectDisposedException>(() => readLater.PixelEmbeddings);
+
+        Assert.Contains("read PixelEmbeddings before disposing the model", error.Message);
+        Assert.Equal(length, readFirst.PixelEmbeddings.Length);
+    }
+
+    [Fact]
     public void A_disposed_model_refuses_work()
     {
         var model = LanguageSegmentationModel.Load(_package);

@@ -68,15 +68,18 @@ internal static class EvaluateCommand
         if (labelText is not null)
             options.LabelNames = MapLabels(dataFolder, options, LabelList.Parse(labelText));
         Action<string>? log = console.IsInteractive ? message => console.Error.WriteLine(message) : null;
-        var dataset = FolderDataset.Load(options, log);
+        // Before the split is decoded: a scale the model cannot run is a usage error, found in seconds.
+        using var segmentationModel = ModelLoading.Load(package, gpu, console);
+        var segmenter = passes.Segmenter(segmentationModel);
+        // Warnings about the data reach stderr even when the output is redirected (progress lines do not): label values
+        // the class list does not name are left out of the scores, which can make every figure meaningless.
+        var dataset = FolderDataset.Load(options, log, warn: message => console.Error.WriteLine(message));
         if (maxImages is int n)
             dataset = dataset.EvenlySpacedSubset(n);
         if (dataset.Samples.Count == 0)
             throw new CommandFailure($"Dataset '{dataFolder}' has no labelled image to evaluate{(split is null ? "" : $" in split '{split}'")}.");
 
-        using var segmentationModel = ModelLoading.Load(package, gpu, console);
         var clock = Stopwatch.StartNew();
-        var segmenter = passes.Segmenter(segmentationModel);
         string title = $"{options.Name}{(split is null ? "" : $" {Path.GetFileNameWithoutExtension(split)}")}{passes.Describe()}";
         var metrics = SegmentationEvaluator.EvaluateFixedLabels(dataset, segmenter.Predictor, title: title, log: log);
         double seconds = clock.Elapsed.TotalSeconds;

@@ -14,7 +14,18 @@ namespace LSeg.Cli.Commands;
 internal sealed record EvaluationPasses(int? InputSize, IReadOnlyList<double>? Scales, bool Flip)
 {
     /// <summary>The package segmenter for these passes.</summary>
-    public PackageSegmenter Segmenter(LanguageSegmentationModel model) => new(model, InputSize, Scales, Flip);
+    /// <exception cref="CommandFailure">A usage error naming <c>--scales</c>: a scale the model cannot run at this input size.</exception>
+    public PackageSegmenter Segmenter(LanguageSegmentationModel model)
+    {
+        try
+        {
+            return new(model, InputSize, Scales, Flip);
+        }
+        catch (ArgumentException e) when (e.ParamName == "scales")
+        {
+            throw new CommandFailure($"--scales: {CliApp.Describe(e)}", ExitCodes.Usage);
+        }
+    }
 
     /// <summary>A short description for titles ("" for plain single scale).</summary>
     public string Describe()

@@ -7,7 +7,7 @@ internal static class LabelList
     public const int MaxLabels = 256;
 
     /// <summary>Splits on commas, trims each label and drops empty entries.</summary>
-    /// <exception cref="CommandFailure">A usage error (exit 2): no label remains, a label repeats, or there are more than <see cref="MaxLabels"/>.</exception>
+    /// <exception cref="CommandFailure">A usage error (exit 2): no label remains, a label repeats (ignoring case), or there are more than <see cref="MaxLabels"/>.</exception>
     public static IReadOnlyList<string> Parse(string? text, string optionName = "--labels")
     {
         if (string.IsNullOrWhiteSpace(text))
@@ -17,11 +17,16 @@ internal static class LabelList
             throw new CommandFailure($"{optionName} \"{text}\" contains no label, only commas and spaces: give comma-separated labels, e.g. {optionName} \"dog, grass, other\".", ExitCodes.Usage);
         if (labels.Length > MaxLabels)
             throw new CommandFailure($"{optionName} has {labels.Length} labels; a mask PNG holds 8-bit label indices (0 to 255), so at most {MaxLabels} labels.", ExitCodes.Usage);
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        // Case-blind: the text encoders (MiniLM, CLIP) lower-case their input, so "Dog" and "dog" are one label to them.
+        var seen = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
         foreach (string label in labels)
         {
-            if (!seen.Add(label))
-                throw new CommandFailure($"{optionName} names \"{label}\" twice: each label must appear once.", ExitCodes.Usage);
+            if (seen.TryGetValue(label, out string? first))
+            {
+                string spelled = first == label ? "" : $" (as \"{first}\" and \"{label}\": the text encoders ignore case)";
+                throw new CommandFailure($"{optionName} names \"{label}\" twice{spelled}: each label must appear once.", ExitCodes.Usage);
+            }
+            seen.Add(label, label);
         }
         return labels;
     }

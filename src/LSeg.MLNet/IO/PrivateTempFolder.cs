@@ -9,13 +9,31 @@ namespace LSeg.MLNet.IO;
 internal static class PrivateTempFolder
 {
     /// <summary>Creates (if needed) and returns the current user's folder <paramref name="name"/>-USER under the temporary folder.</summary>
+    /// <exception cref="InvalidOperationException">The folder exists as a link, or belongs to another account (its mode cannot be set).</exception>
     public static string Create(string name)
     {
         string directory = Path.Combine(Path.GetTempPath(), $"{name}-{UserKey(Environment.UserName)}");
         if (OperatingSystem.IsWindows())
+        {
             Directory.CreateDirectory(directory);
-        else
-            Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            return directory;
+        }
+        const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        Directory.CreateDirectory(directory, OwnerOnly);
+        // The name is predictable, and the mode above applies only to a folder created now: one that another account
+        // made first (open to all, or a link elsewhere) would let it swap the files this library runs.
+        if (new DirectoryInfo(directory).LinkTarget is not null)
+            throw new InvalidOperationException($"'{directory}' is a link; this library keeps its files only in a folder of its own there. Remove it, or point TMPDIR elsewhere.");
+        try
+        {
+            // Only the owner may change a mode: this also finds a folder of another account.
+            if (File.GetUnixFileMode(directory) != OwnerOnly)
+                File.SetUnixFileMode(directory, OwnerOnly);
+        }
+        catch (UnauthorizedAccessException e)
+        {
+            throw new InvalidOperationException($"'{directory}' belongs to another account; this library keeps its files only in a folder of its own. Remove it, or point TMPDIR elsewhere.", e);
+        }
         return directory;
     }
 

@@ -54,6 +54,20 @@ internal sealed class ExecutionDevice
             $"The Microsoft.ML.OnnxRuntime.Gpu 1.31 CUDA provider needs {CudaLibraries} on the library path (LD_LIBRARY_PATH on Linux).");
     }
 
+    /// <summary>
+    /// The CPU in place of <paramref name="gpu"/>, whose sessions could not be created (<paramref name="problem"/>), when
+    /// falling back is allowed.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Falling back is not allowed: names the device and the problem.</exception>
+    public static ExecutionDevice CpuInsteadOf(ExecutionDevice gpu, string problem, bool fallbackToCpu)
+    {
+        if (fallbackToCpu)
+            return new ExecutionDevice(null, $"ONNX Runtime loaded its CUDA provider but could not create a session on GPU {gpu.GpuDeviceId}: {problem}");
+        throw new InvalidOperationException(
+            $"GPU {gpu.GpuDeviceId} was requested with fallbackToCpu = false, but ONNX Runtime could not create a session on it: {problem} " +
+            "Check that the device exists (nvidia-smi) and that the driver supports CUDA 13.");
+    }
+
     /// <summary>Session options for this device; ONNX Runtime logs only fatal problems (a CPU-only machine stays quiet).</summary>
     public SessionOptions CreateSessionOptions()
     {

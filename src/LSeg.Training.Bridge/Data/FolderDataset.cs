@@ -42,8 +42,12 @@ public sealed class FolderDataset
     /// <exception cref="DirectoryNotFoundException">The folder or its images/labels sub-folder is missing.</exception>
     /// <exception cref="FileNotFoundException">The class list, the split list, or an image named by the split list is missing.</exception>
     /// <exception cref="InvalidDataException">An image and its label map differ in size, a label name is unknown, or the split lists name an image twice or an empty list.</exception>
-    public static FolderDataset Load(FolderDatasetOptions options, Action<string>? log = null)
+    /// <param name="options">Where the dataset is and which of its images and labels to read.</param>
+    /// <param name="log">Progress lines (the dataset's size), if wanted.</param>
+    /// <param name="warn">Warnings about the data (label values the class list does not name); <paramref name="log"/> when null.</param>
+    public static FolderDataset Load(FolderDatasetOptions options, Action<string>? log = null, Action<string>? warn = null)
     {
+        warn ??= log;
         var (imagesFolder, labelsFolder, classes, ignore, textLabels, names) = Prepare(options);
         var samples = new SegmentationSample[names.Count];
         try
@@ -60,7 +64,7 @@ public sealed class FolderDataset
         {
             // Such pixels are ignored in training and scoring. A class list numbered from 1 for maps numbered from 0 shows
             // up here (every class then trains under its neighbour's name), as does a map written with another palette.
-            log?.Invoke(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            warn?.Invoke(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"dataset {options.Name}: warning: {unlisted.Pixels:N0} of {unlisted.Total:N0} label pixels ({100.0 * unlisted.Pixels / unlisted.Total:0.##}%) have values {string.Join(", ", unlisted.Values)} that the class list does not name; they are ignored (check that the class list numbers the classes as the label maps do)"));
         }
         return new FolderDataset(options.Name, classes, ignore, samples, textLabels);

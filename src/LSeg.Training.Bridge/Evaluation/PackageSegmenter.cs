@@ -23,6 +23,7 @@ public sealed class PackageSegmenter
     /// <param name="inputSize">Longer side at scale 1, or null for the package's default.</param>
     /// <param name="scales">Scales of <paramref name="inputSize"/> whose logits are summed; null or [1]: single scale.</param>
     /// <param name="flip">Add the logits of the mirrored image.</param>
+    /// <exception cref="ArgumentException">A scale the model cannot run at this input size (parameter <c>scales</c>).</exception>
     public PackageSegmenter(LanguageSegmentationModel model, int? inputSize = null, IReadOnlyList<double>? scales = null, bool flip = false)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -32,6 +33,9 @@ public sealed class PackageSegmenter
         InputSize = inputSize;
         Scales = scales is { Count: > 0 } ? scales : [1.0];
         Flip = flip;
+        // A scale the passes cannot run fails here, before any image is segmented (after a whole split was read).
+        if (CombinesPasses)
+            model.PassSizes(Scales, inputSize);
     }
 
     /// <summary>Longer side the image encoder sees at scale 1, or null for the package's default.</summary>

@@ -58,6 +58,50 @@ public sealed class ComposedGraphCacheTests(PipelineFixture fixture) : IClassFix
             Assert.Equal(UnixFileMode.None, File.GetUnixFileMode(directory) & (UnixFileMode.GroupWrite | UnixFileMode.OtherWrite));
     }
 
+    [Fact]
+    public void A_folder_of_that_name_left_open_to_every_account_is_closed_to_the_owner_before_use()
+    {
+        if (OperatingSystem.IsWindows())
+            return;
+        string name = "lseg-test-private-" + Guid.NewGuid().ToString("N")[..8];
+        string directory = Path.Combine(Path.GetTempPath(), $"{name}-{LSeg.MLNet.IO.PrivateTempFolder.UserKey(Environment.UserName)}");
+        Directory.CreateDirectory(directory);
+        File.SetUnixFileMode(directory, (UnixFileMode)0b111_111_111);  // 0777, as another process might have left it
+        try
+        {
+            string used = LSeg.MLNet.IO.PrivateTempFolder.Create(name);
+
+            Assert.Equal(directory, used);
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(used));
+        }
+        finally
+        {
+            Directory.Delete(directory);
+        }
+    }
+
+    [Fact]
+    public void A_link_in_place_of_the_folder_is_refused()
+    {
+        if (OperatingSystem.IsWindows())
+            return;
+        string name = "lseg-test-private-" + Guid.NewGuid().ToString("N")[..8];
+        string link = Path.Combine(Path.GetTempPath(), $"{name}-{LSeg.MLNet.IO.PrivateTempFolder.UserKey(Environment.UserName)}");
+        string target = Directory.CreateTempSubdirectory("lseg-test-target-").FullName;
+        Directory.CreateSymbolicLink(link, target);
+        try
+        {
+            var error = Assert.Throws<InvalidOperationException>(() => LSeg.MLNet.IO.PrivateTempFolder.Create(name));
+
+            Assert.Contains("is a link", error.Message);
+        }
+        finally
+        {
+            File.Delete(link);
+            Directory.Delete(target);
+        }
+    }
+
     [Theory]
     [InlineData("alice", "alice")]
     [InlineData("DOMAIN\\bob smith", "DOMAIN_bob_smith")]
