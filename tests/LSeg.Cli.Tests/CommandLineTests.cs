@@ -47,6 +47,18 @@ public class CommandLineTests
     }
 
     [Fact]
+    public void Printed_user_text_keeps_zero_width_joiners_and_escapes_what_could_take_over_the_terminal()
+    {
+        string persian = "\u0645\u06CC\u200C\u062E\u0648\u0627\u0647\u0645.png";  // a zero-width non-joiner inside a word
+        string family = "\U0001F468\u200D\U0001F469\u200D\U0001F467";          // an emoji sequence joined by U+200D
+
+        Assert.Equal(persian, TerminalText.Escape(persian));
+        Assert.Equal(family, TerminalText.Escape(family));
+        Assert.Equal(@"evil\u202Egnp.exe", TerminalText.Escape("evil\u202Egnp.exe"));
+        Assert.Equal("red  90.0\n" + @"\u001B[31mblue  80.0" + "\n", TerminalText.EscapeLines("red  90.0\n\u001B[31mblue  80.0\n"));
+    }
+
+    [Fact]
     public void A_label_repeated_in_another_case_is_refused_as_a_usage_error()
     {
         // The text encoders lower-case their input: "Dog" and "dog" get one embedding, which the model refuses later

@@ -91,7 +91,7 @@ internal static class EvaluateCommand
         else
         {
             console.Out.WriteLine($"Model {segmentationModel.Manifest.Name} on {(segmentationModel.UsesGpu ? "GPU" : "CPU")}, {metrics.Images} images in {seconds:0.0} s");
-            console.Out.Write(metrics.ToTable());
+            console.Out.Write(TerminalText.EscapeLines(metrics.ToTable()));  // class names come from the user's files
         }
         return ExitCodes.Success;
     }

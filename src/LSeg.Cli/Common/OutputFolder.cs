@@ -33,7 +33,14 @@ internal static class OutputFolder
         }
         finally
         {
-            File.Delete(probe);
+            try
+            {
+                File.Delete(probe);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A folder without search permission refuses even the delete: the error above, not this one, says why.
+            }
         }
     }
 

@@ -21,6 +21,12 @@ internal static class TerminalText
         return builder.ToString();
     }
 
+    /// <summary>Each line of <paramref name="text"/> escaped, the line breaks kept (a table whose cells hold user text).</summary>
+    public static string EscapeLines(string text) => string.Join('\n', text.Split('\n').Select(line => Escape(line.TrimEnd('\r')) + (line.EndsWith('\r') ? "\r" : "")));
+
+    // The zero-width non-joiner and joiner (U+200C, U+200D) are format characters too, but part of how Persian, Indic
+    // scripts and emoji sequences are written: escaping them would print a file name that no longer matches the file.
     private static bool NeedsEscape(char c) =>
-        char.GetUnicodeCategory(c) is UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator;
+        c is not ('\u200C' or '\u200D')
+        && char.GetUnicodeCategory(c) is UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator;
 }
