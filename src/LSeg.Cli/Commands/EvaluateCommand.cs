@@ -73,9 +73,7 @@ internal static class EvaluateCommand
         var segmenter = passes.Segmenter(segmentationModel);
         // Warnings about the data reach stderr even when the output is redirected (progress lines do not): label values
         // the class list does not name are left out of the scores, which can make every figure meaningless.
-        var dataset = FolderDataset.Load(options, log, warn: message => console.Error.WriteLine(message));
-        if (maxImages is int n)
-            dataset = dataset.EvenlySpacedSubset(n);
+        var dataset = FolderDataset.Load(options, log, warn: message => console.Error.WriteLine(message), maxImages: maxImages ?? 0);
         if (dataset.Samples.Count == 0)
             throw new CommandFailure($"Dataset '{dataFolder}' has no labelled image to evaluate{(split is null ? "" : $" in split '{split}'")}.");
 

@@ -45,14 +45,17 @@ public sealed class FolderDataset
     /// <param name="options">Where the dataset is and which of its images and labels to read.</param>
     /// <param name="log">Progress lines (the dataset's size), if wanted.</param>
     /// <param name="warn">Warnings about the data (label values the class list does not name); <paramref name="log"/> when null.</param>
-    public static FolderDataset Load(FolderDatasetOptions options, Action<string>? log = null, Action<string>? warn = null)
+    /// <param name="maxImages">At most this many images, evenly spaced through the list, as <see cref="EvenlySpacedSubset"/>
+    /// picks them; chosen before any is decoded (0: all).</param>
+    public static FolderDataset Load(FolderDatasetOptions options, Action<string>? log = null, Action<string>? warn = null, int maxImages = 0)
     {
         warn ??= log;
         var (imagesFolder, labelsFolder, classes, ignore, textLabels, names) = Prepare(options);
-        var samples = new SegmentationSample[names.Count];
+        var chosen = EvenlySpaced(names, maxImages);
+        var samples = new SegmentationSample[chosen.Count];
         try
         {
-            Parallel.For(0, names.Count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i => samples[i] = LoadSample(options, imagesFolder, labelsFolder, names[i]));
+            Parallel.For(0, chosen.Count, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i => samples[i] = LoadSample(options, imagesFolder, labelsFolder, chosen[i]));
         }
         catch (AggregateException e) when (e.InnerExceptions.Count > 0)
         {
@@ -165,11 +168,13 @@ public sealed class FolderDataset
     /// <summary>At most <paramref name="count"/> samples, evenly spaced through the list (0 or ≥ the size: this dataset).</summary>
     public FolderDataset EvenlySpacedSubset(int count)
     {
-        if (count <= 0 || count >= Samples.Count)
-            return this;
-        var subset = Enumerable.Range(0, count).Select(i => Samples[(int)((long)i * Samples.Count / count)]).ToList();
-        return new FolderDataset(Name, Classes, IgnoreValue, subset, TextLabels);
+        var subset = EvenlySpaced(Samples, count);
+        return ReferenceEquals(subset, Samples) ? this : new FolderDataset(Name, Classes, IgnoreValue, subset, TextLabels);
     }
+
+    /// <summary>At most <paramref name="count"/> items, evenly spaced through <paramref name="items"/> (0 or ≥ its size: the list itself).</summary>
+    private static IReadOnlyList<T> EvenlySpaced<T>(IReadOnlyList<T> items, int count) =>
+        count <= 0 || count >= items.Count ? items : [.. Enumerable.Range(0, count).Select(i => items[(int)((long)i * items.Count / count)])];
 
     /// <summary>Builds a dataset from samples already in memory (tests, tools).</summary>
     public static FolderDataset FromSamples(string name, ClassList classes, int? ignoreValue, IReadOnlyList<SegmentationSample> samples) =>

@@ -124,7 +124,7 @@ internal sealed class TrainingData
                 throw new InvalidDataException(
                     $"Test dataset '{config.Test[t].Name}' has no class {string.Join(", ", missing.Select(c => $"'{c}'"))} of zero-shot fold {config.ZeroShotFold}; a zero-shot run tests on datasets with the fold's classes (MSRC-v2's test split).");
         }
-        var validation = config.Validation.Select(d => FolderDataset.Load(d.ToEvaluationOptions(), log).EvenlySpacedSubset(config.ValidationMaxImages)).ToList();
+        var validation = config.Validation.Select(d => FolderDataset.Load(d.ToEvaluationOptions(), log, maxImages: config.ValidationMaxImages)).ToList();
         // Checked now, not when the first epoch ends (its validation would throw and lose the epoch) or after the last.
         var evaluated = validation.Select((v, i) => (Kind: "Validation", Config: config.Validation[i], v.Classes, v.TextLabels))
             .Concat(tests.Select((t, i) => (Kind: "Test", Config: config.Test[i], t.Classes, t.TextLabels))).ToList();

@@ -25,6 +25,21 @@ public class FolderDatasetTests
     }
 
     [Fact]
+    public void A_limit_on_images_picks_them_before_decoding_as_the_evenly_spaced_subset_does()
+    {
+        using var folder = new TestDatasetFolder(images: 5);
+        var all = FolderDataset.Load(folder.Options());
+        // Of five images, two evenly spaced are the first and the third: the second is never decoded.
+        File.WriteAllText(Path.Combine(folder.Root, "images", "img1.png"), "not a PNG");
+
+        var limited = FolderDataset.Load(folder.Options(), maxImages: 2);
+
+        Assert.Throws<InvalidDataException>(() => FolderDataset.Load(folder.Options()));
+        Assert.Equal(all.EvenlySpacedSubset(2).Samples.Select(s => s.Name), limited.Samples.Select(s => s.Name));
+        Assert.Equal(["img0", "img2"], limited.Samples.Select(s => s.Name));
+    }
+
+    [Fact]
     public void Label_values_the_class_list_does_not_name_are_counted_in_a_warning()
     {
         using var folder = new TestDatasetFolder(images: 3);
