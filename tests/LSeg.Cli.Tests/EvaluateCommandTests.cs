@@ -116,6 +116,7 @@ public class EvaluateCommandTests
         { "no --data", [], "--data" },
         { "unknown protocol", ["--data", "{tmp}", "--protocol", "pascal"], "zero-shot-generalized" },
         { "zero-shot without a fold", ["--data", "{tmp}", "--protocol", "zero-shot"], "--fold 0, 1, 2 or 3" },
+        { "a fold out of range with a mistyped data folder", ["--data", "{tmp}/typo", "--protocol", "zero-shot", "--fold", "9"], "--fold 0, 1, 2 or 3" },
         { "a fold on a fixed-label protocol", ["--data", "{tmp}", "--protocol", "ccp", "--fold", "1"], "zero-shot protocols only" },
         { "a scale that is not a number", ["--data", "{data}", "--scales", "1,big"], "'big' is not a scale" },
         { "a zero scale", ["--data", "{data}", "--scales", "0"], "'0' is not a scale" },
@@ -181,7 +182,7 @@ public class EvaluateCommandTests
         Assert.True(result.ExitCode != 0, $"{problem}: {result}");
         Assert.Contains(expected, Assert.Single(result.ErrorLines));
         // A mistake in the command line itself (not in the files it names) is a usage error.
-        if (problem is "unknown protocol" or "zero-shot without a fold" or "a fold on a fixed-label protocol" or "a scale too small for the input size" or "a scale too small for the input size, with a protocol")
+        if (problem is "unknown protocol" or "zero-shot without a fold" or "a fold out of range with a mistyped data folder" or "a fold on a fixed-label protocol" or "a scale too small for the input size" or "a scale too small for the input size, with a protocol")
             Assert.True(result.ExitCode == 2, $"{problem}: {result}");
     }
 

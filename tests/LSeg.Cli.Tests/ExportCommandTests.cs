@@ -212,7 +212,6 @@ public class ExportCommandTests
     }
 
     [Theory]
-    [InlineData(new[] { "--unoffered-label-similarity", "0.6" }, "needs the names the network was trained with")]
     [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "names.txt", "--label-logit-offset", "other=2", "--unoffered-label-similarity-beside-untrained", "0.3", "--unoffered-labels-beside-untrained", "strangers.txt" }, "'road' in untrainedLabels.unofferedLabelsBesideUntrained")]
     [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "missing.txt" }, "does not exist")]
     public void A_calibration_whose_names_do_not_hold_fails_with_one_line_and_writes_nothing(string[] options, string message) =>
@@ -227,6 +226,7 @@ public class ExportCommandTests
     [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "names.txt", "--label-logit-offset", "other=2", "--unoffered-labels-beside-untrained", "names.txt" }, "only serves --unoffered-label-similarity-beside-untrained")]
     [InlineData(new[] { "--calibrated-label-drop", "3" }, "needs --trained-labels")]
     [InlineData(new[] { "--trained-labels", "names.txt" }, "give both or neither")]
+    [InlineData(new[] { "--unoffered-label-similarity", "0.6" }, "needs the names the network was trained with")]
     public void A_calibration_option_without_its_companion_or_out_of_range_is_a_usage_error_naming_the_options(string[] options, string message) =>
         AssertExportRefused(options, message, exitCode: 2);
 

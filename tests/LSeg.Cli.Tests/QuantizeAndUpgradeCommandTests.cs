@@ -19,6 +19,19 @@ public class QuantizeAndUpgradeCommandTests
     }
 
     [Fact]
+    public void A_calibration_count_below_one_is_a_usage_error_even_when_the_output_folder_exists()
+    {
+        using var temp = new TempDirectory();
+        string package = FakePackage.Create(temp.Combine("package"), ("image_encoder.onnx", [1, 2, 3]), ("head.onnx", [4]));
+        Directory.CreateDirectory(temp.Combine("int8"));
+
+        var result = CliRunner.RunInProcess("quantize", "--model", package, "--out", temp.Combine("int8"), "--calibration-count", "0");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--calibration-count must be at least 1", Assert.Single(result.ErrorLines));
+    }
+
+    [Fact]
     public void A_calibration_folder_without_images_is_refused()
     {
         using var temp = new TempDirectory();

@@ -99,4 +99,16 @@ public class RelabelCommandTests
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains("does not exist", Assert.Single(result.ErrorLines));
     }
+
+    [Fact]
+    public void An_out_of_range_size_is_a_usage_error_before_the_image_is_looked_at()
+    {
+        using var temp = new TempDirectory();
+        string package = ColourModelPackage.Write(temp.Path);
+
+        var result = CliRunner.RunInProcess("relabel", temp.Combine("nope.png"), "--labels", "red", "--model", package, "--size", "5");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--size", Assert.Single(result.ErrorLines));
+    }
 }

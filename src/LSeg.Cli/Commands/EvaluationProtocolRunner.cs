@@ -54,13 +54,13 @@ internal static class EvaluationProtocolRunner
     {
         if (!Names.Contains(name))
             throw new CommandFailure($"--protocol '{name}' is unknown; the protocols are {string.Join(", ", Names)}.", ExitCodes.Usage);
-        if (!Directory.Exists(dataRoot))
-            throw new CommandFailure($"Data folder '{dataRoot}' does not exist (with --protocol, --data is the folder holding msrc-v2/, camvid/ and ccp/).");
         bool zeroShot = name.StartsWith("zero-shot", StringComparison.Ordinal);
         if (zeroShot && fold is not (>= 0 and <= 3))
             throw new CommandFailure($"--protocol {name} needs --fold 0, 1, 2 or 3{(fold is null ? "" : $" (got {fold})")}.", ExitCodes.Usage);
         if (!zeroShot && fold is not null)
             throw new CommandFailure($"--fold applies to the zero-shot protocols only, not to '{name}'.", ExitCodes.Usage);
+        if (!Directory.Exists(dataRoot))
+            throw new CommandFailure($"Data folder '{dataRoot}' does not exist (with --protocol, --data is the folder holding msrc-v2/, camvid/ and ccp/).");
         string? package = ModelLoading.Validate(modelPath);
         Action<string>? log = console.IsInteractive ? message => console.Error.WriteLine(message) : null;
 

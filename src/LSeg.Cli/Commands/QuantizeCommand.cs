@@ -31,11 +31,11 @@ internal static class QuantizeCommand
     private static int Run(CliConsole console, string model, string output, string? method, string[] calibration, int? countOption, bool overwrite)
     {
         int count = countOption ?? DefaultCalibrationCount;
+        if (count < 1)
+            throw new CommandFailure($"--calibration-count must be at least 1; got {count}.", ExitCodes.Usage);
         string source = ModelPackagePath.Require(model);
         var manifest = ModelManifest.Read(source);
         OutputFolder.RequireReplaceablePackage(output, overwrite, [source, .. calibration]);
-        if (count < 1)
-            throw new CommandFailure($"--calibration-count must be at least 1; got {count}.", ExitCodes.Usage);
         var chosen = method switch
         {
             "static" => QuantizationMethod.Static,

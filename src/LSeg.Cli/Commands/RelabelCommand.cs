@@ -46,8 +46,8 @@ internal static class RelabelCommand
     {
         var sets = labelSets.Select((text, i) => LabelList.Parse(text, labelSets.Length == 1 ? "--labels" : $"--labels #{i + 1}")).ToList();
         long maxPixels = CommonOptions.RequireValidMaxPixels(maxPixelsOption);
+        CommonOptions.RequireValidSize(size);  // a usage error before anything is read
         InputImages.RequireReadable(imagePath, maxPixels);
-        CommonOptions.RequireValidSize(size);
         string? package = ModelLoading.Validate(modelPath);
         if (outputDirectory is not null)
             OutputFolder.RequireWritable(outputDirectory);

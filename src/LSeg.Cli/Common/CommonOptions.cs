@@ -179,7 +179,7 @@ internal static class CommonOptions
             return calibration;
         string option = similarity is null ? "--unoffered-label-similarity-beside-untrained" : "--unoffered-label-similarity";
         if (calibration is null)
-            throw new CommandFailure($"{option} needs the names the network was trained with ({trainedNamesSource}).");
+            throw new CommandFailure($"{option} needs the names the network was trained with ({trainedNamesSource}).", ExitCodes.Usage);
         var result = new UntrainedLabelCalibration
         {
             CalibratedLabelDrop = calibration.CalibratedLabelDrop,
