@@ -22,7 +22,7 @@ public sealed class ImportCommandTests
 
         var refused = CliRunner.RunProcess(temp.Path, "import", "--checkpoint", "fss.ckpt", "--clip-bpe", "bpe.txt.gz", "--out", "refused");
         var imported = CliRunner.RunProcess(temp.Path, "import", "--checkpoint", "fss.ckpt", "--clip-bpe", "bpe.txt.gz", "--out", "package",
-            "--spatial-block", "bottleneck", "--spatial-depth", "2", "--spatial-activation", "leakyrelu");
+            "--spatial-block", "bottleneck", "--spatial-depth", "2", "--spatial-activation", "lrelu");  // lang-seg's own spelling
 
         Assert.NotEqual(0, refused.ExitCode);
         Assert.Contains("scratch.head_block", Assert.Single(refused.ErrorLines));
@@ -54,6 +54,7 @@ public sealed class ImportCommandTests
     [InlineData("--spatial-depth 2", "apply only with --spatial-block")]
     [InlineData("--spatial-activation relu", "apply only with --spatial-block")]
     [InlineData("--spatial-block none --spatial-depth 1", "apply only with --spatial-block")]
+    [InlineData("--spatial-block bottleneck --spatial-depth 2 --spatial-activation gelu", "--spatial-activation 'gelu' is not an activation; give lrelu, relu or tanh")]
     public void Spatial_options_that_would_be_ignored_or_are_incomplete_are_usage_errors_before_any_file_is_read(string options, string expected)
     {
         using var temp = new TempDirectory();

@@ -19,7 +19,19 @@ internal static class ImportCommand
         // --arch_option, --block_depth, --activation), so a checkpoint trained with one needs them from the user.
         var spatialBlock = new Option<SpatialBlock?>("--spatial-block") { Description = "Spatial regularisation the checkpoint was trained with (lang-seg --arch_option: 1 = bottleneck, 2 = depthwise); needed when it has scratch.head_block weights.", HelpName = "none|depthwise|bottleneck" };
         var spatialDepth = new Option<int>("--spatial-depth") { Description = "How many times the spatial block is applied (lang-seg --block_depth), 1 to 4.", HelpName = "N" };
-        var spatialActivation = new Option<SpatialActivation?>("--spatial-activation") { Description = "The spatial block's activation (lang-seg --activation; lrelu by default).", HelpName = "leakyrelu|relu|tanh" };
+        var spatialActivation = new Option<SpatialActivation?>("--spatial-activation")
+        {
+            Description = "The spatial block's activation (lang-seg --activation: lrelu, relu or tanh; lrelu by default).",
+            HelpName = "lrelu|relu|tanh",
+            // lang-seg's own spelling, lrelu, as well as the enum's name.
+            CustomParser = result => result.Tokens.Single().Value.ToLowerInvariant() switch
+            {
+                "lrelu" or "leakyrelu" => SpatialActivation.LeakyRelu,
+                "relu" => SpatialActivation.Relu,
+                "tanh" => SpatialActivation.Tanh,
+                string other => Refuse(result, other),
+            },
+        };
         var command = new Command("import", "Import the official lang-seg checkpoint (ViT-L/16, ViT-B/32 or ResNet-101 with CLIP) into a model package with the CLIP text encoder.")
         {
             checkpoint, clipBpe, output, name, overwrite, spatialBlock, spatialDepth, spatialActivation,
@@ -28,6 +40,12 @@ internal static class ImportCommand
             parsed.GetValue(name), parsed.GetValue(overwrite),
             (parsed.GetValue(spatialBlock), parsed.GetValue(spatialDepth), parsed.GetValue(spatialActivation))));
         return command;
+    }
+
+    private static SpatialActivation? Refuse(System.CommandLine.Parsing.ArgumentResult result, string value)
+    {
+        result.AddError($"--spatial-activation '{value}' is not an activation; give lrelu, relu or tanh (lang-seg --activation).");
+        return null;
     }
 
     private static int Run(CliConsole console, string checkpoint, string clipBpe, string output, string? name, bool overwrite,

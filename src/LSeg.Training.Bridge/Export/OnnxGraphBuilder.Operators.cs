@@ -128,12 +128,17 @@ internal sealed partial class OnnxGraphBuilder
 
     /// <summary>
     /// Bilinear Resize of an NCHW value to <paramref name="sizes"/> (INT64 [4]); <paramref name="alignCorners"/> picks
-    /// the coordinate mode that matches torch's <c>align_corners</c> (True → align_corners, False → pytorch_half_pixel).
+    /// the coordinate mode that matches torch's <c>align_corners</c> (True → align_corners, False → half_pixel).
     /// </summary>
+    /// <remarks>
+    /// Not pytorch_half_pixel: that mode samples coordinate 0 for an output length of 1, where libtorch (and so
+    /// TorchSharp and the official PyTorch code) samples the middle, (0 + 0.5) × in / 1 − 0.5; for every other length the
+    /// two modes are the same formula. A ViT-B/32 position grid one patch high (a 32-pixel input side) hit the difference.
+    /// </remarks>
     public string ResizeBilinear(string x, string sizes, bool alignCorners)
         => Node("Resize", [x, "", "", sizes],
             OnnxProtos.Attribute("mode", "linear"),
-            OnnxProtos.Attribute("coordinate_transformation_mode", alignCorners ? "align_corners" : "pytorch_half_pixel"));
+            OnnxProtos.Attribute("coordinate_transformation_mode", alignCorners ? "align_corners" : "half_pixel"));
 
     /// <summary>
     /// Bilinear ×<paramref name="factor"/> upsampling of an NCHW value, output size computed from the input's shape

@@ -95,6 +95,13 @@ internal sealed class CheckpointFile : IDisposable
                     ignored.Add(name);
             }
         }
+        else if (!top.Items.Any(item => item.Value is CheckpointTensor) && top.TryGetValue("model", out var model) && model is PickleDict modelDict)
+        {
+            // lang-seg's own BaseModel.save: {"model": state_dict, "optimizer": …}, which its load unwraps the same way.
+            stateDict = modelDict;
+            kind = "torch-model-dict";
+            ignored.AddRange(top.Items.Select(item => item.Key?.ToString() ?? "None").Where(name => name != "model"));
+        }
         else
         {
             stateDict = top;
@@ -111,7 +118,8 @@ internal sealed class CheckpointFile : IDisposable
                 ignored.Add($"state_dict['{name}'] ({Describe(value)})");
         }
         if (tensors.Count == 0)
-            throw new InvalidDataException($"'{path}' holds a dict without tensors: it is not a model checkpoint.");
+            throw new InvalidDataException(
+                $"'{path}' holds a dict without tensors: it is not a model checkpoint (a state dict, or one under 'state_dict' or 'model'); its keys: {string.Join(", ", top.Items.Take(8).Select(item => $"'{item.Key}' ({Describe(item.Value)})"))}.");
         return new CheckpointFile(kind, tensors, metadata, ignored, owner);
     }
 

@@ -37,13 +37,16 @@ internal sealed class OfficialCheckpointLayout
     /// <summary>Spatial regularisation keys (<c>scratch.head_block.*</c>) found.</summary>
     public bool HasSpatialBlock { get; private set; }
 
+    private static readonly string[] KeyPrefixes = ["net.", "", "module.net.", "module."];
+
     public static OfficialCheckpointLayout Split(IReadOnlyDictionary<string, CheckpointTensor> stateDict, string source)
     {
-        string prefix = stateDict.Keys.Any(k => k.StartsWith("net.pretrained.", StringComparison.Ordinal)) ? "net."
-            : stateDict.Keys.Any(k => k.StartsWith("pretrained.", StringComparison.Ordinal)) ? ""
-            : throw new InvalidDataException(
+        // The first prefix under which the backbone's keys appear: Lightning's module ("net."), a bare LSegNet, and either
+        // saved from a DataParallel / DistributedDataParallel wrapper ("module.").
+        string prefix = KeyPrefixes.FirstOrDefault(p => stateDict.Keys.Any(k => k.StartsWith(p + "pretrained.", StringComparison.Ordinal)))
+            ?? throw new InvalidDataException(
                 $"'{source}' holds no LSeg network weights: expected keys 'net.pretrained.*' (a lang-seg Lightning checkpoint) or 'pretrained.*' " +
-                $"(a plain LSegNet state dict); found for example {string.Join(", ", stateDict.Keys.Take(5).Select(k => $"'{k}'"))}.");
+                $"(a plain LSegNet state dict), possibly under 'module.' (saved from DataParallel); found for example {string.Join(", ", stateDict.Keys.Take(5).Select(k => $"'{k}'"))}.");
         var layout = new OfficialCheckpointLayout { KeyPrefix = prefix };
         foreach (var (fullKey, tensor) in stateDict)
         {

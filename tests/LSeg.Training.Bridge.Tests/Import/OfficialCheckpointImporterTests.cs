@@ -117,6 +117,47 @@ public sealed class OfficialCheckpointImporterTests : IDisposable
     }
 
     [Fact]
+    public void A_ViT_B32_package_matches_the_TorchSharp_forward_when_one_side_of_the_patch_grid_is_a_single_cell()
+    {
+        // A 480 × 32 input (a 1500 × 100 photo at input size 480) gives a 15 × 1 grid of 32-pixel patches: the position
+        // embedding is resized to one row, where ONNX's pytorch_half_pixel samples the first row and libtorch the middle.
+        using var source = new OfficialFormatCheckpoint(SmallVitB32WithBottleneck, SmallClip, seed: 34);
+        TorchCheckpointWriter.Save(source.LightningCheckpoint(), PathOf("fss.ckpt"));
+
+        OfficialCheckpointImporter.Import(PathOf("fss.ckpt"), _bpe, PathOf("package"),
+            new OfficialCheckpointImportOptions { SpatialBlock = SpatialBlock.Bottleneck, SpatialDepth = 2 });
+
+        AssertPackageMatches(source, PathOf("package"), height: 32, width: 96, labels: 2);
+    }
+
+    [Fact]
+    public void A_state_dict_saved_under_model_beside_the_optimizer_imports_as_lang_seg_loads_it()
+    {
+        // lang-seg's BaseModel.save writes {"model": state_dict, "optimizer": ...}, and its load unwraps "model".
+        using var source = new OfficialFormatCheckpoint(SmallResNet101, SmallClip, seed: 35);
+        var saved = new PyDict(ordered: true) { { "model", source.StateDict(prefix: "") }, { "optimizer", new PyDict() } };
+        TorchCheckpointWriter.Save(saved, PathOf("model.pt"));
+
+        var report = OfficialCheckpointImporter.Import(PathOf("model.pt"), _bpe, PathOf("package"));
+
+        Assert.Equal("resnet101", report.Network.Backbone);
+        AssertPackageMatches(source, PathOf("package"), height: 64, width: 64, labels: 1);
+    }
+
+    [Fact]
+    public void A_state_dict_saved_from_a_DataParallel_wrapper_imports_without_its_module_prefix()
+    {
+        using var source = new OfficialFormatCheckpoint(SmallResNet101, SmallClip, seed: 36);
+        TorchCheckpointWriter.Save(source.StateDict(prefix: "module."), PathOf("parallel.pt"));
+
+        var report = OfficialCheckpointImporter.Import(PathOf("parallel.pt"), _bpe, PathOf("package"));
+
+        Assert.Equal("resnet101", report.Network.Backbone);
+        Assert.Empty(report.Warnings);
+        AssertPackageMatches(source, PathOf("package"), height: 64, width: 64, labels: 1);
+    }
+
+    [Fact]
     public void A_safetensors_state_dict_imports_and_writes_external_data_beyond_the_threshold()
     {
         using var source = new OfficialFormatCheckpoint(SmallVitL16, SmallClip, seed: 34);
