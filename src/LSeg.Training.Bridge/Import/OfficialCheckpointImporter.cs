@@ -79,13 +79,14 @@ public static class OfficialCheckpointImporter
         try
         {
             string textGraph = Path.Combine(staging, ClipTextEncoderExporter.PackageFileName);
+            IReadOnlyList<string> textFiles;
             using (text)
             {
                 var unexpectedText = StrictWeightLoader.Load(text, layout.TextTensors, textWhat, textPrefix);
                 if (unexpectedText.Count > 0)
                     throw new InvalidDataException($"The CLIP text tower has keys the text transformer does not: {Abbreviate(unexpectedText.Select(k => textPrefix + k))}. Only CLIP's own text tower (token and positional embeddings, residual blocks, ln_final, text_projection) is supported.");
                 text.eval();
-                ClipTextEncoderExporter.Export(text, textGraph);
+                textFiles = ClipTextEncoderExporter.Export(text, textGraph, externalDataThresholdBytes: options.ExternalDataThresholdBytes);
             }
             options.Log?.Invoke($"Wrote the CLIP text encoder graph ({layout.TextTensors.Count} tensors).");
 
@@ -98,7 +99,7 @@ public static class OfficialCheckpointImporter
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
             options.Log?.Invoke($"Loaded {layout.ImageTensors.Count - unexpectedImage.Count} image-side tensors; exporting the image encoder and head graphs.");
 
-            manifest = ModelPackageExporter.Export(network, outputDirectory, new ModelPackageExportOptions
+            var exportOptions = new ModelPackageExportOptions
             {
                 Name = options.Name ?? $"lseg-{networkConfig.Backbone}-clip-vitb32",
                 TextEncoder = new TextEncoderInfo
@@ -108,12 +109,16 @@ public static class OfficialCheckpointImporter
                     Tokenizer = ClipBpeFileName,
                     ContextLength = textConfig.ContextLength,
                 },
-                AdditionalFiles = { [ClipTextEncoderExporter.PackageFileName] = textGraph, [ClipBpeFileName] = clipBpePath },
+                AdditionalFiles = { [ClipBpeFileName] = clipBpePath },
                 Provenance = Provenance(checkpointPath, checkpoint),
                 Overwrite = options.Overwrite,
                 ExternalDataThresholdBytes = options.ExternalDataThresholdBytes,
                 DefaultInputSize = options.DefaultInputSize,
-            });
+            };
+            // The graph and, past the threshold, its external data (text_encoder.onnx.data), which the graph names.
+            foreach (string file in textFiles)
+                exportOptions.AdditionalFiles[Path.GetFileName(file)] = file;
+            manifest = ModelPackageExporter.Export(network, outputDirectory, exportOptions);
         }
         finally
         {

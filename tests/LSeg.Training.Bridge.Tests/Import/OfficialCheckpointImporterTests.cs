@@ -1,4 +1,5 @@
 using LSeg.MLNet.Package;
+using LSeg.Training.Bridge.Export;
 using LSeg.Training.Bridge.Import;
 using LSeg.Training.Bridge.Import.Pickle;
 using LSeg.Training.Bridge.Network;
@@ -128,6 +129,20 @@ public sealed class OfficialCheckpointImporterTests : IDisposable
             new OfficialCheckpointImportOptions { SpatialBlock = SpatialBlock.Bottleneck, SpatialDepth = 2 });
 
         AssertPackageMatches(source, PathOf("package"), height: 32, width: 96, labels: 2);
+    }
+
+    [Fact]
+    public void The_text_encoder_also_writes_its_weights_as_external_data_beyond_the_threshold_and_the_package_keeps_them()
+    {
+        using var source = new OfficialFormatCheckpoint(SmallResNet101, SmallClip, seed: 37);
+        TorchCheckpointWriter.Save(source.StateDict(), PathOf("small.pt"));
+
+        var report = OfficialCheckpointImporter.Import(PathOf("small.pt"), _bpe, PathOf("package"),
+            new OfficialCheckpointImportOptions { ExternalDataThresholdBytes = 1024 });
+
+        Assert.Contains(ClipTextEncoderExporter.PackageFileName + ".data", report.Manifest.Files.Keys);
+        ModelManifest.FromJson(File.ReadAllText(PathOf("package/manifest.json"))).VerifyFiles(PathOf("package"));
+        AssertPackageMatches(source, PathOf("package"), height: 64, width: 64, labels: 3);
     }
 
     [Fact]
