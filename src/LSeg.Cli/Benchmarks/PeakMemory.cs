@@ -59,22 +59,11 @@ internal static class PeakMemory
     private static void ReadMaskThroughMLNet(LanguageSegmentationModel model, string file, Request request)
     {
         var context = new MLContext();
-        var table = context.Data.LoadFromEnumerable(new[] { new ImageFile { Path = file } });
-        var pipeline = context.Transforms.LoadImages("Image", null, nameof(ImageFile.Path))
+        var table = context.Data.LoadFromEnumerable(new[] { new SegmentationBenchmark.ImageFile { Path = file } });
+        var pipeline = context.Transforms.LoadImages("Image", null, nameof(SegmentationBenchmark.ImageFile.Path))
             .Append(context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = [.. request.LabelsOrDefault], Model = model, InputSize = request.InputSize }));
         using var fitted = pipeline.Fit(table);
-        var output = fitted.Transform(table);
-        var mask = output.Schema[LanguageSegmentationOptions.Defaults.OutputColumnName];
-        using var cursor = output.GetRowCursor([mask]);
-        var getter = cursor.GetGetter<VBuffer<uint>>(mask);
-        VBuffer<uint> value = default;
-        while (cursor.MoveNext())
-            getter(ref value);
-    }
-
-    private sealed class ImageFile
-    {
-        public string Path { get; set; } = "";
+        SegmentationBenchmark.ReadMaskColumn(fitted.Transform(table));
     }
 
     /// <summary>The process's peak resident set so far, in MB.</summary>

@@ -162,16 +162,7 @@ internal static class SegmentationBenchmark
                 Labels = labelsA, Model = model, InputSize = options.ImageSize,
             }).Fit(data);
             void RunMLNet() => ReadMasks(data);
-            void ReadMasks(IDataView input)
-            {
-                var output = transformer.Transform(input);
-                var mask = output.Schema[LanguageSegmentationOptions.Defaults.OutputColumnName];
-                using var cursor = output.GetRowCursor([mask]);
-                var getter = cursor.GetGetter<VBuffer<uint>>(mask);
-                VBuffer<uint> value = default;
-                while (cursor.MoveNext())
-                    getter(ref value);
-            }
+            void ReadMasks(IDataView input) => ReadMaskColumn(transformer.Transform(input));
             void RunLowLevel() => SegmentFiles(files);
             void SegmentFiles(IEnumerable<string> paths)
             {
@@ -264,7 +255,19 @@ internal static class SegmentationBenchmark
         return (elapsed, GC.GetTotalAllocatedBytes(precise: true) - before);
     }
 
-    private sealed class ImageFile
+    /// <summary>Reads every row's mask column of a LanguageSegment output (what an application reading the masks pays).</summary>
+    internal static void ReadMaskColumn(IDataView output)
+    {
+        var mask = output.Schema[LanguageSegmentationOptions.Defaults.OutputColumnName];
+        using var cursor = output.GetRowCursor([mask]);
+        var getter = cursor.GetGetter<VBuffer<uint>>(mask);
+        VBuffer<uint> value = default;
+        while (cursor.MoveNext())
+            getter(ref value);
+    }
+
+    /// <summary>A row of image paths for LoadImages.</summary>
+    internal sealed class ImageFile
     {
         public string Path { get; set; } = "";
     }
