@@ -88,7 +88,11 @@ public sealed class LanguageSegmentationModelOptions
     /// <summary>Images per run of the image encoder when several are encoded at once (see <see cref="Defaults.ImageBatchSize"/>); at least 1.</summary>
     public int ImageBatchSize { get; set; } = Defaults.ImageBatchSize;
 
-    /// <summary>Threads ONNX Runtime uses inside one operator; null (the default) lets it use one per physical core.</summary>
+    /// <summary>
+    /// Threads ONNX Runtime uses inside one operator; null (the default) lets it use one per physical core. Also caps the
+    /// ONNX step of an ML.NET pipeline built on this model (on the CPU; after <c>Model.Load</c>, the loading context's
+    /// own ONNX session options apply).
+    /// </summary>
     public int? IntraOpThreads { get; set; }
 
     /// <summary>ONNX Runtime's graph optimisation level (see <see cref="Defaults.GraphOptimization"/>: extended).</summary>
