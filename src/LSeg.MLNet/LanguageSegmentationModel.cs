@@ -186,13 +186,11 @@ public sealed partial class LanguageSegmentationModel : IDisposable
 
         options.Validate();
         var device = ExecutionDevice.Select(options.GpuDeviceId, options.FallbackToCpu);
-        if (!device.UsesGpu)
-            return LoadOn(device, directory, manifest, options);
         try
         {
             return LoadOn(device, directory, manifest, options);
         }
-        catch (OnnxRuntimeException e)
+        catch (OnnxRuntimeException e) when (device.UsesGpu)
         {
             // The probe only loads the CUDA provider; a device that is missing (a container without the GPU passed
             // through, an id beyond the GPUs present, a driver too old) fails only here, when a session is created.
