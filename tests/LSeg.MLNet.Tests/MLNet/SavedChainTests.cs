@@ -21,12 +21,13 @@ public sealed class SavedChainTests(PipelineFixture fixture) : IClassFixture<Pip
     public const string PerRowCommand = "load-per-row";
 
     /// <summary>The README's pipeline (LoadImages → LanguageSegment → MapKeyToValue) fitted on one red-and-blue photo.</summary>
-    private (MLContext Context, IDataView Files, TransformerChain<Microsoft.ML.Transforms.KeyToValueMappingTransformer> Fitted) FitReadmePipeline(string[] labels, int inputSize)
+    private (MLContext Context, IDataView Files, TransformerChain<Microsoft.ML.Transforms.KeyToValueMappingTransformer> Fitted) FitReadmePipeline(string[] labels, int inputSize,
+        LanguageSegmentationModel? model = null)
     {
         var context = new MLContext();
         var files = context.Data.LoadFromEnumerable(new[] { new ImageFileRow { ImagePath = "red-blue-100x60.png" } });
         var pipeline = context.Transforms.LoadImages("Image", fixture.ImageFolder, nameof(ImageFileRow.ImagePath))
-            .Append(context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = labels, Model = fixture.Model, InputSize = inputSize }))
+            .Append(context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = labels, Model = model ?? fixture.Model, InputSize = inputSize }))
             .Append(context.Transforms.Conversion.MapKeyToValue("SegmentationLabels", "SegmentationMask"));
         return (context, files, pipeline.Fit(files));
     }
@@ -80,12 +81,14 @@ public sealed class SavedChainTests(PipelineFixture fixture) : IClassFixture<Pip
     public void A_fitted_pipeline_still_saves_after_its_composed_graph_was_cleaned_from_the_temporary_folder()
     {
         // A temporary-folder cleaner (or another process's clean-up of graphs unused for a week) may delete the composed
-        // graph of a long-lived transformer; ML.NET's ONNX step reads that file again when it is saved. Input size 160
-        // is used by no other test, so no other test's graph is deleted here.
-        var (context, files, fitted) = FitReadmePipeline(["red", "blue"], inputSize: 160);
+        // graph of a long-lived transformer; ML.NET's ONNX step reads that file again when it is saved. The graph is
+        // shared by every pipeline of the same package and input-size bucket, so this test deletes the graph of a package
+        // of its own (a temperature no other test uses), never one another test is running.
+        using var model = LanguageSegmentationModel.Load(LSeg.MLNet.Tests.Packages.ColourModelPackage.Write(fixture.TempPath, temperature: 0.061f));
+        var (context, files, fitted) = FitReadmePipeline(["red", "blue"], inputSize: 160, model);
         using var disposeFitted = fitted;
         // The pipeline's graph is content-addressed: composing it again names the same file.
-        string graph = LSeg.MLNet.Pipeline.SegmentationGraph.WriteComposed(fixture.Model, LSeg.MLNet.Pipeline.ModelInputMappings.MaxSideFor(160));
+        string graph = LSeg.MLNet.Pipeline.SegmentationGraph.WriteComposed(model, LSeg.MLNet.Pipeline.ModelInputMappings.MaxSideFor(160));
         File.Delete(graph);
         string zip = Path.Combine(fixture.TempPath, "cleaned-graph.zip");
 
@@ -102,9 +105,11 @@ public sealed class SavedChainTests(PipelineFixture fixture) : IClassFixture<Pip
     {
         // ML.NET's ONNX step copies the graph file into the zip as it is on disk at Save: a file truncated (or altered)
         // since the pipeline was fitted would be saved as it is, and the zip fail (or segment differently) when loaded.
-        var (context, files, fitted) = FitReadmePipeline(["red", "blue"], inputSize: 160);
+        // A package of its own, as above: the damaged graph is no other test's.
+        using var model = LanguageSegmentationModel.Load(LSeg.MLNet.Tests.Packages.ColourModelPackage.Write(fixture.TempPath, temperature: 0.062f));
+        var (context, files, fitted) = FitReadmePipeline(["red", "blue"], inputSize: 160, model);
         using var disposeFitted = fitted;
-        string graph = LSeg.MLNet.Pipeline.SegmentationGraph.WriteComposed(fixture.Model, LSeg.MLNet.Pipeline.ModelInputMappings.MaxSideFor(160));
+        string graph = LSeg.MLNet.Pipeline.SegmentationGraph.WriteComposed(model, LSeg.MLNet.Pipeline.ModelInputMappings.MaxSideFor(160));
         byte[] intact = File.ReadAllBytes(graph);
         File.WriteAllBytes(graph, intact[..(intact.Length / 2)]);
         string zip = Path.Combine(fixture.TempPath, "damaged-graph.zip");
@@ -125,11 +130,11 @@ public sealed class SavedChainTests(PipelineFixture fixture) : IClassFixture<Pip
         // A package that was moved or deleted after the model was loaded (for the default model, a temporary-folder
         // cleaner that removed its extracted copy too): the graph cannot be composed again from it.
         string parent = Path.Combine(fixture.TempPath, "moved-" + Guid.NewGuid().ToString("N")[..8]);
-        string package = LSeg.MLNet.Tests.Packages.ColourModelPackage.Write(parent);
+        string package = LSeg.MLNet.Tests.Packages.ColourModelPackage.Write(parent, temperature: 0.063f);
         using var model = LanguageSegmentationModel.Load(package);
         var context = new MLContext();
         var files = context.Data.LoadFromEnumerable(new[] { new ImageFileRow { ImagePath = "red-blue-100x60.png" } });
-        // Input size 288 is used by no other test, so no other test's graph is deleted here.
+        // Its own temperature: the graph deleted below is no other test's (graphs are shared per package and size bucket).
         using var fitted = context.Transforms.LoadImages("Image", fixture.ImageFolder, nameof(ImageFileRow.ImagePath))
             .Append(context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = ["red", "blue"], Model = model, InputSize = 288 }))
             .Fit(files);

@@ -27,12 +27,17 @@ internal static class ColourModelPackage
     };
 
     /// <summary>Writes the package into a new directory under <paramref name="parent"/> and returns its path.</summary>
-    public static string Write(string parent, int formatVersion = ModelManifest.CurrentFormatVersion)
+    /// <remarks>
+    /// <paramref name="temperature"/> changes the scores, never the masks: a test that deletes its pipeline's composed
+    /// graph (content-addressed, shared by every pipeline of the same package and input-size bucket) writes a package
+    /// of its own with a temperature no other test uses.
+    /// </remarks>
+    public static string Write(string parent, int formatVersion = ModelManifest.CurrentFormatVersion, float temperature = 0.07f)
     {
         string directory = Path.Combine(parent, "colour-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(directory);
         File.WriteAllBytes(Path.Combine(directory, "image_encoder.onnx"), ImageEncoder().ToByteArray());
-        File.WriteAllBytes(Path.Combine(directory, "head.onnx"), Head(0.07f).ToByteArray());
+        File.WriteAllBytes(Path.Combine(directory, "head.onnx"), Head(temperature).ToByteArray());
         File.WriteAllText(Path.Combine(directory, "labels.json"), JsonSerializer.Serialize(Colours));
         var files = new Dictionary<string, PackageFile>();
         foreach (string name in new[] { "image_encoder.onnx", "head.onnx", "labels.json" })
