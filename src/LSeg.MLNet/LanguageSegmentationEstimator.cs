@@ -23,7 +23,7 @@ public sealed class LanguageSegmentationEstimator : IEstimator<LanguageSegmentat
     private readonly SharedModel? _defaultModel;
 
     internal LanguageSegmentationEstimator((int? GpuDeviceId, bool FallbackToCpu)? callerDevice, LanguageSegmentationOptions options)
-        : this(callerDevice, options, LanguageSegmentationModel.LoadDefault)
+        : this(callerDevice, options, LanguageSegmentationModel.LoadDefaultForPipeline)
     {
     }
 

@@ -55,7 +55,7 @@ public sealed partial class LanguageSegmentationModel
             }
             using var pixels = EncoderInput(images, batch);
             using var runOptions = new RunOptions();
-            using var outputs = _imageEncoder.Run(runOptions, [PixelsInput], [pixels], [PixelEmbeddingsName]);
+            using var outputs = Sessions.ImageEncoder.Run(runOptions, [PixelsInput], [pixels], [PixelEmbeddingsName]);
             var (maps, mapWidth, mapHeight) = RunHead(outputs[0], encodedLabels);
             for (int i = 0; i < batch.Indices.Length; i++)
             {
@@ -132,7 +132,7 @@ public sealed partial class LanguageSegmentationModel
         string[] outputNames = features ? [PixelEmbeddingsName, PixelFeaturesName] : [PixelEmbeddingsName];
         using var input = EncoderInput(images, batch);
         using var runOptions = new RunOptions();
-        using var outputs = _imageEncoder.Run(runOptions, [PixelsInput], [input], outputNames);
+        using var outputs = Sessions.ImageEncoder.Run(runOptions, [PixelsInput], [input], outputNames);
         var shape = outputs[0].GetTensorTypeAndShape().Shape;
         int channels = (int)shape[1], gridHeight = (int)shape[2], gridWidth = (int)shape[3];
         int embeddingValues = channels * gridHeight * gridWidth;
@@ -197,25 +197,19 @@ public sealed partial class LanguageSegmentationModel
         using var _ = call;
         using var features = OrtValue.CreateTensorValueFromMemory(grid.ToPlanar(), [1, grid.Channels, grid.Height, grid.Width]);
         using var runOptions = new RunOptions();
-        using var outputs = _projectionSession!.Run(runOptions, [PixelFeaturesName], [features], [PixelEmbeddingsName]);
+        using var outputs = Sessions.Projection!.Run(runOptions, [PixelFeaturesName], [features], [PixelEmbeddingsName]);
         return outputs[0].GetTensorDataAsSpan<float>().ToArray();
     }
 
     /// <summary>
     /// The package's pixel projection, when the C# head will use it: a head without spatial blocks and a projection
-    /// graph whose input the image encoder also outputs (<c>pixel_features</c>). Null otherwise (version 1 packages).
+    /// graph whose input the image encoder also outputs (<c>pixel_features</c>, checked with the sessions). Null
+    /// otherwise (version 1 packages).
     /// </summary>
-    private static PixelProjection? ReadPixelProjection(string directory, ModelManifest manifest, InferenceSession imageEncoder)
-    {
-        if (manifest.Graphs.PixelProjection is not { } file || !IsCorrelationOnly(manifest))
-            return null;
-        RequireNames(imageEncoder, [], [PixelFeaturesName], manifest.Graphs.ImageEncoder);
-        var projection = PixelProjection.Read(Path.Combine(directory, file), manifest.EmbeddingSize);
-        long declared = imageEncoder.OutputMetadata[PixelFeaturesName].Dimensions[1];
-        if (declared > 0 && declared != projection.FeatureSize)
-            throw new InvalidDataException($"The image encoder's {PixelFeaturesName} have {declared} channels; the pixel projection '{file}' takes {projection.FeatureSize}.");
-        return projection;
-    }
+    private static PixelProjection? ReadPixelProjection(string directory, ModelManifest manifest) =>
+        manifest.Graphs.PixelProjection is { } file && IsCorrelationOnly(manifest)
+            ? PixelProjection.Read(Path.Combine(directory, file), manifest.EmbeddingSize)
+            : null;
 
     /// <summary>Session options for <paramref name="device"/> with the runtime settings of <paramref name="options"/>.</summary>
     private static SessionOptions CreateSessionOptions(ExecutionDevice device, LanguageSegmentationModelOptions options)

@@ -28,17 +28,13 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     private const string ScoresOutput = "scores";
     internal const string LabelLogitOffsetsInput = "label_logit_offsets";
 
-    private readonly InferenceSession _imageEncoder;
-    private readonly InferenceSession _head;
+    private readonly Lazy<ImageSessions> _sessions;
     private readonly ILabelTextEncoder _textEncoder;
     private readonly LabelEmbeddingCache _labelCache;
     private readonly UnofferedTrainedLabels? _unofferedTrainedLabels;
     private readonly ModelManifest _calibration;
     private readonly LanguageSegmentationModelOptions _options;
     private readonly PixelProjection? _projection;
-    private readonly InferenceSession? _projectionSession;
-    // Whether the head graph takes label logit offsets (format 3): decided once at load, fed on every head run.
-    private readonly bool _headTakesLogitOffsets;
     private int _disposed;
     private int _callsInFlight;
     private int _sessionsReleased;
@@ -47,15 +43,13 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     private readonly AsyncLocal<int> _callDepth = new();
 
     private LanguageSegmentationModel(string packagePath, ModelManifest manifest, ExecutionDevice device, LanguageSegmentationModelOptions options,
-        InferenceSession imageEncoder, InferenceSession head, ILabelTextEncoder textEncoder, (PixelProjection Weights, InferenceSession Session)? projection)
+        Lazy<ImageSessions> sessions, ILabelTextEncoder textEncoder, PixelProjection? projection)
     {
         PackagePath = packagePath;
         Manifest = manifest;
         Device = device;
         _options = options;
-        _imageEncoder = imageEncoder;
-        _head = head;
-        _headTakesLogitOffsets = head.InputMetadata.ContainsKey(LabelLogitOffsetsInput);
+        _sessions = sessions;
         _textEncoder = textEncoder;
         _labelCache = new LabelEmbeddingCache(options.LabelCacheCapacity);
         // The calibration is read on every EncodeLabels from a copy of its own: the public Manifest's collections are
@@ -73,8 +67,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
                 throw new InvalidDataException($"{Path.Combine(packagePath, ModelManifest.FileName)}: untrainedLabels names a trained label its fixed label table lacks: {e.Message}", e);
             }
         }
-        _projection = projection?.Weights;
-        _projectionSession = projection?.Session;
+        _projection = projection;
     }
 
     /// <summary>Full path of the package directory the model was loaded from.</summary>
@@ -174,7 +167,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     }
 
     /// <summary>Loads the package in <paramref name="directory"/>, whose files have just been verified against <paramref name="manifest"/>.</summary>
-    private static LanguageSegmentationModel LoadVerified(string directory, ModelManifest manifest, LanguageSegmentationModelOptions? options)
+    private static LanguageSegmentationModel LoadVerified(string directory, ModelManifest manifest, LanguageSegmentationModelOptions? options, bool deferImageSessions = false)
     {
         // A private copy: validated once here, and read on every call after.
         options = options?.Copy() ?? new LanguageSegmentationModelOptions();
@@ -188,54 +181,40 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         var device = ExecutionDevice.Select(options.GpuDeviceId, options.FallbackToCpu);
         try
         {
-            return LoadOn(device, directory, manifest, options);
+            return LoadOn(device, directory, manifest, options, deferImageSessions);
         }
         catch (OnnxRuntimeException e) when (device.UsesGpu)
         {
             // The probe only loads the CUDA provider; a device that is missing (a container without the GPU passed
             // through, an id beyond the GPUs present, a driver too old) fails only here, when a session is created.
             var cpu = ExecutionDevice.CpuInsteadOf(device, e.Message.Trim(), options.FallbackToCpu);
-            return LoadOn(cpu, directory, manifest, options);
+            return LoadOn(cpu, directory, manifest, options, deferImageSessions);
         }
     }
 
-    /// <summary>Creates the package's sessions on <paramref name="device"/> and checks them against the manifest.</summary>
-    private static LanguageSegmentationModel LoadOn(ExecutionDevice device, string directory, ModelManifest manifest, LanguageSegmentationModelOptions options)
+    /// <summary>
+    /// Creates the package's sessions on <paramref name="device"/> and checks them against the manifest; the image side's
+    /// later when <paramref name="deferImageSessions"/> (see <see cref="ImageSessionsFor"/>).
+    /// </summary>
+    private static LanguageSegmentationModel LoadOn(ExecutionDevice device, string directory, ModelManifest manifest, LanguageSegmentationModelOptions options, bool deferImageSessions)
     {
-        InferenceSession? imageEncoder = null, head = null, projectionSession = null;
         ILabelTextEncoder? textEncoder = null;
+        Lazy<ImageSessions>? sessions = null;
         try
         {
             using var sessionOptions = CreateSessionOptions(device, options);
-            imageEncoder = new InferenceSession(Path.Combine(directory, manifest.Graphs.ImageEncoder), sessionOptions);
-            head = new InferenceSession(Path.Combine(directory, manifest.Graphs.Head), sessionOptions);
+            var projection = ReadPixelProjection(directory, manifest);
+            sessions = ImageSessionsFor(directory, manifest, device, options, sessionOptions, projection, deferImageSessions);
             textEncoder = PackageTextEncoder.Create(directory, manifest.TextEncoder, manifest.EmbeddingSize, options.TruncateLongLabels, sessionOptions);
-            RequireNames(imageEncoder, [PixelsInput], [PixelEmbeddingsName], manifest.Graphs.ImageEncoder);
-            // logits: what multi-scale and the evaluator read (checked here rather than at the first SegmentMultiScale).
-            RequireNames(head, [PixelEmbeddingsName, LabelEmbeddingsInput], [LabelMapOutput, ScoresOutput, LogitsOutput], manifest.Graphs.Head);
-            if (manifest.LabelLogitOffsets is { Count: > 0 })
-                RequireNames(head, [LabelLogitOffsetsInput], [], manifest.Graphs.Head);
             if (textEncoder.EmbeddingSize != manifest.EmbeddingSize)
                 throw new InvalidDataException($"The {manifest.TextEncoder.Kind} text encoder gives {textEncoder.EmbeddingSize}-d embeddings; the manifest's embeddingSize is {manifest.EmbeddingSize}.");
-            // Checked here, not at the first Segment: pixel vectors of another width would be compared with the labels
-            // as the C# head reads them (silently wrong masks with a pixel projection, an unclear error without one).
-            long pixelChannels = imageEncoder.OutputMetadata[PixelEmbeddingsName].Dimensions is { Length: 4 } dims ? dims[1] : -1;
-            if (pixelChannels > 0 && pixelChannels != manifest.EmbeddingSize)
-                throw new InvalidDataException($"Graph '{manifest.Graphs.ImageEncoder}' gives {pixelChannels}-channel {PixelEmbeddingsName}; the manifest's embeddingSize is {manifest.EmbeddingSize}.");
-            var projection = ReadPixelProjection(directory, manifest, imageEncoder);
-            // Opened now, with the files just verified: opened at the first PixelEmbeddings read it would read the graph
-            // again, days later, from a folder a cleaner may have emptied or a re-export replaced.
-            if (projection is not null)
-                projectionSession = new InferenceSession(Path.Combine(directory, manifest.Graphs.PixelProjection!), sessionOptions);
-            return new LanguageSegmentationModel(directory, manifest, device, options, imageEncoder, head, textEncoder,
-                projection is null ? null : (projection, projectionSession!));
+            return new LanguageSegmentationModel(directory, manifest, device, options, sessions, textEncoder, projection);
         }
         catch
         {
-            imageEncoder?.Dispose();
-            head?.Dispose();
+            if (sessions is { IsValueCreated: true })
+                sessions.Value.Dispose();
             textEncoder?.Dispose();
-            projectionSession?.Dispose();
             throw;
         }
     }
@@ -610,13 +589,14 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     private IDisposableReadOnlyCollection<OrtValue> RunHeadGraph(OrtValue pixelEmbeddings, LabelEmbeddings labels, string[] outputNames)
     {
         var embeddings = OrtValue.CreateTensorValueFromMemory(labels.Buffer, [labels.ScoredCount, labels.EmbeddingSize]);
-        OrtValue? offsets = _headTakesLogitOffsets ? OrtValue.CreateTensorValueFromMemory(labels.LogitOffsets, [labels.ScoredCount]) : null;
+        var sessions = Sessions;
+        OrtValue? offsets = sessions.HeadTakesLogitOffsets ? OrtValue.CreateTensorValueFromMemory(labels.LogitOffsets, [labels.ScoredCount]) : null;
         try
         {
             using var runOptions = new RunOptions();
             return offsets is null
-                ? _head.Run(runOptions, [PixelEmbeddingsName, LabelEmbeddingsInput], [pixelEmbeddings, embeddings], outputNames)
-                : _head.Run(runOptions, [PixelEmbeddingsName, LabelEmbeddingsInput, LabelLogitOffsetsInput], [pixelEmbeddings, embeddings, offsets], outputNames);
+                ? sessions.Head.Run(runOptions, [PixelEmbeddingsName, LabelEmbeddingsInput], [pixelEmbeddings, embeddings], outputNames)
+                : sessions.Head.Run(runOptions, [PixelEmbeddingsName, LabelEmbeddingsInput, LabelLogitOffsetsInput], [pixelEmbeddings, embeddings, offsets], outputNames);
         }
         finally
         {
@@ -695,9 +675,8 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     {
         if (Interlocked.Exchange(ref _sessionsReleased, 1) != 0)
             return;
-        _imageEncoder.Dispose();
-        _head.Dispose();
+        if (_sessions.IsValueCreated)
+            _sessions.Value.Dispose();
         _textEncoder.Dispose();
-        _projectionSession?.Dispose();
     }
 }

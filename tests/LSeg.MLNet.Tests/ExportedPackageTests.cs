@@ -107,7 +107,7 @@ public sealed class ExportedPackageTests(ExportedPackageFixture fixture) : IClas
     [Fact]
     public void A_package_with_float16_weights_gives_the_same_masks_in_ML_NET_as_in_the_low_level_api()
     {
-        // ML.NET's ApplyOnnxModel cannot read float16 initializers; the pipeline widens them to float32.
+        // ML.NET's ApplyOnnxModel cannot read float16 initializers; the composed graph holds them as Constant nodes.
         string package = Path.Combine(fixture.TempPath, "fp16-" + Guid.NewGuid().ToString("N")[..6]);
         Training.Bridge.Export.ModelPackageExporter.Export(fixture.Net, package, new Training.Bridge.Export.ModelPackageExportOptions
         {
@@ -132,5 +132,12 @@ public sealed class ExportedPackageTests(ExportedPackageFixture fixture) : IClas
         var lowLevel = model.Segment(model.EncodeImage(saved, 96), model.EncodeLabels(labels)).Mask;
 
         Assert.True(Agreement(lowLevel.Select(m => (long)m).ToArray(), mask.Select(k => (long)k - 1).ToArray()) >= 0.999);
+        // Kept at float16 (not widened, which doubled the graph ML.NET parses and Model.Save writes): as Constant nodes.
+        var encoder = Pipeline.SegmentationGraph.ReadWithExternalData(model.ImageEncoderPath);
+        var composed = Pipeline.SegmentationGraph.Compose(encoder, Pipeline.SegmentationGraph.ReadWithExternalData(model.HeadPath), 96, model.Manifest.EmbeddingSize);
+        int float16Weights = encoder.Graph.Initializer.Count(t => t.DataType == (int)Onnx.TensorProto.Types.DataType.Float16);
+        Assert.True(float16Weights > 0);
+        Assert.DoesNotContain(composed.Graph.Initializer, t => t.DataType == (int)Onnx.TensorProto.Types.DataType.Float16);
+        Assert.True(composed.Graph.Node.Count(n => n.OpType == "Constant" && n.Attribute.Single().T.DataType == (int)Onnx.TensorProto.Types.DataType.Float16) >= float16Weights);
     }
 }

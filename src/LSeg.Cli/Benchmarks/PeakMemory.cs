@@ -41,6 +41,12 @@ internal static class PeakMemory
             // Writing the synthetic image is the benchmark's work, not the segmentation's: hand its memory back to the
             // system first, so that the peak below is what an application pays to load the model and segment the file.
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            if (request.ThroughMLNet && request.PackagePath is null && request.Settings == new RuntimeSettings())
+            {
+                // As the README's pipeline: LanguageSegment loads the default model itself (and only its text side).
+                ReadMaskThroughMLNet(null, file, request);
+                return PeakResidentMB();
+            }
             var options = request.Settings.ToOptions();
             using var model = request.PackagePath is null ? LanguageSegmentationModel.LoadDefault(options) : LanguageSegmentationModel.Load(request.PackagePath, options);
             if (request.ThroughMLNet)
@@ -56,7 +62,8 @@ internal static class PeakMemory
         }
     }
 
-    private static void ReadMaskThroughMLNet(LanguageSegmentationModel model, string file, Request request)
+    /// <summary>Segments the file through LoadImages → LanguageSegment and reads the mask column; <paramref name="model"/> null: the pipeline loads the default model.</summary>
+    private static void ReadMaskThroughMLNet(LanguageSegmentationModel? model, string file, Request request)
     {
         var context = new MLContext();
         var table = context.Data.LoadFromEnumerable(new[] { new SegmentationBenchmark.ImageFile { Path = file } });

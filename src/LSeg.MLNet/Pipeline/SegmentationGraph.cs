@@ -126,7 +126,8 @@ internal static class SegmentationGraph
         graph.Node.Add(Node("ReduceProd", [PixelShapeColumn], "lseg/pixel_values", OnnxProtos.Attribute("keepdims", 1)));
         graph.Node.Add(Node("Slice", [PixelsColumn, "lseg/zero", "lseg/pixel_values", "lseg/zero"], "lseg/pixels_flat"));
         graph.Node.Add(Node("Reshape", ["lseg/pixels_flat", PixelShapeColumn], "pixels"));
-        graph.Initializer.AddRange(e.Initializer.Select(WidenFloat16));
+        foreach (var initializer in e.Initializer)
+            AddWeight(graph, initializer);
         graph.Node.AddRange(e.Node);
         // Intermediate value_info is optional, and ML.NET's ApplyOnnxModel rejects a graph whose value_info names a
         // type it cannot map (float16 weights before their Cast), so none is kept.
@@ -155,9 +156,9 @@ internal static class SegmentationGraph
         graph.Node.Add(Identity("pixel_embeddings", HeadPrefix + "pixel_embeddings"));
         foreach (var initializer in h.Initializer)
         {
-            var copy = WidenFloat16(initializer.Clone());
+            var copy = initializer.Clone();
             copy.Name = HeadPrefix + copy.Name;
-            graph.Initializer.Add(copy);
+            AddWeight(graph, copy);
         }
         foreach (var node in h.Node)
         {
@@ -199,31 +200,21 @@ internal static class SegmentationGraph
     }
 
     /// <summary>
-    /// ML.NET's ApplyOnnxModel reads the type of every initializer and knows no float16, so float16 weights (stored
-    /// that way to halve the package) are widened to float32; the graph's Cast to float then changes nothing.
+    /// Adds a weight to the composed graph: as an initializer, or, when float16 (stored that way to halve the package), as a
+    /// Constant node of the same name. ML.NET's ApplyOnnxModel reads the type of every initializer and knows no float16;
+    /// a Constant is not an initializer to it, while ONNX Runtime turns it into one when it loads the graph. Widening the
+    /// weights to float32 instead doubled the composed graph (77 MB for the default model), the copy of it ML.NET parses
+    /// and keeps, and the copy <c>Model.Save</c> writes into the zip.
     /// </summary>
-    internal static TensorProto WidenFloat16(TensorProto tensor)
+    private static void AddWeight(GraphProto graph, TensorProto tensor)
     {
         if (tensor.DataType != (int)TensorProto.Types.DataType.Float16)
-            return tensor;
-        float[] values;
-        if (!tensor.RawData.IsEmpty)
         {
-            var raw = tensor.RawData.Span;
-            values = new float[raw.Length / 2];
-            for (int i = 0; i < values.Length; i++)
-                values[i] = (float)BitConverter.UInt16BitsToHalf(System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(raw[(2 * i)..]));
+            graph.Initializer.Add(tensor);
+            return;
         }
-        else
-        {
-            values = tensor.Int32Data.Select(bits => (float)BitConverter.UInt16BitsToHalf((ushort)bits)).ToArray();
-        }
-        var widened = new TensorProto { Name = tensor.Name, DataType = (int)TensorProto.Types.DataType.Float };
-        widened.Dims.AddRange(tensor.Dims);
-        var bytes = new byte[values.Length * 4];
-        System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).CopyTo(bytes);
-        widened.RawData = ByteString.CopyFrom(bytes);
-        return widened;
+        graph.Node.Add(OnnxProtos.Node("Constant", tensor.Name + "_Constant", [], [tensor.Name],
+            new AttributeProto { Name = "value", Type = AttributeProto.Types.AttributeType.Tensor, T = tensor }));
     }
 
     /// <summary>
