@@ -36,6 +36,9 @@ public sealed class LanguageSegmentationServingOptions
         /// <summary>Requests of each kind that may wait for the model; more are answered 503 with Retry-After.</summary>
         public const int MaxQueuedRequests = 16;
 
+        /// <summary>Default <see cref="LanguageSegmentationServingOptions.UploadTimeout"/>: 60 seconds.</summary>
+        public static readonly TimeSpan UploadTimeout = TimeSpan.FromSeconds(60);
+
         /// <summary>Fall back to the CPU when CUDA cannot be used.</summary>
         public const bool FallbackToCpu = true;
     }
@@ -97,4 +100,12 @@ public sealed class LanguageSegmentationServingOptions
     /// (default 16).
     /// </summary>
     public int MaxQueuedRequests { get; set; } = Defaults.MaxQueuedRequests;
+
+    /// <summary>
+    /// The longest an image upload may take to arrive (default 60 s; 20 MB then needs about 2.7 Mbit/s); a slower one is
+    /// answered 408. An upload holds one of the <see cref="MaxConcurrentInferences"/> + <see cref="MaxQueuedRequests"/>
+    /// admissions of its lane while it is read, so without a bound a few clients sending slowly would keep every other
+    /// upload refused with 503.
+    /// </summary>
+    public TimeSpan UploadTimeout { get; set; } = Defaults.UploadTimeout;
 }

@@ -60,6 +60,20 @@ public sealed class HostingTests(ColourPackageFixture colour) : IClassFixture<Co
     }
 
     [Fact]
+    public void An_unbounded_queue_or_upload_time_stops_the_start_and_is_named()
+    {
+        // int.MaxValue meant as "no bound": slots + queue would overflow the admission count.
+        using var unboundedQueue = new ServingFactory(colour.PackagePath, options => options.MaxQueuedRequests = int.MaxValue);
+        using var endlessUpload = new ServingFactory(colour.PackagePath, options => options.UploadTimeout = Timeout.InfiniteTimeSpan);
+
+        var queue = Assert.Throws<OptionsValidationException>(() => unboundedQueue.CreateClient());
+        var upload = Assert.Throws<OptionsValidationException>(() => endlessUpload.CreateClient());
+
+        Assert.Contains("MaxConcurrentInferences + MaxQueuedRequests is 2,147,483,649", queue.Message);
+        Assert.Contains("UploadTimeout is -00:00:00.0010000; it must be 1 second to 60 minutes", upload.Message);
+    }
+
+    [Fact]
     public void A_model_path_that_is_not_a_package_stops_the_start()
     {
         using var server = new ServingFactory(Path.Combine(colour.PackagePath, "no-such-folder"));
@@ -95,6 +109,23 @@ public sealed class HostingTests(ColourPackageFixture colour) : IClassFixture<Co
         var error = Assert.Throws<InvalidOperationException>(() => server.CreateClient());
 
         Assert.Contains("50.4 MiB at input size 640", error.Message);
+    }
+
+    [Fact]
+    public async Task Under_a_route_prefix_outside_ASCII_an_upload_is_created_with_an_escaped_location()
+    {
+        await using var app = TestHostServing().Build();
+        app.MapLanguageSegmentation("/café");
+        await app.StartAsync();
+        using var client = app.GetTestClient();
+
+        var created = await client.PostAsync("caf%C3%A9/v1/images", ApiClient.Upload(Pictures.RedLeftBlueRight(96, 64), labels: null));
+        string id = System.Text.Json.Nodes.JsonNode.Parse(await created.Content.ReadAsStringAsync())!["id"]!.GetValue<string>();
+        var described = await client.GetAsync(created.Headers.Location);
+
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal($"/caf%C3%A9/v1/images/{id}", created.Headers.Location?.OriginalString);
+        Assert.Equal(HttpStatusCode.OK, described.StatusCode);
     }
 
     [Fact]
@@ -158,10 +189,13 @@ public sealed class HostingTests(ColourPackageFixture colour) : IClassFixture<Co
 
         var prefixed = await client.PostAsync("lseg/v1/segment", ApiClient.Upload(image, "red, blue"));
         string page = await client.GetStringAsync("lseg/");
+        string pageWithoutSlash = await client.GetStringAsync("lseg");
         var ready = await client.GetAsync("lseg/readyz");
 
         Assert.Equal(Reference.Indices(Reference.OneShot(colour.Model, image, "red", "blue")), (await prefixed.ReadSegmentationAsync()).MaskIndices);
-        Assert.Contains("<base href=\"/lseg/\">", page);
+        // Relative, so that the page still works behind a proxy that strips the prefix (it sees "/", the browser "/lseg/").
+        Assert.Contains("<base href=\"./\">", page);
+        Assert.Contains("<base href=\"lseg/\">", pageWithoutSlash);
         Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await client.PostAsync("v1/segment", ApiClient.Upload(image, "red"))).StatusCode);
     }

@@ -35,13 +35,22 @@ public sealed class QueueTests(ColourPackageFixture colour) : IClassFixture<Colo
 
         string detail = await refused.AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "server-busy");
         await refusedUpload.AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "server-busy");
-        Assert.Contains("1 requests are waiting", detail);
+        Assert.Contains("1 more requests are admitted", detail);
         Assert.True(int.TryParse(refused.Headers.GetValues("Retry-After").Single(), out int seconds) && seconds >= 1, "Retry-After must be a positive number of seconds");
-        // The image id is checked before waiting: an unknown id is 404 even when the server is full.
         await refusedRelabel.AssertProblemAsync(HttpStatusCode.NotFound, "unknown-image");
         // A label change does not wait behind image encodings.
         Assert.Equal(Reference.Indices(Reference.Encoded(colour.Model, image, "blue", "red")), (await labelChange.ReadSegmentationAsync()).MaskIndices);
         Assert.False(queued.IsCompleted);
+
+        // The image id is checked before waiting: with the label-change lane full too (its slot taken, one change
+        // waiting), an unknown id is still 404, while a known one is refused.
+        var labelSlot = await server.Queue.EnterAsync(InferenceQueue.Work.LabelChange, CancellationToken.None);
+        var queuedChange = client.RelabelAsync(encoded.Id, ["red"]);
+        await WaitUntil(() => server.Queue.Queued(InferenceQueue.Work.LabelChange) == 1);
+        await (await client.RelabelAsync("any-id", ["red"])).AssertProblemAsync(HttpStatusCode.NotFound, "unknown-image");
+        await (await client.RelabelAsync(encoded.Id, ["red"])).AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "server-busy");
+        labelSlot.Dispose();
+        Assert.Equal(HttpStatusCode.OK, (await queuedChange).StatusCode);
 
         slot.Dispose();
         var answer = await (await queued).ReadSegmentationAsync();
@@ -136,6 +145,67 @@ public sealed class QueueTests(ColourPackageFixture colour) : IClassFixture<Colo
         await text.AssertProblemAsync(HttpStatusCode.BadRequest, "unreadable-image");
         await large.AssertProblemAsync(HttpStatusCode.RequestEntityTooLarge, "image-too-many-pixels");
         slot.Dispose();
+    }
+
+    [Fact]
+    public async Task An_upload_that_arrives_too_slowly_is_408_and_gives_its_admission_back()
+    {
+        // One admission in all: a client trickling its upload would otherwise hold it, and every other upload get 503.
+        // On Kestrel, with a raw socket: the client sends the headers and half the body, then nothing.
+        using var server = new ServingFactory(colour.PackagePath, options =>
+        {
+            options.MaxConcurrentInferences = 1;
+            options.MaxQueuedRequests = 0;
+            options.UploadTimeout = TimeSpan.FromSeconds(1);
+        });
+        Uri address = server.StartOnLoopback();
+        using var client = new HttpClient { BaseAddress = address };
+        byte[] image = Pictures.RedLeftBlueRight(96, 64);
+        var upload = ApiClient.Upload(image, "red, blue");
+        byte[] body = await upload.ReadAsByteArrayAsync();
+        using var socket = new System.Net.Sockets.TcpClient();
+        await socket.ConnectAsync(address.Host, address.Port);
+        var stream = socket.GetStream();
+        string head = $"POST /v1/segment HTTP/1.1\r\nHost: {address.Authority}\r\nContent-Type: {upload.Headers.ContentType}\r\nContent-Length: {body.Length}\r\n\r\n";
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(head));
+        await stream.WriteAsync(body.AsMemory(0, body.Length / 2));
+        await WaitUntil(() => server.Queue.Admitted(InferenceQueue.Work.ImageEncoding) == 1);
+
+        var refused = await client.SegmentAsync(image, "red, blue");
+        string answer = await ReadResponseAsync(stream);
+        var afterwards = await client.SegmentAsync(image, "red, blue");
+
+        string busy = await refused.AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "server-busy");
+        Assert.Contains("1 more requests are admitted (uploading or waiting for a slot)", busy);
+        Assert.StartsWith("HTTP/1.1 408 ", answer);
+        Assert.Contains("application/problem+json", answer);
+        Assert.Contains("request-timeout", answer);
+        Assert.Contains("within 1 s (UploadTimeout)", answer);
+        Assert.Equal(Reference.Indices(Reference.OneShot(colour.Model, image, "red", "blue")), (await afterwards.ReadSegmentationAsync()).MaskIndices);
+    }
+
+    /// <summary>The raw response on <paramref name="stream"/>: its head and as much of its body as arrives within 30 s.</summary>
+    private static async Task<string> ReadResponseAsync(System.Net.Sockets.NetworkStream stream)
+    {
+        var received = new MemoryStream();
+        var buffer = new byte[4096];
+        using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            int read;
+            while ((read = await stream.ReadAsync(buffer, limit.Token)) > 0)
+            {
+                received.Write(buffer, 0, read);
+                string text = System.Text.Encoding.UTF8.GetString(received.ToArray());
+                if (text.Contains("UploadTimeout", StringComparison.Ordinal) && text.TrimEnd().EndsWith('}'))
+                    break;
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException)
+        {
+            // The server may close the connection after answering; what arrived is the answer.
+        }
+        return System.Text.Encoding.UTF8.GetString(received.ToArray());
     }
 
     internal static async Task WaitUntil(Func<bool> condition)

@@ -75,7 +75,7 @@ public sealed class ServiceEndpointTests(ColourPackageFixture colour) : IClassFi
         string styles = await client.GetStringAsync("app.css");
 
         Assert.Equal("text/html", page.Content.Headers.ContentType?.MediaType);
-        Assert.Contains("<base href=\"/\">", html);
+        Assert.Contains("<base href=\"./\">", html);
         Assert.Contains("default-src 'self'", page.Headers.GetValues("Content-Security-Policy").Single());
         foreach (string text in new[] { html, script, styles })
         {

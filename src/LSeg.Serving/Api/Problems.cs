@@ -20,6 +20,13 @@ internal static class Problems
     public static ServingProblem UnknownCharset(string? contentType) => new(StatusCodes.Status415UnsupportedMediaType, "unsupported-media-type", "Unsupported media type",
         $"The request's Content-Type is '{contentType}', a charset this server cannot read; send UTF-8 JSON (application/json).");
 
+    public static ServingProblem UploadTooSlow(TimeSpan timeout) => new(StatusCodes.Status408RequestTimeout, "request-timeout", "The request body arrived too slowly",
+        $"The upload did not arrive within {timeout.TotalSeconds:0} s (UploadTimeout); send it again over a faster connection or as a smaller image.");
+
+    /// <summary>Kestrel stopped reading a body that arrived below its minimum data rate.</summary>
+    public static ServingProblem BodyTooSlow(string reason) => new(StatusCodes.Status408RequestTimeout, "request-timeout", "The request body arrived too slowly",
+        $"The request body could not be read: {reason}");
+
     public static ServingProblem MalformedBody(string detail) => new(StatusCodes.Status400BadRequest, "malformed-request", "The request body cannot be read", detail);
 
     public static ServingProblem UnknownFormat(string format) => new(StatusCodes.Status400BadRequest, "unknown-format", "Unknown response format",
@@ -69,8 +76,8 @@ internal static class Problems
     public static ServingProblem EvictedImage(string id, int cacheMegabytes) => new(StatusCodes.Status410Gone, "evicted-image", "The encoded image was evicted",
         $"The encoded image '{id}' was dropped to keep the image cache under {cacheMegabytes} MiB (least recently used first); upload the image again.");
 
-    public static ServingProblem Busy(int retryAfterSeconds, string work, int queued) => new(StatusCodes.Status503ServiceUnavailable, "server-busy", "The server is busy",
-        $"Every model slot for {work} is taken and {queued} requests are waiting, the most this server queues (MaxQueuedRequests); retry after {retryAfterSeconds} s.")
+    public static ServingProblem Busy(int retryAfterSeconds, string work, int admitted) => new(StatusCodes.Status503ServiceUnavailable, "server-busy", "The server is busy",
+        $"Every model slot for {work} is taken and {admitted} more requests are admitted (uploading or waiting for a slot), the most this server takes (MaxConcurrentInferences + MaxQueuedRequests); retry after {retryAfterSeconds} s.")
     {
         RetryAfterSeconds = retryAfterSeconds,
     };

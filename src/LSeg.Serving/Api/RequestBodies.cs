@@ -30,8 +30,30 @@ internal static class RequestBodies
     /// <summary>The JSON body of a label change.</summary>
     public sealed record LabelsBody(IReadOnlyList<string?>? Labels);
 
-    /// <exception cref="ServingProblem">Not multipart, too large, malformed (including a body that ends before its closing boundary), or without an <c>image</c> file.</exception>
+    /// <summary>
+    /// Reads the upload within <see cref="LanguageSegmentationServingOptions.UploadTimeout"/>: its caller holds an admission
+    /// while it arrives (see <see cref="Hosting.InferenceQueue.Admit"/>).
+    /// </summary>
+    /// <exception cref="ServingProblem">Not multipart, too large, malformed (including a body that ends before its closing boundary), without an <c>image</c> file, or not all there within the upload timeout (408).</exception>
     public static async Task<Upload> ReadUploadAsync(HttpRequest request, LanguageSegmentationServingOptions options, CancellationToken cancellation)
+    {
+        // The deadline stops a pending read with CancelPendingRead, not with a cancelled token: Kestrel aborts the
+        // connection (a reset, no answer) when a body read is cancelled by its token, and the client should learn why.
+        using var deadline = new CancellationTokenSource(options.UploadTimeout);
+        using var stop = deadline.Token.Register(static reader => ((System.IO.Pipelines.PipeReader)reader!).CancelPendingRead(), request.BodyReader);
+        try
+        {
+            return await ReadUploadWithinAsync(request, options, cancellation, deadline.Token);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException && deadline.IsCancellationRequested && !cancellation.IsCancellationRequested)
+        {
+            // Stopped by the deadline, not by the client (whose abort is not answered): surfaces as a cancellation, or as
+            // an IOException from the multipart reader.
+            throw Problems.UploadTooSlow(options.UploadTimeout);
+        }
+    }
+
+    private static async Task<Upload> ReadUploadWithinAsync(HttpRequest request, LanguageSegmentationServingOptions options, CancellationToken cancellation, CancellationToken deadline)
     {
         if (!request.HasFormContentType || !request.ContentType!.StartsWith("multipart/", StringComparison.OrdinalIgnoreCase))
             throw Problems.NotMultipart(request.ContentType);
@@ -69,9 +91,9 @@ internal static class RequestBodies
         {
             // Kestrel refused the body itself (too slow: 408; bad chunked framing: 400): its status, not a malformed form.
             // Caught before IOException, which it derives from.
-            throw new ServingProblem(e.StatusCode, "malformed-request", "The request body cannot be read", $"The request body could not be read: {e.Message}");
+            throw BodyRefused(e);
         }
-        catch (IOException e) when (!request.HttpContext.RequestAborted.IsCancellationRequested)
+        catch (IOException e) when (!request.HttpContext.RequestAborted.IsCancellationRequested && !deadline.IsCancellationRequested)
         {
             // The body ends before the closing boundary (a cut-off upload, or bytes that are not multipart at all): the
             // multipart reader says "Unexpected end of Stream". A client that went away is not answered.
@@ -125,9 +147,14 @@ internal static class RequestBodies
         catch (BadHttpRequestException e)
         {
             // Kestrel refused the body itself (too slow: 408; bad chunked framing or shorter than its Content-Length: 400).
-            throw new ServingProblem(e.StatusCode, "malformed-request", "The request body cannot be read", $"The request body could not be read: {e.Message}");
+            throw BodyRefused(e);
         }
     }
+
+    /// <summary>A body Kestrel refused: 408 request-timeout when it came too slowly, otherwise its status as malformed-request.</summary>
+    private static ServingProblem BodyRefused(BadHttpRequestException e) => e.StatusCode == StatusCodes.Status408RequestTimeout
+        ? Problems.BodyTooSlow(e.Message)
+        : new ServingProblem(e.StatusCode, "malformed-request", "The request body cannot be read", $"The request body could not be read: {e.Message}");
 
     private static Encoding? EncodingOf(string charset)
     {

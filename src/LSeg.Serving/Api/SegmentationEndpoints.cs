@@ -33,6 +33,7 @@ internal static class SegmentationEndpoints
             .Produces<SegmentationResponse>()
             .AddOpenApiOperationTransformer(OpenApiDocumentation.MaskPngAlternative)
             .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status408RequestTimeout)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
@@ -42,6 +43,7 @@ internal static class SegmentationEndpoints
             .AddOpenApiOperationTransformer(OpenApiDocumentation.MultipartBody(withLabels: false))
             .Produces<EncodedImageResponse>(StatusCodes.Status201Created)
             .ProducesProblem(StatusCodes.Status400BadRequest)
+            .ProducesProblem(StatusCodes.Status408RequestTimeout)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
@@ -66,6 +68,7 @@ internal static class SegmentationEndpoints
             .AddOpenApiOperationTransformer(OpenApiDocumentation.MaskPngAlternative)
             .ProducesProblem(StatusCodes.Status400BadRequest)
             .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status408RequestTimeout)
             .ProducesProblem(StatusCodes.Status410Gone)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status415UnsupportedMediaType)
@@ -121,7 +124,8 @@ internal static class SegmentationEndpoints
         var handle = cache.Add(encoded);
         // Absolute (with the path base): a relative "images/{id}" resolves wrongly against ".../v1/images/", which routing
         // also matches.
-        context.Response.Headers.Location = $"{context.Request.PathBase}{context.Request.Path.Value!.TrimEnd('/')}/{handle.Id}";
+        // Escaped: PathString.Value is the decoded path, and a route prefix or path base outside ASCII is not a valid header.
+        context.Response.Headers.Location = $"{context.Request.PathBase.Add(context.Request.Path).ToUriComponent().TrimEnd('/')}/{handle.Id}";
         return Results.Json(new EncodedImageResponse(handle.Id, encoded.OriginalWidth, encoded.OriginalHeight, handle.ExpiresAt), ServingJson.Options,
             statusCode: StatusCodes.Status201Created);
     }

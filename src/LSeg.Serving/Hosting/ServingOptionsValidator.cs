@@ -9,6 +9,10 @@ internal sealed class ServingOptionsValidator : IValidateOptions<LanguageSegment
 {
     private const long MaxUploadBytes = 2_000_000_000;
     private static readonly TimeSpan MaxImageTimeToLive = TimeSpan.FromDays(365);
+    private static readonly TimeSpan MaxUploadTimeout = TimeSpan.FromHours(1);
+
+    // Admissions of a lane are MaxConcurrentInferences + MaxQueuedRequests, one int permit count.
+    private const int MaxAdmissions = 1_000_000;
 
     public ValidateOptionsResult Validate(string? name, LanguageSegmentationServingOptions options)
     {
@@ -44,6 +48,10 @@ internal sealed class ServingOptionsValidator : IValidateOptions<LanguageSegment
             $"ImageTimeToLive is {options.ImageTimeToLive}; it must be positive and at most {MaxImageTimeToLive.TotalDays:0} days.");
         Require(options.MaxConcurrentInferences >= 1, $"MaxConcurrentInferences is {options.MaxConcurrentInferences}; it must be at least 1.");
         Require(options.MaxQueuedRequests >= 0, $"MaxQueuedRequests is {options.MaxQueuedRequests}; it must be 0 or more.");
+        Require((long)options.MaxConcurrentInferences + options.MaxQueuedRequests <= MaxAdmissions,
+            $"MaxConcurrentInferences + MaxQueuedRequests is {(long)options.MaxConcurrentInferences + options.MaxQueuedRequests:N0}; it may be at most {MaxAdmissions:N0} (requests admitted per kind of work).");
+        Require(options.UploadTimeout >= TimeSpan.FromSeconds(1) && options.UploadTimeout <= MaxUploadTimeout,
+            $"UploadTimeout is {options.UploadTimeout}; it must be 1 second to {MaxUploadTimeout.TotalMinutes:0} minutes.");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }
