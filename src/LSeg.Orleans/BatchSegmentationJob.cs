@@ -81,8 +81,9 @@ public sealed class BatchSegmentationJob
         string? problem =
             string.IsNullOrWhiteSpace(Input) ? $"{nameof(Input)} is empty: give a folder of images or a manifest file."
             : string.IsNullOrWhiteSpace(OutputDirectory) ? $"{nameof(OutputDirectory)} is empty."
+            : ModelPath is not null && string.IsNullOrWhiteSpace(ModelPath) ? $"{nameof(ModelPath)} is empty: give a model package directory, or null for the default model."
             : Labels is null || Labels.Count == 0 ? $"{nameof(Labels)} is empty: give at least one label."
-            : Labels.FirstOrDefault(string.IsNullOrWhiteSpace) is not null ? $"{nameof(Labels)} has an empty label."
+            : Labels.Any(string.IsNullOrWhiteSpace) ? $"{nameof(Labels)} has an empty (or null) label."
             : Labels.Count > 256 ? $"{nameof(Labels)} has {Labels.Count} labels; a mask PNG holds 8-bit label indices (0 to 255), so at most 256 labels."
             : Labels.GroupBy(l => l, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice ? $"{nameof(Labels)} names \"{twice.Key}\" twice."
             : InputSize is < 32 or > 2048 ? $"{nameof(InputSize)} {InputSize} is out of range: 32 to 2048 pixels."

@@ -75,6 +75,38 @@ public sealed class ImageCorpusTests
     }
 
     [Fact]
+    public void A_manifest_whose_image_a_mask_would_overwrite_is_refused()
+    {
+        // A folder input leaves images in the output folder out; a manifest can list one: cat.png's mask is cat.mask.png.
+        using var temp = new TempDirectory();
+        File.WriteAllLines(temp.Combine("list.txt"), ["cat.png", "cat.mask.png"]);
+        File.WriteAllLines(temp.Combine("fine.txt"), ["cat.png", "dog.png"]);
+
+        var error = Assert.Throws<BatchSegmentationException>(() => ImageCorpus.List(temp.Combine("list.txt"), temp.Path));
+
+        Assert.Contains($"The mask of '{temp.Combine("cat.png")}' would be written over '{temp.Combine("cat.mask.png")}', an image the input lists", error.Message);
+        Assert.Equal(2, ImageCorpus.List(temp.Combine("fine.txt"), temp.Path).Count);
+    }
+
+    [Theory]
+    [InlineData(new[] { "dog", null }, "Labels has an empty (or null) label")]
+    [InlineData(new[] { "dog", " " }, "Labels has an empty (or null) label")]
+    public void A_job_with_a_null_or_blank_label_is_refused_before_any_silo_is_asked(string?[] labels, string message)
+    {
+        var job = new BatchSegmentationJob { Input = "in", OutputDirectory = "out", Labels = labels! };
+
+        Assert.Contains(message, Assert.Throws<BatchSegmentationException>(job.Validate).Message);
+    }
+
+    [Fact]
+    public void A_job_with_an_empty_model_path_is_refused_naming_it()
+    {
+        var job = new BatchSegmentationJob { Input = "in", OutputDirectory = "out", Labels = ["dog"], ModelPath = "" };
+
+        Assert.Contains("ModelPath is empty", Assert.Throws<BatchSegmentationException>(job.Validate).Message);
+    }
+
+    [Fact]
     public void An_output_folder_that_is_or_holds_the_input_is_refused_naming_both_rather_than_called_empty()
     {
         using var temp = new TempDirectory();

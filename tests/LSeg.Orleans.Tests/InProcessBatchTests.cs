@@ -299,6 +299,26 @@ public sealed class InProcessBatchTests(SegmentationClusterFixture fixture) : IC
         Assert.Equal(2, IndexFile.Read(temp.Combine("out")).Lines.Count);
     }
 
+    [Fact]
+    public async Task A_job_leaves_the_temporary_masks_of_a_job_in_a_sub_folder_alone()
+    {
+        // "--out masks/cats" running while "--out masks" ends: the inner job's in-flight writes are its own.
+        using var temp = new TempDirectory();
+        CorpusImages.Write(temp.Combine("in"), 2);
+        Directory.CreateDirectory(temp.Combine("out", "cats"));
+        File.WriteAllText(temp.Combine("out", "cats", "batch.json"), "{}");
+        string inner = temp.Combine("out", "cats", $".img00.mask.png.{Guid.NewGuid():N}.tmp");
+        string own = temp.Combine("out", "sub", $".img01.mask.png.{Guid.NewGuid():N}.tmp");
+        File.WriteAllText(inner, "being written by the inner job");
+        Directory.CreateDirectory(temp.Combine("out", "sub"));
+        File.WriteAllText(own, "left by a killed run of this job");
+
+        await fixture.Cluster.Client.SegmentBatchAsync(Job(temp.Combine("in"), temp.Combine("out")).Build());
+
+        Assert.True(File.Exists(inner));
+        Assert.False(File.Exists(own));
+    }
+
     private JobSettings Job(string input, string output) => new(input, output, fixture.Package, CorpusImages.Labels, 2, false);
 
     /// <summary>Job settings as a record, so tests can vary one of them with <c>with</c>.</summary>

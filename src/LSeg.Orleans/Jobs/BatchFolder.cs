@@ -132,16 +132,27 @@ internal sealed partial class BatchFolder : IDisposable
 
     /// <summary>
     /// Deletes the hidden temporary masks a killed run left (an atomic write's <c>.NAME.mask.png.GUID.tmp</c> before its
-    /// rename): with the folder locked, no write is in flight, and the images they belong to are redone.
+    /// rename): with the folder locked, no write is in flight, and the images they belong to are redone. A sub-folder
+    /// that holds a job of its own (<c>--out masks/cats</c> beside <c>--out masks</c>) is that job's: its writes may be
+    /// in flight under its own lock, so it is left alone.
     /// </summary>
     private static void RemoveTemporaryMasks(string full)
     {
-        foreach (string file in System.IO.Directory.EnumerateFiles(full, ".*.mask.png.*.tmp", SearchOption.AllDirectories))
+        foreach (string file in System.IO.Directory.EnumerateFiles(full, ".*.mask.png.*.tmp"))
         {
             if (TemporaryMask().IsMatch(Path.GetFileName(file)))
                 File.Delete(file);
         }
+        foreach (string folder in System.IO.Directory.EnumerateDirectories(full))
+        {
+            if (new FileInfo(folder).LinkTarget is not null || HoldsJob(folder))
+                continue;
+            RemoveTemporaryMasks(folder);
+        }
     }
+
+    private static bool HoldsJob(string folder) =>
+        File.Exists(Path.Combine(folder, JobFileName)) || File.Exists(Path.Combine(folder, IndexFileName)) || File.Exists(Path.Combine(folder, LockFileName));
 
     [System.Text.RegularExpressions.GeneratedRegex(@"^\..+\.mask\.png\.[0-9a-f]{32}\.tmp$")]
     private static partial System.Text.RegularExpressions.Regex TemporaryMask();

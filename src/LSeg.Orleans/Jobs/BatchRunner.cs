@@ -54,6 +54,9 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
         public Task<ChunkOutcome> Call { get; } = call;
         public TimeSpan Sent { get; } = sent;
         public bool Reissued { get; set; }
+
+        /// <summary>It holds an image a silo was lost with before (see <see cref="Dispatch"/>).</summary>
+        public bool LostBefore { get; init; }
     }
 
     public async Task<BatchSummary> RunAsync(CancellationToken cancellationToken)
@@ -164,7 +167,12 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
         _coordinatorBusy.Stop();
     }
 
-    /// <summary>Tops every ready silo up to its share of chunks.</summary>
+    /// <summary>
+    /// Tops every ready silo up to its share of chunks. An image lost before (a silo stopped while it was out) goes only to
+    /// a silo with nothing else in flight, and that silo gets nothing else until it answers: if the image is what kills
+    /// silos, it then takes no good image down with it (a restarted silo, at a new address, has lost nothing before, so
+    /// the lost images would otherwise go to it side by side, and each be given up after MaxAttempts).
+    /// </summary>
     private void Dispatch()
     {
         _coordinatorBusy.Start();
@@ -172,14 +180,16 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
         {
             // A reissued chunk does not hold a slot: its answer may be lost for good with a gateway that died (the call then
             // ends only at its 30-minute timeout), and the silo itself may be fine.
-            while (silo.Chunks.Count(c => !c.Reissued) < job.ChunksPerSilo && NextFor(silo) is { } first)
+            while (silo.Chunks.Count(c => !c.Reissued) is int inFlight && inFlight < job.ChunksPerSilo
+                && !silo.Chunks.Any(c => !c.Reissued && c.LostBefore)
+                && NextFor(silo, takeLostBefore: inFlight == 0) is { } first)
             {
                 _queue.Remove(first);
                 var items = first.Value.Where(item => !_done[item.Index]).ToArray();
                 if (items.Length == 0)
                     continue;
                 _sinceFirstChunk ??= Stopwatch.StartNew();
-                silo.Chunks.Add(new SentChunk(items, silo.Worker.Segment(_spec, items), _clock.Elapsed));
+                silo.Chunks.Add(new SentChunk(items, silo.Worker.Segment(_spec, items), _clock.Elapsed) { LostBefore = items.Any(item => _attempts[item.Index] > 0) });
             }
         }
         _coordinatorBusy.Stop();
@@ -191,10 +201,13 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
     /// when they are overdue; without this it took those very images back at once (its slots were the free ones), and
     /// after three such losses they were written as failed, good images given up.
     /// </summary>
-    private LinkedListNode<ImageWorkItem[]>? NextFor(SiloSlot silo)
+    /// <remarks>Without <paramref name="takeLostBefore"/>, chunks holding an image lost before are passed over.</remarks>
+    private LinkedListNode<ImageWorkItem[]>? NextFor(SiloSlot silo, bool takeLostBefore)
     {
         for (var node = _queue.First; node is not null; node = node.Next)
         {
+            if (!takeLostBefore && node.Value.Any(item => _attempts[item.Index] > 0))
+                continue;
             bool lostHere = node.Value.Any(item => _lostOn.TryGetValue(item.Index, out var silos) && silos.Contains(silo.Address));
             if (!lostHere)
                 return node;

@@ -70,7 +70,15 @@ internal static class ImageCorpus
             throw new BatchSegmentationException($"Input '{input}' does not exist: give a folder of images or a manifest file of image paths.");
         }
         maskRoot = root;
-        return WithMaskPaths(images, root);
+        var corpus = WithMaskPaths(images, root);
+        // A manifest may list files in the output folder (a folder input cannot: images there are left out above), and a
+        // mask written over one of them would destroy an input, perhaps before it is segmented. Case-blind, as the
+        // output folder's file system may be.
+        var listed = new HashSet<string>(images, StringComparer.OrdinalIgnoreCase);
+        if (corpus.FirstOrDefault(image => listed.Contains(Path.Combine(output, image.MaskPath))) is { } clash)
+            throw new BatchSegmentationException(
+                $"The mask of '{clash.ImagePath}' would be written over '{Path.Combine(output, clash.MaskPath)}', an image the input lists: choose an output folder that holds no input image.");
+        return corpus;
     }
 
     /// <summary>
