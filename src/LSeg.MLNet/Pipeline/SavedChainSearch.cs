@@ -42,5 +42,6 @@ internal static class SavedChainSearch
         : loaded.GetType().Name;
 
     private static bool IsLanguageSegmentChain(IEnumerable<ITransformer> chain) =>
-        chain.Any(step => step is OnnxTransformer) && chain.Any(step => step is CustomMappingTransformer<OriginalSizeInput, OriginalSizeOutput>);
+        chain.Any(step => step is OnnxTransformer)
+        && chain.Any(step => step is CustomMappingTransformer<OriginalSizeInput, OriginalSizeOutput> or CustomMappingTransformer<OriginalSizeInput, OriginalSizeMaskOutput>);
 }

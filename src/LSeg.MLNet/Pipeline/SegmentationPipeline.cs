@@ -17,6 +17,7 @@ namespace LSeg.MLNet.Pipeline;
 /// CustomMapping    "LSeg.PackLabels": into a fixed-size vector (ApplyOnnxModel takes known sizes only) + shape
 /// ApplyOnnxModel   slice pixels and labels back out, image encoder, head: one session serves every label set and size
 /// CustomMapping    "LSeg.OriginalSize": back to the original size (the low-level API's function), pixel counts
+///                  ("LSeg.OriginalSizeMask" without the scores, when they are not output)
 /// MapValue         key → label names                              (per row, once)
 /// CustomMapping    "LSeg.MaskText": each pixel's label index → its label's name
 /// MapValueToKey    label name → key whose key values are the labels
@@ -94,7 +95,9 @@ internal sealed class SegmentationPipeline
         steps.Add(_context.Transforms.ApplyOnnxModel(onnxOutputs.ToArray(),
             [SegmentationGraph.PixelsColumn, SegmentationGraph.PixelShapeColumn, SegmentationGraph.LabelEmbeddingsColumn, SegmentationGraph.LabelShapeColumn],
             graph, GpuDeviceId, FallbackToCpu));
-        steps.Add(_context.Transforms.CustomMapping(new OriginalSizeMapping().GetMapping(), OriginalSizeMapping.ContractName));
+        steps.Add(Options.OutputScores
+            ? _context.Transforms.CustomMapping(new OriginalSizeMapping().GetMapping(), OriginalSizeMapping.ContractName)
+            : _context.Transforms.CustomMapping(new OriginalSizeMaskMapping().GetMapping(), OriginalSizeMaskMapping.ContractName));
         if (PerRowLabels)
         {
             steps.Add(_context.Transforms.CopyColumns(Options.OutputColumnName, PipelineColumns.MaskIndices));
@@ -149,7 +152,8 @@ internal sealed class SegmentationPipeline
         if (Options.OutputEmbeddings)
             yield return SegmentationGraph.PixelEmbeddingsColumn;
         yield return PipelineColumns.MaskIndices;
-        yield return PipelineColumns.FullScores;
+        if (Options.OutputScores)
+            yield return PipelineColumns.FullScores;
         yield return PipelineColumns.PixelCounts;
         yield return PipelineColumns.EmbeddingsShape;
         if (!PerRowLabels)

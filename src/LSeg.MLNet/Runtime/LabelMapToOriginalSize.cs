@@ -25,20 +25,24 @@ internal static class LabelMapToOriginalSize
     /// <see cref="Map"/> into caller-owned buffers of exactly <paramref name="width"/> × <paramref name="height"/>
     /// elements (and <paramref name="labelCount"/> counts), for callers that segment the same image many times.
     /// </summary>
+    /// <remarks>An empty <paramref name="fullScores"/> maps the mask and counts only (a caller that does not read scores).</remarks>
     public static void MapInto(ReadOnlySpan<int> labelMap, ReadOnlySpan<float> scores, int mapWidth, int mapHeight, int width, int height, int labelCount,
         long[]? countsAtMapSize, Span<int> mask, Span<float> fullScores, Span<long> pixelCounts)
     {
         int pixels = width * height;
         bool sameSize = width == mapWidth && height == mapHeight;
+        bool withScores = !fullScores.IsEmpty;
         if (sameSize)
         {
             labelMap[..pixels].CopyTo(mask);
-            scores[..pixels].CopyTo(fullScores);
+            if (withScores)
+                scores[..pixels].CopyTo(fullScores);
         }
         else
         {
             LabelMapResampler.ResampleInto<int, int>(labelMap, mapWidth, 0, 0, mapWidth, mapHeight, mask, width, height, static v => v);
-            LabelMapResampler.ResampleInto<float, float>(scores, mapWidth, 0, 0, mapWidth, mapHeight, fullScores, width, height, static v => v);
+            if (withScores)
+                LabelMapResampler.ResampleInto<float, float>(scores, mapWidth, 0, 0, mapWidth, mapHeight, fullScores, width, height, static v => v);
         }
         if (sameSize && countsAtMapSize is not null)
             countsAtMapSize.AsSpan(0, labelCount).CopyTo(pixelCounts);

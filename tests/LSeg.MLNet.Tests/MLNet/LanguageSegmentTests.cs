@@ -146,6 +146,12 @@ public sealed class LanguageSegmentTests(PipelineFixture fixture) : IClassFixtur
         Assert.Equal(1 / 0.07, scores[10 * 64 + 5], 2); // pure red against "red": cos 1 ÷ 0.07
         Assert.Equal(3 * 32 * 32, embeddings.Length);
         Assert.Equal([3L, 32, 32], richOutput.GetColumn<long[]>("SegmentationMaskEmbeddingsShape").Single());
+        // Without scores asked for, the original-size step computes none (a CustomMapping computes all its columns per
+        // row: 48 MB of resampled scores per 12-megapixel photo), and the masks are the same.
+        Assert.Contains(plain.Chain, step => step is Microsoft.ML.Transforms.CustomMappingTransformer<Pipeline.OriginalSizeInput, Pipeline.OriginalSizeMaskOutput>);
+        Assert.DoesNotContain(plain.Chain, step => step is Microsoft.ML.Transforms.CustomMappingTransformer<Pipeline.OriginalSizeInput, Pipeline.OriginalSizeOutput>);
+        Assert.Contains(rich.Chain, step => step is Microsoft.ML.Transforms.CustomMappingTransformer<Pipeline.OriginalSizeInput, Pipeline.OriginalSizeOutput>);
+        Assert.Equal(plain.Transform(data).GetColumn<uint[]>("SegmentationMask").Single(), richOutput.GetColumn<uint[]>("SegmentationMask").Single());
     }
 
     [Fact]
