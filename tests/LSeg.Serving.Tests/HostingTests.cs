@@ -156,6 +156,7 @@ public sealed class HostingTests(ColourPackageFixture colour) : IClassFixture<Co
         string id = body["id"]!.GetValue<string>();
         var relabelled = await client.PostAsync($"lseg/v1/images/{id}/segment", JsonContent.Create(new { labels = new[] { "red", "blue" } }));
         var photo = await client.GetStringAsync("photos/7");
+        using var document = System.Text.Json.JsonDocument.Parse(await client.GetStringAsync("lseg/openapi/lseg.json"));
 
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         Assert.Equal($"/lseg/v1/images/{id}", created.Headers.Location?.OriginalString);
@@ -163,6 +164,13 @@ public sealed class HostingTests(ColourPackageFixture colour) : IClassFixture<Co
         Assert.Equal(HttpStatusCode.OK, relabelled.StatusCode);
         Assert.Equal(["red", "blue"], System.Text.Json.Nodes.JsonNode.Parse(await relabelled.Content.ReadAsStringAsync())!["labels"]!.AsArray().Select(l => l!.GetValue<string>()));
         Assert.Equal("{\"Id\":\"7\"}", photo);
+        // The document names the response properties as the service writes them, not with the host's PascalCase.
+        var created201 = document.RootElement.GetProperty("paths").GetProperty("/lseg/v1/images").GetProperty("post").GetProperty("responses").GetProperty("201")
+            .GetProperty("content").GetProperty("application/json").GetProperty("schema");
+        var schema = created201.TryGetProperty("$ref", out var reference)
+            ? document.RootElement.GetProperty("components").GetProperty("schemas").GetProperty(reference.GetString()!.Split('/')[^1])
+            : created201;
+        Assert.Equal(["expiresAt", "height", "id", "width"], schema.GetProperty("properties").EnumerateObject().Select(p => p.Name).Order(StringComparer.Ordinal));
     }
 
     [Fact]

@@ -23,7 +23,30 @@ internal static class OpenApiDocumentation
                 document.Info.Description = "Language-driven semantic segmentation: a per-pixel label map of an image for any list of text labels.";
                 return Task.CompletedTask;
             });
+            options.AddSchemaTransformer(WireNames);
         });
+
+    /// <summary>
+    /// Names the properties of this library's response bodies as they are written (<see cref="ServingJson"/>): the
+    /// generator names them with the host's JSON settings, so a host with PascalCase names of its own would otherwise
+    /// document <c>ExpiresAt</c> for the <c>expiresAt</c> the service sends, and a generated client would not read it.
+    /// </summary>
+    private static Task WireNames(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellation)
+    {
+        var type = context.JsonTypeInfo.Type;
+        if (type.Assembly != typeof(OpenApiDocumentation).Assembly || schema.Properties is not { Count: > 0 } properties)
+            return Task.CompletedTask;
+        var wire = ServingJson.Options.GetTypeInfo(type).Properties
+            .Where(p => p.AttributeProvider is System.Reflection.MemberInfo)
+            .ToDictionary(p => ((System.Reflection.MemberInfo)p.AttributeProvider!).Name, p => p.Name, StringComparer.Ordinal);
+        var names = context.JsonTypeInfo.Properties
+            .Where(p => p.AttributeProvider is System.Reflection.MemberInfo member && wire.ContainsKey(member.Name))
+            .ToDictionary(p => p.Name, p => wire[((System.Reflection.MemberInfo)p.AttributeProvider!).Name], StringComparer.Ordinal);
+        schema.Properties = properties.ToDictionary(p => names.GetValueOrDefault(p.Key, p.Key), p => p.Value);
+        if (schema.Required is { Count: > 0 } required)
+            schema.Required = new HashSet<string>(required.Select(name => names.GetValueOrDefault(name, name)));
+        return Task.CompletedTask;
+    }
 
     /// <summary>Answers the document as JSON (OpenAPI 3.1).</summary>
     public static async Task<IResult> Write(HttpContext context, [FromKeyedServices(DocumentName)] IOpenApiDocumentProvider provider)
