@@ -99,6 +99,19 @@ public sealed class ImageCorpusTests
     }
 
     [Fact]
+    public void A_name_the_file_system_refuses_is_the_images_fault_and_other_write_errors_are_the_silos()
+    {
+        // EINVAL from a real system call (a folder moved into itself), as exFAT or SMB give for "12:30.mask.png".
+        using var temp = new TempDirectory();
+        Directory.CreateDirectory(temp.Combine("a"));
+        var invalid = Assert.Throws<IOException>(() => Directory.Move(temp.Combine("a"), temp.Combine("a", "b")));
+
+        Assert.True(LSeg.Orleans.Workers.ImageSegmenter.IsNameRejected(invalid));
+        Assert.False(LSeg.Orleans.Workers.ImageSegmenter.IsNameRejected(new IOException("No space left on device", 28)));
+        Assert.False(LSeg.Orleans.Workers.ImageSegmenter.IsNameRejected(new FileNotFoundException("gone")));
+    }
+
+    [Fact]
     public void A_job_with_an_empty_model_path_is_refused_naming_it()
     {
         var job = new BatchSegmentationJob { Input = "in", OutputDirectory = "out", Labels = ["dog"], ModelPath = "" };

@@ -63,12 +63,27 @@ internal static class ImageSegmenter
             return new ImageOutcome(item.Index, 0, 0, null,
                 $"'{item.ImagePath}': its mask '{maskPath}' cannot be written, the name is too long for the file system (rename the image).", clock.Elapsed.TotalSeconds);
         }
+        catch (IOException e) when (IsNameRejected(e))
+        {
+            // The same: a name the output folder's file system refuses (':' or '?' on exFAT, vfat or an SMB share, bytes
+            // that are not valid there), which Linux reports as EINVAL or EILSEQ. Other masks still go to that folder.
+            return new ImageOutcome(item.Index, 0, 0, null,
+                $"'{item.ImagePath}': its mask '{maskPath}' cannot be written, the output folder's file system refuses the name ({e.Message}; rename the image).", clock.Elapsed.TotalSeconds);
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new SiloFaultException($"cannot write mask '{maskPath}': {e.Message}", e);
         }
         return new ImageOutcome(item.Index, result.Width, result.Height, result.PixelCounts, null, clock.Elapsed.TotalSeconds);
     }
+
+    /// <summary>
+    /// True for the errors a file system gives for a name it cannot hold: EINVAL (22) and EILSEQ (84 on Linux, 92 on
+    /// macOS), which .NET reports as a plain IOException carrying the errno; ERROR_INVALID_NAME (123) on Windows.
+    /// </summary>
+    internal static bool IsNameRejected(IOException e) => e.GetType() == typeof(IOException) && (OperatingSystem.IsWindows()
+        ? (e.HResult & 0xFFFF) == 123
+        : e.HResult == 22 || e.HResult == (OperatingSystem.IsMacOS() ? 92 : 84));
 
     private static string Describe(string path, Exception e) => e switch
     {
