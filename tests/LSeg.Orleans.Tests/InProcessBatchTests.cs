@@ -300,6 +300,32 @@ public sealed class InProcessBatchTests(SegmentationClusterFixture fixture) : IC
     }
 
     [Fact]
+    public async Task A_package_rewritten_in_place_is_loaded_again_for_the_next_job()
+    {
+        // Retrained, upgraded or quantized in place: a long-lived silo kept the weights it loaded first.
+        using var temp = new TempDirectory();
+        CorpusImages.Write(temp.Combine("in"), 2);
+        string package = LSeg.MLNet.Tests.Packages.ColourModelPackage.Write(temp.Path);
+        var before = await fixture.Cluster.Client.SegmentBatchAsync(new BatchSegmentationJob
+        {
+            Input = temp.Combine("in"), OutputDirectory = temp.Combine("out1"), ModelPath = package, Labels = CorpusImages.Labels,
+        });
+        string rewritten = LSeg.MLNet.Tests.Packages.ColourModelPackage.Write(temp.Combine("next"), temperature: 0.05f);
+        foreach (string file in Directory.GetFiles(rewritten))
+            File.Copy(file, Path.Combine(package, Path.GetFileName(file)), overwrite: true);
+
+        var after = await fixture.Cluster.Client.SegmentBatchAsync(new BatchSegmentationJob
+        {
+            Input = temp.Combine("in"), OutputDirectory = temp.Combine("out2"), ModelPath = package, Labels = CorpusImages.Labels,
+        });
+
+        string hashNow = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(Path.Combine(package, "manifest.json"))))[..16];
+        Assert.DoesNotContain(hashNow, before.ModelIdentity);
+        Assert.Contains(hashNow, after.ModelIdentity);
+        Assert.Equal(2, after.Succeeded);
+    }
+
+    [Fact]
     public async Task A_job_leaves_the_temporary_masks_of_a_job_in_a_sub_folder_alone()
     {
         // "--out masks/cats" running while "--out masks" ends: the inner job's in-flight writes are its own.

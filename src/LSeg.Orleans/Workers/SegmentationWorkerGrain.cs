@@ -21,7 +21,8 @@ internal sealed class SegmentationWorkerGrain(SiloModels models, ParallelImageGa
     {
         try
         {
-            var (model, _) = await Task.Run(() => Load(job));
+            // A package rewritten in place since this silo loaded it is loaded again for a new job.
+            var (model, _) = await Task.Run(() => Load(job, reloadIfChanged: true));
             await Task.Run(() =>
             {
                 ProbeOutputDirectory(job.OutputDirectory);
@@ -59,9 +60,9 @@ internal sealed class SegmentationWorkerGrain(SiloModels models, ParallelImageGa
         }
     }
 
-    private (SiloModels.LoadedModel Model, LabelEmbeddings Labels) Load(SegmentationJobSpec job)
+    private (SiloModels.LoadedModel Model, LabelEmbeddings Labels) Load(SegmentationJobSpec job, bool reloadIfChanged = false)
     {
-        var model = models.Get(job.ModelPath);
+        var model = models.Get(job.ModelPath, reloadIfChanged);
         return (model, models.Labels(model, job.Labels));
     }
 

@@ -20,21 +20,37 @@ namespace LSeg.Orleans.Workers;
 internal sealed class SiloModels(IOptions<SegmentationWorkerOptions> options) : IDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<LoadedModel>> _models = new(StringComparer.Ordinal);
+    // Models replaced by a newer package at the same path: a job may still be running on one, so they are disposed
+    // with the silo.
+    private readonly ConcurrentBag<LoadedModel> _replaced = [];
     private readonly Lock _labelLock = new();
     private readonly SegmentationWorkerOptions _options = options.Value;
 
-    /// <summary>A loaded model and what identifies it across silos.</summary>
-    public sealed record LoadedModel(LanguageSegmentationModel Model, string Identity)
+    /// <summary>A loaded model and what identifies it across silos (<see cref="ManifestHash"/>: of the package as loaded).</summary>
+    public sealed record LoadedModel(LanguageSegmentationModel Model, string Identity, string ManifestHash)
     {
         internal readonly ConcurrentDictionary<string, LabelEmbeddings> LabelSets = new(StringComparer.Ordinal);
     }
 
-    /// <summary>The model at <paramref name="modelPath"/> (null: the default model), loaded on first use.</summary>
+    /// <summary>
+    /// The model at <paramref name="modelPath"/> (null: the default model), loaded on first use. With
+    /// <paramref name="reloadIfChanged"/> (a job being prepared), a package rewritten at the same path since it was
+    /// loaded (retrained, upgraded or quantized in place) is loaded again: a long-lived silo kept serving the old
+    /// weights, and recorded their identity in new jobs, while silos started later loaded the new ones.
+    /// </summary>
     /// <exception cref="Exception">The package cannot be loaded; the next call tries again.</exception>
-    public LoadedModel Get(string? modelPath)
+    public LoadedModel Get(string? modelPath, bool reloadIfChanged = false)
     {
         string key = modelPath ?? "";
         var entry = _models.GetOrAdd(key, _ => new Lazy<LoadedModel>(() => Load(modelPath), LazyThreadSafetyMode.ExecutionAndPublication));
+        if (reloadIfChanged && modelPath is not null && entry.IsValueCreated
+            && ManifestHashOrNull(entry.Value.Model.PackagePath) is { } current && current != entry.Value.ManifestHash)
+        {
+            var fresh = new Lazy<LoadedModel>(() => Load(modelPath), LazyThreadSafetyMode.ExecutionAndPublication);
+            if (_models.TryUpdate(key, fresh, entry))
+                _replaced.Add(entry.Value);
+            entry = _models[key];
+        }
         try
         {
             return entry.Value;
@@ -62,14 +78,30 @@ internal sealed class SiloModels(IOptions<SegmentationWorkerOptions> options) : 
         var model = modelPath is null ? LanguageSegmentationModel.LoadDefault(loadOptions) : LanguageSegmentationModel.Load(modelPath, loadOptions);
         try
         {
-            byte[] manifest = File.ReadAllBytes(Path.Combine(model.PackagePath, ModelManifest.FileName));
-            string identity = $"{model.Manifest.Name} (manifest sha256 {Convert.ToHexStringLower(SHA256.HashData(manifest))[..16]})";
-            return new LoadedModel(model, identity);
+            string hash = ManifestHash(model.PackagePath);
+            string identity = $"{model.Manifest.Name} (manifest sha256 {hash[..16]})";
+            return new LoadedModel(model, identity, hash);
         }
         catch
         {
             model.Dispose();
             throw;
+        }
+    }
+
+    private static string ManifestHash(string packagePath) =>
+        Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Path.Combine(packagePath, ModelManifest.FileName))));
+
+    /// <summary>The manifest's hash now, or null when it cannot be read (the load that follows names the problem).</summary>
+    private static string? ManifestHashOrNull(string packagePath)
+    {
+        try
+        {
+            return ManifestHash(packagePath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
         }
     }
 
@@ -80,5 +112,7 @@ internal sealed class SiloModels(IOptions<SegmentationWorkerOptions> options) : 
             if (entry.IsValueCreated)
                 entry.Value.Model.Dispose();
         }
+        foreach (var replaced in _replaced)
+            replaced.Model.Dispose();
     }
 }
