@@ -112,6 +112,22 @@ public sealed class ImageCorpusTests
     }
 
     [Fact]
+    public void The_input_folders_checked_on_each_silo_cover_every_mount_first()
+    {
+        // 20 folders on one share and one on another: checking the first 16 in order missed the second share entirely.
+        string[] folders = [.. Enumerable.Range(0, 20).Select(i => $"/mnt/nas1/photos/{i:D2}"), "/mnt/nas2/photos", "/home/me/more"];
+        string[] mounts = ["/", "/mnt/nas1", "/mnt/nas2"];
+
+        string[] checkedFolders = LSeg.Orleans.Jobs.BatchRunner.InputFoldersToCheck(folders, mounts, 16);
+
+        Assert.Equal(16, checkedFolders.Length);
+        Assert.Equal(["/mnt/nas1/photos/00", "/mnt/nas2/photos", "/home/me/more"], checkedFolders[..3]);
+        Assert.Equal(folders[1..14], checkedFolders[3..]);
+        // Without mount points (none could be listed), the folders are checked in order.
+        Assert.Equal(folders[..16], LSeg.Orleans.Jobs.BatchRunner.InputFoldersToCheck(folders, [], 16));
+    }
+
+    [Fact]
     public void A_job_with_an_empty_model_path_is_refused_naming_it()
     {
         var job = new BatchSegmentationJob { Input = "in", OutputDirectory = "out", Labels = ["dog"], ModelPath = "" };

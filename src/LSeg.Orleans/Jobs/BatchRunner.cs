@@ -73,8 +73,8 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
             corpus = ImageCorpus.List(job.Input, output, kept, out _);
         // The folders the images are in, among those this process sees (a listed image in a folder that exists nowhere is
         // that image's failed line, not a silo's fault).
-        string[] inputFolders = [.. corpus.Select(image => Path.GetDirectoryName(image.ImagePath)!).Distinct(StringComparer.Ordinal)
-            .Where(Directory.Exists).Take(SegmentationJobSpec.MaxInputFolders)];
+        string[] inputFolders = InputFoldersToCheck(corpus.Select(image => Path.GetDirectoryName(image.ImagePath)!).Distinct(StringComparer.Ordinal)
+            .Where(Directory.Exists), MountPoints(), SegmentationJobSpec.MaxInputFolders);
         _spec = new SegmentationJobSpec(model, [.. job.Labels], job.InputSize, output, inputFolders);
         Plan(corpus);
 
@@ -165,6 +165,34 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
             _silos[address] = new SiloSlot(address, worker, worker.Prepare(_spec));
         }
         _coordinatorBusy.Stop();
+    }
+
+    /// <summary>
+    /// The input folders each silo checks before any image: at most <paramref name="max"/>, one from every mount point
+    /// first (a manifest spanning /mnt/nas1 and /mnt/nas2: a silo without nas2 must refuse the job, not write a failed
+    /// line for each of its images), then the others in order.
+    /// </summary>
+    internal static string[] InputFoldersToCheck(IEnumerable<string> folders, IReadOnlyList<string> mountPoints, int max)
+    {
+        var all = folders.ToList();
+        // The deepest mount point holding a folder is the file system it is on.
+        var deepestFirst = mountPoints.OrderByDescending(m => m.Length).ToList();
+        string MountOf(string folder) => deepestFirst.FirstOrDefault(m => folder == m || folder.StartsWith(Path.EndsInDirectorySeparator(m) ? m : m + Path.DirectorySeparatorChar, StringComparison.Ordinal)) ?? "";
+        var onePerMount = all.GroupBy(MountOf, StringComparer.Ordinal).Select(group => group.First()).ToList();
+        return [.. onePerMount.Concat(all.Except(onePerMount, StringComparer.Ordinal)).Take(max)];
+    }
+
+    /// <summary>This machine's mount points (none where they cannot be listed: then the folders are checked in order).</summary>
+    private static IReadOnlyList<string> MountPoints()
+    {
+        try
+        {
+            return [.. DriveInfo.GetDrives().Select(drive => drive.RootDirectory.FullName)];
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
     }
 
     /// <summary>
