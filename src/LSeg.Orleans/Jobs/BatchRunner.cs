@@ -328,7 +328,9 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
             _devicePerSilo[readiness.Silo] = device;
         if (_folder.ModelIdentity is null)
             _folder.RecordModelIdentity(readiness.ModelIdentity!);
-        else if (_folder.ModelIdentity != readiness.ModelIdentity)
+        // Chunks name the model they must be segmented with (preparations keep the spec without it: they load the current one).
+        _spec = _spec with { ModelIdentity = _folder.ModelIdentity };
+        if (_folder.ModelIdentity != readiness.ModelIdentity)
             throw new BatchSegmentationException(
                 $"Silo {readiness.Silo} loaded model {readiness.ModelIdentity}, but this job's masks are made with {_folder.ModelIdentity}: every silo must see the same model package.");
     }

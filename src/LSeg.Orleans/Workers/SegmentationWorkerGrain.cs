@@ -62,7 +62,8 @@ internal sealed class SegmentationWorkerGrain(SiloModels models, ParallelImageGa
 
     private (SiloModels.LoadedModel Model, LabelEmbeddings Labels) Load(SegmentationJobSpec job, bool reloadIfChanged = false)
     {
-        var model = models.Get(job.ModelPath, reloadIfChanged);
+        // A chunk is segmented with the model its job was prepared with (job.ModelIdentity); a preparation takes the current one.
+        var model = models.Get(job.ModelPath, reloadIfChanged, reloadIfChanged ? null : job.ModelIdentity);
         return (model, models.Labels(model, job.Labels));
     }
 

@@ -36,30 +36,40 @@ internal sealed class SiloModels(IOptions<SegmentationWorkerOptions> options) : 
     /// The model at <paramref name="modelPath"/> (null: the default model), loaded on first use. With
     /// <paramref name="reloadIfChanged"/> (a job being prepared), a package rewritten at the same path since it was
     /// loaded (retrained, upgraded or quantized in place) is loaded again: a long-lived silo kept serving the old
-    /// weights, and recorded their identity in new jobs, while silos started later loaded the new ones.
+    /// weights, and recorded their identity in new jobs, while silos started later loaded the new ones. With
+    /// <paramref name="identity"/> (a running job's chunk), only the model of that identity is returned, the one loaded
+    /// now or one it replaced, so that a job prepared before a rewrite goes on with the weights it started with.
     /// </summary>
+    /// <exception cref="InvalidOperationException">No model of <paramref name="identity"/> is loaded: the package was rewritten before this silo loaded it for the job.</exception>
     /// <exception cref="Exception">The package cannot be loaded; the next call tries again.</exception>
-    public LoadedModel Get(string? modelPath, bool reloadIfChanged = false)
+    public LoadedModel Get(string? modelPath, bool reloadIfChanged = false, string? identity = null)
     {
         string key = modelPath ?? "";
-        var entry = _models.GetOrAdd(key, _ => new Lazy<LoadedModel>(() => Load(modelPath), LazyThreadSafetyMode.ExecutionAndPublication));
+        Lazy<LoadedModel> NewEntry() => new(() => Load(modelPath), LazyThreadSafetyMode.ExecutionAndPublication);
+        var entry = _models.GetOrAdd(key, _ => NewEntry());
         if (reloadIfChanged && modelPath is not null && entry.IsValueCreated
             && ManifestHashOrNull(entry.Value.Model.PackagePath) is { } current && current != entry.Value.ManifestHash)
         {
-            var fresh = new Lazy<LoadedModel>(() => Load(modelPath), LazyThreadSafetyMode.ExecutionAndPublication);
-            if (_models.TryUpdate(key, fresh, entry))
+            if (_models.TryUpdate(key, NewEntry(), entry))
                 _replaced.Add(entry.Value);
-            entry = _models[key];
+            // Another preparation may have replaced it first, or its load failed and was removed since.
+            entry = _models.GetOrAdd(key, _ => NewEntry());
         }
+        LoadedModel model;
         try
         {
-            return entry.Value;
+            model = entry.Value;
         }
         catch
         {
             _models.TryRemove(new KeyValuePair<string, Lazy<LoadedModel>>(key, entry));
             throw;
         }
+        if (identity is null || model.Identity == identity)
+            return model;
+        return _replaced.FirstOrDefault(old => old.Identity == identity)
+            ?? throw new InvalidOperationException(
+                $"the model package '{modelPath ?? "(default)"}' holds {model.Identity} on this silo, but the job's masks are made with {identity}: it was rewritten in place while the job ran. Restore it, or segment the rest in a new job.");
     }
 
     /// <summary>The label embeddings of <paramref name="labels"/> for <paramref name="model"/>, encoded once.</summary>

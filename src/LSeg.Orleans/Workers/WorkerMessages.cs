@@ -8,8 +8,11 @@ namespace LSeg.Orleans.Workers;
 /// <param name="InputFolders">Folders holding the job's images, as the job runner sees them (at most
 /// <see cref="SegmentationJobSpec.MaxInputFolders"/>): a silo that does not see one of them at the same path refuses the job
 /// before any image, instead of failing every image it is given as missing.</param>
+/// <param name="ModelIdentity">The model the job's masks are made with (set once a silo has been prepared): a silo segments
+/// a chunk with that model only, so a package rewritten in place while the job runs cannot mix two models in its masks.</param>
 [GenerateSerializer, Immutable]
-internal sealed record SegmentationJobSpec(string? ModelPath, string[] Labels, int? InputSize, string OutputDirectory, string[] InputFolders)
+internal sealed record SegmentationJobSpec(string? ModelPath, string[] Labels, int? InputSize, string OutputDirectory, string[] InputFolders,
+    string? ModelIdentity = null)
 {
     /// <summary>How many of a job's input folders the silos check (a manifest may list images in thousands of folders).</summary>
     public const int MaxInputFolders = 16;
