@@ -267,6 +267,65 @@ public sealed class HostingTests(ColourPackageFixture colour) : IClassFixture<Co
         await Assert.ThrowsAnyAsync<HttpRequestException>(() => client.GetAsync("readyz"));
     }
 
+    [Fact]
+    public async Task Under_a_path_base_the_page_resolves_its_assets_below_it_with_or_without_the_trailing_slash()
+    {
+        await using var app = TestHostServing().Build();
+        app.UsePathBase("/app");
+        app.MapLanguageSegmentation();
+        await app.StartAsync();
+        using var client = app.GetTestClient();
+
+        string withSlash = await client.GetStringAsync("app/");
+        string withoutSlash = await client.GetStringAsync("app");
+
+        Assert.Contains("<base href=\"./\">", withSlash);
+        Assert.Contains("<base href=\"app/\">", withoutSlash); // "/app" + "app/" → "/app/app.js", not "/app.js"
+    }
+
+    [Fact]
+    public async Task A_slow_upload_through_middleware_that_replaced_the_body_still_gives_its_admission_back()
+    {
+        // Request buffering (as body logging or decompression do) replaces the body stream: the form reads that stream,
+        // so the deadline cannot stop the read and the connection is aborted instead.
+        var builder = WebApplication.CreateBuilder();
+        Microsoft.AspNetCore.Hosting.WebHostBuilderKestrelExtensions.UseKestrel(builder.WebHost, options => options.Listen(System.Net.IPAddress.Loopback, 0));
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddLanguageSegmentation(options =>
+        {
+            options.ModelPath = colour.PackagePath;
+            options.MaxConcurrentInferences = 1;
+            options.MaxQueuedRequests = 0;
+            options.UploadTimeout = TimeSpan.FromSeconds(1);
+        });
+        await using var app = builder.Build();
+        app.Use((context, next) =>
+        {
+            context.Request.EnableBuffering();
+            return next(context);
+        });
+        app.MapLanguageSegmentation();
+        await app.StartAsync();
+        var address = new Uri(app.Urls.Single());
+        using var client = new HttpClient { BaseAddress = address };
+        var queue = app.Services.GetRequiredService<InferenceQueue>();
+        byte[] image = Pictures.RedLeftBlueRight(96, 64);
+        var upload = ApiClient.Upload(image, "red, blue");
+        byte[] body = await upload.ReadAsByteArrayAsync();
+        using var socket = new System.Net.Sockets.TcpClient();
+        await socket.ConnectAsync(address.Host, address.Port);
+        var stream = socket.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(
+            $"POST /v1/segment HTTP/1.1\r\nHost: {address.Authority}\r\nContent-Type: {upload.Headers.ContentType}\r\nContent-Length: {body.Length}\r\n\r\n"));
+        await stream.WriteAsync(body.AsMemory(0, body.Length / 2));
+        await QueueTests.WaitUntil(() => queue.Admitted(InferenceQueue.Work.ImageEncoding) == 1);
+
+        await QueueTests.WaitUntil(() => queue.Admitted(InferenceQueue.Work.ImageEncoding) == 0);
+        var afterwards = await client.SegmentAsync(image, "red, blue");
+
+        Assert.Equal(Reference.Indices(Reference.OneShot(colour.Model, image, "red", "blue")), (await afterwards.ReadSegmentationAsync()).MaskIndices);
+    }
+
     /// <summary>A host of the application's own (on the in-memory test server) with the service's services for the colour package.</summary>
     private WebApplicationBuilder TestHostServing()
     {

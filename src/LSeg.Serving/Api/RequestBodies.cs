@@ -13,6 +13,9 @@ namespace LSeg.Serving.Api;
 /// </summary>
 internal static class RequestBodies
 {
+    /// <summary>How long a read stopped by the upload deadline may take to end before the connection is aborted.</summary>
+    private static readonly TimeSpan UnansweredReadGrace = TimeSpan.FromSeconds(2);
+
     /// <summary>Room for the multipart boundaries and part headers beside the image bytes and the labels field.</summary>
     private const long MultipartOverheadBytes = 64 * 1024;
 
@@ -39,8 +42,17 @@ internal static class RequestBodies
     {
         // The deadline stops a pending read with CancelPendingRead, not with a cancelled token: Kestrel aborts the
         // connection (a reset, no answer) when a body read is cancelled by its token, and the client should learn why.
+        // Where middleware replaced the body (request buffering, decompression, body logging), the form reads that
+        // stream and the cancelled reader is not the one it waits on: the connection is then aborted shortly after, so
+        // that the admission is given back all the same.
         using var deadline = new CancellationTokenSource(options.UploadTimeout);
-        using var stop = deadline.Token.Register(static reader => ((System.IO.Pipelines.PipeReader)reader!).CancelPendingRead(), request.BodyReader);
+        using var abort = new CancellationTokenSource();
+        using var stop = deadline.Token.Register(() =>
+        {
+            request.BodyReader.CancelPendingRead();
+            abort.CancelAfter(UnansweredReadGrace);
+        });
+        using var abortConnection = abort.Token.Register(static context => ((HttpContext)context!).Abort(), request.HttpContext);
         try
         {
             return await ReadUploadWithinAsync(request, options, cancellation, deadline.Token);

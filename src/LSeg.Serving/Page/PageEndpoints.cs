@@ -25,8 +25,9 @@ internal static class PageEndpoints
             // Relative URLs in the page resolve against where it is mounted (a path base or a route prefix), so the base is
             // relative too: behind a proxy that strips a prefix (/lseg/ → /) an absolute "/" would send every asset and API
             // call to the proxy's root. "/lseg" (no slash) gets "lseg/": its URLs must resolve below it, not beside it.
-            string path = context.Request.Path.Value ?? "/";
-            string baseHref = path.EndsWith('/') ? "./" : Uri.EscapeDataString(path[(path.LastIndexOf('/') + 1)..]) + "/";
+            // The path base counts too: after UsePathBase("/app"), "/app" arrives as path base "/app" and path "".
+            string path = context.Request.PathBase.Add(context.Request.Path).Value ?? "";
+            string baseHref = path.Length == 0 || path.EndsWith('/') ? "./" : Uri.EscapeDataString(path[(path.LastIndexOf('/') + 1)..]) + "/";
             return Asset(context, Html.Value.Replace("{{base}}", System.Net.WebUtility.HtmlEncode(baseHref), StringComparison.Ordinal), "text/html; charset=utf-8");
         }).ExcludeFromDescription();
         group.MapGet("/app.js", (HttpContext context) => Asset(context, Script.Value, "text/javascript; charset=utf-8")).ExcludeFromDescription();
