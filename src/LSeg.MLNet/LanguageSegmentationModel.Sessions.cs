@@ -84,8 +84,44 @@ public sealed partial class LanguageSegmentationModel
     /// <summary>The image side's sessions, created on first use for a model loaded by <see cref="LoadDefaultForPipeline"/>.</summary>
     private ImageSessions Sessions => _sessions.Value;
 
+    /// <summary>
+    /// Holds the image-side sessions, created at load or at the first call that needs them. Unlike <see cref="Lazy{T}"/>
+    /// it does not keep a failed creation's exception: a first call that failed (a temporary folder full while the
+    /// package was restored) is tried again by the next.
+    /// </summary>
+    private sealed class ImageSessionsSlot
+    {
+        private readonly Lock _lock = new();
+        private readonly Func<ImageSessions>? _create;
+        private ImageSessions? _value;
+
+        public ImageSessionsSlot(ImageSessions created) => _value = created;
+
+        public ImageSessionsSlot(Func<ImageSessions> create) => _create = create;
+
+        public bool IsCreated => Volatile.Read(ref _value) is not null;
+
+        public ImageSessions Value
+        {
+            get
+            {
+                if (Volatile.Read(ref _value) is { } created)
+                    return created;
+                lock (_lock)
+                {
+                    if (_value is null)
+                        Volatile.Write(ref _value, _create!());
+                    return _value;
+                }
+            }
+        }
+
+        /// <summary>Disposes the sessions if they were created (the model's calls have ended: see ReleaseSessions).</summary>
+        public void DisposeIfCreated() => Volatile.Read(ref _value)?.Dispose();
+    }
+
     /// <summary>Whether the image side's sessions have been created (always, except after <see cref="LoadDefaultForPipeline"/>).</summary>
-    internal bool ImageSessionsOpen => _sessions.IsValueCreated;
+    internal bool ImageSessionsOpen => _sessions.IsCreated;
 
     /// <summary>
     /// The default model as <see cref="LoadDefault"/> loads it, for an ML.NET pipeline that loads it itself: on the CPU
@@ -102,17 +138,20 @@ public sealed partial class LanguageSegmentationModel
     /// The sessions that <see cref="Sessions"/> returns: created now, or (<paramref name="defer"/>, CPU only) on first use,
     /// once, with the package's files restored first if the temporary folder was cleaned since.
     /// </summary>
-    private static Lazy<ImageSessions> ImageSessionsFor(string directory, ModelManifest manifest, ExecutionDevice device, LanguageSegmentationModelOptions options,
+    private static ImageSessionsSlot ImageSessionsFor(string directory, ModelManifest manifest, ExecutionDevice device, LanguageSegmentationModelOptions options,
         SessionOptions sessionOptions, PixelProjection? projection, bool defer)
     {
         if (!defer || device.UsesGpu)
-            return new Lazy<ImageSessions>(ImageSessions.Create(directory, manifest, sessionOptions, projection));
-        return new Lazy<ImageSessions>(() =>
+            return new ImageSessionsSlot(ImageSessions.Create(directory, manifest, sessionOptions, projection));
+        return new ImageSessionsSlot(() =>
         {
-            if (!File.Exists(Path.Combine(directory, manifest.Graphs.ImageEncoder)) || !File.Exists(Path.Combine(directory, manifest.Graphs.Head)))
+            // A cleaner of the temporary folder may have removed any of the graphs since load (the composed graph's
+            // reads keep the encoder and head fresh, not the pixel projection): extracting again restores them.
+            string[] graphs = [manifest.Graphs.ImageEncoder, manifest.Graphs.Head, .. manifest.Graphs.PixelProjection is { } p ? [p] : Array.Empty<string>()];
+            if (graphs.Any(graph => !File.Exists(Path.Combine(directory, graph))))
                 DefaultModelPackage.ExtractVerified();
             using var deferredOptions = CreateSessionOptions(device, options);
             return ImageSessions.Create(directory, manifest, deferredOptions, projection);
-        }, LazyThreadSafetyMode.ExecutionAndPublication);
+        });
     }
 }

@@ -28,7 +28,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     private const string ScoresOutput = "scores";
     internal const string LabelLogitOffsetsInput = "label_logit_offsets";
 
-    private readonly Lazy<ImageSessions> _sessions;
+    private readonly ImageSessionsSlot _sessions;
     private readonly ILabelTextEncoder _textEncoder;
     private readonly LabelEmbeddingCache _labelCache;
     private readonly UnofferedTrainedLabels? _unofferedTrainedLabels;
@@ -43,7 +43,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     private readonly AsyncLocal<int> _callDepth = new();
 
     private LanguageSegmentationModel(string packagePath, ModelManifest manifest, ExecutionDevice device, LanguageSegmentationModelOptions options,
-        Lazy<ImageSessions> sessions, ILabelTextEncoder textEncoder, PixelProjection? projection)
+        ImageSessionsSlot sessions, ILabelTextEncoder textEncoder, PixelProjection? projection)
     {
         PackagePath = packagePath;
         Manifest = manifest;
@@ -199,7 +199,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     private static LanguageSegmentationModel LoadOn(ExecutionDevice device, string directory, ModelManifest manifest, LanguageSegmentationModelOptions options, bool deferImageSessions)
     {
         ILabelTextEncoder? textEncoder = null;
-        Lazy<ImageSessions>? sessions = null;
+        ImageSessionsSlot? sessions = null;
         try
         {
             using var sessionOptions = CreateSessionOptions(device, options);
@@ -212,8 +212,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         }
         catch
         {
-            if (sessions is { IsValueCreated: true })
-                sessions.Value.Dispose();
+            sessions?.DisposeIfCreated();
             textEncoder?.Dispose();
             throw;
         }
@@ -675,8 +674,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     {
         if (Interlocked.Exchange(ref _sessionsReleased, 1) != 0)
             return;
-        if (_sessions.IsValueCreated)
-            _sessions.Value.Dispose();
+        _sessions.DisposeIfCreated();
         _textEncoder.Dispose();
     }
 }
