@@ -32,6 +32,36 @@ public sealed class MultiScaleSegmentationTests : IDisposable
     }
 
     [Fact]
+    public void With_flip_the_mask_of_a_mirrored_image_is_the_mirrored_mask()
+    {
+        // A mirror-symmetric function of the image: a pass and its mirrored pass are added, so swapping them must mirror
+        // the result. Any one-column shift of the mirrored pass's logits, or of the resizing, breaks it. The image is not
+        // square, not a multiple of 32, and larger than its passes (the 64-wide sum is resized up to it by nearest
+        // neighbour). Width 91, not 90: at 90 the nearest source of column 22 lies exactly on a boundary of the 64 source
+        // columns ((22 + 0.5) × 64 / 90 = 16), where rounding picks the right-hand one for column 22 and for its mirror
+        // 67 alike, so that one column is not mirror-symmetric by construction; at 91 only the centre column is.
+        // Pure colours in blocks (the colour package labels pixels by their nearest pure colour).
+        (byte, byte, byte)[] colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (0, 0, 0)];
+        (byte, byte, byte) At(int x, int y) => colours[((x / 13) * 7 + (y / 9) * 3 + (x / 13) * (y / 9)) % colours.Length];
+        using var image = TestImages.Paint(91, 50, At);
+        using var mirrored = TestImages.Paint(91, 50, (x, y) => At(90 - x, y));
+        var labels = _model.EncodeLabels(["red", "green", "blue", "yellow", "black"]);
+
+        var result = _model.SegmentMultiScale(image, labels, [0.75, 1.0], flip: true, inputSize: 48);
+        var ofMirrored = _model.SegmentMultiScale(mirrored, labels, [0.75, 1.0], flip: true, inputSize: 48);
+
+        Assert.True(result.Mask.Distinct().Count() > 2, "the blocks must not all get one or two labels (the test would be vacuous)");
+        int mirroredAgreeing = 0;
+        for (int y = 0; y < 50; y++)
+        {
+            for (int x = 0; x < 91; x++)
+                mirroredAgreeing += result.Mask[y * 91 + x] == ofMirrored.Mask[y * 91 + 90 - x] ? 1 : 0;
+        }
+        // Ties between labels are the only freedom (float sums in another order): none is expected on colour blocks.
+        Assert.Equal(91 * 50, mirroredAgreeing);
+    }
+
+    [Fact]
     public void One_pass_at_scale_1_is_the_ordinary_segmentation_when_the_image_is_the_models_output_size()
     {
         using var image = TestImages.ColourBlocks(64, 64, seed: 5);

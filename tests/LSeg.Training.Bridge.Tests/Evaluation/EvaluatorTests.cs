@@ -73,6 +73,55 @@ public class EvaluatorTests
     }
 
     [Fact]
+    public void ZeroShotFoldMeansPerClassIoUsAccumulatedOverEpisodesOfImagesThatShowTheClass()
+    {
+        // Three 4×2 images of different content (0 void, 1 sky, 2 grass, 3 cow), fold ["cow", "grass"]:
+        //   A: sky sky sky sky / cow cow void sky     → episode (A, cow)
+        //   B: sky sky grass grass / grass ×4         → episode (B, grass)
+        //   C: grass ×4 / cow ×4                      → episodes (C, grass), (C, cow)
+        // The predictor names the class on pixels 0, 1, 4, 5 (the left half) in every episode. By hand (EVALUATION.md):
+        //   cow:   A TP 2 FP 2 FN 0, C TP 2 FP 2 FN 2 → IoU 4 / 10 = 0.4
+        //   grass: B TP 2 FP 2 FN 4, C TP 2 FP 2 FN 2 → IoU 4 / 14
+        //   mIoU = (0.4 + 4/14) / 2; FB-IoU over the fold: foreground 8 / 24, background TP 3+0+2+2 = 7, FP 8, FN 8 → 7 / 23.
+        // Pooling the classes (8/24), averaging episodes, or an episode for B without a cow would each give another number.
+        string root = Path.Combine(Path.GetTempPath(), "lseg-zero-shot-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(Path.Combine(root, "images"));
+        Directory.CreateDirectory(Path.Combine(root, "labels"));
+        try
+        {
+            File.WriteAllText(Path.Combine(root, "classes.txt"), "0\tvoid\n1\tsky\n2\tgrass\n3\tcow\n");
+            var maps = new Dictionary<string, byte[]>
+            {
+                ["A"] = [1, 1, 1, 1, 3, 3, 0, 1],
+                ["B"] = [1, 1, 2, 2, 2, 2, 2, 2],
+                ["C"] = [2, 2, 2, 2, 3, 3, 3, 3],
+            };
+            foreach (var (name, map) in maps)
+            {
+                new LabelMap(4, 2, map).Save(Path.Combine(root, "labels", name + ".png"));
+                TestDatasetFolder.WritePng(Path.Combine(root, "images", name + ".png"), 4, 2, (x, y) => (30 * map[y * 4 + x], 0, 0));
+            }
+            var dataset = FolderDataset.Load(new FolderDatasetOptions { Name = "varied", Folder = root });
+            var asked = new List<string>();
+
+            var result = ZeroShotEvaluator.EvaluateFold(dataset, (image, labels) =>
+            {
+                asked.Add(string.Join("|", labels));
+                return [1, 1, 0, 0, 1, 1, 0, 0];
+            }, ["cow", "grass"], fold: 9);
+
+            Assert.Equal(4, result.Episodes);
+            Assert.Equal(["other|cow", "other|cow", "other|grass", "other|grass"], asked.Order(StringComparer.Ordinal));
+            Assert.Equal((0.4 + 4.0 / 14) / 2, result.MeanIoU, 12);
+            Assert.Equal((8.0 / 24 + 7.0 / 23) / 2, result.FBIoU, 12);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public void ZeroShotEpisodesIgnorePixelValuesThatAreNoClassAsTheFixedLabelProtocolsDo()
     {
         using var folder = new TestDatasetFolder(images: 2);
