@@ -45,6 +45,22 @@ internal static class ApiClient
 
     public static Task<HttpResponseMessage> EncodeAsync(this HttpClient client, byte[]? image) => client.PostAsync("v1/images", Upload(image));
 
+    /// <summary>
+    /// Opens a raw connection to a server on Kestrel at <paramref name="address"/> and sends a <c>POST /v1/segment</c> whose
+    /// headers announce all of <paramref name="upload"/> but whose body stops halfway: a client trickling its upload.
+    /// </summary>
+    public static async Task<System.Net.Sockets.TcpClient> SendHalfAnUploadAsync(Uri address, HttpContent upload)
+    {
+        byte[] body = await upload.ReadAsByteArrayAsync();
+        var socket = new System.Net.Sockets.TcpClient();
+        await socket.ConnectAsync(address.Host, address.Port);
+        var stream = socket.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(
+            $"POST /v1/segment HTTP/1.1\r\nHost: {address.Authority}\r\nContent-Type: {upload.Headers.ContentType}\r\nContent-Length: {body.Length}\r\n\r\n"));
+        await stream.WriteAsync(body.AsMemory(0, body.Length / 2));
+        return socket;
+    }
+
     public static Task<HttpResponseMessage> RelabelAsync(this HttpClient client, string id, string?[] labels, string? format = null) =>
         client.PostAsJsonAsync(format is null ? $"v1/images/{id}/segment" : $"v1/images/{id}/segment?format={format}", new { labels });
 

@@ -310,14 +310,7 @@ public sealed class HostingTests(ColourPackageFixture colour) : IClassFixture<Co
         using var client = new HttpClient { BaseAddress = address };
         var queue = app.Services.GetRequiredService<InferenceQueue>();
         byte[] image = Pictures.RedLeftBlueRight(96, 64);
-        var upload = ApiClient.Upload(image, "red, blue");
-        byte[] body = await upload.ReadAsByteArrayAsync();
-        using var socket = new System.Net.Sockets.TcpClient();
-        await socket.ConnectAsync(address.Host, address.Port);
-        var stream = socket.GetStream();
-        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(
-            $"POST /v1/segment HTTP/1.1\r\nHost: {address.Authority}\r\nContent-Type: {upload.Headers.ContentType}\r\nContent-Length: {body.Length}\r\n\r\n"));
-        await stream.WriteAsync(body.AsMemory(0, body.Length / 2));
+        using var socket = await ApiClient.SendHalfAnUploadAsync(address, ApiClient.Upload(image, "red, blue"));
         await QueueTests.WaitUntil(() => queue.Admitted(InferenceQueue.Work.ImageEncoding) == 1);
 
         await QueueTests.WaitUntil(() => queue.Admitted(InferenceQueue.Work.ImageEncoding) == 0);

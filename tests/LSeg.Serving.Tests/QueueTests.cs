@@ -161,14 +161,8 @@ public sealed class QueueTests(ColourPackageFixture colour) : IClassFixture<Colo
         Uri address = server.StartOnLoopback();
         using var client = new HttpClient { BaseAddress = address };
         byte[] image = Pictures.RedLeftBlueRight(96, 64);
-        var upload = ApiClient.Upload(image, "red, blue");
-        byte[] body = await upload.ReadAsByteArrayAsync();
-        using var socket = new System.Net.Sockets.TcpClient();
-        await socket.ConnectAsync(address.Host, address.Port);
+        using var socket = await ApiClient.SendHalfAnUploadAsync(address, ApiClient.Upload(image, "red, blue"));
         var stream = socket.GetStream();
-        string head = $"POST /v1/segment HTTP/1.1\r\nHost: {address.Authority}\r\nContent-Type: {upload.Headers.ContentType}\r\nContent-Length: {body.Length}\r\n\r\n";
-        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(head));
-        await stream.WriteAsync(body.AsMemory(0, body.Length / 2));
         await WaitUntil(() => server.Queue.Admitted(InferenceQueue.Work.ImageEncoding) == 1);
 
         var refused = await client.SegmentAsync(image, "red, blue");
