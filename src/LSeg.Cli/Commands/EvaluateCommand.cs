@@ -26,7 +26,7 @@ internal static class EvaluateCommand
         var size = CommonOptions.Size();
         var gpu = CommonOptions.Gpu();
         var maxImages = new Option<int?>("--max-images") { Description = "Evaluate at most N images, evenly spaced through the list (a quick check).", HelpName = "N" };
-        var protocol = new Option<string?>("--protocol") { Description = $"Run a protocol of EVALUATION.md instead of a plain folder: {string.Join(", ", EvaluationProtocolRunner.Names)}. --data is then the folder holding msrc-v2/, camvid/ and ccp/.", HelpName = "NAME" };
+        var protocol = new Option<string?>("--protocol") { Description = $"Run an evaluation protocol (docs/cli.md) instead of a plain folder: {string.Join(", ", EvaluationProtocolRunner.Names)}. --data is then the folder holding msrc-v2/, camvid/ and ccp/.", HelpName = "NAME" };
         var fold = new Option<int?>("--fold") { Description = "Zero-shot fold 0-3 (protocols zero-shot and zero-shot-generalized).", HelpName = "N" };
         var scales = CommonOptions.Scales();
         var flip = CommonOptions.Flip();

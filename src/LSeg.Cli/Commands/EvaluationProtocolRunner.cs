@@ -42,7 +42,7 @@ internal sealed record EvaluationPasses(int? InputSize, IReadOnlyList<double>? S
 }
 
 /// <summary>
-/// <c>lseg evaluate --protocol NAME --data ROOT</c>: the evaluation protocols of EVALUATION.md over the shared data
+/// <c>lseg evaluate --protocol NAME --data ROOT</c>: the evaluation protocols (docs/cli.md, evaluate) over the shared data
 /// (ROOT holds <c>msrc-v2/</c>, <c>camvid/</c>, <c>ccp/</c>), through the model package and ONNX Runtime.
 /// </summary>
 internal static class EvaluationProtocolRunner

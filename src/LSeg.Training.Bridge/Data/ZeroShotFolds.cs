@@ -1,7 +1,7 @@
 namespace LSeg.Training.Bridge.Data;
 
 /// <summary>
-/// The MSRC-v2 zero-shot folds (the PASCAL-5i protocol transposed; see EVALUATION.md): classes 1–23 split by index
+/// The MSRC-v2 zero-shot folds (the PASCAL-5i protocol transposed; see docs/cli.md, evaluate): classes 1–23 split by index
 /// into four folds. A fold's classes are unseen in training and tested with the label set <c>["other", c]</c>.
 /// </summary>
 public static class ZeroShotFolds

@@ -28,7 +28,7 @@ public sealed class AbsentLabelResult
 }
 
 /// <summary>
-/// The absent-label protocol of EVALUATION.md: each image is offered its true classes plus <c>count</c> names that are
+/// The absent-label protocol (docs/cli.md, evaluate): each image is offered its true classes plus <c>count</c> names that are
 /// not among them (nor, with an overlap table, names the image may show unlabelled), drawn with a fixed seed from other vocabularies; reports the share of labelled pixels given to the
 /// absent names and the mIoU over the true classes, beside the same evaluation with the true classes only.
 /// </summary>

@@ -3,7 +3,7 @@ namespace LSeg.Training.Bridge.Evaluation;
 /// <summary>
 /// A confusion matrix over K evaluation classes, accumulated over a whole split: <c>Counts[truth, prediction]</c>.
 /// Ground-truth pixels outside 0..K−1 (void, excluded classes) are not counted. IoU, accuracy and FB-IoU are
-/// computed from the accumulated counts, never averaged per image (EVALUATION.md).
+/// computed from the accumulated counts, never averaged per image (docs/cli.md, evaluate).
 /// </summary>
 public sealed class ConfusionMatrix
 {

@@ -3,7 +3,7 @@ using LSeg.Training.Bridge.Data;
 namespace LSeg.Training.Bridge.Evaluation;
 
 /// <summary>
-/// The evaluation protocols of EVALUATION.md over the shared datasets, for any <see cref="SegmentationPredictor"/>
+/// The evaluation protocols (docs/cli.md, evaluate) over the shared datasets, for any <see cref="SegmentationPredictor"/>
 /// (the TorchSharp network or an exported package). Dataset roots are the folders <c>msrc-v2</c> and <c>camvid</c>.
 /// </summary>
 public static class EvaluationProtocols

@@ -5,7 +5,7 @@ namespace LSeg.Training.Bridge.Evaluation;
 
 /// <summary>
 /// Runs a <see cref="SegmentationPredictor"/> over a dataset with a fixed label set and accumulates the confusion
-/// matrix over the split (EVALUATION.md): the labels are the text names of the evaluated classes, void pixels are
+/// matrix over the split (docs/cli.md, evaluate): the labels are the text names of the evaluated classes, void pixels are
 /// ignored, and every evaluated class that occurs in the ground truth counts in the mIoU.
 /// </summary>
 public static class SegmentationEvaluator

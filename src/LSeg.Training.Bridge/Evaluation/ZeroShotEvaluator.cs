@@ -22,7 +22,7 @@ public sealed class ZeroShotFoldResult
 }
 
 /// <summary>
-/// The zero-shot protocol of EVALUATION.md: for each test image that contains an unseen class c, once per such
+/// The zero-shot protocol (docs/cli.md, evaluate): for each test image that contains an unseen class c, once per such
 /// class, predict with the label set <c>[other, c]</c>; ground truth c is foreground, every other labelled pixel
 /// background, void ignored.
 /// </summary>

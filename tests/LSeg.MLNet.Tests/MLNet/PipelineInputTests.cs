@@ -66,6 +66,28 @@ public sealed class PipelineInputTests(PipelineFixture fixture) : IClassFixture<
     }
 
     [Fact]
+    public void A_PNG_whose_data_fails_its_CRC_check_fails_its_pipeline_row_with_MLNets_own_error()
+    {
+        // ML.NET's decoder refuses the file while LoadImages reads the row, before LSeg sees it: the error is ML.NET's
+        // and names no file (the docs say so and point to ImageFileReader.Validate to find it).
+        byte[] png = File.ReadAllBytes(Path.Combine(fixture.ImageFolder, "blocks-150x70.png"));
+        int idat = png.AsSpan().IndexOf("IDAT"u8);
+        int length = System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(idat - 4));
+        png[idat + 4 + length] ^= 0xFF;
+        File.WriteAllBytes(Path.Combine(fixture.ImageFolder, "bad-crc-in-a-row.png"), png);
+        var data = fixture.LoadImages(_context, "bad-crc-in-a-row.png");
+        using var transformer = _context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = ["red", "blue"], Model = fixture.Model, InputSize = 64 }).Fit(data);
+
+        var error = Assert.ThrowsAny<Exception>(() => Rows(_context, transformer.Transform(data)));
+
+        var innermost = error;
+        while (innermost.InnerException is not null)
+            innermost = innermost.InnerException;
+        Assert.IsType<ArgumentException>(innermost);
+        Assert.Contains("Invalid input stream contents", innermost.Message);
+    }
+
+    [Fact]
     public void A_folder_given_as_an_image_file_is_named_as_a_folder()
     {
         var error = Assert.Throws<FileNotFoundException>(() => ImageFileReader.Read(fixture.ImageFolder));

@@ -79,7 +79,7 @@ public class EvaluatorTests
         //   A: sky sky sky sky / cow cow void sky     → episode (A, cow)
         //   B: sky sky grass grass / grass ×4         → episode (B, grass)
         //   C: grass ×4 / cow ×4                      → episodes (C, grass), (C, cow)
-        // The predictor names the class on pixels 0, 1, 4, 5 (the left half) in every episode. By hand (EVALUATION.md):
+        // The predictor names the class on pixels 0, 1, 4, 5 (the left half) in every episode. By hand (docs/cli.md, evaluate):
         //   cow:   A TP 2 FP 2 FN 0, C TP 2 FP 2 FN 2 → IoU 4 / 10 = 0.4
         //   grass: B TP 2 FP 2 FN 4, C TP 2 FP 2 FN 2 → IoU 4 / 14
         //   mIoU = (0.4 + 4/14) / 2; FB-IoU over the fold: foreground 8 / 24, background TP 3+0+2+2 = 7, FP 8, FN 8 → 7 / 23.
