@@ -154,6 +154,21 @@ public class CliInputTests
         Assert.Contains("--out is empty: give a folder", Assert.Single(result.ErrorLines));
     }
 
+    [Theory]
+    [InlineData("export", "--checkpoint", "run/checkpoints/best")]
+    [InlineData("upgrade", "--model", "package")]
+    [InlineData("quantize", "--model", "package")]
+    [InlineData("import", "--checkpoint", "lseg.ckpt", "--clip-bpe", "bpe.txt.gz")]
+    [InlineData("average", "--checkpoint", "a", "--checkpoint", "b")]
+    [InlineData("text-projection", "--names", "names.txt", "--embeddings", "embeddings.bin")]
+    public void An_empty_out_path_of_a_writing_command_is_a_usage_error_naming_the_flag(params string[] command)
+    {
+        var result = CliRunner.RunInProcess([.. command, "--out", ""]);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("--out is empty: give a path", string.Join("\n", result.ErrorLines));
+    }
+
     [Fact]
     public void An_image_larger_than_any_limit_is_told_to_be_downscaled_not_to_raise_the_limit_past_its_cap()
     {

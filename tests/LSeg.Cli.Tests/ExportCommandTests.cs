@@ -225,6 +225,8 @@ public class ExportCommandTests
     [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "names.txt", "--label-logit-offset", "other=2", "--unoffered-label-similarity-beside-untrained", "0.3" }, "needs --unoffered-labels-beside-untrained")]
     [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "names.txt", "--label-logit-offset", "other=2", "--unoffered-labels-beside-untrained", "names.txt" }, "only serves --unoffered-label-similarity-beside-untrained")]
     [InlineData(new[] { "--calibrated-label-drop", "3" }, "needs --trained-labels")]
+    [InlineData(new[] { "--calibrated-label-drop", "3,5", "--trained-labels", "names.txt", "--label-logit-offset", "other=2" }, "--calibrated-label-drop '3,5' is not a number: use '.' as the decimal separator")]
+    [InlineData(new[] { "--calibrated-label-drop", "3", "--trained-labels", "names.txt", "--label-logit-offset", "other=2", "--unoffered-label-similarity", "0,4" }, "--unoffered-label-similarity '0,4' is not a number: use '.'")]
     [InlineData(new[] { "--trained-labels", "names.txt" }, "give both or neither")]
     [InlineData(new[] { "--unoffered-label-similarity", "0.6" }, "needs the names the network was trained with")]
     public void A_calibration_option_without_its_companion_or_out_of_range_is_a_usage_error_naming_the_options(string[] options, string message) =>

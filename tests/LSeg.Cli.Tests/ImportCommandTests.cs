@@ -51,6 +51,10 @@ public sealed class ImportCommandTests
 
     [Theory]
     [InlineData("--spatial-block bottleneck", "--spatial-block bottleneck needs --spatial-depth 1 to 4")]
+    [InlineData("--spatial-block 1", "--spatial-block bottleneck needs --spatial-depth 1 to 4")]  // lang-seg's --arch_option 1
+    [InlineData("--spatial-block 2", "--spatial-block depthwise needs --spatial-depth 1 to 4")]
+    [InlineData("--spatial-block 0 --spatial-depth 1", "apply only with --spatial-block")]
+    [InlineData("--spatial-block 3 --spatial-depth 1", "--spatial-block '3' is not a spatial block; give none, depthwise or bottleneck")]
     [InlineData("--spatial-depth 2", "apply only with --spatial-block")]
     [InlineData("--spatial-activation relu", "apply only with --spatial-block")]
     [InlineData("--spatial-block none --spatial-depth 1", "apply only with --spatial-block")]

@@ -10,7 +10,7 @@ internal static class AverageCommand
     public static Command Create(CliConsole console)
     {
         var checkpoints = new Option<string[]>("--checkpoint") { Description = "A checkpoint folder of 'lseg train' (repeat: two or more). All must share the network, the initial model and the prompt templates. After the first, a model package of the same network may also be given (for example the runs' initial model).", Required = true, HelpName = "DIR", AllowMultipleArgumentsPerToken = false };
-        var output = new Option<string>("--out", "-o") { Description = "Checkpoint folder to write (must not exist or be empty); 'lseg export --checkpoint' reads it.", Required = true, HelpName = "DIR" };
+        var output = new Option<string>("--out", "-o") { Description = "Checkpoint folder to write (must not exist or be empty); 'lseg export --checkpoint' reads it.", Required = true, HelpName = "DIR" }.NotEmpty();
         var command = new Command("average", "Average the weights of fine-tunes of one initial model (a 'model soup'): one network whose weights are the mean of the checkpoints', written as a checkpoint folder to export or evaluate.")
         {
             checkpoints, output,

@@ -14,7 +14,7 @@ internal static class ExportCommand
     public static Command Create(CliConsole console)
     {
         var checkpoint = new Option<string>("--checkpoint") { Description = "A checkpoint file (LSegNet.SaveCheckpoint) or a checkpoint folder of 'lseg train' (model.bin and net-config.json).", Required = true, HelpName = "PATH" };
-        var output = new Option<string>("--out", "-o") { Description = "Package directory to write (written atomically).", Required = true, HelpName = "DIR" };
+        var output = new Option<string>("--out", "-o") { Description = "Package directory to write (written atomically).", Required = true, HelpName = "DIR" }.NotEmpty();
         var name = new Option<string?>("--name") { Description = "Model name recorded in the manifest (default: the output folder's name).", HelpName = "NAME" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing package at --out." };
         var float16 = new Option<bool>("--float16") { Description = "Store weights as float16 (half the size)." };

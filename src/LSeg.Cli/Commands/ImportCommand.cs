@@ -12,12 +12,25 @@ internal static class ImportCommand
     {
         var checkpoint = new Option<string>("--checkpoint") { Description = "The official lang-seg checkpoint: a Lightning .ckpt, a torch.save state dict or a safetensors file.", Required = true, HelpName = "FILE" };
         var clipBpe = new Option<string>("--clip-bpe") { Description = $"OpenAI CLIP's BPE merges file ({OfficialCheckpointImporter.ClipBpeFileName}), copied into the package for the tokenizer.", Required = true, HelpName = "FILE" };
-        var output = new Option<string>("--out", "-o") { Description = "Package directory to create (it appears only once complete).", Required = true, HelpName = "DIR" };
+        var output = new Option<string>("--out", "-o") { Description = "Package directory to create (it appears only once complete).", Required = true, HelpName = "DIR" }.NotEmpty();
         var name = new Option<string?>("--name") { Description = "Model name recorded in the manifest (default: from the checkpoint).", HelpName = "NAME" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing package at --out." };
         // The checkpoint stores the spatial block's weights but not its kind, depth or activation (lang-seg's
         // --arch_option, --block_depth, --activation), so a checkpoint trained with one needs them from the user.
-        var spatialBlock = new Option<SpatialBlock?>("--spatial-block") { Description = "Spatial regularisation the checkpoint was trained with (lang-seg --arch_option: 1 = bottleneck, 2 = depthwise); needed when it has scratch.head_block weights.", HelpName = "none|depthwise|bottleneck" };
+        var spatialBlock = new Option<SpatialBlock?>("--spatial-block")
+        {
+            Description = "Spatial regularisation the checkpoint was trained with (lang-seg --arch_option: 0 = none, 1 = bottleneck, 2 = depthwise); needed when it has scratch.head_block weights.",
+            HelpName = "none|depthwise|bottleneck",
+            // Both blocks have the same weights, so a wrong kind imports without an error and gives wrong masks: lang-seg's
+            // numbers are read as lang-seg means them (the enum's own numbering differs), anything else is refused.
+            CustomParser = result => result.Tokens.Single().Value.ToLowerInvariant() switch
+            {
+                "none" or "0" => SpatialBlock.None,
+                "bottleneck" or "1" => SpatialBlock.Bottleneck,
+                "depthwise" or "2" => SpatialBlock.Depthwise,
+                string other => RefuseBlock(result, other),
+            },
+        };
         var spatialDepth = new Option<int>("--spatial-depth") { Description = "How many times the spatial block is applied (lang-seg --block_depth), 1 to 4.", HelpName = "N" };
         var spatialActivation = new Option<SpatialActivation?>("--spatial-activation")
         {
@@ -40,6 +53,12 @@ internal static class ImportCommand
             parsed.GetValue(name), parsed.GetValue(overwrite),
             (parsed.GetValue(spatialBlock), parsed.GetValue(spatialDepth), parsed.GetValue(spatialActivation))));
         return command;
+    }
+
+    private static SpatialBlock? RefuseBlock(System.CommandLine.Parsing.ArgumentResult result, string value)
+    {
+        result.AddError($"--spatial-block '{value}' is not a spatial block; give none, depthwise or bottleneck (lang-seg --arch_option 0, 2 or 1).");
+        return null;
     }
 
     private static SpatialActivation? Refuse(System.CommandLine.Parsing.ArgumentResult result, string value)

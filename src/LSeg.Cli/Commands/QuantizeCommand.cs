@@ -13,7 +13,7 @@ internal static class QuantizeCommand
     public static Command Create(CliConsole console)
     {
         var model = new Option<string>("--model") { Description = "The package to quantize (a directory holding manifest.json).", Required = true, HelpName = "PATH" };
-        var output = new Option<string>("--out", "-o") { Description = "Package directory to write (written atomically).", Required = true, HelpName = "DIR" };
+        var output = new Option<string>("--out", "-o") { Description = "Package directory to write (written atomically).", Required = true, HelpName = "DIR" }.NotEmpty();
         var method = new Option<string?>("--method") { Description = "static (convolutions, calibrated; the default for ResNet backbones) or dynamic (linear layers, no calibration; the default for ViT backbones).", HelpName = "static|dynamic" };
         method.AcceptOnlyFromAmong("static", "dynamic");
         var calibration = new Option<string[]>("--calibration") { Description = "Folder of calibration images (training images, never test images); repeat for several folders.", HelpName = "DIR", Arity = ArgumentArity.ZeroOrMore };

@@ -16,8 +16,8 @@ internal static class TextProjectionCommand
         var names = new Option<string[]>("--names") { Description = "A names file, one class name per line (repeat, one per --embeddings, in the same order).", Required = true, HelpName = "FILE" };
         var embeddings = new Option<string[]>("--embeddings") { Description = "The .npy (float16 or float32, [names, C]) holding the target text space's embedding of each line of the matching --names file.", Required = true, HelpName = "FILE" };
         var exclude = new Option<string?>("--exclude") { Description = "A file of names (one per line) to leave out of the fit, e.g. the classes of a zero-shot evaluation, so that their embeddings come from the map's generalisation.", HelpName = "FILE" };
-        var ridge = new Option<double>("--ridge") { Description = "Ridge penalty on the map's weights.", DefaultValueFactory = _ => 0.3 };
-        var output = new Option<string>("--out", "-o") { Description = "The ONNX graph to write (input text_embeddings [N,384], output label_embeddings [N,C]); a training configuration's textProjection names it.", Required = true, HelpName = "FILE" };
+        var ridge = new Option<double>("--ridge") { Description = "Ridge penalty on the map's weights.", DefaultValueFactory = _ => 0.3 }.DecimalNumber(0.3);
+        var output = new Option<string>("--out", "-o") { Description = "The ONNX graph to write (input text_embeddings [N,384], output label_embeddings [N,C]); a training configuration's textProjection names it.", Required = true, HelpName = "FILE" }.NotEmpty();
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing file at --out." };
         var command = new Command("text-projection", "Fit a linear map from MiniLM label embeddings to another text space known for a vocabulary of names (such as CLIP's), for a training run's 'textProjection'; prints its quality on names held out of the fit.")
         {

@@ -57,6 +57,8 @@ internal static class TrainCommand
             try
             {
                 result = Trainer.Run(config, resume, message => console.Out.WriteLine(message), interrupt.Token);
+                // Asked during the final test: stop before the package is written, as promised.
+                interrupt.Token.ThrowIfCancellationRequested();
             }
             catch (OperationCanceledException) when (interrupt.Requested)
             {
@@ -97,9 +99,12 @@ internal static class TrainCommand
     {
         var store = new CheckpointStore(Path.Combine(Path.GetFullPath(config.OutputDirectory), "checkpoints"));
         string? last = store.Find("last");
+        int finished = last is null ? 0 : CheckpointStore.ReadState(last).EpochsCompleted;
         string kept = last is null
             ? "no epoch was finished, so nothing was kept: run the same command again to start over"
-            : $"'{last}' keeps {CheckpointStore.ReadState(last).EpochsCompleted} finished epoch(s) (the epoch in progress is redone): 'lseg train --config {configPath} --resume' continues from it";
+            : finished >= config.Epochs
+                ? $"'{last}' keeps all {finished} epochs: 'lseg train --config {configPath} --resume' runs the test and writes the package"
+                : $"'{last}' keeps {finished} finished epoch(s) (the epoch in progress is redone): 'lseg train --config {configPath} --resume' continues from it";
         return new CommandFailure($"interrupted; {kept}.", ExitCodes.Interrupted);
     }
 }

@@ -11,7 +11,7 @@ internal static class UpgradeCommand
     public static Command Create(CliConsole console)
     {
         var model = new Option<string>("--model") { Description = "The package to upgrade (a directory holding manifest.json).", Required = true, HelpName = "PATH" };
-        var output = new Option<string>("--out", "-o") { Description = "Package directory to write (written atomically).", Required = true, HelpName = "DIR" };
+        var output = new Option<string>("--out", "-o") { Description = "Package directory to write (written atomically).", Required = true, HelpName = "DIR" }.NotEmpty();
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing package at --out." };
         var withoutMiniLm = CommonOptions.WithoutMiniLm();
         var logitOffsets = CommonOptions.LabelLogitOffsets();

@@ -82,6 +82,38 @@ internal static class CommonOptions
         static string Format(double bound) => bound.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary>
+    /// Reads the option's value as a number with '.' as the decimal separator, and refuses anything else naming the
+    /// option. The parser's own conversion accepts thousands separators, so "3,5" (a decimal comma) would be read as 35.
+    /// </summary>
+    /// <param name="option">A floating-point option.</param>
+    /// <param name="fallback">The value when the option is given no token (its default).</param>
+    public static Option<double> DecimalNumber(this Option<double> option, double fallback)
+    {
+        option.CustomParser = result => ParseDecimal(result, option.Name) ?? fallback;
+        return option;
+    }
+
+    /// <inheritdoc cref="DecimalNumber(Option{double}, double)"/>
+    public static Option<double?> DecimalNumber(this Option<double?> option)
+    {
+        option.CustomParser = result => ParseDecimal(result, option.Name);
+        return option;
+    }
+
+    private static double? ParseDecimal(System.CommandLine.Parsing.ArgumentResult result, string name)
+    {
+        if (result.Tokens.Count == 0)
+            return null;
+        string text = result.Tokens[^1].Value;
+        if (double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double value))
+            return value;
+        result.AddError(text.Contains(',')
+            ? $"{name} '{text}' is not a number: use '.' as the decimal separator (e.g. 0.5)."
+            : $"{name} '{text}' is not a number.");
+        return null;
+    }
+
     public static Option<long?> MaxPixels() =>
         new("--max-pixels") { Description = $"Largest image accepted, in pixels (width × height; default {LanguageSegmentationModelOptions.Defaults.MaxImagePixels:N0}). Larger images are refused before the model loads.", HelpName = "N" };
 
@@ -118,11 +150,11 @@ internal static class CommonOptions
     }
 
     /// <summary><c>--calibrated-label-drop VALUE</c> of <c>export</c> and <c>upgrade</c>: read with <see cref="ParseUntrainedLabels"/>.</summary>
-    public static Option<double?> CalibratedLabelDrop() => new("--calibrated-label-drop")
+    public static Option<double?> CalibratedLabelDrop() => new Option<double?>("--calibrated-label-drop")
     {
         Description = "When a label set holds a name the network was not trained with (not in --trained-labels), lower every label given a --label-logit-offset (a catch-all such as 'other') by VALUE, so that the new name is not drowned by it. Written to the manifest (package format 4).",
         HelpName = "VALUE",
-    };
+    }.DecimalNumber();
 
     /// <summary><c>--trained-labels PATH</c>: the names the network was trained with, for <see cref="CalibratedLabelDrop"/>.</summary>
     public static Option<string?> TrainedLabels() => new("--trained-labels")
@@ -136,7 +168,7 @@ internal static class CommonOptions
     {
         Description = "Let the catch-all label (the one given a --label-logit-offset, such as 'other') also take what a trained name the label set does not offer would win, for every trained name whose text embedding's cosine similarity to each offered name is below VALUE (so 'other' means 'none of these'). Written to the manifest (package format 6); needs the trained names (--trained-labels, or the package's own with upgrade).",
         HelpName = "VALUE",
-    }.InRange(-1, 1, minExclusive: true);
+    }.DecimalNumber().InRange(-1, 1, minExclusive: true);
 
     /// <summary><c>--unoffered-labels PATH</c>: the trained names <see cref="UnofferedLabelSimilarity"/> may absorb.</summary>
     public static Option<string?> UnofferedLabels() => new("--unoffered-labels")
@@ -150,7 +182,7 @@ internal static class CommonOptions
     {
         Description = "The same absorption as --unoffered-label-similarity, with this limit, in label sets that offer an untrained name too, but only for the names of --unoffered-labels-beside-untrained (which it needs). Written to the manifest (package format 7).",
         HelpName = "VALUE",
-    }.InRange(-1, 1, minExclusive: true);
+    }.DecimalNumber().InRange(-1, 1, minExclusive: true);
 
     /// <summary><c>--unoffered-labels-beside-untrained PATH</c>: the trained names <see cref="UnofferedLabelSimilarityBesideUntrained"/> absorbs.</summary>
     public static Option<string?> UnofferedLabelsBesideUntrained() => new("--unoffered-labels-beside-untrained")
@@ -275,6 +307,20 @@ internal static class CommonOptions
         {
             throw new CommandFailure($"{option} '{path}' is not a JSON object of label names (as a training run's label-embeddings.json): {e.Message}");
         }
+    }
+
+    /// <summary>
+    /// Refuses an empty or blank value naming the option ("--out $DIR" with DIR unset), which would otherwise reach
+    /// <see cref="Path.GetFullPath(string)"/> as "The value cannot be an empty string".
+    /// </summary>
+    public static Option<string> NotEmpty(this Option<string> option)
+    {
+        option.Validators.Add(result =>
+        {
+            if (result.Tokens.Any(t => string.IsNullOrWhiteSpace(t.Value)))
+                result.AddError($"{option.Name} is empty: give a path.");
+        });
+        return option;
     }
 
     public static Option<string?> OutputDirectory(string description)

@@ -109,6 +109,9 @@ public static class Trainer
         }
 
         state.Seconds = secondsBefore + sessionClock.Elapsed.TotalSeconds;
+        // A stop asked for during the last epoch is honoured before the test (minutes): every epoch is kept, and a
+        // resumed run goes straight to the test.
+        cancellation.ThrowIfCancellationRequested();
         WriteHistory(output, state, config, log);
         string bestDirectory = store.Find("best") ?? store.Find("last")!;
         return FinalEvaluation(config, network, output, bestDirectory, net, labelTable, state, data.Excluded, log);
@@ -118,9 +121,10 @@ public static class Trainer
     /// Fields a resumed run may change: they decide where it logs, how fast it runs and what it is checked on, not what
     /// it learns, and <c>epochs</c>, to train a finished run further (the learning-rate schedule then stretches to the
     /// new length, so the rate rises again). Any other change (prompts, data, network, optimizer, seed…) would continue
-    /// the checkpoint as a different run, with label embeddings cached for other prompts.
+    /// the checkpoint as a different run, with label embeddings cached for other prompts. <c>outputDirectory</c> may be
+    /// spelled differently or moved: the checkpoint was found through it, so it is this run's folder.
     /// </summary>
-    private static readonly string[] FieldsAResumeMayChange = ["name", "threads", "device", "validation", "validationMaxImages", "validationLongSide", "test", "epochs"];
+    private static readonly string[] FieldsAResumeMayChange = ["name", "threads", "device", "validation", "validationMaxImages", "validationLongSide", "test", "epochs", "outputDirectory"];
 
     /// <summary>The fields that decide which score picks the best checkpoint.</summary>
     private static readonly string[] ValidationFields = ["validation", "validationMaxImages", "validationLongSide"];

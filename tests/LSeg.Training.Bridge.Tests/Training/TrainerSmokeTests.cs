@@ -56,6 +56,33 @@ public sealed class TrainerSmokeTests : IDisposable
     }
 
     [Fact]
+    public void A_stop_asked_for_during_the_last_epoch_stops_before_the_final_test_and_a_resume_runs_the_test()
+    {
+        var config = TinyConfig(epochs: 1);
+        config.Test = [new DatasetConfig { Name = "tiny-test", Folder = _data.Root }];
+        using var stop = new CancellationTokenSource();
+        var lines = new List<string>();
+
+        // Asked while the last epoch's checkpoint is being saved, as a Ctrl+C there would be.
+        Assert.ThrowsAny<OperationCanceledException>(() => Trainer.Run(config, resume: false, line =>
+        {
+            lines.Add(line);
+            if (line.StartsWith("epoch 1/1 done", StringComparison.Ordinal))
+                stop.Cancel();
+        }, stop.Token));
+
+        Assert.Equal(1, CheckpointStore.ReadState(Path.Combine(_output, "checkpoints", "last")).EpochsCompleted);
+        Assert.False(File.Exists(Path.Combine(_output, "test-tiny-test.json")));
+        Assert.DoesNotContain(lines, l => l.StartsWith("training done", StringComparison.Ordinal));
+        var again = TinyConfig(epochs: 1);
+        again.Test = config.Test;
+        var resumed = Trainer.Run(again, resume: true, lines.Add);
+        Assert.Equal(1, resumed.State.EpochsCompleted);
+        Assert.True(File.Exists(Path.Combine(_output, "test-tiny-test.json")));
+        Assert.Contains(lines, l => l.StartsWith("training done", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_run_killed_after_saving_best_but_before_last_resumes_from_best()
     {
         var lines = new List<string>();
@@ -83,6 +110,7 @@ public sealed class TrainerSmokeTests : IDisposable
         Assert.Contains("the configuration changed since it was written (learningRate, seed)", error.Message);
         // Where it runs and how it is checked may change: threads, and epochs to train further.
         var further = TinyConfig(epochs: 2);
+        further.OutputDirectory = _output + Path.DirectorySeparatorChar; // the same folder spelled otherwise (or moved): still this run
         further.Threads = 1;
         Assert.Equal(2, Trainer.Run(further, resume: true, _ => { }).State.EpochsCompleted);
     }
