@@ -64,6 +64,8 @@ public static class BatchPlan
         if (samples is not int wanted || wanted == size)
             return order;
         ArgumentOutOfRangeException.ThrowIfNegative(wanted);
+        if (size == 0 && wanted > 0)
+            throw new ArgumentException($"{wanted} samples cannot be drawn from a dataset of no image.", nameof(size));
         var drawn = new List<int>(wanted);
         while (drawn.Count < wanted)
         {

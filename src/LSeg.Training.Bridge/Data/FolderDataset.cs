@@ -213,13 +213,20 @@ public sealed class FolderDataset
         if (options.Split is null)
         {
             // Extensions in any letter case ("x.PNG", "IMG_1.JPG"), as cameras and Windows tools write them.
-            return Directory.EnumerateFiles(labelsFolder)
+            var labelled = Directory.EnumerateFiles(labelsFolder)
                 .Where(path => string.Equals(Path.GetExtension(path), LabelExtension, StringComparison.OrdinalIgnoreCase))
                 .Select(Path.GetFileNameWithoutExtension)
                 .OfType<string>()
-                .Where(n => FindImage(imagesFolder, n) is not null)
                 .Order(StringComparer.Ordinal)
                 .ToList();
+            var paired = labelled.Where(n => FindImage(imagesFolder, n) is not null).ToList();
+            // As for an empty split list: no image would train forever on nothing (a sampled epoch draws from none) or
+            // validate to NaN. The usual cause is label maps named otherwise than their images ("0001_L.png").
+            if (paired.Count == 0)
+                throw new InvalidDataException(labelled.Count == 0
+                    ? $"Dataset '{options.Name}': '{labelsFolder}' holds no {LabelExtension} label map."
+                    : $"Dataset '{options.Name}': none of the {labelled.Count} label maps in '{labelsFolder}' has an image of the same name in '{imagesFolder}' (e.g. '{labelled[0]}{LabelExtension}' has no image '{labelled[0]}' with {ImageExtensionList}); name each label map as its image.");
+            return paired;
         }
         // Several lists ("train.txt,val.txt") train a final model on every labelled split but the one it is tested on;
         // a path that itself holds a comma ("/data/msrc,v2/test.txt") is one list.

@@ -152,24 +152,31 @@ public static class TextProjectionFitting
         {
             var targets = allTargets[testRows];
             _cosine += (predicted * targets).sum().item<double>();
-            var ranking = predicted.matmul(allTargets.t()).argsort(dim: 1, descending: true)[.., ..5];
+            // Read back into managed arrays once: indexing a tensor element by element makes a native tensor per element,
+            // and they all live until the fit's dispose scope ends (hundreds of thousands for a vocabulary of 1,384 names).
+            const int Ranks = 5;
+            long[] ranking = predicted.matmul(allTargets.t()).argsort(dim: 1, descending: true)[.., ..Ranks].contiguous().data<long>().ToArray();
             long[] rows = testRows.data<long>().ToArray();
+            int ranks = ranking.Length / Math.Max(1, rows.Length);
             for (int i = 0; i < rows.Length; i++)
             {
-                long[] best = ranking[i].data<long>().ToArray();
+                var best = ranking.AsSpan(i * ranks, ranks);
                 _top1 += best[0] == rows[i] ? 1 : 0;
                 _top5 += best.Contains(rows[i]) ? 1 : 0;
             }
             _count += rows.Length;
             // Pairwise similarities among held-out names: how well each space orders them as the target space does.
-            var sourceSims = sources.matmul(sources.t());
-            var mappedSims = predicted.matmul(predicted.t());
-            var targetSims = targets.matmul(targets.t());
+            double[] sourceSims = Similarities(sources), mappedSims = Similarities(predicted), targetSims = Similarities(targets);
             for (int i = 0; i < rows.Length; i++)
             {
                 for (int j = i + 1; j < rows.Length; j++)
-                    _pairs.Add((sourceSims[i, j].item<double>(), mappedSims[i, j].item<double>(), targetSims[i, j].item<double>()));
+                {
+                    int ij = i * rows.Length + j;
+                    _pairs.Add((sourceSims[ij], mappedSims[ij], targetSims[ij]));
+                }
             }
+
+            static double[] Similarities(Tensor vectors) => vectors.matmul(vectors.t()).to_type(ScalarType.Float64).contiguous().data<double>().ToArray();
         }
 
         public TextProjectionFitReport Report(int names, int excluded, double ridge, int folds) => new(

@@ -116,7 +116,7 @@ public sealed class TrainingConfig
     /// <summary>Random crops, flips and scales.</summary>
     public AugmentationOptions Augmentation { get; set; } = new();
 
-    /// <summary>Longer image side at validation (images are resized so, padded to a multiple of 32); 0: native size.</summary>
+    /// <summary>Longer image side at validation (each side resized to a multiple of 32, no padding); 0: the image's own size, each side rounded to a multiple of 32.</summary>
     public int ValidationLongSide { get; set; }
 
     /// <summary>At most this many images of each validation dataset, evenly spaced through its list (0: all); keeps per-epoch validation cheap.</summary>
@@ -277,11 +277,21 @@ public sealed class TrainingConfig
     /// <summary>Checks values, naming the first invalid field.</summary>
     public void Validate(string source = "configuration")
     {
+        // A method, not "is not null": the fields are declared non-null, and the check must not tell the compiler otherwise.
+        static bool Present(object? value) => value is not null;
         void Require(bool ok, string field, object? value, string expected)
         {
             if (!ok)
                 throw new InvalidDataException($"{source}: '{field}' is {value ?? "missing"}; expected {expected}.");
         }
+        // JSON's null reaches these non-nullable fields ("augmentation": null): named here rather than a NullReferenceException later.
+        Require(Present(Datasets), "datasets", "null", "a list of datasets");
+        Require(Present(Validation), "validation", "null", "a list of datasets, or [] for none");
+        Require(Present(Test), "test", "null", "a list of datasets, or [] for none");
+        Require(Present(Augmentation), "augmentation", "null", "an object (leave it out for the defaults)");
+        Require(Present(LabelSampling), "labelSampling", "null", "an object (leave it out for the defaults)");
+        foreach (var (kind, list) in new[] { ("datasets", Datasets), ("validation", Validation), ("test", Test) })
+            Require(list.TrueForAll(Present), kind, "a list holding null", "a dataset object in each place");
         Require(Datasets.Count > 0, nameof(Datasets).ToLowerInvariant(), "empty", "at least one dataset");
         foreach (var d in Datasets.Concat(Validation).Concat(Test))
             d.Validate(source);
@@ -450,6 +460,8 @@ public sealed class DatasetConfig
     /// <summary>Checks that the dataset folder exists (the error names it).</summary>
     public void Validate(string source)
     {
+        if (Name is null)
+            throw new InvalidDataException($"{source}: the dataset in '{Folder}' has 'name': null; give it a name.");
         if (string.IsNullOrWhiteSpace(Folder))
             throw new InvalidDataException($"{source}: dataset '{Name}' has no 'folder'.");
         if (!Directory.Exists(Folder))

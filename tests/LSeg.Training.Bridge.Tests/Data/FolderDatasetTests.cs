@@ -128,6 +128,21 @@ public class FolderDatasetTests
         Assert.Contains("split 'val.txt' lists no image", error.Message);
     }
 
+    [Fact]
+    public void A_folder_whose_label_maps_are_named_otherwise_than_its_images_is_refused_naming_one()
+    {
+        // CamVid's raw label maps are named "0001TP_006690_L.png" beside "0001TP_006690.png": a scan of the folder pairs
+        // none of them, and a dataset of no image would train forever on nothing when an epoch samples from it.
+        using var folder = new TestDatasetFolder(images: 2);
+        foreach (string label in Directory.GetFiles(Path.Combine(folder.Root, "labels")))
+            File.Move(label, Path.Combine(Path.GetDirectoryName(label)!, Path.GetFileNameWithoutExtension(label) + "_L.png"));
+
+        var error = Assert.Throws<InvalidDataException>(() => FolderDataset.Load(folder.Options()));
+
+        Assert.Contains("none of the 2 label maps", error.Message);
+        Assert.Contains("'img0_L.png' has no image 'img0_L'", error.Message);
+    }
+
     [Theory]
     [InlineData("train.txt,train.txt", "'img0' is listed twice")]
     [InlineData("train.txt,", "names an empty list")]

@@ -54,6 +54,18 @@ public class TrainingConfigTests
         Assert.Contains("learningRat", error.Message);
     }
 
+    [Theory]
+    [InlineData(""", "augmentation": null """, "'augmentation' is null")]
+    [InlineData(""", "labelSampling": null """, "'labelSampling' is null")]
+    [InlineData(""", "validation": null """, "'validation' is null")]
+    [InlineData(""", "test": [ null ] """, "'test' is a list holding null")]
+    public void A_null_where_an_object_or_a_list_belongs_is_an_error_that_names_the_field(string extra, string expected)
+    {
+        var error = Assert.Throws<InvalidDataException>(() => TrainingConfig.Parse(Json(Path.GetTempPath(), extra)));
+
+        Assert.Contains(expected, error.Message);
+    }
+
     [Fact]
     public void AnUnknownFieldInsideADatasetIsNamedToo()
     {
