@@ -115,7 +115,9 @@ public sealed partial class LanguageSegmentationModel
             .GroupBy(i => ModelInputSize.For(images[i].Width, images[i].Height, size, Manifest.InputSizeMultiple));
         foreach (var group in groups)
         {
-            foreach (int[] chunk in group.Chunk(_options.ImageBatchSize))
+            // A batch whose embeddings would exceed one output's 2 GB is split (an 8-image batch at input 1024 is 3.2 GB).
+            int perRun = OnnxOutputLimit.ImagesPerRun(Manifest.EmbeddingSize, Manifest.EmbeddingStride, group.Key.Width, group.Key.Height, _options.ImageBatchSize, nameof(inputSize));
+            foreach (int[] chunk in group.Chunk(perRun))
                 yield return new EncoderBatch(chunk, group.Key.Width, group.Key.Height);
         }
     }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using LSeg.MLNet.Head;
 using LSeg.MLNet.Package;
 using LSeg.MLNet.Runtime;
@@ -444,8 +443,8 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         // (see LogitUpsampling).
         bool mapIsResult = outWidth == image.OriginalWidth && outHeight == image.OriginalHeight;
         // Uninitialised: every element is written by the upsampling.
-        var labelMap = mapIsResult ? GC.AllocateUninitializedArray<int>(outPixels) : ArrayPool<int>.Shared.Rent(outPixels);
-        var scores = mapIsResult ? GC.AllocateUninitializedArray<float>(outPixels) : ArrayPool<float>.Shared.Rent(outPixels);
+        var labelMap = mapIsResult ? GC.AllocateUninitializedArray<int>(outPixels) : ScratchArrays.Rent<int>(outPixels);
+        var scores = mapIsResult ? GC.AllocateUninitializedArray<float>(outPixels) : ScratchArrays.Rent<float>(outPixels);
         try
         {
             var counts = RunCorrelationHead(grid, labels, labelMap, scores);
@@ -455,8 +454,8 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         {
             if (!mapIsResult)
             {
-                ArrayPool<int>.Shared.Return(labelMap);
-                ArrayPool<float>.Shared.Return(scores);
+                ScratchArrays.Return(labelMap);
+                ScratchArrays.Return(scores);
             }
         }
     }
@@ -490,8 +489,8 @@ public sealed partial class LanguageSegmentationModel : IDisposable
             return;
         }
         int mapWidth = 2 * grid.Width, mapHeight = 2 * grid.Height;
-        var labelMap = ArrayPool<int>.Shared.Rent(mapWidth * mapHeight);
-        var mapScores = ArrayPool<float>.Shared.Rent(mapWidth * mapHeight);
+        var labelMap = ScratchArrays.Rent<int>(mapWidth * mapHeight);
+        var mapScores = ScratchArrays.Rent<float>(mapWidth * mapHeight);
         try
         {
             var counts = RunCorrelationHead(grid, labels, labelMap, mapScores);
@@ -499,8 +498,8 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         }
         finally
         {
-            ArrayPool<int>.Shared.Return(labelMap);
-            ArrayPool<float>.Shared.Return(mapScores);
+            ScratchArrays.Return(labelMap);
+            ScratchArrays.Return(mapScores);
         }
     }
 
@@ -536,8 +535,8 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     private long[] RunCorrelationHead(PixelGrid grid, LabelEmbeddings labels, int[] labelMap, float[] scores)
     {
         var preparedLabels = WordPixelCorrelation.PrepareLabels(labels.Buffer, labels.ScoredCount, labels.EmbeddingSize, (float)Manifest.Temperature, _projection, labels.LogitOffsets);
-        var logits = ArrayPool<float>.Shared.Rent(WordPixelCorrelation.LogitCount(grid, labels.ScoredCount));
-        var gridWinners = ArrayPool<int>.Shared.Rent(grid.PixelCount);
+        var logits = ScratchArrays.Rent<float>(WordPixelCorrelation.LogitCount(grid, labels.ScoredCount));
+        var gridWinners = ScratchArrays.Rent<int>(grid.PixelCount);
         try
         {
             WordPixelCorrelation.Logits(grid, preparedLabels, logits, gridWinners);
@@ -547,8 +546,8 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(logits);
-            ArrayPool<int>.Shared.Return(gridWinners);
+            ScratchArrays.Return(logits);
+            ScratchArrays.Return(gridWinners);
         }
     }
 

@@ -1,5 +1,5 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
+using LSeg.MLNet.Runtime;
 
 namespace LSeg.MLNet.Head;
 
@@ -39,7 +39,7 @@ internal static class LogitUpsampling
     {
         // Rented: a label change would otherwise allocate this and the logits afresh each time, and at a few MB per call
         // those large-object-heap allocations set off a full garbage collection every few label changes.
-        var gridWinners = ArrayPool<int>.Shared.Rent(height * width);
+        var gridWinners = ScratchArrays.Rent<int>(height * width);
         try
         {
             int pixels = height * width, tasks = (pixels + PixelsPerTask - 1) / PixelsPerTask;
@@ -48,7 +48,7 @@ internal static class LogitUpsampling
         }
         finally
         {
-            ArrayPool<int>.Shared.Return(gridWinners);
+            ScratchArrays.Return(gridWinners);
         }
     }
 

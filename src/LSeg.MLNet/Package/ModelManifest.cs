@@ -327,17 +327,19 @@ public sealed class ModelManifest
             throw new InvalidDataException($"{source} names '{name}' in {field}; package files are named relative to the package folder, inside it.");
     }
 
-    /// <summary>Checks <see cref="LabelLogitOffsets"/>: non-empty labels, each once (ignoring case), finite offsets.</summary>
+    /// <summary>Checks <see cref="LabelLogitOffsets"/>: non-empty labels, each once (as labels are matched: <see cref="LabelNameKey"/>), finite offsets.</summary>
     /// <exception cref="InvalidDataException">An entry breaks one of these rules; the message names it.</exception>
     internal static void CheckLabelLogitOffsets(IReadOnlyDictionary<string, double> offsets, string source)
     {
-        var seen = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        // The rule that matches offered labels to these entries: two entries it cannot tell apart ("sign symbol" and
+        // "sign  symbol") would leave one of them silently unused.
+        var seen = new HashSet<string>(LabelNameKey.Comparer);
         foreach (var (label, offset) in offsets)
         {
             if (string.IsNullOrWhiteSpace(label))
                 throw new InvalidDataException($"{source} has a labelLogitOffsets entry with an empty label.");
-            if (!seen.Add(label.Trim()))
-                throw new InvalidDataException($"{source} gives label '{label.Trim()}' two labelLogitOffsets (labels match ignoring case).");
+            if (!seen.Add(LabelNameKey.Of(label)))
+                throw new InvalidDataException($"{source} gives label '{label.Trim()}' two labelLogitOffsets (labels match ignoring case, repeated spaces and invisible characters).");
             if (!double.IsFinite(offset))
                 throw new InvalidDataException($"{source} gives label '{label}' the logit offset {offset}; it must be a finite number.");
         }

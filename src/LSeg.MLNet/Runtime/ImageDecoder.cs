@@ -102,6 +102,11 @@ internal static class ImageDecoder
             throw Directory.Exists(path)
                 ? new FileNotFoundException($"Image '{path}' is a folder, not an image file.", path)
                 : new FileNotFoundException($"Image '{path}' does not exist.", path);
+        // Opened first so that a file the process may not read fails as such (UnauthorizedAccessException, IOException):
+        // SkiaSharp reports it as an unknown "InternalError", which the message below would call "not an image".
+        using (File.OpenRead(path))
+        {
+        }
         var codec = SKCodec.Create(path, out var result)
             ?? throw new InvalidDataException($"Image '{path}' is not an image LSeg can read (PNG, JPEG, BMP, GIF or WebP): {Describe(result)}.");
         int width = codec.Info.Width, height = codec.Info.Height;

@@ -196,6 +196,8 @@ public sealed class LabelLogitOffsetTests : IDisposable
     [Theory]
     [InlineData(2, "{ \"other\": -2 }", "need package format version 3")]
     [InlineData(3, "{ \"other\": -2, \"OTHER\": 1 }", "two labelLogitOffsets")]
+    [InlineData(3, "{ \"sign symbol\": 1, \"sign  symbol\": 2 }", "two labelLogitOffsets")]  // one label as offered labels are matched
+    [InlineData(3, "{ \"other\": 1, \"other\u200b\": 2 }", "two labelLogitOffsets")]
     [InlineData(3, "{ \" \": -2 }", "empty label")]
     public void Invalid_offsets_in_a_manifest_are_refused_with_the_rule_they_break(int formatVersion, string offsets, string message)
     {
