@@ -120,7 +120,7 @@ internal static class ServingBenchmark
         {
             server.ModelPath = options.PackagePath;
             options.Server?.Invoke(server);
-        }, LogLevel.Warning);
+        }, LogLevel.Warning, handleSignals: false);
         await app.StartAsync();
         var address = new Uri(ServingApplication.Addresses(app).Single() + "/");
         progress.WriteLine($"serving {modelName} at {address}; starting {options.Clients} clients");

@@ -126,7 +126,7 @@ internal static class BatchCommand
 
     private static async Task<BatchSummary> RunJoined(CliConsole console, BatchSegmentationJob job, ClusterMembership membership, string clusterId, CancellationToken cancellation)
     {
-        using var client = new HostBuilder().UseOrleansClient(builder => membership.ConfigureClient(builder, clusterId)).Build();
+        using var client = new HostBuilder().ConfigureServices(services => services.AddSingleton<IHostLifetime, NoSignalLifetime>()).UseOrleansClient(builder => membership.ConfigureClient(builder, clusterId)).Build();
         try
         {
             await client.StartAsync(cancellation);

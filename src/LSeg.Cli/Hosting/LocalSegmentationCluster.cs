@@ -40,6 +40,7 @@ internal sealed class LocalSegmentationCluster : IAsyncDisposable
             {
                 int siloPort = ports[i], gatewayPort = ports[siloCount + i];
                 var silo = new HostBuilder()
+                    .ConfigureServices(services => services.AddSingleton<IHostLifetime, NoSignalLifetime>())
                     .UseOrleans(builder =>
                     {
                         membership.ConfigureSilo(builder, siloPort, gatewayPort, ports[0], IPAddress.Loopback, clusterId);
@@ -49,7 +50,7 @@ internal sealed class LocalSegmentationCluster : IAsyncDisposable
                 silos.Add(silo);
                 await silo.StartAsync(cancellationToken);
             }
-            var client = new HostBuilder().UseOrleansClient(builder => membership.ConfigureClient(builder, clusterId)).Build();
+            var client = new HostBuilder().ConfigureServices(services => services.AddSingleton<IHostLifetime, NoSignalLifetime>()).UseOrleansClient(builder => membership.ConfigureClient(builder, clusterId)).Build();
             await client.StartAsync(cancellationToken);
             return new LocalSegmentationCluster(silos, client);
         }

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace LSeg.Cli.Hosting;
@@ -17,7 +18,14 @@ internal static class ServingApplication
     /// <summary>The category the generic host logs its start and stop under.</summary>
     private const string HostCategory = "Microsoft.Extensions.Hosting.Internal.Host";
 
-    public static WebApplication Create(IReadOnlyList<string> urls, Action<LanguageSegmentationServingOptions> configure, LogLevel logLevel = LogLevel.Information)
+    /// <param name="urls">The addresses to listen on.</param>
+    /// <param name="configure">The serving options.</param>
+    /// <param name="logLevel">The least level logged.</param>
+    /// <param name="handleSignals">
+    /// True for <c>serve</c>, whose Ctrl+C stops the host gracefully; false for a host the command stops itself (a
+    /// benchmark), so that Ctrl+C ends the process instead of only the host.
+    /// </param>
+    public static WebApplication Create(IReadOnlyList<string> urls, Action<LanguageSegmentationServingOptions> configure, LogLevel logLevel = LogLevel.Information, bool handleSignals = true)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.WebHost.UseUrls([.. urls]);
@@ -31,6 +39,8 @@ internal static class ServingApplication
         bool started = false;
         builder.Logging.AddFilter(HostCategory, level => level >= logLevel && (Volatile.Read(ref started) || level < LogLevel.Error));
         builder.Services.AddLanguageSegmentation(configure);
+        if (!handleSignals)
+            builder.Services.AddSingleton<IHostLifetime, NoSignalLifetime>();
         var app = builder.Build();
         app.Lifetime.ApplicationStarted.Register(() => Volatile.Write(ref started, true));
         // As the example host: problem+json for what the API's own endpoints do not answer (unknown paths, wrong methods).
