@@ -30,6 +30,25 @@ public sealed class ImageFileReaderPixelTests : IDisposable
     }
 
     [Fact]
+    public void A_png_larger_than_the_callers_bound_is_refused_on_its_header_and_one_within_it_is_read()
+    {
+        // 20000×10000 grey (200 MP, 800 MB once decoded to 32-bit colour) in a few hundred bytes: under LSeg's own
+        // 500 MP, over a service's 40 MP bound, which is checked before any pixel is decoded.
+        string path = Path.Combine(_folder, "large.png");
+        File.WriteAllBytes(path, RawPng.Encode(20000, 10000, bitDepth: 8, colourType: 0, [((byte)0, new byte[20000])]));
+        string small = Path.Combine(_folder, "small.png");
+        File.WriteAllBytes(small, RawPng.Encode(4, 2, bitDepth: 8, colourType: 0, [((byte)0, new byte[4]), ((byte)0, new byte[4])]));
+
+        var error = Assert.Throws<InvalidDataException>(() => ImageFileReader.Read(path, LanguageSegmentationModelOptions.Defaults.MaxImagePixels));
+        using var read = ImageFileReader.Read(small, maxPixels: 8);
+
+        Assert.Contains("20000×10000 (200,000,000 pixels), more than the 40,000,000 allowed (maxPixels)", error.Message);
+        Assert.Equal((4, 2), (read.Width, read.Height));
+        Assert.Throws<InvalidDataException>(() => ImageFileReader.Read(small, maxPixels: 7));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ImageFileReader.Read(small, maxPixels: 0));
+    }
+
+    [Fact]
     public void An_in_memory_image_is_checked_against_the_file_its_tag_names_only_when_that_file_has_its_size()
     {
         // A PNG cut short: 16 rows declared, 2 written.

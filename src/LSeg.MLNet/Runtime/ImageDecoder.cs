@@ -43,9 +43,9 @@ internal static class ImageDecoder
     /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not an image SkiaSharp reads, or it is truncated or corrupt.</exception>
-    public static MLImage DecodeMLImage(string path)
+    public static MLImage DecodeMLImage(string path, long maxPixels = LanguageSegmentationModelOptions.Defaults.LargestMaxImagePixels)
     {
-        using var codec = OpenCodec(path);
+        using var codec = OpenCodec(path, maxPixels);
         var info = codec.Info;
         if (info.AlphaType == SKAlphaType.Unpremul)
             info.AlphaType = SKAlphaType.Premul;
@@ -96,7 +96,7 @@ internal static class ImageDecoder
         RequireComplete(tag);
     }
 
-    private static SKCodec OpenCodec(string path)
+    private static SKCodec OpenCodec(string path, long maxPixels = LanguageSegmentationModelOptions.Defaults.LargestMaxImagePixels)
     {
         if (!File.Exists(path))
             throw Directory.Exists(path)
@@ -117,6 +117,12 @@ internal static class ImageDecoder
             // Checked on the header, before gigabytes are allocated and decoded for an image no option lets LSeg segment.
             throw new InvalidDataException(
                 $"Image '{path}' is {width}×{height} ({pixels:N0} pixels); LSeg reads at most {LanguageSegmentationModelOptions.Defaults.LargestMaxImagePixels:N0}. Downscale it first.");
+        }
+        if (pixels > maxPixels)
+        {
+            codec.Dispose();
+            throw new InvalidDataException(
+                $"Image '{path}' is {width}×{height} ({pixels:N0} pixels), more than the {maxPixels:N0} allowed (maxPixels); downscale it, or raise the limit.");
         }
         return codec;
     }
