@@ -16,7 +16,11 @@ public sealed class TrainingLabelSet
         ArgumentNullException.ThrowIfNull(dataset);
         var excluded = new HashSet<int>();
         foreach (string name in excludedClasses ?? [])
+        {
+            if (!dataset.Classes.Contains(name))
+                throw new ArgumentException($"Dataset '{dataset.Name}' excludes class '{name}' (excludedClasses), which is not one of its classes ({string.Join(", ", dataset.Classes.LabelClasses.Select(c => c.Name))}).", nameof(excludedClasses));
             excluded.Add(dataset.Classes.IndexOf(name));
+        }
         ClassIndices = dataset.LabelClassIndices.Where(i => !excluded.Contains(i)).ToList();
         if (ClassIndices.Count is 0 or > 254)
             throw new ArgumentException($"Dataset '{dataset.Name}' would train with {ClassIndices.Count} labels; it needs 1 to 254.");

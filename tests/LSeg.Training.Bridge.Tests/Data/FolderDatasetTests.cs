@@ -129,6 +129,18 @@ public class FolderDatasetTests
     }
 
     [Fact]
+    public void A_training_label_set_that_excludes_a_class_the_dataset_lacks_names_the_dataset_the_field_and_its_classes()
+    {
+        using var folder = new TestDatasetFolder(images: 2);
+        var dataset = FolderDataset.Load(folder.Options());
+
+        var error = Assert.Throws<ArgumentException>(() => new TrainingLabelSet(dataset, ["pole"]));
+
+        Assert.Contains("Dataset 'tiny' excludes class 'pole' (excludedClasses), which is not one of its classes (sky, grass, cow)", error.Message);
+        Assert.Equal(["sky", "grass"], new TrainingLabelSet(dataset, ["COW"]).Texts);
+    }
+
+    [Fact]
     public void A_folder_whose_label_maps_are_named_otherwise_than_its_images_is_refused_naming_one()
     {
         // CamVid's raw label maps are named "0001TP_006690_L.png" beside "0001TP_006690.png": a scan of the folder pairs
