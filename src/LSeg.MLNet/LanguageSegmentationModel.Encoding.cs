@@ -41,7 +41,7 @@ public sealed partial class LanguageSegmentationModel
         var results = new SegmentationResult[CheckImages(images, parameterName)];
         // Batch by batch, so that only one batch of encoder outputs is held at a time. Without a pixel projection (version 1
         // packages, spatial blocks) the encoder's output goes to the head graph as it is (no copy into managed memory, no grid).
-        foreach (var batch in Batches(images, inputSize))
+        foreach (var batch in Batches(images, inputSize, readIntoManagedMemory: _projection is not null))
         {
             if (_projection is not null)
             {
@@ -71,7 +71,7 @@ public sealed partial class LanguageSegmentationModel
     {
         using var call = BeginCall();
         var results = new EncodedImage[CheckImages(images, parameterName)];
-        foreach (var batch in Batches(images, inputSize))
+        foreach (var batch in Batches(images, inputSize, readIntoManagedMemory: true))
         {
             var encoded = RunEncoder(images, batch, forLabelChanges);
             for (int i = 0; i < batch.Indices.Length; i++)
@@ -106,8 +106,12 @@ public sealed partial class LanguageSegmentationModel
                 $"The model input size must be {LanguageSegmentationModelOptions.Defaults.InputSizeRule}; got {size}{why}.");
     }
 
-    /// <summary>Groups the images by model input size (first appearance order) and cuts each group into batches.</summary>
-    private IEnumerable<EncoderBatch> Batches(IReadOnlyList<MLImage> images, int? inputSize)
+    /// <summary>
+    /// Groups the images by model input size (first appearance order) and cuts each group into batches. With
+    /// <paramref name="readIntoManagedMemory"/> (<see cref="RunEncoder"/> reads the outputs through spans), a batch holds
+    /// no more images than one output can hold; without it the outputs go to the head graph as they are.
+    /// </summary>
+    private IEnumerable<EncoderBatch> Batches(IReadOnlyList<MLImage> images, int? inputSize, bool readIntoManagedMemory)
     {
         int size = inputSize ?? Manifest.DefaultInputSize;
         RequireInputSize(size, nameof(inputSize));
@@ -115,8 +119,11 @@ public sealed partial class LanguageSegmentationModel
             .GroupBy(i => ModelInputSize.For(images[i].Width, images[i].Height, size, Manifest.InputSizeMultiple));
         foreach (var group in groups)
         {
-            // A batch whose embeddings would exceed one output's 2 GB is split (an 8-image batch at input 1024 is 3.2 GB).
-            int perRun = OnnxOutputLimit.ImagesPerRun(Manifest.EmbeddingSize, Manifest.EmbeddingStride, group.Key.Width, group.Key.Height, _options.ImageBatchSize, nameof(inputSize));
+            // A batch whose embeddings (or pre-projection features, when wider) would exceed one output's 2 GB is split
+            // (an 8-image batch at input 1024 is 3.2 GB).
+            int perRun = readIntoManagedMemory
+                ? OnnxOutputLimit.ImagesPerRun(Math.Max(Manifest.EmbeddingSize, _projection?.FeatureSize ?? 0), Manifest.EmbeddingStride, group.Key.Width, group.Key.Height, _options.ImageBatchSize, nameof(inputSize))
+                : _options.ImageBatchSize;
             foreach (int[] chunk in group.Chunk(perRun))
                 yield return new EncoderBatch(chunk, group.Key.Width, group.Key.Height);
         }

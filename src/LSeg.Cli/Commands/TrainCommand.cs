@@ -103,7 +103,7 @@ internal static class TrainCommand
         string kept = last is null
             ? "no epoch was finished, so nothing was kept: run the same command again to start over"
             : finished >= config.Epochs
-                ? $"'{last}' keeps all {finished} epochs: 'lseg train --config {configPath} --resume' runs the test and writes the package"
+                ? $"'{last}' keeps all {finished} epochs: 'lseg train --config {configPath} --resume' finishes the run without training again"
                 : $"'{last}' keeps {finished} finished epoch(s) (the epoch in progress is redone): 'lseg train --config {configPath} --resume' continues from it";
         return new CommandFailure($"interrupted; {kept}.", ExitCodes.Interrupted);
     }

@@ -17,6 +17,8 @@ public static class ImageFileReader
     /// a 16-bit or grey image is converted to 32-bit colour as <see cref="MLImage"/> converts it.
     /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="UnauthorizedAccessException">The process may not read the file.</exception>
+    /// <exception cref="IOException">The file cannot be opened (e.g. locked by another process).</exception>
     /// <exception cref="InvalidDataException">The file is not a readable image, or it is truncated or corrupt (the message says which).</exception>
     /// <remarks>
     /// Images up to <see cref="LanguageSegmentationModelOptions.Defaults.LargestMaxImagePixels"/> are decoded (gigabytes
@@ -35,6 +37,8 @@ public static class ImageFileReader
     /// <param name="maxPixels">The largest image accepted, width × height: 1 to <see cref="LanguageSegmentationModelOptions.Defaults.LargestMaxImagePixels"/>.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxPixels"/> is out of that range.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="UnauthorizedAccessException">The process may not read the file.</exception>
+    /// <exception cref="IOException">The file cannot be opened (e.g. locked by another process).</exception>
     /// <exception cref="InvalidDataException">The image is larger than <paramref name="maxPixels"/>, is not a readable image, or is truncated or corrupt (the message says which).</exception>
     public static MLImage Read(string path, long maxPixels)
     {
@@ -50,6 +54,8 @@ public static class ImageFileReader
     /// before any work starts.
     /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="UnauthorizedAccessException">The process may not read the file.</exception>
+    /// <exception cref="IOException">The file cannot be opened (e.g. locked by another process).</exception>
     /// <exception cref="InvalidDataException">The file is not a readable image, or it is truncated or corrupt (the message says which).</exception>
     public static void Validate(string path)
     {

@@ -104,7 +104,8 @@ internal static class ImageDecoder
                 : new FileNotFoundException($"Image '{path}' does not exist.", path);
         // Opened first so that a file the process may not read fails as such (UnauthorizedAccessException, IOException):
         // SkiaSharp reports it as an unknown "InternalError", which the message below would call "not an image".
-        using (File.OpenRead(path))
+        // Shared as SkiaSharp opens it: a file another process is still writing stays readable on Windows too.
+        using (new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
         {
         }
         var codec = SKCodec.Create(path, out var result)

@@ -9,8 +9,11 @@ namespace LSeg.MLNet.Runtime;
 /// </summary>
 internal static class ScratchArrays
 {
-    /// <summary>Elements up to which arrays are pooled: 16 MB of floats (a 480 × 480 input's logits of about 70 labels).</summary>
-    public const int PooledLength = 1 << 22;
+    /// <summary>
+    /// Elements up to which arrays are pooled: 64 MB of floats, the logits of about 290 labels at input 480 or 64 at
+    /// input 1024. Above it each label change allocates its logits afresh (a large-object-heap array per call).
+    /// </summary>
+    public const int PooledLength = 1 << 24;
 
     /// <summary>An array of at least <paramref name="length"/> elements; give it back with <see cref="Return{T}"/>.</summary>
     public static T[] Rent<T>(int length) =>

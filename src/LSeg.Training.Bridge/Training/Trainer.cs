@@ -114,7 +114,7 @@ public static class Trainer
         cancellation.ThrowIfCancellationRequested();
         WriteHistory(output, state, config, log);
         string bestDirectory = store.Find("best") ?? store.Find("last")!;
-        return FinalEvaluation(config, network, output, bestDirectory, net, labelTable, state, data.Excluded, log);
+        return FinalEvaluation(config, network, output, bestDirectory, net, labelTable, state, data.Excluded, log, cancellation);
     }
 
     /// <summary>
@@ -328,7 +328,7 @@ public static class Trainer
     }
 
     private static TrainingResult FinalEvaluation(TrainingConfig config, TrainingNetwork network, string output, string bestDirectory, LSegNet net,
-        LabelEmbeddingTable labelTable, TrainingState state, IReadOnlyList<string> excluded, Action<string> log)
+        LabelEmbeddingTable labelTable, TrainingState state, IReadOnlyList<string> excluded, Action<string> log, CancellationToken cancellation)
     {
         var test = new List<SegmentationMetrics>();
         ZeroShotFoldResult? zeroShot = null;
@@ -337,19 +337,25 @@ public static class Trainer
             net.load(Path.Combine(bestDirectory, ModelFileName));
             labelTable.LoadLearned(Path.Combine(bestDirectory, LabelTableFileName));
             var segmenter = new TorchSegmenter(net, labelTable, config.ValidationLongSide);
+            // A stop asked for during the test (minutes on a CPU) is honoured at the next image: every epoch is kept.
+            SegmentationPredictor predict = (image, labels) =>
+            {
+                cancellation.ThrowIfCancellationRequested();
+                return segmenter.Predictor(image, labels);
+            };
             foreach (var d in config.Test)
             {
                 var dataset = FolderDataset.Load(d.ToEvaluationOptions(), log);
                 if (config.ZeroShotFold is int fold)
                 {
-                    zeroShot = ZeroShotEvaluator.EvaluateFold(dataset, segmenter.Predictor, excluded, fold, log: log);
+                    zeroShot = ZeroShotEvaluator.EvaluateFold(dataset, predict, excluded, fold, log: log);
                     log($"zero-shot fold {fold} on {dataset.Name}: mIoU {Percent(zeroShot.MeanIoU)}, FB-IoU {Percent(zeroShot.FBIoU)} over {zeroShot.Episodes} episodes");
                     AtomicFile.WriteAllText(Path.Combine(output, $"zero-shot-fold{fold}-{dataset.Name}.json"), JsonSerializer.Serialize(zeroShot, ReportJson));
                 }
                 else
                 {
                     var classes = TrainingData.EvaluatedClasses(dataset.Classes, dataset.TextLabels, d, excluded);
-                    var metrics = SegmentationEvaluator.EvaluateFixedLabels(dataset, segmenter.Predictor, classes, title: $"{dataset.Name} test, best checkpoint (epoch {state.BestEpoch + 1})");
+                    var metrics = SegmentationEvaluator.EvaluateFixedLabels(dataset, predict, classes, title: $"{dataset.Name} test, best checkpoint (epoch {state.BestEpoch + 1})");
                     log(metrics.ToTable());
                     AtomicFile.WriteAllText(Path.Combine(output, $"test-{dataset.Name}.json"), metrics.ToJson());
                     test.Add(metrics);

@@ -83,6 +83,25 @@ public sealed class TrainerSmokeTests : IDisposable
     }
 
     [Fact]
+    public void A_stop_asked_for_while_the_test_set_loads_stops_the_test_at_its_first_image()
+    {
+        var config = TinyConfig(epochs: 1);
+        Trainer.Run(config, resume: false, _ => { });
+        var resumed = TinyConfig(epochs: 1);
+        resumed.Test = [new DatasetConfig { Name = "tiny-test", Folder = _data.Root }];
+        using var stop = new CancellationTokenSource();
+
+        // Resumed with every epoch done, the run goes straight to the test; the stop comes as its images are read.
+        Assert.ThrowsAny<OperationCanceledException>(() => Trainer.Run(resumed, resume: true, line =>
+        {
+            if (line.StartsWith("dataset tiny-test:", StringComparison.Ordinal))
+                stop.Cancel();
+        }, stop.Token));
+
+        Assert.False(File.Exists(Path.Combine(_output, "test-tiny-test.json")));
+    }
+
+    [Fact]
     public void A_run_killed_after_saving_best_but_before_last_resumes_from_best()
     {
         var lines = new List<string>();
