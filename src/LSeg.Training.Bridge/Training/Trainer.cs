@@ -173,6 +173,8 @@ public static class Trainer
     private static LSegNet BuildNetwork(TrainingConfig config, TrainingNetwork network, string? resumeFrom, Action<string> log)
     {
         var net = LSegNet.Create(network.Config, config.PretrainedBackbone && network.InitialModel is null);
+        if (resumeFrom is not null)
+            network.ReleaseInitialWeights();
         if (network.InitialModel is null || resumeFrom is not null)
             return net;
         try
