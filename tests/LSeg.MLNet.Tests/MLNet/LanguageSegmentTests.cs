@@ -80,6 +80,23 @@ public sealed class LanguageSegmentTests(PipelineFixture fixture) : IClassFixtur
     }
 
     [Fact]
+    public void Labels_with_surrounding_spaces_segment_as_their_trimmed_text_and_keep_their_names_as_given()
+    {
+        var data = fixture.LoadImages(_context, "red-blue-100x60.png");
+        using var padded = Fit([" blue", "red ", "  green  "], data);
+        using var trimmed = Fit(["blue", "red", "green"], data);
+
+        var output = padded.Transform(data);
+        VBuffer<ReadOnlyMemory<char>> keyValues = default;
+        output.Schema["SegmentationMask"].GetKeyValues(ref keyValues);
+
+        // As the low-level API: the model reads " blue" as "blue" ("dog, grass".Split(',') gives " grass"), and the
+        // result keeps the labels as given.
+        Assert.Equal([" blue", "red ", "  green  "], keyValues.DenseValues().Select(v => v.ToString()));
+        Assert.Equal(Assert.Single(Rows(_context, trimmed.Transform(data))).Mask, Assert.Single(Rows(_context, output)).Mask);
+    }
+
+    [Fact]
     public void Each_pixel_gets_the_label_of_its_colour()
     {
         var data = fixture.LoadImages(_context, "red-blue-100x60.png");
