@@ -20,12 +20,11 @@ public sealed partial class LanguageSegmentationModel
         using var call = BeginCall();
         if (!ReferenceEquals(labels.Model, this))
             throw new ArgumentException("The labels were encoded by another LanguageSegmentationModel; encode them with this one.", nameof(labels));
-        if (inputSize is null or (>= LanguageSegmentationModelOptions.Defaults.MinInputSize and <= LanguageSegmentationModelOptions.Defaults.MaxInputSize))
-        {
-            // Before the encoder pass: the logits of many labels at a large input would fail only after it.
-            var (width, height) = ModelInputSize.For(image.Width, image.Height, inputSize ?? Manifest.DefaultInputSize, Manifest.InputSizeMultiple);
-            OnnxOutputLimit.RequireLogitsFit(labels.ScoredCount, width, height, nameof(labels));
-        }
+        int size = inputSize ?? Manifest.DefaultInputSize;
+        RequireInputSize(size, nameof(inputSize));
+        // Before the encoder pass: the logits of many labels at a large input would fail only after it.
+        var (width, height) = ModelInputSize.For(image.Width, image.Height, size, Manifest.InputSizeMultiple);
+        OnnxOutputLimit.RequireLogitsFit(labels.ScoredCount, width, height, nameof(labels));
         var encoded = Encode(image, inputSize, forLabelChanges: false);
         using var pixels = OrtValue.CreateTensorValueFromMemory(encoded.Planar, [1, encoded.EmbeddingSize, encoded.EmbeddingHeight, encoded.EmbeddingWidth]);
         using var outputs = RunHeadGraph(pixels, labels, [LogitsOutput]);

@@ -28,7 +28,7 @@ internal static class ImportCommand
                 "none" or "0" => SpatialBlock.None,
                 "bottleneck" or "1" => SpatialBlock.Bottleneck,
                 "depthwise" or "2" => SpatialBlock.Depthwise,
-                string other => RefuseBlock(result, other),
+                string other => Refuse<SpatialBlock>(result, $"--spatial-block '{other}' is not a spatial block; give none, depthwise or bottleneck (lang-seg --arch_option 0, 2 or 1)."),
             },
         };
         var spatialDepth = new Option<int>("--spatial-depth") { Description = "How many times the spatial block is applied (lang-seg --block_depth), 1 to 4.", HelpName = "N" };
@@ -42,7 +42,7 @@ internal static class ImportCommand
                 "lrelu" or "leakyrelu" => SpatialActivation.LeakyRelu,
                 "relu" => SpatialActivation.Relu,
                 "tanh" => SpatialActivation.Tanh,
-                string other => Refuse(result, other),
+                string other => Refuse<SpatialActivation>(result, $"--spatial-activation '{other}' is not an activation; give lrelu, relu or tanh (lang-seg --activation)."),
             },
         };
         var command = new Command("import", "Import the official lang-seg checkpoint (ViT-L/16, ViT-B/32 or ResNet-101 with CLIP) into a model package with the CLIP text encoder.")
@@ -55,15 +55,11 @@ internal static class ImportCommand
         return command;
     }
 
-    private static SpatialBlock? RefuseBlock(System.CommandLine.Parsing.ArgumentResult result, string value)
+    /// <summary>Reports <paramref name="message"/> as the option's parse error (exit 2).</summary>
+    private static T? Refuse<T>(System.CommandLine.Parsing.ArgumentResult result, string message)
+        where T : struct
     {
-        result.AddError($"--spatial-block '{value}' is not a spatial block; give none, depthwise or bottleneck (lang-seg --arch_option 0, 2 or 1).");
-        return null;
-    }
-
-    private static SpatialActivation? Refuse(System.CommandLine.Parsing.ArgumentResult result, string value)
-    {
-        result.AddError($"--spatial-activation '{value}' is not an activation; give lrelu, relu or tanh (lang-seg --activation).");
+        result.AddError(message);
         return null;
     }
 

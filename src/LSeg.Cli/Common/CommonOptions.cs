@@ -313,27 +313,21 @@ internal static class CommonOptions
     /// Refuses an empty or blank value naming the option ("--out $DIR" with DIR unset), which would otherwise reach
     /// <see cref="Path.GetFullPath(string)"/> as "The value cannot be an empty string".
     /// </summary>
-    public static Option<string> NotEmpty(this Option<string> option)
+    /// <param name="option">A path option.</param>
+    /// <param name="hint">What to give instead, after "is empty: ".</param>
+    public static TOption NotEmpty<TOption>(this TOption option, string hint = "give a path")
+        where TOption : Option
     {
         option.Validators.Add(result =>
         {
             if (result.Tokens.Any(t => string.IsNullOrWhiteSpace(t.Value)))
-                result.AddError($"{option.Name} is empty: give a path.");
+                result.AddError($"{option.Name} is empty: {hint}.");
         });
         return option;
     }
 
-    public static Option<string?> OutputDirectory(string description)
-    {
-        var option = new Option<string?>("--out", "-o") { Description = description, HelpName = "DIR" };
-        // An empty value ("--out $DIR" with DIR unset) would reach Path.GetFullPath as "The value cannot be an empty string".
-        option.Validators.Add(result =>
-        {
-            if (result.Tokens.Any(t => string.IsNullOrWhiteSpace(t.Value)))
-                result.AddError("--out is empty: give a folder, or leave --out out for the default.");
-        });
-        return option;
-    }
+    public static Option<string?> OutputDirectory(string description) =>
+        new Option<string?>("--out", "-o") { Description = description, HelpName = "DIR" }.NotEmpty("give a folder, or leave --out out for the default");
 
     /// <summary>Checks a <c>--max-pixels</c> value and returns the limit to use.</summary>
     public static long RequireValidMaxPixels(long? maxPixels)

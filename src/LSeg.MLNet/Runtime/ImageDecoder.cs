@@ -112,18 +112,13 @@ internal static class ImageDecoder
             ?? throw new InvalidDataException($"Image '{path}' is not an image LSeg can read (PNG, JPEG, BMP, GIF or WebP): {Describe(result)}.");
         int width = codec.Info.Width, height = codec.Info.Height;
         long pixels = (long)width * height;
-        if (pixels > LanguageSegmentationModelOptions.Defaults.LargestMaxImagePixels)
-        {
-            codec.Dispose();
-            // Checked on the header, before gigabytes are allocated and decoded for an image no option lets LSeg segment.
-            throw new InvalidDataException(
-                $"Image '{path}' is {width}×{height} ({pixels:N0} pixels); LSeg reads at most {LanguageSegmentationModelOptions.Defaults.LargestMaxImagePixels:N0}. Downscale it first.");
-        }
         if (pixels > maxPixels)
         {
             codec.Dispose();
-            throw new InvalidDataException(
-                $"Image '{path}' is {width}×{height} ({pixels:N0} pixels), more than the {maxPixels:N0} allowed (maxPixels); downscale it, or raise the limit.");
+            // Checked on the header, before gigabytes are allocated and decoded for an image too large to segment.
+            throw new InvalidDataException(maxPixels == LanguageSegmentationModelOptions.Defaults.LargestMaxImagePixels
+                ? $"Image '{path}' is {width}×{height} ({pixels:N0} pixels); LSeg reads at most {maxPixels:N0}. Downscale it first."
+                : $"Image '{path}' is {width}×{height} ({pixels:N0} pixels), more than the {maxPixels:N0} allowed (maxPixels); downscale it, or raise the limit.");
         }
         return codec;
     }
