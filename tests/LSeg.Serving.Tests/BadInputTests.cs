@@ -93,6 +93,21 @@ public sealed class BadInputTests(ColourPackageFixture colour) : IClassFixture<C
     }
 
     [Fact]
+    public async Task A_label_with_an_unpaired_surrogate_escape_is_called_invalid_text_not_the_wrong_type()
+    {
+        using var client = _server.CreateClient();
+        var encoded = await client.EncodeOkAsync(Image);
+        // "\ud800" is valid JSON syntax but no Unicode text: a high surrogate with no low one after it.
+        var body = new StringContent("{\"labels\": [\"red\", \"\\ud800\"]}", Encoding.UTF8, "application/json");
+
+        string detail = await (await client.PostAsync($"v1/images/{encoded.Id}/segment", body)).AssertProblemAsync(HttpStatusCode.BadRequest, "malformed-request");
+
+        Assert.Contains("$.labels[1]", detail);
+        Assert.Contains("not valid Unicode text", detail);
+        Assert.DoesNotContain("wrong type", detail);
+    }
+
+    [Fact]
     public async Task A_label_body_over_the_limit_the_label_options_allow_is_413_and_the_largest_label_length_allows_it()
     {
         using var client = _server.CreateClient();
@@ -221,6 +236,21 @@ public sealed class BadInputTests(ColourPackageFixture colour) : IClassFixture<C
 
         Assert.Contains("60×60", detail);
         Assert.Equal(HttpStatusCode.OK, wholeAnswer.StatusCode);
+    }
+
+    [Theory]
+    [InlineData(SkiaSharp.SKEncodedImageFormat.Png, 33)] // the signature and the IHDR chunk: the size, no pixel data
+    [InlineData(SkiaSharp.SKEncodedImageFormat.Png, 50)]
+    [InlineData(SkiaSharp.SKEncodedImageFormat.Jpeg, 40)]
+    public async Task An_image_cut_before_its_pixel_data_is_truncated_not_an_unknown_format(SkiaSharp.SKEncodedImageFormat format, int keptBytes)
+    {
+        using var client = _server.CreateClient();
+        byte[] cut = Pictures.Noise(60, 60, seed: 7, format)[..keptBytes];
+
+        string detail = await (await client.SegmentAsync(cut, "red")).AssertProblemAsync(HttpStatusCode.BadRequest, "truncated-image");
+        await (await client.EncodeAsync(cut)).AssertProblemAsync(HttpStatusCode.BadRequest, "truncated-image");
+
+        Assert.Contains(format == SkiaSharp.SKEncodedImageFormat.Png ? "PNG" : "JPEG", detail);
     }
 
     [Fact]

@@ -65,6 +65,25 @@ public sealed class ServiceEndpointTests(ColourPackageFixture colour) : IClassFi
     }
 
     [Fact]
+    public async Task The_openapi_document_types_the_numbers_the_service_writes_as_numbers_only()
+    {
+        using var client = _server.CreateClient();
+
+        using var document = JsonDocument.Parse(await client.GetStringAsync("openapi/lseg.json"));
+
+        var schemas = document.RootElement.GetProperty("components").GetProperty("schemas");
+        var segmentation = schemas.GetProperty("SegmentationResponse").GetProperty("properties");
+        var encoded = schemas.GetProperty("EncodedImageResponse").GetProperty("properties");
+        // The service writes {"width": 60, "shares": [12.5, 87.5]}; a client generated from ["integer", "string"]
+        // would have to accept "60" too.
+        Assert.Equal("integer", segmentation.GetProperty("width").GetProperty("type").GetString());
+        Assert.Equal("integer", segmentation.GetProperty("height").GetProperty("type").GetString());
+        Assert.Equal("number", segmentation.GetProperty("shares").GetProperty("items").GetProperty("type").GetString());
+        Assert.Equal("integer", encoded.GetProperty("width").GetProperty("type").GetString());
+        Assert.False(segmentation.GetProperty("width").TryGetProperty("pattern", out _));
+    }
+
+    [Fact]
     public async Task The_page_and_its_assets_are_served_by_the_app_and_load_nothing_from_elsewhere()
     {
         using var client = _server.CreateClient();

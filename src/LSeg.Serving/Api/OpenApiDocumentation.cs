@@ -24,6 +24,7 @@ internal static class OpenApiDocumentation
                 return Task.CompletedTask;
             });
             options.AddSchemaTransformer(WireNames);
+            options.AddSchemaTransformer(NumbersAsWritten);
         });
 
     /// <summary>
@@ -46,6 +47,30 @@ internal static class OpenApiDocumentation
         if (schema.Required is { Count: > 0 } required)
             schema.Required = new HashSet<string>(required.Select(name => names.GetValueOrDefault(name, name)));
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Documents the numbers of this library's bodies as numbers only: the generator follows the host's JSON settings,
+    /// whose web defaults read numbers from strings too, and so typed every width, height and share
+    /// <c>["integer", "string"]</c> with a digit pattern, a union a generated client must then handle. The service
+    /// writes them as JSON numbers (<see cref="ServingJson"/>).
+    /// </summary>
+    private static Task NumbersAsWritten(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellation)
+    {
+        if (context.JsonPropertyInfo?.DeclaringType.Assembly != typeof(OpenApiDocumentation).Assembly)
+            return Task.CompletedTask;
+        OnlyNumber(schema);
+        if (schema.Items is OpenApiSchema items)
+            OnlyNumber(items);
+        return Task.CompletedTask;
+
+        static void OnlyNumber(OpenApiSchema schema)
+        {
+            if (schema.Type is not JsonSchemaType type || !type.HasFlag(JsonSchemaType.String) || (type & (JsonSchemaType.Integer | JsonSchemaType.Number)) == 0)
+                return;
+            schema.Type = type & ~JsonSchemaType.String;
+            schema.Pattern = null;
+        }
     }
 
     /// <summary>Answers the document as JSON (OpenAPI 3.1).</summary>

@@ -53,6 +53,9 @@ internal static class Problems
     public static ServingProblem TruncatedImage(int width, int height, long bytes) => new(StatusCodes.Status400BadRequest, "truncated-image", "The image is truncated",
         $"The {width}×{height} image ends early: its {bytes:N0} bytes stop before the last pixel rows. Upload the complete file.");
 
+    public static ServingProblem TruncatedHeader(string format, long bytes) => new(StatusCodes.Status400BadRequest, "truncated-image", "The image is truncated",
+        $"The {bytes:N0} uploaded bytes begin as a {format} file but end before its pixel data begins. Upload the complete file.");
+
     public static ServingProblem TooManyLabels(int count, int limit) => new(StatusCodes.Status400BadRequest, "too-many-labels", "Too many labels",
         $"The request has {count} labels; this server accepts up to {limit} (MaxLabels).");
 
@@ -71,7 +74,7 @@ internal static class Problems
         $"No encoded image has the id '{id}'; upload the image with POST /v1/images first.");
 
     public static ServingProblem ExpiredImage(string id, TimeSpan timeToLive) => new(StatusCodes.Status410Gone, "expired-image", "The encoded image has expired",
-        $"The encoded image '{id}' was unused for {timeToLive.TotalMinutes:0.#} minutes (ImageTimeToLive) and was dropped; upload the image again.");
+        $"The encoded image '{id}' was unused for {Duration(timeToLive)} (ImageTimeToLive) and was dropped; upload the image again.");
 
     public static ServingProblem EvictedImage(string id, int cacheMegabytes) => new(StatusCodes.Status410Gone, "evicted-image", "The encoded image was evicted",
         $"The encoded image '{id}' was dropped to keep the image cache under {cacheMegabytes} MiB (least recently used first); upload the image again.");
@@ -90,4 +93,9 @@ internal static class Problems
     {
         RetryAfterSeconds = 2,
     };
+
+    /// <summary>A time-to-live as people say it: "8 seconds", "20 minutes", "3 hours" (not "0.1 minutes").</summary>
+    private static string Duration(TimeSpan span) => span.TotalMinutes < 1 ? $"{span.TotalSeconds:0.#} seconds"
+        : span.TotalHours < 2 ? $"{span.TotalMinutes:0.#} minutes"
+        : $"{span.TotalHours:0.#} hours";
 }

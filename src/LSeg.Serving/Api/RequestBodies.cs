@@ -147,7 +147,11 @@ internal static class RequestBodies
         catch (JsonException e)
         {
             // The serializer names .NET types in a wrong-type message; the client needs the place and the expected shape.
-            string reason = e.Message.Contains("could not be converted", StringComparison.Ordinal)
+            // A string escape of half a surrogate pair ("\ud800") is valid JSON but no text; the reader reports it as a
+            // failed conversion too.
+            string reason = e.InnerException is InvalidOperationException inner && inner.Message.Contains("UTF-16", StringComparison.Ordinal)
+                ? $"the string at {e.Path ?? "$"} is not valid Unicode text (an escaped half of a surrogate pair, such as \\ud800, without its other half)"
+                : e.Message.Contains("could not be converted", StringComparison.Ordinal)
                 ? $"the value at {e.Path ?? "$"} has the wrong type (the body is an object whose \"labels\" is an array of strings)"
                 : e.Message;
             throw Problems.MalformedBody($"The body is not the JSON this endpoint takes ({{\"labels\": [\"cat\", \"floor\"]}}): {reason}");

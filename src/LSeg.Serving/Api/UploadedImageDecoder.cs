@@ -44,8 +44,12 @@ internal static class UploadedImageDecoder
 
     private static SKCodec OpenChecked(SKData data, int length, long maxPixels, int minSide)
     {
-        var codec = SKCodec.Create(data)
-            ?? throw Problems.UnreadableImage($"The {length:N0} uploaded bytes are not an image format this server reads (JPEG, PNG, WebP, GIF, BMP).");
+        // The stream's result tells an image cut before its pixel data (a PNG's header chunks can fill kilobytes) from
+        // bytes of no known format; the codec owns the stream.
+        var codec = SKCodec.Create(new SKMemoryStream(data), out var result)
+            ?? throw (result == SKCodecResult.IncompleteInput && FormatOf(data.AsSpan()) is string format
+                ? Problems.TruncatedHeader(format, length)
+                : Problems.UnreadableImage($"The {length:N0} uploaded bytes are not an image format this server reads (JPEG, PNG, WebP, GIF, BMP)."));
         var info = codec.Info;
         if ((long)info.Width * info.Height > maxPixels || info.Width < minSide || info.Height < minSide)
         {
@@ -56,6 +60,17 @@ internal static class UploadedImageDecoder
         }
         return codec;
     }
+
+    /// <summary>The format a file's first bytes announce, for a message about a file cut short; null for none known.</summary>
+    private static string? FormatOf(ReadOnlySpan<byte> start) => start switch
+    {
+        [0x89, (byte)'P', (byte)'N', (byte)'G', ..] => "PNG",
+        [0xFF, 0xD8, 0xFF, ..] => "JPEG",
+        [(byte)'G', (byte)'I', (byte)'F', (byte)'8', ..] => "GIF",
+        [(byte)'B', (byte)'M', ..] => "BMP",
+        [(byte)'R', (byte)'I', (byte)'F', (byte)'F', _, _, _, _, (byte)'W', (byte)'E', (byte)'B', (byte)'P', ..] => "WebP",
+        _ => null,
+    };
 
     /// <summary>As MLImage's constructor: BGRA and RGBA stay as they are, other colour types become BGRA.</summary>
     private static MLImage ToMLImage(SKBitmap bitmap)
