@@ -28,8 +28,10 @@ var pipeline = mlContext.Transforms.LoadImages("Image", imageFolder, nameof(Imag
     .Append(mlContext.Transforms.Conversion.MapKeyToValue("SegmentationLabels", "SegmentationMask"));
 using var fitted = pipeline.Fit(files); // no training: Fit builds the chain (disposing it releases its ONNX Runtime session)
 
-// 2. A PredictionEngine for one image at a time.
-using var engine = mlContext.Model.CreatePredictionEngine<ImageFile, NamedMask>(fitted);
+// 2. A PredictionEngine for one image at a time (one per thread). OwnsTransformer = false: by ML.NET's default the engine
+// owns `fitted`, and disposing the engine would dispose the pipeline that step 4 and every other engine still use.
+var sharesModel = new PredictionEngineOptions { OwnsTransformer = false };
+using var engine = mlContext.Model.CreatePredictionEngine<ImageFile, NamedMask>(fitted, sharesModel);
 var horse = engine.Predict(new ImageFile { ImagePath = "horse.png" });
 Console.WriteLine($"horse.png {horse.Width}x{horse.Height}, centre pixel: {horse.Labels[(horse.Height / 2) * horse.Width + horse.Width / 2]}");
 PrintShares(labels, horse.PixelCounts);
@@ -41,7 +43,7 @@ try
     mlContext.Model.Save(fitted, files.Schema, zip);
     var loaded = mlContext.Model.Load(zip, out _);
     using var loadedOwner = loaded as IDisposable; // the loaded chain owns its own session
-    using var loadedEngine = mlContext.Model.CreatePredictionEngine<ImageFile, NamedMask>(loaded);
+    using var loadedEngine = mlContext.Model.CreatePredictionEngine<ImageFile, NamedMask>(loaded, sharesModel);
     var again = loadedEngine.Predict(new ImageFile { ImagePath = "horse.png" });
     Console.WriteLine($"saved to {Path.GetFileName(zip)} ({new FileInfo(zip).Length / 1024} KiB) and loaded: same mask = {again.Labels.SequenceEqual(horse.Labels)}");
 }

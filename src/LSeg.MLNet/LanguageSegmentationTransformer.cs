@@ -20,7 +20,10 @@ namespace LSeg.MLNet;
 /// the same engine (e.g. <c>LoadImages</c>, <c>MapKeyToValue</c>) and the engine's buffers have no such guard, so an
 /// overlap that happens entirely outside this transformer can still mix results. To serve many threads, use one
 /// engine per thread, a <c>PredictionEnginePool</c> (Microsoft.Extensions.ML), or <see cref="LanguageSegmentationModel"/>,
-/// whose members are all thread-safe.</para>
+/// whose members are all thread-safe. A <c>PredictionEngine</c> owns the transformer it was created from unless
+/// <c>PredictionEngineOptions.OwnsTransformer</c> is false (ML.NET's default is true): disposing such an engine disposes
+/// this transformer (or the loaded chain) for every other engine and view. Create engines that share a transformer with
+/// <c>new PredictionEngineOptions { OwnsTransformer = false }</c> and dispose the transformer once.</para>
 /// <para><see cref="WithLabels"/> returns a transformer for another label set that shares the ONNX Runtime session
 /// (no model reload). Dispose releases the session once every transformer sharing it is disposed.</para>
 /// </remarks>
@@ -90,7 +93,7 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable,
     /// </summary>
     public IRowToRowMapper GetRowToRowMapper(DataViewSchema inputSchema)
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(inputSchema);
         InputColumnChecks.Require(inputSchema, _columns.Image, _columns.Labels, nameof(inputSchema));
         return new GuardedRowMapper(((ITransformer)_chain).GetRowToRowMapper(inputSchema), this);
@@ -99,7 +102,7 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable,
     /// <summary>Lazily segments every row of <paramref name="input"/>.</summary>
     public IDataView Transform(IDataView input)
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(input);
         InputColumnChecks.Require(input.Schema, _columns.Image, _columns.Labels, nameof(input));
         return new GuardedDataView(_chain.Transform(input), this);
@@ -128,7 +131,7 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable,
     /// <exception cref="InvalidOperationException">Labels come per row, or the transformer was loaded from disk without a model.</exception>
     public LanguageSegmentationTransformer WithLabels(string[] labels)
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        ThrowIfDisposed();
         string[] checkedLabels = LanguageSegmentationModel.ValidateLabels(labels, nameof(labels));
         if (_perRowLabels)
             throw new InvalidOperationException("This transformer takes its labels from a column per row; WithLabels applies to a fixed label set.");
@@ -168,7 +171,7 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable,
                 ?? throw new ArgumentException(
                     $"The pipeline's LanguageSegment transformers write the mask columns {string.Join(", ", fitted.Select(t => $"'{t.OutputColumnName}'"))}, not '{outputColumnName}'; pass the mask column's name as {nameof(outputColumnName)}.",
                     nameof(outputColumnName));
-            ObjectDisposedException.ThrowIf(Volatile.Read(ref typed._disposed) != 0, typed);
+            typed.ThrowIfDisposed();
             return new LanguageSegmentationTransformer(typed._chain, typed._inputSchema, typed.OutputColumnName, typed.Labels is null ? null : [.. typed.Labels],
                 typed._perRowLabels, typed.Model ?? model, typed._shared, typed._context, typed._columns);
         }
@@ -290,9 +293,21 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable,
         // Checked before and by the shared resources: transformers made by WithLabels share the session, which stays
         // open while one of them lives, but a disposed transformer's views and engines are refused either way.
         if (Volatile.Read(ref _disposed) != 0 || !_shared.TryEnter())
-            throw new ObjectDisposedException(nameof(LanguageSegmentationTransformer), "The LanguageSegment transformer was disposed; its data views and prediction engines cannot run any more.");
+            throw Disposed();
         return new SessionCall(_shared.Exit);
     }
+
+    private void ThrowIfDisposed()
+    {
+        if (Volatile.Read(ref _disposed) != 0)
+            throw Disposed();
+    }
+
+    // The usual way to dispose one by mistake: ML.NET's PredictionEngine owns the transformer it was made from by default.
+    private static ObjectDisposedException Disposed() => new(nameof(LanguageSegmentationTransformer),
+        "The LanguageSegment transformer was disposed; its data views and prediction engines cannot run any more. " +
+        "A PredictionEngine disposes the transformer it was created from when the engine is disposed, unless it was created with " +
+        "new PredictionEngineOptions { OwnsTransformer = false }: create engines that share a transformer (one per thread, a pool) that way.");
 
     /// <summary>What transformers made by <see cref="WithLabels"/> share, released with the last of them.</summary>
     private sealed class SharedResources(ITransformer? onnx, IDisposable? modelLease, ComposedGraph? graph)

@@ -100,6 +100,31 @@ public sealed class ThreadSafetyTests(PipelineFixture fixture) : IClassFixture<P
     }
 
     [Fact]
+    public void An_engine_made_with_OwnsTransformer_false_leaves_the_transformer_working_and_a_default_one_disposes_it_with_a_message_that_says_why()
+    {
+        // One engine per thread, each disposed when its thread ends: ML.NET's default engine owns the transformer it was
+        // made from, so the first engine disposed took the pipeline away from every other engine.
+        var context = new MLContext();
+        string file = PipelineFixture.GoodImages[0];
+        var table = context.Data.LoadFromEnumerable(new[] { new ImageFileRow { ImagePath = file } });
+        var pipeline = context.Transforms.LoadImages("Image", fixture.ImageFolder, nameof(ImageFileRow.ImagePath))
+            .Append(context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = ["red", "green", "blue"], Model = fixture.Model, InputSize = 64 }));
+        using var fitted = pipeline.Fit(table);
+        var row = new ImageFileRow { ImagePath = file };
+        uint[] expected;
+        using (var sharing = context.Model.CreatePredictionEngine<ImageFileRow, SegmentationRow>(fitted, new PredictionEngineOptions { OwnsTransformer = false }))
+            expected = sharing.Predict(row).Mask.ToArray();
+
+        using var afterSharing = context.Model.CreatePredictionEngine<ImageFileRow, SegmentationRow>(fitted);
+        uint[] again = afterSharing.Predict(row).Mask.ToArray();
+        afterSharing.Dispose();
+        var error = Assert.Throws<ObjectDisposedException>(() => context.Data.CreateEnumerable<SegmentationRow>(fitted.Transform(table), reuseRowObject: false).ToList());
+
+        Assert.Equal(expected, again);
+        Assert.Contains("OwnsTransformer = false", error.Message);
+    }
+
+    [Fact]
     public void A_PredictionEngine_handed_from_thread_to_thread_between_predictions_works_like_a_pooled_engine()
     {
         // What PredictionEnginePool (or an await between two Predict calls) does: one engine, one prediction at a time,
