@@ -110,4 +110,10 @@ public sealed class BatchSegmentationException : Exception
     public BatchSegmentationException(string message, Exception inner) : base(message, inner)
     {
     }
+
+    /// <summary>
+    /// True when the job's labels are the problem: the model refuses them (two it cannot tell apart, such as "hot dog"
+    /// and "hot  dog", or one with no word it knows), and the message is the model's. Correct the labels and run again.
+    /// </summary>
+    public bool LabelsRefused { get; init; }
 }

@@ -120,3 +120,23 @@ public class BenchCommandTests
         Assert.True(root.GetProperty("oneSegmentationMLNetPeakMB").GetDouble() > 50);
     }
 }
+
+/// <summary>The JSON of the bench commands is read by scripts: every number field holds a number or null.</summary>
+public class BenchmarkJsonTests
+{
+    private sealed record Figures(double Measured, double NoRequests, double Ratio, double? Absent);
+
+    [Fact]
+    public void A_figure_that_was_not_measured_is_null_not_the_string_NaN()
+    {
+        // A median over no requests is NaN, and a ratio to it too; both were written as "NaN", a string in a number field.
+        string json = System.Text.Json.JsonSerializer.Serialize(new Figures(12.5, double.NaN, double.PositiveInfinity, null), LSeg.Cli.Common.BenchmarkJson.Options);
+
+        using var document = System.Text.Json.JsonDocument.Parse(json);
+        var root = document.RootElement;
+        Assert.Equal(12.5, root.GetProperty("measured").GetDouble());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, root.GetProperty("noRequests").ValueKind);
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, root.GetProperty("ratio").ValueKind);
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, root.GetProperty("absent").ValueKind);
+    }
+}

@@ -68,7 +68,7 @@ public class RelabelCommandTests
 
         var result = CliRunner.RunInProcess("relabel", image, "--labels", "red, blue", "--labels", "red, turquoise", "--model", package, "--out", temp.Combine("out"));
 
-        Assert.Equal(1, result.ExitCode);
+        Assert.Equal(2, result.ExitCode); // a usage error: the --labels value must change
         Assert.Contains("turquoise", Assert.Single(result.ErrorLines));
         Assert.False(File.Exists(temp.Combine("out", "halves.set1.mask.png")));
         Assert.False(File.Exists(temp.Combine("out", "halves.set1.overlay.png")));

@@ -227,7 +227,7 @@ public class SegmentCommandTests
     }
 
     [Fact]
-    public void A_label_the_model_refuses_is_reported_without_the_librarys_parameter_name()
+    public void A_label_the_model_refuses_is_a_usage_error_reported_without_the_librarys_parameter_name()
     {
         using var temp = new TempDirectory();
         string package = ColourModelPackage.Write(temp.Path);
@@ -235,10 +235,27 @@ public class SegmentCommandTests
 
         var result = CliRunner.RunInProcess("segment", image, "--labels", "red, zebra", "--model", package, "--out", temp.Combine("out"));
 
-        Assert.Equal(1, result.ExitCode);
+        // Exit 2, as a repeated label: the command line is what must change.
+        Assert.Equal(2, result.ExitCode);
         string line = Assert.Single(result.ErrorLines);
         Assert.Contains("zebra", line);
         Assert.DoesNotContain("(Parameter", line);
+    }
+
+    [Fact]
+    public void The_same_image_named_twice_is_segmented_once()
+    {
+        using var temp = new TempDirectory();
+        string package = ColourModelPackage.Write(temp.Path);
+        string image = Images.RedLeftBlueRight(temp.Combine("in", "a.png"));
+        string sameFile = Path.Combine(temp.Combine("in"), ".", "a.png");
+
+        var result = CliRunner.RunInProcess("segment", image, sameFile, "--labels", "red, blue", "--model", package, "--out", temp.Combine("out"), "--json");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var json = JsonDocument.Parse(result.StdOut);
+        Assert.Single(json.RootElement.GetProperty("images").EnumerateArray());
+        Assert.Equal(["a.mask.png", "a.overlay.png"], new TempDirectory.View(temp.Combine("out")).Files());
     }
 
     [Fact]

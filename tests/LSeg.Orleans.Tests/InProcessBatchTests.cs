@@ -219,6 +219,7 @@ public sealed class InProcessBatchTests(SegmentationClusterFixture fixture) : IC
 
         Assert.Contains("cannot work on the job", failure.Message);
         Assert.Contains("no-such-package", failure.Message);
+        Assert.False(failure.LabelsRefused);
     }
 
     [Fact]
@@ -234,6 +235,11 @@ public sealed class InProcessBatchTests(SegmentationClusterFixture fixture) : IC
         var corrected = await fixture.Cluster.Client.SegmentBatchAsync(job.Build());
 
         Assert.Contains("turquoise", refused.Message);
+        // The labels are the problem, in the model's words: not a silo's fault, no .NET type or parameter name.
+        Assert.True(refused.LabelsRefused);
+        Assert.DoesNotContain("Silo", refused.Message);
+        Assert.DoesNotContain("Exception", refused.Message);
+        Assert.DoesNotContain("(Parameter", refused.Message);
         Assert.False(leftBehind);
         Assert.Equal((2, 2), (corrected.Total, corrected.Succeeded));
     }

@@ -106,7 +106,8 @@ internal static class BatchCommand
         }
         catch (BatchSegmentationException e)
         {
-            throw new CommandFailure(e.Message);
+            // A label the model refuses is the command line's mistake, as a repeat caught before the cluster starts.
+            throw new CommandFailure(e.Message, e.LabelsRefused ? ExitCodes.Usage : ExitCodes.Failure);
         }
         catch (OperationCanceledException) when (interrupt.Requested)
         {

@@ -136,13 +136,12 @@ internal static class BenchCommand
             bool asJson = parsed.GetValue(json);
             var result = SegmentationBenchmark.Run(options, asJson ? console.Error : console.Out, FreshProcess.MeasurePeakMemory);
             if (asJson)
-                console.Out.WriteLine(JsonSerializer.Serialize(result, JsonOutput));
+                console.Out.WriteLine(JsonSerializer.Serialize(result, BenchmarkJson.Options));
             return ExitCodes.Success;
         });
         return command;
     }
 
-    private static readonly JsonSerializerOptions JsonOutput = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     private static Command CreateRuntime(CliConsole console)
     {
@@ -163,7 +162,7 @@ internal static class BenchCommand
             bool asJson = parsed.GetValue(json);
             var results = RuntimeSettingsBenchmark.Run(options, FreshProcess.MeasurePeakMemory, asJson ? console.Error : console.Out);
             if (asJson)
-                console.Out.WriteLine(JsonSerializer.Serialize(results, JsonOutput));
+                console.Out.WriteLine(JsonSerializer.Serialize(results, BenchmarkJson.Options));
             return ExitCodes.Success;
         });
         return command;

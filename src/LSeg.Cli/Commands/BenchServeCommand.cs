@@ -42,7 +42,7 @@ internal static class BenchServeCommand
             };
             bool asJson = parsed.GetValue(json);
             var result = ServingBenchmark.RunAsync(options, asJson ? console.Error : console.Out).GetAwaiter().GetResult();
-            console.Out.WriteLine(asJson ? JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }) : result.ToString());
+            console.Out.WriteLine(asJson ? JsonSerializer.Serialize(result, BenchmarkJson.Options) : result.ToString());
             return result.Errors == 0 && result.WrongMasks == 0 ? ExitCodes.Success : ExitCodes.Failure;
         });
         return command;

@@ -67,7 +67,7 @@ internal static class RelabelCommand
         foreach (var set in sets)
         {
             clock.Restart();
-            encodedSets.Add((segmentationModel.EncodeLabels(set), clock.Elapsed.TotalSeconds));
+            encodedSets.Add((LabelList.Encode(segmentationModel, set), clock.Elapsed.TotalSeconds));
         }
 
         var reports = new List<SetReport>();

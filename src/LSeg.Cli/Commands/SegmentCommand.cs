@@ -64,7 +64,7 @@ internal static class SegmentCommand
 
         var clock = Stopwatch.StartNew();
         using var segmentationModel = ModelLoading.Load(package, request.Gpu, console, maxPixels);
-        var encodedLabels = segmentationModel.EncodeLabels(labels);
+        var encodedLabels = LabelList.Encode(segmentationModel, labels);
         double loadSeconds = clock.Elapsed.TotalSeconds;
 
         var reports = new List<ImageReport>();

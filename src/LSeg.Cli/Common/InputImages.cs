@@ -12,11 +12,14 @@ internal static class InputImages
     /// Checks that every path exists and holds a complete image SkiaSharp can decode (PNG, JPEG, BMP, GIF, WebP…) within
     /// the size limits.
     /// </summary>
+    /// <returns>The paths, each file once (a file named twice is segmented once).</returns>
     /// <exception cref="CommandFailure">An image is missing, unreadable, truncated, too small or too large, two images would write the same output names, or an image is where another one's output would be written.</exception>
     public static IReadOnlyList<string> Validate(IReadOnlyList<string>? paths, long maxPixels, string outputDirectory)
     {
         if (paths is null || paths.Count == 0)
             throw new CommandFailure("No image given: name at least one image file.");
+        // The same file named twice ("a.jpg ./a.jpg", or a glob and a name) is segmented once, as a batch manifest's repeats are.
+        paths = [.. paths.DistinctBy(Path.GetFullPath, FileNames)];
         var byOutputName = new Dictionary<string, string>(FileNames);
         var outputs = new Dictionary<string, string>(FileNames);
         foreach (string path in paths)

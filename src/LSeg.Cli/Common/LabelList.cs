@@ -1,3 +1,5 @@
+using LSeg.MLNet;
+
 namespace LSeg.Cli.Common;
 
 /// <summary>Turns a <c>--labels</c> value ("dog, grass, other") into the list of labels the model scores.</summary>
@@ -29,5 +31,23 @@ internal static class LabelList
             seen.Add(label, label);
         }
         return labels;
+    }
+
+    /// <summary>
+    /// Encodes <paramref name="labels"/> with <paramref name="model"/>. A label the model refuses (two it cannot tell
+    /// apart, such as "hot dog" and "hot  dog", or "café" and "cafe" for MiniLM; a label with no word it knows; one too
+    /// long) is a usage error (exit 2) in the model's words, as a repeat that <see cref="Parse"/> finds.
+    /// </summary>
+    /// <exception cref="CommandFailure">The model refuses a label.</exception>
+    public static LabelEmbeddings Encode(LanguageSegmentationModel model, IReadOnlyList<string> labels)
+    {
+        try
+        {
+            return model.EncodeLabels(labels);
+        }
+        catch (ArgumentException e) when (e.ParamName == "labels")
+        {
+            throw new CommandFailure(e.Message.Replace(" (Parameter 'labels')", "", StringComparison.Ordinal), ExitCodes.Usage);
+        }
     }
 }

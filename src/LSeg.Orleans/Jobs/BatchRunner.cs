@@ -322,7 +322,9 @@ internal sealed class BatchRunner(IGrainFactory cluster, BatchSegmentationJob jo
             // A job no silo can start (labels its model refuses, a package it cannot load) leaves nothing behind when it
             // wrote nothing yet, so the corrected command runs without --resume.
             _folder.AbandonIfUntouched();
-            throw new BatchSegmentationException($"Silo {readiness.Silo} cannot work on the job: {readiness.Problem}");
+            throw readiness.LabelsRefused
+                ? new BatchSegmentationException(readiness.Problem) { LabelsRefused = true }
+                : new BatchSegmentationException($"Silo {readiness.Silo} cannot work on the job: {readiness.Problem}");
         }
         if (readiness.Device is { } device)
             _devicePerSilo[readiness.Silo] = device;

@@ -30,6 +30,11 @@ internal sealed class SegmentationWorkerGrain(SiloModels models, ParallelImageGa
             });
             return new WorkerReadiness(SiloName, model.Identity, model.Model.UsesGpu ? "gpu" : "cpu", null);
         }
+        catch (ArgumentException e) when (e.ParamName == "labels")
+        {
+            // The model's words for the user's labels, without the library's parameter name.
+            return new WorkerReadiness(SiloName, null, null, e.Message.Replace(" (Parameter 'labels')", "", StringComparison.Ordinal), LabelsRefused: true);
+        }
         catch (Exception e)
         {
             return new WorkerReadiness(SiloName, null, null, $"{e.GetType().Name}: {e.Message}");

@@ -28,8 +28,10 @@ internal sealed record ImageWorkItem(int Index, string ImagePath, string MaskPat
 /// <param name="Device">"cpu" or "gpu".</param>
 /// <param name="Problem">Why the silo cannot take part (model or labels unusable, output folder not writable, an input folder
 /// it does not see); null when ready.</param>
+/// <param name="LabelsRefused">True when the problem is the job's labels, which the model refuses (two it cannot tell
+/// apart, one with no word it knows): the command line, not a silo, must change.</param>
 [GenerateSerializer, Immutable]
-internal sealed record WorkerReadiness(string Silo, string? ModelIdentity, string? Device, string? Problem);
+internal sealed record WorkerReadiness(string Silo, string? ModelIdentity, string? Device, string? Problem, bool LabelsRefused = false);
 
 /// <summary>The outcome for one image: the pixel count of each label, or the error that made it fail.</summary>
 [GenerateSerializer, Immutable]
