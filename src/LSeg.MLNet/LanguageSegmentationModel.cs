@@ -319,7 +319,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
         {
             if (_textEncoder.KnowsNoWordOf(label))
                 throw new ArgumentException(
-                    $"Label '{label}' cannot be encoded: this model's text encoder knows none of its words (its tokenizer reads all of it as unknown tokens, or drops it), so the label would mean nothing to the model. Use words in the text encoder's vocabulary (the default model's MiniLM reads English).",
+                    $"Label {QuotedLabel.Of(label)} cannot be encoded: this model's text encoder knows none of its words (its tokenizer reads all of it as unknown tokens, or drops it), so the label would mean nothing to the model. Use words in the text encoder's vocabulary (the default model's MiniLM reads English).",
                     parameterName);
         }
     }
@@ -342,7 +342,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
             {
                 if (embeddings[j].AsSpan().SequenceEqual(embeddings[i]))
                     throw new ArgumentException(
-                        $"Labels '{labels[j]}' and '{labels[i]}' get the same embedding from this model's text encoder ({WhySame(labels[j], labels[i])}), so '{labels[i]}' could never win a pixel; keep one of them.",
+                        $"Labels {QuotedLabel.Of(labels[j])} and {QuotedLabel.Of(labels[i])} get the same embedding from this model's text encoder ({WhySame(labels[j], labels[i])}), so {QuotedLabel.Of(labels[i])} could never win a pixel; keep one of them.",
                         parameterName);
             }
             sameHash.Add(i);
@@ -384,14 +384,14 @@ public sealed partial class LanguageSegmentationModel : IDisposable
             if (label is null)
                 throw new ArgumentException($"Label {i} is null; every label must be non-empty text.", parameterName);
             if (string.IsNullOrWhiteSpace(label))
-                throw new ArgumentException($"Label {i} ('{label}') is empty or whitespace; every label must be non-empty text.", parameterName);
+                throw new ArgumentException($"Label {i} ({QuotedLabel.Of(label)}) is empty or whitespace; every label must be non-empty text.", parameterName);
             if (HasLoneSurrogate(label))
-                throw new ArgumentException($"Label {i} ('{label}') holds half of a UTF-16 surrogate pair (text cut in the middle of a character such as an emoji); give whole characters.", parameterName);
+                throw new ArgumentException($"Label {i} ({QuotedLabel.Of(label)}) holds half of a UTF-16 surrogate pair (text cut in the middle of a character such as an emoji); give whole characters.", parameterName);
             // Compared as the model reads them, without surrounding spaces ("cat" and "cat " are one label).
             if (!seen.TryAdd(label.Trim(), label))
                 throw new ArgumentException(seen[label.Trim()] == label
-                    ? $"Label '{label}' appears more than once (again at index {i}); labels must be distinct."
-                    : $"Label '{label}' appears more than once (again at index {i}, differing only in surrounding spaces, which labels are read without); labels must be distinct.", parameterName);
+                    ? $"Label {QuotedLabel.Of(label)} appears more than once (again at index {i}); labels must be distinct."
+                    : $"Label {QuotedLabel.Of(label)} appears more than once (again at index {i}, differing only in surrounding spaces, which labels are read without); labels must be distinct.", parameterName);
             copy[i] = label;
         }
         return copy;

@@ -139,7 +139,7 @@ public sealed class ClipTokenizer
         var ids = EncodeToIds(text);
         if (ids.Count > contextLength && !truncate)
             throw new ArgumentException(
-                $"Label '{text}' has {ids.Count} CLIP tokens (start and end included); the text encoder's context holds {contextLength}. Shorten the label or ask for truncation.",
+                $"Label {QuotedLabel.Of(text)} has {ids.Count} CLIP tokens (start and end included); the text encoder's context holds {contextLength}. Shorten the label or ask for truncation.",
                 nameof(text));
         var context = new int[contextLength];
         int count = Math.Min(ids.Count, contextLength);

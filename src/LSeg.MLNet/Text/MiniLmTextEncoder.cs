@@ -135,7 +135,7 @@ internal sealed class MiniLmTextEncoder : ILabelTextEncoder
             if (ids[i].Count > MaxTokens && _truncate)
                 ids[i] = [.. ids[i].Take(MaxTokens - 1), ids[i][^1]];
             if (ids[i].Count > MaxTokens)
-                throw new ArgumentException($"Label '{labels[i]}' has {ids[i].Count} MiniLM tokens; the text encoder accepts at most {MaxTokens}.", nameof(labels));
+                throw new ArgumentException($"Label {QuotedLabel.Of(labels[i])} has {ids[i].Count} MiniLM tokens; the text encoder accepts at most {MaxTokens}.", nameof(labels));
             length = Math.Max(length, ids[i].Count);
         }
 

@@ -70,11 +70,11 @@ internal sealed class PromptedTextEncoder : ILabelTextEncoder
         {
             encoded = _inner.Encode(prompts);
         }
-        catch (ArgumentException e) when (Array.FindIndex(prompts, p => e.Message.Contains($"'{p}'", StringComparison.Ordinal)) is int p and >= 0)
+        catch (ArgumentException e) when (Array.FindIndex(prompts, p => e.Message.Contains(QuotedLabel.Of(p), StringComparison.Ordinal)) is int p and >= 0)
         {
             // The inner encoder names the prompt it was given, a text the caller never wrote: name their label too.
             throw new ArgumentException(
-                $"Label '{labels[p / _templates.Length]}' cannot be encoded in this model's prompt '{_templates[p % _templates.Length]}' (the prompt adds tokens): {e.Message}",
+                $"Label {QuotedLabel.Of(labels[p / _templates.Length])} cannot be encoded in this model's prompt '{_templates[p % _templates.Length]}' (the prompt adds tokens): {e.Message}",
                 nameof(labels), e);
         }
         if (_templates.Length == 1)

@@ -51,7 +51,7 @@ internal sealed class TableTextEncoder : ILabelTextEncoder
         {
             if (!_table.TryGetValue(labels[i], out var vector))
                 throw new ArgumentException(
-                    $"Label '{labels[i]}' is not in this model's fixed label table, which knows {_table.Count} labels ({string.Join(", ", _table.Keys.Take(10))}{(_table.Count > 10 ? ", …" : "")}).",
+                    $"Label {QuotedLabel.Of(labels[i])} is not in this model's fixed label table, which knows {_table.Count} labels ({string.Join(", ", _table.Keys.Take(10))}{(_table.Count > 10 ? ", …" : "")}).",
                     nameof(labels));
             result[i] = (float[])vector.Clone();
         }

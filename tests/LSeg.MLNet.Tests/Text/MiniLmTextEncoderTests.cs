@@ -25,6 +25,18 @@ public sealed class MiniLmTextEncoderTests : IClassFixture<MiniLmTextEncoderTest
     }
 
     [Fact]
+    public void A_label_far_over_the_token_limit_is_refused_with_its_start_and_length_not_quoted_whole()
+    {
+        string pasted = string.Concat(Enumerable.Repeat("dog ", 25_000)); // 100,000 characters
+
+        var error = Assert.Throws<ArgumentException>(() => _encoder.Encode(["cat", pasted]));
+
+        // 25,000 words and the two special tokens.
+        Assert.StartsWith("Label 'dog dog dog dog dog dog dog dog dog dog …' (100,000 characters) has 25002 MiniLM tokens", error.Message);
+        Assert.True(error.Message.Length < 300, $"a {error.Message.Length}-character message");
+    }
+
+    [Fact]
     public void Each_label_becomes_one_384_element_vector()
     {
         var embeddings = _encoder.Encode(["a cat", "car", "a very long description of a wooden kitchen table"]);
