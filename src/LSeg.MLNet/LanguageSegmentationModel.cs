@@ -152,7 +152,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     /// </summary>
     /// <exception cref="DirectoryNotFoundException">The directory does not exist, or the path is a file other than the manifest.</exception>
     /// <exception cref="FileNotFoundException">The manifest or a file it lists is missing.</exception>
-    /// <exception cref="InvalidDataException">The manifest is invalid or of an unknown version, or a file's size or sha256 differs.</exception>
+    /// <exception cref="InvalidDataException">The manifest is invalid or of an unknown version, a file's size or sha256 differs, or the manifest's temperature is not the one its head graph divides by.</exception>
     /// <exception cref="InvalidOperationException">A GPU was asked for without fallback and CUDA cannot be used.</exception>
     public static LanguageSegmentationModel Load(string packagePath, LanguageSegmentationModelOptions? options = null)
     {
@@ -175,6 +175,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
             if (!File.Exists(Path.Combine(directory, graph)))
                 throw new FileNotFoundException($"Model package '{directory}' is missing its graph '{graph}'.", Path.Combine(directory, graph));
         }
+        HeadGraphTemperature.RequireAgreement(directory, manifest);
 
         options.Validate();
         var device = ExecutionDevice.Select(options.GpuDeviceId, options.FallbackToCpu);

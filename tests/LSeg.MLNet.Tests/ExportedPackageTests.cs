@@ -105,6 +105,26 @@ public sealed class ExportedPackageTests(ExportedPackageFixture fixture) : IClas
     }
 
     [Fact]
+    public void A_manifest_whose_temperature_differs_from_the_head_graphs_is_refused_at_load_naming_both()
+    {
+        // The C# head takes the temperature from the manifest, the head graph (and so ML.NET) from its own constant: a
+        // manifest edited alone gave the low-level API and the pipeline different masks.
+        string package = Path.Combine(fixture.TempPath, "edited-temperature-" + Guid.NewGuid().ToString("N")[..6]);
+        Directory.CreateDirectory(package);
+        foreach (string file in Directory.GetFiles(fixture.PackagePath))
+            File.Copy(file, Path.Combine(package, Path.GetFileName(file)));
+        string manifestPath = Path.Combine(package, Package.ModelManifest.FileName);
+        string manifest = File.ReadAllText(manifestPath);
+        Assert.Contains("\"temperature\": 0.07,", manifest);
+        File.WriteAllText(manifestPath, manifest.Replace("\"temperature\": 0.07,", "\"temperature\": 0.14,", StringComparison.Ordinal));
+
+        var error = Assert.Throws<InvalidDataException>(() => LanguageSegmentationModel.Load(package));
+
+        Assert.Contains("temperature 0.14", error.Message);
+        Assert.Contains("divides by 0.07:", error.Message);
+    }
+
+    [Fact]
     public void A_package_with_float16_weights_gives_the_same_masks_in_ML_NET_as_in_the_low_level_api()
     {
         // ML.NET's ApplyOnnxModel cannot read float16 initializers; the composed graph holds them as Constant nodes.

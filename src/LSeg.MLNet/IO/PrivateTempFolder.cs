@@ -10,16 +10,30 @@ internal static class PrivateTempFolder
 {
     /// <summary>Creates (if needed) and returns the current user's folder <paramref name="name"/>-USER under the temporary folder.</summary>
     /// <exception cref="InvalidOperationException">The folder exists as a link, or belongs to another account (its mode cannot be set).</exception>
+    /// <exception cref="UnauthorizedAccessException">The folder cannot be created (the message names it and TMPDIR).</exception>
+    /// <exception cref="IOException">The folder cannot be created (the message names it and TMPDIR).</exception>
     public static string Create(string name)
     {
         string directory = Path.Combine(Path.GetTempPath(), $"{name}-{UserKey(Environment.UserName)}");
-        if (OperatingSystem.IsWindows())
-        {
-            Directory.CreateDirectory(directory);
-            return directory;
-        }
         const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-        Directory.CreateDirectory(directory, OwnerOnly);
+        try
+        {
+            if (OperatingSystem.IsWindows())
+            {
+                Directory.CreateDirectory(directory);
+                return directory;
+            }
+            Directory.CreateDirectory(directory, OwnerOnly);
+        }
+        // The bare message names a path the caller never chose (a read-only container root, a TMPDIR of another account).
+        catch (UnauthorizedAccessException e)
+        {
+            throw new UnauthorizedAccessException(CannotCreate(directory, e), e);
+        }
+        catch (IOException e)
+        {
+            throw new IOException(CannotCreate(directory, e), e);
+        }
         // The name is predictable, and the mode above applies only to a folder created now: one that another account
         // made first (open to all, or a link elsewhere) would let it swap the files this library runs.
         if (new DirectoryInfo(directory).LinkTarget is not null)
@@ -36,6 +50,9 @@ internal static class PrivateTempFolder
         }
         return directory;
     }
+
+    private static string CannotCreate(string directory, Exception e) =>
+        $"LSeg keeps its files (the extracted default model, composed graphs) in '{directory}', under the temporary folder, and cannot create it: {e.Message} Point TMPDIR (TEMP on Windows) at a writable folder.";
 
     /// <summary>The user name as a file-name part: letters, digits, '-', '_' and '.' kept, anything else '_'.</summary>
     internal static string UserKey(string userName)

@@ -81,6 +81,26 @@ public sealed class ComposedGraphCacheTests(PipelineFixture fixture) : IClassFix
     }
 
     [Fact]
+    public void A_folder_that_cannot_be_created_is_named_with_the_temporary_folder_setting_to_change()
+    {
+        // A file where the folder's parent should be stands in for a read-only or foreign temporary folder (the tests
+        // run as root, which any folder's mode lets write).
+        string blocker = Path.Combine(Path.GetTempPath(), "lseg-test-blocker-" + Guid.NewGuid().ToString("N")[..8]);
+        File.WriteAllText(blocker, "a file, not a folder");
+        try
+        {
+            var error = Assert.ThrowsAny<IOException>(() => LSeg.MLNet.IO.PrivateTempFolder.Create(Path.GetFileName(blocker) + "/inside"));
+
+            Assert.Contains(blocker, error.Message);
+            Assert.Contains("TMPDIR", error.Message);
+        }
+        finally
+        {
+            File.Delete(blocker);
+        }
+    }
+
+    [Fact]
     public void A_link_in_place_of_the_folder_is_refused()
     {
         if (OperatingSystem.IsWindows())
