@@ -12,8 +12,11 @@ internal static class ExampleFiles
                 return candidate;
         }
         string fromWorkingDirectory = Path.Combine("examples", "images", name);
-        return File.Exists(fromWorkingDirectory)
-            ? fromWorkingDirectory
-            : throw new FileNotFoundException($"Example image '{name}' not found: run from the repository or pass an image path.");
+        if (File.Exists(fromWorkingDirectory))
+            return fromWorkingDirectory;
+        // A published example run outside the repository with no arguments: a usage line, not a stack trace.
+        Console.Error.WriteLine($"Example image '{name}' not found (it is in the repository's examples/images): pass an image path, e.g. {Path.GetFileName(Environment.ProcessPath)} photo.jpg \"cat, wall, other\".");
+        Environment.Exit(2);
+        return null!;
     }
 }

@@ -194,6 +194,7 @@ public sealed class PackageFormatTests : IDisposable
     [InlineData(null, "has no formatVersion")]
     [InlineData("\"7\"", "gives formatVersion \"7\"; it must be a whole number")]
     [InlineData("2.5", "gives formatVersion 2.5; it must be a whole number")]
+    [InlineData("0", "has package format version 0; versions start at 1")] // not "update LSeg.MLNet": no update reads it
     public void A_manifest_without_a_whole_format_version_is_refused_rather_than_read_as_the_current_one(string? version, string expected)
     {
         var manifest = ValidManifest();

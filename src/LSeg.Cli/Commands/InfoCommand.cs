@@ -95,7 +95,7 @@ internal static class InfoCommand
         if (!allGood)
         {
             var bad = checks.First(c => c.Status != "ok");
-            throw new CommandFailure($"Model package '{directory}' failed verification: '{bad.Name}' is {bad.Described}.");
+            throw new CommandFailure($"Model package '{directory}' failed verification: '{bad.Name}': {bad.Described}.");
         }
         return ExitCodes.Success;
     }

@@ -268,7 +268,9 @@ public sealed class ModelManifest
             throw new InvalidDataException($"{source} has no formatVersion; a package states the format version it was written in (1 to {CurrentFormatVersion} are read here).");
         if (version.ValueKind != JsonValueKind.Number || !version.TryGetInt32(out int number))
             throw new InvalidDataException($"{source} gives formatVersion {version.GetRawText()}; it must be a whole number (1 to {CurrentFormatVersion} are read here).");
-        if (number < 1 || number > CurrentFormatVersion)
+        if (number < 1)
+            throw new InvalidDataException($"{source} has package format version {number}; versions start at 1 (this library reads 1 to {CurrentFormatVersion}).");
+        if (number > CurrentFormatVersion)
             throw new InvalidDataException($"{source} has package format version {number}; this library reads versions 1 to {CurrentFormatVersion}. Update LSeg.MLNet to read it.");
         return root;
     }

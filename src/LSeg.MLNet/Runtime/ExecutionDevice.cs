@@ -50,8 +50,7 @@ internal sealed class ExecutionDevice
         if (fallbackToCpu)
             return new ExecutionDevice(null, problem);
         throw new InvalidOperationException(
-            $"GPU {gpuDeviceId} was requested with fallbackToCpu = false, but ONNX Runtime cannot use CUDA: {problem} " +
-            $"The Microsoft.ML.OnnxRuntime.Gpu 1.31 CUDA provider needs {CudaLibraries} on the library path (LD_LIBRARY_PATH on Linux).");
+            $"GPU {gpuDeviceId} was requested with fallbackToCpu = false, but ONNX Runtime cannot use CUDA: {problem}");
     }
 
     /// <summary>
@@ -96,7 +95,7 @@ internal sealed class ExecutionDevice
             var env = OrtEnv.Instance();
             if (!env.GetAvailableProviders().Contains(CudaProvider))
             {
-                problem = $"this ONNX Runtime build has no {CudaProvider} (providers: {string.Join(", ", env.GetAvailableProviders())}).";
+                problem = $"this ONNX Runtime build has no {CudaProvider} (providers: {string.Join(", ", env.GetAvailableProviders())}); reference LSeg.MLNet.Gpu, which brings ONNX Runtime's CUDA build (Microsoft.ML.OnnxRuntime.Gpu.Linux 1.31).";
             }
             else
             {
@@ -110,13 +109,10 @@ internal sealed class ExecutionDevice
                     options.AppendExecutionProvider_CUDA(deviceId);
                     problem = null;
                 }
-                catch (OnnxRuntimeException e)
+                // Both name a library that failed to load, not which ones the provider needs.
+                catch (Exception e) when (e is OnnxRuntimeException or DllNotFoundException or EntryPointNotFoundException)
                 {
-                    problem = e.Message.Trim();
-                }
-                catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
-                {
-                    problem = e.Message.Trim();
+                    problem = $"{e.Message.Trim()} (ONNX Runtime 1.31's CUDA provider needs {CudaLibraries} on the library path, LD_LIBRARY_PATH on Linux).";
                 }
                 finally
                 {

@@ -37,4 +37,15 @@ public sealed class QuietFallbackTests
         Assert.StartsWith("gpu=False", stdout);
         Assert.Equal("", stderr.Result);
     }
+
+    [SkippableFact]
+    public void The_fallback_reason_says_what_the_application_must_add()
+    {
+        var device = Runtime.ExecutionDevice.Select(0, fallbackToCpu: true);
+        Skip.If(device.UsesGpu, "this machine has a usable CUDA device");
+
+        // Either the CPU build is referenced (no CUDA provider: LSeg.MLNet.Gpu brings it) or the CUDA libraries are
+        // missing (they are named); a bare "Failed to load shared library" said neither.
+        Assert.True(device.FallbackReason!.Contains("LSeg.MLNet.Gpu", StringComparison.Ordinal) || device.FallbackReason.Contains("libcudnn.so.9", StringComparison.Ordinal), device.FallbackReason);
+    }
 }
