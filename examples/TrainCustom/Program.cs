@@ -4,6 +4,7 @@
 //   dotnet run --project examples/TrainCustom [DATA_DIR]
 // DATA_DIR holds images/, labels/ (8-bit index PNGs) and classes.txt; without it a small synthetic dataset is made.
 // The tool is found through LSEG_CLI (a path to lseg.dll or an lseg executable), else `dotnet run --project src/LSeg.Cli`.
+// Everything is written to a temporary folder, deleted at the end unless LSEG_KEEP_EXAMPLE_OUTPUT=1.
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -49,6 +50,7 @@ try
     // 4. Use it in an ML.NET pipeline: load the zip, segment an image, then switch labels with WithLabels.
     var mlContext = new MLContext();
     var loaded = mlContext.Model.Load(Path.Combine(run, "model.zip"), out var inputSchema);
+    using var loadedOwner = loaded as IDisposable; // the loaded chain owns its ONNX Runtime session (and a temporary copy of its graph)
     using var package = LanguageSegmentationModel.Load(Path.Combine(run, "model"));
     using var segmenter = LanguageSegmentationTransformer.FromTransformerChain(loaded, inputSchema, package);
     string image = Directory.GetFiles(Path.Combine(data, "images")).Order(StringComparer.Ordinal).First();
@@ -58,7 +60,8 @@ try
     Print(mlContext, segmenter, images, Path.GetFileName(image));
     using var twoLabels = segmenter.WithLabels([segmenter.Labels![0], "other"]);
     Print(mlContext, twoLabels, images, Path.GetFileName(image));
-    Console.WriteLine($"the generated consumption code is in {Path.Combine(run, "ConsumeModel.cs")} (deleted with the temporary folder)");
+    bool keep = Environment.GetEnvironmentVariable("LSEG_KEEP_EXAMPLE_OUTPUT") == "1";
+    Console.WriteLine($"the generated consumption code is in {Path.Combine(run, "ConsumeModel.cs")} ({(keep ? "kept: LSEG_KEEP_EXAMPLE_OUTPUT=1" : "deleted with the temporary folder; set LSEG_KEEP_EXAMPLE_OUTPUT=1 to keep it")})");
     return 0;
 }
 finally

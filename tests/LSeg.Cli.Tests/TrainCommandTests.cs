@@ -90,6 +90,24 @@ public class TrainCommandTests
     }
 
     [Fact]
+    public void A_new_run_into_a_folder_holding_a_model_zip_is_refused_before_training_and_the_file_is_kept()
+    {
+        using var temp = new TempDirectory();
+        string data = TinyDataset.Write(temp.Combine("data"));
+        string run = temp.Combine("run");
+        Directory.CreateDirectory(run);
+        File.WriteAllText(Path.Combine(run, "model.zip"), "the user's own model");
+        File.WriteAllText(temp.Combine("train.json"), TinyDataset.Config(data, run));
+
+        var result = CliRunner.RunInProcess("train", "--config", temp.Combine("train.json"));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("already holds 'model.zip'", Assert.Single(result.ErrorLines));
+        Assert.Equal("the user's own model", File.ReadAllText(Path.Combine(run, "model.zip")));
+        Assert.False(Directory.Exists(Path.Combine(run, "checkpoints")), "it trained before refusing");
+    }
+
+    [Fact]
     public void Train_writes_the_package_the_mlnet_zip_and_the_snippet_and_each_of_them_works()
     {
         using var temp = new TempDirectory();

@@ -51,6 +51,9 @@ internal static class TrainCommand
             }
         }
 
+        if (!resume && config.TextEncoder != "fixed")
+            RequireNoFinalOutputs(Path.GetFullPath(config.OutputDirectory));
+
         TrainingResult result;
         using (var interrupt = new ConsoleInterrupt(() => console.Out.WriteLine("stopping after the current batch (Ctrl+C again stops at once)")))
         {
@@ -92,6 +95,20 @@ internal static class TrainCommand
         console.Out.WriteLine($"ML.NET model    {zipPath}");
         console.Out.WriteLine($"C# snippet      {snippetPath}");
         return ExitCodes.Success;
+    }
+
+    /// <summary>
+    /// Refuses, before any training, a new run into a folder that already holds what the run writes last (the package,
+    /// the ML.NET zip, the snippet): a foreign <c>model/</c> failed only after the whole training, and the user's own
+    /// <c>model.zip</c> or <c>ConsumeModel.cs</c> was replaced without a word.
+    /// </summary>
+    private static void RequireNoFinalOutputs(string output)
+    {
+        var present = new[] { PackageFolderName, ZipFileName, SnippetFileName }
+            .Where(name => Directory.Exists(Path.Combine(output, name)) || File.Exists(Path.Combine(output, name))).ToList();
+        if (present.Count > 0)
+            throw new CommandFailure(
+                $"'{output}' already holds {string.Join(", ", present.Select(n => $"'{n}'"))}, which this run would replace when it ends (a finished run's outputs, or files of your own): choose another outputDirectory, or move them.");
     }
 
     /// <summary>What an interrupted run left and how to continue it: the epochs of its last checkpoint are kept, the epoch in progress is not.</summary>

@@ -20,6 +20,7 @@ internal static class ConsumptionSnippet
 
             var mlContext = new MLContext();
             ITransformer loaded = mlContext.Model.Load(modelPath, out DataViewSchema inputSchema);
+            using var loadedOwner = loaded as IDisposable; // the loaded chain owns its ONNX Runtime session and graph file
             // The labels it was trained with: {{labelList}}.
             // To segment with other labels, pass LanguageSegmentationModel.Load("model") (the package folder) as the third
             // argument of FromTransformerChain, then call segmenter.WithLabels([...]).

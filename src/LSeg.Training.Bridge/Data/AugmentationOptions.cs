@@ -18,11 +18,17 @@ public sealed class AugmentationOptions
     /// <summary>Probability of a horizontal flip.</summary>
     public double FlipProbability { get; set; } = 0.5;
 
+    /// <summary>The longest crop side accepted, as for <c>validationLongSide</c>.</summary>
+    public const int MaxCropSide = 2048;
+
     /// <summary>Checks the values, naming the first one out of range.</summary>
     public void Validate()
     {
         if (CropHeight <= 0 || CropWidth <= 0 || CropHeight % Network.LSegNet.InputSizeMultiple != 0 || CropWidth % Network.LSegNet.InputSizeMultiple != 0)
             throw new ArgumentException($"Crop size must be positive multiples of {Network.LSegNet.InputSizeMultiple}; got {CropHeight}×{CropWidth} (cropHeight × cropWidth).");
+        // As validationLongSide: a crop of 100000 rows passed, and the first batch then took all the machine's memory.
+        if (CropHeight > MaxCropSide || CropWidth > MaxCropSide)
+            throw new ArgumentException($"Crop size {CropHeight}×{CropWidth} (cropHeight × cropWidth) is over {MaxCropSide} pixels on a side; crops are the network's training input, 224×320 by default.");
         if (ScaleMin <= 0 || ScaleMax < ScaleMin)
             throw new ArgumentException($"Scale range must satisfy 0 < scaleMin ≤ scaleMax; got [{ScaleMin}, {ScaleMax}].");
         if (FlipProbability is < 0 or > 1)

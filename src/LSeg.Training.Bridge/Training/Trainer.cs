@@ -54,9 +54,12 @@ public static class Trainer
         string output = Path.GetFullPath(config.OutputDirectory);
         var store = OpenCheckpoints(output, resume, out string? last);
         var validationChanges = last is null ? [] : RequireSameRun(last, config);
+        // The data first: a dataset that cannot be read (a missing split file, a label map of another size) fails the run
+        // before its folder is made, so that it leaves nothing behind.
+        var data = TrainingData.Load(config, log);
+        Directory.CreateDirectory(output);
         AtomicFile.WriteAllText(Path.Combine(output, RunConfigFileName), config.ToJson());
 
-        var data = TrainingData.Load(config, log);
         var device = ResolveDevice(config.Device);
         var netConfig = network.Config;
         using var net = BuildNetwork(config, network, resumeFrom: last, log);
@@ -164,8 +167,7 @@ public static class Trainer
             throw new InvalidOperationException($"Cannot resume: '{store.Directory}' holds no complete checkpoint. Start without resume.");
         if (!resume && last is not null)
             throw new InvalidOperationException($"'{output}' already holds a training run (checkpoint '{last}'). Resume it, or choose another outputDirectory.");
-        // Only once the run may go on: a refused resume leaves no empty run folder behind.
-        Directory.CreateDirectory(output);
+        // The folder is made by the caller once the data is read: a refused resume or a bad dataset leaves no empty run folder.
         return store;
     }
 
@@ -246,6 +248,9 @@ public static class Trainer
         var windowClock = Stopwatch.StartNew();
         int windowImages = 0;
         double secondsPerBatch = double.NaN;
+        // The rate of the last optimizer step taken, for the log: the schedule's value after the step is the next step's
+        // (0 after the last step of a run).
+        double stepRate = schedule.At(state.Steps);
         for (int b = 0; b < plan.Count; b++)
         {
             cancellation.ThrowIfCancellationRequested();
@@ -262,7 +267,8 @@ public static class Trainer
             windowImages += batch.Count;
             if ((b + 1) % config.GradientAccumulation == 0 || b + 1 == plan.Count)
             {
-                SetLearningRates(optimizer, schedule.At(state.Steps), config.DecoderLearningRateMultiplier);
+                stepRate = schedule.At(state.Steps);
+                SetLearningRates(optimizer, stepRate, config.DecoderLearningRateMultiplier);
                 if (GradientsAreFinite(optimizer))
                     optimizer.step();
                 else
@@ -277,13 +283,13 @@ public static class Trainer
                 secondsPerBatch = double.IsNaN(secondsPerBatch) ? perBatch : 0.7 * secondsPerBatch + 0.3 * perBatch;
                 int remaining = (plan.Count - b - 1) + (config.Epochs - epoch - 1) * batchesPerEpoch;
                 log(string.Create(CultureInfo.InvariantCulture,
-                    $"epoch {epoch + 1}/{config.Epochs} batch {b + 1}/{plan.Count} loss {lossSum / Math.Max(1, lossCount):F4} lr {schedule.At(state.Steps):E2} " +
+                    $"epoch {epoch + 1}/{config.Epochs} batch {b + 1}/{plan.Count} loss {lossSum / Math.Max(1, lossCount):F4} lr {stepRate:E2} " +
                     $"{windowImages / windowSeconds:F2} img/s ETA {TimeSpan.FromSeconds(remaining * secondsPerBatch):hh\\:mm\\:ss}"));
                 windowClock.Restart();
                 windowImages = 0;
             }
         }
-        return new EpochRecord { Epoch = epoch, TrainLoss = lossSum / Math.Max(1, lossCount), LearningRate = schedule.At(state.Steps), Seconds = epochClock.Elapsed.TotalSeconds };
+        return new EpochRecord { Epoch = epoch, TrainLoss = lossSum / Math.Max(1, lossCount), LearningRate = stepRate, Seconds = epochClock.Elapsed.TotalSeconds };
     }
 
     /// <summary>One inf or NaN gradient would make every weight it reaches NaN, whatever the learning rate (0 × NaN is NaN).</summary>

@@ -103,6 +103,15 @@ internal sealed class TrainingData
             (config.Datasets[i].ExcludedClasses ?? []).Concat(excluded.Where(d.Classes.Contains))
                 .Concat(d.TextLabels.Where(p => excluded.Contains(p.Value.Trim(), StringComparer.OrdinalIgnoreCase)).Select(p => d.Classes.Names[p.Key]))
                 .Distinct(StringComparer.OrdinalIgnoreCase))).ToList();
+        // A dataset whose trained classes cover no pixel (label maps all void, or every class it shows excluded) would train
+        // on nothing: every loss NaN and skipped, "loss 0.0000" logged, and a package written as if trained.
+        for (int d = 0; d < datasets.Count; d++)
+        {
+            if (!HasTrainedPixel(datasets[d], labelSets[d]))
+                throw new InvalidDataException(
+                    $"Dataset '{config.Datasets[d].Name}' has no pixel of a class it trains: its label maps hold only the ignore value{(labelSets[d].ExcludedClassIndices.Count > 0 ? ", excluded classes" : "")} or values the class list does not name. " +
+                    "Check the label maps and the class list, or leave the dataset out.");
+        }
         // Subsets and episodes add their own catch-all "other" (whatever the kept labels do not name): a dataset class of
         // that name would be a second channel of the same text, trained toward other pixels.
         if (config.LabelSampling.SubsetProbability > 0 || config.LabelSampling.EpisodeProbability > 0)
@@ -174,5 +183,20 @@ internal sealed class TrainingData
                 $"largest {factors.Max():0.00}, about {factors.Sum():0} draws per epoch"));
         }
         return new TrainingData(datasets, labelSets, validation, excluded, distractors, classWeights, repeatFactors, evaluationLabels);
+    }
+
+    /// <summary>True when some label pixel of <paramref name="dataset"/> is a class <paramref name="labels"/> trains.</summary>
+    private static bool HasTrainedPixel(FolderDataset dataset, TrainingLabelSet labels)
+    {
+        var target = labels.TargetOfValue;
+        foreach (var sample in dataset.Samples)
+        {
+            foreach (byte value in sample.Labels.Pixels)
+            {
+                if (target[value] != Augmenter.IgnoreTarget)
+                    return true;
+            }
+        }
+        return false;
     }
 }

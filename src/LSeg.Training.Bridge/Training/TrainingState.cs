@@ -11,7 +11,7 @@ public sealed class EpochRecord
     /// <summary>Mean training loss over the epoch's batches.</summary>
     public double TrainLoss { get; set; }
 
-    /// <summary>Backbone learning rate at the epoch's end.</summary>
+    /// <summary>Backbone learning rate of the epoch's last optimizer step.</summary>
     public double LearningRate { get; set; }
 
     /// <summary>Mean validation mIoU over the validation datasets (NaN without validation).</summary>

@@ -47,6 +47,8 @@ public sealed class TrainerSmokeTests : IDisposable
         Assert.True(new FileInfo(Path.Combine(_output, "training-curve.png")).Length > 0);
         Assert.Contains(lines, l => l.Contains("img/s") && l.Contains("ETA") && l.Contains("loss") && l.Contains("lr"));
         Assert.False(double.IsNaN(first.State.History[0].ValidationMeanIoU));
+        // The rate the last step used, not the schedule's next value (0 once a run's last step is taken).
+        Assert.True(first.State.History[0].LearningRate > 0, $"learning rate {first.State.History[0].LearningRate}");
 
         var second = Trainer.Run(TinyConfig(epochs: 2), resume: true, lines.Add);
 
@@ -252,6 +254,35 @@ public sealed class TrainerSmokeTests : IDisposable
         Assert.Contains("Dataset 'single' gives one image per epoch", error.Message);
         config.Datasets[1].SamplesPerEpoch = 2; // repeated: two crops of it fill a batch
         Assert.Equal(1, Trainer.Run(config, resume: false, _ => { }).State.EpochsCompleted);
+    }
+
+    [Fact]
+    public void A_dataset_whose_label_maps_are_all_void_is_refused_naming_it_and_leaves_no_run_folder()
+    {
+        // Every loss would be NaN and skipped: "loss 0.0000" logged for each batch, and a package written as if trained.
+        using var unlabelled = new TestDatasetFolder(images: 4, width: 64, height: 48);
+        foreach (string map in Directory.GetFiles(Path.Combine(unlabelled.Root, "labels")))
+            new LSeg.Training.Bridge.Data.LabelMap(64, 48, new byte[64 * 48]).Save(map);
+        var config = TinyConfig(epochs: 1);
+        config.Datasets = [new DatasetConfig { Name = "unlabelled", Folder = unlabelled.Root }];
+
+        var error = Assert.Throws<InvalidDataException>(() => Trainer.Run(config, resume: false, _ => { }));
+
+        Assert.Contains("Dataset 'unlabelled' has no pixel of a class it trains", error.Message);
+        Assert.False(Directory.Exists(_output), "the refused run wrote its output folder");
+    }
+
+    [Fact]
+    public void A_crop_larger_than_2048_on_a_side_is_refused_before_anything_is_read()
+    {
+        // A 100000-row crop was accepted, and the first batch took all the machine's memory.
+        var config = TinyConfig(epochs: 1);
+        config.Augmentation = new() { CropHeight = 100_000, CropWidth = 64 };
+
+        var error = Assert.Throws<InvalidDataException>(() => Trainer.Run(config, resume: false, _ => { }));
+
+        Assert.Contains("100000×64 (cropHeight × cropWidth) is over 2048 pixels", error.Message);
+        Assert.False(Directory.Exists(_output));
     }
 
     [Fact]
