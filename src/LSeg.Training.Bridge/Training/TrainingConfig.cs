@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
@@ -224,12 +225,44 @@ public sealed class TrainingConfig
         }
         catch (JsonException e)
         {
-            throw new InvalidDataException($"{source}: {e.Message}", e);
+            throw new InvalidDataException($"{source}: {PlainJsonError(e)}", e);
         }
         if (config is null)
             throw new InvalidDataException($"{source}: the configuration is empty (null).");
         config.Validate(source);
         return config;
+    }
+
+    /// <summary>
+    /// The serializer's message in the configuration's terms: its wrong-type and unknown-field messages name .NET types
+    /// ("could not be converted to System.Int32", "List`1[LSeg.Training.Bridge.Training.DatasetConfig]") where the
+    /// author of a JSON file needs the field and the kind of value it takes.
+    /// </summary>
+    internal static string PlainJsonError(JsonException e)
+    {
+        string path = e.Path ?? "$";
+        string line = e.LineNumber is long number ? string.Create(CultureInfo.InvariantCulture, $" (line {number + 1})") : "";
+        var unknown = System.Text.RegularExpressions.Regex.Match(e.Message, "^The JSON property '(?<name>.*)' could not be mapped to any \\.NET member");
+        if (unknown.Success)
+        {
+            string parent = path.EndsWith("." + unknown.Groups["name"].Value, StringComparison.Ordinal) ? path[..^(unknown.Groups["name"].Value.Length + 1)] : path;
+            return $"unknown field '{unknown.Groups["name"].Value}' in {parent}{line}; the fields are those of docs/cli.md (names are camelCase).";
+        }
+        var converted = System.Text.RegularExpressions.Regex.Match(e.Message, "^The JSON value could not be converted to (?<type>[^.]+(\\.[^.\\s]+)*)\\.");
+        if (converted.Success)
+            return $"the value at {path}{line} has the wrong type: {Expected(converted.Groups["type"].Value)} is expected there.";
+        return e.Message;
+
+        static string Expected(string type) => type switch
+        {
+            "System.Int32" or "System.Int64" or "System.Nullable`1[System.Int32]" or "System.Nullable`1[System.Int64]" => "a whole number",
+            "System.Double" or "System.Single" or "System.Nullable`1[System.Double]" => "a number",
+            "System.Boolean" or "System.Nullable`1[System.Boolean]" => "true or false",
+            "System.String" => "a string",
+            _ when type.Contains("List`1", StringComparison.Ordinal) || type.EndsWith("[]", StringComparison.Ordinal) => "an array",
+            _ when type.Contains("Dictionary`2", StringComparison.Ordinal) => "an object of names and values",
+            _ => "an object (or, for a choice, one of its names as a string)",
+        };
     }
 
     /// <summary>
@@ -295,6 +328,9 @@ public sealed class TrainingConfig
         Require(Datasets.Count > 0, nameof(Datasets).ToLowerInvariant(), "empty", "at least one dataset");
         foreach (var d in Datasets.Concat(Validation).Concat(Test))
             d.Validate(source);
+        // Training datasets are named in every log line, in excludedClasses and distractor messages ("dataset : 8 images").
+        if (Datasets.FirstOrDefault(d => string.IsNullOrWhiteSpace(d.Name)) is { } anonymous)
+            throw new InvalidDataException($"{source}: the training dataset in '{anonymous.Folder}' has no 'name'; give each dataset a name (the log and the messages about it use it).");
         foreach (var (kind, datasets) in new[] { ("validation", Validation), ("test", Test) })
         {
             // Scores are recorded by name (the best epoch is chosen on their mean; test-NAME.json per dataset): an unnamed

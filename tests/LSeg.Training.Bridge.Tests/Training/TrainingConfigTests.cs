@@ -10,6 +10,30 @@ public class TrainingConfigTests
     private static string Json(string folder, string extra = "") =>
         $$"""{ "datasets": [ { "name": "d", "folder": "{{folder.Replace("\\", "/")}}" } ], "epochs": 3 {{extra}} }""";
 
+    [Theory]
+    [InlineData(""", "batchSize": "four" """, "the value at $.batchSize (line 1) has the wrong type: a whole number is expected there")]
+    [InlineData(""", "learningRate": true """, "the value at $.learningRate (line 1) has the wrong type: a number is expected there")]
+    [InlineData(""", "validation": { "name": "v" } """, "the value at $.validation (line 1) has the wrong type: an array is expected there")]
+    [InlineData(""", "augmentation": { "cropHieght": 64 } """, "unknown field 'cropHieght' in $.augmentation (line 1)")]
+    public void A_value_of_the_wrong_type_or_an_unknown_field_is_named_by_its_place_in_the_file_not_by_a_dotnet_type(string extra, string expected)
+    {
+        var error = Assert.Throws<InvalidDataException>(() => TrainingConfig.Parse(Json(Path.GetTempPath(), extra)));
+
+        Assert.Contains(expected, error.Message);
+        Assert.DoesNotContain("System.", error.Message);
+        Assert.DoesNotContain("LSeg.", error.Message);
+    }
+
+    [Fact]
+    public void A_training_dataset_without_a_name_is_refused_naming_its_folder()
+    {
+        string folder = Path.GetTempPath().TrimEnd('/');
+
+        var error = Assert.Throws<InvalidDataException>(() => TrainingConfig.Parse($$"""{ "datasets": [ { "folder": "{{folder}}" } ], "epochs": 1 }"""));
+
+        Assert.Contains($"the training dataset in '{folder}' has no 'name'", error.Message);
+    }
+
     [Fact]
     public void AValidConfigurationParsesWithDefaultsForUnsetFields()
     {
