@@ -35,7 +35,7 @@ public class AverageCommandTests
 
         Assert.Equal(1, result.ExitCode);
         string line = Assert.Single(result.ErrorLines);
-        Assert.Contains("DecoderFeatures 16 vs 8", line);
+        Assert.Contains("decoderFeatures 16 vs 8", line); // the name a configuration writes
         Assert.DoesNotContain("LSegNetConfig {", line);
         Assert.False(Directory.Exists(temp.Combine("soup")));
     }

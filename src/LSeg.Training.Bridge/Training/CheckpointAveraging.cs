@@ -183,7 +183,7 @@ public static class CheckpointAveraging
         return path;
     }
 
-    /// <summary>The settings in which two network configurations differ, e.g. "DecoderFeatures 8 vs 16".</summary>
+    /// <summary>The settings in which two network configurations differ, by their JSON names, e.g. "decoderFeatures 8 vs 16".</summary>
     private static string Differences(LSegNetConfig a, LSegNetConfig b)
     {
         static string Show(object? value) => value is System.Collections.IEnumerable items and not string
@@ -191,7 +191,7 @@ public static class CheckpointAveraging
             : value?.ToString() ?? "none";
         var differing = typeof(LSegNetConfig).GetProperties()
             .Where(p => p.GetIndexParameters().Length == 0 && Show(p.GetValue(a)) != Show(p.GetValue(b)))
-            .Select(p => $"{p.Name} {Show(p.GetValue(a))} vs {Show(p.GetValue(b))}")
+            .Select(p => $"{System.Text.Json.JsonNamingPolicy.CamelCase.ConvertName(p.Name)} {Show(p.GetValue(a))} vs {Show(p.GetValue(b))}")
             .ToList();
         return differing.Count > 0 ? string.Join(", ", differing) : $"{a} vs {b}";
     }
