@@ -28,9 +28,7 @@ public static class LanguageSegmentationEndpointRouteBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         ArgumentNullException.ThrowIfNull(prefix);
-        // Asked without creating the service: creating it reads the options, whose errors belong to the host's start
-        // (ValidateOnStart), not to mapping.
-        if (endpoints.ServiceProvider.GetService<IServiceProviderIsService>()?.IsService(typeof(ServedModel)) != true)
+        if (endpoints.ServiceProvider.GetService<ServedModel>() is null)
             throw new InvalidOperationException("MapLanguageSegmentation needs the services of builder.Services.AddLanguageSegmentation(...); add them first.");
         // A second map would register the same endpoint names again, which ASP.NET Core reports only at the first
         // request, by failing every request of the application.

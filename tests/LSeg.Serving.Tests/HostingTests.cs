@@ -139,23 +139,6 @@ public sealed class HostingTests(ColourPackageFixture colour) : IClassFixture<Co
     }
 
     [Fact]
-    public async Task Bad_options_let_the_routes_be_mapped_and_stop_the_host_when_it_starts()
-    {
-        // ASP.NET Core's rule for options validated on start: the host's StartAsync (app.Run) reports them, with every
-        // other start-up check, not whichever call first happens to resolve a service.
-        var builder = WebApplication.CreateBuilder();
-        builder.WebHost.UseTestServer();
-        builder.Services.AddLanguageSegmentation(options => options.ModelPath = Path.Combine(colour.PackagePath, "no-such-folder"));
-        await using var app = builder.Build();
-
-        var mapped = Record.Exception(() => app.MapLanguageSegmentation());
-        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
-
-        Assert.Null(mapped);
-        Assert.Contains("ModelPath", error.Message);
-    }
-
-    [Fact]
     public async Task The_hosts_own_endpoint_names_and_json_settings_leave_the_service_and_its_wire_format_alone()
     {
         var builder = TestHostServing();
