@@ -95,7 +95,7 @@ internal sealed class ExecutionDevice
             var env = OrtEnv.Instance();
             if (!env.GetAvailableProviders().Contains(CudaProvider))
             {
-                problem = $"this ONNX Runtime build has no {CudaProvider} (providers: {string.Join(", ", env.GetAvailableProviders())}); reference LSeg.MLNet.Gpu, which brings ONNX Runtime's CUDA build (Microsoft.ML.OnnxRuntime.Gpu.Linux 1.31).";
+                problem = $"this ONNX Runtime build has no {CudaProvider} (providers: {string.Join(", ", env.GetAvailableProviders())}); reference LSeg.MLNet.Gpu, which brings ONNX Runtime's CUDA build (Microsoft.ML.OnnxRuntime.Gpu.Linux 1.31), and put {CudaLibraries} on the library path.";
             }
             else
             {
