@@ -77,7 +77,7 @@ public class InfoCommandTests
         var head = json.RootElement.GetProperty("files").EnumerateArray().Single(f => f.GetProperty("name").GetString() == "head.onnx");
         Assert.Equal("size mismatch", head.GetProperty("status").GetString());
         Assert.Equal((5, 3), (head.GetProperty("bytes").GetInt64(), head.GetProperty("actualBytes").GetInt64()));
-        Assert.Contains("'head.onnx' is size mismatch (3 bytes, manifest says 5)", Assert.Single(result.ErrorLines));
+        Assert.Contains("'head.onnx': size mismatch (3 bytes, manifest says 5)", Assert.Single(result.ErrorLines));
     }
 
     [Fact]
