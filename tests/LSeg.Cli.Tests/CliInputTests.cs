@@ -120,7 +120,7 @@ public class CliInputTests
 
         var result = CliRunner.RunInProcess("segment", image, "--labels", "red, \u001b[2Jblue", "--model", package, "--out", temp.Combine("out"));
 
-        Assert.Equal(1, result.ExitCode);
+        Assert.Equal(2, result.ExitCode); // a label the model refuses: a usage error
         Assert.DoesNotContain('\u001b', result.StdErr + result.StdOut);
         Assert.Contains("\\u001B[2Jblue", Assert.Single(result.ErrorLines));
     }
