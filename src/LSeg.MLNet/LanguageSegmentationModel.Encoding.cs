@@ -16,6 +16,7 @@ public sealed partial class LanguageSegmentationModel
     /// </summary>
     /// <returns>The encoded images, in the order of <paramref name="images"/>.</returns>
     /// <exception cref="ArgumentException">The list is empty or holds a null image, or an image is too small or too large (see <see cref="EncodeImage"/>).</exception>
+    /// <exception cref="ObjectDisposedException">The model, or one of the images, was disposed.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="inputSize"/> is not in 32 … 2048.</exception>
     public IReadOnlyList<EncodedImage> EncodeImages(IReadOnlyList<MLImage> images, int? inputSize = null) =>
         EncodeAll(images, inputSize, forLabelChanges: true, nameof(images));
@@ -89,7 +90,17 @@ public sealed partial class LanguageSegmentationModel
         {
             if (images[i] is null)
                 throw new ArgumentException($"Image {i} is null.", parameterName);
-            SizeLimits.Check(images[i].Width, images[i].Height, parameterName);
+            int width;
+            try
+            {
+                width = images[i].Width;
+            }
+            catch (InvalidOperationException e)
+            {
+                // ML.NET's MLImage says only "Object is disposed." from its Width getter, naming neither the image nor the call.
+                throw new ObjectDisposedException($"{parameterName}[{i}]", $"Image {i} ({parameterName}) was disposed before it was segmented: {e.Message}");
+            }
+            SizeLimits.Check(width, images[i].Height, parameterName);
             ImageDecoder.RequireCompleteSource(images[i]);
         }
         return images.Count;

@@ -28,9 +28,9 @@ public sealed partial class LanguageSegmentationModel
     {
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(labels);
+        using var call = BeginCall(); // the passes finish even if the model is disposed between them; a disposed model says so first, as Segment does
         if (!ReferenceEquals(labels.Model, this))
             throw new ArgumentException("The labels were encoded by another LanguageSegmentationModel; encode them with this one.", nameof(labels));
-        using var call = BeginCall(); // the passes finish even if the model is disposed between them
 
         int[] sizes = PassSizes(scales, inputSize);
         // The image's limits before the mirrored copy (each pass checks them again): a 300-megapixel photo is refused

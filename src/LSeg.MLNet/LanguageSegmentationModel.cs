@@ -405,6 +405,7 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     /// </summary>
     /// <exception cref="ArgumentException">The image is smaller than <see cref="LanguageSegmentationModelOptions.MinImageSide"/> on a side or larger than <see cref="LanguageSegmentationModelOptions.MaxImagePixels"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="inputSize"/> is not in 32 … 2048.</exception>
+    /// <exception cref="ObjectDisposedException">The model or the image was disposed.</exception>
     public EncodedImage EncodeImage(MLImage image, int? inputSize = null) => Encode(image, inputSize, forLabelChanges: true);
 
     /// <summary>
