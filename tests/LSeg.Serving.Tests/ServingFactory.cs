@@ -20,10 +20,13 @@ internal sealed class ServingFactory(string? modelPath, Action<LanguageSegmentat
     /// <summary>Every request the host received, in order.</summary>
     public RequestLog Log { get; } = new();
 
+    /// <summary>Every error the host logged.</summary>
+    public ErrorLog Errors { get; } = new();
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseEnvironment("Production");
-        builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning).AddProvider(Errors));
         builder.ConfigureTestServices(services =>
         {
             services.PostConfigure<LanguageSegmentationServingOptions>(options =>

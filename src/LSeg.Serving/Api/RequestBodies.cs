@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.IO.Pipelines;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
@@ -47,12 +49,18 @@ internal static class RequestBodies
         // that the admission is given back all the same.
         using var deadline = new CancellationTokenSource(options.UploadTimeout);
         using var abort = new CancellationTokenSource();
+        var reader = request.BodyReader;
         using var stop = deadline.Token.Register(() =>
         {
-            request.BodyReader.CancelPendingRead();
+            reader.CancelPendingRead();
             abort.CancelAfter(UnansweredReadGrace);
         });
         using var abortConnection = abort.Token.Register(static context => ((HttpContext)context!).Abort(), request.HttpContext);
+        // The form reads through a stream that gives the reader back after a stopped read: Kestrel's own request stream
+        // throws on it without AdvanceTo, which left the reader mid-read, and Kestrel's drain of the rest of the body
+        // then logged an error for every upload that ran out of time.
+        var body = request.Body;
+        request.Body = new ReleasingBodyStream(reader);
         try
         {
             return await ReadUploadWithinAsync(request, options, cancellation, deadline.Token);
@@ -60,9 +68,55 @@ internal static class RequestBodies
         catch (Exception e) when (e is OperationCanceledException or IOException && deadline.IsCancellationRequested && !cancellation.IsCancellationRequested)
         {
             // Stopped by the deadline, not by the client (whose abort is not answered): surfaces as a cancellation, or as
-            // an IOException from the multipart reader.
+            // an IOException from the multipart reader. The connection closes after the answer: Kestrel would otherwise
+            // wait to drain the rest of a body that arrives too slowly to be read.
+            request.HttpContext.Response.Headers.Connection = "close";
             throw Problems.UploadTooSlow(options.UploadTimeout);
         }
+        finally
+        {
+            request.Body = body;
+        }
+    }
+
+    /// <summary>
+    /// A read-only stream over <paramref name="reader"/> that advances it after every read, a cancelled one included
+    /// (<see cref="PipeReader.CancelPendingRead"/>), so that the reader is never left mid-read.
+    /// </summary>
+    private sealed class ReleasingBodyStream(PipeReader reader) : Stream
+    {
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var result = await reader.ReadAsync(cancellationToken);
+            if (result.IsCanceled)
+            {
+                reader.AdvanceTo(result.Buffer.Start);
+                throw new OperationCanceledException("The upload's read was stopped by its deadline.");
+            }
+            int count = (int)Math.Min(result.Buffer.Length, buffer.Length);
+            result.Buffer.Slice(0, count).CopyTo(buffer.Span);
+            reader.AdvanceTo(result.Buffer.GetPosition(count));
+            return count;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     private static async Task<Upload> ReadUploadWithinAsync(HttpRequest request, LanguageSegmentationServingOptions options, CancellationToken cancellation, CancellationToken deadline)
