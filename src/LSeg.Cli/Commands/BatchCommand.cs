@@ -111,7 +111,10 @@ internal static class BatchCommand
         }
         catch (OperationCanceledException) when (interrupt.Requested)
         {
-            throw new CommandFailure($"interrupted; the finished images are in {Path.Combine(request.OutputDirectory, "index.jsonl")}: run the same command with --resume to continue.", ExitCodes.Interrupted);
+            string index = Path.Combine(request.OutputDirectory, "index.jsonl");
+            throw new CommandFailure(File.Exists(index)
+                ? $"interrupted; the finished images are in {index}: run the same command with --resume to continue."
+                : "interrupted before the job started; nothing was written.", ExitCodes.Interrupted);
         }
     }
 
@@ -128,6 +131,8 @@ internal static class BatchCommand
     private static async Task<BatchSummary> RunJoined(CliConsole console, BatchSegmentationJob job, ClusterMembership membership, string clusterId, CancellationToken cancellation)
     {
         using var client = new HostBuilder().ConfigureServices(services => services.AddSingleton<IHostLifetime, NoSignalLifetime>()).UseOrleansClient(builder => membership.ConfigureClient(builder, clusterId)).Build();
+        // Orleans keeps retrying a gateway it cannot reach for minutes before it gives up: say what it is waiting for.
+        console.Error.WriteLine("connecting to the cluster (Orleans retries an unreachable gateway for a few minutes; Ctrl+C stops)");
         try
         {
             await client.StartAsync(cancellation);

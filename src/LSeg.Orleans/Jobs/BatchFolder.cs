@@ -94,7 +94,7 @@ internal sealed partial class BatchFolder : IDisposable
         bool started = File.Exists(jobPath) || File.Exists(indexPath);
         var finished = new Dictionary<string, bool>(StringComparer.Ordinal);
         if (started && !resume)
-            throw new BatchSegmentationException($"Output folder '{directory}' already holds a batch job ({JobFileName}, {IndexFileName}): pass --resume to continue it, or choose another output folder.");
+            throw new BatchSegmentationException($"Output folder '{directory}' already holds a batch job ({JobFileName}, {IndexFileName}): resume it (BatchSegmentationJob.Resume, lseg batch --resume), or choose another output folder.");
         if (started)
         {
             if (!File.Exists(jobPath))

@@ -47,7 +47,7 @@ internal static class IndexLines
         }
         line["silo"] = silo;
         line["seconds"] = Math.Round(outcome.Seconds, 4);
-        return line.ToJsonString();
+        return line.ToJsonString(LineOptions);
     }
 
     /// <summary>The line of an image given up on because every silo that took it stopped while segmenting it.</summary>
@@ -61,7 +61,11 @@ internal static class IndexLines
         // No silo answered for it: present and null, so that a reader of failed lines finds the keys of the others.
         ["silo"] = null,
         ["seconds"] = null,
-    }.ToJsonString();
+    }.ToJsonString(LineOptions);
+
+    // Paths and labels as written ("café", not "caf\u00E9"), so that grep finds them: the index is a data file, never
+    // embedded in HTML, where the default encoder's escaping of every non-ASCII character would matter.
+    private static readonly System.Text.Json.JsonSerializerOptions LineOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private static JsonArray LabelArray(IReadOnlyList<string> labels) => new(labels.Select(l => (JsonNode)JsonValue.Create(l)).ToArray());
 }
