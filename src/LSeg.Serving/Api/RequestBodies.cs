@@ -68,8 +68,8 @@ internal static class RequestBodies
         catch (Exception e) when (e is OperationCanceledException or IOException && deadline.IsCancellationRequested && !cancellation.IsCancellationRequested)
         {
             // Stopped by the deadline, not by the client (whose abort is not answered): surfaces as a cancellation, or as
-            // an IOException from the multipart reader. The connection closes after the answer: Kestrel would otherwise
-            // wait to drain the rest of a body that arrives too slowly to be read.
+            // an IOException from the multipart reader. The answer tells the client not to reuse the connection (Kestrel
+            // still reads what is left of the body, for at most its drain timeout, before it closes it).
             request.HttpContext.Response.Headers.Connection = "close";
             throw Problems.UploadTooSlow(options.UploadTimeout);
         }
