@@ -31,7 +31,9 @@ internal static class HeadGraphTemperature
             return; // not ONNX: ONNX Runtime names the problem when the session is created
         }
         var initializer = model.Graph?.Initializer.FirstOrDefault(i => i.Name == InitializerName);
-        if (initializer is null || initializer.DataType != (int)TensorProto.Types.DataType.Float || initializer.Dims.Count != 0)
+        // Only the exporter's form is checked: a FLOAT scalar stored in the graph file (not in external data).
+        if (initializer is null || initializer.DataType != (int)TensorProto.Types.DataType.Float || initializer.Dims.Count != 0
+            || initializer.DataLocation == TensorProto.Types.DataLocation.External)
             return;
         float[] values = OnnxTensors.ReadFloats(initializer);
         if (values.Length != 1)
