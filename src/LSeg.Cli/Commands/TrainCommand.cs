@@ -104,6 +104,9 @@ internal static class TrainCommand
     /// </summary>
     private static void RequireNoFinalOutputs(string output)
     {
+        // A folder holding a run's checkpoints gets the trainer's own refusal, which says to resume it.
+        if (Directory.Exists(Path.Combine(output, "checkpoints")) && Directory.EnumerateFileSystemEntries(Path.Combine(output, "checkpoints")).Any())
+            return;
         var present = new[] { PackageFolderName, ZipFileName, SnippetFileName }
             .Where(name => Directory.Exists(Path.Combine(output, name)) || File.Exists(Path.Combine(output, name))).ToList();
         if (present.Count > 0)

@@ -4,7 +4,8 @@ using System.Text.Json.Serialization;
 namespace LSeg.Cli.Common;
 
 /// <summary>
-/// How the bench commands print their results with <c>--json</c>: camelCase names, indented, and a figure that was not
+/// How <c>bench segment</c>, <c>bench runtime</c> and <c>bench serve</c> print their results with <c>--json</c> (<c>bench
+/// export</c> builds its JSON by hand): camelCase names, indented, and a figure that was not
 /// measured (a median of no requests, a ratio to it: NaN or infinity in the result) as <c>null</c>, which every JSON
 /// reader takes, rather than the string "NaN" in a field that is otherwise a number.
 /// </summary>

@@ -39,7 +39,17 @@ internal sealed class ClipTextEncoder : ILabelTextEncoder
         var ids = new long[n * _contextLength];
         for (int i = 0; i < n; i++)
         {
-            int[] context = _tokenizer.EncodeToContext(labels[i], _contextLength, _truncate);
+            int[] context;
+            try
+            {
+                context = _tokenizer.EncodeToContext(labels[i], _contextLength, _truncate);
+            }
+            catch (ArgumentException e) when (e.ParamName == "text")
+            {
+                // The tokenizer's parameter is the text; to a caller of Encode it is one of the labels (the CLI and the
+                // batch cluster tell a refused label by that name).
+                throw new ArgumentException(e.Message.Replace(" (Parameter 'text')", "", StringComparison.Ordinal), nameof(labels), e);
+            }
             for (int t = 0; t < _contextLength; t++)
                 ids[i * _contextLength + t] = context[t];
         }

@@ -44,9 +44,10 @@ internal static class RequestBodies
     {
         // The deadline stops a pending read with CancelPendingRead, not with a cancelled token: Kestrel aborts the
         // connection (a reset, no answer) when a body read is cancelled by its token, and the client should learn why.
-        // Where middleware replaced the body (request buffering, decompression, body logging), the form reads that
-        // stream and the cancelled reader is not the one it waits on: the connection is then aborted shortly after, so
-        // that the admission is given back all the same.
+        // Where middleware replaced the body (request buffering, decompression, body logging), the request's reader wraps
+        // that stream, and cancelling it cancels the stream's read by its token: Kestrel may then reset the connection
+        // instead of letting the 408 through. If the read has not ended after a grace period, the connection is aborted,
+        // so that the admission is given back all the same.
         using var deadline = new CancellationTokenSource(options.UploadTimeout);
         using var abort = new CancellationTokenSource();
         var reader = request.BodyReader;
@@ -93,22 +94,32 @@ internal static class RequestBodies
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
-            var result = await reader.ReadAsync(cancellationToken);
-            if (result.IsCanceled)
+            while (true)
             {
-                reader.AdvanceTo(result.Buffer.Start);
-                throw new OperationCanceledException("The upload's read was stopped by its deadline.");
+                var result = await reader.ReadAsync(cancellationToken);
+                if (result.IsCanceled)
+                {
+                    reader.AdvanceTo(result.Buffer.Start);
+                    throw new OperationCanceledException("The upload's read was stopped by its deadline.");
+                }
+                // An empty result that is not the end is read again (returning 0 would mean the end of the body).
+                if (result.Buffer.IsEmpty && !result.IsCompleted && buffer.Length > 0)
+                {
+                    reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+                    continue;
+                }
+                int count = (int)Math.Min(result.Buffer.Length, buffer.Length);
+                result.Buffer.Slice(0, count).CopyTo(buffer.Span);
+                reader.AdvanceTo(result.Buffer.GetPosition(count));
+                return count;
             }
-            int count = (int)Math.Min(result.Buffer.Length, buffer.Length);
-            result.Buffer.Slice(0, count).CopyTo(buffer.Span);
-            reader.AdvanceTo(result.Buffer.GetPosition(count));
-            return count;
         }
 
         public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
             ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer, offset, count, CancellationToken.None).GetAwaiter().GetResult();
+        // Kestrel refuses synchronous body reads (AllowSynchronousIO); so does this stream, which the form reads asynchronously.
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException("The upload is read asynchronously.");
 
         public override void Flush()
         {

@@ -248,8 +248,8 @@ public static class Trainer
         var windowClock = Stopwatch.StartNew();
         int windowImages = 0;
         double secondsPerBatch = double.NaN;
-        // The rate of the last optimizer step taken, for the log: the schedule's value after the step is the next step's
-        // (0 after the last step of a run).
+        // The rate of the last optimizer step taken, for the log (before the epoch's first step, the rate that step will
+        // take): the schedule's value after a step is the next step's, 0 after the last step of a run.
         double stepRate = schedule.At(state.Steps);
         for (int b = 0; b < plan.Count; b++)
         {

@@ -219,7 +219,8 @@ public sealed class TrainingConfig
             var root = document.RootElement;
             if (root.ValueKind == JsonValueKind.Object)
                 RefuseMovedFields(root, source);
-            config = document.Deserialize<TrainingConfig>(JsonOptions);
+            // From the text, not the document's root: a wrong value's line is then the file's (a leading comment shifted it).
+            config = JsonSerializer.Deserialize<TrainingConfig>(json, JsonOptions);
             if (config?.Network is not null && root.TryGetProperty("network", out var network))
                 config._networkFieldsWritten = network.EnumerateObject().Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
         }

@@ -56,6 +56,28 @@ public sealed class ClipTextEncoderExportTests : IDisposable
         Assert.All(new[] { "cat", "猫", "🐱", "&amp;" }, label => Assert.False(encoder.KnowsNoWordOf(label), label));
     }
 
+    [SkippableFact]
+    public void A_label_over_the_context_is_refused_as_a_label_short_and_by_its_start()
+    {
+        // The tokenizer's ArgumentException named its own parameter ("text"): the CLI and the batch cluster, which tell a
+        // refused label by the name "labels", answered a too-long CLIP label as a failure instead of a usage error.
+        string bpe = Path.Combine(SharedData.RequireDirectory("clip"), "bpe_simple_vocab_16e6.txt.gz");
+        torch.manual_seed(11);
+        using var model = new ClipTextTransformer(Reduced);
+        string path = Path.Combine(_directory, "text_encoder.onnx");
+        ClipTextEncoderExporter.Export(model, path);
+        using var options = new SessionOptions();
+        using var encoder = new LSeg.MLNet.Text.ClipTextEncoder(path, LSeg.MLNet.Text.ClipTokenizer.FromBpeFile(bpe), 77, truncate: false, options);
+        string longLabel = string.Join(" ", Enumerable.Repeat("zebra", 100));
+
+        var error = Assert.Throws<ArgumentException>(() => encoder.Encode(["cat", longLabel]));
+
+        Assert.Equal("labels", error.ParamName);
+        Assert.Contains("CLIP tokens", error.Message);
+        Assert.Contains("(599 characters)", error.Message);
+        Assert.DoesNotContain("(Parameter 'text')", error.Message);
+    }
+
     [Fact]
     public void The_full_size_ViT_B32_text_tower_exports_and_matches()
     {

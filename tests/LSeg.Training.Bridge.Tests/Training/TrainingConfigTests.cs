@@ -25,6 +25,16 @@ public class TrainingConfigTests
     }
 
     [Fact]
+    public void The_line_of_a_wrong_value_is_the_files_line_after_a_leading_comment()
+    {
+        string json = "// my run\n// tried on Monday\n" + Json(Path.GetTempPath(), ", \"batchSize\": \"four\"");
+
+        var error = Assert.Throws<InvalidDataException>(() => TrainingConfig.Parse(json));
+
+        Assert.Contains("$.batchSize (line 3)", error.Message);
+    }
+
+    [Fact]
     public void A_training_dataset_without_a_name_is_refused_naming_its_folder()
     {
         string folder = Path.GetTempPath().TrimEnd('/');
