@@ -39,18 +39,24 @@ public sealed class ClipTextEncoderExportTests : IDisposable
         Assert.True(MaxAbsDifference(expected, actual) <= Tolerance, $"max |Δ| = {MaxAbsDifference(expected, actual)}");
     }
 
+    /// <summary>The reduced text tower (random weights, seed 11) exported and read by LSeg.MLNet with CLIP's own BPE file (skips without it).</summary>
+    private LSeg.MLNet.Text.ClipTextEncoder ReducedEncoderWithTheRealTokenizer()
+    {
+        string bpe = Path.Combine(SharedData.RequireDirectory("clip"), "bpe_simple_vocab_16e6.txt.gz");
+        torch.manual_seed(11);
+        string path = Path.Combine(_directory, "text_encoder.onnx");
+        using (var model = new ClipTextTransformer(Reduced))
+            ClipTextEncoderExporter.Export(model, path);
+        using var options = new SessionOptions();
+        return new LSeg.MLNet.Text.ClipTextEncoder(path, LSeg.MLNet.Text.ClipTokenizer.FromBpeFile(bpe), 77, truncate: false, options);
+    }
+
     [SkippableFact]
     public void A_label_that_CLIPs_clean_up_leaves_empty_is_one_the_encoder_knows_no_word_of()
     {
         // "&nbsp;" unescapes to a space, which the clean-up removes: [start, end] only, the embedding of an empty prompt
         // for every such label. The byte-level tokenizer reads every other text, emoji and CJK included.
-        string bpe = Path.Combine(SharedData.RequireDirectory("clip"), "bpe_simple_vocab_16e6.txt.gz");
-        torch.manual_seed(11);
-        using var model = new ClipTextTransformer(Reduced);
-        string path = Path.Combine(_directory, "text_encoder.onnx");
-        ClipTextEncoderExporter.Export(model, path);
-        using var options = new SessionOptions();
-        using var encoder = new LSeg.MLNet.Text.ClipTextEncoder(path, LSeg.MLNet.Text.ClipTokenizer.FromBpeFile(bpe), 77, truncate: false, options);
+        using var encoder = ReducedEncoderWithTheRealTokenizer();
 
         Assert.All(new[] { "&nbsp;", "&#32;" }, label => Assert.True(encoder.KnowsNoWordOf(label), label));
         Assert.All(new[] { "cat", "猫", "🐱", "&amp;" }, label => Assert.False(encoder.KnowsNoWordOf(label), label));
@@ -61,13 +67,7 @@ public sealed class ClipTextEncoderExportTests : IDisposable
     {
         // The tokenizer's ArgumentException named its own parameter ("text"): the CLI and the batch cluster, which tell a
         // refused label by the name "labels", answered a too-long CLIP label as a failure instead of a usage error.
-        string bpe = Path.Combine(SharedData.RequireDirectory("clip"), "bpe_simple_vocab_16e6.txt.gz");
-        torch.manual_seed(11);
-        using var model = new ClipTextTransformer(Reduced);
-        string path = Path.Combine(_directory, "text_encoder.onnx");
-        ClipTextEncoderExporter.Export(model, path);
-        using var options = new SessionOptions();
-        using var encoder = new LSeg.MLNet.Text.ClipTextEncoder(path, LSeg.MLNet.Text.ClipTokenizer.FromBpeFile(bpe), 77, truncate: false, options);
+        using var encoder = ReducedEncoderWithTheRealTokenizer();
         string longLabel = string.Join(" ", Enumerable.Repeat("zebra", 100));
 
         var error = Assert.Throws<ArgumentException>(() => encoder.Encode(["cat", longLabel]));
