@@ -120,7 +120,18 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable,
         // path) rather than fail or save another graph than the one this transformer runs.
         if (_shared.Graph is { } graph && Model is not null && !SegmentationGraph.IsIntact(graph.Path))
             SegmentationGraph.WriteComposed(Model, graph.MaxSide);
-        ((ICanSaveModel)_chain).Save(ctx);
+        try
+        {
+            ((ICanSaveModel)_chain).Save(ctx);
+        }
+        catch (FileNotFoundException e) when (_shared.Graph is null)
+        {
+            // A loaded model's ONNX step is ML.NET's own: it keeps its graph in a temporary file of its own and reads it
+            // again to save, and nothing can compose that file again.
+            throw new InvalidOperationException(
+                $"The ONNX graph of this loaded model is gone from the temporary folder ('{e.FileName}', where ML.NET's Model.Load put it; a temporary-folder cleaner may have removed it), so the model cannot be saved again. Keep the zip it was loaded from, or load it again and save at once.",
+                e);
+        }
     }
 
     /// <summary>
@@ -199,6 +210,8 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable,
         var (chain, schema) = found ?? throw new ArgumentException(
             $"The model holds no LanguageSegment transformer (a chain with an ONNX step and LSeg's mappings); found: {SavedChainSearch.Describe(loaded)}.", nameof(loaded));
         schema = WithImageColumn(schema, inputColumnName);
+        RequireReadsImageFrom(chain, schema, inputColumnName, outputColumnName);
+        ImageTypeRegistration.EnsureRegistered(schema[inputColumnName].Type);
         var context = new MLContext();
         bool perRow = SegmentationPipeline.HasPerRowLabels(chain);
         if (perRow && model is not null)
@@ -254,6 +267,38 @@ public sealed class LanguageSegmentationTransformer : ITransformer, IDisposable,
             return chain.GetOutputSchema(schema).GetColumnOrNull(outputColumnName) is not null;
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Refuses an <paramref name="inputColumnName"/> the found step does not read. The search accepts a step once its
+    /// schema holds the columns it needs, and a chain that makes its own image column (LoadImages saved before the step)
+    /// holds it whatever name was passed: the transformer returned would then want both columns and run on neither.
+    /// </summary>
+    private static void RequireReadsImageFrom(TransformerChain<ITransformer> chain, DataViewSchema schema, string inputColumnName, string outputColumnName)
+    {
+        if (ReadsImageFrom(chain, inputColumnName))
+            return;
+        string? fitted = schema.Where(c => !c.IsHidden && c.Type is Microsoft.ML.Transforms.Image.ImageDataViewType && ReadsImageFrom(chain, c.Name))
+            .Select(c => c.Name).FirstOrDefault();
+        throw new ArgumentException(
+            $"The loaded model's LanguageSegment transformer that writes '{outputColumnName}' reads its image from {(fitted is null ? "another column" : $"the column '{fitted}'")}, not '{inputColumnName}'; pass {(fitted is null ? "the image column it was fitted on" : $"'{fitted}'")} as {nameof(inputColumnName)}.",
+            nameof(inputColumnName));
+    }
+
+    // A LanguageSegment chain's first step copies the image column into the pipeline's own name (SegmentationPipeline).
+    private static bool ReadsImageFrom(TransformerChain<ITransformer> chain, string column)
+    {
+        var builder = new DataViewSchema.Builder();
+        builder.AddColumn(column, new Microsoft.ML.Transforms.Image.ImageDataViewType());
+        try
+        {
+            chain.First().GetOutputSchema(builder.ToSchema());
+            return true;
+        }
+        catch (ArgumentException)
         {
             return false;
         }

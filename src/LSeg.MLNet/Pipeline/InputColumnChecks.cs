@@ -17,6 +17,7 @@ internal static class InputColumnChecks
     {
         var image = schema.GetColumnOrNull(imageColumn);
         RequireImage(imageColumn, image is not null, ItemType(image?.Type), image?.Type is not VectorDataViewType, parameterName);
+        ImageTypeRegistration.EnsureRegistered(image?.Type);
         if (labelsColumn is not null)
         {
             var labels = schema.GetColumnOrNull(labelsColumn);
@@ -29,6 +30,7 @@ internal static class InputColumnChecks
     {
         var image = schema.FirstOrDefault(c => c.Name == imageColumn);
         RequireImage(imageColumn, image.Name is not null, image.ItemType, image.Kind == SchemaShape.Column.VectorKind.Scalar, parameterName);
+        ImageTypeRegistration.EnsureRegistered(image.ItemType);
         if (labelsColumn is not null)
         {
             var labels = schema.FirstOrDefault(c => c.Name == labelsColumn);

@@ -13,7 +13,7 @@ internal readonly record struct ImageSizeLimits(int MinImageSide, long MaxImageP
                 parameterName);
         if ((long)width * height > MaxImagePixels)
             throw new ArgumentException(
-                $"The image is {width}×{height} = {(long)width * height:N0} pixels; the limit is {MaxImagePixels:N0} ({nameof(LanguageSegmentationModelOptions.MaxImagePixels)}). Downscale it first or raise the limit in the {nameof(LanguageSegmentationModelOptions)} the model is loaded with.",
+                $"The image is {width}×{height} = {(long)width * height:N0} pixels; the limit is {MaxImagePixels:N0} ({nameof(LanguageSegmentationModelOptions.MaxImagePixels)}). Downscale it first or raise the limit in the {nameof(LanguageSegmentationModelOptions)} the model is loaded with (an ML.NET pipeline keeps the limit of the model it was fitted with, also when saved: fit it again with the raised limit).",
                 parameterName);
     }
 }

@@ -78,6 +78,32 @@ public sealed class SavedChainTests(PipelineFixture fixture) : IClassFixture<Pip
     }
 
     [Fact]
+    public void Re_wrapping_a_saved_chain_that_loads_its_own_images_refuses_an_image_column_the_step_does_not_read()
+    {
+        // The saved chain makes the column 'Photo' itself (LoadImages saved before the step), so a search that only
+        // checks that the step's columns exist accepted any name: the transformer returned wanted both and ran on neither.
+        var context = new MLContext();
+        var files = context.Data.LoadFromEnumerable(new[] { new ImageFileRow { ImagePath = "red-blue-100x60.png" } });
+        using var fitted = context.Transforms.LoadImages("Photo", fixture.ImageFolder, nameof(ImageFileRow.ImagePath))
+            .Append(context.Transforms.LanguageSegment(new LanguageSegmentationOptions { Labels = ["red", "blue"], Model = fixture.Model, InputSize = 64, InputColumnName = "Photo" }))
+            .Fit(files);
+        string zip = Path.Combine(fixture.TempPath, "photo-column-with-loader.zip");
+        context.Model.Save(fitted, files.Schema, zip);
+        var loaded = context.Model.Load(zip, out var schema);
+        using var disposeLoaded = loaded as IDisposable;
+
+        var error = Assert.Throws<ArgumentException>(() => LanguageSegmentationTransformer.FromTransformerChain(loaded, schema, fixture.Model));
+        using var rewrapped = LanguageSegmentationTransformer.FromTransformerChain(loaded, schema, fixture.Model, inputColumnName: "Photo");
+
+        Assert.Equal("inputColumnName", error.ParamName);
+        Assert.Contains("reads its image from the column 'Photo', not 'Image'", error.Message);
+        var photos = context.Transforms.LoadImages("Photo", fixture.ImageFolder, nameof(ImageFileRow.ImagePath)).Fit(files).Transform(files);
+        var mask = context.Data.CreateEnumerable<SegmentationRow>(rewrapped.Transform(photos), reuseRowObject: false).Single().Mask;
+        Assert.Equal(1u, mask[30 * 100 + 5]);  // red, key 1
+        Assert.Equal(2u, mask[30 * 100 + 95]); // blue, key 2
+    }
+
+    [Fact]
     public void A_fitted_pipeline_still_saves_after_its_composed_graph_was_cleaned_from_the_temporary_folder()
     {
         // A temporary-folder cleaner (or another process's clean-up of graphs unused for a week) may delete the composed
