@@ -40,8 +40,8 @@ public sealed partial class LanguageSegmentationModel
             InferenceSession? imageEncoder = null, head = null, projectionSession = null;
             try
             {
-                imageEncoder = new InferenceSession(Path.Combine(directory, manifest.Graphs.ImageEncoder), sessionOptions);
-                head = new InferenceSession(Path.Combine(directory, manifest.Graphs.Head), sessionOptions);
+                imageEncoder = PackageGraph.Open(Path.Combine(directory, manifest.Graphs.ImageEncoder), sessionOptions);
+                head = PackageGraph.Open(Path.Combine(directory, manifest.Graphs.Head), sessionOptions);
                 RequireNames(imageEncoder, [PixelsInput], [PixelEmbeddingsName], manifest.Graphs.ImageEncoder);
                 // logits: what multi-scale and the evaluator read (checked here rather than at the first SegmentMultiScale).
                 RequireNames(head, [PixelEmbeddingsName, LabelEmbeddingsInput], [LabelMapOutput, ScoresOutput, LogitsOutput], manifest.Graphs.Head);
@@ -60,7 +60,7 @@ public sealed partial class LanguageSegmentationModel
                         throw new InvalidDataException($"The image encoder's {PixelFeaturesName} have {declared} channels; the pixel projection '{manifest.Graphs.PixelProjection}' takes {projection.FeatureSize}.");
                     // Opened now, with the rest: opened at the first PixelEmbeddings read it would read the graph again,
                     // days later, from a folder a cleaner may have emptied or a re-export replaced.
-                    projectionSession = new InferenceSession(Path.Combine(directory, manifest.Graphs.PixelProjection!), sessionOptions);
+                    projectionSession = PackageGraph.Open(Path.Combine(directory, manifest.Graphs.PixelProjection!), sessionOptions);
                 }
                 return new ImageSessions(imageEncoder, head, projectionSession);
             }

@@ -74,6 +74,8 @@ internal static class DefaultModelPackage
             }
             if (Directory.Exists(directory))
                 Directory.Delete(directory, recursive: true);
+            else if (File.Exists(directory))
+                File.Delete(directory);  // a file where the copy belongs (the folder is this user's own): it would fail every load
             try
             {
                 var manifest = AtomicDirectory.Write(directory, staging =>

@@ -105,8 +105,11 @@ internal static class ImageDecoder
         // Opened first so that a file the process may not read fails as such (UnauthorizedAccessException, IOException):
         // SkiaSharp reports it as an unknown "InternalError", which the message below would call "not an image".
         // Shared as SkiaSharp opens it: a file another process is still writing stays readable on Windows too.
-        using (new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+        using (var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
         {
+            // SkiaSharp calls an empty file an unsupported format.
+            if (file.CanSeek && file.Length == 0)
+                throw new InvalidDataException($"Image '{path}' is an empty file (0 bytes).");
         }
         var codec = SKCodec.Create(path, out var result)
             ?? throw new InvalidDataException($"Image '{path}' is not an image LSeg can read (PNG, JPEG, BMP, GIF or WebP): {Describe(result)}.");

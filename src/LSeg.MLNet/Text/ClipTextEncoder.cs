@@ -21,7 +21,7 @@ internal sealed class ClipTextEncoder : ILabelTextEncoder
         _tokenizer = tokenizer;
         _contextLength = contextLength > 0 ? contextLength : ClipTokenizer.DefaultContextLength;
         _truncate = truncate;
-        _session = new InferenceSession(graphPath, sessionOptions);
+        _session = Runtime.PackageGraph.Open(graphPath, sessionOptions);
         _inputName = _session.InputMetadata.ContainsKey("input_ids") ? "input_ids" : _session.InputNames[0];
         _outputName = _session.OutputMetadata.ContainsKey("label_embeddings") ? "label_embeddings" : _session.OutputNames[0];
         EmbeddingSize = _session.OutputMetadata[_outputName].Dimensions[^1];

