@@ -22,7 +22,14 @@ internal static class ModelLoading
         var options = new LanguageSegmentationModelOptions { GpuDeviceId = gpuDeviceId, FallbackToCpu = true, MaxImagePixels = maxImagePixels ?? LanguageSegmentationModelOptions.Defaults.MaxImagePixels };
         var model = packageDirectory is null ? LanguageSegmentationModel.LoadDefault(options) : LanguageSegmentationModel.Load(packageDirectory, options);
         if (model.GpuFallbackReason is { } reason)
-            console.Error.WriteLine($"note: running on the CPU: {reason}");
+            console.Error.WriteLine($"note: running on the CPU: {(HasCudaProvider() ? reason : CpuOnlyBuild)}");
         return model;
     }
+
+    /// <summary>What a CLI user can do when this lseg carries ONNX Runtime's CPU build (the library's note names a package reference).</summary>
+    internal const string CpuOnlyBuild =
+        "this lseg is built with ONNX Runtime's CPU runtime; for --gpu, build it with the CUDA runtime: dotnet build src/LSeg.Cli -c Release -p:LSegGpu=true (CUDA 13 and cuDNN 9 needed on the machine).";
+
+    private static bool HasCudaProvider() =>
+        Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetAvailableProviders().Contains("CUDAExecutionProvider");
 }
