@@ -100,7 +100,15 @@ public sealed partial class LanguageSegmentationModel
                 // ML.NET's MLImage says only "Object is disposed." from its Width getter, naming neither the image nor the call.
                 throw new ObjectDisposedException($"{parameterName}[{i}]", $"Image {i} ({parameterName}) was disposed before it was segmented: {e.Message}");
             }
-            SizeLimits.Check(width, images[i].Height, parameterName);
+            try
+            {
+                SizeLimits.Check(width, images[i].Height, parameterName);
+            }
+            catch (ArgumentException e) when (images.Count > 1)
+            {
+                // Among several images, say which one (ArgumentException.Message ends with the parameter, said again below).
+                throw new ArgumentException($"Image {i}: {e.Message.Replace($" (Parameter '{parameterName}')", "", StringComparison.Ordinal)}", parameterName, e);
+            }
             ImageDecoder.RequireCompleteSource(images[i]);
         }
         return images.Count;

@@ -88,11 +88,11 @@ public sealed partial class LanguageSegmentationModel : IDisposable
     /// sizing a cache of encoded images. An image whose <see cref="EncodedImage.PixelEmbeddings"/> were read holds those
     /// too (C values per grid pixel more), which this figure leaves out.
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="inputSize"/> is not positive.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="inputSize"/> is outside 32 to 2048, the sizes an image can be encoded at.</exception>
     public long LargestEncodedImageBytes(int? inputSize = null)
     {
         int size = inputSize ?? Manifest.DefaultInputSize;
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(size, nameof(inputSize));
+        RequireInputSize(size, nameof(inputSize));
         int multiple = Manifest.InputSizeMultiple;
         long side = (size + multiple - 1) / multiple * multiple / Manifest.EmbeddingStride;
         long valuesPerPixel = HeadIsCorrelationOnly ? (_projection?.FeatureSize ?? Manifest.EmbeddingSize) + 1 : Manifest.EmbeddingSize;

@@ -108,4 +108,29 @@ public sealed class PackageAndOptionRefusalTests : IDisposable
         Assert.Equal($"Image '{path}' is an empty file (0 bytes).", read.Message);
         Assert.Equal(read.Message, validated.Message);
     }
+
+    [Fact]
+    public void Among_several_images_one_outside_the_size_limits_is_named_by_its_index()
+    {
+        using var model = LanguageSegmentationModel.Load(ColourModelPackage.Write(_temp.Path));
+        using var photo = TestImages.ColourBlocks(64, 48, seed: 1);
+        using var dot = TestImages.Paint(1, 1, (_, _) => (255, 0, 0));
+
+        var error = Assert.Throws<ArgumentException>(() => model.Segment(new[] { photo, dot }, ["red", "blue"]));
+
+        Assert.StartsWith("Image 1: The image is 1×1", error.Message);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(error.Message, @"\(Parameter '"));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(5000)]
+    public void LargestEncodedImageBytes_refuses_input_sizes_no_image_is_encoded_at(int inputSize)
+    {
+        using var model = LanguageSegmentationModel.Load(ColourModelPackage.Write(_temp.Path));
+
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => model.LargestEncodedImageBytes(inputSize));
+
+        Assert.Contains("The model input size must be 32 to 2048 pixels", error.Message);
+    }
 }
