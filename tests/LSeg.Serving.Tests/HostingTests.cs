@@ -4,6 +4,7 @@ using LSeg.Serving.Hosting;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -265,6 +266,37 @@ public sealed class HostingTests(ColourPackageFixture colour) : IClassFixture<Co
 
         Assert.Equal(Reference.Indices(Reference.OneShot(colour.Model, image, "green", "yellow")), answer.MaskIndices);
         await Assert.ThrowsAnyAsync<HttpRequestException>(() => client.GetAsync("readyz"));
+    }
+
+    [Fact]
+    public async Task Rate_limiting_on_the_group_limits_the_api_while_the_probes_stay_unlimited()
+    {
+        // app.MapLanguageSegmentation().RequireRateLimiting(...): 3 requests per 30 s. A probe answered 429 would get a
+        // healthy instance restarted or taken out of rotation; the probes are not the API's conventions to limit.
+        var builder = TestHostServing();
+        builder.Services.AddRateLimiter(options =>
+        {
+            options.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            options.AddFixedWindowLimiter("fixed", window => (window.PermitLimit, window.Window, window.QueueLimit) = (3, TimeSpan.FromSeconds(30), 0));
+        });
+        await using var app = builder.Build();
+        app.UseRateLimiter();
+        app.MapLanguageSegmentation("/lseg").RequireRateLimiting("fixed");
+        await app.StartAsync();
+        using var client = app.GetTestClient();
+
+        var probes = new List<HttpStatusCode>();
+        for (int i = 0; i < 5; i++)
+        {
+            probes.Add((await client.GetAsync("lseg/healthz")).StatusCode);
+            probes.Add((await client.GetAsync("lseg/readyz")).StatusCode);
+        }
+        var api = new List<HttpStatusCode>();
+        for (int i = 0; i < 4; i++)
+            api.Add((await client.GetAsync("lseg/v1/model")).StatusCode);
+
+        Assert.All(probes, status => Assert.Equal(HttpStatusCode.OK, status));
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests], api);
     }
 
     [Fact]
