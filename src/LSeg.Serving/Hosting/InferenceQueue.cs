@@ -9,8 +9,9 @@ namespace LSeg.Serving.Hosting;
 /// encodings (the image encoder, about a second on a CPU): in each lane at most
 /// <see cref="LanguageSegmentationServingOptions.MaxConcurrentInferences"/> requests run at once and at most
 /// <see cref="LanguageSegmentationServingOptions.MaxQueuedRequests"/> wait (oldest first); the next one is refused at
-/// once with 503 and a Retry-After estimated from that lane's recent service times. On shutdown it stops admitting and
-/// lets the caller wait until the last running request has left, so the model is never disposed under one.
+/// once with 503 and a Retry-After estimated from that lane's recent service times. When the application starts stopping
+/// it refuses new and queued requests with 503 "shutting down" (<see cref="StopQueuing"/>) and lets the running ones
+/// finish; the caller then waits until the last running request has left, so the model is never disposed under one.
 /// </summary>
 internal sealed class InferenceQueue : IDisposable
 {
@@ -18,6 +19,7 @@ internal sealed class InferenceQueue : IDisposable
     private readonly TimeProvider _time;
     private readonly object _lock = new();
     private readonly TaskCompletionSource _idle = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _stopping = new();
     private int _running;
     private bool _closed;
 
@@ -91,11 +93,18 @@ internal sealed class InferenceQueue : IDisposable
             throw Problems.ShuttingDown();
         var lane = _lanes[(int)work];
         RateLimitLease lease;
+        // A queued request stops waiting when the application starts stopping, so that it is answered 503 while the server
+        // still sends answers: Kestrel resets the connections still open when the host's shutdown timeout ends.
         try
         {
-            lease = await lane.Limiter.AcquireAsync(1, cancellation);
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellation, _stopping.Token);
+            lease = await lane.Limiter.AcquireAsync(1, wait.Token);
         }
         catch (ObjectDisposedException)
+        {
+            throw Problems.ShuttingDown();
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested && !cancellation.IsCancellationRequested)
         {
             throw Problems.ShuttingDown();
         }
@@ -117,8 +126,27 @@ internal sealed class InferenceQueue : IDisposable
     }
 
     /// <summary>
-    /// Stops admitting requests (new and still queued ones get 503 "shutting down") and completes when no request holds
-    /// a slot. The host calls it after the server has stopped and finished the requests it waited for.
+    /// Stops admitting requests: new ones, those still reading their body and those waiting for a slot get 503 "shutting
+    /// down" at once; those holding a slot run on. Called when the application starts stopping, before the server stops.
+    /// </summary>
+    public void StopQueuing()
+    {
+        lock (_lock)
+            _closed = true;
+        try
+        {
+            // Outside the lock: the waits it ends may continue on this thread.
+            _stopping.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Already disposed with the application's services: nothing waits any more.
+        }
+    }
+
+    /// <summary>
+    /// Stops admitting requests (as <see cref="StopQueuing"/>) and completes when no request holds a slot. The host calls
+    /// it after the server has stopped and finished the requests it waited for.
     /// </summary>
     /// <returns>True when the last request has left; false when <paramref name="cancellation"/> ended the wait first.</returns>
     public async Task<bool> DrainAsync(CancellationToken cancellation)
@@ -182,6 +210,7 @@ internal sealed class InferenceQueue : IDisposable
             lane.Limiter.Dispose();
             lane.Admission.Dispose();
         }
+        _stopping.Dispose();
     }
 
     /// <summary>One kind of work's slots and queue, and the moving average of the time a request holds a slot.</summary>

@@ -50,9 +50,14 @@ internal sealed partial class ServedModel(
             LogCpuFallback(reason);
         LogServing(model.Manifest.Name, model.PackagePath, model.UsesGpu ? "GPU" : "CPU");
         Volatile.Write(ref _model, model);
-        // Not ready from the moment shutdown begins: StopAsync runs only after the server has stopped, when no
-        // readiness probe can reach this service any more.
-        lifetime?.ApplicationStopping.Register(() => _stopping = true);
+        // Not ready, and no queued work, from the moment shutdown begins: StopAsync runs only after the server has stopped,
+        // when no readiness probe can reach this service any more and Kestrel has reset the connections of requests
+        // still waiting at the end of the shutdown timeout. Refused now, the queued ones get their 503 "shutting down".
+        lifetime?.ApplicationStopping.Register(() =>
+        {
+            _stopping = true;
+            queue.StopQueuing();
+        });
     }
 
     private static LanguageSegmentationModel Load(LanguageSegmentationServingOptions settings)
