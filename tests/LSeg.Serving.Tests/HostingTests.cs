@@ -302,6 +302,27 @@ public sealed class HostingTests(ColourPackageFixture colour) : IClassFixture<Co
     }
 
     [Fact]
+    public async Task Behind_a_path_base_the_openapi_document_names_the_server_its_paths_are_called_on()
+    {
+        await using var app = TestHostServing().Build();
+        app.UsePathBase("/base");
+        app.MapLanguageSegmentation("/lseg");
+        await app.StartAsync();
+        using var client = app.GetTestClient();
+        byte[] image = Pictures.RedLeftBlueRight(96, 64);
+
+        using var document = System.Text.Json.JsonDocument.Parse(await client.GetStringAsync("base/lseg/openapi/lseg.json"));
+        string server = document.RootElement.GetProperty("servers")[0].GetProperty("url").GetString()!;
+        string segmentPath = document.RootElement.GetProperty("paths").EnumerateObject().Select(p => p.Name).Single(p => p.EndsWith("/v1/segment", StringComparison.Ordinal));
+        // What a generated client does: the server's URL, then the operation's path.
+        var response = await client.PostAsync(new Uri(server.TrimEnd('/') + segmentPath), ApiClient.Upload(image, "red, blue"));
+
+        Assert.Equal("http://localhost/base", server);
+        Assert.Equal("/lseg/v1/segment", segmentPath);
+        Assert.Equal(Reference.Indices(Reference.OneShot(colour.Model, image, "red", "blue")), (await response.ReadSegmentationAsync()).MaskIndices);
+    }
+
+    [Fact]
     public async Task Under_a_path_base_the_page_resolves_its_assets_below_it_with_or_without_the_trailing_slash()
     {
         await using var app = TestHostServing().Build();

@@ -84,6 +84,27 @@ public sealed class ServiceEndpointTests(ColourPackageFixture colour) : IClassFi
     }
 
     [Fact]
+    public async Task The_openapi_document_lists_the_formats_the_location_of_an_upload_and_a_problem_status_as_integer()
+    {
+        using var client = _server.CreateClient();
+
+        using var document = JsonDocument.Parse(await client.GetStringAsync("openapi/lseg.json"));
+
+        var paths = document.RootElement.GetProperty("paths");
+        foreach (var operation in new[] { paths.GetProperty("/v1/segment").GetProperty("post"), paths.GetProperty("/v1/images/{id}/segment").GetProperty("post") })
+        {
+            var format = operation.GetProperty("parameters").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "format");
+            Assert.Equal(["json", "png"], format.GetProperty("schema").GetProperty("enum").EnumerateArray().Select(e => e.GetString()));
+        }
+        var created = paths.GetProperty("/v1/images").GetProperty("post").GetProperty("responses").GetProperty("201");
+        Assert.True(created.GetProperty("headers").TryGetProperty("Location", out _), created.ToString());
+        // Problems are written with "status": 400, a JSON number, never a string.
+        var status = document.RootElement.GetProperty("components").GetProperty("schemas").GetProperty("ProblemDetails").GetProperty("properties").GetProperty("status");
+        Assert.Equal("integer", status.GetProperty("type").ToString());
+        Assert.False(status.TryGetProperty("pattern", out _));
+    }
+
+    [Fact]
     public async Task The_page_and_its_assets_are_served_by_the_app_and_load_nothing_from_elsewhere()
     {
         using var client = _server.CreateClient();

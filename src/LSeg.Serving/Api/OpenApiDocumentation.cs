@@ -57,6 +57,14 @@ internal static class OpenApiDocumentation
     /// </summary>
     private static Task NumbersAsWritten(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellation)
     {
+        // A problem's status, which the service always writes as a number (ProblemFilter): typed by the same host settings
+        // as ["null", "integer", "string"] with a digit pattern.
+        if (context.JsonPropertyInfo is { Name: "status" } status && typeof(Microsoft.AspNetCore.Mvc.ProblemDetails).IsAssignableFrom(status.DeclaringType))
+        {
+            schema.Type = JsonSchemaType.Integer;
+            schema.Pattern = null;
+            return Task.CompletedTask;
+        }
         if (context.JsonPropertyInfo?.DeclaringType.Assembly != typeof(OpenApiDocumentation).Assembly)
             return Task.CompletedTask;
         OnlyNumber(schema);
@@ -73,10 +81,18 @@ internal static class OpenApiDocumentation
         }
     }
 
-    /// <summary>Answers the document as JSON (OpenAPI 3.1).</summary>
+    /// <summary>
+    /// Answers the document as JSON (OpenAPI 3.1), naming as its server the address the request came to, path base
+    /// included, as ASP.NET Core's <c>MapOpenApi</c> does: the document's paths begin at the route prefix, so behind
+    /// <c>UsePathBase("/base")</c> a client that calls the paths without that server would miss the path base (404).
+    /// </summary>
     public static async Task<IResult> Write(HttpContext context, [FromKeyedServices(DocumentName)] IOpenApiDocumentProvider provider)
     {
+        // The provider's public method takes no request (only MapOpenApi's internal path does), so the server is set here;
+        // the provider builds a new document for every call, so setting it affects this answer only.
         var document = await provider.GetOpenApiDocumentAsync(context.RequestAborted);
+        var request = context.Request;
+        document.Servers = [new OpenApiServer { Url = Microsoft.AspNetCore.Http.Extensions.UriHelper.BuildAbsolute(request.Scheme, request.Host, request.PathBase) }];
         // Serialised to text first: the OpenAPI writer writes synchronously, which Kestrel refuses on the response body.
         string json = await document.SerializeAsJsonAsync(OpenApiSpecVersion.OpenApi3_1, context.RequestAborted);
         return Results.Text(json, "application/json; charset=utf-8");
@@ -110,6 +126,40 @@ internal static class OpenApiDocumentation
                 },
             },
         };
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// The values <c>format</c> takes: the handler binds it as a plain string (so that an unknown value is the handler's
+    /// 400 problem, not a binding failure), which the generator documents as any string.
+    /// </summary>
+    public static Task FormatValues(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellation)
+    {
+        if (operation.Parameters?.OfType<OpenApiParameter>().FirstOrDefault(p => p.Name == "format") is { } format)
+        {
+            format.Schema = new OpenApiSchema
+            {
+                Type = JsonSchemaType.String,
+                Enum = [System.Text.Json.Nodes.JsonValue.Create("json"), System.Text.Json.Nodes.JsonValue.Create("png")],
+                Default = System.Text.Json.Nodes.JsonValue.Create("json"),
+            };
+            format.Description = "json (the default; also when empty) answers the segmentation JSON, png the mask PNG itself; letter case is ignored.";
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <summary>The <c>Location</c> header of a created encoded image, which the generator cannot see in the handler.</summary>
+    public static Task CreatedLocation(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellation)
+    {
+        if (operation.Responses?.TryGetValue("201", out var created) == true && created is OpenApiResponse response)
+        {
+            response.Headers ??= new Dictionary<string, IOpenApiHeader>();
+            response.Headers["Location"] = new OpenApiHeader
+            {
+                Description = "The encoded image's URL (GET, DELETE; add /segment to segment it), absolute path with the route prefix and path base.",
+                Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "uri-reference" },
+            };
+        }
         return Task.CompletedTask;
     }
 
