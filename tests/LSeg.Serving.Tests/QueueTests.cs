@@ -35,7 +35,8 @@ public sealed class QueueTests(ColourPackageFixture colour) : IClassFixture<Colo
 
         string detail = await refused.AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "server-busy");
         await refusedUpload.AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "server-busy");
-        Assert.Contains("1 more requests are admitted", detail);
+        // The test holds the model slot, the queued request waits: both counts are in the answer.
+        Assert.Contains("1 of 1 model slots are in use and 1 more request is admitted (uploading or waiting for a slot)", detail);
         Assert.True(int.TryParse(refused.Headers.GetValues("Retry-After").Single(), out int seconds) && seconds >= 1, "Retry-After must be a positive number of seconds");
         await refusedRelabel.AssertProblemAsync(HttpStatusCode.NotFound, "unknown-image");
         // A label change does not wait behind image encodings.
@@ -170,7 +171,8 @@ public sealed class QueueTests(ColourPackageFixture colour) : IClassFixture<Colo
         var afterwards = await client.SegmentAsync(image, "red, blue");
 
         string busy = await refused.AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "server-busy");
-        Assert.Contains("1 more requests are admitted (uploading or waiting for a slot)", busy);
+        // The admission is held by an upload, not by the model: the answer must not say the model slots are taken.
+        Assert.Contains("0 of 1 model slots are in use and 1 more request is admitted (uploading or waiting for a slot)", busy);
         Assert.StartsWith("HTTP/1.1 408 ", answer);
         Assert.Contains("application/problem+json", answer);
         Assert.Contains("request-timeout", answer);

@@ -79,8 +79,12 @@ internal static class Problems
     public static ServingProblem EvictedImage(string id, int cacheMegabytes) => new(StatusCodes.Status410Gone, "evicted-image", "The encoded image was evicted",
         $"The encoded image '{id}' was dropped to keep the image cache under {cacheMegabytes} MiB (least recently used first); upload the image again.");
 
-    public static ServingProblem Busy(int retryAfterSeconds, string work, int admitted) => new(StatusCodes.Status503ServiceUnavailable, "server-busy", "The server is busy",
-        $"Every model slot for {work} is taken and {admitted} more requests are admitted (uploading or waiting for a slot), the most this server takes (MaxConcurrentInferences + MaxQueuedRequests); retry after {retryAfterSeconds} s.")
+    /// <summary>
+    /// A full lane. Admissions are held by requests still uploading as well as by those waiting for or running the model,
+    /// so the detail gives both counts rather than blaming the model: with slow uploads every model slot may be free.
+    /// </summary>
+    public static ServingProblem Busy(int retryAfterSeconds, string work, int running, int slots, int admitted) => new(StatusCodes.Status503ServiceUnavailable, "server-busy", "The server is busy",
+        $"The server takes no more {work} now: {running} of {slots} model slots are in use and {admitted} more {(admitted == 1 ? "request is" : "requests are")} admitted (uploading or waiting for a slot), the most it takes at once (MaxConcurrentInferences + MaxQueuedRequests); retry after {retryAfterSeconds} s.")
     {
         RetryAfterSeconds = retryAfterSeconds,
     };

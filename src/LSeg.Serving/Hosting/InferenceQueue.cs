@@ -169,7 +169,7 @@ internal sealed class InferenceQueue : IDisposable
     }
 
     private ServingProblem Busy(Work work, Lane lane) =>
-        Problems.Busy(RetryAfterSeconds(lane), work == Work.LabelChange ? "label changes" : "image encodings", Admitted(lane));
+        Problems.Busy(RetryAfterSeconds(lane), work == Work.LabelChange ? "label changes" : "image encodings", RunningIn(lane), Slots, Admitted(lane));
 
     /// <summary>Requests of <paramref name="work"/> admitted and not yet done, minus those running: reading their body or waiting.</summary>
     public int Admitted(Work work) => Admitted(_lanes[(int)work]);
@@ -177,9 +177,11 @@ internal sealed class InferenceQueue : IDisposable
     private int Admitted(Lane lane)
     {
         long available = lane.Admission.GetStatistics()?.CurrentAvailablePermits ?? 0;
-        long running = Slots - (lane.Limiter.GetStatistics()?.CurrentAvailablePermits ?? 0);
-        return (int)Math.Max(0, Slots + QueueLimit - available - running);
+        return (int)Math.Max(0, Slots + QueueLimit - available - RunningIn(lane));
     }
+
+    /// <summary>Slots of <paramref name="lane"/> held now.</summary>
+    private int RunningIn(Lane lane) => (int)(Slots - (lane.Limiter.GetStatistics()?.CurrentAvailablePermits ?? 0));
 
     /// <summary>Seconds until a slot of <paramref name="lane"/> is likely free: the work ahead (queue + running) spread over its slots.</summary>
     private int RetryAfterSeconds(Lane lane)
