@@ -21,7 +21,7 @@ public sealed class LanguageSegmentationServingOptions
         /// <summary>Most labels in one request.</summary>
         public const int MaxLabels = 64;
 
-        /// <summary>Most characters in one label.</summary>
+        /// <summary>Most characters (Unicode characters, not UTF-16 code units) in one label.</summary>
         public const int MaxLabelLength = 100;
 
         /// <summary>Memory bound of the encoded-image cache, in MiB.</summary>
@@ -76,7 +76,10 @@ public sealed class LanguageSegmentationServingOptions
     /// <summary>Requests with more labels than this are refused with 400 (default 64, at most <see cref="LabelLimit"/>).</summary>
     public int MaxLabels { get; set; } = Defaults.MaxLabels;
 
-    /// <summary>Labels longer than this many characters are refused with 400 (default 100, at most <see cref="LabelLengthLimit"/>).</summary>
+    /// <summary>
+    /// Labels longer than this many characters are refused with 400 (default 100, at most <see cref="LabelLengthLimit"/>).
+    /// Counted in Unicode characters (runes): an emoji is one, although it takes two UTF-16 code units.
+    /// </summary>
     public int MaxLabelLength { get; set; } = Defaults.MaxLabelLength;
 
     /// <summary>

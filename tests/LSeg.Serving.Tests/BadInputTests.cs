@@ -112,9 +112,10 @@ public sealed class BadInputTests(ColourPackageFixture colour) : IClassFixture<C
     {
         using var client = _server.CreateClient();
         var encoded = await client.EncodeOkAsync(Image);
-        // Two labels padded with JSON whitespace to 2,000 bytes: over MaxLabels 4 × (MaxLabelLength 12 × 6 + 8) + 1024 =
-        // 1,344 bytes, but well within what the largest MaxLabelLength allows (10,000: 241,056 bytes; the limit is a
-        // long product, and the start-up bound keeps it far from overflowing).
+        // Two labels padded with JSON whitespace to 2,000 bytes: over MaxLabels 4 × (MaxLabelLength 12 × 12 + 8) + 1024 =
+        // 1,632 bytes (12 bytes for a character escaped as a surrogate pair), but well within what the largest
+        // MaxLabelLength allows (10,000: 481,056 bytes; the limit is a long product, and the start-up bound keeps it far
+        // from overflowing).
         static StringContent Padded() => new($"{{\"labels\": [\"red\", \"blue\"]{new string(' ', 2000)}}}", Encoding.UTF8, "application/json");
         using var generous = new ServingFactory(colour.PackagePath, options => options.MaxLabelLength = LanguageSegmentationServingOptions.LabelLengthLimit);
         using var generousClient = generous.CreateClient();
@@ -123,7 +124,7 @@ public sealed class BadInputTests(ColourPackageFixture colour) : IClassFixture<C
         string detail = await (await client.PostAsync($"v1/images/{encoded.Id}/segment", Padded())).AssertProblemAsync(HttpStatusCode.RequestEntityTooLarge, "body-too-large");
         var accepted = await generousClient.PostAsync($"v1/images/{encodedThere.Id}/segment", Padded());
 
-        Assert.Contains("1,344 bytes", detail);
+        Assert.Contains("1,632 bytes", detail);
         Assert.True(accepted.StatusCode == HttpStatusCode.OK, await accepted.Content.ReadAsStringAsync());
     }
 
@@ -174,6 +175,25 @@ public sealed class BadInputTests(ColourPackageFixture colour) : IClassFixture<C
         var form = new MultipartFormDataContent { { new StringContent("not a file"), "image" }, { new StringContent("red"), "labels" } };
 
         await (await client.PostAsync("v1/segment", form)).AssertProblemAsync(HttpStatusCode.BadRequest, "missing-image");
+    }
+
+    [Fact]
+    public async Task A_label_length_is_counted_in_characters_as_the_refusal_says_not_in_utf16_code_units()
+    {
+        using var client = _server.CreateClient();
+        var encoded = await client.EncodeOkAsync(Image);
+        // MaxLabelLength is 12: twelve cats are 12 characters (24 UTF-16 code units), thirteen are one too many.
+        string twelve = string.Concat(Enumerable.Repeat("\U0001F431", 12));
+        string thirteen = twelve + "\U0001F431";
+
+        // Within the server's limit, twelve cats reach the model, whose label table has no such colour.
+        await (await client.SegmentAsync(Image, $"red, {twelve}")).AssertProblemAsync(HttpStatusCode.BadRequest, "invalid-label");
+        await (await client.RelabelAsync(encoded.Id, ["red", twelve])).AssertProblemAsync(HttpStatusCode.BadRequest, "invalid-label");
+        string oneShot = await (await client.SegmentAsync(Image, $"red, {thirteen}")).AssertProblemAsync(HttpStatusCode.BadRequest, "label-too-long");
+        string change = await (await client.RelabelAsync(encoded.Id, ["red", thirteen])).AssertProblemAsync(HttpStatusCode.BadRequest, "label-too-long");
+
+        Assert.Contains("Label 1 is 13 characters long", oneShot);
+        Assert.Contains("Label 1 is 13 characters long", change);
     }
 
     [Fact]

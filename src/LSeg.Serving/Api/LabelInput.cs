@@ -4,6 +4,8 @@ namespace LSeg.Serving.Api;
 /// The label list of a request: from the comma-separated <c>labels</c> form field of <c>/v1/segment</c> (split,
 /// trimmed, empty entries dropped, as <c>lseg segment --labels</c>) or the JSON array of a label change, then checked
 /// against the server's limits. The model's own checks (tokens, a fixed label table) come after, in EncodeLabels.
+/// A label's length is counted in Unicode characters (runes), as the refusal says: an emoji outside the Basic
+/// Multilingual Plane is one character, not its two UTF-16 code units.
 /// </summary>
 internal static class LabelInput
 {
@@ -19,8 +21,9 @@ internal static class LabelInput
             var label = span[range].Trim();
             if (label.IsEmpty)
                 continue;
-            if (tooLong < 0 && label.Length > options.MaxLabelLength)
-                (tooLong, tooLongLength) = (count, label.Length);
+            // Runes are counted only past the limit in code units: a label within it in code units is within it in runes.
+            if (tooLong < 0 && label.Length > options.MaxLabelLength && Length(label) is int length && length > options.MaxLabelLength)
+                (tooLong, tooLongLength) = (count, length);
             count++;
         }
         if (count > options.MaxLabels)
@@ -44,6 +47,15 @@ internal static class LabelInput
         return Checked(trimmed, options);
     }
 
+    /// <summary>Characters (runes) in <paramref name="label"/>; half of a surrogate pair counts as one (the model refuses it later).</summary>
+    private static int Length(ReadOnlySpan<char> label)
+    {
+        int count = 0;
+        foreach (var _ in label.EnumerateRunes())
+            count++;
+        return count;
+    }
+
     private static string[] Checked(string[] labels, LanguageSegmentationServingOptions options)
     {
         if (labels.Length > options.MaxLabels)
@@ -53,8 +65,8 @@ internal static class LabelInput
         {
             if (labels[i].Length == 0)
                 throw Problems.EmptyLabel(i);
-            if (labels[i].Length > options.MaxLabelLength)
-                throw Problems.LabelTooLong(i, labels[i].Length, options.MaxLabelLength);
+            if (labels[i].Length > options.MaxLabelLength && Length(labels[i]) is int length && length > options.MaxLabelLength)
+                throw Problems.LabelTooLong(i, length, options.MaxLabelLength);
             if (!seen.Add(labels[i]))
                 throw Problems.DuplicateLabel(labels[i], i);
         }

@@ -198,8 +198,9 @@ internal static class RequestBodies
         Encoding? encoding = null;
         if (MediaTypeHeaderValue.TryParse(request.ContentType, out var mediaType) && mediaType.Charset is { Length: > 0 } charset)
             encoding = EncodingOf(charset.ToString()) ?? throw Problems.UnknownCharset(request.ContentType);
-        // Generous room for the largest allowed label list, escaped (in long: the options allow int.MaxValue characters).
-        long limit = options.MaxLabels * (options.MaxLabelLength * 6L + 8) + 1024;
+        // Generous room for the largest allowed label list, escaped (in long: the options allow int.MaxValue characters): a
+        // character outside the Basic Multilingual Plane, one rune of MaxLabelLength, is escaped as two \uXXXX, 12 bytes.
+        long limit = options.MaxLabels * (options.MaxLabelLength * 12L + 8) + 1024;
         LimitBody(request, limit, length => Problems.BodyTooLarge(limit, length));
         try
         {
