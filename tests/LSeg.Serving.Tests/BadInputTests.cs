@@ -169,12 +169,56 @@ public sealed class BadInputTests(ColourPackageFixture colour) : IClassFixture<C
     }
 
     [Fact]
-    public async Task An_image_sent_as_text_is_a_missing_image()
+    public async Task An_image_sent_as_a_field_without_a_filename_is_called_a_field_that_is_not_a_file_part()
     {
         using var client = _server.CreateClient();
-        var form = new MultipartFormDataContent { { new StringContent("not a file"), "image" }, { new StringContent("red"), "labels" } };
+        // curl -F "image=<photo.png", or form.Add(new ByteArrayContent(bytes), "image"): no filename, so not a file part.
+        var text = new MultipartFormDataContent { { new StringContent("not a file"), "image" }, { new StringContent("red"), "labels" } };
+        var bytes = new MultipartFormDataContent { { new ByteArrayContent(Image), "image" }, { new StringContent("red"), "labels" } };
 
-        await (await client.PostAsync("v1/segment", form)).AssertProblemAsync(HttpStatusCode.BadRequest, "missing-image");
+        string textDetail = await (await client.PostAsync("v1/segment", text)).AssertProblemAsync(HttpStatusCode.BadRequest, "missing-image");
+        string bytesDetail = await (await client.PostAsync("v1/images", bytes)).AssertProblemAsync(HttpStatusCode.BadRequest, "missing-image");
+
+        Assert.Contains("a field named 'image' that is not a file part", textDetail);
+        Assert.Contains("a field named 'image' that is not a file part", bytesDetail);
+    }
+
+    [Fact]
+    public async Task Labels_sent_as_a_file_part_are_called_a_file_part()
+    {
+        using var client = _server.CreateClient();
+        var form = ApiClient.Upload(Image);
+        form.Add(new StringContent("red, blue"), "labels", "labels.txt");
+
+        string detail = await (await client.PostAsync("v1/segment", form)).AssertProblemAsync(HttpStatusCode.BadRequest, "missing-labels");
+
+        Assert.Contains("'labels' part is a file part", detail);
+    }
+
+    [Fact]
+    public async Task Two_image_parts_are_refused_rather_than_one_silently_dropped()
+    {
+        using var client = _server.CreateClient();
+        var form = ApiClient.Upload(Image, "red, blue");
+        form.Add(new ByteArrayContent(Pictures.GreenTopYellowBottom(32, 48)), "image", "second.png");
+
+        string detail = await (await client.PostAsync("v1/segment", form)).AssertProblemAsync(HttpStatusCode.BadRequest, "malformed-request");
+
+        Assert.Contains("2 file parts named 'image'", detail);
+    }
+
+    [Fact]
+    public async Task Labels_that_are_not_utf8_are_refused_naming_the_encoding_not_changed_silently()
+    {
+        using var client = _server.CreateClient();
+        // "caf\xe9, red": Latin-1 bytes in a field that declares no charset, read as UTF-8: "caf\uFFFD".
+        var form = ApiClient.Upload(Image);
+        form.Add(new ByteArrayContent(Encoding.Latin1.GetBytes("caf\u00e9, red")), "labels");
+
+        string detail = await (await client.PostAsync("v1/segment", form)).AssertProblemAsync(HttpStatusCode.BadRequest, "malformed-request");
+
+        Assert.Contains("'labels'", detail);
+        Assert.Contains("not valid UTF-8", detail);
     }
 
     [Fact]

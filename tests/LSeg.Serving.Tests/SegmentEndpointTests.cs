@@ -71,6 +71,34 @@ public sealed class SegmentEndpointTests(ColourPackageFixture colour) : IClassFi
         Assert.Equal(0, mask[90 * 64 + 30]);  // bottom: yellow, the first label
     }
 
+    [Theory]
+    [InlineData("PNG")]
+    [InlineData("Png")]
+    public async Task The_format_is_read_in_any_letter_case(string format)
+    {
+        using var client = _server.CreateClient();
+        byte[] image = Pictures.GreenTopYellowBottom(64, 96);
+        var encoded = await client.EncodeOkAsync(image);
+
+        var oneShot = await client.SegmentAsync(image, "yellow, green", format);
+        var change = await client.RelabelAsync(encoded.Id, ["yellow", "green"], format);
+
+        Assert.Equal("image/png", oneShot.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("image/png", change.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(Reference.Indices(Reference.OneShot(colour.Model, image, "yellow", "green")), Segmentation.DecodeMask(await oneShot.Content.ReadAsByteArrayAsync(), 64, 96));
+    }
+
+    [Fact]
+    public async Task An_empty_format_answers_json_as_no_format_does()
+    {
+        using var client = _server.CreateClient();
+        byte[] image = Pictures.GreenTopYellowBottom(64, 96);
+
+        var response = await client.SegmentAsync(image, "yellow, green", format: "");
+
+        Assert.Equal(Reference.Indices(Reference.OneShot(colour.Model, image, "yellow", "green")), (await response.ReadSegmentationAsync()).MaskIndices);
+    }
+
     [Fact]
     public async Task An_encoded_image_is_segmented_with_each_new_label_list_as_the_low_level_api_does()
     {

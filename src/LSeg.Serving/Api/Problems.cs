@@ -8,6 +8,17 @@ internal static class Problems
     public static ServingProblem MissingImage() => new(StatusCodes.Status400BadRequest, "missing-image", "The image is missing",
         "The request has no file part named 'image'; send the photo as multipart/form-data with a file field 'image'.");
 
+    /// <summary>An <c>image</c> part without a filename, which multipart/form-data makes a text field, not a file.</summary>
+    public static ServingProblem ImageNotAFile() => new(StatusCodes.Status400BadRequest, "missing-image", "The image is missing",
+        "The request has a field named 'image' that is not a file part (its Content-Disposition has no filename); send the photo as a file part: curl -F image=@photo.jpg, or in .NET form.Add(content, \"image\", \"photo.jpg\").");
+
+    public static ServingProblem ImagesTwice(int count) => new(StatusCodes.Status400BadRequest, "malformed-request", "The request body cannot be read",
+        $"The request has {count} file parts named 'image'; send one image per request.");
+
+    /// <summary>The labels field decoded to U+FFFD: bytes that are not UTF-8 (a Latin-1 'é'), which the form reader replaces.</summary>
+    public static ServingProblem LabelsNotUtf8() => new(StatusCodes.Status400BadRequest, "malformed-request", "The request body cannot be read",
+        "The 'labels' field is not valid UTF-8 text: it holds bytes that decode to U+FFFD, the replacement character (text in another encoding, such as Latin-1, without a charset). Send the labels as UTF-8, or declare the field's charset in its Content-Type.");
+
     public static ServingProblem MissingLabels(string where) => new(StatusCodes.Status400BadRequest, "missing-labels", "The labels are missing",
         $"The request has no labels; {where}.");
 
@@ -30,7 +41,7 @@ internal static class Problems
     public static ServingProblem MalformedBody(string detail) => new(StatusCodes.Status400BadRequest, "malformed-request", "The request body cannot be read", detail);
 
     public static ServingProblem UnknownFormat(string format) => new(StatusCodes.Status400BadRequest, "unknown-format", "Unknown response format",
-        $"format={format} is not known; use format=json (the default) or format=png.");
+        $"format={format} is not known; use format=json (the default) or format=png (in any letter case).");
 
     public static ServingProblem TooManyBytes(long limit, long? actual) => new(StatusCodes.Status413PayloadTooLarge, "image-too-large", "The upload is too large",
         actual is long n

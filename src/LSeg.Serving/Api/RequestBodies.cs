@@ -30,7 +30,22 @@ internal static class RequestBodies
         MultipartOverheadBytes + options.MaxLabels * (options.MaxLabelLength * 4L + 1);
 
     /// <summary>The uploaded image's bytes and the form's text fields.</summary>
-    public sealed record Upload(byte[] Image, IFormCollection Form);
+    public sealed record Upload(byte[] Image, IFormCollection Form)
+    {
+        /// <summary>The <c>labels</c> text field, checked to be text.</summary>
+        /// <exception cref="ServingProblem">The labels were sent as a file part, or are not valid UTF-8.</exception>
+        public string? Labels()
+        {
+            string? labels = Form["labels"];
+            if (string.IsNullOrEmpty(labels) && Form.Files.GetFile("labels") is not null)
+                throw Problems.MissingLabels("its 'labels' part is a file part (it has a filename), not a text field; send them as a text field, e.g. curl -F \"labels=cat, floor, other\"");
+            // The form reader decodes a field without a charset as UTF-8 and replaces bytes that are not with U+FFFD: a
+            // Latin-1 "café" would become "caf\uFFFD" and be segmented as that. No label needs the replacement character.
+            if (labels?.Contains('\uFFFD', StringComparison.Ordinal) == true)
+                throw Problems.LabelsNotUtf8();
+            return labels;
+        }
+    }
 
     /// <summary>The JSON body of a label change.</summary>
     public sealed record LabelsBody(IReadOnlyList<string?>? Labels);
@@ -39,7 +54,7 @@ internal static class RequestBodies
     /// Reads the upload within <see cref="LanguageSegmentationServingOptions.UploadTimeout"/>: its caller holds an admission
     /// while it arrives (see <see cref="Hosting.InferenceQueue.Admit"/>).
     /// </summary>
-    /// <exception cref="ServingProblem">Not multipart, too large, malformed (including a body that ends before its closing boundary), without an <c>image</c> file, or not all there within the upload timeout (408).</exception>
+    /// <exception cref="ServingProblem">Not multipart, too large, malformed (including a body that ends before its closing boundary), without one <c>image</c> file, or not all there within the upload timeout (408).</exception>
     public static async Task<Upload> ReadUploadAsync(HttpRequest request, LanguageSegmentationServingOptions options, CancellationToken cancellation)
     {
         // The deadline stops a pending read with CancelPendingRead, not with a cancelled token: Kestrel aborts the
@@ -177,7 +192,14 @@ internal static class RequestBodies
             throw Problems.MalformedBody($"The multipart body cannot be read: it ends before its closing boundary ({e.Message})");
         }
 
-        var file = form.Files.GetFile("image") ?? throw Problems.MissingImage();
+        // A part without a filename is a text field, however binary: it is no image file, and saying "no part named 'image'"
+        // would send the client looking for a typo in the name.
+        var images = form.Files.GetFiles("image");
+        if (images.Count == 0)
+            throw form.ContainsKey("image") ? Problems.ImageNotAFile() : Problems.MissingImage();
+        if (images.Count > 1)
+            throw Problems.ImagesTwice(images.Count);
+        var file = images[0];
         if (file.Length > options.MaxImageBytes)
             throw Problems.TooManyBytes(options.MaxImageBytes, file.Length);
         if (file.Length == 0)

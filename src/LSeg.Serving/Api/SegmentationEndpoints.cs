@@ -92,7 +92,7 @@ internal static class SegmentationEndpoints
         // Admitted before the upload is read (a full lane refuses it unread); its header is checked before a model slot.
         using var admission = queue.Admit(InferenceQueue.Work.ImageEncoding);
         var upload = await RequestBodies.ReadUploadAsync(context.Request, settings, context.RequestAborted);
-        var labels = LabelInput.FromCommaSeparated(upload.Form["labels"], settings);
+        var labels = LabelInput.FromCommaSeparated(upload.Labels(), settings);
         CheckHeader(upload.Image, settings);
         SegmentationResult result;
         using (await queue.EnterAsync(InferenceQueue.Work.ImageEncoding, context.RequestAborted))
@@ -164,12 +164,14 @@ internal static class SegmentationEndpoints
         return Answer(result, png);
     }
 
-    private static bool WantsPng(string? format) => format switch
-    {
-        null or "" or "json" => false,
-        PngFormat => true,
-        _ => throw Problems.UnknownFormat(format),
-    };
+    /// <summary>
+    /// True for <c>format=png</c>; JSON for <c>json</c>, for none and for an empty one (<c>?format=</c>, as a URL template
+    /// leaves an unset value). Letter case is ignored, as in a media type.
+    /// </summary>
+    private static bool WantsPng(string? format) =>
+        string.IsNullOrEmpty(format) || string.Equals(format, "json", StringComparison.OrdinalIgnoreCase) ? false
+        : string.Equals(format, PngFormat, StringComparison.OrdinalIgnoreCase) ? true
+        : throw Problems.UnknownFormat(format);
 
     /// <summary>Format, pixel count and size from the header, before a request waits for a model slot it would only be refused in.</summary>
     private static void CheckHeader(byte[] bytes, LanguageSegmentationServingOptions settings) =>
