@@ -100,6 +100,23 @@ public sealed class SegmentEndpointTests(ColourPackageFixture colour) : IClassFi
     }
 
     [Fact]
+    public async Task The_json_answer_writes_base64_masks_without_escaping_plus_signs()
+    {
+        using var client = _server.CreateClient();
+        // The first of a few pictures whose mask PNG's base64 has a '+' (the default encoder writes it as \u002B, six
+        // bytes for one, on about one base64 character in 64).
+        var (image, maskBase64) = Enumerable.Range(40, 40)
+            .Select(width => Pictures.RedLeftBlueRight(width, 64))
+            .Select(picture => (picture, Convert.ToBase64String(Reference.OneShot(colour.Model, picture, "red", "blue").ToMaskPng())))
+            .First(candidate => candidate.Item2.Contains('+'));
+
+        string body = await (await client.SegmentAsync(image, "red, blue")).Content.ReadAsStringAsync();
+
+        Assert.Contains($"\"mask\":\"{maskBase64}\"", body);
+        Assert.DoesNotContain("\\u", body);
+    }
+
+    [Fact]
     public async Task An_encoded_image_is_segmented_with_each_new_label_list_as_the_low_level_api_does()
     {
         using var client = _server.CreateClient();
