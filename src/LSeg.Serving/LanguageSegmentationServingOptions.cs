@@ -53,8 +53,9 @@ public sealed class LanguageSegmentationServingOptions
     public const int LabelLengthLimit = 10_000;
 
     /// <summary>
-    /// Model package directory; null (the default) serves the default model, which the application carries only when
-    /// it references LSeg.MLNet.DefaultModel (the host refuses to start otherwise).
+    /// Model package directory (or its manifest.json); null (the default), empty or white space serves the default model,
+    /// which the application carries only when it references LSeg.MLNet.DefaultModel (the host refuses to start
+    /// otherwise). Empty counts as not set so that an empty environment variable (<c>LSeg__ModelPath=</c>) means the default.
     /// </summary>
     public string? ModelPath { get; set; }
 

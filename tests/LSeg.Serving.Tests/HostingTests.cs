@@ -323,6 +323,34 @@ public sealed class HostingTests(ColourPackageFixture colour) : IClassFixture<Co
     }
 
     [Fact]
+    public void A_model_path_to_a_folder_without_a_manifest_stops_the_start_naming_the_option()
+    {
+        using var folder = new LSeg.MLNet.Tests.Packages.TemporaryDirectory();
+        using var server = new ServingFactory(folder.Path);
+
+        var error = Assert.Throws<OptionsValidationException>(() => server.CreateClient());
+
+        Assert.Contains($"ModelPath '{folder.Path}'", error.Message);
+        Assert.Contains("manifest.json", error.Message);
+    }
+
+    [SkippableTheory]
+    [InlineData("")]
+    [InlineData("  ")]
+    public async Task An_empty_model_path_counts_as_not_set_and_serves_the_default_model(string path)
+    {
+        // LSeg__ModelPath= in a container's environment binds an empty string, not null.
+        Skip.IfNot(LSeg.MLNet.LanguageSegmentationModel.HasDefaultModel, "this build embeds no default model (models/default/ was absent at build time)");
+        using var server = new ServingFactory(path);
+        using var client = server.CreateClient();
+
+        var served = System.Text.Json.Nodes.JsonNode.Parse(await client.GetStringAsync("v1/model"))!;
+
+        var packaged = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(LSeg.Tests.Shared.SharedData.RepositoryRoot, "models", "default", "manifest.json")))!;
+        Assert.Equal(packaged["name"]!.GetValue<string>(), served["name"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task Under_a_path_base_the_page_resolves_its_assets_below_it_with_or_without_the_trailing_slash()
     {
         await using var app = TestHostServing().Build();

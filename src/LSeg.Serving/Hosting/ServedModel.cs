@@ -68,7 +68,8 @@ internal sealed partial class ServedModel(
             FallbackToCpu = settings.FallbackToCpu,
             MaxImagePixels = settings.MaxImagePixels,
         };
-        return settings.ModelPath is null ? LanguageSegmentationModel.LoadDefault(modelOptions) : LanguageSegmentationModel.Load(settings.ModelPath, modelOptions);
+        // Empty or white space counts as not set, as in the options' validation (an empty environment variable binds "").
+        return string.IsNullOrWhiteSpace(settings.ModelPath) ? LanguageSegmentationModel.LoadDefault(modelOptions) : LanguageSegmentationModel.Load(settings.ModelPath, modelOptions);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)

@@ -24,9 +24,18 @@ internal sealed class ServingOptionsValidator : IValidateOptions<LanguageSegment
                 failures.Add(failure.TrimEnd('.'));
         }
 
-        if (options.ModelPath is { } path)
-            Require(Directory.Exists(ModelManifest.PackageDirectory(path)),
-                $"ModelPath '{path}' is not a model package directory (or its {ModelManifest.FileName}).");
+        // Empty counts as not set: LSeg__ModelPath= in a container's environment binds "", not null.
+        if (!string.IsNullOrWhiteSpace(options.ModelPath))
+        {
+            string path = options.ModelPath;
+            string directory = ModelManifest.PackageDirectory(path);
+            // A folder without a manifest passed here and then failed in the model's load with a FileNotFoundException
+            // that named no option.
+            Require(Directory.Exists(directory) && File.Exists(Path.Combine(directory, ModelManifest.FileName)),
+                Directory.Exists(directory)
+                    ? $"ModelPath '{path}' is a directory without {ModelManifest.FileName}, not a model package directory."
+                    : $"ModelPath '{path}' is not a model package directory (or its {ModelManifest.FileName}).");
+        }
         else
             Require(LanguageSegmentationModel.HasDefaultModel, "ModelPath is not set and the application carries no default model: reference LSeg.MLNet.DefaultModel (the package, or a project reference to src/LSeg.MLNet.DefaultModel), or set ModelPath to a model package.");
         Require(options.InputSize is null or (>= LanguageSegmentationModelOptions.Defaults.MinInputSize and <= LanguageSegmentationModelOptions.Defaults.MaxInputSize),
