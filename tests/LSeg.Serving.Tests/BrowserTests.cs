@@ -121,6 +121,48 @@ public sealed class BrowserTests
         Assert.Contains("60, 180, 75", swatches[1]);
     }
 
+    [SkippableFact]
+    public void Refused_labels_clear_the_shown_result_and_an_expired_image_is_encoded_again_without_deleting_it()
+    {
+        bool installed = File.Exists(Chromium) && File.Exists(ChromeDriver);
+        Assert.False(!installed && Environment.GetEnvironmentVariable("CI") == "true", $"CI must have {Chromium} and {ChromeDriver} (apt-get install chromium chromium-driver).");
+        Skip.IfNot(installed, $"{Chromium} and {ChromeDriver} are not installed (apt-get install chromium chromium-driver): the browser test cannot run here.");
+        using var temp = new TemporaryDirectory();
+        var clock = new ManualClock();
+        using var server = new ServingFactory(ColourModelPackage.Write(temp.Path), clock: clock);
+        Uri address = server.StartOnLoopback();
+        string photo = Path.Combine(temp.Path, "halves.png");
+        File.WriteAllBytes(photo, Pictures.RedLeftBlueRight(96, 64));
+
+        using var browser = StartChromium();
+        browser.Navigate().GoToUrl(address);
+        var labels = browser.FindElement(By.Id("labels"));
+        labels.Clear();
+        labels.SendKeys("red, blue");
+        var file = browser.FindElement(By.Id("file"));
+        ((IJavaScriptExecutor)browser).ExecuteScript("arguments[0].style.display = 'block';", file);
+        file.SendKeys(photo);
+        var canvas = browser.FindElement(By.Id("canvas"));
+        WaitFor(browser, () => Legend(browser).SequenceEqual(["red", "blue"]) && canvas.GetDomAttribute("data-state") == "segmented", "the legend");
+
+        // A label the model cannot encode (not in the colour package's table): the old legend must not stay as its answer.
+        labels.SendKeys(", purple");
+        WaitFor(browser, () => Legend(browser).Length == 0 && canvas.GetDomAttribute("data-state") == "cleared", "the legend to be cleared");
+        string refusal = browser.FindElement(By.Id("status")).Text;
+
+        // The encoded image expires; the next edit encodes the photo again and must not DELETE the expired id (a 410).
+        clock.Advance(LanguageSegmentationServingOptions.Defaults.ImageTimeToLive + TimeSpan.FromMinutes(1));
+        labels.Clear();
+        labels.SendKeys("blue, red");
+        WaitFor(browser, () => Legend(browser).SequenceEqual(["blue", "red"]) && canvas.GetDomAttribute("data-state") == "segmented", "the legend after the expiry");
+
+        Assert.Contains("purple", refusal);
+        Assert.Equal(2, server.Log.Count("POST /v1/images"));
+        Assert.Equal(0, server.Log.CountMatching(r => r.StartsWith("DELETE ", StringComparison.Ordinal)));
+        // The page names its own icon: the browser asks for no /favicon.ico.
+        Assert.Equal(0, server.Log.Count("GET /favicon.ico"));
+    }
+
     /// <summary><paramref name="jpeg"/> with an EXIF APP1 segment right after its start marker giving <paramref name="orientation"/>.</summary>
     private static byte[] WithExifOrientation(byte[] jpeg, ushort orientation)
     {

@@ -124,5 +124,8 @@ public sealed class ServiceEndpointTests(ColourPackageFixture colour) : IClassFi
             Assert.DoesNotContain("//cdn", text);
         }
         Assert.Contains("v1/images", script);
+        // An icon of its own (an empty data: URL, which the policy's img-src allows): otherwise every browser asks for
+        // /favicon.ico, a 404 in the server's log on every load.
+        Assert.Contains("<link rel=\"icon\" href=\"data:,\">", html);
     }
 }

@@ -105,11 +105,7 @@ async function choose(file) {
   const choice = ++state.choice;
   state.sequence++; // answers still on their way belong to the previous photo
   state.file = file;
-  state.result = null;
-  state.mask = null;
-  state.overlay = null;
-  el('legend').replaceChildren();
-  el('download').hidden = true;
+  clearResult();
   // The previous photo's encoded image is nobody's now: deleted at once, and never segmented with the new labels.
   if (state.imageId) fetch(`v1/images/${encodeURIComponent(state.imageId)}`, { method: 'DELETE' });
   state.imageId = null;
@@ -178,6 +174,7 @@ async function segment() {
   const sequence = ++state.sequence;
   const labels = currentLabels();
   if (labels.length === 0) {
+    clearResult(); // the overlay and legend of other labels would read as the answer for the box's (empty) labels
     setStatus('Type at least one label.', true);
     return;
   }
@@ -193,15 +190,23 @@ async function segment() {
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ labels }),
   });
-  let response = await post(state.imageId);
+  const sent = state.imageId;
+  let response = await post(sent);
   if (response.status === 404 || response.status === 410) {
+    // The server no longer has that id: forgotten here too, so encoding again does not send it a DELETE (a 410 more).
+    if (state.imageId === sent) state.imageId = null;
     await encodeCurrent(); // the server dropped the encoded image (expired or evicted): encode it again, once
     if (sequence !== state.sequence || !state.imageId) return;
     response = await post(state.imageId);
   }
   if (sequence !== state.sequence) return; // a newer edit has been sent
   if (!response.ok) {
-    setStatus(await problemText(response), true);
+    // The labels in the box were refused (or the server could not answer): the previous result is not theirs, so it goes
+    // rather than stay on screen as if it were.
+    const text = await problemText(response);
+    if (sequence !== state.sequence) return;
+    clearResult();
+    setStatus(text, true);
     return;
   }
   const result = await response.json();
@@ -217,6 +222,20 @@ async function segment() {
   canvas.dataset.labels = JSON.stringify(result.labels);
   canvas.dataset.state = 'segmented';
   setStatus(`${result.labels.length} labels, ${result.width}×${result.height}, ${Math.round(performance.now() - started)} ms. Hover to see a pixel's label.`);
+}
+
+// Drops the shown segmentation (overlay, legend, download, hover) and keeps the photo.
+function clearResult() {
+  state.result = null;
+  state.mask = null;
+  state.overlay = null;
+  el('legend').replaceChildren();
+  el('download').hidden = true;
+  el('hover').hidden = true;
+  const canvas = el('canvas');
+  delete canvas.dataset.labels;
+  canvas.dataset.state = 'cleared';
+  draw();
 }
 
 // The mask is an 8-bit greyscale PNG whose values are label indices; decoded without colour conversion.
