@@ -32,6 +32,13 @@ internal static class CliApp
         return root;
     }
 
+    /// <summary>
+    /// How the command line is read. Response files are off: System.CommandLine would read any argument starting with
+    /// '@' as a file of more arguments, so an image named <c>@home.jpg</c>, or <c>--labels @list</c>, would be opened and
+    /// split on whitespace; the tool documents no such files.
+    /// </summary>
+    internal static ParserConfiguration ParserConfiguration => new() { ResponseFileTokenReplacer = null };
+
     /// <summary>Parses <paramref name="args"/>, runs the chosen command and returns the process exit code.</summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
     {
@@ -42,13 +49,14 @@ internal static class CliApp
         System.Globalization.CultureInfo.CurrentUICulture = System.Globalization.CultureInfo.InvariantCulture;
         var console = new CliConsole(stdout, stderr);
         var root = BuildRootCommand(console);
-        ParseResult parsed = root.Parse(args);
+        ParseResult parsed = root.Parse(args, ParserConfiguration);
 
         // Parse errors become one line (System.CommandLine would print each error and the whole help text).
-        if (parsed.Errors.Count > 0 && parsed.Action is not HelpAction)
+        var errors = parsed.Errors.Select(e => e.Message).ToList();
+        if (errors.Count > 0 && parsed.Action is not HelpAction)
         {
             string command = CommandPath(parsed);
-            string problems = string.Join("; ", parsed.Errors.Select(e => OneLine(ParseErrors.Plain(e.Message))).Distinct());
+            string problems = string.Join("; ", errors.Select(e => OneLine(ParseErrors.Plain(e))).Distinct());
             stderr.WriteLine($"{command}: {problems} Usage: {ParseErrors.Usage(parsed.CommandResult.Command, command)} (see '{command} --help')");
             return ExitCodes.Usage;
         }

@@ -96,4 +96,28 @@ public class CommandLineTests
         Assert.Equal(ExitCodes.Usage, result.ExitCode);
         Assert.Contains("--data", Assert.Single(result.ErrorLines));
     }
+
+    [Fact]
+    public void An_image_named_with_a_leading_at_sign_is_a_file_name_not_a_response_file()
+    {
+        using var temp = new TempDirectory();
+        string package = LSeg.MLNet.Tests.Packages.ColourModelPackage.Write(temp.Path);
+        Images.RedLeftBlueRight(temp.Combine("@home.png"));
+
+        var result = CliRunner.RunProcess(temp.Path, "segment", "@home.png", "--labels", "red, blue", "--model", package, "--out", "out");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(["@home.mask.png", "@home.overlay.png"], new TempDirectory.View(temp.Combine("out")).Files());
+    }
+
+    [Fact]
+    public void A_label_list_with_a_leading_at_sign_is_the_labels_themselves_not_a_file_to_read()
+    {
+        // With response files on, "@list" is replaced by the words of a file of that name (or refused when there is none).
+        var parsed = CliApp.BuildRootCommand(new CliConsole(TextWriter.Null, TextWriter.Null)).Parse(["segment", "a.png", "--labels", "@list"], CliApp.ParserConfiguration);
+
+        Assert.Empty(parsed.Errors);
+        Assert.Equal("@list", parsed.GetValue<string>("--labels"));
+        Assert.Equal(["a.png"], parsed.GetValue<string[]>("IMAGE")!);
+    }
 }
