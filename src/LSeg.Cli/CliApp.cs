@@ -52,7 +52,7 @@ internal static class CliApp
         ParseResult parsed = root.Parse(args, ParserConfiguration);
 
         // Parse errors become one line (System.CommandLine would print each error and the whole help text).
-        var errors = parsed.Errors.Select(e => e.Message).ToList();
+        var errors = parsed.Errors.Select(e => e.Message).Concat(ParseErrors.UnknownOptions(parsed)).ToList();
         if (errors.Count > 0 && parsed.Action is not HelpAction)
         {
             string command = CommandPath(parsed);

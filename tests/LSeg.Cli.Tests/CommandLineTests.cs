@@ -120,4 +120,28 @@ public class CommandLineTests
         Assert.Equal("@list", parsed.GetValue<string>("--labels"));
         Assert.Equal(["a.png"], parsed.GetValue<string[]>("IMAGE")!);
     }
+
+    [Fact]
+    public void After_a_double_dash_an_argument_starting_with_a_dash_is_a_file_name()
+    {
+        using var temp = new TempDirectory();
+        string package = LSeg.MLNet.Tests.Packages.ColourModelPackage.Write(temp.Path);
+        Images.RedLeftBlueRight(temp.Combine("-dash.png"));
+
+        var result = CliRunner.RunProcess(temp.Path, "segment", "--labels", "red, blue", "--model", package, "--out", "out", "--", "-dash.png");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(["-dash.mask.png", "-dash.overlay.png"], new TempDirectory.View(temp.Combine("out")).Files());
+    }
+
+    [Fact]
+    public void Before_a_double_dash_an_argument_starting_with_a_dash_is_still_an_unknown_option()
+    {
+        var result = CliRunner.RunInProcess("segment", "-dash.png", "--labels", "red, blue", "--", "a.png");
+
+        Assert.Equal(ExitCodes.Usage, result.ExitCode);
+        var line = Assert.Single(result.ErrorLines);
+        Assert.Contains("Unknown option '-dash.png'", line);
+        Assert.DoesNotContain("'a.png'", line);
+    }
 }

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Runtime.CompilerServices;
 using System.Text.RegularExpressions;
 
 namespace LSeg.Cli.Common;
@@ -35,15 +37,34 @@ internal static partial class ParseErrors
         return string.Join(' ', parts);
     }
 
+    /// <summary>The arguments whose values may not look like options (see <see cref="RefuseUnknownOptions"/>).</summary>
+    private static readonly ConditionalWeakTable<Argument, object> Refusing = [];
+
     /// <summary>
-    /// Adds to <paramref name="argument"/> an error for each value that looks like an option (<c>--colour</c>): an option
-    /// the command does not have would otherwise be taken for a file name.
+    /// Makes each value of <paramref name="argument"/> that looks like an option (<c>--colour</c>) an error, found by
+    /// <see cref="UnknownOptions"/>: an option the command does not have would otherwise be taken for a file name. A value
+    /// after <c>--</c> is taken as it is (<c>-- -dash.jpg</c> names a file).
     /// </summary>
-    public static void RefuseUnknownOptions(Argument argument) => argument.Validators.Add(result =>
+    public static void RefuseUnknownOptions(Argument argument) => Refusing.AddOrUpdate(argument, Refusing);
+
+    /// <summary>
+    /// "Unknown option '-x'." for each value of an argument marked with <see cref="RefuseUnknownOptions"/> that starts
+    /// with '-' and comes before <c>--</c>. Done on the whole parse, not in a validator, because only the parse result
+    /// knows where <c>--</c> stood (a value's token is the same whichever side of it the value was).
+    /// </summary>
+    public static IEnumerable<string> UnknownOptions(ParseResult parsed)
     {
-        foreach (var token in result.Tokens.Where(t => t.Value.Length > 1 && t.Value[0] == '-'))
-            result.AddError($"Unknown option '{token.Value}'.");
-    });
+        int doubleDash = parsed.Tokens.Select((token, i) => (token, i)).FirstOrDefault(p => p.token.Type == TokenType.DoubleDash) is { token: not null } found
+            ? found.i : parsed.Tokens.Count;
+        var beforeDoubleDash = parsed.Tokens.Take(doubleDash).ToHashSet(ReferenceEqualityComparer.Instance);
+        foreach (var argument in parsed.CommandResult.Command.Arguments)
+        {
+            if (!Refusing.TryGetValue(argument, out _) || parsed.GetResult(argument) is not { } result)
+                continue;
+            foreach (var token in result.Tokens.Where(t => t.Value.Length > 1 && t.Value[0] == '-' && beforeDoubleDash.Contains(t)))
+                yield return $"Unknown option '{token.Value}'.";
+        }
+    }
 
     [GeneratedRegex("^Unrecognized command or argument '(?<option>-[^']+)'")]
     private static partial Regex UnrecognizedOption();
