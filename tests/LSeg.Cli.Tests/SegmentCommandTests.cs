@@ -54,6 +54,41 @@ public class SegmentCommandTests
     }
 
     [Fact]
+    public void A_folder_where_a_later_images_mask_would_go_is_refused_before_any_file_is_written()
+    {
+        using var temp = new TempDirectory();
+        string package = ColourModelPackage.Write(temp.Path);
+        string first = Images.RedLeftBlueRight(temp.Combine("in", "horse.png"));
+        string second = Images.GreenTopWhiteBottom(temp.Combine("in", "dog.png"));
+        Directory.CreateDirectory(temp.Combine("out", "dog.mask.png"));
+
+        var result = CliRunner.RunInProcess("segment", first, second, "--labels", "red, blue", "--model", package, "--out", temp.Combine("out"), "--json");
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal("", result.StdOut);
+        string line = Assert.Single(result.ErrorLines);
+        Assert.Contains($"'{temp.Combine("out", "dog.mask.png")}', where the mask of '{second}' would be written, is a folder", line);
+        Assert.DoesNotContain("Is a directory", line);
+        // Nothing of the first image: the folder holds only what was there before.
+        Assert.Equal(["dog.mask.png"], Directory.GetFileSystemEntries(temp.Combine("out")).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void A_folder_where_a_label_sets_overlay_would_go_is_refused_by_relabel_before_any_file_is_written()
+    {
+        using var temp = new TempDirectory();
+        string package = ColourModelPackage.Write(temp.Path);
+        string image = Images.RedLeftBlueRight(temp.Combine("a.png"));
+        Directory.CreateDirectory(temp.Combine("out", "a.set2.overlay.png"));
+
+        var result = CliRunner.RunInProcess("relabel", image, "--labels", "red, blue", "--labels", "blue, red", "--model", package, "--out", temp.Combine("out"));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("where the overlay of", Assert.Single(result.ErrorLines));
+        Assert.Equal(["a.set2.overlay.png"], Directory.GetFileSystemEntries(temp.Combine("out")).Select(Path.GetFileName));
+    }
+
+    [Fact]
     public void An_input_that_another_input_would_overwrite_is_refused_before_anything_is_written()
     {
         // An earlier run's mask beside its photo, both named again (a glob over the folder does this): a.png's new mask

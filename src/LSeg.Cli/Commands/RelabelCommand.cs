@@ -40,6 +40,9 @@ internal static class RelabelCommand
         return command;
     }
 
+    /// <summary>The base name of label set <paramref name="index"/>'s outputs (0-based): <c>dog.set1</c> for the first.</summary>
+    private static string SetOutputName(string imagePath, int index) => $"{InputImages.OutputName(imagePath)}.set{index + 1}";
+
     private sealed record SetReport(int Number, IReadOnlyList<string> Labels, double EncodeLabelsSeconds, double SegmentSeconds, SegmentationOutputs Outputs);
 
     private static int Run(CliConsole console, string imagePath, string[] labelSets, string? modelPath, string? outputDirectory, bool asJson, int? size, int? gpu, long? maxPixelsOption)
@@ -50,7 +53,11 @@ internal static class RelabelCommand
         InputImages.RequireReadable(imagePath, maxPixels);
         string? package = ModelLoading.Validate(modelPath);
         if (outputDirectory is not null)
+        {
             OutputFolder.RequireWritable(outputDirectory);
+            for (int i = 0; i < sets.Count; i++)
+                SegmentationOutputs.RequireFileTargets(outputDirectory, SetOutputName(imagePath, i), imagePath);
+        }
 
         var clock = Stopwatch.StartNew();
         using var segmentationModel = ModelLoading.Load(package, gpu, console, maxPixels);
@@ -79,7 +86,7 @@ internal static class RelabelCommand
             double segmentSeconds = clock.Elapsed.TotalSeconds;
             var outputs = outputDirectory is null
                 ? new SegmentationOutputs(null, null, SegmentationOutputs.SharesOf(result))
-                : SegmentationOutputs.Write(outputDirectory, $"{InputImages.OutputName(imagePath)}.set{i + 1}", photo, result);
+                : SegmentationOutputs.Write(outputDirectory, SetOutputName(imagePath, i), photo, result);
             reports.Add(new SetReport(i + 1, sets[i], encodeLabelsSeconds, segmentSeconds, outputs));
         }
 

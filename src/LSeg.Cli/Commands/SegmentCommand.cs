@@ -77,23 +77,40 @@ internal static class SegmentCommand
             }
         }
 
-        if (console.IsInteractive && images.Count > 1 && !request.Json)
+        // Everything checkable was checked above, but an image can still fail here (a full disk, a file changed since
+        // the check). The images before it keep their files: they are listed as usual, so that what stays on disk is said.
+        Exception? failure = null;
+        try
         {
-            AnsiConsole.Progress().Start(context =>
+            if (console.IsInteractive && images.Count > 1 && !request.Json)
             {
-                var task = context.AddTask("Segmenting", maxValue: images.Count);
-                SegmentAll(() => task.Increment(1));
-            });
+                AnsiConsole.Progress().Start(context =>
+                {
+                    var task = context.AddTask("Segmenting", maxValue: images.Count);
+                    SegmentAll(() => task.Increment(1));
+                });
+            }
+            else
+            {
+                SegmentAll(null);
+            }
         }
-        else
+        catch (Exception e) when (reports.Count > 0)
         {
-            SegmentAll(null);
+            failure = e;
         }
 
         if (request.Json)
-            console.Out.WriteLine(ToJson(segmentationModel, labels, size, passes, loadSeconds, reports));
+            console.Out.WriteLine(ToJson(segmentationModel, labels, size, passes, loadSeconds, reports, failure));
         else
             Print(console.Out, segmentationModel, loadSeconds, reports);
+        if (failure is not null)
+        {
+            string image = images[reports.Count];
+            throw new CommandFailure(
+                $"'{image}' failed: {CliApp.Describe(failure)} The {reports.Count} image{(reports.Count == 1 ? "" : "s")} before it kept {(reports.Count == 1 ? "its" : "their")} files (listed on stdout); {images.Count - reports.Count} image{(images.Count - reports.Count == 1 ? " was" : "s were")} not segmented.",
+                failure is CommandFailure { ExitCode: var code } ? code : ExitCodes.Failure);
+        }
         return ExitCodes.Success;
     }
 
@@ -142,7 +159,7 @@ internal static class SegmentCommand
         }
     }
 
-    private static string ToJson(LanguageSegmentationModel model, IReadOnlyList<string> labels, int? size, Passes? passes, double loadSeconds, List<ImageReport> reports)
+    private static string ToJson(LanguageSegmentationModel model, IReadOnlyList<string> labels, int? size, Passes? passes, double loadSeconds, List<ImageReport> reports, Exception? failure)
     {
         var root = new JsonObject
         {
@@ -166,6 +183,9 @@ internal static class SegmentCommand
                 ["shares"] = SegmentationOutputs.SharesJson(r.Outputs.Shares),
             }).ToArray()),
         };
+        // Only a run that stopped midway has it: the images listed are then those done before the failure.
+        if (failure is not null)
+            root["error"] = CliApp.Describe(failure);
         return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 }

@@ -13,7 +13,7 @@ internal static class InputImages
     /// the size limits.
     /// </summary>
     /// <returns>The paths, each file once (a file named twice is segmented once).</returns>
-    /// <exception cref="CommandFailure">An image is missing, unreadable, truncated, too small or too large, two images would write the same output names, or an image is where another one's output would be written.</exception>
+    /// <exception cref="CommandFailure">An image is missing, unreadable, truncated, too small or too large, two images would write the same output names, an image is where another one's output would be written, or a folder is where an output file would be written.</exception>
     public static IReadOnlyList<string> Validate(IReadOnlyList<string>? paths, long maxPixels, string outputDirectory)
     {
         if (paths is null || paths.Count == 0)
@@ -28,9 +28,13 @@ internal static class InputImages
             if (byOutputName.TryGetValue(name, out string? other))
                 throw new CommandFailure($"Images '{other}' and '{path}' would both write '{name}.mask.png': rename one or segment them separately.");
             byOutputName[name] = path;
-            foreach (string suffix in OutputSuffixes)
+            foreach (string suffix in SegmentationOutputs.Suffixes)
                 outputs[Path.GetFullPath(Path.Combine(outputDirectory, name + suffix))] = path;
         }
+        // A folder where a mask or overlay goes cannot be replaced by a file: found now, before the model loads, not when
+        // the rename fails after earlier images' files were written.
+        foreach (string path in paths)
+            SegmentationOutputs.RequireFileTargets(outputDirectory, OutputName(path), path);
         foreach (string path in paths)
         {
             // "lseg segment a.png a.mask.png" (or a glob over a folder that holds an earlier run's outputs, with --out
@@ -41,9 +45,6 @@ internal static class InputImages
         }
         return paths;
     }
-
-    /// <summary>The files written per image, after its base name.</summary>
-    private static readonly string[] OutputSuffixes = [".mask.png", ".overlay.png"];
 
     /// <summary>File names compare as the file system does: case-sensitively on Linux, not on Windows and macOS.</summary>
     private static StringComparer FileNames => OperatingSystem.IsLinux() ? StringComparer.Ordinal : StringComparer.OrdinalIgnoreCase;

@@ -14,20 +14,56 @@ internal sealed record SegmentationOutputs(string? MaskPath, string? OverlayPath
     /// Writes <c>NAME.mask.png</c> (8-bit label indices) and <c>NAME.overlay.png</c> into <paramref name="directory"/>,
     /// both or neither, and computes each label's share of the pixels.
     /// </summary>
+    /// <exception cref="CommandFailure">The files cannot be written (a full disk, a folder in the way): the message names them.</exception>
     public static SegmentationOutputs Write(string directory, string name, MLImage photo, SegmentationResult result)
     {
         if (photo.Width != result.Width || photo.Height != result.Height)
             throw new InvalidOperationException($"The mask is {result.Width}×{result.Height} but the decoded photo is {photo.Width}×{photo.Height}.");
-        string maskPath = Path.Combine(directory, name + ".mask.png");
-        string overlayPath = Path.Combine(directory, name + ".overlay.png");
+        string maskPath = Path.Combine(directory, name + Suffixes[0]);
+        string overlayPath = Path.Combine(directory, name + Suffixes[1]);
         byte[] overlay = SegmentationOverlay.RenderPng(photo, result);
-        AtomicFile.WriteAll(
-        [
-            (maskPath, temporary => MaskPng.Write(temporary, result.Width, result.Height, result.Mask)),
-            (overlayPath, temporary => File.WriteAllBytes(temporary, overlay)),
-        ]);
+        try
+        {
+            AtomicFile.WriteAll(
+            [
+                (maskPath, temporary => MaskPng.Write(temporary, result.Width, result.Height, result.Mask)),
+                (overlayPath, temporary => File.WriteAllBytes(temporary, overlay)),
+            ]);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The runtime's text ("No space left on device : '/out/.dog.mask.png.1f….tmp'") names a hidden temporary file.
+            throw new CommandFailure($"Cannot write '{maskPath}' and '{overlayPath}': {Reason(e)}.");
+        }
         return new SegmentationOutputs(maskPath, overlayPath, SharesOf(result));
     }
+
+    /// <summary>
+    /// Refuses a folder (or a link to one) where <c>NAME.mask.png</c> or <c>NAME.overlay.png</c> would be written in
+    /// <paramref name="directory"/>: the file could not replace it. Any other existing entry is replaced by the rename.
+    /// </summary>
+    /// <param name="directory">The output folder.</param>
+    /// <param name="name">The outputs' base name.</param>
+    /// <param name="source">What the outputs are of (an image path), for the message.</param>
+    /// <exception cref="CommandFailure">A folder is in the way.</exception>
+    public static void RequireFileTargets(string directory, string name, string source)
+    {
+        foreach (string suffix in Suffixes)
+        {
+            string target = Path.Combine(directory, name + suffix);
+            if (Directory.Exists(target))
+                throw new CommandFailure($"'{target}', where the {(suffix == MaskSuffix ? "mask" : "overlay")} of '{source}' would be written, is a folder: remove or rename it, or give --out another folder.");
+        }
+    }
+
+    private const string MaskSuffix = ".mask.png";
+
+    /// <summary>The files written per image, after its base name.</summary>
+    public static IReadOnlyList<string> Suffixes { get; } = [MaskSuffix, ".overlay.png"];
+
+    /// <summary>An I/O failure's reason without the path the runtime appends (" : '/path'"), which the caller names better.</summary>
+    private static string Reason(Exception e) =>
+        System.Text.RegularExpressions.Regex.Replace(e.Message.Trim(), @"\s*:\s*'[^']*'\.?$", "").TrimEnd('.') is { Length: > 0 } reason ? reason : e.GetType().Name;
 
     /// <summary>Each label's pixel count and percentage, in label order.</summary>
     public static IReadOnlyList<LabelShare> SharesOf(SegmentationResult result)
