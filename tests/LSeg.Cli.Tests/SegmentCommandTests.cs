@@ -54,6 +54,26 @@ public class SegmentCommandTests
     }
 
     [Fact]
+    public void Segment_json_writes_text_as_it_is_spells_the_device_as_batch_does_and_gives_the_input_size_used()
+    {
+        using var temp = new TempDirectory();
+        string package = ColourModelPackage.Write(temp.Path);
+        string image = Images.RedLeftBlueRight(temp.Combine("in", "кот \"x\".png"));
+
+        // --size 50: the longer side of the 64×48 image becomes 50, rounded to the nearest multiple of 32, 64.
+        var result = CliRunner.RunInProcess("segment", image, "--labels", "red, blue", "--model", package, "--out", temp.Combine("out"), "--size", "50", "--json");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        // As index.jsonl writes it: the letters themselves and JSON's own escape for a quote, no \uXXXX.
+        Assert.Contains("кот \\\"x\\\".png", result.StdOut);
+        Assert.DoesNotContain("\\u", result.StdOut);
+        using var json = JsonDocument.Parse(result.StdOut);
+        Assert.Equal(image, json.RootElement.GetProperty("images")[0].GetProperty("image").GetString());
+        Assert.Equal("cpu", json.RootElement.GetProperty("device").GetString());
+        Assert.Equal(64, json.RootElement.GetProperty("inputSize").GetInt32());
+    }
+
+    [Fact]
     public void A_folder_where_a_later_images_mask_would_go_is_refused_before_any_file_is_written()
     {
         using var temp = new TempDirectory();

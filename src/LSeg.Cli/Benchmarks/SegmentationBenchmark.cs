@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using LSeg.Cli.Common;
 using LSeg.MLNet;
 using LSeg.MLNet.Pipeline;
 using LSeg.Shared;
@@ -205,7 +206,7 @@ internal static class SegmentationBenchmark
                 largeMLNetPeak = measureInFreshProcess(new PeakMemory.Request(options.PackagePath, LargeWidth, LargeHeight, options.ImageSize, new RuntimeSettings(), labelsA, ThroughMLNet: true));
                 progress.WriteLine($"peak memory of a process that loads the model and segments one image (model input {options.ImageSize}): {onePeak:F0} MB at {options.ImageSize}×{options.ImageSize}, {largePeak:F0} MB at {LargeWidth}×{LargeHeight}; through an ML.NET pipeline reading the mask column, {oneMLNetPeak:F0} MB and {largeMLNetPeak:F0} MB");
             }
-            return new Result(model.Manifest.Name, model.UsesGpu ? "GPU" : "CPU", options.ImageSize, options.Labels, files.Length,
+            return new Result(model.Manifest.Name, CliJson.Device(model.UsesGpu), options.ImageSize, options.Labels, files.Length,
                 full, change, full / change, newLabelsChange, full / newLabelsChange, changeIntoBuffers, full / changeIntoBuffers, catchAllChange, besideUntrainedChange, gridChannels, gridMB, gridRead, perSecond, batchCount, mlnetMs, lowLevelMs, overhead, lowPerImage, mlnetPerImage, peak, onePeak, largePeak, oneMLNetPeak, largeMLNetPeak);
         }
         finally

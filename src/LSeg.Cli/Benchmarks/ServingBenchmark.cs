@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
+using LSeg.Cli.Common;
 using LSeg.Cli.Hosting;
 using LSeg.MLNet;
 using LSeg.MLNet.Imaging;
@@ -52,7 +53,7 @@ internal static class ServingBenchmark
                 $"{name,-26}{l.Count,7}{l.P50,10:F1}{l.P95,10:F1}{l.P99,10:F1}{l.Mean,10:F1}{l.Max,10:F1}";
             var errors = ErrorKinds.Count == 0 ? "" : " (" + string.Join(", ", ErrorKinds.Select(e => $"{e.Key}: {e.Value}")) + ")";
             return string.Join(Environment.NewLine,
-                $"model {Model} on the {Device}; server: {ServerSlots} model slots and a queue of {ServerQueue} for each kind of work (encodings, label changes); {Clients} clients, {Images} images, {LabelSets} label sets",
+                $"model {Model} on the {Device.ToUpperInvariant()}; server: {ServerSlots} model slots and a queue of {ServerQueue} for each kind of work (encodings, label changes); {Clients} clients, {Images} images, {LabelSets} label sets",
                 $"{Answered} of {Requests} requests answered in {Seconds:F1} s: {RequestsPerSecond:F2} answered requests/s (latencies below: answered requests only)",
                 $"errors {Errors}{errors}; wrong masks {WrongMasks}",
                 $"{"latency (ms)",-26}{"count",7}{"p50",10}{"p95",10}{"p99",10}{"mean",10}{"max",10}",
@@ -101,7 +102,7 @@ internal static class ServingBenchmark
         var clock = Stopwatch.StartNew();
         using (var model = LoadAsTheServerDoes(serving))
         {
-            (modelName, device) = (model.Manifest.Name, model.UsesGpu ? "GPU" : "CPU");
+            (modelName, device) = (model.Manifest.Name, CliJson.Device(model.UsesGpu));
             for (int i = 0; i < ImageCount; i++)
             {
                 using var image = MLImage.CreateFromStream(new MemoryStream(images[i]));

@@ -162,7 +162,7 @@ internal static class BatchCommand
         ["imagesPerSilo"] = new JsonObject(s.ImagesPerSilo.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))),
         ["model"] = s.ModelIdentity, ["index"] = s.IndexPath,
         ["devicePerSilo"] = s.DevicePerSilo is { } devices ? new JsonObject(devices.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))) : null,
-    }.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    }.ToJsonString(CliJson.Indented);
 
     /// <summary>Progress on stderr, at most one line a second: done/total, failures, images/s, silos, time left.</summary>
     private sealed class ProgressLines(TextWriter error) : IProgress<BatchProgress>

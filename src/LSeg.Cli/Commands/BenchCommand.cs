@@ -101,7 +101,7 @@ internal static class BenchCommand
                     ["ratio"] = Math.Round(r.Ratio, 3), ["maxLogitDifference"] = r.MaxLogitDifference,
                     ["int8Method"] = r.Int8Method, ["int8Ms"] = Math.Round(r.Int8Milliseconds, 3), ["int8Speedup"] = Math.Round(r.Int8Speedup, 3),
                 }).ToArray());
-                console.Out.WriteLine(array.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+                console.Out.WriteLine(array.ToJsonString(CliJson.Indented));
             }
             return ExitCodes.Success;
         });

@@ -156,7 +156,7 @@ internal static class EvaluateCommand
             ["images"] = metrics.Images,
             ["seconds"] = Math.Round(seconds, 3),
             // How it was computed, as the protocols' JSON says it: a multi-scale run must not read as a single-scale one.
-            ["inputSize"] = passes.InputSize ?? model.Manifest.DefaultInputSize,
+            ["inputSize"] = CommonOptions.EffectiveInputSize(passes.InputSize, model.Manifest),
             ["scales"] = new JsonArray([.. (passes.Scales ?? [1.0]).Select(s => (JsonNode?)JsonValue.Create(s))]),
             ["flip"] = passes.Flip,
             ["mIoU"] = Percent(metrics.MeanIoU),
@@ -165,6 +165,6 @@ internal static class EvaluateCommand
             ["perClassIoU"] = perClass,
             ["classes"] = classes,
         };
-        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        return root.ToJsonString(CliJson.Indented);
     }
 }

@@ -174,7 +174,7 @@ internal static class EvaluationProtocolRunner
             result["model"] = model.Manifest.Name;
             result["passes"] = passes.Describe().Trim(' ', '(', ')');
             result["seconds"] = Math.Round(seconds, 1);
-            console.Out.WriteLine(result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            console.Out.WriteLine(result.ToJsonString(CliJson.Indented));
         }
         else
         {

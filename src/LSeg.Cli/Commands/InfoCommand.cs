@@ -58,7 +58,7 @@ internal static class InfoCommand
                 ["verified"] = allGood,
                 ["files"] = files,
             };
-            console.Out.WriteLine(root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            console.Out.WriteLine(root.ToJsonString(CliJson.Indented));
         }
         else
         {

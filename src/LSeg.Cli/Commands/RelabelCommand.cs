@@ -112,7 +112,7 @@ internal static class RelabelCommand
                     ["shares"] = SegmentationOutputs.SharesJson(r.Outputs.Shares),
                 }).ToArray()),
             };
-            console.Out.WriteLine(root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            console.Out.WriteLine(root.ToJsonString(CliJson.Indented));
             return ExitCodes.Success;
         }
 

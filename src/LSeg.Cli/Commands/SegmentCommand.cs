@@ -165,9 +165,9 @@ internal static class SegmentCommand
         {
             ["model"] = model.PackagePath,
             ["modelName"] = model.Manifest.Name,
-            ["device"] = model.UsesGpu ? "gpu" : "cpu",
+            ["device"] = CliJson.Device(model.UsesGpu),
             ["labels"] = new JsonArray(labels.Select(l => (JsonNode)JsonValue.Create(l)).ToArray()),
-            ["inputSize"] = size ?? model.Manifest.DefaultInputSize,
+            ["inputSize"] = CommonOptions.EffectiveInputSize(size, model.Manifest),
             ["scales"] = new JsonArray((passes?.Scales ?? [1.0]).Select(v => (JsonNode)JsonValue.Create(v)).ToArray()),
             ["flip"] = passes?.Flip ?? false,
             ["loadSeconds"] = Math.Round(loadSeconds, 4),
@@ -186,6 +186,6 @@ internal static class SegmentCommand
         // Only a run that stopped midway has it: the images listed are then those done before the failure.
         if (failure is not null)
             root["error"] = CliApp.Describe(failure);
-        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        return root.ToJsonString(CliJson.Indented);
     }
 }

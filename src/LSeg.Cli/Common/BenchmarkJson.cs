@@ -15,6 +15,7 @@ internal static class BenchmarkJson
     public static JsonSerializerOptions Options { get; } = new()
     {
         WriteIndented = true,
+        Encoder = CliJson.Indented.Encoder,
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
         Converters = { new FiniteOrNull() },
     };

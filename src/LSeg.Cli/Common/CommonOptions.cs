@@ -339,6 +339,17 @@ internal static class CommonOptions
         return maxPixels ?? LanguageSegmentationModelOptions.Defaults.MaxImagePixels;
     }
 
+    /// <summary>
+    /// The input size the model really uses for <c>--size</c> (default: the manifest's): the longer side of every
+    /// image's encoder input, <paramref name="size"/> rounded to the nearest multiple of the model's input multiple, as
+    /// the encoder rounds it (33 → 32), and never below one multiple.
+    /// </summary>
+    public static int EffectiveInputSize(int? size, ModelManifest manifest)
+    {
+        int requested = size ?? manifest.DefaultInputSize, multiple = manifest.InputSizeMultiple;
+        return Math.Max(multiple, (int)Math.Round((double)requested / multiple, MidpointRounding.AwayFromZero) * multiple);
+    }
+
     /// <summary>Checks a <c>--size</c> value before any model is loaded.</summary>
     public static int? RequireValidSize(int? size)
     {
