@@ -144,4 +144,16 @@ public class CommandLineTests
         Assert.Contains("Unknown option '-dash.png'", line);
         Assert.DoesNotContain("'a.png'", line);
     }
+
+    [Fact]
+    public void Plain_text_progress_prints_a_line_for_every_item_the_last_one_included()
+    {
+        var output = new StringWriter();
+        var progress = new PlainProgress(output, "Segmenting", 3);
+
+        for (int i = 0; i < 3; i++)
+            progress.Advance();
+
+        Assert.Equal(["Segmenting: 1/3 (33%)", "Segmenting: 2/3 (66%)", "Segmenting: 3/3 (100%)"], output.ToString().Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries));
+    }
 }

@@ -84,11 +84,19 @@ internal static class SegmentCommand
         {
             if (console.IsInteractive && images.Count > 1 && !request.Json)
             {
-                AnsiConsole.Progress().Start(context =>
+                if (PlainProgress.Wanted)
                 {
-                    var task = context.AddTask("Segmenting", maxValue: images.Count);
-                    SegmentAll(() => task.Increment(1));
-                });
+                    var progress = new PlainProgress(console.Error, "Segmenting", images.Count);
+                    SegmentAll(progress.Advance);
+                }
+                else
+                {
+                    AnsiConsole.Progress().Start(context =>
+                    {
+                        var task = context.AddTask("Segmenting", maxValue: images.Count);
+                        SegmentAll(() => task.Increment(1));
+                    });
+                }
             }
             else
             {
