@@ -129,6 +129,19 @@ public class EvaluateCommandTests
     };
 
     [Fact]
+    public void Labels_that_do_not_match_the_classes_in_number_are_a_usage_error_naming_the_flag()
+    {
+        using var temp = new TempDirectory();
+        string data = WriteDataset(temp);
+        string package = ColourModelPackage.Write(temp.Path);
+
+        var result = CliRunner.RunInProcess("evaluate", "--model", package, "--data", data, "--labels", "red, blue, green", "--max-images", "1");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.StartsWith("lseg evaluate: --labels gives 3 labels", Assert.Single(result.ErrorLines));
+    }
+
+    [Fact]
     public void Multi_scale_and_flip_evaluation_runs_through_the_package_and_keeps_a_flip_invariant_model_right()
     {
         using var temp = new TempDirectory();

@@ -13,7 +13,8 @@ public class QuantizeAndUpgradeCommandTests
 
         var result = CliRunner.RunInProcess("quantize", "--model", package, "--out", temp.Combine("int8"));
 
-        Assert.Equal(1, result.ExitCode);
+        // A missing option is the command line's mistake: exit 2, as docs/cli.md classifies it.
+        Assert.Equal(2, result.ExitCode);
         Assert.Contains("--calibration", Assert.Single(result.ErrorLines));
         Assert.False(Directory.Exists(temp.Combine("int8")));
     }

@@ -124,7 +124,7 @@ internal static class EvaluateCommand
         var classes = ClassList.Load(classesPath);
         var named = classes.Names.Where(p => p.Key != classes.VoidIndex).OrderBy(p => p.Key).Select(p => p.Value).ToList();
         if (named.Count != labels.Count)
-            throw new CommandFailure($"--labels gives {labels.Count} labels but '{classesPath}' has {named.Count} non-void classes ({string.Join(", ", named)}); give one label per class, in that order.");
+            throw new CommandFailure($"--labels gives {labels.Count} labels but '{classesPath}' has {named.Count} non-void classes ({string.Join(", ", named)}); give one label per class, in that order.", ExitCodes.Usage);
         return named.Zip(labels).ToDictionary(p => p.First, p => p.Second);
     }
 

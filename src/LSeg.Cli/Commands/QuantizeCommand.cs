@@ -59,7 +59,7 @@ internal static class QuantizeCommand
             images.AddRange(found);
         }
         if (chosen == QuantizationMethod.Static && images.Count == 0)
-            throw new CommandFailure("Static quantization needs calibration images: pass --calibration DIR (training images of the kind the model will segment), or --method dynamic.");
+            throw new CommandFailure("Static quantization needs calibration images: pass --calibration DIR (training images of the kind the model will segment), or --method dynamic.", ExitCodes.Usage);
 
         var written = ModelPackageQuantizer.Quantize(source, output, new QuantizationOptions { Method = chosen, CalibrationImages = images, Overwrite = overwrite }, console.Error);
         long before = manifest.Files[manifest.Graphs.ImageEncoder].Bytes, after = written.Files[written.Graphs.ImageEncoder].Bytes;
