@@ -25,7 +25,7 @@ public sealed class ProcessBatchTests
 
         var refused = LsegProcess.Run(temp.Path, batch);
         Assert.Equal(1, refused.ExitCode);
-        Assert.Contains("lseg batch --resume", refused.StdErr);
+        Assert.Contains("run the same command with --resume", refused.StdErr);
 
         var resumed = LsegProcess.Run(temp.Path, [.. batch, "--resume"]);
         Assert.True(resumed.ExitCode == 0, resumed.ToString());

@@ -89,46 +89,55 @@ internal static class BatchCommand
             Resume = request.Resume, ChunkSize = request.ChunkSize,
         };
 
+        bool holdsJob = File.Exists(Path.Combine(request.OutputDirectory, "batch.json")) || File.Exists(Path.Combine(request.OutputDirectory, "index.jsonl"));
         // A mistyped --out with --resume would otherwise redo every image into a new folder without a word.
-        if (request.Resume && !File.Exists(Path.Combine(request.OutputDirectory, "batch.json")) && !File.Exists(Path.Combine(request.OutputDirectory, "index.jsonl")))
+        if (request.Resume && !holdsJob)
             console.Error.WriteLine($"note: --resume: '{request.OutputDirectory}' holds no batch job (no batch.json); a new job starts there.");
+        // The library refuses this too, naming its own option for library users; said here first, in the command's
+        // words, and before any silo starts.
+        if (!request.Resume && holdsJob)
+            throw new CommandFailure($"--out '{request.OutputDirectory}' already holds a batch job (batch.json, index.jsonl): run the same command with --resume to continue it, or give another --out.");
         using var interrupt = new ConsoleInterrupt();
+        var progress = new ProgressLines(console.Error);
         try
         {
             var summary = membership is null
-                ? RunLocal(console, job, request.Silos ?? 1, request.Parallel, request.Gpu, interrupt.Token).GetAwaiter().GetResult()
-                : RunJoined(console, job, membership, request.ClusterId, interrupt.Token).GetAwaiter().GetResult();
+                ? RunLocal(job, progress, request.Silos ?? 1, request.Parallel, request.Gpu, interrupt.Token).GetAwaiter().GetResult()
+                : RunJoined(console, job, progress, membership, request.ClusterId, interrupt.Token).GetAwaiter().GetResult();
             // As every --gpu command: a fallback to the CPU is said on stderr (the silos ran the model where they could).
             if (request.Gpu is int gpu && summary.DevicePerSilo?.Where(p => p.Value != "gpu").Select(p => p.Key).ToList() is { Count: > 0 } onCpu)
                 console.Error.WriteLine($"note: --gpu {gpu} could not be used (CUDA 13 and cuDNN 9 are needed): {string.Join(", ", onCpu)} ran on the CPU.");
-            console.Out.WriteLine(request.Json ? ToJson(summary) : Describe(summary));
+            var counts = JobCounts.Of(summary, progress.Last);
+            console.Out.WriteLine(request.Json ? ToJson(summary, counts) : Describe(summary, counts));
             return ExitCodes.Success;
+        }
+        catch (Exception) when (interrupt.Requested)
+        {
+            // Whatever a stop at this moment surfaced as (a cancellation, or a silo that was still starting and refuses to
+            // stop), the user asked for it: 130, and what is on disk.
+            string index = Path.Combine(request.OutputDirectory, "index.jsonl");
+            throw new CommandFailure(File.Exists(index)
+                ? $"interrupted; the finished images are in {index}: run the same command with --resume to continue."
+                : "interrupted before the job started; nothing was written.", ExitCodes.Interrupted);
         }
         catch (BatchSegmentationException e)
         {
             // A label the model refuses is the command line's mistake, as a repeat caught before the cluster starts.
             throw new CommandFailure(e.Message, e.LabelsRefused ? ExitCodes.Usage : ExitCodes.Failure);
         }
-        catch (OperationCanceledException) when (interrupt.Requested)
-        {
-            string index = Path.Combine(request.OutputDirectory, "index.jsonl");
-            throw new CommandFailure(File.Exists(index)
-                ? $"interrupted; the finished images are in {index}: run the same command with --resume to continue."
-                : "interrupted before the job started; nothing was written.", ExitCodes.Interrupted);
-        }
     }
 
-    private static async Task<BatchSummary> RunLocal(CliConsole console, BatchSegmentationJob job, int silos, int? parallel, int? gpu, CancellationToken cancellation)
+    private static async Task<BatchSummary> RunLocal(BatchSegmentationJob job, IProgress<BatchProgress> progress, int silos, int? parallel, int? gpu, CancellationToken cancellation)
     {
         await using var cluster = await LocalSegmentationCluster.StartAsync(silos, options =>
         {
             options.MaxParallelImages = parallel ?? SegmentationWorkerOptions.Defaults.MaxParallelImages;
             options.GpuDeviceId = gpu;
         }, cancellation);
-        return await cluster.Client.SegmentBatchAsync(job, new ProgressLines(console.Error), cancellation);
+        return await cluster.Client.SegmentBatchAsync(job, progress, cancellation);
     }
 
-    private static async Task<BatchSummary> RunJoined(CliConsole console, BatchSegmentationJob job, ClusterMembership membership, string clusterId, CancellationToken cancellation)
+    private static async Task<BatchSummary> RunJoined(CliConsole console, BatchSegmentationJob job, IProgress<BatchProgress> progress, ClusterMembership membership, string clusterId, CancellationToken cancellation)
     {
         using var client = new HostBuilder().ConfigureServices(services => services.AddSingleton<IHostLifetime, NoSignalLifetime>()).UseOrleansClient(builder => membership.ConfigureClient(builder, clusterId)).Build();
         // Orleans keeps retrying a gateway it cannot reach for minutes before it gives up: say what it is waiting for.
@@ -143,7 +152,7 @@ internal static class BatchCommand
         }
         try
         {
-            return await client.Services.GetRequiredService<IClusterClient>().SegmentBatchAsync(job, new ProgressLines(console.Error), cancellation);
+            return await client.Services.GetRequiredService<IClusterClient>().SegmentBatchAsync(job, progress, cancellation);
         }
         finally
         {
@@ -151,13 +160,27 @@ internal static class BatchCommand
         }
     }
 
-    private static string Describe(BatchSummary s) =>
-        $"Segmented {s.Succeeded} images, {s.Failed} failed, {s.Resumed} already done, of {s.Total}, in {s.Elapsed.TotalSeconds:0.0} s " +
-        $"({s.ImagesPerSecond:0.00} images/s; per silo: {string.Join(", ", s.ImagesPerSilo.Select(p => $"{p.Key} {p.Value}"))}); model {s.ModelIdentity}; index {s.IndexPath}";
-
-    private static string ToJson(BatchSummary s) => new JsonObject
+    /// <summary>
+    /// The whole job as its index holds it: <see cref="BatchSummary"/> counts this run's images only, so after
+    /// <c>--resume</c> its <c>Failed</c> would say 0 beside an index of failed lines. The last progress report counts the
+    /// index (failed lines included); the runner sends one once every image is in the index, so the fallback to this
+    /// run's counts is only a guard.
+    /// </summary>
+    private sealed record JobCounts(int Succeeded, int Failed)
     {
-        ["total"] = s.Total, ["succeeded"] = s.Succeeded, ["failed"] = s.Failed, ["resumed"] = s.Resumed,
+        public static JobCounts Of(BatchSummary summary, BatchProgress? last) => last is { } p && p.Done == summary.Total
+            ? new JobCounts(p.Done - p.Failed, p.Failed)
+            : new JobCounts(summary.Succeeded, summary.Failed);
+    }
+
+    private static string Describe(BatchSummary s, JobCounts job) =>
+        $"{s.Total} images: {job.Succeeded} segmented, {job.Failed} failed (this run: {s.Succeeded} segmented, {s.Failed} failed, {s.Resumed} already done, of {s.Total}) " +
+        $"in {s.Elapsed.TotalSeconds:0.0} s ({s.ImagesPerSecond:0.00} images/s; per silo: {string.Join(", ", s.ImagesPerSilo.Select(p => $"{p.Key} {p.Value}"))}); model {s.ModelIdentity}; index {s.IndexPath}";
+
+    private static string ToJson(BatchSummary s, JobCounts job) => new JsonObject
+    {
+        ["total"] = s.Total, ["succeeded"] = job.Succeeded, ["failed"] = job.Failed, ["resumed"] = s.Resumed,
+        ["thisRun"] = new JsonObject { ["succeeded"] = s.Succeeded, ["failed"] = s.Failed },
         ["seconds"] = Math.Round(s.Elapsed.TotalSeconds, 3), ["imagesPerSecond"] = Math.Round(s.ImagesPerSecond, 3),
         ["imagesPerSilo"] = new JsonObject(s.ImagesPerSilo.Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))),
         ["model"] = s.ModelIdentity, ["index"] = s.IndexPath,
@@ -170,8 +193,12 @@ internal static class BatchCommand
         private readonly Stopwatch _sinceLast = Stopwatch.StartNew();
         private BatchProgress? _last;
 
+        /// <summary>The latest report, printed or not.</summary>
+        public BatchProgress? Last { get; private set; }
+
         public void Report(BatchProgress value)
         {
+            Last = value;
             bool changed = _last is null || value.Done != _last.Done || value.Silos != _last.Silos;
             bool finished = value.Done == value.Total;
             if (!changed || (!finished && _sinceLast.Elapsed < TimeSpan.FromSeconds(1)))

@@ -34,6 +34,7 @@ internal sealed class LocalSegmentationCluster : IAsyncDisposable
         string clusterId = "lseg-local-" + Guid.NewGuid().ToString("N")[..8];
         var membership = new ClusterMembership(null, ports[siloCount..]);
         var silos = new List<IHost>();
+        IHost? client = null;
         try
         {
             for (int i = 0; i < siloCount; i++)
@@ -50,14 +51,37 @@ internal sealed class LocalSegmentationCluster : IAsyncDisposable
                 silos.Add(silo);
                 await silo.StartAsync(cancellationToken);
             }
-            var client = new HostBuilder().ConfigureServices(services => services.AddSingleton<IHostLifetime, NoSignalLifetime>()).UseOrleansClient(builder => membership.ConfigureClient(builder, clusterId)).Build();
+            client = new HostBuilder().ConfigureServices(services => services.AddSingleton<IHostLifetime, NoSignalLifetime>()).UseOrleansClient(builder => membership.ConfigureClient(builder, clusterId)).Build();
             await client.StartAsync(cancellationToken);
             return new LocalSegmentationCluster(silos, client);
         }
         catch
         {
-            await StopAsync(silos);
+            // A start cancelled midway (Ctrl+C during start-up) leaves a silo that never ran, and stopping it throws
+            // "not in the Running state", which would replace the cancellation: the cause is what propagates.
+            client?.Dispose();
+            await StopQuietlyAsync(silos);
             throw;
+        }
+    }
+
+    /// <summary>Stops and disposes each silo as far as it started; a silo that cannot be stopped is only disposed.</summary>
+    private static async Task StopQuietlyAsync(List<IHost> silos)
+    {
+        foreach (var silo in Enumerable.Reverse(silos))
+        {
+            try
+            {
+                await silo.StopAsync();
+            }
+            catch (Exception)
+            {
+                // Any failure to stop is secondary to the exception being propagated. Nothing to add: the silo is disposed below, and the start's own exception says what went wrong.
+            }
+            finally
+            {
+                silo.Dispose();
+            }
         }
     }
 
