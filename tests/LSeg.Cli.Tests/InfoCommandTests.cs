@@ -30,6 +30,26 @@ public class InfoCommandTests
     }
 
     [Fact]
+    public void Info_json_carries_the_provenance_the_text_output_prints()
+    {
+        using var temp = new TempDirectory();
+        string package = FakePackage.Create(temp.Combine("pkg"), ("image_encoder.onnx", EncoderBytes), ("head.onnx", HeadBytes));
+        string manifestPath = Path.Combine(package, ModelManifest.FileName);
+        var manifest = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(manifestPath))!;
+        manifest["provenance"] = new System.Text.Json.Nodes.JsonObject { ["source"] = "a hand-made test package", ["trainedOn"] = "café photos" };
+        File.WriteAllText(manifestPath, manifest.ToJsonString());
+
+        var text = CliRunner.RunInProcess("info", "--model", package);
+        var result = CliRunner.RunInProcess("info", "--model", package, "--json");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("Provenance      trainedOn: café photos", text.StdOut);
+        using var json = JsonDocument.Parse(result.StdOut);
+        var provenance = json.RootElement.GetProperty("provenance").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString());
+        Assert.Equal(new Dictionary<string, string?> { ["source"] = "a hand-made test package", ["trainedOn"] = "café photos" }, provenance);
+    }
+
+    [Fact]
     public void Info_json_lists_each_file_with_its_size_and_status()
     {
         using var temp = new TempDirectory();

@@ -54,6 +54,7 @@ internal static class InfoCommand
                 ["unofferedLabelSimilarityBesideUntrained"] = manifest.UntrainedLabels?.UnofferedLabelSimilarityBesideUntrained,
                 ["unofferedLabelsBesideUntrained"] = manifest.UntrainedLabels?.UnofferedLabelsBesideUntrained is { } beside ? new JsonArray(beside.Select(n => (JsonNode?)n).ToArray()) : null,
                 ["trainedLabels"] = manifest.UntrainedLabels is { } untrained ? new JsonArray(untrained.TrainedLabels.Select(n => (JsonNode?)n).ToArray()) : null,
+                ["provenance"] = new JsonObject(manifest.Provenance.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))),
                 ["totalBytes"] = checks.Sum(c => c.ActualBytes ?? 0),
                 ["verified"] = allGood,
                 ["files"] = files,
