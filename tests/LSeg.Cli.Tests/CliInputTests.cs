@@ -35,6 +35,48 @@ public class CliInputTests
         Assert.Contains("--labels LIST", line);
     }
 
+    [Fact]
+    public void A_dangling_symbolic_link_is_refused_naming_the_missing_target()
+    {
+        using var temp = new TempDirectory();
+        File.CreateSymbolicLink(temp.Combine("photo.png"), temp.Combine("gone.png"));
+
+        var result = CliRunner.RunInProcess("segment", temp.Combine("photo.png"), "--labels", "red, blue", "--out", temp.Combine("out"));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains($"is a symbolic link to '{temp.Combine("gone.png")}', which does not exist", Assert.Single(result.ErrorLines));
+    }
+
+    [Fact]
+    public async Task An_image_given_through_a_pipe_is_refused_saying_pipes_are_not_supported()
+    {
+        // A named pipe with a writer holding a real PNG: what /dev/stdin or <(cat a.png) gives.
+        using var temp = new TempDirectory();
+        string png = Images.RedLeftBlueRight(temp.Combine("a.png"));
+        string fifo = temp.Combine("pipe.png");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [fifo]))
+            mkfifo.WaitForExit();
+        var writer = Task.Run(() =>
+        {
+            using var pipe = new FileStream(fifo, FileMode.Open, FileAccess.Write);
+            try
+            {
+                pipe.Write(File.ReadAllBytes(png));
+            }
+            catch (IOException)
+            {
+                // The reader may close its end first.
+            }
+        });
+
+        var result = CliRunner.RunInProcess("segment", fifo, "--labels", "red, blue", "--out", temp.Combine("out"));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("pipes are not supported", Assert.Single(result.ErrorLines));
+        // The writer finishes once lseg has opened and closed the pipe.
+        await writer.WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
     [Theory]
     [InlineData("--size", "abc", "--size takes a whole number; 'abc' is not one.")]
     [InlineData("--gpu", "first", "--gpu takes a whole number; 'first' is not one.")]

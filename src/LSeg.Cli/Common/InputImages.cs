@@ -56,6 +56,7 @@ internal static class InputImages
             throw new CommandFailure($"Image '{path}' is a directory, not an image file.");
         if (!File.Exists(path))
             throw new CommandFailure($"Image '{path}' does not exist.");
+        RequireSeekableFile(path);
         using (var codec = SKCodec.Create(path))
         {
             if (codec is null || codec.Info.Width <= 0 || codec.Info.Height <= 0)
@@ -79,6 +80,37 @@ internal static class InputImages
         catch (InvalidDataException e)
         {
             throw new CommandFailure(e.Message);
+        }
+    }
+
+    /// <summary>
+    /// Opens <paramref name="path"/> once to say plainly what the decoder would only call "not a readable image": a link
+    /// whose target does not exist, a file this user may not read, or a pipe (<c>/dev/stdin</c>, a process substitution
+    /// <c>&lt;(…)</c>), which cannot be read twice as every image is (checked, then decoded).
+    /// </summary>
+    private static void RequireSeekableFile(string path)
+    {
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            // File.Exists is true for a link whatever its target; opening follows it.
+            string? target = new FileInfo(path).LinkTarget;
+            throw new CommandFailure(target is null
+                ? $"Image '{path}' does not exist."
+                : $"Image '{path}' is a symbolic link to '{target}', which does not exist.");
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new CommandFailure($"Image '{path}' cannot be read: permission denied.");
+        }
+        using (stream)
+        {
+            if (!stream.CanSeek)
+                throw new CommandFailure($"Image '{path}' is a pipe or another stream that can be read only once; images are read twice (checked, then decoded), so pipes are not supported: save it to a file first.");
         }
     }
 
