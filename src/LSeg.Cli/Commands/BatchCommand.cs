@@ -24,7 +24,7 @@ internal static class BatchCommand
         var labels = new Option<string>("--labels", "-l") { Description = "Comma-separated text labels, e.g. \"dog, grass, other\". Mask value i is the i-th label.", Required = true, HelpName = "LIST" };
         var output = CommonOptions.OutputDirectory("Folder for the masks (mirroring the input's sub-folders), index.jsonl and batch.json (created if missing).");
         output.Required = true;
-        var model = CommonOptions.Model("Model package directory (default: the model embedded in this build); with --join, every silo must see it at this path.");
+        var model = CommonOptions.Model("Model package directory, or its manifest.json (default: the model embedded in this build); with --join, every silo must see it at this path.");
         var size = CommonOptions.Size();
         var silos = new Option<int?>("--silos") { Description = "Run N silos in this process on localhost clustering (default 1 without --join).", HelpName = "N" };
         var join = new Option<string?>("--join") { Description = "Submit the job to a running cluster of 'lseg silo' processes: 'localhost[:GATEWAYPORTS]' or 'redis://HOST:PORT'.", HelpName = "CLUSTER" };

@@ -7,7 +7,7 @@ namespace LSeg.Cli.Common;
 /// <summary>Options that several commands share, so they are spelled and described the same everywhere.</summary>
 internal static class CommonOptions
 {
-    public static Option<string?> Model(string description = "Model package directory (default: the model embedded in this build).") =>
+    public static Option<string?> Model(string description = "Model package directory, or its manifest.json (default: the model embedded in this build).") =>
         new("--model", "-m") { Description = description, HelpName = "PATH" };
 
     public static Option<bool> Json(string description = "Print the results as JSON on stdout.") => new("--json") { Description = description };
