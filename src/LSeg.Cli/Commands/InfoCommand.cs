@@ -28,6 +28,9 @@ internal static class InfoCommand
         ModelManifest manifest = ModelManifest.Read(directory);
         var checks = manifest.Files.OrderBy(f => f.Key, StringComparer.Ordinal).Select(f => Check(directory, f.Key, f.Value)).ToList();
         bool allGood = checks.All(c => c.Status == "ok");
+        // Files whose sizes and sha256 match can still make a package the library refuses (an edited manifest value, a
+        // graph or vocabulary replaced together with its hash): load it, as segment would.
+        string? loadError = allGood ? LoadError(directory) : null;
 
         if (asJson)
         {
@@ -57,6 +60,8 @@ internal static class InfoCommand
                 ["provenance"] = new JsonObject(manifest.Provenance.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => KeyValuePair.Create(p.Key, (JsonNode?)p.Value))),
                 ["totalBytes"] = checks.Sum(c => c.ActualBytes ?? 0),
                 ["verified"] = allGood,
+                ["loads"] = allGood ? loadError is null : null,
+                ["loadError"] = loadError,
                 ["files"] = files,
             };
             console.Out.WriteLine(root.ToJsonString(CliJson.Indented));
@@ -91,6 +96,8 @@ internal static class InfoCommand
             foreach (var c in checks)
                 Line($"  {c.Name.PadRight(nameWidth)}  {Sizes.Human(c.ActualBytes ?? c.ExpectedBytes),10}  {c.Described}");
             Line($"Total           {Sizes.Human(checks.Sum(c => c.ActualBytes ?? 0))} in {checks.Count} files; sha256 {(allGood ? "verified" : "check FAILED")}");
+            if (allGood)
+                Line(loadError is null ? "Loads           yes" : $"Loads           no: {loadError}");
         }
 
         if (!allGood)
@@ -98,7 +105,23 @@ internal static class InfoCommand
             var bad = checks.First(c => c.Status != "ok");
             throw new CommandFailure($"Model package '{directory}' failed verification: '{bad.Name}': {bad.Described}.");
         }
+        if (loadError is not null)
+            throw new CommandFailure($"Model package '{directory}' does not load: {loadError}");
         return ExitCodes.Success;
+    }
+
+    /// <summary>Why the library refuses to load the package at <paramref name="directory"/>, or null when it loads.</summary>
+    private static string? LoadError(string directory)
+    {
+        try
+        {
+            using var model = LanguageSegmentationModel.Load(directory);
+            return null;
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException or NotSupportedException or InvalidOperationException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+        {
+            return e.Message;
+        }
     }
 
     private static string DescribeTextEncoder(TextEncoderInfo text) => text.Kind switch
