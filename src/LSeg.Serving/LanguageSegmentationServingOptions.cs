@@ -79,7 +79,8 @@ public sealed class LanguageSegmentationServingOptions
 
     /// <summary>
     /// Labels longer than this many characters are refused with 400 (default 100, at most <see cref="LabelLengthLimit"/>).
-    /// Counted in Unicode characters (runes): an emoji is one, although it takes two UTF-16 code units.
+    /// Counted in Unicode code points (runes): 🐱 is one, although it takes two UTF-16 code units; an emoji made of several
+    /// code points (a flag, a skin tone) counts each.
     /// </summary>
     public int MaxLabelLength { get; set; } = Defaults.MaxLabelLength;
 

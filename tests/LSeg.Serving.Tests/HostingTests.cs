@@ -241,9 +241,11 @@ public sealed class HostingTests(ColourPackageFixture colour) : IClassFixture<Co
     }
 
     [Fact]
-    public async Task Shutdown_refuses_the_queued_requests_at_once_and_waits_for_the_running_ones_before_the_host_stops()
+    public async Task Shutdown_serves_queued_requests_until_shortly_before_its_timeout_then_refuses_them_and_waits_for_the_running_ones()
     {
-        var server = new ServingFactory(colour.PackagePath, options => (options.MaxConcurrentInferences, options.MaxQueuedRequests) = (1, 1));
+        // A 4 s shutdown timeout: queued requests are refused a quarter of it (1 s) before it ends, at 3 s.
+        var server = new ServingFactory(colour.PackagePath, options => (options.MaxConcurrentInferences, options.MaxQueuedRequests) = (1, 1),
+            shutdownTimeout: TimeSpan.FromSeconds(4));
         Uri address = server.StartOnLoopback();
         using var client = new HttpClient { BaseAddress = address };
         byte[] image = Pictures.GreenTopYellowBottom(64, 96);
@@ -257,11 +259,14 @@ public sealed class HostingTests(ColourPackageFixture colour) : IClassFixture<Co
         await QueueTests.WaitUntil(() => server.Queue.Queued(InferenceQueue.Work.ImageEncoding) == 1);
         var stopping = server.DisposeAsync().AsTask();
 
-        // The queued request is answered while the running work still holds its slot: had it waited, the host's shutdown
-        // timeout could end it with a connection reset instead of an answer.
+        // Still waiting for its slot once shutdown has begun: the slot might free up in time.
+        await QueueTests.WaitUntil(() => !served.IsReady);
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        Assert.False(queued.IsCompleted, "a queued request was refused as soon as shutdown began");
+        // Then answered 503 before the timeout, while the running work still holds its slot: had it waited to the end,
+        // Kestrel would have reset its connection instead.
         var refused = await queued.WaitAsync(TimeSpan.FromSeconds(30));
         await refused.AssertProblemAsync(HttpStatusCode.ServiceUnavailable, "shutting-down");
-        Assert.False(served.IsReady);
         Assert.False(stopping.IsCompleted, "the host stopped while work was running the model");
 
         running.Dispose();
@@ -269,6 +274,17 @@ public sealed class HostingTests(ColourPackageFixture colour) : IClassFixture<Co
 
         await Assert.ThrowsAnyAsync<HttpRequestException>(() => client.GetAsync("readyz"));
     }
+
+    [Theory]
+    [InlineData(30_000, 25_000)]
+    [InlineData(4_000, 3_000)]
+    [InlineData(0, 0)]
+    public void Queued_requests_are_refused_a_quarter_of_the_shutdown_timeout_before_it_ends_at_most_5_s(int timeoutMs, int refusedAtMs) =>
+        Assert.Equal(TimeSpan.FromMilliseconds(refusedAtMs), ServedModel.QueueRefusalDelay(TimeSpan.FromMilliseconds(timeoutMs)));
+
+    [Fact]
+    public void Queued_requests_are_never_refused_early_under_an_infinite_shutdown_timeout() =>
+        Assert.Equal(Timeout.InfiniteTimeSpan, ServedModel.QueueRefusalDelay(Timeout.InfiniteTimeSpan));
 
     [Fact]
     public async Task Rate_limiting_on_the_group_limits_the_api_while_the_probes_stay_unlimited()

@@ -14,7 +14,8 @@ namespace LSeg.Serving.Tests;
 /// <paramref name="modelPath"/> (null: the default model) with options adjusted by <paramref name="configure"/>, on an
 /// optional clock. <see cref="StartOnLoopback"/> runs it on Kestrel at 127.0.0.1 instead of the in-memory test server.
 /// </summary>
-internal sealed class ServingFactory(string? modelPath, Action<LanguageSegmentationServingOptions>? configure = null, TimeProvider? clock = null)
+internal sealed class ServingFactory(string? modelPath, Action<LanguageSegmentationServingOptions>? configure = null, TimeProvider? clock = null,
+    TimeSpan? shutdownTimeout = null)
     : WebApplicationFactory<Program>
 {
     /// <summary>Every request the host received, in order.</summary>
@@ -36,6 +37,8 @@ internal sealed class ServingFactory(string? modelPath, Action<LanguageSegmentat
             });
             if (clock is not null)
                 services.AddSingleton(clock);
+            if (shutdownTimeout is { } timeout)
+                services.Configure<Microsoft.Extensions.Hosting.HostOptions>(host => host.ShutdownTimeout = timeout);
             services.AddSingleton<IStartupFilter>(Log);
         });
     }

@@ -71,7 +71,7 @@ internal static class Problems
         $"The request has {count} labels; this server accepts up to {limit} (MaxLabels).");
 
     public static ServingProblem LabelTooLong(int index, int length, int limit) => new(StatusCodes.Status400BadRequest, "label-too-long", "A label is too long",
-        $"Label {index} is {length} characters long; this server accepts labels up to {limit} characters (MaxLabelLength, counted in Unicode characters: an emoji is one).");
+        $"Label {index} is {length} characters long; this server accepts labels up to {limit} characters (MaxLabelLength, counted in Unicode code points).");
 
     public static ServingProblem EmptyLabel(int index) => new(StatusCodes.Status400BadRequest, "empty-label", "A label is empty",
         $"Label {index} is empty or whitespace; every label must be non-empty text.");

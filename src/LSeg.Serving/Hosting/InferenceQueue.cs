@@ -9,9 +9,9 @@ namespace LSeg.Serving.Hosting;
 /// encodings (the image encoder, about a second on a CPU): in each lane at most
 /// <see cref="LanguageSegmentationServingOptions.MaxConcurrentInferences"/> requests run at once and at most
 /// <see cref="LanguageSegmentationServingOptions.MaxQueuedRequests"/> wait (oldest first); the next one is refused at
-/// once with 503 and a Retry-After estimated from that lane's recent service times. When the application starts stopping
-/// it refuses new and queued requests with 503 "shutting down" (<see cref="StopQueuing"/>) and lets the running ones
-/// finish; the caller then waits until the last running request has left, so the model is never disposed under one.
+/// once with 503 and a Retry-After estimated from that lane's recent service times. Shortly before the host's shutdown
+/// timeout ends it refuses new and queued requests with 503 "shutting down" (<see cref="StopQueuing"/>) and lets the
+/// running ones finish; the caller then waits until the last running request has left, so the model is never disposed under one.
 /// </summary>
 internal sealed class InferenceQueue : IDisposable
 {
@@ -126,8 +126,9 @@ internal sealed class InferenceQueue : IDisposable
     }
 
     /// <summary>
-    /// Stops admitting requests: new ones, those still reading their body and those waiting for a slot get 503 "shutting
-    /// down" at once; those holding a slot run on. Called when the application starts stopping, before the server stops.
+    /// Stops admitting requests: those waiting for a slot get 503 "shutting down" at once, and so do new ones and those
+    /// still reading their body when they ask for a slot; those holding a slot run on. Called shortly before the host's
+    /// shutdown timeout ends, while the server still answers.
     /// </summary>
     public void StopQueuing()
     {

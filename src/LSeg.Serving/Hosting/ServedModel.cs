@@ -16,11 +16,13 @@ namespace LSeg.Serving.Hosting;
 /// label-embedding cache is guarded by a lock, and encoded images and label embeddings are immutable.
 /// </remarks>
 internal sealed partial class ServedModel(
-    IOptions<LanguageSegmentationServingOptions> options, InferenceQueue queue, ILogger<ServedModel> logger, IHostApplicationLifetime? lifetime = null) : IHostedService, IDisposable
+    IOptions<LanguageSegmentationServingOptions> options, InferenceQueue queue, ILogger<ServedModel> logger, IHostApplicationLifetime? lifetime = null,
+    IOptions<HostOptions>? hostOptions = null) : IHostedService, IDisposable
 {
     private LanguageSegmentationModel? _model;
     private volatile bool _stopping;
     private bool _drained = true;
+    private Timer? _queueRefusal;
 
     /// <summary>The model.</summary>
     /// <exception cref="ServingProblem">503 while the model is not loaded yet.</exception>
@@ -50,14 +52,35 @@ internal sealed partial class ServedModel(
             LogCpuFallback(reason);
         LogServing(model.Manifest.Name, model.PackagePath, model.UsesGpu ? "GPU" : "CPU");
         Volatile.Write(ref _model, model);
-        // Not ready, and no queued work, from the moment shutdown begins: StopAsync runs only after the server has stopped,
-        // when no readiness probe can reach this service any more and Kestrel has reset the connections of requests
-        // still waiting at the end of the shutdown timeout. Refused now, the queued ones get their 503 "shutting down".
+        // Not ready from the moment shutdown begins: StopAsync runs only after the server has stopped, when no readiness
+        // probe can reach this service any more. Queued requests are still served while the host's shutdown timeout
+        // allows, and refused with 503 "shutting down" shortly before it ends: Kestrel then resets the connections still
+        // open, and a request waiting for a slot would get a reset instead of an answer it can retry elsewhere.
         lifetime?.ApplicationStopping.Register(() =>
         {
             _stopping = true;
-            queue.StopQueuing();
+            var refuseAfter = QueueRefusalDelay(hostOptions?.Value.ShutdownTimeout ?? DefaultShutdownTimeout);
+            if (refuseAfter == TimeSpan.Zero)
+                queue.StopQueuing();
+            else if (refuseAfter != Timeout.InfiniteTimeSpan)
+                _queueRefusal = new Timer(_ => queue.StopQueuing(), null, refuseAfter, Timeout.InfiniteTimeSpan);
         });
+    }
+
+    private static readonly TimeSpan DefaultShutdownTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// When, after shutdown begins, queued requests are refused: a quarter of the host's shutdown timeout (at most 5 s)
+    /// before it ends, so that the 503s are written while the server still answers. Never, for an infinite timeout.
+    /// </summary>
+    internal static TimeSpan QueueRefusalDelay(TimeSpan shutdownTimeout)
+    {
+        if (shutdownTimeout == Timeout.InfiniteTimeSpan)
+            return Timeout.InfiniteTimeSpan;
+        if (shutdownTimeout <= TimeSpan.Zero)
+            return TimeSpan.Zero;
+        var margin = TimeSpan.FromTicks(Math.Min(TimeSpan.FromSeconds(5).Ticks, shutdownTimeout.Ticks / 4));
+        return shutdownTimeout - margin;
     }
 
     private static LanguageSegmentationModel Load(LanguageSegmentationServingOptions settings)
@@ -82,6 +105,7 @@ internal sealed partial class ServedModel(
 
     public void Dispose()
     {
+        Interlocked.Exchange(ref _queueRefusal, null)?.Dispose();
         // A request still inside ONNX Runtime after the shutdown timeout keeps the sessions: the process is ending anyway.
         if (_drained)
             Interlocked.Exchange(ref _model, null)?.Dispose();

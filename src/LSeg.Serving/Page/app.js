@@ -194,8 +194,10 @@ async function segment() {
   let response = await post(sent);
   if (response.status === 404 || response.status === 410) {
     // The server no longer has that id: forgotten here too, so encoding again does not send it a DELETE (a 410 more).
-    if (state.imageId === sent) state.imageId = null;
-    await encodeCurrent(); // the server dropped the encoded image (expired or evicted): encode it again, once
+    if (state.imageId === sent) {
+      state.imageId = null;
+      await encodeCurrent(); // the server dropped the encoded image (expired or evicted): encode it again, once
+    } // else a late answer for an old id: the photo was encoded again meanwhile, under the id now held
     if (sequence !== state.sequence || !state.imageId) return;
     response = await post(state.imageId);
   }
