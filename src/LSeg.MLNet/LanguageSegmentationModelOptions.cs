@@ -89,11 +89,19 @@ public sealed class LanguageSegmentationModelOptions
     public int ImageBatchSize { get; set; } = Defaults.ImageBatchSize;
 
     /// <summary>
-    /// Threads ONNX Runtime uses inside one operator, at most <see cref="Environment.ProcessorCount"/>; null (the default)
-    /// lets it use one per physical core. Also caps the ONNX step of an ML.NET pipeline built on this model (on the CPU;
+    /// Threads ONNX Runtime uses inside one operator, lowered to <see cref="Environment.ProcessorCount"/> when above it;
+    /// null (the default) lets it use one per physical core. Also caps the ONNX step of an ML.NET pipeline built on this model (on the CPU;
     /// after <c>Model.Load</c>, the loading context's own ONNX session options apply).
     /// </summary>
     public int? IntraOpThreads { get; set; }
+
+    /// <summary>
+    /// <see cref="IntraOpThreads"/> lowered to the processors this process may use (<see cref="Environment.ProcessorCount"/>,
+    /// which follows a container's CPU limit): each of the model's sessions starts a pool of that many threads, and
+    /// beyond the processors they only wait on each other (64 on 2 cores made one segmentation 25 times slower, 256
+    /// about 170 times), while a setting made for a larger machine should still run on a smaller one.
+    /// </summary>
+    internal int? IntraOpThreadsUsed => IntraOpThreads is int threads ? Math.Min(threads, Environment.ProcessorCount) : null;
 
     /// <summary>ONNX Runtime's graph optimisation level (see <see cref="Defaults.GraphOptimization"/>: extended).</summary>
     public GraphOptimizationLevel GraphOptimization { get; set; } = Defaults.GraphOptimization;
@@ -115,11 +123,6 @@ public sealed class LanguageSegmentationModelOptions
             throw new ArgumentOutOfRangeException(nameof(ImageBatchSize), ImageBatchSize, $"{nameof(ImageBatchSize)} must be at least 1.");
         if (IntraOpThreads is < 1)
             throw new ArgumentOutOfRangeException(nameof(IntraOpThreads), IntraOpThreads, $"{nameof(IntraOpThreads)} must be at least 1, or null for ONNX Runtime's default.");
-        // Each of the model's sessions starts a pool of that many threads: beyond the processors they only wait on each
-        // other (64 on 2 cores made one segmentation 25 times slower, 256 about 170 times).
-        if (IntraOpThreads > Environment.ProcessorCount)
-            throw new ArgumentOutOfRangeException(nameof(IntraOpThreads), IntraOpThreads,
-                $"{nameof(IntraOpThreads)} may be at most the {Environment.ProcessorCount} processors this process can use (each of the model's ONNX Runtime sessions starts that many threads); leave it null for ONNX Runtime's default.");
         if (!Enum.IsDefined(GraphOptimization))
             throw new ArgumentOutOfRangeException(nameof(GraphOptimization), GraphOptimization, $"{nameof(GraphOptimization)} is not a GraphOptimizationLevel value.");
         if (LabelCacheCapacity < 1)
@@ -127,7 +130,8 @@ public sealed class LanguageSegmentationModelOptions
         if (MinImageSide < 1)
             throw new ArgumentOutOfRangeException(nameof(MinImageSide), MinImageSide, $"{nameof(MinImageSide)} must be at least 1.");
         if (MaxImagePixels < (long)MinImageSide * MinImageSide)
-            throw new ArgumentOutOfRangeException(MinImageSide > Defaults.MinImageSide ? nameof(MinImageSide) : nameof(MaxImagePixels), MaxImagePixels,
+            throw new ArgumentOutOfRangeException(MinImageSide > Defaults.MinImageSide ? nameof(MinImageSide) : nameof(MaxImagePixels),
+                MinImageSide > Defaults.MinImageSide ? MinImageSide : MaxImagePixels,
                 $"{nameof(MinImageSide)} = {MinImageSide} and {nameof(MaxImagePixels)} = {MaxImagePixels:N0} allow no image: {nameof(MaxImagePixels)} must be at least {nameof(MinImageSide)}² ({(long)MinImageSide * MinImageSide:N0}).");
         if (MaxImagePixels > Defaults.LargestMaxImagePixels)
             throw new ArgumentOutOfRangeException(nameof(MaxImagePixels), MaxImagePixels, $"{nameof(MaxImagePixels)} may be at most {Defaults.LargestMaxImagePixels:N0}: an image's 4-byte pixels are held in one array, which holds under 2 GB.");
@@ -140,7 +144,7 @@ public sealed class LanguageSegmentationModelOptions
         sessionOptions.EnableCpuMemArena = EnableMemoryArena;
         // Weights allocated exactly, not in arena chunks that grow by doubling: the arena is for activations.
         sessionOptions.AddSessionConfigEntry("session.use_device_allocator_for_initializers", "1");
-        if (IntraOpThreads is int threads)
+        if (IntraOpThreadsUsed is int threads)
             sessionOptions.IntraOpNumThreads = threads;
     }
 }

@@ -45,16 +45,15 @@ public sealed class PackageAndOptionRefusalTests : IDisposable
     }
 
     [Fact]
-    public void IntraOpThreads_beyond_the_processors_is_refused_naming_the_processor_count()
+    public void IntraOpThreads_beyond_the_processors_is_lowered_to_the_processor_count_and_the_model_loads()
     {
-        string package = ColourModelPackage.Write(_temp.Path);
+        var options = new LanguageSegmentationModelOptions { IntraOpThreads = Environment.ProcessorCount + 5 };
 
-        var error = Assert.Throws<ArgumentOutOfRangeException>(() =>
-            LanguageSegmentationModel.Load(package, new LanguageSegmentationModelOptions { IntraOpThreads = Environment.ProcessorCount + 1 }));
-        using var atTheLimit = LanguageSegmentationModel.Load(package, new LanguageSegmentationModelOptions { IntraOpThreads = Environment.ProcessorCount });
+        using var model = LanguageSegmentationModel.Load(ColourModelPackage.Write(_temp.Path), options);
 
-        Assert.Equal(nameof(LanguageSegmentationModelOptions.IntraOpThreads), error.ParamName);
-        Assert.Contains($"at most the {Environment.ProcessorCount} processors", error.Message);
+        Assert.Equal(Environment.ProcessorCount, model.Options.IntraOpThreadsUsed);
+        Assert.Equal(1, new LanguageSegmentationModelOptions { IntraOpThreads = 1 }.IntraOpThreadsUsed);
+        Assert.Null(new LanguageSegmentationModelOptions().IntraOpThreadsUsed);
     }
 
     [Fact]
@@ -77,7 +76,7 @@ public sealed class PackageAndOptionRefusalTests : IDisposable
 
         var error = Assert.Throws<InvalidDataException>(() => LanguageSegmentationModel.Load(package));
 
-        Assert.Contains($"Graph '{Path.Combine(package, encoder)}' of the model package is not an ONNX graph ONNX Runtime can load", error.Message);
+        Assert.Contains($"Graph '{Path.Combine(package, encoder)}' of the model package is not an ONNX graph this ONNX Runtime can load", error.Message);
         Assert.IsType<OnnxRuntimeException>(error.InnerException);
     }
 

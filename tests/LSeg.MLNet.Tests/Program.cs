@@ -23,8 +23,10 @@ public static class Program
             return ThreadSafetyTests.RunSharedEngine(args[1..]);
         if (args.Length > 1 && args[0] == QuietFallbackTests.Command)
             return QuietFallbackTests.SegmentAskingForGpu(args[1]);
-        if (args.Length > 3 && args[0] == SizedImageColumnTests.Command)
+        if (args.Length > 4 && args[0] == SizedImageColumnTests.Command)
             return SizedImageColumnTests.LoadResizedAndSegment(args[1..]);
+        if (args.Length > 0 && args[0] == DefaultModelCacheTests.FileInPlaceCommand)
+            return DefaultModelCacheTests.LoadDefaultOverAFile();
         if (args.Length > 1 && args[0] == "export-benchmark-package")
             return BenchmarkPackage.Export(args[1]);
         Console.Error.WriteLine($"usage: {SaveLoadInNewProcess.Command} <model.zip> <image folder> <output file>");

