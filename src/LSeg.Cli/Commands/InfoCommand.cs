@@ -12,7 +12,7 @@ internal static class InfoCommand
 {
     public static Command Create(CliConsole console)
     {
-        var model = CommonOptions.Model("Model package directory (holds manifest.json); default: the model embedded in this build.");
+        var model = CommonOptions.Model();
         var json = new Option<bool>("--json") { Description = "Print the description as JSON." };
         var command = new Command("info", "Describe a model package: architecture, embedding size, text encoder, files with sizes, and a sha256 check of every file.")
         {
@@ -118,7 +118,7 @@ internal static class InfoCommand
             using var model = LanguageSegmentationModel.Load(directory);
             return null;
         }
-        catch (Exception e) when (e is InvalidDataException or IOException or ArgumentException or NotSupportedException or InvalidOperationException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+        catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException or InvalidOperationException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
         {
             return e.Message;
         }

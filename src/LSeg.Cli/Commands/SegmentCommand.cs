@@ -68,11 +68,14 @@ internal static class SegmentCommand
         double loadSeconds = clock.Elapsed.TotalSeconds;
 
         var reports = new List<ImageReport>();
+        string? failing = null;  // the image being segmented when something failed (not the progress display after it)
         void SegmentAll(Action? advance)
         {
             foreach (string image in images)
             {
+                failing = image;
                 reports.Add(SegmentOne(segmentationModel, encodedLabels, image, size, passes, request.OutputDirectory));
+                failing = null;
                 advance?.Invoke();
             }
         }
@@ -103,7 +106,7 @@ internal static class SegmentCommand
                 SegmentAll(null);
             }
         }
-        catch (Exception e) when (reports.Count > 0)
+        catch (Exception e) when (reports.Count > 0 && failing is not null)
         {
             failure = e;
         }
@@ -114,7 +117,7 @@ internal static class SegmentCommand
             Print(console.Out, segmentationModel, loadSeconds, reports);
         if (failure is not null)
         {
-            string image = images[reports.Count];
+            string image = failing!;
             throw new CommandFailure(
                 $"'{image}' failed: {CliApp.Describe(failure)} The {reports.Count} image{(reports.Count == 1 ? "" : "s")} before it kept {(reports.Count == 1 ? "its" : "their")} files (listed on stdout); {images.Count - reports.Count} image{(images.Count - reports.Count == 1 ? " was" : "s were")} not segmented.",
                 failure is CommandFailure { ExitCode: var code } ? code : ExitCodes.Failure);
