@@ -5,7 +5,8 @@ namespace LSeg.MLNet.Imaging;
 /// <summary>
 /// Reads image files for segmentation and refuses incomplete ones. <c>MLImage.CreateFromFile</c> and ML.NET's
 /// <c>LoadImages</c> accept a file cut short (SkiaSharp fills the missing part with grey, which then gets a label);
-/// <see cref="Read(string)"/> checks that the whole image decodes. (The ML.NET pipeline checks images from <c>LoadImages</c>
+/// <see cref="Read(string)"/> checks that the whole image decodes, and <see cref="Read(Stream, long)"/> does the same for
+/// an image in memory (an upload), which <c>MLImage.CreateFromStream</c> accepts cut short too. (The ML.NET pipeline checks images from <c>LoadImages</c>
 /// itself, by the path ML.NET records in <see cref="MLImage.Tag"/>.)
 /// </summary>
 public static class ImageFileReader
@@ -46,6 +47,27 @@ public static class ImageFileReader
         ArgumentOutOfRangeException.ThrowIfLessThan(maxPixels, 1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(maxPixels, LanguageSegmentationModelOptions.Defaults.LargestMaxImagePixels);
         return Runtime.ImageDecoder.DecodeMLImage(path, maxPixels);
+    }
+
+    /// <summary>
+    /// Decodes an image held in a stream (an upload, a blob, a resource) as <see cref="Read(string, long)"/> decodes a
+    /// file: refused on its header when larger than <paramref name="maxPixels"/>, and refused when it does not decode
+    /// completely. <see cref="MLImage.CreateFromStream"/> accepts bytes cut short (an interrupted upload) and paints the
+    /// missing part grey, which then gets a label.
+    /// </summary>
+    /// <param name="stream">Read from its current position to its end, into memory (bound what a client may send, e.g.
+    /// with a request size limit, before calling this); not disposed.</param>
+    /// <param name="maxPixels">The largest image accepted, width × height: 1 to <see cref="LanguageSegmentationModelOptions.Defaults.LargestMaxImagePixels"/> (the default).</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxPixels"/> is out of that range.</exception>
+    /// <exception cref="InvalidDataException">The bytes are empty, not a readable image, larger than <paramref name="maxPixels"/>, or truncated or corrupt (the message says which).</exception>
+    public static MLImage Read(Stream stream, long maxPixels = LanguageSegmentationModelOptions.Defaults.LargestMaxImagePixels)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxPixels, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(maxPixels, LanguageSegmentationModelOptions.Defaults.LargestMaxImagePixels);
+        using var bytes = new MemoryStream();
+        stream.CopyTo(bytes);
+        return Runtime.ImageDecoder.DecodeMLImage(bytes.ToArray(), maxPixels);
     }
 
     /// <summary>

@@ -12,7 +12,7 @@ internal static class ImageDecoder
 {
     /// <summary>
     /// Decodes <paramref name="path"/> completely as 8-bit RGBA with premultiplied alpha (training data), so that a
-    /// translucent pixel's colour is composited over black as in <see cref="DecodeMLImage"/>, which gives the pixels
+    /// translucent pixel's colour is composited over black as in <see cref="DecodeMLImage(string, long)"/>, which gives the pixels
     /// segmentation sees: a network trained on cut-outs sees their backgrounds as it will at inference.
     /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
@@ -24,7 +24,7 @@ internal static class ImageDecoder
         var bitmap = new SKBitmap(info);
         try
         {
-            RequireComplete(codec.GetPixels(info, bitmap.GetPixels()), path);
+            RequireComplete(codec.GetPixels(info, bitmap.GetPixels()), $"Image '{path}'");
             return bitmap;
         }
         catch
@@ -46,16 +46,39 @@ internal static class ImageDecoder
     public static MLImage DecodeMLImage(string path, long maxPixels = LanguageSegmentationModelOptions.Defaults.LargestMaxImagePixels)
     {
         using var codec = OpenCodec(path, maxPixels);
+        return DecodeMLImage(codec, $"Image '{path}'");
+    }
+
+    /// <summary>
+    /// Decodes an image held in memory (an upload, a blob) as <see cref="DecodeMLImage(string, long)"/> decodes a file,
+    /// with the same checks: the pixel count on the header, and a complete decode.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The bytes are empty, not an image SkiaSharp reads, too large, or truncated or corrupt.</exception>
+    public static MLImage DecodeMLImage(byte[] bytes, long maxPixels)
+    {
+        string subject = $"The image ({bytes.Length:N0} bytes)";
+        if (bytes.Length == 0)
+            throw new InvalidDataException("The image is empty (0 bytes).");
+        using var data = SKData.CreateCopy(bytes);
+        // The codec owns the stream.
+        using var codec = SKCodec.Create(new SKMemoryStream(data), out var result)
+            ?? throw new InvalidDataException($"{subject} is not an image LSeg can read (PNG, JPEG, BMP, GIF or WebP): {Describe(result)}.");
+        RequirePixelCount(codec, maxPixels, subject);
+        return DecodeMLImage(codec, subject);
+    }
+
+    private static MLImage DecodeMLImage(SKCodec codec, string subject)
+    {
         var info = codec.Info;
         if (info.AlphaType == SKAlphaType.Unpremul)
             info.AlphaType = SKAlphaType.Premul;
         info.ColorSpace = null;
         using var bitmap = new SKBitmap(info);
-        RequireComplete(codec.GetPixels(info, bitmap.GetPixels()), path);
+        RequireComplete(codec.GetPixels(info, bitmap.GetPixels()), subject);
         if (bitmap.ColorType is SKColorType.Bgra8888 or SKColorType.Rgba8888)
             return ToMLImage(bitmap);
         using var bgra = bitmap.Copy(SKColorType.Bgra8888)
-            ?? throw new InvalidDataException($"Image '{path}' has a pixel format ({bitmap.ColorType}) that cannot be converted to 32-bit colour.");
+            ?? throw new InvalidDataException($"{subject} has a pixel format ({bitmap.ColorType}) that cannot be converted to 32-bit colour.");
         return ToMLImage(bgra);
     }
 
@@ -76,7 +99,7 @@ internal static class ImageDecoder
         var size = codec.GetScaledDimensions(1f / 8);
         var info = new SKImageInfo(Math.Max(1, size.Width), Math.Max(1, size.Height), SKColorType.Rgba8888, SKAlphaType.Unpremul);
         using var bitmap = new SKBitmap(info);
-        RequireComplete(codec.GetPixels(info, bitmap.GetPixels()), path);
+        RequireComplete(codec.GetPixels(info, bitmap.GetPixels()), $"Image '{path}'");
     }
 
     /// <summary>
@@ -113,25 +136,31 @@ internal static class ImageDecoder
         }
         var codec = SKCodec.Create(path, out var result)
             ?? throw new InvalidDataException($"Image '{path}' is not an image LSeg can read (PNG, JPEG, BMP, GIF or WebP): {Describe(result)}.");
-        int width = codec.Info.Width, height = codec.Info.Height;
-        long pixels = (long)width * height;
-        if (pixels > maxPixels)
-        {
-            codec.Dispose();
-            // Checked on the header, before gigabytes are allocated and decoded for an image too large to segment.
-            throw new InvalidDataException(maxPixels == LanguageSegmentationModelOptions.Defaults.LargestMaxImagePixels
-                ? $"Image '{path}' is {width}×{height} ({pixels:N0} pixels); LSeg reads at most {maxPixels:N0}. Downscale it first."
-                : $"Image '{path}' is {width}×{height} ({pixels:N0} pixels), more than the {maxPixels:N0} allowed (maxPixels); downscale it, or raise the limit.");
-        }
+        RequirePixelCount(codec, maxPixels, $"Image '{path}'");
         return codec;
     }
 
-    private static void RequireComplete(SKCodecResult result, string path)
+    /// <summary>Refuses (and disposes) a codec whose image has more than <paramref name="maxPixels"/> pixels.</summary>
+    private static void RequirePixelCount(SKCodec codec, long maxPixels, string subject)
+    {
+        int width = codec.Info.Width, height = codec.Info.Height;
+        long pixels = (long)width * height;
+        if (pixels <= maxPixels)
+            return;
+        codec.Dispose();
+        // Checked on the header, before gigabytes are allocated and decoded for an image too large to segment.
+        throw new InvalidDataException(maxPixels == LanguageSegmentationModelOptions.Defaults.LargestMaxImagePixels
+            ? $"{subject} is {width}×{height} ({pixels:N0} pixels); LSeg reads at most {maxPixels:N0}. Downscale it first."
+            : $"{subject} is {width}×{height} ({pixels:N0} pixels), more than the {maxPixels:N0} allowed (maxPixels); downscale it, or raise the limit.");
+    }
+
+    /// <summary>Refuses a decode that did not complete; <paramref name="subject"/> names the image ("Image 'PATH'").</summary>
+    private static void RequireComplete(SKCodecResult result, string subject)
     {
         if (result is SKCodecResult.IncompleteInput or SKCodecResult.ErrorInInput)
-            throw new InvalidDataException($"Image '{path}' is incomplete or corrupt ({Describe(result)}): only part of it decodes, and the rest would be segmented as grey. Re-export or re-download it.");
+            throw new InvalidDataException($"{subject} is incomplete or corrupt ({Describe(result)}): only part of it decodes, and the rest would be segmented as grey. Re-export or re-download it.");
         if (result != SKCodecResult.Success)
-            throw new InvalidDataException($"Image '{path}' could not be decoded: {Describe(result)}.");
+            throw new InvalidDataException($"{subject} could not be decoded: {Describe(result)}.");
     }
 
     private static string Describe(SKCodecResult result) => result switch
