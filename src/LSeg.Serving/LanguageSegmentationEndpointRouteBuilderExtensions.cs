@@ -45,6 +45,7 @@ public static class LanguageSegmentationEndpointRouteBuilderExtensions
         PageEndpoints.Map(group);
         var api = group.MapGroup("/v1");
         api.WithGroupName(OpenApiDocumentation.DocumentName);
+        api.AddEndpointFilter<NoSniffFilter>();
         api.AddEndpointFilter<ProblemFilter>();
         SegmentationEndpoints.Map(api);
         group.MapGet("/openapi/lseg.json", OpenApiDocumentation.Write).ExcludeFromDescription();

@@ -13,6 +13,20 @@ public sealed class ServiceEndpointTests(ColourPackageFixture colour) : IClassFi
     public void Dispose() => _server.Dispose();
 
     [Fact]
+    public async Task Api_answers_and_its_problems_tell_browsers_not_to_sniff_their_type()
+    {
+        using var client = _server.CreateClient();
+
+        var model = await client.GetAsync("v1/model");
+        var problem = await client.GetAsync("v1/images/no-such-id");
+
+        Assert.Equal(HttpStatusCode.OK, model.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, problem.StatusCode);
+        Assert.Equal(["nosniff"], model.Headers.GetValues("X-Content-Type-Options"));
+        Assert.Equal(["nosniff"], problem.Headers.GetValues("X-Content-Type-Options"));
+    }
+
+    [Fact]
     public async Task Model_answers_the_package_manifest_without_file_hashes()
     {
         using var client = _server.CreateClient();
