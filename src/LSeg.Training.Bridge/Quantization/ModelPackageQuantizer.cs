@@ -76,7 +76,8 @@ public static class ModelPackageQuantizer
             }
         }
 
-        string work = Path.Combine(Path.GetTempPath(), "lseg-quantize-" + Guid.NewGuid().ToString("N")[..8]);
+        DeleteAbandonedWorkFolders(Path.GetTempPath(), DateTime.UtcNow);
+        string work = Path.Combine(Path.GetTempPath(), WorkFolderPrefix + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(work);
         try
         {
@@ -155,5 +156,39 @@ public static class ModelPackageQuantizer
         if (files.Count <= count)
             return files;
         return Enumerable.Range(0, count).Select(i => files[(int)((long)i * files.Count / count)]).ToList();
+    }
+
+    private const string WorkFolderPrefix = "lseg-quantize-";
+
+    /// <summary>How long a work folder may sit unused before another quantization deletes it as abandoned.</summary>
+    internal static readonly TimeSpan AbandonedWorkFolderAge = TimeSpan.FromDays(1);
+
+    /// <summary>
+    /// Deletes the work folders (tens of MB each) of quantizations killed or interrupted before their clean-up ran, once
+    /// unused for <see cref="AbandonedWorkFolderAge"/>: a run in progress writes its folder well within that. A folder
+    /// that cannot be deleted now is left for a later run.
+    /// </summary>
+    internal static void DeleteAbandonedWorkFolders(string temporaryFolder, DateTime utcNow)
+    {
+        IEnumerable<string> folders;
+        try
+        {
+            folders = Directory.EnumerateDirectories(temporaryFolder, WorkFolderPrefix + "*").ToList();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return;
+        }
+        foreach (string folder in folders)
+        {
+            try
+            {
+                if (utcNow - Directory.GetLastWriteTimeUtc(folder) >= AbandonedWorkFolderAge)
+                    Directory.Delete(folder, recursive: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
     }
 }
