@@ -23,6 +23,33 @@ public class HelpAndImportTests
         Assert.Empty(result.StdErr);
     }
 
+    [Theory]
+    [InlineData("segment")]
+    [InlineData("relabel")]
+    [InlineData("train")]
+    [InlineData("evaluate")]
+    [InlineData("quantize")]
+    [InlineData("batch")]
+    [InlineData("silo")]
+    [InlineData("serve")]
+    [InlineData("bench", "segment")]
+    [InlineData("bench", "export")]
+    [InlineData("bench", "train")]
+    [InlineData("bench", "runtime")]
+    [InlineData("bench", "memory")]
+    [InlineData("bench", "serve")]
+    [InlineData("bench", "batch")]
+    public void Help_states_each_default_once(params string[] command)
+    {
+        var result = CliRunner.RunInProcess([.. command, "--help"]);
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        // System.CommandLine appends "[default: X]" for an option with a default value; a description that also says
+        // "(default X)" printed it twice.
+        var twice = result.StdOut.Split('\n').Where(line => line.Contains("[default:", StringComparison.Ordinal) && line.Contains("(default", StringComparison.Ordinal));
+        Assert.Empty(twice);
+    }
+
     [Fact]
     public void Import_of_a_missing_checkpoint_fails_with_one_line_and_writes_nothing()
     {

@@ -30,7 +30,7 @@ internal static class BatchCommand
         var join = new Option<string?>("--join") { Description = "Submit the job to a running cluster of 'lseg silo' processes: 'localhost[:GATEWAYPORTS]' or 'redis://HOST:PORT'.", HelpName = "CLUSTER" };
         var clusterId = SiloCommand.ClusterIdOption();
         var resume = new Option<bool>("--resume") { Description = "Continue the job in --out: images already in its index.jsonl are not redone." };
-        var chunkSize = new Option<int>("--chunk-size") { Description = $"Images handed to a silo at a time (default {BatchSegmentationJob.Defaults.ChunkSize}).", DefaultValueFactory = _ => BatchSegmentationJob.Defaults.ChunkSize, HelpName = "N" };
+        var chunkSize = new Option<int>("--chunk-size") { Description = "Images handed to a silo at a time.", DefaultValueFactory = _ => BatchSegmentationJob.Defaults.ChunkSize, HelpName = "N" };
         var parallel = SiloCommand.ParallelOption();
         var gpu = CommonOptions.Gpu();
         var json = CommonOptions.Json("Print the summary as JSON on stdout.");
@@ -50,9 +50,9 @@ internal static class BatchCommand
     {
         var defaults = new BatchBenchmark.Options();
         var model = CommonOptions.Model();
-        var images = new Option<int>("--images") { Description = $"Images per run, 2 or more (default {defaults.Images}).", DefaultValueFactory = _ => defaults.Images, HelpName = "N" }.InRange(2);
-        var labels = new Option<int>("--labels") { Description = $"Labels per image, 1 to {BatchBenchmark.MaxLabels} (default {defaults.Labels}).", DefaultValueFactory = _ => defaults.Labels, HelpName = "N" }.InRange(1, BatchBenchmark.MaxLabels);
-        var chunkSize = new Option<int>("--chunk-size") { Description = $"Images per chunk (default {defaults.ChunkSize}).", DefaultValueFactory = _ => defaults.ChunkSize, HelpName = "N" }.InRange(1);
+        var images = new Option<int>("--images") { Description = "Images per run, 2 or more.", DefaultValueFactory = _ => defaults.Images, HelpName = "N" }.InRange(2);
+        var labels = new Option<int>("--labels") { Description = $"Labels per image, 1 to {BatchBenchmark.MaxLabels}.", DefaultValueFactory = _ => defaults.Labels, HelpName = "N" }.InRange(1, BatchBenchmark.MaxLabels);
+        var chunkSize = new Option<int>("--chunk-size") { Description = "Images per chunk.", DefaultValueFactory = _ => defaults.ChunkSize, HelpName = "N" }.InRange(1);
         var command = new Command("batch", "Measured in one run: the low-level API's cost per image, batch images/s on 1 and 2 silos in this process, the coordination overhead per image, and the estimate of images/s on N machines.")
         {
             model, images, labels, chunkSize,

@@ -28,11 +28,11 @@ internal static class BenchCommand
     private static Command CreateTrain(CliConsole console)
     {
         var defaults = new TrainingStepBenchmark.Options();
-        var crop = new Option<string>("--crop") { Description = $"Crop HxW, multiples of {LSegNet.InputSizeMultiple} (default {defaults.CropHeight}x{defaults.CropWidth}).", DefaultValueFactory = _ => $"{defaults.CropHeight}x{defaults.CropWidth}", HelpName = "HxW" };
+        var crop = new Option<string>("--crop") { Description = $"Crop HxW, multiples of {LSegNet.InputSizeMultiple}.", DefaultValueFactory = _ => $"{defaults.CropHeight}x{defaults.CropWidth}", HelpName = "HxW" };
         var batch = new Option<int>("--batch") { Description = $"Crops per step, 2 or more (BatchNorm; default {defaults.BatchSize}).", DefaultValueFactory = _ => defaults.BatchSize, HelpName = "N" }.InRange(2);
-        var labels = new Option<int>("--labels") { Description = $"Labels per step (default {defaults.Labels}).", DefaultValueFactory = _ => defaults.Labels, HelpName = "N" }.InRange(1);
-        var rounds = new Option<int>("--rounds") { Description = $"Timed rounds; the median is reported (default {defaults.Rounds}).", DefaultValueFactory = _ => defaults.Rounds, HelpName = "N" }.InRange(1);
-        var threads = new Option<int>("--threads") { Description = $"libtorch threads (default {defaults.Threads}).", DefaultValueFactory = _ => defaults.Threads, HelpName = "N" }.InRange(1);
+        var labels = new Option<int>("--labels") { Description = "Labels per step.", DefaultValueFactory = _ => defaults.Labels, HelpName = "N" }.InRange(1);
+        var rounds = new Option<int>("--rounds") { Description = "Timed rounds; the median is reported.", DefaultValueFactory = _ => defaults.Rounds, HelpName = "N" }.InRange(1);
+        var threads = new Option<int>("--threads") { Description = "libtorch threads.", DefaultValueFactory = _ => defaults.Threads, HelpName = "N" }.InRange(1);
         var decoder = new Option<int[]>("--decoder-features") { Description = "Decoder width; repeat to compare several (default 128).", HelpName = "N", Arity = ArgumentArity.ZeroOrMore }.InRange(1);
         var freeze = new Option<string[]>("--freeze") { Description = "Comma-separated state-dict prefixes kept frozen, or 'none'; repeat to compare several (default none).", HelpName = "LIST", Arity = ArgumentArity.ZeroOrMore };
         var command = new Command("train", "Seconds per training step (forward, loss, backward, AdamW) of the ResNet18 LSeg network on random crops, for several decoder widths and frozen parts, measured alternately in one run.")
@@ -69,10 +69,10 @@ internal static class BenchCommand
     private static Command CreateExport(CliConsole console)
     {
         var defaults = new ExportBenchmark.Options();
-        var size = new Option<int>("--size") { Description = $"Image height and width, a multiple of {LSegNet.InputSizeMultiple} (default {defaults.Size}).", DefaultValueFactory = _ => defaults.Size, HelpName = "N" };
-        var labels = new Option<int>("--labels") { Description = $"Number of labels N (default {defaults.Labels}).", DefaultValueFactory = _ => defaults.Labels, HelpName = "N" }.InRange(1);
-        var iterations = new Option<int>("--iterations") { Description = $"Timed passes per runtime; the median is reported (default {defaults.Iterations}).", DefaultValueFactory = _ => defaults.Iterations, HelpName = "N" }.InRange(1);
-        var warmup = new Option<int>("--warmup") { Description = $"Untimed passes first (default {defaults.Warmup}).", DefaultValueFactory = _ => defaults.Warmup, HelpName = "N" }.InRange(0);
+        var size = new Option<int>("--size") { Description = $"Image height and width, a multiple of {LSegNet.InputSizeMultiple}.", DefaultValueFactory = _ => defaults.Size, HelpName = "N" };
+        var labels = new Option<int>("--labels") { Description = "Number of labels N.", DefaultValueFactory = _ => defaults.Labels, HelpName = "N" }.InRange(1);
+        var iterations = new Option<int>("--iterations") { Description = "Timed passes per runtime; the median is reported.", DefaultValueFactory = _ => defaults.Iterations, HelpName = "N" }.InRange(1);
+        var warmup = new Option<int>("--warmup") { Description = "Untimed passes first.", DefaultValueFactory = _ => defaults.Warmup, HelpName = "N" }.InRange(0);
         var threads = new Option<int>("--threads") { Description = "Threads for both runtimes (0: all cores).", DefaultValueFactory = _ => defaults.Threads, HelpName = "N" }.InRange(0);
         var backbones = new Option<string[]>("--backbone") { Description = $"Backbone to measure; repeat for several (default: {string.Join(", ", ExportBenchmark.DefaultBackbones)}).", HelpName = "NAME", Arity = ArgumentArity.ZeroOrMore };
         // An unknown name is a usage error naming the known ones, not a run that measures nothing and exits 0.
@@ -112,10 +112,10 @@ internal static class BenchCommand
     {
         var defaults = new SegmentationBenchmark.Options();
         var model = CommonOptions.Model();
-        var size = new Option<int>("--size") { Description = $"Side of the square test images and the model input size (default {defaults.ImageSize}).", DefaultValueFactory = _ => defaults.ImageSize, HelpName = "N" };
-        var images = new Option<int>("--images") { Description = $"Images in the ML.NET vs low-level comparison (default {defaults.Images}).", DefaultValueFactory = _ => defaults.Images, HelpName = "N" }.InRange(1);
-        var labels = new Option<int>("--labels") { Description = $"Labels per label set, 1 to {SegmentationBenchmark.MaxLabels} (default {defaults.Labels}).", DefaultValueFactory = _ => defaults.Labels, HelpName = "N" }.InRange(1, SegmentationBenchmark.MaxLabels);
-        var iterations = new Option<int>("--iterations") { Description = $"Timed repetitions; the median is reported (default {defaults.Iterations}).", DefaultValueFactory = _ => defaults.Iterations, HelpName = "N" }.InRange(1);
+        var size = new Option<int>("--size") { Description = "Side of the square test images and the model input size.", DefaultValueFactory = _ => defaults.ImageSize, HelpName = "N" };
+        var images = new Option<int>("--images") { Description = "Images in the ML.NET vs low-level comparison.", DefaultValueFactory = _ => defaults.Images, HelpName = "N" }.InRange(1);
+        var labels = new Option<int>("--labels") { Description = $"Labels per label set, 1 to {SegmentationBenchmark.MaxLabels}.", DefaultValueFactory = _ => defaults.Labels, HelpName = "N" }.InRange(1, SegmentationBenchmark.MaxLabels);
+        var iterations = new Option<int>("--iterations") { Description = "Timed repetitions; the median is reported.", DefaultValueFactory = _ => defaults.Iterations, HelpName = "N" }.InRange(1);
         var json = CommonOptions.Json("Print the results as JSON on stdout (the progress lines go to stderr).");
         var command = new Command("segment", "Measured in one run: full segmentation vs a label change on an encoded image, ML.NET Transform vs the low-level API over the same images, memory per image.")
         {
@@ -147,8 +147,8 @@ internal static class BenchCommand
     {
         var defaults = new RuntimeSettingsBenchmark.Options();
         var model = CommonOptions.Model();
-        var size = new Option<int>("--size") { Description = $"Side of the square test image and the model input size (default {defaults.ImageSize}).", DefaultValueFactory = _ => defaults.ImageSize, HelpName = "N" };
-        var rounds = new Option<int>("--rounds") { Description = $"Alternating timed rounds; the median is reported (default {defaults.Rounds}).", DefaultValueFactory = _ => defaults.Rounds, HelpName = "N" }.InRange(1);
+        var size = new Option<int>("--size") { Description = "Side of the square test image and the model input size.", DefaultValueFactory = _ => defaults.ImageSize, HelpName = "N" };
+        var rounds = new Option<int>("--rounds") { Description = "Alternating timed rounds; the median is reported.", DefaultValueFactory = _ => defaults.Rounds, HelpName = "N" }.InRange(1);
         var json = CommonOptions.Json("Print the results as JSON on stdout (the progress lines go to stderr).");
         var command = new Command("runtime", "ONNX Runtime settings compared in one run: time of a full segmentation (alternating rounds) and peak memory of one segmentation (a fresh process each) for the defaults, the memory arena switched, each other graph optimisation level (all, extended, basic), and one thread.")
         {
@@ -171,16 +171,16 @@ internal static class BenchCommand
     private static Command CreateMemory(CliConsole console)
     {
         var model = CommonOptions.Model();
-        var width = new Option<int>("--width") { Description = "Width of the synthetic image (default 480).", DefaultValueFactory = _ => 480, HelpName = "N" }.InRange(1);
-        var height = new Option<int>("--height") { Description = "Height of the synthetic image (default 480).", DefaultValueFactory = _ => 480, HelpName = "N" }.InRange(1);
-        var size = new Option<int>("--size") { Description = "Model input size, the longer side (default 480).", DefaultValueFactory = _ => 480, HelpName = "N" };
-        var arena = new Option<string>("--arena") { Description = "ONNX Runtime's CPU memory arena: on or off (default: the option's default).", DefaultValueFactory = _ => LSeg.MLNet.LanguageSegmentationModelOptions.Defaults.EnableMemoryArena ? "on" : "off", HelpName = "on|off" };
+        var width = new Option<int>("--width") { Description = "Width of the synthetic image.", DefaultValueFactory = _ => 480, HelpName = "N" }.InRange(1);
+        var height = new Option<int>("--height") { Description = "Height of the synthetic image.", DefaultValueFactory = _ => 480, HelpName = "N" }.InRange(1);
+        var size = new Option<int>("--size") { Description = "Model input size, the longer side.", DefaultValueFactory = _ => 480, HelpName = "N" };
+        var arena = new Option<string>("--arena") { Description = "ONNX Runtime's CPU memory arena: on or off.", DefaultValueFactory = _ => LSeg.MLNet.LanguageSegmentationModelOptions.Defaults.EnableMemoryArena ? "on" : "off", HelpName = "on|off" };
         arena.AcceptOnlyFromAmong("on", "off");
-        var optimization = new Option<string>("--optimization") { Description = "Graph optimisation: none, basic, extended or all (default: the option's default).", DefaultValueFactory = _ => RuntimeSettings.OptimizationName(LSeg.MLNet.LanguageSegmentationModelOptions.Defaults.GraphOptimization), HelpName = "LEVEL" };
+        var optimization = new Option<string>("--optimization") { Description = "Graph optimisation: none, basic, extended or all.", DefaultValueFactory = _ => RuntimeSettings.OptimizationName(LSeg.MLNet.LanguageSegmentationModelOptions.Defaults.GraphOptimization), HelpName = "LEVEL" };
         optimization.AcceptOnlyFromAmong("none", "basic", "extended", "all");
         var threads = new Option<int?>("--threads") { Description = "Intra-op threads (default: ONNX Runtime's).", HelpName = "N" }.InRange(1);
         var labels = new Option<string>("--labels") { Description = $"Comma-separated labels to segment with (default: {string.Join(", ", PeakMemory.DefaultLabels)}).", HelpName = "LABELS" };
-        var through = new Option<string>("--through") { Description = "low-level: LanguageSegmentationModel.Segment (default); mlnet: an ML.NET pipeline (LoadImages, LanguageSegment) whose mask column is read.", DefaultValueFactory = _ => "low-level", HelpName = "low-level|mlnet" };
+        var through = new Option<string>("--through") { Description = "low-level: LanguageSegmentationModel.Segment; mlnet: an ML.NET pipeline (LoadImages, LanguageSegment) whose mask column is read.", DefaultValueFactory = _ => "low-level", HelpName = "low-level|mlnet" };
         through.AcceptOnlyFromAmong("low-level", "mlnet");
         var command = new Command("memory", "Peak memory (MB, the process's peak resident set) of loading the model and segmenting one synthetic image in this process, which should do nothing else; prints the number alone.")
         {

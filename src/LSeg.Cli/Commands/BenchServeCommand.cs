@@ -12,10 +12,10 @@ internal static class BenchServeCommand
     {
         var defaults = new ServingBenchmark.Options();
         var model = CommonOptions.Model();
-        var clients = new Option<int>("--clients") { Description = $"Concurrent clients (default {defaults.Clients}).", DefaultValueFactory = _ => defaults.Clients, HelpName = "N" }.InRange(1);
-        var requests = new Option<int>("--requests") { Description = $"Requests in all, after each client's one upload (default {defaults.Requests}).", DefaultValueFactory = _ => defaults.Requests, HelpName = "N" }.InRange(1);
-        var seconds = new Option<int>("--seconds") { Description = $"Time bound: no request starts after it (default {(int)defaults.TimeLimit.TotalSeconds}).", DefaultValueFactory = _ => (int)defaults.TimeLimit.TotalSeconds, HelpName = "N" }.InRange(1, 86_400);
-        var share = new Option<double>("--label-changes") { Description = $"Share of requests that are label changes, 0 to 1; the rest are full segmentations (default {defaults.LabelChangeShare}).", DefaultValueFactory = _ => defaults.LabelChangeShare, HelpName = "F" }.DecimalNumber(defaults.LabelChangeShare).InRange(0, 1);
+        var clients = new Option<int>("--clients") { Description = "Concurrent clients.", DefaultValueFactory = _ => defaults.Clients, HelpName = "N" }.InRange(1);
+        var requests = new Option<int>("--requests") { Description = "Requests in all, after each client's one upload.", DefaultValueFactory = _ => defaults.Requests, HelpName = "N" }.InRange(1);
+        var seconds = new Option<int>("--seconds") { Description = "Time bound: no request starts after it.", DefaultValueFactory = _ => (int)defaults.TimeLimit.TotalSeconds, HelpName = "N" }.InRange(1, 86_400);
+        var share = new Option<double>("--label-changes") { Description = "Share of requests that are label changes, 0 to 1; the rest are full segmentations.", DefaultValueFactory = _ => defaults.LabelChangeShare, HelpName = "F" }.DecimalNumber(defaults.LabelChangeShare).InRange(0, 1);
         var labels = new Option<string[]>("--labels") { Description = "A comma-separated label set the clients pick from; repeat for each set (default: four built-in sets).", HelpName = "LIST", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
         var concurrency = new Option<int?>("--concurrency") { Description = "Server: requests that run the model at once (default: the server's).", HelpName = "N" }.InRange(1);
         var json = CommonOptions.Json("Print the results as JSON on stdout (the progress lines go to stderr).");

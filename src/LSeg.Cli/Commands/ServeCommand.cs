@@ -18,12 +18,12 @@ internal static class ServeCommand
     {
         var defaults = new LanguageSegmentationServingOptions();
         var model = CommonOptions.Model();
-        var urls = new Option<string>("--urls") { Description = $"Where to listen, ';'-separated (default {DefaultUrls}: this machine only; port 0 picks a free port).", DefaultValueFactory = _ => DefaultUrls, HelpName = "URLS" };
+        var urls = new Option<string>("--urls") { Description = "Where to listen, ';'-separated.", DefaultValueFactory = _ => DefaultUrls, HelpName = "URLS" };
         var gpu = CommonOptions.Gpu();
         var size = CommonOptions.Size();
-        var cache = new Option<int>("--cache-mb") { Description = $"Memory bound of the encoded-image cache, MiB (default {defaults.ImageCacheMegabytes}).", DefaultValueFactory = _ => defaults.ImageCacheMegabytes, HelpName = "N" };
-        var concurrency = new Option<int>("--concurrency") { Description = $"Requests that run the model at once (default {defaults.MaxConcurrentInferences}).", DefaultValueFactory = _ => defaults.MaxConcurrentInferences, HelpName = "N" };
-        var queue = new Option<int>("--queue") { Description = $"Requests that may wait for the model; more get 503 with Retry-After (default {defaults.MaxQueuedRequests}).", DefaultValueFactory = _ => defaults.MaxQueuedRequests, HelpName = "N" };
+        var cache = new Option<int>("--cache-mb") { Description = "Memory bound of the encoded-image cache, MiB.", DefaultValueFactory = _ => defaults.ImageCacheMegabytes, HelpName = "N" };
+        var concurrency = new Option<int>("--concurrency") { Description = "Requests that run the model at once.", DefaultValueFactory = _ => defaults.MaxConcurrentInferences, HelpName = "N" };
+        var queue = new Option<int>("--queue") { Description = "Requests that may wait for the model; more get 503 with Retry-After.", DefaultValueFactory = _ => defaults.MaxQueuedRequests, HelpName = "N" };
         var command = new Command("serve", "Serve the HTTP API (POST /v1/segment, /v1/images, /v1/images/{id}/segment, GET /v1/model, /healthz, /readyz, /openapi/lseg.json) and the page at / for interactive segmentation.")
         {
             model, urls, gpu, size, cache, concurrency, queue,

@@ -20,9 +20,9 @@ internal static class SiloCommand
     public static Command Create(CliConsole console)
     {
         var cluster = new Option<string>("--cluster") { Description = "'localhost' (silos on this machine; the one on --primary-port keeps the membership) or 'redis://HOST:PORT' (membership in Redis, for several machines).", Required = true, HelpName = "CLUSTER" };
-        var port = new Option<int>("--port") { Description = $"Silo-to-silo port (default {ClusterMembership.DefaultSiloPort}).", DefaultValueFactory = _ => ClusterMembership.DefaultSiloPort, HelpName = "PORT" };
-        var gatewayPort = new Option<int>("--gateway-port") { Description = $"Port clients (lseg batch --join) connect to (default {ClusterMembership.DefaultGatewayPort}).", DefaultValueFactory = _ => ClusterMembership.DefaultGatewayPort, HelpName = "PORT" };
-        var primaryPort = new Option<int>("--primary-port") { Description = $"With localhost: the silo port of the first silo (default {ClusterMembership.DefaultSiloPort}).", DefaultValueFactory = _ => ClusterMembership.DefaultSiloPort, HelpName = "PORT" };
+        var port = new Option<int>("--port") { Description = "Silo-to-silo port.", DefaultValueFactory = _ => ClusterMembership.DefaultSiloPort, HelpName = "PORT" };
+        var gatewayPort = new Option<int>("--gateway-port") { Description = "Port clients (lseg batch --join) connect to.", DefaultValueFactory = _ => ClusterMembership.DefaultGatewayPort, HelpName = "PORT" };
+        var primaryPort = new Option<int>("--primary-port") { Description = "With localhost: the silo port of the first silo.", DefaultValueFactory = _ => ClusterMembership.DefaultSiloPort, HelpName = "PORT" };
         var advertise = new Option<string?>("--advertise") { Description = "With Redis: the IP address other machines reach this silo at (default: this machine's first non-loopback IPv4 address).", HelpName = "IP" };
         var clusterId = ClusterIdOption();
         var parallel = ParallelOption();
@@ -38,7 +38,7 @@ internal static class SiloCommand
 
     /// <summary><c>--cluster-id</c>, shared by <c>silo</c> and <c>batch --join</c>.</summary>
     internal static Option<string> ClusterIdOption() =>
-        new("--cluster-id") { Description = $"Cluster id: silos and jobs of one cluster share it (default '{ClusterMembership.DefaultClusterId}').", DefaultValueFactory = _ => ClusterMembership.DefaultClusterId, HelpName = "ID" };
+        new("--cluster-id") { Description = "Cluster id: silos and jobs of one cluster share it.", DefaultValueFactory = _ => ClusterMembership.DefaultClusterId, HelpName = "ID" };
 
     /// <summary><c>--parallel</c>, shared by <c>silo</c> and <c>batch --silos</c>.</summary>
     internal static Option<int?> ParallelOption() =>
