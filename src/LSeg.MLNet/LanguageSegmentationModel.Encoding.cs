@@ -107,7 +107,7 @@ public sealed partial class LanguageSegmentationModel
             catch (ArgumentException e) when (images.Count > 1)
             {
                 // Among several images, say which one (ArgumentException.Message ends with the parameter, said again below).
-                throw new ArgumentException($"Image {i}: {e.Message.Replace($" (Parameter '{parameterName}')", "", StringComparison.Ordinal)}", parameterName, e);
+                throw new ArgumentException($"Image {i}: {ArgumentMessage.WithoutParameter(e)}", parameterName, e);
             }
             ImageDecoder.RequireCompleteSource(images[i]);
         }

@@ -74,7 +74,7 @@ internal sealed class PromptedTextEncoder : ILabelTextEncoder
         {
             // The inner encoder names the prompt it was given, a text the caller never wrote: name their label instead,
             // and say what to do (ArgumentException.Message ends with the parameter, which this message states itself).
-            string detail = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+            string detail = Runtime.ArgumentMessage.WithoutParameter(e);
             string template = _templates[p % _templates.Length];
             string label = QuotedLabel.Of(labels[p / _templates.Length]);
             string remedy = $"Shorten it, or set {nameof(LanguageSegmentationModelOptions)}.{nameof(LanguageSegmentationModelOptions.TruncateLongLabels)} to cut such labels.";

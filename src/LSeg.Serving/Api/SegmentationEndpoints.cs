@@ -190,8 +190,7 @@ internal static class SegmentationEndpoints
         catch (ArgumentException e)
         {
             // ArgumentException.Message ends with " (Parameter 'labels')": not the client's business.
-            string detail = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
-            throw Problems.InvalidLabel(detail);
+            throw Problems.InvalidLabel(LSeg.MLNet.Runtime.ArgumentMessage.WithoutParameter(e));
         }
     }
 
