@@ -58,14 +58,14 @@ public class CliInputTests
             mkfifo.WaitForExit();
         var writer = Task.Run(() =>
         {
-            using var pipe = new FileStream(fifo, FileMode.Open, FileAccess.Write);
             try
             {
+                using var pipe = new FileStream(fifo, FileMode.Open, FileAccess.Write);
                 pipe.Write(File.ReadAllBytes(png));
             }
             catch (IOException)
             {
-                // The reader may close its end first.
+                // The reader may close its end first: the write, or the flush when the stream is closed, finds the pipe broken.
             }
         });
 
